@@ -1,0 +1,46 @@
+"""Build the compiled core: every fastnn/*.pyx is cythonized and linked with the C kernels in csrc/."""
+import glob
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+C_KERNELS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
+
+extra_compile_args = []
+if sys.platform != "win32":
+    # -O3 lets gcc vectorize the elementwise kernels; no -ffast-math: NaN checks must keep working.
+    extra_compile_args = ["-O3", "-fno-math-errno", "-Wno-unused-function"]
+if os.environ.get("FASTNN_NATIVE") == "1":
+    extra_compile_args.append("-march=native")
+if os.environ.get("FASTNN_ASAN") == "1":
+    extra_compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1", "-g"]
+
+extensions = [
+    Extension(
+        "fastnn." + os.path.splitext(os.path.basename(pyx))[0],
+        sources=[os.path.relpath(pyx, HERE)] + C_KERNELS,
+        include_dirs=[np.get_include(), "csrc"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=extra_compile_args,
+        extra_link_args=["-fsanitize=address"] if os.environ.get("FASTNN_ASAN") == "1" else [],
+    )
+    for pyx in sorted(glob.glob(os.path.join(HERE, "fastnn", "*.pyx")))
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "nonecheck": False,
+        },
+    ),
+)
