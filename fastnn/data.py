@@ -1,0 +1,571 @@
+"""Data sets for fastnn: MNIST (IDX files or network2's ``mnist.pkl.gz``), scikit-learn's 8x8 digits,
+and the one-pixel-shift expansion of chapter 3 of Nielsen's book.
+
+This module is pure Python + numpy (scikit-learn only for :func:`load_digits`, imported lazily); it
+never imports the compiled core, so it can be used on its own.
+
+Every loader returns a :class:`Dataset` ``(training, validation, test)``; each part is a pair
+``(X, y)`` with ``X`` a C-contiguous float array of shape ``(n, d)`` with values in [0, 1] and
+``y`` an int64 label vector of shape ``(n,)``.
+
+MNIST lookup (:func:`load_mnist`, :func:`find_mnist`): the four standard files
+
+    train-images-idx3-ubyte  train-labels-idx1-ubyte  t10k-images-idx3-ubyte  t10k-labels-idx1-ubyte
+
+each gzipped (``.gz``) or not, also under the dot-variant names (``train-images.idx3-ubyte``), are
+looked for in, in order:
+
+1. ``path`` if given (the directory itself, then ``path/mnist``) -- and nowhere else;
+2. otherwise ``$FASTNN_DATA`` (the directory itself, then ``$FASTNN_DATA/mnist``) when set,
+   then ``~/.fastnn/mnist``.
+
+The first directory holding all four files is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import zlib
+from pathlib import Path
+from typing import NamedTuple, Optional, Tuple
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "load_mnist",
+    "find_mnist",
+    "mnist_available",
+    "read_idx",
+    "load_pickle",
+    "load_digits",
+    "expand",
+    "onehot",
+    "MNIST_FILES",
+    "MNIST_MIRROR",
+    "DEFAULT_MNIST_DIR",
+]
+
+#: Canonical (hyphenated, uncompressed) names of the four MNIST files, by role.
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+#: A public mirror of the four gzipped MNIST files.
+MNIST_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+#: Where MNIST is looked for when neither ``path`` nor ``$FASTNN_DATA`` is given.
+DEFAULT_MNIST_DIR = Path("~/.fastnn/mnist")
+
+_IDX_UBYTE = 0x08
+_IMAGES_MAGIC = 0x00000803  # 2051: unsigned byte, 3 dimensions
+_LABELS_MAGIC = 0x00000801  # 2049: unsigned byte, 1 dimension
+_GZIP_MAGIC = b"\x1f\x8b"
+_N_CLASSES = 10
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset
+# --------------------------------------------------------------------------------------------------
+class Dataset(NamedTuple):
+    """``(training, validation, test)``, each an ``(X, y)`` pair.
+
+    ``X``: float array (n, d), C-contiguous, values in [0, 1]; ``y``: int64 labels (n,).
+    Unpacks like network2's ``load_data()``: ``training, validation, test = load_mnist()``.
+    """
+
+    training: Tuple[np.ndarray, np.ndarray]
+    validation: Tuple[np.ndarray, np.ndarray]
+    test: Tuple[np.ndarray, np.ndarray]
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of input features d (784 for MNIST, 64 for digits)."""
+        return int(self.training[0].shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes: 1 + the largest label in any part (10 for MNIST and digits)."""
+        best = -1
+        for _, y in self:
+            y = np.asarray(y)
+            if y.ndim == 2:  # one-hot / targets
+                return int(y.shape[1])
+            if y.size:
+                best = max(best, int(y.max()))
+        return best + 1
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, (X, y) in zip(self._fields, self):
+            parts.append(f"{name}=(X{tuple(np.shape(X))} {np.asarray(X).dtype}, y{tuple(np.shape(y))})")
+        return "Dataset(" + ", ".join(parts) + ")"
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def _check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be a floating numpy dtype such as np.float64 or np.float32, "
+                        f"got {dtype!r}") from exc
+    if dt.kind != "f":
+        raise TypeError(f"{name} must be a floating numpy dtype such as np.float64 or np.float32, "
+                        f"got {dt}")
+    return dt
+
+
+def _check_path(path, name: str = "path") -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(os.path.expanduser(os.fspath(path)))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """Whole content of ``path``, transparently gunzipped (detected by the gzip magic bytes)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        f.seek(0)
+        if head != _GZIP_MAGIC:
+            return f.read()
+        try:
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                return g.read()
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+
+
+def _name_variants(name: str):
+    """'train-images-idx3-ubyte' -> plain, .gz, dot-variant, dot-variant .gz."""
+    stem, _, rest = name.rpartition("-idx")
+    dotted = f"{stem}.idx{rest}"
+    return (name, name + ".gz", dotted, dotted + ".gz")
+
+
+# --------------------------------------------------------------------------------------------------
+# IDX
+# --------------------------------------------------------------------------------------------------
+def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
+    """Read an unsigned-byte IDX file (gzipped or not) into a read-only uint8 array of the header's shape.
+
+    ``expected_magic``: e.g. 0x00000803 (MNIST images) or 0x00000801 (labels); ``None`` accepts any
+    unsigned-byte IDX file. Raises ``ValueError`` naming the file on a bad magic number, a bad
+    dimension, or a byte count that disagrees with the header (truncated file / trailing data).
+    """
+    path = _check_path(path)
+    data = _read_bytes(path)
+    if len(data) < 4:
+        raise ValueError(f"{path}: too short for an IDX header (expected at least 4 bytes, "
+                         f"got {len(data)})")
+    magic = int.from_bytes(data[:4], "big")
+    zero, dtype_code, ndim = data[0:2], data[2], data[3]
+    what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic, "")
+    expect = "" if expected_magic is None else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
+    if zero != b"\x00\x00":
+        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; not an IDX file")
+    if dtype_code != _IDX_UBYTE:
+        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; data type code 0x{dtype_code:02X} "
+                         f"is not unsigned byte (0x08)")
+    if expected_magic is not None and magic != expected_magic:
+        hint = ""
+        if {magic, expected_magic} == {_IMAGES_MAGIC, _LABELS_MAGIC}:
+            hint = " (images and labels swapped?)"
+        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; it has {ndim} dimension(s), "
+                         f"expected {expected_magic & 0xFF}{hint}")
+    if ndim == 0:
+        raise ValueError(f"{path}: bad magic 0x{magic:08X}: 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
+                         f"got {len(data)}")
+    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if any(d == 0 for d in dims[1:]):
+        raise ValueError(f"{path}: bad dimensions {dims}: every dimension after the first must be >= 1")
+    expected = header + int(np.prod(dims, dtype=object))
+    if len(data) != expected:
+        shape = "x".join(str(d) for d in dims)
+        problem = "file truncated" if len(data) < expected else "trailing data after the last item"
+        raise ValueError(f"{path}: expected {expected} bytes ({header}-byte header + {shape} ubyte), "
+                         f"got {len(data)}: {problem}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+# --------------------------------------------------------------------------------------------------
+# MNIST lookup
+# --------------------------------------------------------------------------------------------------
+def _candidates(path):
+    """[(directory, where-from)] in lookup order."""
+    if path is not None:
+        p = _check_path(path)
+        return [(p, "path argument"), (p / "mnist", "path argument + mnist/")]
+    out = []
+    env = os.environ.get("FASTNN_DATA")
+    if env:
+        e = Path(os.path.expanduser(env))
+        out += [(e, "$FASTNN_DATA"), (e / "mnist", "$FASTNN_DATA/mnist")]
+    out.append((Path(os.path.expanduser(str(DEFAULT_MNIST_DIR))), "default ~/.fastnn/mnist"))
+    return out
+
+
+def _scan(directory: Path):
+    """{role: file path or None} for the four MNIST files in ``directory``."""
+    found = {}
+    for role, name in MNIST_FILES.items():
+        found[role] = None
+        if directory.is_dir():
+            for variant in _name_variants(name):
+                f = directory / variant
+                if f.is_file():
+                    found[role] = f
+                    break
+    return found
+
+
+def _how_to_get() -> str:
+    files = ", ".join(n + ".gz" for n in MNIST_FILES.values())
+    return (f"To get MNIST, download the four files ({files}) from a mirror such as {MNIST_MIRROR} "
+            f"into {DEFAULT_MNIST_DIR}, or into any directory and pass path=<directory> or set "
+            f"FASTNN_DATA=<directory> (the directory itself or its parent holding mnist/). "
+            f"Each file may be gzipped or not; the dot-variant names (train-images.idx3-ubyte) also work.")
+
+
+def _locate(path):
+    """(directory, files) of the first complete candidate, or (None, not-found message, best files)."""
+    places = []
+    best = None  # (count, directory, files) of the most complete candidate
+    for directory, source in _candidates(path):
+        files = _scan(directory)
+        n = sum(f is not None for f in files.values())
+        if n == len(files):
+            return directory, files, f"MNIST found in {directory} ({source})"
+        if directory.is_dir():
+            if n:
+                have = ", ".join(f.name for f in files.values() if f is not None)
+                miss = ", ".join(MNIST_FILES[r] for r, f in files.items() if f is None)
+                state = f"has {have}; missing {miss}"
+            else:
+                state = "none of the four files"
+        elif directory.exists():
+            state = "not a directory"
+        else:
+            state = "does not exist"
+        places.append(f"  {directory} ({source}): {state}")
+        if n and (best is None or n > best[0]):
+            best = (n, directory, files)
+    if best is None:
+        missing = list(MNIST_FILES.values())
+    else:
+        missing = [MNIST_FILES[r] for r, f in best[2].items() if f is None]
+    which = (f"file {missing[0]!r}" if len(missing) == 1
+             else "files " + ", ".join(repr(m) for m in missing))
+    message = (f"MNIST not found: missing {which}. Looked in:\n" + "\n".join(places) + "\n"
+               + _how_to_get())
+    return None, None, message
+
+
+def find_mnist(path=None) -> Tuple[Optional[Path], str]:
+    """Locate the MNIST IDX files without reading them.
+
+    Returns ``(directory, reason)``: the directory holding all four files (``None`` if not found)
+    and a human-readable reason -- where it was found and why (``"MNIST found in ... ($FASTNN_DATA)"``),
+    or which files are missing, every place looked and how to get MNIST. Lookup order: see the module
+    docstring. Used by the CLI to choose between MNIST and the bundled digits.
+    """
+    directory, _, reason = _locate(path)
+    return directory, reason
+
+
+def mnist_available(path=None) -> bool:
+    """True if :func:`find_mnist` finds all four MNIST files."""
+    return find_mnist(path)[0] is not None
+
+
+# --------------------------------------------------------------------------------------------------
+# MNIST loading
+# --------------------------------------------------------------------------------------------------
+def _check_labels(y: np.ndarray, where, max_label: int = _N_CLASSES - 1) -> None:
+    if y.size:
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi > max_label:
+            bad = int(np.flatnonzero((y < 0) | (y > max_label))[0])
+            raise ValueError(f"{where}: label {int(y[bad])} at index {bad} is out of range "
+                             f"0..{max_label}")
+
+
+def _to_float(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """uint8 (n, ...) -> C-contiguous dtype (n, d) in [0, 1] without a full-size temporary."""
+    n, d = images.shape[0], int(np.prod(images.shape[1:], dtype=np.int64))
+    out = np.empty((n, d), dtype=dtype)
+    np.divide(images.reshape(n, d), 255, out=out, dtype=dtype)
+    return out
+
+
+def load_mnist(path=None, dtype=np.float64, *, validation_size: int = 10000) -> Dataset:
+    """Load MNIST from the four IDX files, split as in Nielsen's book.
+
+    training = the first ``60000 - validation_size`` (50,000) training images, validation = the last
+    ``validation_size`` (10,000), test = the 10,000 t10k images. ``X``: ``dtype`` (n, 784) in [0, 1]
+    (pixel / 255), C-contiguous, one array per part; ``y``: int64 labels 0..9.
+
+    ``path``: directory holding the files (or its parent with ``mnist/``); default ``$FASTNN_DATA``,
+    then ``~/.fastnn/mnist`` (see the module docstring). A path to a ``.pkl``/``.pkl.gz`` file is
+    read with :func:`load_pickle` instead.
+
+    Raises ``FileNotFoundError`` (which files are missing, every place looked, how to get MNIST) or
+    ``ValueError`` naming the file on corrupt data (bad magic, wrong dimensions, truncated file,
+    image/label count mismatch, label outside 0..9).
+    """
+    dt = _check_dtype(dtype)
+    if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
+        raise TypeError(f"validation_size must be an int, got {type(validation_size).__name__}")
+    if validation_size < 0:
+        raise ValueError(f"validation_size must be >= 0, got {validation_size}")
+    if path is not None:
+        p = _check_path(path)
+        if p.is_file() and (p.name.endswith(".pkl") or p.name.endswith(".pkl.gz")):
+            return load_pickle(p, dtype=dt)
+
+    directory, files, message = _locate(path)
+    if directory is None:
+        raise FileNotFoundError(message)
+
+    parts = {}
+    for split in ("train", "test"):
+        img_file, lab_file = files[f"{split}_images"], files[f"{split}_labels"]
+        images = read_idx(img_file, _IMAGES_MAGIC)
+        labels = read_idx(lab_file, _LABELS_MAGIC)
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"{img_file} has {images.shape[0]} images but {lab_file} has "
+                             f"{labels.shape[0]} labels; the counts must agree")
+        if images.shape[0] == 0:
+            raise ValueError(f"{img_file}: contains 0 images")
+        _check_labels(labels, lab_file)
+        parts[split] = (img_file, images, labels)
+
+    tr_file, tr_images, tr_labels = parts["train"]
+    te_file, te_images, te_labels = parts["test"]
+    if tr_images.shape[1:] != te_images.shape[1:]:
+        raise ValueError(f"image size differs: {tr_file} has {tr_images.shape[1]}x{tr_images.shape[2]} "
+                         f"images, {te_file} has {te_images.shape[1]}x{te_images.shape[2]}")
+    n_train = tr_images.shape[0] - validation_size
+    if n_train < 1:
+        raise ValueError(f"validation_size must be smaller than the {tr_images.shape[0]} images in "
+                         f"{tr_file}, got {validation_size}")
+
+    y_train = tr_labels.astype(np.int64)
+    y_test = te_labels.astype(np.int64)
+    return Dataset(
+        training=(_to_float(tr_images[:n_train], dt), y_train[:n_train].copy()),
+        validation=(_to_float(tr_images[n_train:], dt), y_train[n_train:].copy()),
+        test=(_to_float(te_images, dt), y_test),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# network2's mnist.pkl.gz
+# --------------------------------------------------------------------------------------------------
+_PICKLE_ALLOWED = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickler that only reconstructs numpy arrays (plus tuples/lists/numbers), never arbitrary code."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _PICKLE_ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load global {module}.{name} "
+                                         f"(only numpy arrays are allowed in a data pickle)")
+        if module.startswith("numpy.core.") and hasattr(np, "_core"):  # NumPy >= 2: avoid the shim
+            module = "numpy._core." + module[len("numpy.core."):]
+        elif module.startswith("numpy._core.") and not hasattr(np, "_core"):  # NumPy 1.x
+            module = "numpy.core." + module[len("numpy._core."):]
+        return super().find_class(module, name)
+
+
+def load_pickle(path, dtype=np.float64) -> Dataset:
+    """Read network2's ``mnist.pkl.gz``: a gzipped (or plain) pickle, latin1-encoded (Python 2), of
+    ``(training, validation, test)``, each ``(X, y)`` with X (n, 784) float32 in [0, 1] and y int labels.
+
+    Returns a :class:`Dataset` with X converted to ``dtype`` (C-contiguous) and y to int64. Only numpy
+    arrays, tuples, lists and numbers are unpickled (no arbitrary code). Raises ``FileNotFoundError``
+    if the file is missing and ``ValueError`` naming the file on a corrupt or ill-structured pickle.
+    """
+    dt = _check_dtype(dtype)
+    path = _check_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pickle file not found: {path} (network2's mnist.pkl.gz from "
+                                f"https://github.com/mnielsen/neural-networks-and-deep-learning/tree/master/data)")
+    raw = _read_bytes(path)
+    try:
+        obj = _ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"{path}: cannot unpickle: {exc}") from exc
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            ImportError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: corrupt pickle ({type(exc).__name__}: {exc})") from exc
+    del raw
+
+    if not isinstance(obj, (tuple, list)) or len(obj) != 3:
+        got = f"{type(obj).__name__} of length {len(obj)}" if isinstance(obj, (tuple, list)) \
+            else type(obj).__name__
+        raise ValueError(f"{path}: expected a tuple (training, validation, test) of 3 parts, got {got}")
+    parts = []
+    d = None
+    for name, part in zip(Dataset._fields, obj):
+        where = f"{path}: {name}"
+        if not isinstance(part, (tuple, list)) or len(part) != 2:
+            got = f"{type(part).__name__} of length {len(part)}" if isinstance(part, (tuple, list)) \
+                else type(part).__name__
+            raise ValueError(f"{where}: expected a pair (X, y), got {got}")
+        X, y = part
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            got = f"array of shape {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
+            raise ValueError(f"{where}: X must be a 2-D array (n, d), got {got}")
+        if X.dtype.kind not in "fiu":
+            raise ValueError(f"{where}: X must be numeric, got dtype {X.dtype}")
+        if not isinstance(y, np.ndarray) or y.ndim != 1:
+            got = f"array of shape {y.shape}" if isinstance(y, np.ndarray) else type(y).__name__
+            raise ValueError(f"{where}: y must be a 1-D array of labels, got {got}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"{where}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+        if X.shape[0] == 0:
+            raise ValueError(f"{where}: contains 0 examples")
+        if d is None:
+            d = X.shape[1]
+        elif X.shape[1] != d:
+            raise ValueError(f"{where}: X has {X.shape[1]} columns, training has {d}")
+        if y.dtype.kind in "iu":
+            y64 = y.astype(np.int64)
+        elif y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y64 = y.astype(np.int64)
+        else:
+            raise ValueError(f"{where}: y must hold integer labels, got dtype {y.dtype}")
+        _check_labels(y64, where)
+        Xc = np.ascontiguousarray(X, dtype=dt)
+        if not np.all(np.isfinite(Xc)) or Xc.min() < 0 or Xc.max() > 1:
+            raise ValueError(f"{where}: X values must be finite and in [0, 1], got range "
+                             f"[{np.nanmin(Xc)}, {np.nanmax(Xc)}]")
+        parts.append((Xc, y64))
+    return Dataset(*parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# scikit-learn digits
+# --------------------------------------------------------------------------------------------------
+def load_digits(dtype=np.float64, seed=0, *, n_validation: int = 300, n_test: int = 300) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 x 64, no download), pixels / 16 in [0, 1], shuffled by
+    ``seed`` (int, ``None`` for unseeded, or a ``np.random.Generator``) and split into
+    training (1797 - n_validation - n_test = 1197) / validation (300) / test (300)."""
+    dt = _check_dtype(dtype)
+    for name, v in (("n_validation", n_validation), ("n_test", n_test)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    data, target = bunch.data, bunch.target
+    n = data.shape[0]
+    n_train = n - n_validation - n_test
+    if n_train < 1:
+        raise ValueError(f"n_validation + n_test must be less than the {n} digits, "
+                         f"got {n_validation} + {n_test}")
+    perm = np.random.default_rng(seed).permutation(n)
+    X = np.ascontiguousarray(data[perm] / 16.0, dtype=dt)
+    y = target[perm].astype(np.int64)
+    a, b = n_train, n_train + n_validation
+    return Dataset(
+        training=(X[:a].copy(), y[:a].copy()),
+        validation=(X[a:b].copy(), y[a:b].copy()),
+        test=(X[b:].copy(), y[b:].copy()),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# expansion and one-hot
+# --------------------------------------------------------------------------------------------------
+def _check_image_shape(image_shape):
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_shape)):
+        raise TypeError(f"image_shape must be a pair of ints (height, width), got {image_shape!r}")
+    h, w = int(image_shape[0]), int(image_shape[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"image_shape must be positive, got {image_shape!r}")
+    return h, w
+
+
+def expand(X, y, image_shape=(28, 28), *, interleave: bool = False):
+    """Add one-pixel shifts of every image (Nielsen's ``expand_mnist.py``, vectorized).
+
+    Returns ``(X2, y2)`` with 5n rows, same dtypes as ``X``/``y``. Order (``interleave=False``):
+    the n originals, then all shifted **up**, then **down**, then **left**, then **right**; i.e. rows
+    ``k*n + i`` are image i under shift k (0 original, 1 up, 2 down, 3 left, 4 right) and
+    ``y2 = np.tile(y, 5)`` (along axis 0). With ``interleave=True`` row ``5*i + k`` is image i under
+    shift k and ``y2 = np.repeat(y, 5, axis=0)``.
+
+    "Up" moves the content one pixel up: ``new[r, c] = old[r + 1, c]`` and the vacated bottom row is
+    0 (likewise down/left/right). ``X``: (n, h*w); ``y``: (n,) labels or (n, k) targets.
+    """
+    h, w = _check_image_shape(image_shape)
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n, {h * w}), got shape {X.shape}")
+    if X.shape[1] != h * w:
+        raise ValueError(f"X must have image_shape {h}x{w} = {h * w} columns, got {X.shape[1]}")
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got shape {y.shape}")
+    if not isinstance(interleave, (bool, np.bool_)):
+        raise TypeError(f"interleave must be a bool, got {type(interleave).__name__}")
+    n = X.shape[0]
+    img = X.reshape(n, h, w)
+    out = np.empty((5 * n, h * w), dtype=X.dtype)
+    if interleave:
+        blocks = out.reshape(n, 5, h, w).transpose(1, 0, 2, 3)  # blocks[k] is a view of rows 5i+k
+    else:
+        blocks = out.reshape(5, n, h, w)
+    blocks[0] = img
+    up, down, left, right = blocks[1], blocks[2], blocks[3], blocks[4]
+    up[:, :-1, :] = img[:, 1:, :]
+    up[:, -1, :] = 0
+    down[:, 1:, :] = img[:, :-1, :]
+    down[:, 0, :] = 0
+    left[:, :, :-1] = img[:, :, 1:]
+    left[:, :, -1] = 0
+    right[:, :, 1:] = img[:, :, :-1]
+    right[:, :, 0] = 0
+    y2 = np.repeat(y, 5, axis=0) if interleave else np.concatenate([y] * 5, axis=0)
+    return out, y2
+
+
+def onehot(y, n_classes: int = _N_CLASSES, dtype=np.float64) -> np.ndarray:
+    """Integer labels (n,) -> one-hot rows (n, n_classes) of ``dtype``."""
+    dt = _check_dtype(dtype)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):
+        raise TypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D labels, got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        if y.size and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+            raise TypeError(f"y must hold integer labels, got dtype {y.dtype}")
+        y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y labels must be in 0..{n_classes - 1}, got range {y.min()}..{y.max()}")
+    out = np.zeros((y.shape[0], n_classes), dtype=dt)
+    out[np.arange(y.shape[0]), y] = 1
+    return out
