@@ -1,0 +1,279 @@
+/* Template body of the elementwise kernels; included by kernels.c once per precision with
+ *   REAL        double | float
+ *   SFX         _d | _f
+ *   UINT/SINT   the same-width unsigned/signed integer types (for the exponent bit trick)
+ * The inner loops have no branches and use restrict pointers so that gcc -O3 vectorizes them.
+ */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* exp(x) for one value, written so that a loop of it vectorizes (no libm call, no branch):
+ * x = k ln2 + r with |r| <= ln2/2 (Cody-Waite), exp(r) by a Taylor polynomial, 2^k built in the
+ * exponent bits. Inputs are clamped to the range where the result is a finite normal number. */
+static inline REAL FN(exp_one)(REAL x) {
+    x = x < EXP_LO ? EXP_LO : x;
+    x = x > EXP_HI ? EXP_HI : x;
+    const REAL t = x * (REAL)1.4426950408889634 + SHIFTER; /* round(x / ln2) in the low bits */
+    const REAL kd = t - SHIFTER;
+    REAL r = x - kd * LN2_HI;
+    r = r - kd * LN2_LO;
+    REAL p = EXP_POLY(r);
+    UINT tb;
+    memcpy(&tb, &t, sizeof tb);
+    SINT k = (SINT)(tb - SHIFTER_BITS);
+    UINT sb = (UINT)(k + EXP_BIAS) << MANT_BITS;
+    REAL scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return p * scale;
+}
+
+FNN_HOT void FN(fnn_exp)(REAL *restrict out, const REAL *restrict x, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) out[i] = FN(exp_one)(x[i]);
+}
+
+/* a <- act(a + b), row by row (b may be NULL: no bias). Softmax normalises each row. */
+FNN_HOT void FN(fnn_activate)(REAL *restrict a, const REAL *restrict b, ptrdiff_t m, ptrdiff_t n, int act) {
+    const ptrdiff_t count = m * n;
+    if (b != NULL) {
+        for (ptrdiff_t i = 0; i < m; i++) {
+            REAL *restrict row = a + i * n;
+            for (ptrdiff_t j = 0; j < n; j++) row[j] += b[j];
+        }
+    }
+    switch (act) {
+    case FNN_SIGMOID: /* sigma(z) = 1 / (1 + e^-z)  (eq. 3) */
+        for (ptrdiff_t i = 0; i < count; i++) a[i] = (REAL)1 / ((REAL)1 + FN(exp_one)(-a[i]));
+        break;
+    case FNN_TANH: /* tanh(z) = 1 - 2 / (e^2z + 1) */
+        for (ptrdiff_t i = 0; i < count; i++)
+            a[i] = (REAL)1 - (REAL)2 / (FN(exp_one)((REAL)2 * a[i]) + (REAL)1);
+        break;
+    case FNN_RELU:
+        for (ptrdiff_t i = 0; i < count; i++) a[i] = a[i] > (REAL)0 ? a[i] : (REAL)0;
+        break;
+    case FNN_SOFTMAX: /* a_j = e^(z_j - max) / sum_k e^(z_k - max)  (eq. 78), never overflows */
+        for (ptrdiff_t i = 0; i < m; i++) {
+            REAL *restrict row = a + i * n;
+            REAL mx = row[0];
+            for (ptrdiff_t j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+            for (ptrdiff_t j = 0; j < n; j++) row[j] -= mx;
+        }
+        for (ptrdiff_t i = 0; i < count; i++) a[i] = FN(exp_one)(a[i]);
+        for (ptrdiff_t i = 0; i < m; i++) {
+            REAL *restrict row = a + i * n;
+            REAL s = 0;
+            for (ptrdiff_t j = 0; j < n; j++) s += row[j];
+            const REAL inv = (REAL)1 / s;
+            for (ptrdiff_t j = 0; j < n; j++) row[j] *= inv;
+        }
+        break;
+    default: /* FNN_LINEAR */
+        break;
+    }
+}
+
+/* BP2's Hadamard factor: d <- d * act'(z) (* mask), with act' written in terms of a = act(z). */
+FNN_HOT void FN(fnn_backprop_act)(REAL *restrict d, const REAL *restrict a, const REAL *restrict mask,
+                          ptrdiff_t count, int act) {
+    switch (act) {
+    case FNN_SIGMOID: /* sigma' = sigma (1 - sigma) */
+        for (ptrdiff_t i = 0; i < count; i++) d[i] *= a[i] * ((REAL)1 - a[i]);
+        break;
+    case FNN_TANH: /* tanh' = 1 - tanh^2 */
+        for (ptrdiff_t i = 0; i < count; i++) d[i] *= (REAL)1 - a[i] * a[i];
+        break;
+    case FNN_RELU:
+        for (ptrdiff_t i = 0; i < count; i++) d[i] = a[i] > (REAL)0 ? d[i] : (REAL)0;
+        break;
+    default:
+        break;
+    }
+    if (mask != NULL)
+        for (ptrdiff_t i = 0; i < count; i++) d[i] *= mask[i];
+}
+
+/* Output error delta^L written over the output activations a (BP1 specialised per cost):
+ *   quadratic + sigmoid:       (a - y) * sigma'(z) = (a - y) a (1 - a)
+ *   cross-entropy + sigmoid:   a - y            (eq. 66)
+ *   log-likelihood + softmax:  a - y            (eq. 84)
+ *   quadratic + linear:        a - y
+ * y is one-hot of `labels` when labels != NULL, else the rows of `targets`.
+ * Returns the summed cost of the batch when want_loss (clamped logs: a monitor, not the oracle). */
+FNN_HOT double FN(fnn_output_delta)(REAL *restrict a, const ptrdiff_t *restrict labels,
+                            const REAL *restrict targets, ptrdiff_t m, ptrdiff_t n, int act,
+                            int cost, int want_loss) {
+    double loss = 0.0;
+    const REAL tiny = TINY;
+    if (want_loss) {
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const REAL *row = a + i * n;
+            for (ptrdiff_t j = 0; j < n; j++) {
+                const REAL y = labels ? (REAL)(j == labels[i]) : targets[i * n + j];
+                const REAL aj = row[j];
+                if (cost == FNN_QUADRATIC) {
+                    loss += 0.5 * (double)(aj - y) * (double)(aj - y);
+                } else if (cost == FNN_CROSS_ENTROPY) {
+                    const REAL p = aj < tiny ? tiny : (aj > (REAL)1 - EPS ? (REAL)1 - EPS : aj);
+                    if (y != 0) loss -= (double)y * log((double)p);
+                    if (y != 1) loss -= (double)(1 - y) * log1p(-(double)p);
+                } else if (y != 0) {
+                    loss -= (double)y * log((double)(aj < tiny ? tiny : aj));
+                }
+            }
+        }
+    }
+    const int quad_sigmoid = (cost == FNN_QUADRATIC && act == FNN_SIGMOID);
+    if (labels != NULL) {
+        for (ptrdiff_t i = 0; i < m; i++) {
+            REAL *restrict row = a + i * n;
+            const ptrdiff_t yi = labels[i];
+            if (quad_sigmoid) {
+                for (ptrdiff_t j = 0; j < n; j++)
+                    row[j] = (row[j] - (REAL)(j == yi)) * row[j] * ((REAL)1 - row[j]);
+            } else {
+                row[yi] -= (REAL)1;
+            }
+        }
+    } else {
+        const ptrdiff_t count = m * n;
+        if (quad_sigmoid) {
+            for (ptrdiff_t i = 0; i < count; i++)
+                a[i] = (a[i] - targets[i]) * a[i] * ((REAL)1 - a[i]);
+        } else {
+            for (ptrdiff_t i = 0; i < count; i++) a[i] -= targets[i];
+        }
+    }
+    return loss;
+}
+
+static inline double FN(softplus)(double x) { /* ln(1 + e^x), exact and overflow-free */
+    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}
+
+/* Summed cost of m rows from the output layer's weighted inputs z (bias included), computed
+ * in double from z so that saturated outputs still give finite, accurate costs:
+ *   cross-entropy: y softplus(-z) + (1 - y) softplus(z)   (= -[y ln a + (1-y) ln(1-a)])
+ *   log-likelihood: logsumexp(z) - z_y                    (= -ln a_y)
+ *   quadratic: 1/2 (a - y)^2 with a = sigma(z) or z. */
+double FN(fnn_cost_z)(const REAL *restrict z, const ptrdiff_t *restrict labels,
+                      const REAL *restrict targets, ptrdiff_t m, ptrdiff_t n, int act, int cost) {
+    double total = 0.0;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL *row = z + i * n;
+        double lse = 0.0;
+        if (cost == FNN_LOG_LIKELIHOOD) {
+            double mx = row[0], s = 0.0;
+            for (ptrdiff_t j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+            for (ptrdiff_t j = 0; j < n; j++) s += exp((double)row[j] - mx);
+            lse = mx + log(s);
+        }
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const double y = labels ? (double)(j == labels[i]) : (double)targets[i * n + j];
+            const double zj = row[j];
+            if (cost == FNN_CROSS_ENTROPY) {
+                if (y != 0) total += y * FN(softplus)(-zj);
+                if (y != 1) total += (1 - y) * FN(softplus)(zj);
+            } else if (cost == FNN_LOG_LIKELIHOOD) {
+                if (y != 0) total += y * (lse - zj);
+            } else {
+                const double aj = act == FNN_SIGMOID ? 1.0 / (1.0 + exp(-zj)) : zj;
+                total += 0.5 * (aj - y) * (aj - y);
+            }
+        }
+    }
+    return total;
+}
+
+void FN(fnn_argmax_rows)(const REAL *restrict z, ptrdiff_t *restrict out, ptrdiff_t m, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL *row = z + i * n;
+        ptrdiff_t best = 0;
+        for (ptrdiff_t j = 1; j < n; j++) best = row[j] > row[best] ? j : best;
+        out[i] = best;
+    }
+}
+
+/* Number of rows whose argmax matches the label (or the argmax of the target row). */
+ptrdiff_t FN(fnn_count_correct)(const REAL *restrict z, const ptrdiff_t *restrict labels,
+                                const REAL *restrict targets, ptrdiff_t m, ptrdiff_t n) {
+    ptrdiff_t correct = 0;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL *row = z + i * n;
+        ptrdiff_t best = 0;
+        for (ptrdiff_t j = 1; j < n; j++) best = row[j] > row[best] ? j : best;
+        ptrdiff_t want;
+        if (labels) {
+            want = labels[i];
+        } else {
+            const REAL *t = targets + i * n;
+            want = 0;
+            for (ptrdiff_t j = 1; j < n; j++) want = t[j] > t[want] ? j : want;
+        }
+        correct += best == want;
+    }
+    return correct;
+}
+
+/* BP3 + update of the biases: b <- b + alpha * sum_rows(d)  (alpha = -eta/m), or with momentum
+ * vb <- mu vb + alpha * sum_rows(d); b <- b + vb. tmp holds n values of scratch. */
+FNN_HOT void FN(fnn_bias_step)(REAL *restrict b, REAL *restrict vb, const REAL *restrict d, ptrdiff_t m,
+                       ptrdiff_t n, REAL alpha, REAL mu, REAL *restrict tmp) {
+    for (ptrdiff_t j = 0; j < n; j++) tmp[j] = d[j];
+    for (ptrdiff_t i = 1; i < m; i++) {
+        const REAL *restrict row = d + i * n;
+        for (ptrdiff_t j = 0; j < n; j++) tmp[j] += row[j];
+    }
+    if (vb == NULL) {
+        for (ptrdiff_t j = 0; j < n; j++) b[j] -= -alpha * tmp[j];
+    } else {
+        for (ptrdiff_t j = 0; j < n; j++) {
+            vb[j] = mu * vb[j] + alpha * tmp[j];
+            b[j] += vb[j];
+        }
+    }
+}
+
+/* L1 shrink of eq. (96): w <- w - c sgn(w), c = eta lambda / n, sgn(0) = 0. */
+FNN_HOT void FN(fnn_l1_shrink)(REAL *restrict w, ptrdiff_t count, REAL c) {
+    for (ptrdiff_t i = 0; i < count; i++)
+        w[i] -= c * (REAL)((w[i] > (REAL)0) - (w[i] < (REAL)0));
+}
+
+/* Momentum step after v <- mu v - (eta/m) delta^T a has been done by gemm:
+ * v <- v - c * (w | sgn(w)) (the regularization part of eta * grad C), then w <- w + v. */
+FNN_HOT void FN(fnn_momentum_step)(REAL *restrict w, REAL *restrict v, ptrdiff_t count, REAL c, int reg) {
+    if (reg == FNN_REG_L2) {
+        for (ptrdiff_t i = 0; i < count; i++) v[i] -= c * w[i];
+    } else if (reg == FNN_REG_L1) {
+        for (ptrdiff_t i = 0; i < count; i++)
+            v[i] -= c * (REAL)((w[i] > (REAL)0) - (w[i] < (REAL)0));
+    }
+    for (ptrdiff_t i = 0; i < count; i++) w[i] += v[i];
+}
+
+void FN(fnn_gather_rows)(REAL *restrict dst, const REAL *restrict src, const ptrdiff_t *restrict idx,
+                         ptrdiff_t m, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < m; i++) memcpy(dst + i * n, src + idx[i] * n, (size_t)n * sizeof(REAL));
+}
+
+/* Dropout mask: 0 with probability p, else 1/(1-p) (inverted dropout), one 53-bit uniform each. */
+void FN(fnn_fill_mask)(REAL *restrict mask, ptrdiff_t count, uint64_t *rng, double p) {
+    const REAL keep = (REAL)(1.0 / (1.0 - p));
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const double u = (double)(fnn_rng_next(rng) >> 11) * 0x1.0p-53;
+        mask[i] = u >= p ? keep : (REAL)0;
+    }
+}
+
+/* out <- a * mask with a fresh mask. */
+FNN_HOT void FN(fnn_dropout)(REAL *restrict out, REAL *restrict mask, const REAL *restrict a, ptrdiff_t count,
+                     uint64_t *rng, double p) {
+    FN(fnn_fill_mask)(mask, count, rng, p);
+    for (ptrdiff_t i = 0; i < count; i++) out[i] = a[i] * mask[i];
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

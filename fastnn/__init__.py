@@ -1,0 +1,22 @@
+"""fastnn — fast, trustworthy training of the fully-connected networks of chapter 3 of Michael
+Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cython + BLAS).
+
+    >>> import fastnn
+    >>> net = fastnn.Network([784, 30, 10], cost=fastnn.CrossEntropyCost)
+    >>> net.SGD((X, y), 30, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv),
+    ...         monitor_evaluation_accuracy=True)
+"""
+from ._version import __version__
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .history import EpochRecord, History
+from .network import Network
+
+
+def load(filename):
+    """Load a network saved by ``Network.save`` or by network2.py's ``save``."""
+    from .io import load as _load
+    return _load(filename)
+
+
+__all__ = ["Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "History",
+           "EpochRecord", "load", "__version__"]

@@ -1,0 +1,648 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled core of fastnn: mini-batch SGD and inference over C-contiguous buffers.
+
+Everything here runs without the GIL. Matrix products go to BLAS through
+``scipy.linalg.cython_blas``; the elementwise work is done by the C kernels in ``csrc/``.
+
+Storage conventions (shared with ``fastnn.network``):
+
+* rows are examples: a batch of activations is an (m, n) C-contiguous array;
+* all parameters of a network live in ONE flat buffer: layer l's weights (sizes[l+1], sizes[l]) at
+  ``w_off[l]``, its biases (sizes[l+1],) at ``b_off[l]``; the momentum velocity uses the same layout;
+* the forward product of a layer is z = a Wᵀ + b, done as a column-major gemm by swapping operands.
+
+The Python entry points check shapes, dtypes and contiguity themselves (cheaply), so a wrong call
+raises instead of reading or writing out of bounds.
+"""
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+import numpy as np
+
+ctypedef fused floating:
+    float
+    double
+
+cdef extern from "kernels.h" nogil:
+    int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
+    int FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD
+    int FNN_REG_NONE, FNN_REG_L2, FNN_REG_L1
+
+    void fnn_exp_d(double *out, const double *x, Py_ssize_t count)
+    void fnn_exp_f(float *out, const float *x, Py_ssize_t count)
+    void fnn_activate_d(double *a, const double *b, Py_ssize_t m, Py_ssize_t n, int act)
+    void fnn_activate_f(float *a, const float *b, Py_ssize_t m, Py_ssize_t n, int act)
+    void fnn_backprop_act_d(double *d, const double *a, const double *mask, Py_ssize_t count, int act)
+    void fnn_backprop_act_f(float *d, const float *a, const float *mask, Py_ssize_t count, int act)
+    double fnn_output_delta_d(double *a, const Py_ssize_t *labels, const double *targets,
+                              Py_ssize_t m, Py_ssize_t n, int act, int cost, int want_loss)
+    double fnn_output_delta_f(float *a, const Py_ssize_t *labels, const float *targets,
+                              Py_ssize_t m, Py_ssize_t n, int act, int cost, int want_loss)
+    double fnn_cost_z_d(const double *z, const Py_ssize_t *labels, const double *targets,
+                        Py_ssize_t m, Py_ssize_t n, int act, int cost)
+    double fnn_cost_z_f(const float *z, const Py_ssize_t *labels, const float *targets,
+                        Py_ssize_t m, Py_ssize_t n, int act, int cost)
+    Py_ssize_t fnn_count_correct_d(const double *z, const Py_ssize_t *labels, const double *targets,
+                                   Py_ssize_t m, Py_ssize_t n)
+    Py_ssize_t fnn_count_correct_f(const float *z, const Py_ssize_t *labels, const float *targets,
+                                   Py_ssize_t m, Py_ssize_t n)
+    void fnn_argmax_rows_d(const double *z, Py_ssize_t *out, Py_ssize_t m, Py_ssize_t n)
+    void fnn_argmax_rows_f(const float *z, Py_ssize_t *out, Py_ssize_t m, Py_ssize_t n)
+    void fnn_bias_step_d(double *b, double *vb, const double *d, Py_ssize_t m, Py_ssize_t n,
+                         double alpha, double mu, double *tmp)
+    void fnn_bias_step_f(float *b, float *vb, const float *d, Py_ssize_t m, Py_ssize_t n,
+                         float alpha, float mu, float *tmp)
+    void fnn_l1_shrink_d(double *w, Py_ssize_t count, double c)
+    void fnn_l1_shrink_f(float *w, Py_ssize_t count, float c)
+    void fnn_momentum_step_d(double *w, double *v, Py_ssize_t count, double c, int reg)
+    void fnn_momentum_step_f(float *w, float *v, Py_ssize_t count, float c, int reg)
+    void fnn_gather_rows_d(double *dst, const double *src, const Py_ssize_t *idx, Py_ssize_t m,
+                           Py_ssize_t n)
+    void fnn_gather_rows_f(float *dst, const float *src, const Py_ssize_t *idx, Py_ssize_t m,
+                           Py_ssize_t n)
+    void fnn_dropout_d(double *out, double *mask, const double *a, Py_ssize_t count, uint64_t *rng,
+                       double p)
+    void fnn_dropout_f(float *out, float *mask, const float *a, Py_ssize_t count, uint64_t *rng,
+                       double p)
+    void fnn_fill_mask_d(double *mask, Py_ssize_t count, uint64_t *rng, double p)
+    void fnn_fill_mask_f(float *mask, Py_ssize_t count, uint64_t *rng, double p)
+    void fnn_rng_seed(uint64_t *state, uint64_t seed)
+
+ACTIVATIONS = {"sigmoid": FNN_SIGMOID, "tanh": FNN_TANH, "relu": FNN_RELU,
+               "linear": FNN_LINEAR, "softmax": FNN_SOFTMAX}
+COSTS = {"quadratic": FNN_QUADRATIC, "cross-entropy": FNN_CROSS_ENTROPY,
+         "log-likelihood": FNN_LOG_LIKELIHOOD}
+REGULARIZATIONS = {None: FNN_REG_NONE, "none": FNN_REG_NONE, "l2": FNN_REG_L2, "l1": FNN_REG_L1}
+
+# Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
+EVAL_BLOCK = 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Thin typed wrappers: one name per operation, dispatching on the precision at compile time.
+# ---------------------------------------------------------------------------------------------
+
+cdef inline void _gemm(char ta, char tb, int M, int N, int K, floating alpha, const floating *A,
+                       int lda, const floating *B, int ldb, floating beta, floating *C,
+                       int ldc) noexcept nogil:
+    """Column-major C <- alpha op(A) op(B) + beta C."""
+    if floating is double:
+        dgemm(&ta, &tb, &M, &N, &K, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
+    else:
+        sgemm(&ta, &tb, &M, &N, &K, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
+
+
+cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *a,
+                                 const floating *w, floating *z) noexcept nogil:
+    """z (m, n_out) = a (m, n_in) · wᵀ — row-major, as a column-major gemm zᵀ = w aᵀ."""
+    _gemm(c'T', c'N', <int>n_out, <int>m, <int>n_in, <floating>1, w, <int>n_in, a, <int>n_in,
+          <floating>0, z, <int>n_out)
+
+
+cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
+                                  const floating *w, floating *d_prev) noexcept nogil:
+    """BP2's product: d_prev (m, n_in) = d (m, n_out) · w (n_out, n_in)."""
+    _gemm(c'N', c'N', <int>n_in, <int>m, <int>n_out, <floating>1, w, <int>n_in, d, <int>n_out,
+          <floating>0, d_prev, <int>n_in)
+
+
+cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
+                                const floating *a, floating *w, floating alpha,
+                                floating beta) noexcept nogil:
+    """BP4 fused with the update: w <- beta w + alpha dᵀ a (no gradient matrix materialised)."""
+    _gemm(c'N', c'T', <int>n_in, <int>n_out, <int>m, alpha, a, <int>n_in, d, <int>n_out, beta, w,
+          <int>n_in)
+
+
+cdef inline void activate(floating *a, const floating *b, Py_ssize_t m, Py_ssize_t n,
+                          int act) noexcept nogil:
+    if floating is double:
+        fnn_activate_d(a, b, m, n, act)
+    else:
+        fnn_activate_f(a, b, m, n, act)
+
+
+cdef inline void backprop_act(floating *d, const floating *a, const floating *mask, Py_ssize_t count,
+                              int act) noexcept nogil:
+    if floating is double:
+        fnn_backprop_act_d(d, a, mask, count, act)
+    else:
+        fnn_backprop_act_f(d, a, mask, count, act)
+
+
+cdef inline double output_delta(floating *a, const Py_ssize_t *labels, const floating *targets,
+                                Py_ssize_t m, Py_ssize_t n, int act, int cost,
+                                int want_loss) noexcept nogil:
+    if floating is double:
+        return fnn_output_delta_d(a, labels, targets, m, n, act, cost, want_loss)
+    else:
+        return fnn_output_delta_f(a, labels, targets, m, n, act, cost, want_loss)
+
+
+cdef inline double cost_z(const floating *z, const Py_ssize_t *labels, const floating *targets,
+                          Py_ssize_t m, Py_ssize_t n, int act, int cost) noexcept nogil:
+    if floating is double:
+        return fnn_cost_z_d(z, labels, targets, m, n, act, cost)
+    else:
+        return fnn_cost_z_f(z, labels, targets, m, n, act, cost)
+
+
+cdef inline Py_ssize_t count_correct(const floating *z, const Py_ssize_t *labels,
+                                     const floating *targets, Py_ssize_t m,
+                                     Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return fnn_count_correct_d(z, labels, targets, m, n)
+    else:
+        return fnn_count_correct_f(z, labels, targets, m, n)
+
+
+cdef inline void bias_step(floating *b, floating *vb, const floating *d, Py_ssize_t m, Py_ssize_t n,
+                           floating alpha, floating mu, floating *tmp) noexcept nogil:
+    if floating is double:
+        fnn_bias_step_d(b, vb, d, m, n, alpha, mu, tmp)
+    else:
+        fnn_bias_step_f(b, vb, d, m, n, alpha, mu, tmp)
+
+
+cdef inline void l1_shrink(floating *w, Py_ssize_t count, floating c) noexcept nogil:
+    if floating is double:
+        fnn_l1_shrink_d(w, count, c)
+    else:
+        fnn_l1_shrink_f(w, count, c)
+
+
+cdef inline void momentum_step(floating *w, floating *v, Py_ssize_t count, floating c,
+                               int reg) noexcept nogil:
+    if floating is double:
+        fnn_momentum_step_d(w, v, count, c, reg)
+    else:
+        fnn_momentum_step_f(w, v, count, c, reg)
+
+
+cdef inline void gather_rows(floating *dst, const floating *src, const Py_ssize_t *idx, Py_ssize_t m,
+                             Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        fnn_gather_rows_d(dst, src, idx, m, n)
+    else:
+        fnn_gather_rows_f(dst, src, idx, m, n)
+
+
+cdef inline void dropout(floating *out, floating *mask, const floating *a, Py_ssize_t count,
+                         uint64_t *rng, double p) noexcept nogil:
+    if floating is double:
+        fnn_dropout_d(out, mask, a, count, rng, p)
+    else:
+        fnn_dropout_f(out, mask, a, count, rng, p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network layout
+# ---------------------------------------------------------------------------------------------
+
+def parameter_layout(sizes):
+    """Offsets of each layer's weights and biases in the flat parameter buffer, and its length."""
+    sizes = [int(s) for s in sizes]
+    w_off, b_off = [], []
+    pos = 0
+    for n_in, n_out in zip(sizes[:len(sizes) - 1], sizes[1:]):
+        w_off.append(pos)
+        pos += n_in * n_out
+        b_off.append(pos)
+        pos += n_out
+    return np.asarray(w_off, dtype=np.intp), np.asarray(b_off, dtype=np.intp), pos
+
+
+cdef class Layout:
+    """Sizes, activations and parameter offsets of a network: what the core needs to walk it."""
+    cdef readonly int n_layers              # number of weight layers L
+    cdef readonly Py_ssize_t n_params
+    cdef readonly object dtype
+    cdef Py_ssize_t[::1] sizes, w_off, b_off
+    cdef readonly int hidden_act, output_act, cost
+
+    def __init__(self, sizes, hidden, output, cost, dtype):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes: expected at least 2 layers of >= 1 neurons, got {sizes}")
+        self.sizes = np.asarray(sizes, dtype=np.intp)
+        w_off, b_off, n_params = parameter_layout(sizes)
+        self.w_off = w_off
+        self.b_off = b_off
+        self.n_params = n_params
+        self.n_layers = len(sizes) - 1
+        self.hidden_act = ACTIVATIONS[hidden]
+        self.output_act = ACTIVATIONS[output]
+        self.cost = COSTS[cost]
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
+
+    cdef int act(self, int l) noexcept nogil:
+        """Activation of weight layer l (0-based)."""
+        return self.output_act if l == self.n_layers - 1 else self.hidden_act
+
+
+cdef object _check_array(object arr, str name, object dtype, Py_ssize_t rows, Py_ssize_t cols):
+    """Cheap guard for direct callers of the core: right dtype, C-contiguous, expected shape."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(arr).__name__}")
+    if arr.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got {arr.dtype}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array")
+    if cols < 0:
+        if arr.ndim != 1 or (rows >= 0 and arr.shape[0] != rows):
+            raise ValueError(f"{name}: expected shape ({rows},), got {arr.shape}")
+    elif arr.ndim != 2 or (rows >= 0 and arr.shape[0] != rows) or arr.shape[1] != cols:
+        want = f"({rows if rows >= 0 else 'n'}, {cols})"
+        raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+    return arr
+
+
+cdef class Targets:
+    """The y of a data set as the core reads it: int labels (n,) or float targets (n, k)."""
+    cdef readonly object labels, targets
+    cdef readonly Py_ssize_t n
+
+    def __init__(self, Layout layout, object labels, object targets, Py_ssize_t n):
+        k = layout.sizes[layout.n_layers]
+        if labels is not None:
+            _check_array(labels, "labels", np.intp, n, -1)
+            if n and (labels.min() < 0 or labels.max() >= k):
+                raise ValueError(f"labels: expected integers in [0, {k}), got values in "
+                                 f"[{labels.min()}, {labels.max()}]")
+            self.labels = labels
+            self.targets = np.empty((0, k), dtype=layout.dtype)
+        else:
+            _check_array(targets, "targets", layout.dtype, n, k)
+            self.targets = targets
+            self.labels = np.empty(0, dtype=np.intp)
+        self.n = n
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+cdef class Trainer:
+    """Every buffer one SGD call needs, allocated once; ``train`` runs mini-batches in nogil code.
+
+    Work buffers per weight layer l (1-based in comments as in the book):
+      act[l]   (B, sizes[l])  activations a^l (act[0] is the gathered input batch; act[L] becomes δ^L)
+      delta[l] (B, sizes[l])  δ^l of hidden layers
+      drop[l], mask[l]        dropped activations and the mask (hidden layers, only with dropout)
+    """
+    cdef readonly Layout layout
+    cdef readonly Py_ssize_t batch_size
+    cdef readonly double dropout_p
+    cdef object params, velocity, work, label_buf
+    cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off
+    cdef Py_ssize_t tmp_off, target_off
+    cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
+    cdef int L, hidden_act, output_act, cost
+    cdef uint64_t rng[4]
+
+    def __init__(self, Layout layout, object params, Py_ssize_t batch_size, object velocity=None,
+                 double dropout=0.0, uint64_t seed=0):
+        cdef int L = layout.n_layers, l
+        if batch_size < 1:
+            raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+        self.layout = layout
+        self.sizes, self.w_off, self.b_off = layout.sizes, layout.w_off, layout.b_off
+        self.L, self.hidden_act, self.output_act, self.cost = (layout.n_layers, layout.hidden_act,
+                                                               layout.output_act, layout.cost)
+        self.params = _check_array(params, "params", layout.dtype, layout.n_params, -1)
+        if velocity is not None:
+            _check_array(velocity, "velocity", layout.dtype, layout.n_params, -1)
+        self.velocity = velocity
+        self.batch_size = batch_size
+        self.dropout_p = dropout
+        sizes = layout.sizes
+        act_off = np.zeros(L + 1, dtype=np.intp)
+        delta_off = np.zeros(L + 1, dtype=np.intp)
+        drop_off = np.zeros(L + 1, dtype=np.intp)
+        mask_off = np.zeros(L + 1, dtype=np.intp)
+        pos = 0
+        for l in range(L + 1):
+            act_off[l] = pos
+            pos += batch_size * sizes[l]
+        for l in range(1, L):
+            delta_off[l] = pos
+            pos += batch_size * sizes[l]
+            if dropout > 0:
+                drop_off[l] = pos
+                pos += batch_size * sizes[l]
+                mask_off[l] = pos
+                pos += batch_size * sizes[l]
+        self.tmp_off = pos
+        pos += max(sizes)
+        self.target_off = pos
+        pos += batch_size * sizes[L]
+        self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
+        self.work = np.zeros(pos, dtype=layout.dtype)
+        self.label_buf = np.zeros(batch_size, dtype=np.intp)
+        fnn_rng_seed(self.rng, seed)
+
+    def train(self, X, Targets y, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
+              double lmbda=0.0, Py_ssize_t n_total=-1, str regularization="l2",
+              double momentum=0.0, bint track_loss=False):
+        """Run mini-batches [start, stop) of one epoch; returns the summed training loss
+        (0.0 unless track_loss).
+
+        Mini-batch k takes rows perm[k*B : (k+1)*B] of X (the last one may be shorter), or the
+        consecutive rows when perm is None. n_total is the n of λ/n (default: len(X))."""
+        cdef Layout lay = self.layout
+        cdef Py_ssize_t n = X.shape[0] if isinstance(X, np.ndarray) and X.ndim == 2 else -1
+        _check_array(X, "X", lay.dtype, -1, lay.sizes[0])
+        if y.n != n:
+            raise ValueError(f"y: expected {n} rows to match X, got {y.n}")
+        if y.targets.shape[1] != lay.sizes[lay.n_layers]:
+            raise ValueError("y: targets do not match the output layer")
+        if y.targets.dtype != lay.dtype:
+            raise TypeError(f"y: expected targets of dtype {lay.dtype}, got {y.targets.dtype}")
+        if perm is not None:
+            _check_array(perm, "perm", np.intp, n, -1)
+            if n and (perm.min() < 0 or perm.max() >= n):
+                raise ValueError(f"perm: expected indices in [0, {n})")
+        n_batches = (n + self.batch_size - 1) // self.batch_size
+        if not 0 <= start <= stop <= n_batches:
+            raise ValueError(f"start/stop: expected 0 <= start <= stop <= {n_batches}, "
+                             f"got {start}, {stop}")
+        if not eta > 0:
+            raise ValueError(f"eta: expected > 0, got {eta}")
+        if not lmbda >= 0:
+            raise ValueError(f"lmbda: expected >= 0, got {lmbda}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
+        if momentum > 0 and self.velocity is None:
+            raise ValueError("momentum: this Trainer was built without a velocity buffer")
+        if regularization not in REGULARIZATIONS:
+            raise ValueError(f"regularization: expected 'l2', 'l1' or None, got {regularization!r}")
+        if n_total < 0:
+            n_total = n
+        cdef int reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
+        if lay.dtype == np.float64:
+            return self._train[double](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
+                                       track_loss)
+        return self._train[float](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
+                                  track_loss)
+
+    cdef double _train(self, floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
+                       Py_ssize_t stop, double eta, double lmbda, Py_ssize_t n_total, int reg,
+                       double momentum, bint track_loss):
+        cdef floating[::1] P = self.params
+        cdef floating[::1] V = self.velocity if self.velocity is not None else self.params
+        cdef floating[::1] work = self.work
+        cdef floating[:, ::1] T = y.targets
+        cdef Py_ssize_t[::1] labels = y.labels
+        cdef Py_ssize_t[::1] perm_v = perm if perm is not None else np.empty(0, dtype=np.intp)
+        cdef Py_ssize_t[::1] lab = self.label_buf
+        cdef bint use_labels = y.targets.shape[0] == 0 and X.shape[0] > 0
+        cdef double loss = 0.0
+        cdef Py_ssize_t k
+        cdef Py_ssize_t n = X.shape[0]
+        if n == 0 or stop <= start:
+            return 0.0
+        with nogil:
+            for k in range(start, stop):
+                loss += self._batch(&X[0, 0], n, &P[0], &V[0], &work[0],
+                                    &labels[0] if use_labels else NULL,
+                                    NULL if use_labels else &T[0, 0],
+                                    &perm_v[0] if perm_v.shape[0] > 0 else NULL,
+                                    &lab[0], k, eta, lmbda, n_total, reg, momentum, track_loss)
+        return loss
+
+    cdef double _batch(self, const floating *X, Py_ssize_t n, floating *P, floating *V, floating *work,
+                       const Py_ssize_t *labels, const floating *T, const Py_ssize_t *perm,
+                       Py_ssize_t *lab, Py_ssize_t k, double eta, double lmbda, Py_ssize_t n_total,
+                       int reg, double momentum, bint track_loss) noexcept nogil:
+        """One mini-batch: gather, feedforward, δᴸ (BP1), BP2 backwards, BP3/BP4 fused updates."""
+        cdef int L = self.L, l
+        cdef Py_ssize_t B = self.batch_size
+        cdef Py_ssize_t r0 = k * B
+        cdef Py_ssize_t m = min(B, n - r0)
+        cdef Py_ssize_t d0 = self.sizes[0], i, n_in, n_out
+        cdef Py_ssize_t K = self.sizes[L]
+        cdef const floating *a_in
+        cdef floating *a
+        cdef floating *dl
+        cdef floating *w
+        cdef const Py_ssize_t *batch_labels = NULL
+        cdef const floating *batch_targets = NULL
+        cdef bint drop = self.dropout_p > 0
+        cdef double loss
+        cdef floating step = <floating>(-eta / m)
+        cdef floating shrink = <floating>(eta * lmbda / n_total)
+
+        # Gather the mini-batch: rows perm[r0:r0+m] (or consecutive rows) and their y.
+        if perm != NULL:
+            gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
+            a_in = work + self.act_off[0]
+            if labels != NULL:
+                for i in range(m):
+                    lab[i] = labels[perm[r0 + i]]
+                batch_labels = lab
+            else:
+                gather_rows(work + self.target_off, T, perm + r0, m, K)
+                batch_targets = work + self.target_off
+        else:
+            a_in = X + r0 * d0
+            if labels != NULL:
+                batch_labels = labels + r0
+            else:
+                batch_targets = T + r0 * K
+
+        # Feedforward: a^l = act(a^{l-1} W^lᵀ + b^l); hidden layers optionally dropped out.
+        for l in range(L):
+            n_in = self.sizes[l]
+            n_out = self.sizes[l + 1]
+            a = work + self.act_off[l + 1]
+            forward_product(m, n_out, n_in, a_in, P + self.w_off[l], a)
+            activate(a, P + self.b_off[l], m, n_out, self.output_act if l == L - 1 else self.hidden_act)
+            if drop and l < L - 1:
+                dropout(work + self.drop_off[l + 1], work + self.mask_off[l + 1], a, m * n_out,
+                        self.rng, self.dropout_p)
+                a_in = work + self.drop_off[l + 1]
+            else:
+                a_in = a
+
+        # BP1: δ^L overwrites a^L.
+        dl = work + self.act_off[L]
+        loss = output_delta(dl, batch_labels, batch_targets, m, K, self.output_act, self.cost,
+                            track_loss)
+
+        # Backwards: BP2 for δ^{l-1} (with the old W^l), then the fused updates of W^l, b^l.
+        for l in range(L - 1, -1, -1):
+            n_in = self.sizes[l]
+            n_out = self.sizes[l + 1]
+            w = P + self.w_off[l]
+            if l == 0:
+                a_in = X + r0 * d0 if perm == NULL else work + self.act_off[0]
+            elif drop:
+                a_in = work + self.drop_off[l]
+            else:
+                a_in = work + self.act_off[l]
+            if l > 0:
+                backward_product(m, n_out, n_in, dl, w, work + self.delta_off[l])
+                backprop_act(work + self.delta_off[l], work + self.act_off[l],
+                             work + self.mask_off[l] if drop else NULL, m * n_in, self.hidden_act)
+            if momentum > 0:
+                # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v
+                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], step, <floating>momentum)
+                momentum_step(w, V + self.w_off[l], n_in * n_out, shrink, reg)
+                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, step,
+                          <floating>momentum, work + self.tmp_off)
+            else:
+                if reg == FNN_REG_L1:
+                    # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
+                    l1_shrink(w, n_in * n_out, shrink)
+                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>1)
+                elif reg == FNN_REG_L2:
+                    # w <- (1 − ηλ/n) w − (η/m) δᵀa         (eq. 93)
+                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>(1 - eta * lmbda / n_total))
+                else:
+                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>1)
+                # b <- b − (η/m) Σ δ                       (eq. 94)
+                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, step, <floating>0,
+                          work + self.tmp_off)
+            if l > 0:
+                dl = work + self.delta_off[l]
+        return loss
+
+
+def fill_mask(uint64_t seed, Py_ssize_t count, double p, dtype=np.float64):
+    """The dropout masks a Trainer seeded with `seed` draws, in order (for tests): count values,
+    each 0 or 1/(1-p). The trainer draws one mask per hidden layer per mini-batch, (m, n_l) each."""
+    cdef uint64_t state[4]
+    fnn_rng_seed(state, seed)
+    out = np.empty(count, dtype=dtype)
+    cdef double[::1] od
+    cdef float[::1] of
+    if out.dtype == np.float64:
+        od = out
+        if count:
+            fnn_fill_mask_d(&od[0], count, state, p)
+    else:
+        of = out
+        if count:
+            fnn_fill_mask_f(&of[0], count, state, p)
+    return out
+
+
+class MaskStream:
+    """Python mirror of a Trainer's dropout mask sequence (for tests against the reference)."""
+
+    def __init__(self, seed, p, dtype=np.float64):
+        self.seed, self.p, self.dtype, self.drawn = seed, p, np.dtype(dtype), 0
+
+    def next(self, shape):
+        count = int(np.prod(shape))
+        out = fill_mask(self.seed, self.drawn + count, self.p, self.dtype)[self.drawn:]
+        self.drawn += count
+        return out.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference
+# ---------------------------------------------------------------------------------------------
+
+def evaluate(Layout layout, params, X, Targets y=None, out=None, bint want_cost=False,
+             bint want_correct=False, Py_ssize_t block=EVAL_BLOCK):
+    """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
+    activations into `out` (n, sizes[-1]) when given. Costs are computed from z (exact, finite)."""
+    _check_array(params, "params", layout.dtype, layout.n_params, -1)
+    _check_array(X, "X", layout.dtype, -1, layout.sizes[0])
+    cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t K = layout.sizes[layout.n_layers]
+    if out is not None:
+        _check_array(out, "out", layout.dtype, n, K)
+    if (want_cost or want_correct) and (y is None or y.n != n):
+        raise ValueError(f"y: expected {n} rows to match X")
+    if block < 1:
+        raise ValueError("block: expected >= 1")
+    if layout.dtype == np.float64:
+        return _evaluate[double](layout, params, X, y, out, want_cost, want_correct, block)
+    return _evaluate[float](layout, params, X, y, out, want_cost, want_correct, block)
+
+
+cdef tuple _evaluate(Layout lay, floating[::1] P, floating[:, ::1] X, Targets y, object out,
+                     bint want_cost, bint want_correct, Py_ssize_t block):
+    cdef int L = lay.n_layers, l
+    cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], r0, m, n_in, n_out
+    cdef Py_ssize_t widest = 1
+    for l in range(1, L):
+        widest = max(widest, lay.sizes[l])
+    block = min(block, max(n, 1))
+    work_arr = np.empty(2 * block * widest + block * K, dtype=lay.dtype)
+    cdef floating[::1] work = work_arr
+    cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
+    cdef floating[:, ::1] T = y.targets if y is not None else np.empty((0, K), dtype=lay.dtype)
+    cdef Py_ssize_t[::1] labels = y.labels if y is not None else np.empty(0, dtype=np.intp)
+    cdef bint has_out = out is not None
+    cdef bint use_labels = labels.shape[0] > 0
+    cdef bint use_targets = T.shape[0] > 0
+    cdef double total = 0.0
+    cdef Py_ssize_t correct = 0
+    cdef floating *bufs[2]
+    cdef const floating *a_in
+    cdef floating *a
+    cdef floating *z_out
+    if n == 0:
+        return 0.0, 0
+    bufs[0] = &work[0]
+    bufs[1] = &work[block * widest]
+    with nogil:
+        r0 = 0
+        while r0 < n:
+            m = min(block, n - r0)
+            a_in = &X[r0, 0]
+            for l in range(L - 1):
+                n_in = lay.sizes[l]
+                n_out = lay.sizes[l + 1]
+                a = bufs[l % 2]
+                forward_product(m, n_out, n_in, a_in, &P[0] + lay.w_off[l], a)
+                activate(a, &P[0] + lay.b_off[l], m, n_out, lay.hidden_act)
+                a_in = a
+            # Output layer: z^L = a^{L-1} W^Lᵀ + b^L, kept as z for exact costs and argmax.
+            z_out = &out_v[r0, 0] if has_out else &work[2 * block * widest]
+            forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out)
+            activate(z_out, &P[0] + lay.b_off[L - 1], m, K, FNN_LINEAR)
+            if want_cost:
+                total += cost_z(z_out, &labels[r0] if use_labels else NULL,
+                                &T[r0, 0] if use_targets else NULL, m, K, lay.output_act, lay.cost)
+            if want_correct:
+                correct += count_correct(z_out, &labels[r0] if use_labels else NULL,
+                                         &T[r0, 0] if use_targets else NULL, m, K)
+            if has_out:
+                activate(z_out, <floating*>NULL, m, K, lay.output_act)
+            r0 += m
+    return total, correct
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel entry points for tests
+# ---------------------------------------------------------------------------------------------
+
+def kernel_activate(floating[:, ::1] z, floating[::1] b, str act):
+    """a = act(z + b) computed by the C kernel (a copy; for tests)."""
+    if b.shape[0] != z.shape[1]:
+        raise ValueError("b: expected one bias per column of z")
+    a = np.array(z, copy=True)
+    cdef floating[:, ::1] av = a
+    if a.size:
+        activate(&av[0, 0], &b[0], av.shape[0], av.shape[1], <int>ACTIVATIONS[act])
+    return a
+
+
+def kernel_exp(floating[::1] x):
+    out = np.empty_like(np.asarray(x))
+    cdef floating[::1] ov = out
+    if x.shape[0]:
+        if floating is double:
+            fnn_exp_d(&ov[0], &x[0], x.shape[0])
+        else:
+            fnn_exp_f(&ov[0], &x[0], x.shape[0])
+    return out

@@ -1,0 +1,123 @@
+"""Input checks and conversions, done once per call before the core sees any data.
+
+Conversions (documented in the README): lists and other array-likes become arrays; integer and
+bool features become the network's float dtype; other float dtypes are converted to it; Fortran-
+ordered or strided arrays are copied to C order. Object, string and complex data are refused.
+"""
+import math
+import numbers
+
+import numpy as np
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_CHUNK_ROWS = 8192
+
+
+def resolve_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
+    if dt not in _FLOATS:
+        raise TypeError(f"dtype: expected float32 or float64, got {dt}")
+    return dt
+
+
+def check_hyper(name, value, low=None, high=None, low_open=False, high_open=False, integer=False):
+    """A finite real (or integer) hyper-parameter within [low, high] (open ends as asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = "an integer" if integer else "a number"
+        raise TypeError(f"{name}: expected {kind}, got {value!r}")
+    if integer:
+        if not (isinstance(value, numbers.Integral) or float(value).is_integer()):
+            raise TypeError(f"{name}: expected an integer, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: expected a finite number, got {value}")
+    bad = ((low is not None and (value < low or (low_open and value == low)))
+           or (high is not None and (value > high or (high_open and value == high))))
+    if bad:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+        raise ValueError(f"{name}: expected a value in {rng}, got {value}")
+    return value
+
+
+def check_finite(arr, name):
+    """Vectorized NaN/inf check; the sum is a fast path (NaN and inf propagate through it)."""
+    if arr.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(arr, dtype=np.float64)):
+            return
+    flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
+    for start in range(0, len(flat), _CHUNK_ROWS):
+        bad = ~np.isfinite(flat[start:start + _CHUNK_ROWS])
+        if bad.any():
+            row = start + int(np.argwhere(bad)[0][0])
+            where = f" (first at row {row})" if arr.ndim > 1 else f" (first at index {row})"
+            raise ValueError(f"{name}: contains NaN or infinity{where}")
+
+
+def _as_numeric(a, name):
+    if isinstance(a, (str, bytes)):
+        raise TypeError(f"{name}: expected numeric array data, got {type(a).__name__}")
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: could not be converted to an array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric data (float, int or bool), got dtype {arr.dtype}")
+    return arr
+
+
+def to_features(X, name, width, dtype):
+    """X as a C-contiguous (n, width) array of `dtype`, finite."""
+    arr = _as_numeric(X, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array of shape (n, {width}), got "
+                         f"{arr.ndim}-D shape {arr.shape}")
+    if arr.shape[1] != width:
+        raise ValueError(f"{name}: expected shape (n, {width}), got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(arr, name)
+    return arr
+
+
+def to_y(y, name, n, n_out, dtype, cost, output):
+    """(labels, targets): int labels (n,) in [0, n_out), or float targets (n, n_out); the other None.
+
+    1-D y are class labels (or, for a single output neuron, targets); one-hot rows become labels;
+    other 2-D y are targets (in [0, 1] for the cross-entropy cost)."""
+    arr = _as_numeric(y, name)
+    if arr.ndim == 2 and arr.shape[1] == 1 and n_out > 1:
+        arr = arr.reshape(-1)
+    if arr.ndim == 1 and n_out == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim == 1:
+        if len(arr) != n:
+            raise ValueError(f"{name}: expected {n} labels to match X, got {len(arr)}")
+        if arr.dtype.kind == "f":
+            check_finite(arr, name)
+            if n and not np.all(arr == np.round(arr)):
+                raise ValueError(f"{name}: expected integer class labels, got non-integral values")
+        if n and (arr.min() < 0 or arr.max() >= n_out):
+            raise ValueError(f"{name}: expected labels in [0, {n_out}), got values in "
+                             f"[{arr.min()}, {arr.max()}]")
+        return np.ascontiguousarray(arr, dtype=np.intp), None
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected labels of shape ({n},) or targets of shape "
+                         f"({n}, {n_out}), got shape {arr.shape}")
+    if arr.shape != (n, n_out):
+        raise ValueError(f"{name}: expected targets of shape ({n}, {n_out}), got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(arr, name)
+    if n and n_out > 1 and np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(axis=1) == 1):
+        return np.ascontiguousarray(arr.argmax(axis=1), dtype=np.intp), None   # one-hot
+    if cost.name in ("cross-entropy", "log-likelihood") and n and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{name}: the {cost.name} cost needs targets in [0, 1], got values in "
+                         f"[{arr.min()}, {arr.max()}]")
+    return None, arr

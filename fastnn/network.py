@@ -1,0 +1,501 @@
+"""fastnn's public network: validates once, then hands contiguous buffers to the compiled core.
+
+The interface follows Nielsen's network2.py (``Network(sizes, cost)``, ``SGD(...)`` returning the
+four monitoring lists) with an array API on top (``feedforward``, ``predict``, ``accuracy``,
+``total_cost`` on an (n, d) matrix of rows).
+"""
+import math
+import numbers
+import time
+
+import numpy as np
+
+from . import _core
+from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_y)
+from .costs import VALID_PAIRINGS, LogLikelihoodCost, resolve_cost
+from .history import EpochRecord, History
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
+WEIGHT_INITS = ("default", "large")
+
+# Seconds of compiled work between returns to Python (progress bar, Ctrl-C).
+_CHUNK_SECONDS = 0.1
+
+try:  # threadpoolctl is a dependency; keep the core usable without it all the same
+    from threadpoolctl import ThreadpoolController
+    _THREADPOOLS = ThreadpoolController()
+except Exception:  # pragma: no cover
+    _THREADPOOLS = None
+
+
+class _NoLimit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _blas_limit(n_threads):
+    if n_threads is None or _THREADPOOLS is None:
+        return _NoLimit()
+    return _THREADPOOLS.limit(limits=int(n_threads), user_api="blas")
+
+
+class Network:
+    """A fully-connected feedforward network of chapter 3.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neurons per layer, input first, e.g. ``[784, 30, 10]``.
+    cost : "cross-entropy" (default), "quadratic", "log-likelihood" or a fastnn cost class.
+    output : "sigmoid", "softmax" or "linear"; defaults to "softmax" for log-likelihood and
+        "sigmoid" otherwise. Valid pairings: quadratic+sigmoid, quadratic+linear,
+        cross-entropy+sigmoid, log-likelihood+softmax.
+    hidden : "sigmoid" (default), "tanh" or "relu".
+    weight_init : "default" — weights N(0, 1/n_in) (N(0, 2/n_in) for ReLU layers), biases N(0, 1)
+        (0 for ReLU layers); "large" — weights and biases N(0, 1).
+    dtype : float64 (default) or float32, kept end to end.
+    seed : seed of the network's random generator (initialisation, shuffling, dropout).
+    """
+
+    def __init__(self, sizes, cost="cross-entropy", output=None, hidden="sigmoid",
+                 weight_init="default", dtype=np.float64, seed=None):
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+            raise TypeError(f"sizes: expected a sequence of layer sizes, got {sizes!r}")
+        if len(sizes) < 2:
+            raise ValueError(f"sizes: expected at least 2 layers (input and output), got {list(sizes)}")
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+                raise TypeError(f"sizes: expected integers, got {list(sizes)!r}")
+            if s < 1:
+                raise ValueError(f"sizes: every layer needs at least 1 neuron, got {list(sizes)}")
+        cost = resolve_cost(cost)
+        if output is None:
+            output = "softmax" if cost is LogLikelihoodCost else "sigmoid"
+        if output not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output: expected one of {OUTPUT_ACTIVATIONS}, got {output!r}")
+        if (cost.name, output) not in VALID_PAIRINGS:
+            valid = ", ".join(f"{c}+{o}" for c, o in VALID_PAIRINGS)
+            raise ValueError(f"cost/output: {cost.name} cost with a {output} output layer is not "
+                             f"supported; valid pairings are {valid}")
+        if hidden not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"hidden: expected one of {HIDDEN_ACTIVATIONS}, got {hidden!r}")
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(f"weight_init: expected one of {WEIGHT_INITS}, got {weight_init!r}")
+        self.sizes = tuple(int(s) for s in sizes)
+        self.num_layers = len(self.sizes)
+        self.cost = cost
+        self.output = output
+        self.hidden = hidden
+        self.weight_init = weight_init
+        self.dtype = resolve_dtype(dtype)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._layout = _core.Layout(self.sizes, hidden, output, cost.name, self.dtype)
+        self._params = np.zeros(self._layout.n_params, dtype=self.dtype)
+        self._velocity = None
+        self._make_views()
+        self.history = None
+        if weight_init == "large":
+            self.large_weight_initializer()
+        else:
+            self.default_weight_initializer()
+
+    # ---- parameters ---------------------------------------------------------------------------
+    def _make_views(self):
+        w_off, b_off, _ = _core.parameter_layout(self.sizes)
+        self._w = [self._params[o:o + n_in * n_out].reshape(n_out, n_in)
+                   for o, n_in, n_out in zip(w_off, self.sizes[:-1], self.sizes[1:])]
+        self._b = [self._params[o:o + n_out] for o, n_out in zip(b_off, self.sizes[1:])]
+
+    def default_weight_initializer(self):
+        """Weights N(0, 1/n_in) — std 1/√n_in (N(0, 2/n_in) into ReLU layers); biases N(0, 1)
+        (zero for ReLU layers)."""
+        L = len(self._w)
+        for l, (w, b) in enumerate(zip(self._w, self._b)):
+            relu = self.hidden == "relu" and l < L - 1
+            n_in = w.shape[1]
+            w[...] = self._rng.standard_normal(w.shape) * (math.sqrt(2.0 / n_in) if relu
+                                                           else 1.0 / math.sqrt(n_in))
+            b[...] = 0.0 if relu else self._rng.standard_normal(b.shape)
+        self._velocity = None
+
+    def large_weight_initializer(self):
+        """Weights and biases N(0, 1), as in chapter 1."""
+        for w, b in zip(self._w, self._b):
+            w[...] = self._rng.standard_normal(w.shape)
+            b[...] = self._rng.standard_normal(b.shape)
+        self._velocity = None
+
+    @property
+    def weights(self):
+        """Weight matrices, weights[l] of shape (sizes[l+1], sizes[l]) (views of the network's own
+        buffer; assign a whole list to replace them)."""
+        return list(self._w)
+
+    @weights.setter
+    def weights(self, values):
+        self._assign(values, self._w, "weights")
+
+    @property
+    def biases(self):
+        """Bias vectors, biases[l] of shape (sizes[l+1],)."""
+        return list(self._b)
+
+    @biases.setter
+    def biases(self, values):
+        self._assign(values, self._b, "biases")
+
+    def _assign(self, values, targets, name):
+        values = list(values)
+        if len(values) != len(targets):
+            raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
+        converted = []
+        for l, (v, t) in enumerate(zip(values, targets)):
+            arr = np.asarray(v)
+            if arr.dtype.kind not in "fiub":
+                raise TypeError(f"{name}[{l}]: expected numbers, got dtype {arr.dtype}")
+            if name == "biases" and arr.shape == (t.shape[0], 1):
+                arr = arr.reshape(-1)          # network2 stores biases as column vectors
+            if arr.shape != t.shape:
+                raise ValueError(f"{name}[{l}]: expected shape {t.shape}, got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name}[{l}]: contains NaN or infinity")
+            converted.append(arr)
+        for arr, t in zip(converted, targets):
+            t[...] = arr
+        self._velocity = None
+
+    @property
+    def n_parameters(self):
+        return int(self._params.size)
+
+    # ---- pickling: the views must alias the flat buffer again after loading ------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for k in ("_w", "_b", "_layout"):
+            state.pop(k)
+        state["cost"] = self.cost.name
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["cost"] = resolve_cost(state["cost"])
+        self.__dict__.update(state)
+        self._layout = _core.Layout(self.sizes, self.hidden, self.output, self.cost.name, self.dtype)
+        self._make_views()
+
+    def __repr__(self):
+        return (f"Network(sizes={list(self.sizes)}, cost={self.cost.name!r}, output={self.output!r}, "
+                f"hidden={self.hidden!r}, dtype={self.dtype.name})")
+
+    # ---- data --------------------------------------------------------------------------------
+    def _dataset(self, data, name):
+        """(X, Targets) for the core from (X, y) arrays or network2's list of (x, y) pairs."""
+        X, y = _split_data(data, name, self.sizes)
+        X = to_features(X, f"{name} X", self.sizes[0], self.dtype)
+        labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost,
+                               self.output)
+        return X, _core.Targets(self._layout, labels, targets, len(X))
+
+    def _features(self, X, name="X"):
+        return to_features(X, name, self.sizes[0], self.dtype)
+
+    # ---- inference ---------------------------------------------------------------------------
+    def feedforward(self, X):
+        """Output activations aᴸ for each row of X: an (n, sizes[-1]) array."""
+        X = self._features(X)
+        out = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
+        _core.evaluate(self._layout, self._params, X, out=out)
+        return out
+
+    def predict(self, X):
+        """The index of the most active output neuron for each row of X."""
+        return self.feedforward(X).argmax(axis=1)
+
+    def accuracy(self, X, y=None):
+        """Number of rows whose most active output matches y (labels, or the argmax of one-hot or
+        target rows). Also accepts network2's list of (x, y) pairs as the only argument."""
+        X, t = self._dataset(X if y is None else (X, y), "data")
+        return int(_core.evaluate(self._layout, self._params, X, t, want_correct=True)[1])
+
+    def total_cost(self, X, y=None, lmbda=0.0, regularization="l2"):
+        """Mean cost over the rows plus the regularization term ½(λ/n)Σ‖w‖² (L1: (λ/n)Σ|w|),
+        with n = the number of rows evaluated — as network2's total_cost."""
+        check_hyper("lmbda", lmbda, low=0.0)
+        if regularization not in ("l2", "l1"):
+            raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+        X, t = self._dataset(X if y is None else (X, y), "data")
+        return self._total_cost(X, t, lmbda, regularization)
+
+    def _total_cost(self, X, t, lmbda, regularization):
+        n = len(X)
+        if n == 0:
+            raise ValueError("data: expected at least one row, got 0")
+        cost = _core.evaluate(self._layout, self._params, X, t, want_cost=True)[0] / n
+        if lmbda:
+            if regularization == "l1":
+                cost += (lmbda / n) * sum(float(np.abs(w).sum()) for w in self._w)
+            else:
+                cost += 0.5 * (lmbda / n) * sum(float(np.vdot(w, w)) for w in self._w)
+        return float(cost)
+
+    def score(self, X, y):
+        """Fraction of rows classified correctly."""
+        X = self._features(X)
+        return self.accuracy(X, y) / max(len(X), 1)
+
+    # ---- training ----------------------------------------------------------------------------
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
+            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
+            monitor_training_cost=False, monitor_training_accuracy=False, shuffle=True, *,
+            regularization="l2", momentum=0.0, dropout=0.0, early_stopping=None,
+            restore_best=True, eta_schedule=None, eta_decay=0.5, min_eta_ratio=1.0 / 128,
+            track_loss=False, progress=False, callback=None, n_threads=None):
+        """Mini-batch stochastic gradient descent, as network2.SGD.
+
+        Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
+        order) and applies, per mini-batch of m rows out of n,
+            w ← (1 − ηλ/n) w − (η/m) Σ ∂C/∂w     (L2, eq. 93; L1: w − (ηλ/n) sgn w − …, eq. 96)
+            b ← b − (η/m) Σ ∂C/∂b
+        or with momentum μ:  v ← μ v − η ∇C,  w ← w + v  (∇C including the regularization term).
+        ``dropout=p`` drops hidden neurons with probability p (inverted scaling, so inference is
+        unchanged). ``early_stopping=k`` stops after k epochs without a better evaluation accuracy;
+        ``eta_schedule=k`` multiplies η by ``eta_decay`` after k such epochs and stops once
+        η < η₀·min_eta_ratio; both keep the best-on-evaluation parameters when ``restore_best``.
+
+        Returns network2's four lists (evaluation cost, evaluation accuracy, training cost,
+        training accuracy); ``self.history`` holds the per-epoch records. Ctrl-C stops within a
+        fraction of a second, leaving the parameters of the last completed mini-batch, and
+        re-raises KeyboardInterrupt (history.stop_reason == "interrupted").
+        """
+        # ---- validate everything before anything changes ----
+        epochs = check_hyper("epochs", epochs, low=0, integer=True)
+        mini_batch_size = check_hyper("mini_batch_size", mini_batch_size, low=1, integer=True)
+        eta = check_hyper("eta", eta, low=0.0, low_open=True)
+        lmbda = check_hyper("lmbda", lmbda, low=0.0)
+        momentum = check_hyper("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        dropout = check_hyper("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        eta_decay = check_hyper("eta_decay", eta_decay, low=0.0, high=1.0, low_open=True,
+                                high_open=True)
+        min_eta_ratio = check_hyper("min_eta_ratio", min_eta_ratio, low=0.0, high=1.0,
+                                    low_open=True)
+        if regularization not in ("l2", "l1"):
+            raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+        if early_stopping is not None:
+            early_stopping = check_hyper("early_stopping", early_stopping, low=1, integer=True)
+        if eta_schedule is not None:
+            eta_schedule = check_hyper("eta_schedule", eta_schedule, low=1, integer=True)
+        if n_threads is not None:
+            n_threads = check_hyper("n_threads", n_threads, low=1, integer=True)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
+        X, y = self._dataset(training_data, "training_data")
+        n = len(X)
+        if n == 0:
+            raise ValueError("training_data: expected at least one example, got 0")
+        if mini_batch_size > n:
+            raise ValueError(f"mini_batch_size: expected at most the number of training examples "
+                             f"({n}), got {mini_batch_size}")
+        Xe = ye = None
+        if evaluation_data is not None:
+            Xe, ye = self._dataset(evaluation_data, "evaluation_data")
+            if len(Xe) == 0:
+                raise ValueError("evaluation_data: expected at least one example, got 0")
+        needs_eval = early_stopping is not None or eta_schedule is not None
+        if needs_eval and Xe is None:
+            raise ValueError("evaluation_data: early_stopping and eta_schedule monitor the "
+                             "evaluation accuracy, so evaluation_data is required")
+        if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
+            raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
+        check_finite(self._params, "network parameters (weights/biases)")
+
+        # ---- state for the whole call ----
+        if momentum > 0 and self._velocity is None:
+            self._velocity = np.zeros_like(self._params)
+        trainer = _core.Trainer(self._layout, self._params, mini_batch_size,
+                                self._velocity if momentum > 0 else None, dropout,
+                                int(self._rng.integers(0, 2**63)))
+        perm = np.arange(n, dtype=np.intp)
+        n_batches = -(-n // mini_batch_size)
+        train_threads = n_threads if n_threads is not None else _auto_train_threads(
+            mini_batch_size, self.dtype)
+        history = History(settings=dict(
+            epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda,
+            regularization=regularization, momentum=momentum, dropout=dropout,
+            early_stopping=early_stopping, eta_schedule=eta_schedule, eta_decay=eta_decay,
+            min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
+            n_evaluation=None if Xe is None else len(Xe)))
+        self.history = history
+        lists = ([], [], [], [])
+        eta0 = eta
+        best_acc, best_params, best_velocity, since_best, since_change = -1, None, None, 0, 0
+        bar = _progress_bar(progress, n_batches, epochs)
+        chunk = min(n_batches, 16)
+        try:
+            for epoch in range(1, epochs + 1):
+                t0 = time.perf_counter()
+                if shuffle:
+                    self._rng.shuffle(perm)
+                snapshot = self._params.copy()
+                vsnapshot = None if self._velocity is None else self._velocity.copy()
+                if bar is not None:
+                    bar.reset(total=n_batches)
+                    bar.set_description(f"epoch {epoch}/{epochs}")
+                loss = 0.0
+                done = 0
+                with _blas_limit(train_threads):
+                    while done < n_batches:
+                        stop = min(n_batches, done + chunk)
+                        tc = time.perf_counter()
+                        loss += trainer.train(X, y, perm if shuffle else None, done, stop, eta,
+                                              lmbda, n, regularization, momentum, track_loss)
+                        elapsed = time.perf_counter() - tc
+                        if bar is not None:
+                            bar.update(stop - done)
+                        # keep each compiled call near _CHUNK_SECONDS
+                        chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS
+                                               / max(elapsed, 1e-6))))
+                        done = stop
+                seconds = time.perf_counter() - t0
+                if not np.all(np.isfinite(self._params)) or not math.isfinite(loss):
+                    self._params[...] = snapshot
+                    if vsnapshot is not None:
+                        self._velocity[...] = vsnapshot
+                    raise FloatingPointError(
+                        f"training diverged in epoch {epoch} (eta={eta:g}): the parameters became "
+                        f"NaN or infinite; they were reset to the end of epoch {epoch - 1}. "
+                        f"Try a smaller eta.")
+                rec = EpochRecord(epoch=epoch, eta=eta, seconds=seconds,
+                                  examples_per_second=n / seconds if seconds > 0 else float("inf"),
+                                  n_training=n, n_evaluation=None if Xe is None else len(Xe),
+                                  training_loss=loss / n if track_loss else None)
+                if monitor_training_cost:
+                    rec.training_cost = self._total_cost(X, y, lmbda, regularization)
+                    lists[2].append(rec.training_cost)
+                if monitor_training_accuracy:
+                    rec.training_accuracy = int(_core.evaluate(
+                        self._layout, self._params, X, y, want_correct=True)[1])
+                    lists[3].append(rec.training_accuracy)
+                if Xe is not None and (monitor_evaluation_cost or monitor_evaluation_accuracy
+                                       or needs_eval):
+                    cost_sum, correct = _core.evaluate(
+                        self._layout, self._params, Xe, ye, want_cost=True, want_correct=True)
+                    if monitor_evaluation_cost:
+                        rec.evaluation_cost = self._total_cost(Xe, ye, lmbda, regularization)
+                        lists[0].append(rec.evaluation_cost)
+                    rec.evaluation_accuracy = int(correct)
+                    if monitor_evaluation_accuracy:
+                        lists[1].append(rec.evaluation_accuracy)
+                for value in (rec.training_cost, rec.evaluation_cost):
+                    if value is not None and not math.isfinite(value):
+                        raise FloatingPointError(
+                            f"training diverged in epoch {epoch} (eta={eta:g}): the cost is "
+                            f"{value}. Try a smaller eta.")
+                history.records.append(rec)
+                # ---- best epoch, early stopping, learning-rate schedule ----
+                stop_reason = None
+                if rec.evaluation_accuracy is not None:
+                    if rec.evaluation_accuracy > best_acc:
+                        best_acc, history.best_epoch = rec.evaluation_accuracy, epoch
+                        since_best = since_change = 0
+                        if needs_eval and restore_best:
+                            best_params = self._params.copy()
+                            best_velocity = None if self._velocity is None else self._velocity.copy()
+                    else:
+                        since_best += 1
+                        since_change += 1
+                    if early_stopping is not None and since_best >= early_stopping:
+                        stop_reason = "early-stopping"
+                    if eta_schedule is not None and since_change >= eta_schedule:
+                        eta *= eta_decay
+                        since_change = 0
+                        if eta < eta0 * min_eta_ratio * (1 + 1e-12):
+                            stop_reason = stop_reason or "eta-floor"
+                if callback is not None and callback(rec) is False:
+                    stop_reason = stop_reason or "callback"
+                if stop_reason:
+                    history.stop_reason = stop_reason
+                    break
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        if best_params is not None and history.best_epoch != len(history.records):
+            self._params[...] = best_params
+            if best_velocity is not None:
+                self._velocity[...] = best_velocity
+            history.restored_best = True
+        return lists
+
+    # ---- persistence -------------------------------------------------------------------------
+    def save(self, filename):
+        """Write the network to a JSON file (network2's format plus fastnn's fields), atomically."""
+        from .io import save
+        save(self, filename)
+
+
+def _split_data(data, name, sizes):
+    """(X, y) from an (X, y) pair of arrays or from network2's sequence of (x, y) pairs."""
+    if data is None:
+        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, got None")
+    if isinstance(data, tuple) and len(data) == 2 and not _is_example(data[0], sizes):
+        return data
+    if isinstance(data, (str, bytes, np.ndarray)):
+        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, "
+                        f"got {type(data).__name__}")
+    try:
+        pairs = list(data)
+    except TypeError:
+        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, "
+                        f"got {type(data).__name__}") from None
+    if not pairs:
+        return np.empty((0, sizes[0])), np.empty(0, dtype=np.intp)
+    for i, p in enumerate(pairs[:1]):
+        if not (isinstance(p, (tuple, list)) and len(p) == 2):
+            raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs; item {i} "
+                            f"is {type(p).__name__}")
+    xs = [np.ravel(np.asarray(x)) for x, _ in pairs]
+    widths = {x.size for x in xs}
+    if len(widths) != 1:
+        raise ValueError(f"{name}: expected every x to have {sizes[0]} values, got sizes "
+                         f"{sorted(widths)}")
+    X = np.stack(xs)
+    ys = [np.asarray(y) for _, y in pairs]
+    if all(y.size == 1 and y.ndim <= 1 and y.dtype.kind in "iu" for y in ys) or all(
+            y.ndim == 0 for y in ys):
+        y = np.array([y.item() for y in ys])
+    else:
+        y = np.stack([np.ravel(y) for y in ys])
+    return X, y
+
+
+def _is_example(obj, sizes):
+    """True for a network2 (x, y) pair (so a 2-tuple of pairs is a data list, not (X, y))."""
+    if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
+        return False
+    try:
+        return np.size(obj[0]) == sizes[0] and np.ndim(obj[0]) in (1, 2) and (
+            np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
+    except Exception:
+        return False
+
+
+def _auto_train_threads(mini_batch_size, dtype):
+    """BLAS threads for training: small mini-batch products lose to thread start-up, so one thread
+    unless the products are large enough for a second core to pay (float64, m >= 100)."""
+    if mini_batch_size >= 100 and dtype == np.float64:
+        return None
+    return 1
+
+
+def _progress_bar(progress, n_batches, epochs):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=n_batches, unit="batch", leave=False, dynamic_ncols=True)
