@@ -1,0 +1,773 @@
+#!/usr/bin/env python
+"""Seconds per training epoch: fastnn vs its products-only bound, the reference, the book's per-example
+algorithm, PyTorch and scikit-learn -- in ONE process, interleaved, median of >= 3 epochs each.
+
+Run it from the repository root with OpenBLAS' core-type overrides removed (they select a slower kernel for
+the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py [--quick] [--markdown]
+
+Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,...`` (``all`` by default; also
+``inference``), ``--repeats N`` (default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown`` (also
+print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls`` (subset of
+fastnn,bound,ideal,reference,book,torch,sklearn), ``--n-train N``.
+
+What each column is (every implementation starts from the same parameters, N(0, 1/n_in) weights and N(0, 1)
+biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in chapter 3):
+
+* fastnn     -- ``fastnn.Network.SGD(..., epochs=1)``: wall time of the whole call.
+* bound      -- ``fastnn._bound.EpochBound(variant="products")``: a compiled loop making exactly the core's BLAS
+                calls with the same shapes (forward gemm per layer, δ gemm per layer but the first, update gemm
+                per layer: 5 gemms per mini-batch for [784, 30, 10]) and nothing else.
+* ideal      -- the same plus the row gather by a permutation, bias + sigmoid, δᴸ, σ' and the bias update:
+                a minimal complete trainer in plain compiled loops.
+* reference  -- ``fastnn.reference`` (matrix-based numpy).
+* book       -- ``bench/book_network.py``: network2's per-example backprop with column vectors.
+* torch      -- PyTorch CPU, nn.Linear + nn.Sigmoid, optim.SGD(lr=η, weight_decay=λ/n on the weights only),
+                per-batch mean loss (sigmoid + cross-entropy summed over outputs), torch.set_num_threads(1).
+* sklearn    -- ``MLPClassifier(solver="sgd", activation="logistic", batch_size=m, learning_rate_init=η,
+                momentum=0, alpha=λ·m/n)`` (its per-batch L2 term is alpha/m), one ``partial_fit`` = one epoch.
+                Its output layer is softmax + log-loss (scikit-learn's only multiclass choice).
+
+Targets (ratios computed in the same run): fastnn ≤ 1.3× bound; ≥ 2× (f64) / ≥ 2.5× (f32) faster than the
+reference; ≥ 8× faster than PyTorch; ≥ 6× (f64) / ≥ 10× (f32) faster than MLPClassifier; ≥ 12× faster than the
+per-example algorithm; fastnn f32 ≥ 1.5× faster than f64; inference ≤ 1.2× its bound.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import inspect
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+sys.path.insert(0, str(HERE))
+
+ETA = 0.5
+LMBDA = 5.0
+N_INFERENCE = 10_000
+ALL_IMPLS = ("fastnn", "bound", "ideal", "reference", "book", "torch", "sklearn")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# cases
+# ----------------------------------------------------------------------------------------------------------
+class Case:
+    def __init__(self, hidden, mb, dtype, cost="cross-entropy", inference=False):
+        self.inference = inference
+        self.sizes = (784, hidden, 10)
+        self.hidden = hidden
+        self.mb = mb
+        self.dtype = np.dtype(dtype)
+        self.cost = cost
+        self.output = "softmax" if cost == "log-likelihood" else "sigmoid"
+
+    @property
+    def id(self):
+        return f"h{self.hidden}-mb{self.mb}-{'f64' if self.dtype == np.float64 else 'f32'}"
+
+    @property
+    def label(self):
+        dt = "f64" if self.dtype == np.float64 else "f32"
+        if self.inference:
+            return f"[784,{self.hidden},10] {self.mb:,} rows {dt}"
+        return f"[784,{self.hidden},10] mb {self.mb} {dt}"
+
+
+DEFAULT_CASES = [Case(30, 10, np.float64), Case(30, 10, np.float32), Case(30, 100, np.float64),
+                 Case(100, 10, np.float64), Case(100, 10, np.float32), Case(100, 100, np.float64)]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------------------------------------
+def _read_idx(path):
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    nd = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+def load_data(n_train=50_000):
+    """((X_train, y_train), (X_val, y_val), (X_test, y_test), description); float64 X in [0, 1].
+
+    Real MNIST from ../shared/data/mnist (or $FASTNN_DATA) when present, else synthetic of the same shape."""
+    candidates = [Path(os.environ["FASTNN_DATA"])] if os.environ.get("FASTNN_DATA") else []
+    candidates.append(SHARED_MNIST)
+    for d in candidates:
+        try:
+            from fastnn.data import load_mnist  # noqa: WPS433 (optional: fastnn may not be built yet)
+            ds = load_mnist(d)
+            (Xtr, ytr), (Xva, yva), (Xte, yte) = ds.training, ds.validation, ds.test
+            src = f"MNIST via fastnn.data.load_mnist({d})"
+        except Exception:
+            names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                     "t10k-labels-idx1-ubyte"]
+            paths = []
+            for nm in names:
+                p = next((d / (nm + ext) for ext in (".gz", "") if (d / (nm + ext)).is_file()), None)
+                paths.append(p)
+            if any(p is None for p in paths):
+                continue
+            Xi, yi, Xt, yt = (_read_idx(p) for p in paths)
+            X = Xi.reshape(len(Xi), -1) / 255.0
+            Xtr, ytr, Xva, yva = X[:50_000], yi[:50_000], X[50_000:], yi[50_000:]
+            Xte, yte = Xt.reshape(len(Xt), -1) / 255.0, yt
+            src = f"MNIST via local IDX reader ({d})"
+        break
+    else:
+        rng = np.random.default_rng(0)
+
+        def synth(n):
+            X = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
+            return X, rng.integers(0, 10, n)
+        (Xtr, ytr), (Xva, yva), (Xte, yte) = synth(50_000), synth(10_000), synth(10_000)
+        src = "SYNTHETIC data (MNIST not found) of MNIST's shape"
+    Xtr, ytr = Xtr[:n_train], ytr[:n_train]
+    fix = lambda X, y: (np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.int64))
+    return fix(Xtr, ytr), fix(Xva, yva), fix(Xte, yte), f"{src}; {len(Xtr)} training rows"
+
+
+def initial_params(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    W = [rng.standard_normal((sizes[l + 1], sizes[l])) / np.sqrt(sizes[l]) for l in range(len(sizes) - 1)]
+    b = [rng.standard_normal(sizes[l + 1]) for l in range(len(sizes) - 1)]
+    return W, b
+
+
+def accuracy_of(weights, biases, X, y):
+    a = X
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = a @ np.asarray(w, dtype=np.float64).T + np.asarray(b, dtype=np.float64).ravel()
+        a = z if l == len(weights) - 1 else 1.0 / (1.0 + np.exp(-z))
+    return float(np.mean(np.argmax(a, axis=1) == y))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# implementations: setup(case, X, y) outside timing; epoch() timed; params() -> (weights, biases) or None
+# ----------------------------------------------------------------------------------------------------------
+class Skip(Exception):
+    pass
+
+
+class FastnnRunner:
+    name = "fastnn"
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def setup(self, case, X, y):
+        try:
+            import fastnn
+            net = fastnn.Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"fastnn not available ({type(e).__name__}: {e})")
+        W, b = initial_params(case.sizes)
+        net.weights = [w.astype(case.dtype) for w in W]
+        net.biases = [v.astype(case.dtype) for v in b]
+        self.net, self.case, self.X, self.y = net, case, X, y
+        params = inspect.signature(net.SGD).parameters
+        self.kw = {"n_threads": self.threads} if "n_threads" in params else {}
+        self.inner = []
+
+    def epoch(self):
+        c = self.case
+        self.net.SGD((self.X, self.y), 1, c.mb, ETA, LMBDA, shuffle=True, **self.kw)
+
+    def after_epoch(self):
+        h = getattr(self.net, "history", None)
+        try:
+            self.inner.append(float(h.records[-1].seconds))
+        except Exception:  # noqa: BLE001
+            pass
+
+    def params(self):
+        return self.net.weights, self.net.biases
+
+
+class BoundRunner:
+    def __init__(self, variant):
+        self.variant = variant
+        self.name = "bound" if variant == "products" else "ideal"
+
+    def setup(self, case, X, y):
+        try:
+            from fastnn._bound import EpochBound
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"fastnn._bound not built ({type(e).__name__}: {e})")
+        W, b = initial_params(case.sizes)
+        self.eb = EpochBound(case.sizes, case.mb, case.dtype, variant=self.variant, output=case.output,
+                             eta=ETA, lmbda=LMBDA, weights=W, biases=b, seed=0)
+        self.X, self.y = X, y
+
+    def epoch(self):
+        self.eb.run_epoch(self.X, self.y)
+
+    def params(self):
+        return (self.eb.weights, self.eb.biases) if self.variant == "ideal" else None
+
+
+class ReferenceRunner:
+    name = "reference"
+
+    def setup(self, case, X, y):
+        try:
+            from fastnn.reference import ReferenceNetwork
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"fastnn.reference not available ({type(e).__name__}: {e})")
+        W, b = initial_params(case.sizes)
+        kw = dict(cost=case.cost, output=case.output, hidden="sigmoid",
+                  weights=[w.astype(case.dtype) for w in W], biases=[v.astype(case.dtype) for v in b],
+                  dtype=case.dtype)
+        sig = inspect.signature(ReferenceNetwork)
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            kw = {k: v for k, v in kw.items() if k in sig.parameters}
+        self.net = ReferenceNetwork(case.sizes, **kw)
+        self.case, self.X, self.y = case, X, y
+        params = inspect.signature(self.net.SGD).parameters
+        self.mode = "shuffle" if "shuffle" in params else "perms" if "perms" in params else None
+        self.rng = np.random.default_rng(0)
+
+    def epoch(self):
+        c = self.case
+        kw = {}
+        if self.mode == "shuffle":
+            kw["shuffle"] = True
+        elif self.mode == "perms":     # fastnn.reference: one permutation per epoch
+            kw["perms"] = [self.rng.permutation(len(self.X))]
+        self.net.SGD((self.X, self.y), 1, c.mb, ETA, LMBDA, **kw)
+
+    def params(self):
+        return self.net.weights, self.net.biases
+
+
+class BookRunner:
+    name = "book"
+
+    def setup(self, case, X, y):
+        from book_network import BookNetwork, to_book_format
+        W, b = initial_params(case.sizes)
+        self.net = BookNetwork(case.sizes, cost=case.cost, weights=W, biases=b, dtype=case.dtype, seed=0)
+        self.data = to_book_format(X, y, case.sizes[-1], case.dtype)
+        self.case = case
+
+    def epoch(self):
+        self.net.SGD(self.data, 1, self.case.mb, ETA, LMBDA)
+
+    def params(self):
+        return self.net.weights, self.net.biases
+
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def setup(self, case, X, y):
+        try:
+            import torch
+            import torch.nn.functional as F
+            from torch import nn
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"PyTorch not installed ({type(e).__name__})")
+        torch.set_num_threads(self.threads)
+        torch.manual_seed(0)
+        tdt = torch.float64 if case.dtype == np.float64 else torch.float32
+        W, b = initial_params(case.sizes)
+        layers, weights, biases = [], [], []
+        for l in range(len(W)):
+            lin = nn.Linear(case.sizes[l], case.sizes[l + 1]).to(tdt)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W[l]))
+                lin.bias.copy_(torch.from_numpy(b[l]))
+            layers.append(lin)
+            weights.append(lin.weight)
+            biases.append(lin.bias)
+            if l < len(W) - 1:
+                layers.append(nn.Sigmoid())
+        self.model = nn.Sequential(*layers)
+        n = X.shape[0]
+        self.opt = torch.optim.SGD([{"params": weights, "weight_decay": LMBDA / n},
+                                    {"params": biases, "weight_decay": 0.0}], lr=ETA, momentum=0.0)
+        self.X = torch.from_numpy(X)
+        self.y = torch.from_numpy(y)
+        self.Y = torch.from_numpy(np.eye(case.sizes[-1], dtype=case.dtype)[y])
+        self.case, self.torch, self.F, self.n = case, torch, F, n
+        self.weights, self.biases = weights, biases
+
+    def epoch(self):
+        torch, F, m = self.torch, self.F, self.case.mb
+        perm = torch.randperm(self.n)
+        sigmoid_ce = self.case.cost == "cross-entropy"
+        for k in range(0, self.n, m):
+            idx = perm[k:k + m]
+            z = self.model(self.X[idx])
+            if sigmoid_ce:
+                loss = F.binary_cross_entropy_with_logits(z, self.Y[idx], reduction="sum") / idx.numel()
+            else:
+                loss = F.cross_entropy(z, self.y[idx])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+
+    def params(self):
+        return ([w.detach().numpy() for w in self.weights], [b.detach().numpy() for b in self.biases])
+
+
+class SklearnRunner:
+    name = "sklearn"
+
+    def setup(self, case, X, y):
+        try:
+            from sklearn.neural_network import MLPClassifier
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"scikit-learn not installed ({type(e).__name__})")
+        n = X.shape[0]
+        self.clf = MLPClassifier(hidden_layer_sizes=case.sizes[1:-1], activation="logistic", solver="sgd",
+                                 batch_size=case.mb, learning_rate="constant", learning_rate_init=ETA,
+                                 momentum=0.0, nesterovs_momentum=False, alpha=LMBDA * case.mb / n,
+                                 shuffle=True, random_state=0, max_iter=1, early_stopping=False)
+        W, b = initial_params(case.sizes)
+        # first partial_fit on 1 row initialises the model; then install the common initial parameters
+        self.clf.partial_fit(X[:1], y[:1], classes=np.arange(case.sizes[-1]))
+        self.clf.coefs_ = [np.ascontiguousarray(w.T, dtype=case.dtype) for w in W]
+        self.clf.intercepts_ = [v.astype(case.dtype) for v in b]
+        self.X, self.y = X, y
+
+    def epoch(self):
+        self.clf.partial_fit(self.X, self.y)
+
+    def params(self):
+        return [w.T for w in self.clf.coefs_], self.clf.intercepts_
+
+
+def make_runners(impls, threads):
+    table = {"fastnn": lambda: FastnnRunner(threads), "bound": lambda: BoundRunner("products"),
+             "ideal": lambda: BoundRunner("ideal"), "reference": ReferenceRunner, "book": BookRunner,
+             "torch": lambda: TorchRunner(threads), "sklearn": SklearnRunner}
+    return [table[name]() for name in impls]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# measuring
+# ----------------------------------------------------------------------------------------------------------
+def run_case(case, data, impls, repeats, threads, log):
+    (Xtr, ytr), (Xva, yva) = data
+    X = np.ascontiguousarray(Xtr, dtype=case.dtype)
+    runners, notes = [], {}
+    for r in make_runners(impls, threads):
+        try:
+            r.setup(case, X, ytr)
+            runners.append(r)
+        except Skip as e:
+            notes[r.name] = str(e)
+    times = {r.name: [] for r in runners}
+    # one untimed warm-up epoch each (first-call costs, page faults), then interleaved timed epochs,
+    # the starting implementation rotating each round
+    for rnd in range(repeats + 1):
+        k = rnd % max(1, len(runners))
+        for r in runners[k:] + runners[:k]:
+            gc.collect()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                r.epoch()
+                dt = time.perf_counter() - t0
+            if rnd > 0:
+                times[r.name].append(dt)
+                if hasattr(r, "after_epoch"):
+                    r.after_epoch()
+        if rnd == 0:
+            log(f"  warm-up epoch done ({', '.join(r.name for r in runners)})")
+        else:
+            log(f"  round {rnd}: " + ", ".join(f"{r.name} {times[r.name][-1]:.3f}" for r in runners))
+    res = {name: statistics.median(ts) for name, ts in times.items() if ts}
+    spread = {name: (min(ts), max(ts)) for name, ts in times.items() if ts}
+    acc = {}
+    for r in runners:
+        p = r.params()
+        if p is not None:
+            acc[r.name] = accuracy_of(p[0], p[1], Xva, yva)
+    extra = {}
+    fr = next((r for r in runners if r.name == "fastnn"), None)
+    if fr is not None and fr.inner:
+        extra["fastnn_inner"] = statistics.median(fr.inner)
+    return {"case": case, "median": res, "spread": spread, "acc": acc, "notes": notes, "extra": extra,
+            "epochs": repeats + 1}
+
+
+def run_inference(data_test, dtype, repeats, threads, log):
+    from_fastnn = None
+    sizes = (784, 100, 10)
+    X = np.ascontiguousarray(data_test[0][:N_INFERENCE], dtype=dtype)
+    W, b = initial_params(sizes)
+    fns, notes = {}, {}
+    try:
+        import fastnn
+        net = fastnn.Network(sizes, dtype=dtype, seed=0)
+        net.weights = [w.astype(dtype) for w in W]
+        net.biases = [v.astype(dtype) for v in b]
+        fns["fastnn"] = lambda: net.feedforward(X)
+        from_fastnn = net
+    except Exception as e:  # noqa: BLE001
+        notes["fastnn"] = f"fastnn not available ({type(e).__name__}: {e})"
+    try:
+        from fastnn._bound import ForwardBound
+        fb = ForwardBound(sizes, len(X), dtype, variant="products", weights=W, biases=b)
+        fi = ForwardBound(sizes, len(X), dtype, variant="ideal", weights=W, biases=b)
+        fns["bound"] = lambda: fb.run(X)
+        fns["ideal"] = lambda: fi.run(X)
+    except Exception as e:  # noqa: BLE001
+        notes["bound"] = f"fastnn._bound not built ({type(e).__name__}: {e})"
+    try:
+        from fastnn.reference import ReferenceNetwork
+        sig = inspect.signature(ReferenceNetwork)
+        kw = dict(cost="cross-entropy", output="sigmoid", hidden="sigmoid",
+                  weights=[w.astype(dtype) for w in W], biases=[v.astype(dtype) for v in b], dtype=dtype)
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            kw = {k: v for k, v in kw.items() if k in sig.parameters}
+        ref = ReferenceNetwork(sizes, **kw)
+        fns["reference"] = lambda: ref.feedforward(X)
+    except Exception as e:  # noqa: BLE001
+        notes["reference"] = f"fastnn.reference not available ({type(e).__name__}: {e})"
+    try:
+        import torch
+        from torch import nn
+        torch.set_num_threads(threads)
+        tdt = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+        l1, l2 = nn.Linear(784, 100).to(tdt), nn.Linear(100, 10).to(tdt)
+        with torch.no_grad():
+            for lin, w, v in ((l1, W[0], b[0]), (l2, W[1], b[1])):
+                lin.weight.copy_(torch.from_numpy(w))
+                lin.bias.copy_(torch.from_numpy(v))
+        model = nn.Sequential(l1, nn.Sigmoid(), l2, nn.Sigmoid())
+        Xt = torch.from_numpy(X)
+
+        def tf():
+            with torch.no_grad():
+                return model(Xt)
+        fns["torch"] = tf
+    except Exception as e:  # noqa: BLE001
+        notes["torch"] = f"PyTorch not installed ({type(e).__name__})"
+    times = {k: [] for k in fns}
+    names = list(fns)
+    n_rounds = max(3 * repeats, 9)
+    for rnd in range(n_rounds + 1):
+        k = rnd % max(1, len(names))
+        for name in names[k:] + names[:k]:
+            t0 = time.perf_counter()
+            fns[name]()
+            dt = time.perf_counter() - t0
+            if rnd:
+                times[name].append(dt)
+    if from_fastnn is not None and "ideal" in fns:
+        err = float(np.max(np.abs(np.asarray(from_fastnn.feedforward(X), dtype=np.float64)
+                                  - np.asarray(fi.run(X), dtype=np.float64))))
+        log(f"  inference: max |fastnn − ideal| = {err:.2e}")
+    case = Case(100, N_INFERENCE, dtype, inference=True)
+    res = {k: statistics.median(v) for k, v in times.items()}
+    spread = {k: (min(v), max(v)) for k, v in times.items()}
+    return {"case": case, "median": res, "spread": spread, "acc": {}, "notes": notes, "extra": {},
+            "epochs": n_rounds, "inference": True}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# environment
+# ----------------------------------------------------------------------------------------------------------
+def environment(threads):
+    lines = []
+    cpu = "unknown"
+    fam = model = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and cpu == "unknown":
+                    cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("cpu family") and fam is None:
+                    fam = line.split(":", 1)[1].strip()
+                elif line.startswith("model\t") and model is None:
+                    model = line.split(":", 1)[1].strip()
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    lines.append(f"CPU: {cpu}" + (f" (family {fam}, model {model})" if fam else "")
+                 + f", {os.cpu_count()} logical CPUs; load average at start "
+                 + (" ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"))
+    lines.append(f"Python {platform.python_version()}, numpy {np.__version__}"
+                 + "".join(f", {m} {v}" for m, v in _versions().items()))
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                          "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    lines.append("env: " + ", ".join(f"{k}={'(unset)' if v is None else v}" for k, v in env.items()))
+    if env["OPENBLAS_CORETYPE"] or env["OPENBLAS_L2_SIZE"]:
+        lines.append("WARNING: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set: run with "
+                     "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py`")
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            lines.append(f"threadpool: {info.get('user_api')} {info.get('internal_api')} "
+                         f"{info.get('version')} kernel={info.get('architecture', '-')} "
+                         f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})")
+    except Exception as e:  # noqa: BLE001
+        lines.append(f"threadpoolctl unavailable: {e}")
+    lines.append(f"benchmark threads: {threads} (threadpoolctl.threadpool_limits({threads}) around everything; "
+                 f"torch.set_num_threads({threads}))")
+    return lines
+
+
+def _versions():
+    out = {}
+    for mod in ("scipy", "fastnn", "torch", "sklearn", "threadpoolctl"):
+        try:
+            m = __import__(mod)
+            out[mod] = getattr(m, "__version__", "?")
+        except Exception:  # noqa: BLE001
+            out[mod] = "not installed"
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# tables and targets
+# ----------------------------------------------------------------------------------------------------------
+def _ratio(a, b):
+    return a / b if (a is not None and b) else None
+
+
+def fmt_s(x):
+    return "—" if x is None else (f"{x:.3f}" if x >= 0.1 else f"{x * 1000:.1f} ms")
+
+
+def fmt_r(x):
+    return "—" if x is None else f"{x:.2f}×"
+
+
+def targets(results):
+    """List of (target, case label, value, ok)."""
+    rows = []
+    train = [r for r in results if not r.get("inference")]
+    for r in train:
+        c, m = r["case"], r["median"]
+        f = m.get("fastnn")
+        if f is None:
+            continue
+        f32 = c.dtype == np.float32
+
+        def add(name, value, ok):
+            if value is not None:
+                rows.append((name, c.label, value, ok(value)))
+        add("fastnn / bound ≤ 1.3", _ratio(f, m.get("bound")), lambda v: v <= 1.3)
+        add(f"reference / fastnn ≥ {2.5 if f32 else 2}", _ratio(m.get("reference"), f),
+            lambda v: v >= (2.5 if f32 else 2.0))
+        add("torch / fastnn ≥ 8", _ratio(m.get("torch"), f), lambda v: v >= 8)
+        add(f"sklearn / fastnn ≥ {10 if f32 else 6}", _ratio(m.get("sklearn"), f),
+            lambda v: v >= (10 if f32 else 6))
+        add("book / fastnn ≥ 12", _ratio(m.get("book"), f), lambda v: v >= 12)
+    for r in train:
+        c = r["case"]
+        if c.dtype != np.float32 or "fastnn" not in r["median"]:
+            continue
+        twin = next((q for q in train if q["case"].sizes == c.sizes and q["case"].mb == c.mb
+                     and q["case"].dtype == np.float64 and "fastnn" in q["median"]), None)
+        if twin is not None:
+            v = twin["median"]["fastnn"] / r["median"]["fastnn"]
+            rows.append(("fastnn f64 / f32 ≥ 1.5", f"[784,{c.hidden},10] mb {c.mb}", v, v >= 1.5))
+    for r in results:
+        if r.get("inference") and "fastnn" in r["median"] and "bound" in r["median"]:
+            v = r["median"]["fastnn"] / r["median"]["bound"]
+            rows.append(("inference fastnn / bound ≤ 1.2", r["case"].label, v, v <= 1.2))
+    return rows
+
+
+def tables(results, impls, markdown):
+    """Returns a list of lines: seconds table, ratio table, inference table, targets, notes."""
+    out = []
+    train = [r for r in results if not r.get("inference")]
+    infer = [r for r in results if r.get("inference")]
+    present = [i for i in impls if any(i in r["median"] for r in results)]
+
+    def table(header, rows):
+        if markdown:
+            lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+        else:
+            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+            lines = ["  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                               for i, (x, w) in enumerate(zip(row, widths))) for row in [header] + rows]
+            lines.insert(1, "  ".join("-" * w for w in widths))
+        return lines
+
+    if train:
+        tp = [i for i in present if any(i in r["median"] for r in train)]
+        hdr = ["case"] + [f"{i} s" for i in tp]
+        rows = [[r["case"].label] + [fmt_s(r["median"].get(i)) for i in tp] for r in train]
+        out.append(f"Seconds per epoch ({train[0]['epochs'] - 1} timed epochs each after 1 warm-up, "
+                   "interleaved; median):")
+        out.append("")
+        out += table(hdr, rows)
+        out.append("")
+        others = [i for i in ("reference", "book", "torch", "sklearn") if i in tp]
+        hdr = ["case"] + (["fastnn / bound", "ideal / bound"] if "bound" in tp else []) \
+            + [f"{i} / fastnn" for i in others] + (["val. acc. fastnn"] if "fastnn" in tp else [])
+        rows = []
+        for r in train:
+            m = r["median"]
+            row = [r["case"].label]
+            if "bound" in tp:
+                row += [fmt_r(_ratio(m.get("fastnn"), m.get("bound"))), fmt_r(_ratio(m.get("ideal"), m.get("bound")))]
+            row += [fmt_r(_ratio(m.get(i), m.get("fastnn"))) for i in others]
+            if "fastnn" in tp:
+                a = r["acc"].get("fastnn")
+                row.append("—" if a is None else f"{100 * a:.2f}%")
+            rows.append(row)
+        out.append("Ratios (same run; `x / fastnn` > 1 means fastnn is faster):")
+        out.append("")
+        out += table(hdr, rows)
+        out.append("")
+        accs = [r for r in train if r["acc"]]
+        if accs:
+            ai = [i for i in present if any(i in r["acc"] for r in accs)]
+            out.append(f"Validation accuracy after the {train[0]['epochs']} epochs (sanity check that every "
+                       "implementation trains; same initial parameters):")
+            out.append("")
+            out += table(["case"] + ai, [[r["case"].label] + ["—" if r["acc"].get(i) is None else
+                                                              f"{100 * r['acc'][i]:.2f}%" for i in ai]
+                                         for r in accs])
+            out.append("")
+    if infer:
+        ip = [i for i in ("fastnn", "bound", "ideal", "reference", "torch") if any(i in r["median"] for r in infer)]
+        hdr = ["inference, 10,000 rows, [784,100,10]"] + [f"{i}" for i in ip] + ["fastnn / bound"]
+        rows = [[("f64" if r["case"].dtype == np.float64 else "f32")] + [fmt_s(r["median"].get(i)) for i in ip]
+                + [fmt_r(_ratio(r["median"].get("fastnn"), r["median"].get("bound")))] for r in infer]
+        out.append(f"Inference (median of {infer[0]['epochs']} calls each, interleaved):")
+        out.append("")
+        out += table(hdr, rows)
+        out.append("")
+    tg = targets(results)
+    if tg:
+        out.append("Targets:")
+        out.append("")
+        out += table(["target", "case", "measured", "met"],
+                     [[t, c, f"{v:.2f}×", "yes" if ok else "**NO**" if markdown else "NO"] for t, c, v, ok in tg])
+        n_ok = sum(ok for *_, ok in tg)
+        out.append("")
+        out.append(f"{n_ok} of {len(tg)} target checks met.")
+        out.append("")
+    notes = []
+    for r in results:
+        for k, v in r["notes"].items():
+            notes.append(f"{k}: skipped ({v})")
+        fi = r["extra"].get("fastnn_inner")
+        if fi is not None and "fastnn" in r["median"]:
+            notes.append(f"{r['case'].label}: fastnn in-epoch time (History) {fmt_s(fi)}, per-call overhead "
+                         f"{fmt_s(r['median']['fastnn'] - fi)}")
+    if notes:
+        out.append("Notes:")
+        out.append("")
+        out += [f"- {n}" for n in dict.fromkeys(notes)]
+        out.append("")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="10,000 training rows and 3 repeats")
+    ap.add_argument("--cases", default="all",
+                    help="comma-separated case ids (" + ", ".join(c.id for c in DEFAULT_CASES)
+                    + ", inference) or 'all'")
+    ap.add_argument("--repeats", type=int, default=None, help="timed epochs per implementation (default 5; "
+                    "quick: 3); at least 3")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
+    ap.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
+    ap.add_argument("--out", default=None, help="write the markdown report to this file")
+    ap.add_argument("--impls", default=",".join(ALL_IMPLS), help="subset of " + ",".join(ALL_IMPLS))
+    ap.add_argument("--n-train", type=int, default=None, help="training rows (default 50,000; quick: 10,000)")
+    args = ap.parse_args(argv)
+
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
+    if repeats < 3:
+        ap.error("--repeats must be >= 3 (the median of at least 3)")
+    n_train = args.n_train or (10_000 if args.quick else 50_000)
+    impls = [i.strip() for i in args.impls.split(",") if i.strip()]
+    bad = [i for i in impls if i not in ALL_IMPLS]
+    if bad:
+        ap.error(f"unknown --impls {bad}; choose from {ALL_IMPLS}")
+    wanted = [c.strip() for c in args.cases.split(",")] if args.cases != "all" else \
+        [c.id for c in DEFAULT_CASES] + ["inference"]
+    by_id = {c.id: c for c in DEFAULT_CASES}
+    bad = [w for w in wanted if w not in by_id and w != "inference"]
+    if bad:
+        ap.error(f"unknown --cases {bad}; choose from {list(by_id)} or inference")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    # import everything that loads a BLAS / thread pool BEFORE limiting, so that the limits reach them all
+    import scipy.linalg  # noqa: F401  (scipy's OpenBLAS, used by cython_blas)
+    for mod in ("fastnn", "fastnn._bound", "fastnn.reference", "torch", "sklearn.neural_network"):
+        try:
+            __import__(mod)
+        except Exception:  # noqa: BLE001
+            pass
+    from threadpoolctl import threadpool_limits
+
+    t_start = time.time()
+    with threadpool_limits(limits=args.threads):
+        env_lines = environment(args.threads)
+        for line in env_lines:
+            log(line)
+        (Xtr, ytr), (Xva, yva), (Xte, yte), src = load_data(n_train)
+        log(f"data: {src}")
+        results = []
+        for cid in wanted:
+            if cid == "inference":
+                continue
+            case = by_id[cid]
+            log(f"case {case.label} ...")
+            results.append(run_case(case, ((Xtr, ytr), (Xva, yva)), impls, repeats, args.threads, log))
+        if "inference" in wanted:
+            for dt in (np.float64, np.float32):
+                log(f"inference {np.dtype(dt).name} ...")
+                results.append(run_inference((Xte, yte), dt, repeats, args.threads, log))
+        load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    header = [f"fastnn benchmark — `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py"
+              f"{' ' + ' '.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`",
+              ""]
+    info = env_lines + [f"data: {src}; η = {ETA}, λ = {LMBDA}, sigmoid hidden + sigmoid/cross-entropy output",
+                        f"total {time.time() - t_start:.0f} s; load average at end "
+                        + (" ".join(f"{x:.2f}" for x in load_end) if load_end else "n/a")]
+    print("\n".join(header[:1]))
+    print("\n".join(info))
+    print()
+    print("\n".join(tables(results, impls, markdown=False)))
+    if args.markdown or args.out:
+        md = header + [f"- {line}" for line in info] + [""] + tables(results, impls, markdown=True)
+        text = "\n".join(md).rstrip() + "\n"
+        if args.markdown:
+            print("\n---- markdown ----\n")
+            print(text)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(text)
+            log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
