@@ -1,0 +1,667 @@
+"""The ``fastnn`` command line (also ``python -m fastnn``).
+
+    fastnn train [--sizes 784,30,10] [--cost cross-entropy] [--epochs 30] [--batch 10] [--eta 0.5]
+                 [--lmbda 5.0] [--data mnist|digits] [--data-dir DIR] ... [--save model.json]
+    fastnn evaluate model.json [--data mnist|digits] [--split test]
+    fastnn predict model.json [--input X.npy | --data ... --split test] [--limit N]
+    fastnn                      a short demo: ``train --epochs 3`` with the defaults
+
+User mistakes (bad flags, missing data, a corrupt model file, ...) print one line
+``fastnn: error: ...`` on stderr and exit with status 2 (command-line usage) or 1 (anything else);
+Ctrl-C during training saves the model if ``--save`` was given and exits with status 130.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+PROG = "fastnn"
+DEMO_EPOCHS = 3
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_COSTS = ("quadratic", "cross-entropy", "log-likelihood")
+_COST_ALIASES = {
+    "quadratic": "quadratic", "mse": "quadratic", "quadraticcost": "quadratic",
+    "cross-entropy": "cross-entropy", "crossentropy": "cross-entropy", "cross_entropy": "cross-entropy",
+    "crossentropycost": "cross-entropy", "ce": "cross-entropy",
+    "log-likelihood": "log-likelihood", "loglikelihood": "log-likelihood",
+    "log_likelihood": "log-likelihood", "loglikelihoodcost": "log-likelihood", "nll": "log-likelihood",
+}
+_DEFAULT_OUTPUT = {"quadratic": "sigmoid", "cross-entropy": "sigmoid", "log-likelihood": "softmax"}
+_VALID_PAIRS = {("quadratic", "sigmoid"), ("quadratic", "linear"), ("cross-entropy", "sigmoid"),
+                ("log-likelihood", "softmax")}
+
+
+class CLIError(Exception):
+    """A user mistake or an unusable input: reported as one line, no traceback."""
+
+    def __init__(self, message, code=EXIT_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (``fastnn: error: ...``) instead of usage + exit."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')", EXIT_USAGE)
+
+
+# --------------------------------------------------------------------------------------------------
+# argument types
+# --------------------------------------------------------------------------------------------------
+def _sizes(text):
+    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        sizes = None
+    if not sizes or len(sizes) < 2 or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(
+            f"expected at least two comma-separated positive integers such as 784,30,10, got {text!r}")
+    return sizes
+
+
+def _cost(text):
+    key = text.strip().lower()
+    if key not in _COST_ALIASES:
+        raise argparse.ArgumentTypeError(f"unknown cost {text!r}; expected one of {', '.join(_COSTS)}")
+    return _COST_ALIASES[key]
+
+
+def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        bad = ((lo is not None and (value < lo or (lo_open and value == lo)))
+               or (hi is not None and (value > hi or (hi_open and value == hi))))
+        if bad:
+            if hi is None:
+                rng = f"{'>' if lo_open else '>='} {lo}"
+            else:
+                rng = f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what} {rng}, got {text!r}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_pos_int = _number(int, lo=1)
+_nonneg_int = _number(int, lo=0)
+_pos_float = _number(float, lo=0, lo_open=True)
+_nonneg_float = _number(float, lo=0)
+_unit_float = _number(float, lo=0, hi=1, hi_open=True)
+_ratio = _number(float, lo=0, hi=1, lo_open=True, hi_open=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# parser
+# --------------------------------------------------------------------------------------------------
+def _add_data_args(p, *, auto_help):
+    g = p.add_argument_group("data")
+    g.add_argument("--data", choices=("mnist", "digits"), default=None,
+                   help=auto_help)
+    g.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="directory holding the four MNIST IDX files (gzipped or not), or its parent "
+                        "with mnist/; implies --data mnist. Default: $FASTNN_DATA, then ~/.fastnn/mnist")
+    return g
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Train and use the fully connected networks of chapter 3 of Nielsen's "
+                    "'Neural Networks and Deep Learning', fast.",
+        epilog=f"Without a command, runs a short demo: '{PROG} train --epochs {DEMO_EPOCHS}'.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    # ---- train -----------------------------------------------------------------------------------
+    t = sub.add_parser(
+        "train", help="train a network with mini-batch SGD (chapter 3's options)",
+        description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
+                    "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_args(t, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
+    t.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
+                   help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)")
+    t.add_argument("--expand", action="store_true",
+                   help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
+    t.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
+                   help="data monitored after each epoch (and used by early stopping / eta schedule)")
+    t.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
+                   help="do not compute training cost/accuracy after each epoch (report the mean "
+                        "training loss tracked during the epoch instead)")
+
+    g = t.add_argument_group("network")
+    g.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
+                   help="layer sizes (default: [n_inputs, 30, n_classes] of the data)")
+    g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(_COSTS) + "}",
+                   help="cost function")
+    g.add_argument("--output", choices=("sigmoid", "softmax", "linear"), default=None,
+                   help="output activation (default: softmax for log-likelihood, sigmoid otherwise)")
+    g.add_argument("--hidden", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
+                   help="hidden activation")
+    g.add_argument("--init", "--weight-init", dest="weight_init", choices=("default", "large"),
+                   default="default", help="weight initialization: default N(0, 1/n_in), large N(0, 1)")
+    g.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating type")
+    g.add_argument("--seed", type=int, default=None, help="random seed (initialization and shuffling)")
+
+    g = t.add_argument_group("training")
+    g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
+    g.add_argument("--batch", "--mini-batch-size", dest="batch", type=_pos_int, default=10,
+                   help="mini-batch size")
+    g.add_argument("--eta", type=_pos_float, default=0.5, help="learning rate")
+    g.add_argument("--lmbda", "--lambda", dest="lmbda", type=_nonneg_float, default=5.0,
+                   help="regularization parameter (divided by the training-set size, as in the book)")
+    g.add_argument("--regularization", choices=("l2", "l1"), default="l2", help="regularization kind")
+    g.add_argument("--momentum", type=_unit_float, default=0.0, help="momentum coefficient mu in [0, 1)")
+    g.add_argument("--dropout", type=_unit_float, default=0.0,
+                   help="dropout probability for hidden units, in [0, 1)")
+    g.add_argument("--early-stopping", type=_pos_int, metavar="N", default=None,
+                   help="stop after N epochs without a better evaluation accuracy")
+    g.add_argument("--eta-schedule", type=_pos_int, metavar="N", default=None,
+                   help="multiply eta by --eta-decay after N epochs without improvement; stop when "
+                        "eta falls below eta * --min-eta-ratio")
+    g.add_argument("--eta-decay", type=_ratio, default=0.5, help="eta schedule factor")
+    g.add_argument("--min-eta-ratio", type=_ratio, default=1 / 128, help="eta schedule floor")
+    g.add_argument("--no-restore-best", dest="restore_best", action="store_false",
+                   help="with early stopping / eta schedule, keep the last parameters instead of the "
+                        "best on the evaluation data")
+    g.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                   help="do not shuffle the training data each epoch")
+    g.add_argument("--threads", type=_pos_int, default=None, help="BLAS threads (default: automatic)")
+
+    g = t.add_argument_group("output")
+    g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
+    g.add_argument("--json", metavar="PATH", help="write the training history as JSON")
+    g.add_argument("--plot", metavar="PATH", help="write a PNG of cost and accuracy per epoch "
+                                                  "(needs matplotlib: pip install 'fastnn[plot]')")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="print only the final result line (no notes, progress bar or epoch lines)")
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show the progress bar over mini-batches (default: when stderr is a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="never show the progress bar")
+
+    # ---- evaluate --------------------------------------------------------------------------------
+    e = sub.add_parser("evaluate", help="print accuracy and cost of a saved model",
+                       description="Print the accuracy and cost (unregularized) of a saved model on a "
+                                   "split of the data.")
+    e.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
+    _add_data_args(e, auto_help="data set (default: by the model's input size: 784 -> MNIST, 64 -> digits)")
+    e.add_argument("--split", choices=("test", "validation", "training"), default="test")
+    e.add_argument("-q", "--quiet", action="store_true", help="print only 'accuracy cost'")
+
+    # ---- predict ---------------------------------------------------------------------------------
+    pr = sub.add_parser("predict", help="print the predicted label of each example",
+                        description="Print one predicted label per line, for the rows of --input "
+                                    "(.npy, or .csv/.txt with comma/space separated values) or of a "
+                                    "split of the data.")
+    pr.add_argument("model", help="model file")
+    pr.add_argument("--input", metavar="FILE", help="examples as rows, values in the model's input space")
+    _add_data_args(pr, auto_help="data set when --input is not given (default: by the model's input size)")
+    pr.add_argument("--split", choices=("test", "validation", "training"), default="test")
+    pr.add_argument("--limit", type=_pos_int, metavar="N", default=None, help="only the first N examples")
+    pr.add_argument("--scores", action="store_true", help="also print the output activations")
+    pr.add_argument("-q", "--quiet", action="store_true", help="no note on stderr about the data used")
+    return parser
+
+
+# --------------------------------------------------------------------------------------------------
+# output helpers
+# --------------------------------------------------------------------------------------------------
+def _note(args, message, stream=None):
+    """An informational line (stdout by default: train/evaluate print a report there)."""
+    if not getattr(args, "quiet", False):
+        print(f"{PROG}: {message}", file=stream or sys.stdout, flush=True)
+
+
+def _fmt_count(n):
+    return f"{n:,}"
+
+
+def _pct(count, n):
+    return 100.0 * count / n if n else float("nan")
+
+
+def _check_output_path(flag, path):
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CLIError(f"{flag} {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise CLIError(f"{flag} {path}: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CLIError(f"{flag} {path}: directory {directory} is not writable")
+
+
+# --------------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------------
+def _mnist_not_found(reason, data_dir):
+    """One line out of fastnn.data's multi-line not-found message."""
+    lines = [ln.strip() for ln in reason.splitlines() if ln.strip()]
+    head = lines[0] if lines else "MNIST not found"
+    head = head.replace(" Looked in:", "").rstrip(".:")
+    places = [ln for ln in lines[1:] if not ln.startswith("To get MNIST")]
+    where = "; looked in " + ", ".join(places) if places else ""
+    fix = ("" if data_dir is not None
+           else "; pass --data-dir DIR or set FASTNN_DATA=DIR (a directory with the four IDX files)")
+    return f"{head}{where}{fix}"
+
+
+def _load_data(args, dtype, *, need_inputs=None):
+    """(Dataset, name, note) for --data/--data-dir (auto-selection when --data is not given)."""
+    from . import data as fdata
+
+    choice = args.data
+    if args.data_dir is not None:
+        if choice == "digits":
+            raise CLIError("--data-dir is for MNIST; it cannot be used with --data digits", EXIT_USAGE)
+        choice = "mnist"
+    note = None
+    if choice is None:
+        if need_inputs is not None and need_inputs != 784:
+            if need_inputs == 64:
+                choice = "digits"
+                note = "the model has 64 inputs"
+            else:
+                raise CLIError(f"the model has {need_inputs} inputs: neither MNIST (784) nor digits (64) "
+                               f"fits; use 'fastnn predict --input FILE'")
+        else:
+            directory, reason = fdata.find_mnist(None)
+            if directory is not None:
+                choice = "mnist"
+                note = reason.splitlines()[0]
+            elif need_inputs == 784:
+                raise CLIError(_mnist_not_found(reason, None) + " (the model has 784 inputs)")
+            else:
+                choice = "digits"
+                note = ("MNIST not found ($FASTNN_DATA, ~/.fastnn/mnist; see --data-dir), "
+                        "so using scikit-learn's 8x8 digits")
+    if choice == "mnist":
+        directory, reason = fdata.find_mnist(args.data_dir)
+        if directory is None:
+            raise CLIError(_mnist_not_found(reason, args.data_dir))
+        if note is None:
+            note = reason.splitlines()[0]
+        try:
+            ds = fdata.load_mnist(directory, dtype=dtype)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot load MNIST: {str(e).splitlines()[0]}") from None
+        name = "MNIST"
+    else:
+        try:
+            ds = fdata.load_digits(dtype=dtype)
+        except ImportError as e:
+            raise CLIError(f"the digits data set needs scikit-learn: {e}") from None
+        name = "digits"
+        if note is None:
+            note = "using scikit-learn's 8x8 digits (--data digits)"
+    sizes = "/".join(_fmt_count(len(part[1])) for part in ds)
+    return ds, name, f"data: {name} ({sizes} training/validation/test examples) -- {note}"
+
+
+def _image_shape(d):
+    side = int(round(math.sqrt(d)))
+    if side * side != d:
+        raise CLIError(f"--expand needs square images; the data has {d} inputs")
+    return (side, side)
+
+
+# --------------------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------------------
+class _EpochPrinter:
+    def __init__(self, args, eval_name):
+        self.args = args
+        self.eval_name = eval_name
+
+    def __call__(self, r):
+        if self.args.quiet:
+            return None
+        parts = [f"epoch {r.epoch:>{len(str(self.args.epochs))}}/{self.args.epochs}"]
+        if r.training_cost is not None or r.training_accuracy is not None:
+            s = "train"
+            if r.training_cost is not None:
+                s += f" cost {r.training_cost:.4f}"
+            if r.training_accuracy is not None:
+                s += f" acc {_pct(r.training_accuracy, r.n_training):.2f}%"
+            parts.append(s)
+        elif getattr(r, "training_loss", None) is not None:
+            parts.append(f"train loss {r.training_loss:.4f}")
+        if r.evaluation_cost is not None or r.evaluation_accuracy is not None:
+            s = self.eval_name
+            if r.evaluation_cost is not None:
+                s += f" cost {r.evaluation_cost:.4f}"
+            if r.evaluation_accuracy is not None:
+                s += f" acc {_pct(r.evaluation_accuracy, r.n_evaluation):.2f}%"
+            parts.append(s)
+        parts.append(f"eta {r.eta:.4g}")
+        parts.append(f"{r.seconds * 1000:.1f} ms" if r.seconds < 0.1 else f"{r.seconds:.2f} s")
+        if r.examples_per_second:
+            parts.append(f"{r.examples_per_second:,.0f} ex/s")
+        print("  ".join(parts), flush=True)
+        return None
+
+
+def _write_outputs(args, net, eval_name):
+    """--save, --json, --plot; each failure reported as an error (exit 1) after trying the others."""
+    from . import io as fio
+
+    errors = []
+    if args.save:
+        try:
+            fio.save(net, args.save)
+            _note(args, f"saved the model to {args.save}")
+        except (OSError, ValueError) as e:
+            errors.append(f"cannot save the model to {args.save}: {e}")
+    history = getattr(net, "history", None)
+    if args.json:
+        if history is None:
+            errors.append(f"--json {args.json}: no training history to write")
+        else:
+            try:
+                fio.atomic_write_text(args.json, history.to_json() + "\n")
+                _note(args, f"wrote the history to {args.json}")
+            except (OSError, ValueError, TypeError) as e:
+                errors.append(f"cannot write {args.json}: {e}")
+    if args.plot:
+        if history is None or not history.records:
+            _note(args, f"--plot: no completed epoch to plot; {args.plot} not written")
+        else:
+            from .plotting import plot_history
+            try:
+                plot_history(history, args.plot, evaluation_label=eval_name)
+                _note(args, f"wrote the learning curves to {args.plot}")
+            except (OSError, ValueError, ImportError) as e:
+                errors.append(f"cannot write the plot {args.plot}: {e}")
+    return errors
+
+
+def cmd_train(args):
+    import numpy as np
+
+    # everything that can be checked before loading data or training
+    for flag, path in (("--save", args.save), ("--json", args.json), ("--plot", args.plot)):
+        _check_output_path(flag, path)
+    if args.plot:
+        from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+        if not matplotlib_available():
+            raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
+    cost = args.cost
+    output = args.output or _DEFAULT_OUTPUT[cost]
+    if (cost, output) not in _VALID_PAIRS:
+        valid = ", ".join(o for c, o in sorted(_VALID_PAIRS) if c == cost)
+        raise CLIError(f"--output {output} cannot be used with --cost {cost} (valid: {valid})", EXIT_USAGE)
+    if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
+        flag = "--early-stopping" if args.early_stopping else "--eta-schedule"
+        raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
+    dtype = np.dtype(args.dtype)
+
+    ds, data_name, data_note = _load_data(args, dtype)
+    X, y = ds.training
+    if args.train_size is not None:
+        if args.train_size > len(y):
+            raise CLIError(f"--train-size {args.train_size}: the {data_name} training set has only "
+                           f"{len(y):,} examples", EXIT_USAGE)
+        X, y = X[:args.train_size], y[:args.train_size]
+    if args.expand:
+        from .data import expand
+        X, y = expand(X, y, _image_shape(X.shape[1]))
+    n_inputs, n_classes = int(X.shape[1]), int(ds.n_classes)
+    sizes = args.sizes or [n_inputs, 30, n_classes]
+    if sizes[0] != n_inputs:
+        raise CLIError(f"--sizes {','.join(map(str, sizes))}: the input layer has {sizes[0]} units but the "
+                       f"{data_name} data has {n_inputs} inputs", EXIT_USAGE)
+    if sizes[-1] != n_classes:
+        raise CLIError(f"--sizes {','.join(map(str, sizes))}: the output layer has {sizes[-1]} units but the "
+                       f"{data_name} data has {n_classes} classes", EXIT_USAGE)
+    if args.batch > len(y):
+        raise CLIError(f"--batch {args.batch}: larger than the {len(y):,} training examples", EXIT_USAGE)
+
+    from .network import Network
+
+    try:
+        net = Network(sizes, cost=cost, output=output, hidden=args.hidden, weight_init=args.weight_init,
+                      dtype=dtype, seed=args.seed)
+    except (ValueError, TypeError) as e:
+        raise CLIError(str(e), EXIT_USAGE) from None
+
+    _note(args, data_note)
+    if args.train_size is not None:
+        _note(args, f"training on the first {args.train_size:,} training examples")
+    if args.expand:
+        _note(args, f"expanded the training data to {len(y):,} examples (one-pixel shifts)")
+    eval_name = args.eval_on
+    eval_data = None if args.eval_on == "none" else getattr(ds, args.eval_on)
+    monitor_eval = eval_data is not None
+    progress = args.progress
+    if progress is None:
+        progress = sys.stderr.isatty()
+    progress = bool(progress) and not args.quiet
+    _note(args, f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
+                f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
+                f"eta={args.eta:g} lambda={args.lmbda:g}"
+                + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
+                + (f" momentum={args.momentum:g}" if args.momentum else "")
+                + (f" dropout={args.dropout:g}" if args.dropout else "")
+                + (f" early-stopping={args.early_stopping}" if args.early_stopping else "")
+                + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
+                + (f" seed={args.seed}" if args.seed is not None else ""))
+
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        net.SGD((X, y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
+                evaluation_data=eval_data,
+                monitor_evaluation_cost=monitor_eval, monitor_evaluation_accuracy=monitor_eval,
+                monitor_training_cost=args.monitor_training,
+                monitor_training_accuracy=args.monitor_training,
+                shuffle=args.shuffle,
+                regularization=args.regularization, momentum=args.momentum, dropout=args.dropout,
+                early_stopping=args.early_stopping, restore_best=args.restore_best,
+                eta_schedule=args.eta_schedule, eta_decay=args.eta_decay, min_eta_ratio=args.min_eta_ratio,
+                track_loss=not args.monitor_training, progress=progress,
+                callback=_EpochPrinter(args, eval_name), n_threads=args.threads)
+    except KeyboardInterrupt:
+        interrupted = True
+    except (ValueError, TypeError) as e:
+        raise CLIError(str(e).splitlines()[0] if str(e) else type(e).__name__, EXIT_USAGE) from None
+    except ArithmeticError as e:
+        raise CLIError(f"training failed: {e}") from None
+    elapsed = time.perf_counter() - start
+
+    history = getattr(net, "history", None)
+    n_done = len(history.records) if history is not None else 0
+    if interrupted:
+        print(f"{PROG}: interrupted after {n_done} complete epoch(s) of {args.epochs}"
+              + ("; saving the model" if args.save else ""), file=sys.stderr, flush=True)
+        errors = _write_outputs(args, net, eval_name)
+        for msg in errors:
+            print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+    reason = getattr(history, "stop_reason", "completed") if history is not None else "completed"
+    if reason != "completed":
+        best = getattr(history, "best_epoch", None)
+        extra = ""
+        if best is not None and args.restore_best and (args.early_stopping or args.eta_schedule):
+            extra = f"; kept the parameters of epoch {best} (best {eval_name} accuracy)"
+        _note(args, f"stopped after epoch {n_done}: {reason}{extra}")
+
+    Xt, yt = ds.test
+    acc = int(net.accuracy(Xt, yt))
+    test_cost = float(net.total_cost(Xt, yt))
+    print(f"test: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
+          f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", flush=True)
+
+    errors = _write_outputs(args, net, eval_name)
+    if errors:
+        raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# evaluate / predict
+# --------------------------------------------------------------------------------------------------
+def _load_model(path):
+    from .io import load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise CLIError(f"model file not found: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path}: is a directory, not a model file") from None
+    except OSError as e:
+        raise CLIError(f"cannot read {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
+def _data_for_model(args, net):
+    ds, name, note = _load_data(args, net.dtype, need_inputs=int(net.sizes[0]))
+    if ds.n_inputs != net.sizes[0]:
+        raise CLIError(f"{args.model}: the model has {net.sizes[0]} inputs but the {name} data has "
+                       f"{ds.n_inputs}")
+    n_classes = int(ds.n_classes)
+    if net.sizes[-1] < n_classes:
+        raise CLIError(f"{args.model}: the model has {net.sizes[-1]} outputs but the {name} data has "
+                       f"{n_classes} classes")
+    return ds, name, note
+
+
+def cmd_evaluate(args):
+    net = _load_model(args.model)
+    ds, name, note = _data_for_model(args, net)
+    _note(args, note)
+    X, y = getattr(ds, args.split)
+    acc = int(net.accuracy(X, y))
+    cost = float(net.total_cost(X, y))
+    if args.quiet:
+        print(f"{acc / len(y):.6f} {cost:.6f}")
+    else:
+        print(f"{args.split}: accuracy {_pct(acc, len(y)):.2f} % ({acc:,}/{len(y):,}), cost {cost:.4f}  "
+              f"[{name}, {args.model}: {list(net.sizes)} {net.cost.__name__}]")
+    return EXIT_OK
+
+
+def _read_input(path, n_inputs, dtype):
+    import numpy as np
+
+    try:
+        if path.endswith(".npy"):
+            X = np.load(path, allow_pickle=False)
+        else:
+            with open(path, encoding="utf-8") as f:
+                sample = f.read(4096)
+            delimiter = "," if "," in sample else None
+            X = np.loadtxt(path, delimiter=delimiter, ndmin=2)
+    except FileNotFoundError:
+        raise CLIError(f"--input {path}: file not found") from None
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise CLIError(f"--input {path}: cannot read it: {str(e).splitlines()[0]}") from None
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or X.shape[1] != n_inputs:
+        raise CLIError(f"--input {path}: expected rows of {n_inputs} values, got an array of shape {X.shape}")
+    if X.dtype.kind not in "iuf":
+        raise CLIError(f"--input {path}: expected numbers, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.all(np.isfinite(X)):
+        raise CLIError(f"--input {path}: contains NaN or infinite values")
+    return X
+
+
+def cmd_predict(args):
+    import numpy as np
+
+    net = _load_model(args.model)
+    if args.input:
+        if args.data or args.data_dir:
+            raise CLIError("--input and --data/--data-dir cannot be used together", EXIT_USAGE)
+        X = _read_input(args.input, int(net.sizes[0]), net.dtype)
+    else:
+        ds, _, note = _data_for_model(args, net)
+        _note(args, note, sys.stderr)
+        X = getattr(ds, args.split)[0]
+    if args.limit is not None:
+        X = X[:args.limit]
+    out = sys.stdout
+    if args.scores:
+        A = net.feedforward(X)
+        labels = np.argmax(A, axis=1)
+        for label, row in zip(labels, A):
+            out.write(f"{int(label)}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
+    else:
+        labels = net.predict(X)
+        out.write("".join(f"{int(v)}\n" for v in labels))
+    out.flush()
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------------------
+_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failure, 2 usage, 130 interrupted)."""
+    if argv is None:
+        argv = sys.argv[1:]
+    argv = list(argv)
+    demo = False
+    if not argv:
+        demo = True
+        argv = ["train", "--epochs", str(DEMO_EPOCHS)]
+    elif argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["train"] + argv  # options without a command: train
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help / --version
+            return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        if demo:
+            _note(args, f"no command given: running a short demo, '{PROG} train --epochs {DEMO_EPOCHS}' "
+                        f"(see '{PROG} --help')")
+        return _COMMANDS[args.command](args)
+    except CLIError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr, flush=True)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. 'fastnn predict ... | head'
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except MemoryError:
+        print(f"{PROG}: error: out of memory", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

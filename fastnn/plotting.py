@@ -1,0 +1,125 @@
+"""Learning curves as a PNG: cost and accuracy per epoch, training and evaluation data.
+
+Needs matplotlib (``pip install 'fastnn[plot]'``). Uses the Agg canvas directly (no pyplot, no global
+backend switch), so it works headless and does not disturb an interactive session.
+"""
+from __future__ import annotations
+
+import io
+
+__all__ = ["plot_history", "matplotlib_available", "require_matplotlib", "MISSING_MATPLOTLIB"]
+
+MISSING_MATPLOTLIB = ("plotting needs matplotlib, which is not installed; "
+                      "install it with: pip install 'fastnn[plot]'")
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_matplotlib() -> None:
+    """Raise ``ImportError`` with an installation hint if matplotlib is missing."""
+    if not matplotlib_available():
+        raise ImportError(MISSING_MATPLOTLIB)
+
+
+def _get(record, name):
+    if isinstance(record, dict):
+        return record.get(name)
+    return getattr(record, name, None)
+
+
+def _records(history):
+    """A list of per-epoch records (objects or dicts) from a History, its to_dict(), or a list."""
+    if isinstance(history, dict):
+        return list(history.get("records") or [])
+    records = getattr(history, "records", None)
+    if records is not None:
+        return list(records)
+    return list(history)
+
+
+def _percent(count, n):
+    if count is None or not n:
+        return None
+    return 100.0 * count / n
+
+
+def _series(records, key, percent_of=None):
+    xs, ys = [], []
+    for r in records:
+        v = _get(r, key)
+        if percent_of is not None:
+            v = _percent(v, _get(r, percent_of))
+        if v is not None:
+            xs.append(_get(r, "epoch"))
+            ys.append(v)
+    return xs, ys
+
+
+def plot_history(history, path, *, title=None, evaluation_label="validation", dpi=100) -> None:
+    """Write a PNG with two panels: cost per epoch and accuracy (%) per epoch.
+
+    ``history``: a ``fastnn.History``, its ``to_dict()``, or a list of ``EpochRecord`` (or dicts).
+    Series that were not monitored (``None``) are left out; when training cost was not monitored but
+    the training loss was tracked, the loss is drawn instead. The file is written atomically.
+    """
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .io import atomic_write_bytes
+
+    records = _records(history)
+    fig = Figure(figsize=(10, 4), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax_cost, ax_acc = fig.subplots(1, 2)
+
+    drawn_cost = 0
+    xs, ys = _series(records, "training_cost")
+    if ys:
+        ax_cost.plot(xs, ys, marker=".", label="training")
+        drawn_cost += 1
+    else:
+        xs, ys = _series(records, "training_loss")
+        if ys:
+            ax_cost.plot(xs, ys, marker=".", label="training (mean loss during the epoch)")
+            drawn_cost += 1
+    xs, ys = _series(records, "evaluation_cost")
+    if ys:
+        ax_cost.plot(xs, ys, marker=".", label=evaluation_label)
+        drawn_cost += 1
+    ax_cost.set_title("cost")
+    ax_cost.set_xlabel("epoch")
+
+    drawn_acc = 0
+    for key, n_key, label in (("training_accuracy", "n_training", "training"),
+                              ("evaluation_accuracy", "n_evaluation", evaluation_label)):
+        xs, ys = _series(records, key, n_key)
+        if ys:
+            ax_acc.plot(xs, ys, marker=".", label=label)
+            drawn_acc += 1
+    ax_acc.set_title("accuracy (%)")
+    ax_acc.set_xlabel("epoch")
+
+    for ax, drawn in ((ax_cost, drawn_cost), (ax_acc, drawn_acc)):
+        ax.grid(True, alpha=0.3)
+        if drawn:
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "not monitored", ha="center", va="center", transform=ax.transAxes)
+        if records:
+            from matplotlib.ticker import MaxNLocator
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write_bytes(path, buf.getvalue())
