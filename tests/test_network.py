@@ -1,0 +1,259 @@
+"""The public Network API: construction, parameters, data forms, monitoring, schedules, learning."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.reference import ReferenceNetwork
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    return rng.random((60, 5)), rng.integers(0, 3, 60)
+
+
+def test_version_and_public_names():
+    assert isinstance(fastnn.__version__, str) and fastnn.__version__
+    for name in ("Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "load"):
+        assert hasattr(fastnn, name)
+
+
+def test_shapes_and_default_initialisation():
+    net = fastnn.Network([784, 30, 10], seed=1)
+    assert [w.shape for w in net.weights] == [(30, 784), (10, 30)]
+    assert [b.shape for b in net.biases] == [(30,), (10,)]
+    assert net.cost is fastnn.CrossEntropyCost and net.output == "sigmoid"
+    assert np.std(net.weights[0]) == pytest.approx(1 / np.sqrt(784), rel=0.05)
+    assert np.std(net.biases[0]) == pytest.approx(1.0, rel=0.4)
+    large = fastnn.Network([784, 30, 10], weight_init="large", seed=1)
+    assert np.std(large.weights[0]) == pytest.approx(1.0, rel=0.05)
+    relu = fastnn.Network([784, 30, 10], hidden="relu", seed=1)
+    assert np.std(relu.weights[0]) == pytest.approx(np.sqrt(2 / 784), rel=0.05)
+
+
+def test_seed_reproducibility(toy):
+    a, b, c = (fastnn.Network([5, 4, 3], seed=s) for s in (7, 7, 8))
+    assert np.array_equal(a._params, b._params) and not np.array_equal(a._params, c._params)
+    a.SGD(toy, 2, 6, 0.5)
+    b.SGD(toy, 2, 6, 0.5)
+    assert np.array_equal(a._params, b._params)
+
+
+@pytest.mark.parametrize("cost,output", [("quadratic", None), (fastnn.QuadraticCost, "linear"),
+                                         ("log-likelihood", None), (fastnn.LogLikelihoodCost, "softmax"),
+                                         ("cross-entropy", "sigmoid")])
+def test_cost_names_and_classes(cost, output):
+    net = fastnn.Network([3, 2], cost=cost, output=output)
+    assert net.cost in (fastnn.QuadraticCost, fastnn.CrossEntropyCost, fastnn.LogLikelihoodCost)
+    if net.cost is fastnn.LogLikelihoodCost:
+        assert net.output == "softmax"
+
+
+def test_parameters_are_assignable_and_validated():
+    net = fastnn.Network([3, 4, 2], seed=0)
+    W = [np.ones((4, 3)), np.full((2, 4), 2.0)]
+    net.weights = W
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights, W))
+    net.biases = [np.zeros((4, 1)), [1.0, 2.0]]            # network2 column vectors and lists
+    assert np.array_equal(net.biases[1], [1.0, 2.0])
+    before = net._params.copy()
+    with pytest.raises(ValueError, match=r"weights\[1\]: expected shape \(2, 4\), got \(4, 2\)"):
+        net.weights = [np.ones((4, 3)), np.ones((4, 2))]
+    with pytest.raises(ValueError, match="expected 2 arrays, got 1"):
+        net.biases = [np.zeros(4)]
+    with pytest.raises(ValueError, match="NaN"):
+        net.weights = [np.ones((4, 3)), np.full((2, 4), np.nan)]
+    assert np.array_equal(net._params, before)
+
+
+def test_network2_list_data_equals_arrays(toy):
+    X, y = toy
+    pairs = [(x.reshape(-1, 1), np.eye(3)[t].reshape(-1, 1)) for x, t in zip(X, y)]   # training form
+    eval_pairs = [(x.reshape(-1, 1), int(t)) for x, t in zip(X, y)]                    # evaluation form
+    a = fastnn.Network([5, 4, 3], seed=3)
+    b = fastnn.Network([5, 4, 3], seed=3)
+    ra = a.SGD(pairs, 2, 7, 0.5, 0.1, evaluation_data=eval_pairs, monitor_evaluation_accuracy=True,
+               monitor_training_cost=True)
+    rb = b.SGD((X, y), 2, 7, 0.5, 0.1, evaluation_data=(X, y), monitor_evaluation_accuracy=True,
+               monitor_training_cost=True)
+    assert np.array_equal(a._params, b._params)
+    assert ra == rb
+    assert a.accuracy(eval_pairs) == b.accuracy(X, y)
+
+
+def test_sgd_returns_network2_lists_and_history(toy):
+    X, y = toy
+    net = fastnn.Network([5, 6, 3], seed=1)
+    ec, ea, tc, ta = net.SGD((X, y), 3, 10, 0.5, 1.0, evaluation_data=(X[:20], y[:20]),
+                             monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
+                             monitor_training_cost=True, monitor_training_accuracy=True,
+                             track_loss=True)
+    assert len(ec) == len(ea) == len(tc) == len(ta) == 3
+    assert all(isinstance(v, int) for v in ea + ta)
+    assert all(isinstance(v, float) for v in ec + tc)
+    h = net.history
+    assert [r.epoch for r in h.records] == [1, 2, 3] and h.stop_reason == "completed"
+    assert h.column("training_cost") == tc and h.column("evaluation_accuracy") == ea
+    assert all(r.seconds > 0 and r.examples_per_second > 0 and r.eta == 0.5 for r in h.records)
+    assert all(r.training_loss > 0 for r in h.records)
+    assert tc[-1] == pytest.approx(net.total_cost(X, y, 1.0))
+    d = h.to_dict()
+    assert fastnn.History.from_dict(d).to_dict() == d
+    assert h.best_epoch == int(np.argmax(ea)) + 1
+
+
+def test_monitoring_matches_the_reference(toy):
+    X, y = toy
+    net = fastnn.Network([5, 6, 3], seed=2)
+    ref = ReferenceNetwork(net.sizes, net.weights, net.biases, net.cost, net.output, net.hidden)
+    net.SGD((X, y), 1, 10, 0.5, 2.0, shuffle=False)
+    ref.SGD((X, y), 1, 10, 0.5, 2.0)
+    assert net.total_cost(X, y, 2.0) == pytest.approx(ref.total_cost(X, y, 2.0), rel=1e-10)
+    assert net.accuracy(X, y) == ref.accuracy(X, y)
+    assert np.array_equal(net.predict(X), ref.feedforward(X).argmax(axis=1))
+
+
+def test_defaults_reproduce_plain_sgd_exactly(toy):
+    """The chapter-3 keywords at their defaults change nothing."""
+    X, y = toy
+    a = fastnn.Network([5, 6, 3], seed=4)
+    b = fastnn.Network([5, 6, 3], seed=4)
+    a.SGD((X, y), 3, 8, 0.5, 1.0)
+    b.SGD((X, y), 3, 8, 0.5, 1.0, regularization="l2", momentum=0.0, dropout=0.0,
+          early_stopping=None, eta_schedule=None, track_loss=False, progress=False)
+    assert np.array_equal(a._params, b._params)
+
+
+def test_feedforward_in_blocks_equals_one_block():
+    rng = np.random.default_rng(3)
+    net = fastnn.Network([7, 9, 4], cost="log-likelihood", seed=0)
+    X = rng.random((2500, 7))
+    full = net.feedforward(X)
+    ref = ReferenceNetwork(net.sizes, net.weights, net.biases, net.cost, net.output).feedforward(X)
+    np.testing.assert_allclose(full, ref, rtol=1e-12)
+    np.testing.assert_allclose(full.sum(axis=1), 1)
+
+
+def test_float32_is_kept_end_to_end(toy):
+    X, y = toy
+    net = fastnn.Network([5, 4, 3], dtype="float32", seed=0)
+    net.SGD((X, y), 1, 5, 0.5)
+    assert net._params.dtype == np.float32 and net.feedforward(X).dtype == np.float32
+    assert all(w.dtype == np.float32 for w in net.weights)
+
+
+def test_pickle_round_trip(toy):
+    X, y = toy
+    net = fastnn.Network([5, 4, 3], cost="log-likelihood", hidden="tanh", seed=0)
+    net.SGD((X, y), 2, 5, 0.5, momentum=0.5)
+    clone = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(clone.feedforward(X), net.feedforward(X))
+    clone.weights[0][0, 0] = 123.0                          # views alias the clone's own buffer
+    assert clone._params[0] == 123.0 and net._params[0] != 123.0
+    # training continues identically (generator and velocity travel along)
+    twin = copy.deepcopy(net)
+    net.SGD((X, y), 1, 5, 0.5, momentum=0.5)
+    twin.SGD((X, y), 1, 5, 0.5, momentum=0.5)
+    assert np.array_equal(net._params, twin._params)
+
+
+def test_regression_with_linear_output():
+    rng = np.random.default_rng(1)
+    X = rng.random((400, 2))
+    y = (X @ np.array([1.5, -2.0]) + 0.3).reshape(-1, 1)
+    net = fastnn.Network([2, 10, 1], cost="quadratic", output="linear", seed=0)
+    first = net.total_cost(X, y)
+    net.SGD((X, y[:, 0]), 200, 10, 0.05)                    # 1-D targets for one output
+    assert net.total_cost(X, y) < 0.01 * first
+
+
+# ---- schedules and early stopping ---------------------------------------------------------------
+
+def _plateau_data():
+    rng = np.random.default_rng(5)
+    X = rng.random((200, 4))
+    y = rng.integers(0, 2, 200)                              # pure noise: validation never improves long
+    return (X[:150], y[:150]), (X[150:], y[150:])
+
+
+def test_early_stopping_keeps_the_best_parameters():
+    train, valid = _plateau_data()
+    net = fastnn.Network([4, 8, 2], seed=0)
+    snapshots = {}
+    net.SGD(train, 100, 10, 2.0, evaluation_data=valid, monitor_evaluation_accuracy=True,
+            early_stopping=3, callback=lambda r: snapshots.__setitem__(r.epoch, net._params.copy()))
+    h = net.history
+    assert h.stop_reason == "early-stopping"
+    assert len(h.records) == h.best_epoch + 3
+    accs = h.column("evaluation_accuracy")
+    assert accs[h.best_epoch - 1] == max(accs)
+    assert h.restored_best and np.array_equal(net._params, snapshots[h.best_epoch])
+    assert net.accuracy(*valid) == max(accs)
+
+
+def test_eta_schedule_halves_and_stops_at_the_floor():
+    train, valid = _plateau_data()
+    net = fastnn.Network([4, 8, 2], seed=0)
+    net.SGD(train, 1000, 10, 1.0, evaluation_data=valid, eta_schedule=2, min_eta_ratio=1 / 8)
+    h = net.history
+    etas = h.column("eta")
+    assert h.stop_reason == "eta-floor"
+    assert etas[0] == 1.0 and sorted(set(etas), reverse=True) == [1.0, 0.5, 0.25]
+    assert all(a >= b for a, b in zip(etas, etas[1:]))
+
+
+def test_callback_can_stop_training(toy):
+    net = fastnn.Network([5, 4, 3], seed=0)
+    net.SGD(toy, 10, 5, 0.5, callback=lambda r: r.epoch < 2)
+    assert len(net.history.records) == 2 and net.history.stop_reason == "callback"
+
+
+def test_schedules_need_evaluation_data(toy):
+    net = fastnn.Network([5, 4, 3], seed=0)
+    with pytest.raises(ValueError, match="evaluation_data"):
+        net.SGD(toy, 3, 5, 0.5, early_stopping=2)
+
+
+def test_progress_bar_runs(toy, capsys):
+    net = fastnn.Network([5, 4, 3], seed=0)
+    net.SGD(toy, 2, 5, 0.5, progress=True)
+    assert len(net.history.records) == 2
+
+
+# ---- learning -----------------------------------------------------------------------------------
+
+def test_digits_reaches_90_percent(digits):
+    (X, y), (Xv, yv), (Xt, yt) = digits
+    net = fastnn.Network([64, 30, 10], seed=0)
+    net.SGD((X, y), 8, 10, 1.0, lmbda=1.0)
+    assert net.accuracy(Xt, yt) / len(Xt) > 0.90
+
+
+@pytest.mark.mnist
+def test_mnist_reaches_92_percent_in_3_epochs(mnist):
+    (X, y), _, (Xt, yt) = mnist
+    net = fastnn.Network([784, 30, 10], cost="cross-entropy", seed=1)
+    net.SGD((X, y), 3, 10, 0.5)
+    assert net.accuracy(Xt, yt) / len(Xt) > 0.92
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_l2_beats_overfitting_on_1000_images(mnist):
+    """Chapter 3's overfitting experiment in miniature: 1,000 training images, the same epochs;
+    L2 (λ = 0.1) generalises better than no regularization."""
+    (X, y), _, (Xt, yt) = mnist
+    X, y = X[:1000], y[:1000]
+    Xt, yt = Xt[:5000], yt[:5000]
+    accs = {}
+    for lmbda in (0.0, 0.1):
+        runs = []
+        for seed in (1, 2):
+            net = fastnn.Network([784, 30, 10], cost="cross-entropy", seed=seed)
+            net.SGD((X, y), 150, 10, 0.5, lmbda=lmbda)
+            runs.append(net.accuracy(Xt, yt) / len(Xt))
+        accs[lmbda] = np.mean(runs)
+    assert accs[0.1] > accs[0.0], accs
