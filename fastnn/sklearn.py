@@ -1,0 +1,751 @@
+"""scikit-learn estimators backed by :class:`fastnn.Network`.
+
+``NetworkClassifier`` and ``NetworkRegressor`` follow scikit-learn's estimator conventions, so they
+work in ``Pipeline``, ``GridSearchCV``/``RandomizedSearchCV``, ``cross_val_score`` and every joblib
+backend (loky, threading, Dask, Ray)::
+
+    from sklearn.model_selection import GridSearchCV
+    from fastnn.sklearn import NetworkClassifier
+
+    search = GridSearchCV(NetworkClassifier(epochs=30, random_state=0),
+                          {"hidden_layer_sizes": [(30,), (100,)], "eta": [0.1, 0.5]}, n_jobs=2)
+    search.fit(X, y)
+
+Each ``fit`` makes ONE call to ``network_.SGD(...)`` covering all epochs: the mini-batch loop runs in
+the compiled core and the estimator adds no per-mini-batch Python work (only optional per-epoch
+callbacks for ``verbose`` output and the regressor's early stopping). ``partial_fit`` runs one epoch.
+
+Hyper-parameters use the conventions of Nielsen's book and of ``fastnn.Network``: ``eta`` is the
+learning rate, ``lmbda`` the regularization parameter, divided by the training-set size n (so the
+weight-decay step per mini-batch is ``eta * lmbda / n``; scikit-learn's ``MLPClassifier(alpha=a)``
+corresponds to ``lmbda = a * n / batch_size``).
+"""
+import copy
+import math
+import numbers
+import sys
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _sklearn_validate_data
+except ImportError:  # pragma: no cover - scikit-learn < 1.6
+    _sklearn_validate_data = None
+
+__all__ = ["NetworkClassifier", "NetworkRegressor"]
+
+_ACTIVATIONS = {"sigmoid": "sigmoid", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+_COSTS = ("quadratic", "cross-entropy", "log-likelihood")
+_OUTPUTS = ("sigmoid", "softmax", "linear")
+_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_SEED_MAX = np.iinfo(np.int32).max
+
+# Checks of sklearn.utils.estimator_checks that cannot apply, with the reason (check name -> reason).
+# Used by `parametrize_with_checks(..., expected_failed_checks=...)` (scikit-learn >= 1.6) and by the
+# `_xfail_checks` tag of older versions. Both estimators currently pass every check, so these are empty.
+_CLASSIFIER_XFAIL_CHECKS = {}
+_REGRESSOR_XFAIL_CHECKS = {}
+
+
+def expected_failed_checks(estimator):
+    """The estimator checks expected to fail for ``estimator``, as {check name: reason}.
+
+    For ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``.
+    """
+    if isinstance(estimator, NetworkClassifier):
+        return dict(_CLASSIFIER_XFAIL_CHECKS)
+    if isinstance(estimator, NetworkRegressor):
+        return dict(_REGRESSOR_XFAIL_CHECKS)
+    return {}
+
+
+def _validate_data(estimator, *args, **kwargs):
+    """scikit-learn's input validation (``validate_data`` since 1.6, the ``_validate_data`` method before)."""
+    if _sklearn_validate_data is not None:
+        return _sklearn_validate_data(estimator, *args, **kwargs)
+    return estimator._validate_data(*args, **kwargs)  # pragma: no cover
+
+
+def _network_class():
+    # Imported lazily: fastnn/__init__.py may import this module, and importing fastnn.sklearn must
+    # stay cheap.
+    from fastnn import Network
+
+    return Network
+
+
+def _check_int(name, value, minimum, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        expected = "an int >= %d%s" % (minimum, " or None" if allow_none else "")
+        raise TypeError("%s must be %s, got %r (type %s)" % (name, expected, value, type(value).__name__))
+    if value < minimum:
+        raise ValueError("%s must be an int >= %d, got %r" % (name, minimum, value))
+    return int(value)
+
+
+def _check_real(name, value, low, high, low_closed=True, high_closed=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number, got %r (type %s)" % (name, value, type(value).__name__))
+    value = float(value)
+    ok = (value >= low if low_closed else value > low) and (value <= high if high_closed else value < high)
+    if not ok or math.isnan(value):
+        interval = "%s%s, %s%s" % ("[" if low_closed else "(", low, high, "]" if high_closed else ")")
+        raise ValueError("%s must be in %s, got %r" % (name, interval, value))
+    return value
+
+
+def _check_choice(name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(repr(c) for c in choices), value))
+    return value
+
+
+def _cost_name(cost):
+    """Name of a cost given as a string or as a fastnn cost class (``fastnn.CrossEntropyCost``)."""
+    if isinstance(cost, str):
+        return _check_choice("cost", cost, _COSTS)
+    name = getattr(cost, "name", None)
+    if name in _COSTS:
+        return name
+    raise ValueError("cost must be one of %s or a fastnn cost class, got %r" % (", ".join(map(repr, _COSTS)), cost))
+
+
+def _encode_labels(classes, y):
+    """Indices of the labels ``y`` in the sorted array ``classes``; ValueError for unknown labels."""
+    idx = np.searchsorted(classes, y)
+    bad = classes[np.minimum(idx, len(classes) - 1)] != y
+    if np.any(bad):
+        unseen = unique_labels(np.asarray(y)[bad])
+        raise ValueError("y contains labels %s that are not in classes_ %s" % (list(unseen[:10]), list(classes)))
+    return idx.astype(np.int64)
+
+
+def _trainable(a):
+    """C-contiguous and writeable (read-only memmaps, as joblib passes them to workers, are copied)."""
+    a = np.ascontiguousarray(a)
+    if not a.flags.writeable:
+        a = a.copy()
+    return a
+
+
+class _BaseNetwork(BaseEstimator):
+    """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
+
+    # ----------------------------------------------------------------------------- parameters
+    def _validated_params(self):
+        """All hyper-parameters, checked and normalized; raises before any state changes."""
+        p = {}
+        hls = self.hidden_layer_sizes
+        if isinstance(hls, numbers.Integral) and not isinstance(hls, (bool, np.bool_)):
+            hls = (hls,)
+        try:
+            hls = tuple(hls)
+        except TypeError:
+            raise TypeError(
+                "hidden_layer_sizes must be a tuple of positive ints such as (30,), got %r" % (self.hidden_layer_sizes,)
+            ) from None
+        p["hidden_layer_sizes"] = tuple(_check_int("hidden_layer_sizes[%d]" % i, h, 1) for i, h in enumerate(hls))
+        p["cost"] = _cost_name(self.cost)
+        p["output"] = None if self.output is None else _check_choice("output", self.output, _OUTPUTS)
+        p["hidden"] = _ACTIVATIONS[_check_choice("activation", self.activation, tuple(_ACTIVATIONS))]
+        p["eta"] = _check_real("eta", self.eta, 0.0, math.inf, low_closed=False)
+        p["lmbda"] = _check_real("lmbda", self.lmbda, 0.0, math.inf)
+        p["regularization"] = _check_choice("regularization", self.regularization, ("l2", "l1"))
+        p["momentum"] = _check_real("momentum", self.momentum, 0.0, 1.0)
+        p["dropout"] = _check_real("dropout", self.dropout, 0.0, 1.0)
+        p["batch_size"] = _check_int("batch_size", self.batch_size, 1)
+        p["epochs"] = _check_int("epochs", self.epochs, 1)
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError("early_stopping must be a bool, got %r" % (self.early_stopping,))
+        p["early_stopping"] = bool(self.early_stopping)
+        p["validation_fraction"] = _check_real(
+            "validation_fraction", self.validation_fraction, 0.0, 1.0, low_closed=False
+        )
+        p["n_iter_no_change"] = _check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        p["eta_schedule"] = _check_int("eta_schedule", self.eta_schedule, 1, allow_none=True)
+        p["weight_init"] = _check_choice("weight_init", self.weight_init, ("default", "large"))
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in _DTYPES:
+            raise ValueError("dtype must be 'float64' or 'float32', got %r" % (self.dtype,))
+        p["dtype"] = dtype
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise TypeError("shuffle must be a bool, got %r" % (self.shuffle,))
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError("warm_start must be a bool, got %r" % (self.warm_start,))
+        p["verbose"] = _check_int("verbose", int(self.verbose) if isinstance(self.verbose, (bool, np.bool_)) else self.verbose, 0)
+        check_random_state(self.random_state)  # raises ValueError for invalid values
+        self._check_extra_params(p)
+        return p
+
+    def _check_extra_params(self, p):
+        """Estimator-specific checks of the normalized parameters (subclasses)."""
+
+    # ----------------------------------------------------------------------------- training
+    def _new_network(self, p, n_inputs, n_outputs, seed):
+        sizes = (n_inputs,) + p["hidden_layer_sizes"] + (n_outputs,)
+        return _network_class()(
+            sizes, cost=p["cost"], output=p["output"], hidden=p["hidden"], weight_init=p["weight_init"],
+            dtype=p["dtype"], seed=seed,
+        )
+
+    def _check_reusable(self, p, n_outputs):
+        """For warm_start / partial_fit: the existing network_ must match the current parameters."""
+        net = self.network_
+        sizes = (self.n_features_in_,) + p["hidden_layer_sizes"] + (n_outputs,)
+        expected = {"sizes": sizes, "cost": p["cost"], "hidden": p["hidden"], "dtype": p["dtype"]}
+        actual = {
+            "sizes": tuple(net.sizes), "cost": _cost_name(net.cost), "hidden": net.hidden, "dtype": np.dtype(net.dtype),
+        }
+        if p["output"] is not None:
+            expected["output"], actual["output"] = p["output"], net.output
+        diff = sorted(k for k in expected if expected[k] != actual[k])
+        if diff:
+            raise ValueError(
+                "%s: cannot continue training (warm_start=True or partial_fit) because the network's %s "
+                "changed: fitted %s, now %s. Fit with warm_start=False to start from scratch."
+                % (type(self).__name__, ", ".join(diff), {k: actual[k] for k in diff}, {k: expected[k] for k in diff})
+            )
+
+    def _train(self, p, X, Y, *, epochs, reuse, n_outputs, allow_validation):
+        """Create or reuse ``network_`` and train it with ONE ``SGD`` call; sets the fitted attributes.
+
+        ``Y`` is int labels (n,) for the classifier, targets (n, n_outputs) for the regressor.
+        """
+        rng = check_random_state(self.random_state)
+        net_seed = int(rng.randint(_SEED_MAX))
+        split_seed = int(rng.randint(_SEED_MAX))
+        if reuse:
+            self._check_reusable(p, n_outputs)
+            net = self.network_
+        else:
+            net = self._new_network(p, X.shape[1], n_outputs, net_seed)
+
+        use_validation = allow_validation and (p["early_stopping"] or p["eta_schedule"] is not None)
+        if use_validation:
+            X_train, X_val, Y_train, Y_val = self._split_validation(p, X, Y, split_seed)
+        else:
+            X_train, Y_train, X_val, Y_val = X, Y, None, None
+        X_train, Y_train = _trainable(X_train), _trainable(Y_train)
+
+        kwargs = dict(
+            regularization=p["regularization"], momentum=p["momentum"], dropout=p["dropout"],
+            shuffle=bool(self.shuffle), track_loss=True, progress=p["verbose"] >= 2,
+        )
+        monitor = None
+        if use_validation:
+            monitor = self._validation_kwargs(p, net, _trainable(X_val), _trainable(Y_val), kwargs)
+        callbacks = [c for c in (monitor, self._verbose_callback(p, monitor)) if c is not None]
+        if callbacks:
+            kwargs["callback"] = _chain(callbacks)
+
+        net.SGD(
+            (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
+        )
+        if monitor is not None:
+            monitor.finish()
+
+        records = list(net.history.records)
+        losses = [float(r.training_loss) for r in records]
+        if use_validation:
+            scores = monitor.scores if monitor is not None else [
+                r.evaluation_accuracy / r.n_evaluation for r in records
+            ]
+        else:
+            scores = None
+        self.network_ = net
+        if reuse:
+            self.loss_curve_ = list(self.loss_curve_) + losses
+            self.n_iter_ = int(self.n_iter_) + len(records)
+            if scores is not None and getattr(self, "validation_scores_", None) is not None:
+                scores = list(self.validation_scores_) + list(scores)
+        else:
+            self.loss_curve_ = losses
+            self.n_iter_ = len(records)
+        self.validation_scores_ = None if scores is None else [float(s) for s in scores]
+        self.best_validation_score_ = None if scores is None else float(max(scores))
+        return self
+
+    def _split_validation(self, p, X, Y, seed, stratify=None):
+        n = X.shape[0]
+        n_val = max(self._min_validation_size, int(round(p["validation_fraction"] * n)))
+        if n - n_val < 1:
+            raise ValueError(
+                "%s: early_stopping / eta_schedule hold out validation_fraction=%r of the data, "
+                "which leaves no training data with n_samples=%d" % (type(self).__name__, p["validation_fraction"], n)
+            )
+        try:
+            return train_test_split(X, Y, test_size=n_val, random_state=seed, stratify=stratify)
+        except ValueError:
+            if stratify is None:
+                raise
+            # Too few samples of some class to stratify: fall back to a plain random split.
+            return train_test_split(X, Y, test_size=n_val, random_state=seed)
+
+    def _verbose_callback(self, p, monitor):
+        if p["verbose"] < 1:
+            return None
+        name = type(self).__name__
+
+        def report(record):
+            line = "%s epoch %d: loss %.6g, eta %.4g, %.3f s" % (
+                name, record.epoch, record.training_loss, record.eta, record.seconds,
+            )
+            if monitor is not None and monitor.scores:
+                line += ", validation score %.4f" % monitor.scores[-1]
+            elif record.evaluation_accuracy is not None and record.n_evaluation:
+                line += ", validation accuracy %.4f" % (record.evaluation_accuracy / record.n_evaluation)
+            print(line, file=sys.stderr, flush=True)
+
+        return report
+
+    # ----------------------------------------------------------------------------- prediction
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = _validate_data(self, X, reset=False, dtype=self.network_.dtype, order="C")
+        return self.network_.feedforward(_trainable(X))
+
+    # ----------------------------------------------------------------------------- pickling
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("network_")
+        if net is not None and not all(w.flags.writeable for w in net.weights + net.biases):
+            # Loaded from read-only memory (joblib.load(..., mmap_mode="r"), the memmaps joblib gives
+            # to workers): the compiled core needs writeable parameters, so give the network its own
+            # copy. A deep copy goes through Network's own pickling and rebuilds the parameter views.
+            self.network_ = copy.deepcopy(net)
+
+
+def _chain(callbacks):
+    def callback(record):
+        stop = False
+        for c in callbacks:
+            if c(record) is False:
+                stop = True
+        return False if stop else None
+
+    return callback
+
+
+class _R2Monitor:
+    """Regressor early stopping: validation R² after each epoch (a per-epoch callback).
+
+    Stops after ``patience`` epochs without improvement and restores the best parameters.
+    """
+
+    def __init__(self, net, X_val, Y_val, patience, early_stopping):
+        self.net, self.X_val, self.Y_val = net, X_val, np.asarray(Y_val, dtype=np.float64)
+        self.patience, self.early_stopping = patience, early_stopping
+        self.scores, self.best, self.best_params, self.since = [], -math.inf, None, 0
+        self.ss_tot = ((self.Y_val - self.Y_val.mean(axis=0)) ** 2).sum(axis=0)
+
+    def __call__(self, record):
+        pred = np.asarray(self.net.feedforward(self.X_val), dtype=np.float64)
+        ss_res = ((self.Y_val - pred) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(self.ss_tot > 0, 1.0 - ss_res / self.ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+        score = float(np.mean(r2))
+        if not math.isfinite(score):
+            score = -math.inf
+        self.scores.append(score)
+        if score > self.best:
+            self.best, self.since = score, 0
+            self.best_params = ([w.copy() for w in self.net.weights], [b.copy() for b in self.net.biases])
+        else:
+            self.since += 1
+        if self.early_stopping and self.since >= self.patience:
+            return False
+        return None
+
+    def finish(self):
+        if self.early_stopping and self.best_params is not None:
+            self.net.weights, self.net.biases = self.best_params
+
+
+class NetworkClassifier(ClassifierMixin, _BaseNetwork):
+    """Fully connected feed-forward network classifier trained by fastnn's compiled mini-batch SGD.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(30,)
+        Sizes of the hidden layers; ``()`` gives a network without hidden layer.
+    cost : {"log-likelihood", "cross-entropy", "quadratic"} or fastnn cost class, default="log-likelihood"
+    output : {"softmax", "sigmoid", "linear"} or None, default=None
+        Output activation; None picks softmax for log-likelihood and sigmoid otherwise.
+    activation : {"sigmoid", "logistic", "tanh", "relu"}, default="sigmoid"
+        Hidden-layer activation ("logistic" is an alias of "sigmoid").
+    eta : float, default=0.5
+        Learning rate.
+    lmbda : float, default=0.0
+        Regularization parameter; the penalty is (lmbda / n) with n the training-set size (book convention).
+    regularization : {"l2", "l1"}, default="l2"
+    momentum : float in [0, 1), default=0.0
+    dropout : float in [0, 1), default=0.0
+        Dropout probability of the hidden units (inverted dropout, training only).
+    batch_size : int, default=10
+        Mini-batch size, clipped to the number of training samples.
+    epochs : int, default=30
+        Epochs per ``fit`` (the maximum when early stopping or a schedule is used).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop after ``n_iter_no_change``
+        epochs without a better validation accuracy, keeping the best parameters.
+    validation_fraction : float in (0, 1), default=0.1
+    n_iter_no_change : int, default=10
+    eta_schedule : int or None, default=None
+        Halve eta after this many epochs without a better validation accuracy; training stops once eta
+        falls below eta/128 (Nielsen's "no-improvement-in-n" schedule). Uses the validation split.
+    weight_init : {"default", "large"}, default="default"
+    dtype : {"float64", "float32"}, default="float64"
+    shuffle : bool, default=True
+        Shuffle the training data every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling, dropout and the validation split.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit`` instead of starting over.
+    verbose : int, default=0
+        1: one line per epoch on stderr; 2: also a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (only when fitted on a DataFrame with string column names)
+    network_ : fastnn.Network
+    loss_curve_ : list of float, the mean training loss of each epoch
+    validation_scores_ : list of float or None, validation accuracy of each epoch (with a validation split)
+    best_validation_score_ : float or None
+    n_iter_ : int, the number of epochs run
+    """
+
+    _min_validation_size = 1
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(30,),
+        *,
+        cost="log-likelihood",
+        output=None,
+        activation="sigmoid",
+        eta=0.5,
+        lmbda=0.0,
+        regularization="l2",
+        momentum=0.0,
+        dropout=0.0,
+        batch_size=10,
+        epochs=30,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        eta_schedule=None,
+        weight_init="default",
+        dtype="float64",
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cost = cost
+        self.output = output
+        self.activation = activation
+        self.eta = eta
+        self.lmbda = lmbda
+        self.regularization = regularization
+        self.momentum = momentum
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.eta_schedule = eta_schedule
+        self.weight_init = weight_init
+        self.dtype = dtype
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _check_extra_params(self, p):
+        valid = {
+            "log-likelihood": ("softmax",), "cross-entropy": ("sigmoid",), "quadratic": ("sigmoid", "linear"),
+        }[p["cost"]]
+        if p["output"] is not None and p["output"] not in valid:
+            raise ValueError(
+                "output=%r cannot be combined with cost=%r; valid outputs: %s"
+                % (p["output"], p["cost"], ", ".join(map(repr, valid)))
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"_xfail_checks": dict(_CLASSIFIER_XFAIL_CHECKS)}
+
+    def _validation_kwargs(self, p, net, X_val, y_val, kwargs):
+        kwargs.update(
+            evaluation_data=(X_val, y_val),
+            monitor_evaluation_accuracy=True,
+            early_stopping=p["n_iter_no_change"] if p["early_stopping"] else None,
+            eta_schedule=p["eta_schedule"],
+            restore_best=True,
+        )
+        return None  # the compiled core monitors the validation accuracy: no per-epoch callback
+
+    def _split_validation(self, p, X, Y, seed, stratify=None):
+        return super()._split_validation(p, X, Y, seed, stratify=Y)
+
+    def _fit(self, X, y, *, partial, classes=None):
+        p = self._validated_params()
+        fitted = hasattr(self, "network_")
+        reuse = fitted and (partial or self.warm_start)
+        X, y = _validate_data(self, X, y, reset=not reuse, dtype=p["dtype"], order="C")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                "%s supports binary and multiclass targets only, got y of type %r" % (type(self).__name__, target_type)
+            )
+
+        if partial and not fitted:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            new_classes = unique_labels(np.asarray(classes))
+        elif partial:
+            new_classes = self.classes_
+            if classes is not None and not np.array_equal(unique_labels(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    "`classes=%r` is not the same as on the first call to partial_fit, which was %r"
+                    % (list(unique_labels(np.asarray(classes))), list(self.classes_))
+                )
+        elif reuse:
+            new_classes = self.classes_
+            seen = unique_labels(y)
+            if not np.isin(seen, self.classes_).all():
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                    "Previously got %s, `y` has %s" % (list(self.classes_), list(seen))
+                )
+        else:
+            new_classes = unique_labels(y)
+        if len(new_classes) < 2:
+            raise ValueError(
+                "%s needs samples of at least 2 classes in the data, but the data contains only one class: %r"
+                % (type(self).__name__, new_classes[0])
+            )
+
+        y_int = _encode_labels(new_classes, y)
+        self._train(
+            p, X, y_int, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=len(new_classes),
+            allow_validation=not partial,
+        )
+        self.classes_ = new_classes  # set once training succeeded
+        return self
+
+    def fit(self, X, y):
+        """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), any label type (mapped through ``classes_``)
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, partial=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of SGD on (X, y); ``classes`` (all labels) is required on the first call.
+
+        Early stopping and the eta schedule do not apply to ``partial_fit``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, partial=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``.
+
+        Softmax outputs are returned as they are; sigmoid outputs are normalized to sum to one; linear
+        outputs (cost="quadratic", output="linear") go through a softmax.
+        """
+        out = self._forward(X)
+        output = self.network_.output
+        if output == "softmax":
+            return out
+        if output == "linear":
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        out = np.maximum(out, np.finfo(out.dtype).tiny)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted labels (elements of ``classes_``), shape (n_samples,)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class NetworkRegressor(RegressorMixin, _BaseNetwork):
+    """Fully connected feed-forward network regressor (linear output, quadratic cost) trained by
+    fastnn's compiled mini-batch SGD.
+
+    Parameters are those of :class:`NetworkClassifier` with these differences: ``cost`` defaults to
+    "quadratic" and ``output`` to "linear" (``"sigmoid"`` for targets in [0, 1] is also valid), ``eta``
+    defaults to 0.05, and with ``early_stopping=True`` the validation score is R² (computed after each
+    epoch, the best parameters are kept). ``eta_schedule`` is not supported by the regressor (fastnn's
+    schedule follows the validation accuracy, which has no meaning for regression).
+
+    Targets may be 1-D (predictions are 1-D) or 2-D (n_samples, n_targets). Unscaled targets of large
+    magnitude can make plain SGD diverge: standardize them (e.g. with
+    ``sklearn.compose.TransformedTargetRegressor(regressor, transformer=StandardScaler())``).
+
+    Attributes
+    ----------
+    n_features_in_, feature_names_in_, network_, loss_curve_, validation_scores_ (R² per epoch),
+    best_validation_score_, n_iter_ : as for NetworkClassifier
+    n_outputs_ : int, the number of targets
+    """
+
+    _min_validation_size = 2
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(30,),
+        *,
+        cost="quadratic",
+        output="linear",
+        activation="sigmoid",
+        eta=0.05,
+        lmbda=0.0,
+        regularization="l2",
+        momentum=0.0,
+        dropout=0.0,
+        batch_size=10,
+        epochs=30,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        eta_schedule=None,
+        weight_init="default",
+        dtype="float64",
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cost = cost
+        self.output = output
+        self.activation = activation
+        self.eta = eta
+        self.lmbda = lmbda
+        self.regularization = regularization
+        self.momentum = momentum
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.eta_schedule = eta_schedule
+        self.weight_init = weight_init
+        self.dtype = dtype
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _check_extra_params(self, p):
+        if p["cost"] != "quadratic":
+            raise ValueError("NetworkRegressor needs cost='quadratic', got %r" % (self.cost,))
+        if p["output"] is None:
+            p["output"] = "linear"
+        if p["output"] not in ("linear", "sigmoid"):
+            raise ValueError("NetworkRegressor needs output='linear' or 'sigmoid', got %r" % (self.output,))
+        if p["eta_schedule"] is not None:
+            raise ValueError(
+                "eta_schedule is not supported by NetworkRegressor (fastnn's schedule follows the validation "
+                "accuracy); got eta_schedule=%r. Use early_stopping=True instead." % (self.eta_schedule,)
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multioutput": True, "_xfail_checks": dict(_REGRESSOR_XFAIL_CHECKS)}
+
+    def _validation_kwargs(self, p, net, X_val, Y_val, kwargs):
+        return _R2Monitor(net, X_val, Y_val, p["n_iter_no_change"], p["early_stopping"])
+
+    def _fit(self, X, y, *, partial):
+        p = self._validated_params()
+        fitted = hasattr(self, "network_")
+        reuse = fitted and (partial or self.warm_start)
+        X, y = _validate_data(
+            self, X, y, reset=not reuse, dtype=p["dtype"], order="C", multi_output=True, y_numeric=True
+        )
+        y_1d = y.ndim == 1
+        Y = np.asarray(y, dtype=p["dtype"]).reshape(len(y), -1)
+        n_outputs = Y.shape[1]
+        if reuse and n_outputs != self.n_outputs_:
+            raise ValueError(
+                "y has %d targets, but %s was fitted with %d targets" % (n_outputs, type(self).__name__, self.n_outputs_)
+            )
+        self._train(
+            p, X, Y, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=n_outputs,
+            allow_validation=not partial,
+        )
+        self.n_outputs_ = n_outputs  # set once training succeeded
+        self._y_1d = y_1d
+        return self
+
+    def fit(self, X, y):
+        """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, partial=False)
+
+    def partial_fit(self, X, y):
+        """One epoch of SGD on (X, y) (no early stopping). Returns self."""
+        return self._fit(X, y, partial=True)
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) for 1-D training targets, else (n_samples, n_targets)."""
+        out = self._forward(X)
+        return out.ravel() if self._y_1d else out
