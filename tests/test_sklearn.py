@@ -80,6 +80,19 @@ def test_grid_search_digits_picks_sensible_model(digits_split):
     assert search.best_estimator_.n_iter_ == 10
 
 
+def test_randomized_search(blobs):
+    from scipy.stats import loguniform
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = blobs
+    search = RandomizedSearchCV(
+        NetworkClassifier(epochs=10, random_state=0),
+        {"eta": loguniform(0.05, 1.0), "hidden_layer_sizes": [(10,), (30,)], "lmbda": [0.0, 1.0]},
+        n_iter=4, cv=3, random_state=0,
+    ).fit(X, y)
+    assert search.best_score_ > 0.9
+
+
 def test_pipeline_with_scaler(digits_split):
     X_train, y_train, X_test, y_test = digits_split
     pipe = make_pipeline(StandardScaler(), NetworkClassifier(eta=0.1, epochs=10, random_state=0))
