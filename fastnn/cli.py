@@ -107,6 +107,17 @@ _ratio = _number(float, lo=0, hi=1, lo_open=True, hi_open=True)
 # --------------------------------------------------------------------------------------------------
 # parser
 # --------------------------------------------------------------------------------------------------
+class _Formatter(argparse.HelpFormatter):
+    """Shows '(default: X)' for options with a real default value, and not for flags."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, True, argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _add_data_args(p, *, auto_help):
     g = p.add_argument_group("data")
     g.add_argument("--data", choices=("mnist", "digits"), default=None,
@@ -134,15 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a network with mini-batch SGD (chapter 3's options)",
         description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
                     "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_data_args(t, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
-    t.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
+        formatter_class=_Formatter)
+    g = _add_data_args(t, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
+    g.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
                    help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)")
-    t.add_argument("--expand", action="store_true",
+    g.add_argument("--expand", action="store_true",
                    help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
-    t.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
+    g.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
                    help="data monitored after each epoch (and used by early stopping / eta schedule)")
-    t.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
+    g.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
                    help="do not compute training cost/accuracy after each epoch (report the mean "
                         "training loss tracked during the epoch instead)")
 
@@ -158,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", "--weight-init", dest="weight_init", choices=("default", "large"),
                    default="default", help="weight initialization: default N(0, 1/n_in), large N(0, 1)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating type")
-    g.add_argument("--seed", type=int, default=None, help="random seed (initialization and shuffling)")
+    g.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="random seed of initialization, shuffling and dropout (default: fresh entropy)")
 
     g = t.add_argument_group("training")
     g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
@@ -177,13 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multiply eta by --eta-decay after N epochs without improvement; stop when "
                         "eta falls below eta * --min-eta-ratio")
     g.add_argument("--eta-decay", type=_ratio, default=0.5, help="eta schedule factor")
-    g.add_argument("--min-eta-ratio", type=_ratio, default=1 / 128, help="eta schedule floor")
+    g.add_argument("--min-eta-ratio", type=_ratio, default=1 / 128,
+                   help="eta schedule floor, as a fraction of the initial eta (default: 1/128)")
     g.add_argument("--no-restore-best", dest="restore_best", action="store_false",
                    help="with early stopping / eta schedule, keep the last parameters instead of the "
                         "best on the evaluation data")
     g.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="do not shuffle the training data each epoch")
-    g.add_argument("--threads", type=_pos_int, default=None, help="BLAS threads (default: automatic)")
+    g.add_argument("--threads", type=_pos_int, default=None, metavar="N",
+                   help="BLAS threads (default: automatic)")
 
     g = t.add_argument_group("output")
     g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
@@ -198,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never show the progress bar")
 
     # ---- evaluate --------------------------------------------------------------------------------
-    e = sub.add_parser("evaluate", help="print accuracy and cost of a saved model",
+    e = sub.add_parser("evaluate", help="print accuracy and cost of a saved model", formatter_class=_Formatter,
                        description="Print the accuracy and cost (unregularized) of a saved model on a "
                                    "split of the data.")
     e.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
@@ -207,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true", help="print only 'accuracy cost'")
 
     # ---- predict ---------------------------------------------------------------------------------
-    pr = sub.add_parser("predict", help="print the predicted label of each example",
+    pr = sub.add_parser("predict", help="print the predicted label of each example", formatter_class=_Formatter,
                         description="Print one predicted label per line, for the rows of --input "
                                     "(.npy, or .csv/.txt with comma/space separated values) or of a "
                                     "split of the data.")
@@ -328,9 +342,10 @@ def _image_shape(d):
 # train
 # --------------------------------------------------------------------------------------------------
 class _EpochPrinter:
-    def __init__(self, args, eval_name):
+    def __init__(self, args, eval_name, progress=False):
         self.args = args
         self.eval_name = eval_name
+        self.progress = progress
 
     def __call__(self, r):
         if self.args.quiet:
@@ -356,7 +371,13 @@ class _EpochPrinter:
         parts.append(f"{r.seconds * 1000:.1f} ms" if r.seconds < 0.1 else f"{r.seconds:.2f} s")
         if r.examples_per_second:
             parts.append(f"{r.examples_per_second:,.0f} ex/s")
-        print("  ".join(parts), flush=True)
+        line = "  ".join(parts)
+        if self.progress:  # clear the progress bar (stderr), print, let the bar redraw below
+            from tqdm import tqdm
+            tqdm.write(line, file=sys.stdout)
+            sys.stdout.flush()
+        else:
+            print(line, flush=True)
         return None
 
 
@@ -478,7 +499,7 @@ def cmd_train(args):
                 early_stopping=args.early_stopping, restore_best=args.restore_best,
                 eta_schedule=args.eta_schedule, eta_decay=args.eta_decay, min_eta_ratio=args.min_eta_ratio,
                 track_loss=not args.monitor_training, progress=progress,
-                callback=_EpochPrinter(args, eval_name), n_threads=args.threads)
+                callback=_EpochPrinter(args, eval_name, progress), n_threads=args.threads)
     except KeyboardInterrupt:
         interrupted = True
     except (ValueError, TypeError) as e:
