@@ -335,6 +335,8 @@ def load_mnist(path=None, dtype=np.float64, *, validation_size: int = 10000) -> 
     if directory is None:
         raise FileNotFoundError(message)
 
+    # One split at a time, converted as soon as it is read, so that the raw bytes of one file at
+    # most are alive next to the float arrays (peak memory ~ the float data + one uint8 file).
     parts = {}
     for split in ("train", "test"):
         img_file, lab_file = files[f"{split}_images"], files[f"{split}_labels"]
@@ -346,25 +348,23 @@ def load_mnist(path=None, dtype=np.float64, *, validation_size: int = 10000) -> 
         if images.shape[0] == 0:
             raise ValueError(f"{img_file}: contains 0 images")
         _check_labels(labels, lab_file)
-        parts[split] = (img_file, images, labels)
-
-    tr_file, tr_images, tr_labels = parts["train"]
-    te_file, te_images, te_labels = parts["test"]
-    if tr_images.shape[1:] != te_images.shape[1:]:
-        raise ValueError(f"image size differs: {tr_file} has {tr_images.shape[1]}x{tr_images.shape[2]} "
-                         f"images, {te_file} has {te_images.shape[1]}x{te_images.shape[2]}")
-    n_train = tr_images.shape[0] - validation_size
-    if n_train < 1:
-        raise ValueError(f"validation_size must be smaller than the {tr_images.shape[0]} images in "
-                         f"{tr_file}, got {validation_size}")
-
-    y_train = tr_labels.astype(np.int64)
-    y_test = te_labels.astype(np.int64)
-    return Dataset(
-        training=(_to_float(tr_images[:n_train], dt), y_train[:n_train].copy()),
-        validation=(_to_float(tr_images[n_train:], dt), y_train[n_train:].copy()),
-        test=(_to_float(te_images, dt), y_test),
-    )
+        if split == "train":
+            n_train = images.shape[0] - validation_size
+            if n_train < 1:
+                raise ValueError(f"validation_size must be smaller than the {images.shape[0]} "
+                                 f"images in {img_file}, got {validation_size}")
+            y = labels.astype(np.int64)
+            parts["training"] = (_to_float(images[:n_train], dt), y[:n_train].copy())
+            parts["validation"] = (_to_float(images[n_train:], dt), y[n_train:].copy())
+            train_file, train_shape = img_file, images.shape[1:]
+        else:
+            if images.shape[1:] != train_shape:
+                raise ValueError(
+                    f"image size differs: {train_file} has {train_shape[0]}x{train_shape[1]} "
+                    f"images, {img_file} has {images.shape[1]}x{images.shape[2]}")
+            parts["test"] = (_to_float(images, dt), labels.astype(np.int64))
+        del images, labels
+    return Dataset(**parts)
 
 
 # --------------------------------------------------------------------------------------------------
