@@ -5,7 +5,6 @@ stably from the weighted inputs z (finite even when a sigmoid or softmax output 
 Arrays hold one example per row: a, z and y have shape (m, n_out); y is one-hot for labels.
 """
 import numpy as np
-from scipy.special import expit, logsumexp
 
 
 def _softplus(x):
@@ -25,6 +24,7 @@ class QuadraticCost:
 
     @staticmethod
     def fn_from_z(z, y, output):
+        from scipy.special import expit   # imported lazily: keeps `import fastnn` light
         a = expit(z) if output == "sigmoid" else z
         return 0.5 * np.sum((a - y) ** 2)
 
@@ -72,6 +72,7 @@ class LogLikelihoodCost:
     @staticmethod
     def fn_from_z(z, y, output="softmax"):
         """−Σⱼ yⱼ ln softmax(z)ⱼ = Σⱼ yⱼ (logsumexp(z) − zⱼ)."""
+        from scipy.special import logsumexp
         return np.sum(y * (logsumexp(z, axis=1, keepdims=True) - z))
 
     @staticmethod

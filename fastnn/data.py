@@ -151,49 +151,90 @@ def _name_variants(name: str):
 # --------------------------------------------------------------------------------------------------
 # IDX
 # --------------------------------------------------------------------------------------------------
+def _open_maybe_gzip(path: Path):
+    """A binary file object for ``path``, transparently gunzipped (detected by the magic bytes)."""
+    f = open(path, "rb")
+    head = f.read(2)
+    f.seek(0)
+    if head != _GZIP_MAGIC:
+        return f
+    return gzip.GzipFile(fileobj=f, mode="rb")
+
+
+def _read_exactly(f, path: Path, n: int):
+    """Up to n bytes from f; gzip errors become ValueError naming the file."""
+    try:
+        return f.read(n)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+
+
 def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
     """Read an unsigned-byte IDX file (gzipped or not) into a read-only uint8 array of the header's shape.
 
     ``expected_magic``: e.g. 0x00000803 (MNIST images) or 0x00000801 (labels); ``None`` accepts any
     unsigned-byte IDX file. Raises ``ValueError`` naming the file on a bad magic number, a bad
     dimension, or a byte count that disagrees with the header (truncated file / trailing data).
+    The body is decompressed straight into the result array (no whole-file temporary).
     """
     path = _check_path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: too short for an IDX header (expected at least 4 bytes, "
-                         f"got {len(data)})")
-    magic = int.from_bytes(data[:4], "big")
-    zero, dtype_code, ndim = data[0:2], data[2], data[3]
-    what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic, "")
-    expect = "" if expected_magic is None else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
-    if zero != b"\x00\x00":
-        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; not an IDX file")
-    if dtype_code != _IDX_UBYTE:
-        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; data type code 0x{dtype_code:02X} "
-                         f"is not unsigned byte (0x08)")
-    if expected_magic is not None and magic != expected_magic:
-        hint = ""
-        if {magic, expected_magic} == {_IMAGES_MAGIC, _LABELS_MAGIC}:
-            hint = " (images and labels swapped?)"
-        raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; it has {ndim} dimension(s), "
-                         f"expected {expected_magic & 0xFF}{hint}")
-    if ndim == 0:
-        raise ValueError(f"{path}: bad magic 0x{magic:08X}: 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
-                         f"got {len(data)}")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if any(d == 0 for d in dims[1:]):
-        raise ValueError(f"{path}: bad dimensions {dims}: every dimension after the first must be >= 1")
-    expected = header + int(np.prod(dims, dtype=object))
-    if len(data) != expected:
+    f = _open_maybe_gzip(path)
+    with f:
+        head = _read_exactly(f, path, 4)
+        if len(head) < 4:
+            raise ValueError(f"{path}: too short for an IDX header (expected at least 4 bytes, "
+                             f"got {len(head)})")
+        magic = int.from_bytes(head, "big")
+        zero, dtype_code, ndim = head[0:2], head[2], head[3]
+        what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic, "")
+        expect = "" if expected_magic is None else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
+        if zero != b"\x00\x00":
+            raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; not an IDX file")
+        if dtype_code != _IDX_UBYTE:
+            raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; data type code 0x{dtype_code:02X} "
+                             f"is not unsigned byte (0x08)")
+        if expected_magic is not None and magic != expected_magic:
+            hint = ""
+            if {magic, expected_magic} == {_IMAGES_MAGIC, _LABELS_MAGIC}:
+                hint = " (images and labels swapped?)"
+            raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; it has {ndim} dimension(s), "
+                             f"expected {expected_magic & 0xFF}{hint}")
+        if ndim == 0:
+            raise ValueError(f"{path}: bad magic 0x{magic:08X}: 0 dimensions")
+        header = 4 + 4 * ndim
+        rest = _read_exactly(f, path, header - 4)
+        if len(rest) < header - 4:
+            raise ValueError(f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
+                             f"got {4 + len(rest)}")
+        dims = tuple(int.from_bytes(rest[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+        if any(d == 0 for d in dims[1:]):
+            raise ValueError(f"{path}: bad dimensions {dims}: every dimension after the first must be >= 1")
+        body = int(np.prod(dims, dtype=object))
+        out = np.empty(body, dtype=np.uint8)
+        view = memoryview(out)
+        got = 0
+        try:
+            while got < body:
+                k = f.readinto(view[got:])
+                if not k:
+                    break
+                got += k
+            extra = 0
+            if got == body:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    extra += len(chunk)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    if got != body or extra:
         shape = "x".join(str(d) for d in dims)
-        problem = "file truncated" if len(data) < expected else "trailing data after the last item"
-        raise ValueError(f"{path}: expected {expected} bytes ({header}-byte header + {shape} ubyte), "
-                         f"got {len(data)}: {problem}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+        problem = "file truncated" if got < body else "trailing data after the last item"
+        raise ValueError(f"{path}: expected {header + body} bytes ({header}-byte header + {shape} ubyte), "
+                         f"got {header + got + extra}: {problem}")
+    out.flags.writeable = False
+    return out.reshape(dims)
 
 
 # --------------------------------------------------------------------------------------------------
