@@ -182,7 +182,8 @@ class _BaseNetwork(BaseEstimator):
             raise TypeError("shuffle must be a bool, got %r" % (self.shuffle,))
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise TypeError("warm_start must be a bool, got %r" % (self.warm_start,))
-        p["verbose"] = _check_int("verbose", int(self.verbose) if isinstance(self.verbose, (bool, np.bool_)) else self.verbose, 0)
+        verbose = int(self.verbose) if isinstance(self.verbose, (bool, np.bool_)) else self.verbose
+        p["verbose"] = _check_int("verbose", verbose, 0)
         check_random_state(self.random_state)  # raises ValueError for invalid values
         self._check_extra_params(p)
         return p
@@ -717,7 +718,8 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         n_outputs = Y.shape[1]
         if reuse and n_outputs != self.n_outputs_:
             raise ValueError(
-                "y has %d targets, but %s was fitted with %d targets" % (n_outputs, type(self).__name__, self.n_outputs_)
+                "y has %d targets, but %s was fitted with %d targets"
+                % (n_outputs, type(self).__name__, self.n_outputs_)
             )
         self._train(
             p, X, Y, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=n_outputs,
