@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-fastnn = pytest.importorskip("fastnn")
+import fastnn  # noqa: E402  (a broken build must fail here, not skip)
 from fastnn import cli  # noqa: E402
 
 # the subprocess must import the same fastnn as this test process (installed or built in place)

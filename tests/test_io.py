@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-fastnn = pytest.importorskip("fastnn")
+import fastnn  # noqa: E402  (a broken build must fail here, not skip)
 from fastnn import io as fio  # noqa: E402
 from fastnn.network import Network  # noqa: E402
 
