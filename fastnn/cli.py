@@ -502,9 +502,9 @@ def cmd_train(args):
                 callback=_EpochPrinter(args, eval_name, progress), n_threads=args.threads)
     except KeyboardInterrupt:
         interrupted = True
-    except (ValueError, TypeError) as e:
+    except ValueError as e:  # SGD validates its arguments before training (flags out of range)
         raise CLIError(str(e).splitlines()[0] if str(e) else type(e).__name__, EXIT_USAGE) from None
-    except ArithmeticError as e:
+    except ArithmeticError as e:  # FloatingPointError: training diverged
         raise CLIError(f"training failed: {e}") from None
     elapsed = time.perf_counter() - start
 

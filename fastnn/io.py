@@ -294,7 +294,7 @@ def load(path):
     with open(name, "rb") as f:
         raw = f.read()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError as e:
         raise ValueError(f"{name}: not a fastnn/network2 model file: not UTF-8 text ({e.reason} "
                          f"at byte {e.start})") from None
