@@ -50,6 +50,7 @@ uint64_t fnn_rng_next(uint64_t *s) {
 #define LN2_LO 1.90821492927058770002e-10
 #define EXP_BIAS 1023
 #define MANT_BITS 52
+#define EXP_MASK 0x7FF0000000000000ULL
 #define TINY 1e-300
 #define EPS 1.1102230246251565e-16
 /* Taylor polynomial of e^r to degree 13: error < 1e-17 on |r| <= ln2/2 */
@@ -67,6 +68,7 @@ uint64_t fnn_rng_next(uint64_t *s) {
 #undef LN2_LO
 #undef EXP_BIAS
 #undef MANT_BITS
+#undef EXP_MASK
 #undef TINY
 #undef EPS
 #undef EXP_POLY
@@ -84,6 +86,7 @@ uint64_t fnn_rng_next(uint64_t *s) {
 #define LN2_LO (-2.12194440e-4f)
 #define EXP_BIAS 127
 #define MANT_BITS 23
+#define EXP_MASK 0x7F800000U
 #define TINY 1e-37f
 #define EPS 5.9604645e-08f
 /* Taylor polynomial of e^r to degree 7: error < 6e-9 on |r| <= ln2/2 */

@@ -46,7 +46,8 @@
                               ptrdiff_t n);                                                          \
     void fnn_dropout##SFX(REAL *out, REAL *mask, const REAL *a, ptrdiff_t count, uint64_t *rng,      \
                           double p);                                                                 \
-    void fnn_fill_mask##SFX(REAL *mask, ptrdiff_t count, uint64_t *rng, double p);
+    void fnn_fill_mask##SFX(REAL *mask, ptrdiff_t count, uint64_t *rng, double p);               \
+    int fnn_all_finite##SFX(const REAL *x, ptrdiff_t count);
 
 FNN_DECLARE(double, _d)
 FNN_DECLARE(float, _f)

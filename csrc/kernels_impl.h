@@ -258,6 +258,18 @@ void FN(fnn_gather_rows)(REAL *restrict dst, const REAL *restrict src, const ptr
     for (ptrdiff_t i = 0; i < m; i++) memcpy(dst + i * n, src + idx[i] * n, (size_t)n * sizeof(REAL));
 }
 
+/* 1 when no value is NaN or infinite: an integer test of the exponent bits, so it vectorizes
+ * (a floating-point sum would need reassociation). */
+FNN_HOT int FN(fnn_all_finite)(const REAL *restrict x, ptrdiff_t count) {
+    UINT bad = 0;
+    for (ptrdiff_t i = 0; i < count; i++) {
+        UINT b;
+        memcpy(&b, x + i, sizeof b);
+        bad |= (UINT)((b & EXP_MASK) == EXP_MASK);
+    }
+    return bad == 0;
+}
+
 /* Dropout mask: 0 with probability p, else 1/(1-p) (inverted dropout), one 53-bit uniform each. */
 void FN(fnn_fill_mask)(REAL *restrict mask, ptrdiff_t count, uint64_t *rng, double p) {
     const REAL keep = (REAL)(1.0 / (1.0 - p));

@@ -68,6 +68,8 @@ cdef extern from "kernels.h" nogil:
     void fnn_fill_mask_d(double *mask, Py_ssize_t count, uint64_t *rng, double p)
     void fnn_fill_mask_f(float *mask, Py_ssize_t count, uint64_t *rng, double p)
     void fnn_rng_seed(uint64_t *state, uint64_t seed)
+    int fnn_all_finite_d(const double *x, Py_ssize_t count)
+    int fnn_all_finite_f(const float *x, Py_ssize_t count)
 
 ACTIVATIONS = {"sigmoid": FNN_SIGMOID, "tanh": FNN_TANH, "relu": FNN_RELU,
                "linear": FNN_LINEAR, "softmax": FNN_SOFTMAX}
@@ -188,6 +190,13 @@ cdef inline void gather_rows(floating *dst, const floating *src, const Py_ssize_
         fnn_gather_rows_f(dst, src, idx, m, n)
 
 
+cdef inline bint all_finite(const floating *x, Py_ssize_t count) noexcept nogil:
+    if floating is double:
+        return fnn_all_finite_d(x, count)
+    else:
+        return fnn_all_finite_f(x, count)
+
+
 cdef inline void dropout(floating *out, floating *mask, const floating *a, Py_ssize_t count,
                          uint64_t *rng, double p) noexcept nogil:
     if floating is double:
@@ -265,8 +274,10 @@ cdef class Targets:
     cdef readonly object labels, targets
     cdef readonly Py_ssize_t n
 
-    def __init__(self, Layout layout, object labels, object targets, Py_ssize_t n):
+    def __init__(self, Layout layout not None, object labels, object targets, Py_ssize_t n):
         k = layout.sizes[layout.n_layers]
+        if n < 0:
+            raise ValueError(f"n: expected >= 0, got {n}")
         if labels is not None:
             _check_array(labels, "labels", np.intp, n, -1)
             if n and (labels.min() < 0 or labels.max() >= k):
@@ -296,6 +307,7 @@ cdef class Trainer:
     cdef readonly Layout layout
     cdef readonly Py_ssize_t batch_size
     cdef readonly double dropout_p
+    cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
     cdef object params, velocity, work, label_buf
     cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off
     cdef Py_ssize_t tmp_off, target_off
@@ -303,7 +315,7 @@ cdef class Trainer:
     cdef int L, hidden_act, output_act, cost
     cdef uint64_t rng[4]
 
-    def __init__(self, Layout layout, object params, Py_ssize_t batch_size, object velocity=None,
+    def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0):
         cdef int L = layout.n_layers, l
         if batch_size < 1:
@@ -345,12 +357,17 @@ cdef class Trainer:
         self.work = np.zeros(pos, dtype=layout.dtype)
         self.label_buf = np.zeros(batch_size, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
+        self.bad_batch = -1
 
-    def train(self, X, Targets y, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
+    def train(self, X, Targets y not None, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
               double lmbda=0.0, Py_ssize_t n_total=-1, str regularization="l2",
-              double momentum=0.0, bint track_loss=False):
+              double momentum=0.0, bint track_loss=False, bint check_input=False):
         """Run mini-batches [start, stop) of one epoch; returns the summed training loss
         (0.0 unless track_loss).
+
+        check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
+        is how SGD validates X without an extra pass over it); on a bad batch, training stops
+        before that batch changes anything and ``bad_batch`` holds its index.
 
         Mini-batch k takes rows perm[k*B : (k+1)*B] of X (the last one may be shorter), or the
         consecutive rows when perm is None. n_total is the n of λ/n (default: len(X))."""
@@ -383,27 +400,30 @@ cdef class Trainer:
             raise ValueError(f"regularization: expected 'l2', 'l1' or None, got {regularization!r}")
         if n_total < 0:
             n_total = n
+        if n_total == 0 and n > 0:
+            raise ValueError("n_total: expected >= 1 (the n of lambda/n)")
         cdef int reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
         if lay.dtype == np.float64:
             return self._train[double](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                       track_loss)
+                                       track_loss, check_input)
         return self._train[float](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                  track_loss)
+                                  track_loss, check_input)
 
-    cdef double _train(self, floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
+    cdef double _train(self, const floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
                        Py_ssize_t stop, double eta, double lmbda, Py_ssize_t n_total, int reg,
-                       double momentum, bint track_loss):
+                       double momentum, bint track_loss, bint check_input):
         cdef floating[::1] P = self.params
         cdef floating[::1] V = self.velocity if self.velocity is not None else self.params
         cdef floating[::1] work = self.work
-        cdef floating[:, ::1] T = y.targets
-        cdef Py_ssize_t[::1] labels = y.labels
-        cdef Py_ssize_t[::1] perm_v = perm if perm is not None else np.empty(0, dtype=np.intp)
+        cdef const floating[:, ::1] T = y.targets
+        cdef const Py_ssize_t[::1] labels = y.labels
+        cdef const Py_ssize_t[::1] perm_v = perm if perm is not None else np.empty(0, dtype=np.intp)
         cdef Py_ssize_t[::1] lab = self.label_buf
         cdef bint use_labels = y.targets.shape[0] == 0 and X.shape[0] > 0
         cdef double loss = 0.0
         cdef Py_ssize_t k
         cdef Py_ssize_t n = X.shape[0]
+        self.bad_batch = -1
         if n == 0 or stop <= start:
             return 0.0
         with nogil:
@@ -412,13 +432,16 @@ cdef class Trainer:
                                     &labels[0] if use_labels else NULL,
                                     NULL if use_labels else &T[0, 0],
                                     &perm_v[0] if perm_v.shape[0] > 0 else NULL,
-                                    &lab[0], k, eta, lmbda, n_total, reg, momentum, track_loss)
+                                    &lab[0], k, eta, lmbda, n_total, reg, momentum, track_loss,
+                                    check_input)
+                if self.bad_batch >= 0:
+                    break
         return loss
 
     cdef double _batch(self, const floating *X, Py_ssize_t n, floating *P, floating *V, floating *work,
                        const Py_ssize_t *labels, const floating *T, const Py_ssize_t *perm,
                        Py_ssize_t *lab, Py_ssize_t k, double eta, double lmbda, Py_ssize_t n_total,
-                       int reg, double momentum, bint track_loss) noexcept nogil:
+                       int reg, double momentum, bint track_loss, bint check_input) noexcept nogil:
         """One mini-batch: gather, feedforward, δᴸ (BP1), BP2 backwards, BP3/BP4 fused updates."""
         cdef int L = self.L, l
         cdef Py_ssize_t B = self.batch_size
@@ -454,6 +477,10 @@ cdef class Trainer:
                 batch_labels = labels + r0
             else:
                 batch_targets = T + r0 * K
+
+        if check_input and not all_finite(a_in, m * d0):
+            self.bad_batch = k
+            return 0.0
 
         # Feedforward: a^l = act(a^{l-1} W^lᵀ + b^l); hidden layers optionally dropped out.
         for l in range(L):
@@ -549,7 +576,7 @@ class MaskStream:
 # Inference
 # ---------------------------------------------------------------------------------------------
 
-def evaluate(Layout layout, params, X, Targets y=None, out=None, bint want_cost=False,
+def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
              bint want_correct=False, Py_ssize_t block=EVAL_BLOCK):
     """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
     activations into `out` (n, sizes[-1]) when given. Costs are computed from z (exact, finite)."""
@@ -561,6 +588,9 @@ def evaluate(Layout layout, params, X, Targets y=None, out=None, bint want_cost=
         _check_array(out, "out", layout.dtype, n, K)
     if (want_cost or want_correct) and (y is None or y.n != n):
         raise ValueError(f"y: expected {n} rows to match X")
+    if y is not None and (y.targets.shape[1] != K or y.targets.dtype != layout.dtype):
+        raise ValueError(f"y: expected targets/labels made for this layout ({K} outputs, "
+                         f"{layout.dtype}), got {y.targets.shape[1]} outputs, {y.targets.dtype}")
     if block < 1:
         raise ValueError("block: expected >= 1")
     if layout.dtype == np.float64:
@@ -568,7 +598,7 @@ def evaluate(Layout layout, params, X, Targets y=None, out=None, bint want_cost=
     return _evaluate[float](layout, params, X, y, out, want_cost, want_correct, block)
 
 
-cdef tuple _evaluate(Layout lay, floating[::1] P, floating[:, ::1] X, Targets y, object out,
+cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X, Targets y, object out,
                      bint want_cost, bint want_correct, Py_ssize_t block):
     cdef int L = lay.n_layers, l
     cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], r0, m, n_in, n_out
@@ -579,8 +609,8 @@ cdef tuple _evaluate(Layout lay, floating[::1] P, floating[:, ::1] X, Targets y,
     work_arr = np.empty(2 * block * widest + block * K, dtype=lay.dtype)
     cdef floating[::1] work = work_arr
     cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
-    cdef floating[:, ::1] T = y.targets if y is not None else np.empty((0, K), dtype=lay.dtype)
-    cdef Py_ssize_t[::1] labels = y.labels if y is not None else np.empty(0, dtype=np.intp)
+    cdef const floating[:, ::1] T = y.targets if y is not None else np.empty((0, K), dtype=lay.dtype)
+    cdef const Py_ssize_t[::1] labels = y.labels if y is not None else np.empty(0, dtype=np.intp)
     cdef bint has_out = out is not None
     cdef bint use_labels = labels.shape[0] > 0
     cdef bint use_targets = T.shape[0] > 0

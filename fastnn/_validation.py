@@ -74,8 +74,9 @@ def _as_numeric(a, name):
     return arr
 
 
-def to_features(X, name, width, dtype):
-    """X as a C-contiguous (n, width) array of `dtype`, finite."""
+def to_features(X, name, width, dtype, check=True):
+    """X as a C-contiguous (n, width) array of `dtype`, finite (unless check=False: the caller
+    checks the values itself, as SGD does inside the compiled loop)."""
     arr = _as_numeric(X, name)
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array of shape (n, {width}), got "
@@ -83,7 +84,8 @@ def to_features(X, name, width, dtype):
     if arr.shape[1] != width:
         raise ValueError(f"{name}: expected shape (n, {width}), got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, name)
+    if check:
+        check_finite(arr, name)
     return arr
 
 

@@ -6,6 +6,7 @@ four monitoring lists) with an array API on top (``feedforward``, ``predict``, `
 """
 import math
 import numbers
+import threading
 import time
 
 import numpy as np
@@ -37,10 +38,38 @@ class _NoLimit:
         return False
 
 
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_USERS = [0, None]          # [SGD calls inside a limit, the threadpoolctl limiter]
+
+
+class _SharedLimit:
+    """threadpoolctl's limit is process-wide and restores what it saw on entry, so overlapping
+    SGD calls in several threads used to leave BLAS at 1 thread for good. The first call in sets
+    the limit; the last one out restores the original."""
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+
+    def __enter__(self):
+        with _LIMIT_LOCK:
+            if _LIMIT_USERS[0] == 0:
+                _LIMIT_USERS[1] = _THREADPOOLS.limit(limits=self.n_threads, user_api="blas")
+            _LIMIT_USERS[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _LIMIT_LOCK:
+            _LIMIT_USERS[0] -= 1
+            if _LIMIT_USERS[0] == 0:
+                limiter, _LIMIT_USERS[1] = _LIMIT_USERS[1], None
+                limiter.restore_original_limits()
+        return False
+
+
 def _blas_limit(n_threads):
     if n_threads is None or _THREADPOOLS is None:
         return _NoLimit()
-    return _THREADPOOLS.limit(limits=int(n_threads), user_api="blas")
+    return _SharedLimit(int(n_threads))
 
 
 class Network:
@@ -150,6 +179,9 @@ class Network:
         self._assign(values, self._b, "biases")
 
     def _assign(self, values, targets, name):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"{name}: expected a list of {len(targets)} arrays, got "
+                            f"{type(values).__name__}")
         values = list(values)
         if len(values) != len(targets):
             raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
@@ -193,10 +225,10 @@ class Network:
                 f"hidden={self.hidden!r}, dtype={self.dtype.name})")
 
     # ---- data --------------------------------------------------------------------------------
-    def _dataset(self, data, name):
+    def _dataset(self, data, name, check_finite=True):
         """(X, Targets) for the core from (X, y) arrays or network2's list of (x, y) pairs."""
         X, y = _split_data(data, name, self.sizes)
-        X = to_features(X, f"{name} X", self.sizes[0], self.dtype)
+        X = to_features(X, f"{name} X", self.sizes[0], self.dtype, check_finite)
         labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost,
                                self.output)
         return X, _core.Targets(self._layout, labels, targets, len(X))
@@ -293,7 +325,9 @@ class Network:
             n_threads = check_hyper("n_threads", n_threads, low=1, integer=True)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
-        X, y = self._dataset(training_data, "training_data")
+        # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while
+        # each mini-batch is in cache (no extra pass over the data); see _reject_bad_batch.
+        X, y = self._dataset(training_data, "training_data", check_finite=epochs == 0)
         n = len(X)
         if n == 0:
             raise ValueError("training_data: expected at least one example, got 0")
@@ -313,7 +347,9 @@ class Network:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
 
-        # ---- state for the whole call ----
+        # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
+        call_start = (self._params.copy(), self._velocity, None if self._velocity is None
+                      else self._velocity.copy(), self._rng.bit_generator.state, self.history)
         if momentum > 0 and self._velocity is None:
             self._velocity = np.zeros_like(self._params)
         trainer = _core.Trainer(self._layout, self._params, mini_batch_size,
@@ -352,7 +388,11 @@ class Network:
                         stop = min(n_batches, done + chunk)
                         tc = time.perf_counter()
                         loss += trainer.train(X, y, perm if shuffle else None, done, stop, eta,
-                                              lmbda, n, regularization, momentum, track_loss)
+                                              lmbda, n, regularization, momentum, track_loss,
+                                              epoch == 1)
+                        if trainer.bad_batch >= 0:
+                            self._reject_bad_batch(X, perm if shuffle else None, trainer.bad_batch,
+                                                   mini_batch_size, call_start)
                         elapsed = time.perf_counter() - tc
                         if bar is not None:
                             bar.update(stop - done)
@@ -392,9 +432,13 @@ class Network:
                         lists[1].append(rec.evaluation_accuracy)
                 for value in (rec.training_cost, rec.evaluation_cost):
                     if value is not None and not math.isfinite(value):
+                        self._params[...] = snapshot
+                        if vsnapshot is not None:
+                            self._velocity[...] = vsnapshot
                         raise FloatingPointError(
                             f"training diverged in epoch {epoch} (eta={eta:g}): the cost is "
-                            f"{value}. Try a smaller eta.")
+                            f"{value}; the parameters were reset to the end of epoch "
+                            f"{epoch - 1}. Try a smaller eta.")
                 history.records.append(rec)
                 # ---- best epoch, early stopping, learning-rate schedule ----
                 stop_reason = None
@@ -432,6 +476,21 @@ class Network:
                 self._velocity[...] = best_velocity
             history.restored_best = True
         return lists
+
+    def _reject_bad_batch(self, X, perm, k, mini_batch_size, call_start):
+        """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
+        params, velocity, velocity_copy, rng_state, history = call_start
+        self._params[...] = params
+        if velocity is not None:
+            velocity[...] = velocity_copy
+        self._velocity = velocity
+        self._rng.bit_generator.state = rng_state
+        self.history = history
+        rows = np.arange(k * mini_batch_size, min((k + 1) * mini_batch_size, len(X)))
+        if perm is not None:
+            rows = np.sort(perm[rows])
+        bad = rows[~np.all(np.isfinite(X[rows]), axis=1)]
+        raise ValueError(f"training_data X: contains NaN or infinity (row {int(bad[0])})")
 
     # ---- persistence -------------------------------------------------------------------------
     def save(self, filename):

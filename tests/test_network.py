@@ -259,3 +259,21 @@ def test_l2_beats_overfitting_on_1000_images(mnist):
             runs.append(net.accuracy(Xt, yt) / len(Xt))
         accs[lmbda] = np.mean(runs)
     assert accs[0.1] > accs[0.0], accs
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_nan_in_training_x_is_found_in_the_compiled_loop_and_changes_nothing(shuffle, momentum):
+    """X is checked for NaN/inf inside the first epoch's mini-batch loop; the call is undone."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((100, 5)), rng.integers(0, 3, 100)
+    X[77, 1] = np.inf
+    net = fastnn.Network([5, 4, 3], seed=0)
+    net.SGD((X[:50], y[:50]), 1, 10, 0.5, momentum=momentum)          # some history and velocity
+    params, state, history = net._params.copy(), net._rng.bit_generator.state, net.history
+    velocity = None if net._velocity is None else net._velocity.copy()
+    with pytest.raises(ValueError, match=r"training_data X: contains NaN or infinity \(row 77\)"):
+        net.SGD((X, y), 3, 10, 0.5, shuffle=shuffle, momentum=momentum)
+    assert np.array_equal(net._params, params) and net._rng.bit_generator.state == state
+    assert net.history is history
+    assert (velocity is None and net._velocity is None) or np.array_equal(net._velocity, velocity)
