@@ -381,7 +381,7 @@ class _EpochPrinter:
         return None
 
 
-def _write_outputs(args, net, eval_name):
+def _write_outputs(args, net, eval_name, title=None):
     """--save, --json, --plot; each failure reported as an error (exit 1) after trying the others."""
     from . import io as fio
 
@@ -408,7 +408,7 @@ def _write_outputs(args, net, eval_name):
         else:
             from .plotting import plot_history
             try:
-                plot_history(history, args.plot, evaluation_label=eval_name)
+                plot_history(history, args.plot, evaluation_label=eval_name, title=title)
                 _note(args, f"wrote the learning curves to {args.plot}")
             except (OSError, ValueError, ImportError) as e:
                 errors.append(f"cannot write the plot {args.plot}: {e}")
@@ -486,6 +486,8 @@ def cmd_train(args):
                 + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
                 + (f" seed={args.seed}" if args.seed is not None else ""))
 
+    title = (f"fastnn {list(sizes)}, {cost}, {output} output, {args.hidden} hidden, "
+             f"η={args.eta:g}, λ={args.lmbda:g}, mini-batch {args.batch} — {data_name}")
     interrupted = False
     start = time.perf_counter()
     try:
@@ -513,7 +515,7 @@ def cmd_train(args):
     if interrupted:
         print(f"{PROG}: interrupted after {n_done} complete epoch(s) of {args.epochs}"
               + ("; saving the model" if args.save else ""), file=sys.stderr, flush=True)
-        errors = _write_outputs(args, net, eval_name)
+        errors = _write_outputs(args, net, eval_name, title)
         for msg in errors:
             print(f"{PROG}: error: {msg}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -532,7 +534,7 @@ def cmd_train(args):
     print(f"test: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
           f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", flush=True)
 
-    errors = _write_outputs(args, net, eval_name)
+    errors = _write_outputs(args, net, eval_name, title)
     if errors:
         raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
     return EXIT_OK

@@ -94,7 +94,7 @@ def plot_history(history, path, *, title=None, evaluation_label="validation", dp
     if ys:
         ax_cost.plot(xs, ys, marker=".", label=evaluation_label)
         drawn_cost += 1
-    ax_cost.set_title("cost")
+    ax_cost.set_title("cost (with the L2/L1 term, as network2)")
     ax_cost.set_xlabel("epoch")
 
     drawn_acc = 0

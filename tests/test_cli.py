@@ -358,3 +358,35 @@ def test_sizes_parsing_rejects(text):
 
     with pytest.raises(argparse.ArgumentTypeError):
         cli._sizes(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# fastnn.plotting
+# --------------------------------------------------------------------------------------------------
+def test_plot_history_accepts_history_dict_and_records(tmp_path):
+    if not _has_matplotlib():
+        pytest.skip("matplotlib is not installed")
+    from fastnn.plotting import plot_history
+
+    net = fastnn.Network([4, 3, 2], seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 2, 30)
+    net.SGD((X, y), 3, 5, 0.5, evaluation_data=(X, y), monitor_evaluation_accuracy=True, track_loss=True)
+    for i, h in enumerate([net.history, net.history.to_dict(), net.history.records,
+                           json.loads(net.history.to_json())]):
+        path = tmp_path / f"h{i}.png"
+        plot_history(h, path, title="t")
+        assert path.read_bytes().startswith(PNG_MAGIC)
+    empty = tmp_path / "empty.png"
+    plot_history([], empty)  # nothing monitored: still a valid picture
+    assert empty.read_bytes().startswith(PNG_MAGIC)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.png", "h0.png", "h1.png", "h2.png", "h3.png"]
+
+
+def test_plot_history_without_matplotlib_raises_a_clear_import_error(monkeypatch, tmp_path):
+    import fastnn.plotting as plotting
+
+    monkeypatch.setattr(plotting, "matplotlib_available", lambda: False)
+    with pytest.raises(ImportError, match=r"fastnn\[plot\]"):
+        plotting.plot_history([], tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
