@@ -251,7 +251,15 @@ def machine_info(dtype, n_threads):
         "blas": blas, "fastnn": fastnn.__version__, "commit": commit, "dtype": np.dtype(dtype).name,
         "n_threads": "automatic" if n_threads is None else n_threads,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average": _loadavg(),
     }
+
+
+def _loadavg():
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "?"
 
 
 def main(argv=None):
@@ -291,6 +299,7 @@ def main(argv=None):
     data = load_mnist(directory, dtype=dtype)
     print(f"# {reason.splitlines()[0]}; loaded in {time.perf_counter() - t_load:.1f} s", file=sys.stderr)
 
+    load_start = _loadavg()
     runs = []
     total = len(experiments) * len(seeds)
     start = time.perf_counter()
@@ -335,9 +344,14 @@ def main(argv=None):
             f"- BLAS: {info['blas']}; fastnn threads: {info['n_threads']}",
             f"- Python {info['python']}, NumPy {info['numpy']}, fastnn {info['fastnn']} (commit {info['commit']}), "
             f"{info['dtype']}",
-            f"- {info['date']}; total {elapsed / 60:.1f} min for {len(runs)} runs",
+            f"- {info['date']}; total {elapsed / 60:.1f} min for {len(runs)} runs; load average at the start "
+            f"{load_start}, at the end {info['load_average']} (1/5/15 min; other work on the machine slows "
+            "the times, not the accuracies)",
             "",
         ]
+        if args.json:
+            report.insert(-1, f"Every run's per-epoch accuracies: `{Path(args.json).name}`.")
+            report.insert(-1, "")
         Path(args.out).write_text("\n".join(report), encoding="utf-8")
         print(f"# wrote {args.out}", file=sys.stderr)
     if args.json:
