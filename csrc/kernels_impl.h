@@ -243,14 +243,21 @@ FNN_HOT void FN(fnn_l1_shrink)(REAL *restrict w, ptrdiff_t count, REAL c) {
 
 /* Momentum step after v <- mu v - (eta/m) delta^T a has been done by gemm:
  * v <- v - c * (w | sgn(w)) (the regularization part of eta * grad C), then w <- w + v. */
-FNN_HOT void FN(fnn_momentum_step)(REAL *restrict w, REAL *restrict v, ptrdiff_t count, REAL c, int reg) {
+FNN_HOT void FN(fnn_momentum_step)(REAL *restrict w, REAL *restrict v, ptrdiff_t count, REAL c,
+                                   int reg) {
     if (reg == FNN_REG_L2) {
-        for (ptrdiff_t i = 0; i < count; i++) v[i] -= c * w[i];
+        for (ptrdiff_t i = 0; i < count; i++) {
+            v[i] -= c * w[i];
+            w[i] += v[i];
+        }
     } else if (reg == FNN_REG_L1) {
-        for (ptrdiff_t i = 0; i < count; i++)
+        for (ptrdiff_t i = 0; i < count; i++) {
             v[i] -= c * (REAL)((w[i] > (REAL)0) - (w[i] < (REAL)0));
+            w[i] += v[i];
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < count; i++) w[i] += v[i];
     }
-    for (ptrdiff_t i = 0; i < count; i++) w[i] += v[i];
 }
 
 void FN(fnn_gather_rows)(REAL *restrict dst, const REAL *restrict src, const ptrdiff_t *restrict idx,
