@@ -327,14 +327,15 @@ def main(argv=None):
         report = [
             "# Chapter 3 of *Neural Networks and Deep Learning*, reproduced with fastnn",
             "",
-            f"`python bench/reproduce_chapter3.py{' --quick' if args.quick else ''} --markdown` — {mode}.",
+            f"`python bench/reproduce_chapter3.py {' '.join(sys.argv[1:] if argv is None else argv)}` — {mode}.",
             "",
             "Book settings throughout: cross-entropy + sigmoid output (softmax + log-likelihood in the last row), "
             "sigmoid hidden neurons, mini-batch 10, MNIST 50,000 / 10,000 / 10,000, λ divided by the "
             "training-set size, N(0, 1) \"large\" weights where the book calls `large_weight_initializer()`. "
             f"Seeds {', '.join(map(str, seeds))} (initialization and shuffling); mean and [min–max] over them. "
             "\"Peak / note\" gives the best epoch's accuracy for rows whose book figure is the final one. "
-            "Time per run = wall time of one `SGD` call, including the per-epoch accuracy evaluation.",
+            "Time per run = wall time of one `SGD` call, including the per-epoch accuracy evaluation. "
+            "The book's figures come from single runs, so a difference within the seeds' range is noise.",
             "",
             markdown_table(rows),
             "",
@@ -350,8 +351,8 @@ def main(argv=None):
             "",
         ]
         if args.json:
-            report.insert(-1, f"Every run's per-epoch accuracies: `{Path(args.json).name}`.")
-            report.insert(-1, "")
+            at = report.index("Machine:")
+            report[at:at] = [f"Every run's per-epoch accuracies: `{Path(args.json).name}`.", ""]
         Path(args.out).write_text("\n".join(report), encoding="utf-8")
         print(f"# wrote {args.out}", file=sys.stderr)
     if args.json:
