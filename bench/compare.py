@@ -345,7 +345,9 @@ class SklearnRunner:
                                  shuffle=True, random_state=0, max_iter=1, early_stopping=False)
         W, b = initial_params(case.sizes)
         # first partial_fit on 1 row initialises the model; then install the common initial parameters
-        self.clf.partial_fit(X[:1], y[:1], classes=np.arange(case.sizes[-1]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # "batch_size larger than sample size": intended here
+            self.clf.partial_fit(X[:1], y[:1], classes=np.arange(case.sizes[-1]))
         self.clf.coefs_ = [np.ascontiguousarray(w.T, dtype=case.dtype) for w in W]
         self.clf.intercepts_ = [v.astype(case.dtype) for v in b]
         self.X, self.y = X, y
@@ -367,7 +369,30 @@ def make_runners(impls, threads):
 # ----------------------------------------------------------------------------------------------------------
 # measuring
 # ----------------------------------------------------------------------------------------------------------
-def run_case(case, data, impls, repeats, threads, log):
+FAST = ("fastnn", "bound", "ideal")
+
+
+def _timed(r):
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        r.epoch()
+        return time.perf_counter() - t0
+
+
+def paired_ratio(times, a, b):
+    """Median over sub-rounds of times[a][i] / times[b][i] (a and b timed back to back)."""
+    ta, tb = times.get(a), times.get(b)
+    if not ta or not tb or len(ta) != len(tb):
+        return None
+    return statistics.median(x / y for x, y in zip(ta, tb))
+
+
+def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
+    """One warm-up epoch each, then `repeats` rounds. In each round the fast implementations (fastnn, bound,
+    ideal) run `fast_reps` sub-rounds back to back (so fastnn / bound is also measured as a paired ratio,
+    robust to a machine whose load changes), then the slow ones once; the starting implementation rotates."""
     (Xtr, ytr), (Xva, yva) = data
     X = np.ascontiguousarray(Xtr, dtype=case.dtype)
     runners, notes = [], {}
@@ -377,26 +402,27 @@ def run_case(case, data, impls, repeats, threads, log):
             runners.append(r)
         except Skip as e:
             notes[r.name] = str(e)
+    fast = [r for r in runners if r.name in FAST]
+    slow = [r for r in runners if r.name not in FAST]
     times = {r.name: [] for r in runners}
-    # one untimed warm-up epoch each (first-call costs, page faults), then interleaved timed epochs,
-    # the starting implementation rotating each round
-    for rnd in range(repeats + 1):
-        k = rnd % max(1, len(runners))
-        for r in runners[k:] + runners[:k]:
-            gc.collect()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t0 = time.perf_counter()
-                r.epoch()
-                dt = time.perf_counter() - t0
-            if rnd > 0:
-                times[r.name].append(dt)
+    for r in runners:
+        _timed(r)
+    log(f"  warm-up epoch done ({', '.join(r.name for r in runners)})")
+    sub = 0
+    for rnd in range(repeats):
+        for _ in range(fast_reps):
+            k = sub % max(1, len(fast))
+            sub += 1
+            for r in fast[k:] + fast[:k]:
+                times[r.name].append(_timed(r))
                 if hasattr(r, "after_epoch"):
                     r.after_epoch()
-        if rnd == 0:
-            log(f"  warm-up epoch done ({', '.join(r.name for r in runners)})")
-        else:
-            log(f"  round {rnd}: " + ", ".join(f"{r.name} {times[r.name][-1]:.3f}" for r in runners))
+        k = rnd % max(1, len(slow))
+        for r in slow[k:] + slow[:k]:
+            times[r.name].append(_timed(r))
+        log(f"  round {rnd + 1}: " + ", ".join(
+            f"{r.name} {statistics.median(times[r.name][-fast_reps:]) if r.name in FAST else times[r.name][-1]:.3f}"
+            for r in runners))
     res = {name: statistics.median(ts) for name, ts in times.items() if ts}
     spread = {name: (min(ts), max(ts)) for name, ts in times.items() if ts}
     acc = {}
@@ -404,12 +430,14 @@ def run_case(case, data, impls, repeats, threads, log):
         p = r.params()
         if p is not None:
             acc[r.name] = accuracy_of(p[0], p[1], Xva, yva)
-    extra = {}
+    extra = {"paired": {("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
+                        ("ideal", "bound"): paired_ratio(times, "ideal", "bound")}}
     fr = next((r for r in runners if r.name == "fastnn"), None)
     if fr is not None and fr.inner:
         extra["fastnn_inner"] = statistics.median(fr.inner)
     return {"case": case, "median": res, "spread": spread, "acc": acc, "notes": notes, "extra": extra,
-            "epochs": repeats + 1}
+            "epochs": 1 + repeats * (fast_reps if fast else 1), "slow_epochs": 1 + repeats,
+            "fast_samples": repeats * fast_reps, "slow_samples": repeats}
 
 
 def run_inference(data_test, dtype, repeats, threads, log):
@@ -467,7 +495,7 @@ def run_inference(data_test, dtype, repeats, threads, log):
         notes["torch"] = f"PyTorch not installed ({type(e).__name__})"
     times = {k: [] for k in fns}
     names = list(fns)
-    n_rounds = max(3 * repeats, 9)
+    n_rounds = max(5 * repeats, 15)
     for rnd in range(n_rounds + 1):
         k = rnd % max(1, len(names))
         for name in names[k:] + names[:k]:
@@ -483,7 +511,8 @@ def run_inference(data_test, dtype, repeats, threads, log):
     case = Case(100, N_INFERENCE, dtype, inference=True)
     res = {k: statistics.median(v) for k, v in times.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
-    return {"case": case, "median": res, "spread": spread, "acc": {}, "notes": notes, "extra": {},
+    extra = {"paired": {("fastnn", "bound"): paired_ratio(times, "fastnn", "bound")}}
+    return {"case": case, "median": res, "spread": spread, "acc": {}, "notes": notes, "extra": extra,
             "epochs": n_rounds, "inference": True}
 
 
@@ -555,8 +584,18 @@ def fmt_r(x):
     return "—" if x is None else f"{x:.2f}×"
 
 
+def fastnn_over_bound(r, who="fastnn"):
+    """fastnn / bound (or ideal / bound): the paired ratio when measured, else the ratio of the medians."""
+    v = r["extra"].get("paired", {}).get((who, "bound"))
+    return v if v is not None else _ratio(r["median"].get(who), r["median"].get("bound"))
+
+
 def targets(results):
-    """List of (target, case label, value, ok)."""
+    """List of (target, case label, value, ok).
+
+    fastnn / bound applies to every case; the speed-ups over the other implementations are checked on the
+    mini-batch-10 cases (the book's setting, where per-batch overheads dominate); the mini-batch-100 ratios are
+    shown in the ratio table for information."""
     rows = []
     train = [r for r in results if not r.get("inference")]
     for r in train:
@@ -569,7 +608,9 @@ def targets(results):
         def add(name, value, ok):
             if value is not None:
                 rows.append((name, c.label, value, ok(value)))
-        add("fastnn / bound ≤ 1.3", _ratio(f, m.get("bound")), lambda v: v <= 1.3)
+        add("fastnn / bound ≤ 1.3", fastnn_over_bound(r), lambda v: v <= 1.3)
+        if c.mb != 10:
+            continue
         add(f"reference / fastnn ≥ {2.5 if f32 else 2}", _ratio(m.get("reference"), f),
             lambda v: v >= (2.5 if f32 else 2.0))
         add("torch / fastnn ≥ 8", _ratio(m.get("torch"), f), lambda v: v >= 8)
@@ -586,14 +627,15 @@ def targets(results):
             v = twin["median"]["fastnn"] / r["median"]["fastnn"]
             rows.append(("fastnn f64 / f32 ≥ 1.5", f"[784,{c.hidden},10] mb {c.mb}", v, v >= 1.5))
     for r in results:
-        if r.get("inference") and "fastnn" in r["median"] and "bound" in r["median"]:
-            v = r["median"]["fastnn"] / r["median"]["bound"]
-            rows.append(("inference fastnn / bound ≤ 1.2", r["case"].label, v, v <= 1.2))
+        if r.get("inference"):
+            v = fastnn_over_bound(r)
+            if v is not None:
+                rows.append(("inference fastnn / bound ≤ 1.2", r["case"].label, v, v <= 1.2))
     return rows
 
 
 def tables(results, impls, markdown):
-    """Returns a list of lines: seconds table, ratio table, inference table, targets, notes."""
+    """Returns a list of lines: seconds table, ratio table, accuracy table, inference table, targets, notes."""
     out = []
     train = [r for r in results if not r.get("inference")]
     infer = [r for r in results if r.get("inference")]
@@ -601,7 +643,8 @@ def tables(results, impls, markdown):
 
     def table(header, rows):
         if markdown:
-            lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+            lines = ["| " + " | ".join(header) + " |",
+                     "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
             lines += ["| " + " | ".join(row) + " |" for row in rows]
         else:
             widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
@@ -611,37 +654,41 @@ def tables(results, impls, markdown):
         return lines
 
     if train:
+        r0 = train[0]
         tp = [i for i in present if any(i in r["median"] for r in train)]
         hdr = ["case"] + [f"{i} s" for i in tp]
         rows = [[r["case"].label] + [fmt_s(r["median"].get(i)) for i in tp] for r in train]
-        out.append(f"Seconds per epoch ({train[0]['epochs'] - 1} timed epochs each after 1 warm-up, "
-                   "interleaved; median):")
+        out.append(f"Seconds per epoch, median (after 1 warm-up epoch each; fastnn, bound and ideal: "
+                   f"{r0['fast_samples']} epochs, the others: {r0['slow_samples']}; all interleaved in one process):")
         out.append("")
         out += table(hdr, rows)
         out.append("")
         others = [i for i in ("reference", "book", "torch", "sklearn") if i in tp]
-        hdr = ["case"] + (["fastnn / bound", "ideal / bound"] if "bound" in tp else []) \
-            + [f"{i} / fastnn" for i in others] + (["val. acc. fastnn"] if "fastnn" in tp else [])
+        hdr = ["case"] + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else []) \
+            + [f"{i} / fastnn" for i in others]
         rows = []
         for r in train:
             m = r["median"]
             row = [r["case"].label]
             if "bound" in tp:
-                row += [fmt_r(_ratio(m.get("fastnn"), m.get("bound"))), fmt_r(_ratio(m.get("ideal"), m.get("bound")))]
+                sp = r["spread"]
+                row += [fmt_r(fastnn_over_bound(r)),
+                        fmt_r(_ratio(sp.get("fastnn", (None,))[0], sp.get("bound", (None,))[0])),
+                        fmt_r(fastnn_over_bound(r, "ideal"))]
             row += [fmt_r(_ratio(m.get(i), m.get("fastnn"))) for i in others]
-            if "fastnn" in tp:
-                a = r["acc"].get("fastnn")
-                row.append("—" if a is None else f"{100 * a:.2f}%")
             rows.append(row)
-        out.append("Ratios (same run; `x / fastnn` > 1 means fastnn is faster):")
+        out.append("Ratios, same run (`x / fastnn` > 1: fastnn is faster). `fastnn / bound` and `ideal / bound`: "
+                   "median of the ratios of back-to-back epochs; `(min / min)`: fastest epoch of each; "
+                   "the others: ratios of the medians.")
         out.append("")
         out += table(hdr, rows)
         out.append("")
         accs = [r for r in train if r["acc"]]
         if accs:
             ai = [i for i in present if any(i in r["acc"] for r in accs)]
-            out.append(f"Validation accuracy after the {train[0]['epochs']} epochs (sanity check that every "
-                       "implementation trains; same initial parameters):")
+            out.append(f"Validation accuracy at the end (sanity check that each implementation trains; same initial "
+                       f"parameters; fastnn and ideal trained {r0['epochs']} epochs, the others "
+                       f"{r0['slow_epochs']}):")
             out.append("")
             out += table(["case"] + ai, [[r["case"].label] + ["—" if r["acc"].get(i) is None else
                                                               f"{100 * r['acc'][i]:.2f}%" for i in ai]
@@ -651,14 +698,15 @@ def tables(results, impls, markdown):
         ip = [i for i in ("fastnn", "bound", "ideal", "reference", "torch") if any(i in r["median"] for r in infer)]
         hdr = ["inference, 10,000 rows, [784,100,10]"] + [f"{i}" for i in ip] + ["fastnn / bound"]
         rows = [[("f64" if r["case"].dtype == np.float64 else "f32")] + [fmt_s(r["median"].get(i)) for i in ip]
-                + [fmt_r(_ratio(r["median"].get("fastnn"), r["median"].get("bound")))] for r in infer]
-        out.append(f"Inference (median of {infer[0]['epochs']} calls each, interleaved):")
+                + [fmt_r(fastnn_over_bound(r))] for r in infer]
+        out.append(f"Inference, median of {infer[0]['epochs']} calls each, interleaved (bound: the 2 forward gemms "
+                   "over all rows; ideal: + bias and sigmoid; fastnn / bound: median of the per-round ratios):")
         out.append("")
         out += table(hdr, rows)
         out.append("")
     tg = targets(results)
     if tg:
-        out.append("Targets:")
+        out.append("Targets (speed-ups over the other implementations checked on the mini-batch-10 cases):")
         out.append("")
         out += table(["target", "case", "measured", "met"],
                      [[t, c, f"{v:.2f}×", "yes" if ok else "**NO**" if markdown else "NO"] for t, c, v, ok in tg])
@@ -673,7 +721,7 @@ def tables(results, impls, markdown):
         fi = r["extra"].get("fastnn_inner")
         if fi is not None and "fastnn" in r["median"]:
             notes.append(f"{r['case'].label}: fastnn in-epoch time (History) {fmt_s(fi)}, per-call overhead "
-                         f"{fmt_s(r['median']['fastnn'] - fi)}")
+                         f"of SGD(epochs=1) {fmt_s(r['median']['fastnn'] - fi)}")
     if notes:
         out.append("Notes:")
         out.append("")
