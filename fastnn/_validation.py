@@ -83,7 +83,8 @@ def to_features(X, name, width, dtype, check=True):
                          f"{arr.ndim}-D shape {arr.shape}")
     if arr.shape[1] != width:
         raise ValueError(f"{name}: expected shape (n, {width}), got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):   # values too large for float32 -> inf: refused below
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     if check:
         check_finite(arr, name)
     return arr

@@ -274,10 +274,14 @@ class Network:
         return self._total_cost(X, t, lmbda, regularization)
 
     def _total_cost(self, X, t, lmbda, regularization):
-        n = len(X)
-        if n == 0:
+        if len(X) == 0:
             raise ValueError("data: expected at least one row, got 0")
-        cost = self._evaluate(X, t, want_cost=True)[0] / n
+        return self._regularized_cost(self._evaluate(X, t, want_cost=True)[0], len(X), lmbda,
+                                      regularization)
+
+    def _regularized_cost(self, cost_sum, n, lmbda, regularization):
+        """network2's total cost from the summed cost of n rows: mean + ½(λ/n)Σ‖w‖² (L1 (λ/n)Σ|w|)."""
+        cost = cost_sum / n
         if lmbda:
             if regularization == "l1":
                 cost += (lmbda / n) * sum(float(np.abs(w).sum()) for w in self._w)
@@ -412,41 +416,38 @@ class Network:
                         done = stop
                 seconds = time.perf_counter() - t0
                 if not np.all(np.isfinite(self._params)) or not math.isfinite(loss):
-                    self._params[...] = snapshot
-                    if vsnapshot is not None:
-                        self._velocity[...] = vsnapshot
-                    raise FloatingPointError(
-                        f"training diverged in epoch {epoch} (eta={eta:g}): the parameters became "
-                        f"NaN or infinite; they were reset to the end of epoch {epoch - 1}. "
-                        f"Try a smaller eta.")
+                    self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
+                                              "the parameters became NaN or infinite")
                 rec = EpochRecord(epoch=epoch, eta=eta, seconds=seconds,
                                   examples_per_second=n / seconds if seconds > 0 else float("inf"),
                                   n_training=n, n_evaluation=None if Xe is None else len(Xe),
                                   training_loss=loss / n if track_loss else None)
-                if monitor_training_cost:
-                    rec.training_cost = self._total_cost(X, y, lmbda, regularization)
-                    lists[2].append(rec.training_cost)
-                if monitor_training_accuracy:
-                    rec.training_accuracy = int(self._evaluate(X, y, want_correct=True)[1])
-                    lists[3].append(rec.training_accuracy)
+                # One pass over each data set for whatever is monitored on it.
+                if monitor_training_cost or monitor_training_accuracy:
+                    cost_sum, correct = self._evaluate(X, y, want_cost=monitor_training_cost,
+                                                       want_correct=monitor_training_accuracy)
+                    if monitor_training_cost:
+                        rec.training_cost = self._regularized_cost(cost_sum, n, lmbda,
+                                                                   regularization)
+                        lists[2].append(rec.training_cost)
+                    if monitor_training_accuracy:
+                        rec.training_accuracy = int(correct)
+                        lists[3].append(rec.training_accuracy)
                 if Xe is not None and (monitor_evaluation_cost or monitor_evaluation_accuracy
                                        or needs_eval):
-                    cost_sum, correct = self._evaluate(Xe, ye, want_cost=True, want_correct=True)
+                    cost_sum, correct = self._evaluate(Xe, ye, want_cost=monitor_evaluation_cost,
+                                                       want_correct=True)
                     if monitor_evaluation_cost:
-                        rec.evaluation_cost = self._total_cost(Xe, ye, lmbda, regularization)
+                        rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
+                                                                     regularization)
                         lists[0].append(rec.evaluation_cost)
                     rec.evaluation_accuracy = int(correct)
                     if monitor_evaluation_accuracy:
                         lists[1].append(rec.evaluation_accuracy)
                 for value in (rec.training_cost, rec.evaluation_cost):
                     if value is not None and not math.isfinite(value):
-                        self._params[...] = snapshot
-                        if vsnapshot is not None:
-                            self._velocity[...] = vsnapshot
-                        raise FloatingPointError(
-                            f"training diverged in epoch {epoch} (eta={eta:g}): the cost is "
-                            f"{value}; the parameters were reset to the end of epoch "
-                            f"{epoch - 1}. Try a smaller eta.")
+                        self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
+                                                  f"the cost is {value}")
                 history.records.append(rec)
                 # ---- best epoch, early stopping, learning-rate schedule ----
                 stop_reason = None
@@ -485,6 +486,14 @@ class Network:
             history.restored_best = True
         return lists
 
+    def _undo_diverged_epoch(self, snapshot, vsnapshot, epoch, eta, what):
+        self._params[...] = snapshot
+        if vsnapshot is not None:
+            self._velocity[...] = vsnapshot
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch} (eta={eta:g}): {what}; the parameters were reset "
+            f"to the end of epoch {epoch - 1}. Try a smaller eta.")
+
     def _reject_bad_batch(self, X, perm, k, mini_batch_size, call_start):
         """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
         params, velocity, velocity_copy, rng_state, history = call_start
@@ -511,7 +520,10 @@ def _split_data(data, name, sizes):
     """(X, y) from an (X, y) pair of arrays or from network2's sequence of (x, y) pairs."""
     if data is None:
         raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, got None")
-    if isinstance(data, tuple) and len(data) == 2 and not _is_example(data[0], sizes):
+    # (X, y) unless BOTH items look like network2 (x, y) pairs: X as a 2-row nested list must not
+    # be read as two pairs (it was, giving silently wrong costs for total_cost(X_list, y))
+    if isinstance(data, tuple) and len(data) == 2 and not (_is_example(data[0], sizes)
+                                                           and _is_example(data[1], sizes)):
         return data
     if isinstance(data, (str, bytes, np.ndarray)):
         raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, "
