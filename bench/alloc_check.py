@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""Count heap allocations made inside fastnn's mini-batch loop (expected: zero).
+
+    python bench/alloc_check.py
+
+Builds a tiny LD_PRELOAD library that counts every malloc/calloc/realloc/posix_memalign/
+aligned_alloc call in the process (C, Cython, numpy, OpenBLAS alike), then re-runs this script
+under it. One compiled ``Trainer.train`` call is timed for 1 mini-batch and for 5,000 mini-batches
+of [784, 30, 10] (and the dropout + momentum variant); any allocation per mini-batch would show up as
+a difference of thousands between the two counts. Also prints Python-level allocations seen by
+tracemalloc in the same window.
+"""
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+import tracemalloc
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+static long count = 0;
+static void *(*real_malloc)(size_t) = 0;
+static void *(*real_calloc)(size_t, size_t) = 0;
+static void *(*real_realloc)(void *, size_t) = 0;
+static int (*real_memalign)(void **, size_t, size_t) = 0;
+static void *(*real_aligned)(size_t, size_t) = 0;
+static char boot[4096]; static size_t boot_used = 0;   /* dlsym's own calloc before we are set up */
+long fnn_alloc_count(void) { return count; }
+void *malloc(size_t n) {
+    if (!real_malloc) real_malloc = dlsym(RTLD_NEXT, "malloc");
+    count++; return real_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (!real_calloc) {
+        if (boot_used + a * b > sizeof boot) return 0;
+        void *p = boot + boot_used; boot_used += (a * b + 15) & ~(size_t)15;
+        real_calloc = dlsym(RTLD_NEXT, "calloc");
+        return p;
+    }
+    count++; return real_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (!real_realloc) real_realloc = dlsym(RTLD_NEXT, "realloc");
+    count++; return real_realloc(p, n);
+}
+int posix_memalign(void **p, size_t a, size_t n) {
+    if (!real_memalign) real_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+    count++; return real_memalign(p, a, n);
+}
+void *aligned_alloc(size_t a, size_t n) {
+    if (!real_aligned) real_aligned = dlsym(RTLD_NEXT, "aligned_alloc");
+    count++; return real_aligned(a, n);
+}
+"""
+
+
+def build_shim():
+    d = tempfile.mkdtemp(prefix="fastnn-alloc-")
+    src, lib = os.path.join(d, "shim.c"), os.path.join(d, "libcount.so")
+    with open(src, "w") as f:
+        f.write(SHIM)
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", src, "-o", lib, "-ldl"], check=True)
+    return lib
+
+
+def measure():
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from fastnn import Network, _core
+
+    count = ctypes.CDLL(None).fnn_alloc_count
+    count.restype = ctypes.c_long
+    rng = np.random.default_rng(0)
+    n, B = 50_000, 10
+    X = rng.random((n, 784))
+    y = rng.integers(0, 10, n).astype(np.intp)
+    for label, kw in (("plain SGD + L2", {}), ("dropout 0.5 + momentum 0.9", dict(momentum=0.9))):
+        net = Network([784, 30, 10], seed=0)
+        lay = net._layout
+        velocity = np.zeros_like(net._params) if kw else None
+        trainer = _core.Trainer(lay, net._params, B, velocity, 0.5 if kw else 0.0, 1)
+        t = _core.Targets(lay, y, None, n)
+        perm = rng.permutation(n).astype(np.intp)
+        with threadpool_limits(1):
+            trainer.train(X, t, perm, 0, 1, 0.1, 5.0, n, "l2", **kw)      # warm up BLAS buffers
+            results = []
+            for batches in (1, 5000):
+                tracemalloc.start()
+                before = count()
+                trainer.train(X, t, perm, 0, batches, 0.1, 5.0, n, "l2", **kw)
+                after = count()
+                py = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                results.append((batches, after - before, py))
+        for batches, c, py in results:
+            print(f"{label:28s} {batches:5d} mini-batches in one call: {c:4d} heap allocations "
+                  f"(peak Python-traced {py} bytes)")
+        per_batch = (results[1][1] - results[0][1]) / (results[1][0] - results[0][0])
+        print(f"{label:28s} => {per_batch:.4f} allocations per mini-batch")
+
+
+if __name__ == "__main__":
+    if os.environ.get("FASTNN_ALLOC_CHILD") == "1":
+        measure()
+    else:
+        lib = build_shim()
+        env = dict(os.environ, LD_PRELOAD=lib, FASTNN_ALLOC_CHILD="1")
+        sys.exit(subprocess.run([sys.executable, __file__], env=env).returncode)
