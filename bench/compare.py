@@ -8,9 +8,14 @@ the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py [--quick] [--markdown]
 
 Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,...`` (``all`` by default; also
-``inference``), ``--repeats N`` (default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown`` (also
-print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls`` (subset of
-fastnn,bound,ideal,reference,book,torch,sklearn), ``--n-train N``.
+``inference``), ``--repeats N`` (rounds, default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown``
+(also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls``
+(subset of fastnn,bound,ideal,reference,book,torch,sklearn), ``--n-train N``.
+
+Measurement: per case, one untimed warm-up epoch each, then N rounds; in each round fastnn, bound and ideal run
+3 back-to-back sub-rounds (so fastnn / bound is a paired ratio, robust to a machine whose load changes), then
+the slow implementations once each; the starting implementation rotates. The machine is shared: read the load
+average printed with the results, and rerun when it was high.
 
 What each column is (every implementation starts from the same parameters, N(0, 1/n_in) weights and N(0, 1)
 biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in chapter 3):
