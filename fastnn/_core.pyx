@@ -656,6 +656,15 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
 # Kernel entry points for tests
 # ---------------------------------------------------------------------------------------------
 
+def all_finite_array(const floating[::1] x):
+    """True when no value of x is NaN or infinite (vectorized bit test, no temporaries, no GIL)."""
+    cdef bint ok = True
+    if x.shape[0]:
+        with nogil:
+            ok = all_finite(&x[0], x.shape[0])
+    return bool(ok)
+
+
 def kernel_activate(floating[:, ::1] z, floating[::1] b, str act):
     """a = act(z + b) computed by the C kernel (a copy; for tests)."""
     if b.shape[0] != z.shape[1]:

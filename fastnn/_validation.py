@@ -47,12 +47,18 @@ def check_hyper(name, value, low=None, high=None, low_open=False, high_open=Fals
 
 
 def check_finite(arr, name):
-    """Vectorized NaN/inf check; the sum is a fast path (NaN and inf propagate through it)."""
+    """Vectorized NaN/inf check: the compiled bit test for C-contiguous float arrays (no
+    temporaries), numpy otherwise; the first bad row is located only when there is one."""
     if arr.size == 0:
         return
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(arr, dtype=np.float64)):
+    if arr.dtype in _FLOATS and arr.flags.c_contiguous:
+        from . import _core
+        if _core.all_finite_array(arr.reshape(-1)):
             return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(arr, dtype=np.float64)):
+                return
     flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
     for start in range(0, len(flat), _CHUNK_ROWS):
         bad = ~np.isfinite(flat[start:start + _CHUNK_ROWS])
