@@ -7,6 +7,10 @@ Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cyth
     ...         monitor_evaluation_accuracy=True)
 """
 from ._version import __version__
+from ._blas import preload as _preload_blas
+
+_preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
+
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .history import EpochRecord, History
 from .network import Network
