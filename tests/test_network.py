@@ -277,3 +277,15 @@ def test_nan_in_training_x_is_found_in_the_compiled_loop_and_changes_nothing(shu
     assert np.array_equal(net._params, params) and net._rng.bit_generator.state == state
     assert net.history is history
     assert (velocity is None and net._velocity is None) or np.array_equal(net._velocity, velocity)
+
+
+def test_import_is_light(tmp_path):
+    """`import fastnn` takes scipy's BLAS table without importing scipy.linalg (27 MB, 0.3 s)."""
+    import subprocess
+    import sys
+    code = ("import sys, fastnn, numpy as np; assert 'scipy.linalg' not in sys.modules; "
+            "n = fastnn.Network([3, 2], seed=0); n.SGD((np.eye(3), np.array([0, 1, 1])), 1, 1, 0.1); "
+            "import scipy.linalg; print(scipy.linalg.solve(np.eye(2), np.ones(2)).sum())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2.0"
