@@ -381,10 +381,10 @@ class Network:
             n_evaluation=None if Xe is None else len(Xe)))
         self.history = history
         lists = ([], [], [], [])
-        eta0 = eta
-        best_acc, best_params, best_velocity, since_best, since_change = -1, None, None, 0, 0
+        watch = _ValidationWatch(self, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
+                                 eta, keep_best=needs_eval and restore_best)
         bar = _progress_bar(progress, n_batches, epochs)
-        chunk = min(n_batches, 16)
+        chunk = min(n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
         try:
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
@@ -395,25 +395,11 @@ class Network:
                 if bar is not None:
                     bar.reset(total=n_batches)
                     bar.set_description(f"epoch {epoch}/{epochs}")
-                loss = 0.0
-                done = 0
+                settings = dict(eta=eta, lmbda=lmbda, n_total=n, regularization=regularization,
+                                momentum=momentum, track_loss=track_loss, check_input=epoch == 1)
                 with _blas_limit(train_threads):
-                    while done < n_batches:
-                        stop = min(n_batches, done + chunk)
-                        tc = time.perf_counter()
-                        loss += trainer.train(X, y, perm if shuffle else None, done, stop, eta,
-                                              lmbda, n, regularization, momentum, track_loss,
-                                              epoch == 1)
-                        if trainer.bad_batch >= 0:
-                            self._reject_bad_batch(X, perm if shuffle else None, trainer.bad_batch,
-                                                   mini_batch_size, call_start)
-                        elapsed = time.perf_counter() - tc
-                        if bar is not None:
-                            bar.update(stop - done)
-                        # keep each compiled call near _CHUNK_SECONDS
-                        chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS
-                                               / max(elapsed, 1e-6))))
-                        done = stop
+                    loss, chunk = self._train_epoch(trainer, X, y, perm if shuffle else None,
+                                                    n_batches, chunk, settings, bar, call_start)
                 seconds = time.perf_counter() - t0
                 if not np.all(np.isfinite(self._params)) or not math.isfinite(loss):
                     self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
@@ -422,52 +408,16 @@ class Network:
                                   examples_per_second=n / seconds if seconds > 0 else float("inf"),
                                   n_training=n, n_evaluation=None if Xe is None else len(Xe),
                                   training_loss=loss / n if track_loss else None)
-                # One pass over each data set for whatever is monitored on it.
-                if monitor_training_cost or monitor_training_accuracy:
-                    cost_sum, correct = self._evaluate(X, y, want_cost=monitor_training_cost,
-                                                       want_correct=monitor_training_accuracy)
-                    if monitor_training_cost:
-                        rec.training_cost = self._regularized_cost(cost_sum, n, lmbda,
-                                                                   regularization)
-                        lists[2].append(rec.training_cost)
-                    if monitor_training_accuracy:
-                        rec.training_accuracy = int(correct)
-                        lists[3].append(rec.training_accuracy)
-                if Xe is not None and (monitor_evaluation_cost or monitor_evaluation_accuracy
-                                       or needs_eval):
-                    cost_sum, correct = self._evaluate(Xe, ye, want_cost=monitor_evaluation_cost,
-                                                       want_correct=True)
-                    if monitor_evaluation_cost:
-                        rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
-                                                                     regularization)
-                        lists[0].append(rec.evaluation_cost)
-                    rec.evaluation_accuracy = int(correct)
-                    if monitor_evaluation_accuracy:
-                        lists[1].append(rec.evaluation_accuracy)
+                self._monitor(rec, lists, (X, y), (Xe, ye), lmbda, regularization,
+                              monitor_training_cost, monitor_training_accuracy,
+                              monitor_evaluation_cost, monitor_evaluation_accuracy, needs_eval)
                 for value in (rec.training_cost, rec.evaluation_cost):
                     if value is not None and not math.isfinite(value):
                         self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
                                                   f"the cost is {value}")
                 history.records.append(rec)
-                # ---- best epoch, early stopping, learning-rate schedule ----
-                stop_reason = None
-                if rec.evaluation_accuracy is not None:
-                    if rec.evaluation_accuracy > best_acc:
-                        best_acc, history.best_epoch = rec.evaluation_accuracy, epoch
-                        since_best = since_change = 0
-                        if needs_eval and restore_best:
-                            best_params = self._params.copy()
-                            best_velocity = None if self._velocity is None else self._velocity.copy()
-                    else:
-                        since_best += 1
-                        since_change += 1
-                    if early_stopping is not None and since_best >= early_stopping:
-                        stop_reason = "early-stopping"
-                    if eta_schedule is not None and since_change >= eta_schedule:
-                        eta *= eta_decay
-                        since_change = 0
-                        if eta < eta0 * min_eta_ratio * (1 + 1e-12):
-                            stop_reason = stop_reason or "eta-floor"
+                eta, stop_reason = watch.after_epoch(rec, eta)
+                history.best_epoch = watch.best_epoch
                 if callback is not None and callback(rec) is False:
                     stop_reason = stop_reason or "callback"
                 if stop_reason:
@@ -479,12 +429,53 @@ class Network:
         finally:
             if bar is not None:
                 bar.close()
-        if best_params is not None and history.best_epoch != len(history.records):
-            self._params[...] = best_params
-            if best_velocity is not None:
-                self._velocity[...] = best_velocity
-            history.restored_best = True
+        history.restored_best = watch.restore_best(len(history.records))
         return lists
+
+    def _train_epoch(self, trainer, X, y, perm, n_batches, chunk, settings, bar, call_start):
+        """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
+        take about _CHUNK_SECONDS each (between them: the progress bar, Ctrl-C).
+        Returns the summed training loss and the chunk size for the next epoch."""
+        loss = 0.0
+        done = 0
+        while done < n_batches:
+            stop = min(n_batches, done + chunk)
+            tc = time.perf_counter()
+            loss += trainer.train(X, y, perm, done, stop, **settings)
+            if trainer.bad_batch >= 0:
+                self._reject_bad_batch(X, perm, trainer.bad_batch, trainer.batch_size, call_start)
+            elapsed = time.perf_counter() - tc
+            if bar is not None:
+                bar.update(stop - done)
+            chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
+            done = stop
+        return loss, chunk
+
+    def _monitor(self, rec, lists, training, evaluation, lmbda, regularization, training_cost,
+                 training_accuracy, evaluation_cost, evaluation_accuracy, schedule_needs_accuracy):
+        """Fill the epoch record and network2's lists (evaluation cost, evaluation accuracy,
+        training cost, training accuracy): one pass over each data set for what is monitored on it.
+        The evaluation accuracy is also computed (and recorded) when early stopping or the η
+        schedule needs it; network2's list only holds it when asked for."""
+        (X, y), (Xe, ye) = training, evaluation
+        if training_cost or training_accuracy:
+            cost_sum, correct = self._evaluate(X, y, want_cost=training_cost,
+                                               want_correct=training_accuracy)
+            if training_cost:
+                rec.training_cost = self._regularized_cost(cost_sum, len(X), lmbda, regularization)
+                lists[2].append(rec.training_cost)
+            if training_accuracy:
+                rec.training_accuracy = int(correct)
+                lists[3].append(rec.training_accuracy)
+        if Xe is not None and (evaluation_cost or evaluation_accuracy or schedule_needs_accuracy):
+            cost_sum, correct = self._evaluate(Xe, ye, want_cost=evaluation_cost, want_correct=True)
+            if evaluation_cost:
+                rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
+                                                             regularization)
+                lists[0].append(rec.evaluation_cost)
+            rec.evaluation_accuracy = int(correct)
+            if evaluation_accuracy:
+                lists[1].append(rec.evaluation_accuracy)
 
     def _undo_diverged_epoch(self, snapshot, vsnapshot, epoch, eta, what):
         self._params[...] = snapshot
@@ -514,6 +505,53 @@ class Network:
         """Write the network to a JSON file (network2's format plus fastnn's fields), atomically."""
         from .io import save
         save(self, filename)
+
+
+class _ValidationWatch:
+    """Chapter 3's "no improvement in n epochs" rules on the evaluation accuracy: remember the
+    best epoch (and its parameters, when they are to be kept), stop early, and multiply η by
+    `eta_decay` after n epochs without improvement, stopping once η < η₀·min_eta_ratio."""
+
+    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0,
+                 keep_best):
+        self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
+        self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
+        self.best_accuracy, self.best_epoch = -1, None
+        self.best_params = self.best_velocity = None
+        self.since_best = self.since_change = 0
+
+    def after_epoch(self, rec, eta):
+        """(η for the next epoch, the stop reason or None)."""
+        if rec.evaluation_accuracy is None:
+            return eta, None
+        if rec.evaluation_accuracy > self.best_accuracy:
+            self.best_accuracy, self.best_epoch = rec.evaluation_accuracy, rec.epoch
+            self.since_best = self.since_change = 0
+            if self.keep_best:
+                net = self.net
+                self.best_params = net._params.copy()
+                self.best_velocity = None if net._velocity is None else net._velocity.copy()
+        else:
+            self.since_best += 1
+            self.since_change += 1
+        stop = None
+        if self.early_stopping is not None and self.since_best >= self.early_stopping:
+            stop = "early-stopping"
+        if self.eta_schedule is not None and self.since_change >= self.eta_schedule:
+            eta *= self.eta_decay
+            self.since_change = 0
+            if eta < self.eta_floor * (1 + 1e-12):
+                stop = stop or "eta-floor"
+        return eta, stop
+
+    def restore_best(self, n_epochs):
+        """Put the best epoch's parameters back (when kept and not the last); True if done."""
+        if self.best_params is None or self.best_epoch == n_epochs:
+            return False
+        self.net._params[...] = self.best_params
+        if self.best_velocity is not None:
+            self.net._velocity[...] = self.best_velocity
+        return True
 
 
 def _split_data(data, name, sizes):
