@@ -216,6 +216,9 @@ class Network:
     def __setstate__(self, state):
         state = dict(state)
         state["cost"] = resolve_cost(state["cost"])
+        for key in ("_params", "_velocity"):     # joblib's mmap_mode="r" hands back read-only memory
+            if state.get(key) is not None and not state[key].flags.writeable:
+                state[key] = state[key].copy()
         self.__dict__.update(state)
         self._layout = _core.Layout(self.sizes, self.hidden, self.output, self.cost.name, self.dtype)
         self._make_views()

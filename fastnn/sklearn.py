@@ -20,7 +20,6 @@ learning rate, ``lmbda`` the regularization parameter, divided by the training-s
 weight-decay step per mini-batch is ``eta * lmbda / n``; scikit-learn's ``MLPClassifier(alpha=a)``
 corresponds to ``lmbda = a * n / batch_size``).
 """
-import copy
 import math
 import numbers
 import sys
@@ -128,11 +127,8 @@ def _encode_labels(classes, y):
 
 
 def _trainable(a):
-    """C-contiguous and writeable (read-only memmaps, as joblib passes them to workers, are copied)."""
-    a = np.ascontiguousarray(a)
-    if not a.flags.writeable:
-        a = a.copy()
-    return a
+    """C-contiguous (read-only memmaps, as joblib passes them to workers, are used as they are)."""
+    return np.ascontiguousarray(a)
 
 
 class _BaseNetwork(BaseEstimator):
@@ -314,16 +310,6 @@ class _BaseNetwork(BaseEstimator):
         check_is_fitted(self)
         X = _validate_data(self, X, reset=False, dtype=self.network_.dtype, order="C")
         return self.network_.feedforward(_trainable(X))
-
-    # ----------------------------------------------------------------------------- pickling
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        net = self.__dict__.get("network_")
-        if net is not None and not all(w.flags.writeable for w in net.weights + net.biases):
-            # Loaded from read-only memory (joblib.load(..., mmap_mode="r"), the memmaps joblib gives
-            # to workers): the compiled core needs writeable parameters, so give the network its own
-            # copy. A deep copy goes through Network's own pickling and rebuilds the parameter views.
-            self.network_ = copy.deepcopy(net)
 
 
 def _chain(callbacks):

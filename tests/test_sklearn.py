@@ -507,6 +507,7 @@ def test_joblib_dump_load(tmp_path, blobs):
         loaded = joblib.load(tmp_path / "clf.joblib", mmap_mode=mmap_mode)
         assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
         assert_array_equal(loaded.predict(X), clf.predict(X))
+        loaded.partial_fit(X, np.array(["a", "b", "c"])[y])     # its parameters are trainable
 
 
 def test_clone(blobs):
