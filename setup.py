@@ -3,9 +3,12 @@ import glob
 import os
 import sys
 
+import shutil
+
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_KERNELS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
@@ -31,7 +34,30 @@ extensions = [
     for pyx in sorted(glob.glob(os.path.join(HERE, "fastnn", "*.pyx")))
 ]
 
+class build_ext_also_in_place(build_ext):
+    """Build as usual, then also copy the compiled modules next to their sources in fastnn/.
+
+    `pip install .` installs into site-packages; without this, running Python from the checkout
+    (`python -m fastnn`, `import fastnn` in the repository root) would find the source package,
+    which has no compiled core. Best effort: a read-only checkout only loses the convenience."""
+
+    def run(self):
+        super().run()
+        if self.inplace:
+            return
+        for ext in self.extensions:
+            built = self.get_ext_fullpath(ext.name)
+            target = os.path.join(HERE, *ext.name.split(".")[:-1], os.path.basename(built))
+            try:
+                if os.path.abspath(built) != os.path.abspath(target):
+                    shutil.copyfile(built, target + ".tmp")
+                    os.replace(target + ".tmp", target)
+            except OSError:
+                pass
+
+
 setup(
+    cmdclass={"build_ext": build_ext_also_in_place},
     ext_modules=cythonize(
         extensions,
         language_level=3,

@@ -13,7 +13,15 @@ _preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py
 
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .history import EpochRecord, History
-from .network import Network
+try:
+    from .network import Network
+except ImportError as exc:  # a source checkout whose compiled core was never built
+    if "_core" not in str(exc):
+        raise
+    raise ImportError(
+        f"fastnn's compiled core is not built next to {__file__}: run `pip install .` in the "
+        f"fastnn checkout (it builds the extension and also places it in the source tree), or "
+        f"run Python from another directory to use the installed fastnn ({exc})") from exc
 
 
 def load(filename):

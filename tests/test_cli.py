@@ -136,8 +136,10 @@ def test_no_arguments_runs_a_short_demo_on_digits_when_mnist_is_missing(tmp_path
     r = run(tmp_path)
     assert r.returncode == 0, r.stderr
     assert "MNIST not found" in r.stdout and "digits" in r.stdout
-    assert len([ln for ln in r.stdout.splitlines() if ln.startswith("epoch")]) == cli.DEMO_EPOCHS
+    assert len([ln for ln in r.stdout.splitlines() if ln.startswith("epoch")]) == cli.DEMO_EPOCHS_DIGITS
     assert TEST_LINE.search(r.stdout)
+    accuracy = float(re.search(r"test: accuracy ([0-9.]+) %", r.stdout).group(1))
+    assert accuracy > 90
 
 
 def test_options_without_command_mean_train(tmp_path):

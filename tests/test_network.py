@@ -289,3 +289,17 @@ def test_import_is_light(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2.0"
+
+
+def test_import_and_main_job_work_from_the_repository_root():
+    """`pip install .` also places the compiled modules in the checkout, so the README's
+    `python -m fastnn` works when run from the repository root (where ./fastnn shadows the
+    installed package)."""
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs",
+                          "1", "-q"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "test: accuracy" in out.stdout
