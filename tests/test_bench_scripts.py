@@ -1,0 +1,44 @@
+"""The benchmark scripts keep working, and the core makes no heap allocation per mini-batch."""
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_script(name, *args, timeout=600, cwd=None):
+    return subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd or BENCH.parent)
+
+
+@pytest.mark.slow
+def test_no_heap_allocation_per_mini_batch():
+    """bench/alloc_check.py counts every malloc/calloc/realloc in the process (LD_PRELOAD) while
+    one compiled call trains 1 and then 5,000 mini-batches: the counts must be equal."""
+    if sys.platform != "linux":
+        pytest.skip("LD_PRELOAD counting needs Linux")
+    r = run_script("alloc_check.py")
+    assert r.returncode == 0, r.stderr
+    per_batch = [float(x) for x in re.findall(r"=> ([0-9.]+) allocations per mini-batch", r.stdout)]
+    assert len(per_batch) == 2 and per_batch == [0.0, 0.0], r.stdout
+
+
+@pytest.mark.slow
+def test_compare_script_runs_and_reports_targets(tmp_path):
+    r = run_script("compare.py", "--n-train", "2000", "--repeats", "3", "--impls",
+                   "fastnn,bound,ideal,reference,book", "--cases", "h30-mb10-f64,inference",
+                   "--markdown", "--out", str(tmp_path / "compare.md"))
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"\d+ of \d+ target checks met", r.stdout)
+    assert (tmp_path / "compare.md").read_text().count("|") > 20
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_memory_script(mnist_dir):
+    r = run_script("memory.py", "--epochs", "1", "--data-dir", str(mnist_dir))
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"peak RSS: [0-9.]+ MB = data \+ [0-9.]+ MB", r.stdout)
