@@ -303,7 +303,8 @@ class Network:
             monitor_training_cost=False, monitor_training_accuracy=False, shuffle=True, *,
             regularization="l2", momentum=0.0, dropout=0.0, early_stopping=None,
             restore_best=True, eta_schedule=None, eta_decay=0.5, min_eta_ratio=1.0 / 128,
-            track_loss=False, progress=False, callback=None, n_threads=None):
+            stopping_metric="accuracy", track_loss=False, progress=False, callback=None,
+            n_threads=None):
         """Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -315,6 +316,8 @@ class Network:
         unchanged). ``early_stopping=k`` stops after k epochs without a better evaluation accuracy;
         ``eta_schedule=k`` multiplies η by ``eta_decay`` after k such epochs and stops once
         η < η₀·min_eta_ratio; both keep the best-on-evaluation parameters when ``restore_best``.
+        "Better" is a higher evaluation accuracy, or with ``stopping_metric="cost"`` (regression) a
+        lower mean evaluation cost (without the regularization term).
 
         Returns network2's four lists (evaluation cost, evaluation accuracy, training cost,
         training accuracy); ``self.history`` holds the per-epoch records. Ctrl-C stops within a
@@ -334,6 +337,8 @@ class Network:
                                     low_open=True)
         if regularization not in ("l2", "l1"):
             raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+        if stopping_metric not in ("accuracy", "cost"):
+            raise ValueError(f"stopping_metric: expected 'accuracy' or 'cost', got {stopping_metric!r}")
         if early_stopping is not None:
             early_stopping = check_hyper("early_stopping", early_stopping, low=1, integer=True)
         if eta_schedule is not None:
@@ -359,7 +364,7 @@ class Network:
         needs_eval = early_stopping is not None or eta_schedule is not None
         if needs_eval and Xe is None:
             raise ValueError("evaluation_data: early_stopping and eta_schedule monitor the "
-                             "evaluation accuracy, so evaluation_data is required")
+                             f"evaluation {stopping_metric}, so evaluation_data is required")
         if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
@@ -411,15 +416,18 @@ class Network:
                                   examples_per_second=n / seconds if seconds > 0 else float("inf"),
                                   n_training=n, n_evaluation=None if Xe is None else len(Xe),
                                   training_loss=loss / n if track_loss else None)
-                self._monitor(rec, lists, (X, y), (Xe, ye), lmbda, regularization,
-                              monitor_training_cost, monitor_training_accuracy,
-                              monitor_evaluation_cost, monitor_evaluation_accuracy, needs_eval)
+                evaluation_loss = self._monitor(
+                    rec, lists, (X, y), (Xe, ye), lmbda, regularization, monitor_training_cost,
+                    monitor_training_accuracy, monitor_evaluation_cost,
+                    monitor_evaluation_accuracy, needs_eval, needs_eval and stopping_metric == "cost")
                 for value in (rec.training_cost, rec.evaluation_cost):
                     if value is not None and not math.isfinite(value):
                         self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
                                                   f"the cost is {value}")
                 history.records.append(rec)
-                eta, stop_reason = watch.after_epoch(rec, eta)
+                score = (rec.evaluation_accuracy if stopping_metric == "accuracy" or
+                         evaluation_loss is None else -evaluation_loss)
+                eta, stop_reason = watch.after_epoch(rec.epoch, score, eta)
                 history.best_epoch = watch.best_epoch
                 if callback is not None and callback(rec) is False:
                     stop_reason = stop_reason or "callback"
@@ -455,11 +463,13 @@ class Network:
         return loss, chunk
 
     def _monitor(self, rec, lists, training, evaluation, lmbda, regularization, training_cost,
-                 training_accuracy, evaluation_cost, evaluation_accuracy, schedule_needs_accuracy):
+                 training_accuracy, evaluation_cost, evaluation_accuracy, schedule_needs_accuracy,
+                 schedule_needs_cost=False):
         """Fill the epoch record and network2's lists (evaluation cost, evaluation accuracy,
         training cost, training accuracy): one pass over each data set for what is monitored on it.
         The evaluation accuracy is also computed (and recorded) when early stopping or the η
-        schedule needs it; network2's list only holds it when asked for."""
+        schedule needs it; network2's list only holds it when asked for. Returns the mean
+        evaluation cost without the regularization term, when computed."""
         (X, y), (Xe, ye) = training, evaluation
         if training_cost or training_accuracy:
             cost_sum, correct = self._evaluate(X, y, want_cost=training_cost,
@@ -470,8 +480,12 @@ class Network:
             if training_accuracy:
                 rec.training_accuracy = int(correct)
                 lists[3].append(rec.training_accuracy)
+        evaluation_loss = None
         if Xe is not None and (evaluation_cost or evaluation_accuracy or schedule_needs_accuracy):
-            cost_sum, correct = self._evaluate(Xe, ye, want_cost=evaluation_cost, want_correct=True)
+            want_cost = evaluation_cost or schedule_needs_cost
+            cost_sum, correct = self._evaluate(Xe, ye, want_cost=want_cost, want_correct=True)
+            if want_cost:
+                evaluation_loss = cost_sum / len(Xe)
             if evaluation_cost:
                 rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
                                                              regularization)
@@ -479,6 +493,7 @@ class Network:
             rec.evaluation_accuracy = int(correct)
             if evaluation_accuracy:
                 lists[1].append(rec.evaluation_accuracy)
+        return evaluation_loss
 
     def _undo_diverged_epoch(self, snapshot, vsnapshot, epoch, eta, what):
         self._params[...] = snapshot
@@ -511,24 +526,25 @@ class Network:
 
 
 class _ValidationWatch:
-    """Chapter 3's "no improvement in n epochs" rules on the evaluation accuracy: remember the
-    best epoch (and its parameters, when they are to be kept), stop early, and multiply η by
-    `eta_decay` after n epochs without improvement, stopping once η < η₀·min_eta_ratio."""
+    """Chapter 3's "no improvement in n epochs" rules on an evaluation score (the accuracy, or the
+    negated cost): remember the best epoch (and its parameters, when they are to be kept), stop
+    early, and multiply η by `eta_decay` after n epochs without improvement, stopping once
+    η < η₀·min_eta_ratio."""
 
     def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0,
                  keep_best):
         self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
         self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
-        self.best_accuracy, self.best_epoch = -1, None
+        self.best_score, self.best_epoch = -math.inf, None
         self.best_params = self.best_velocity = None
         self.since_best = self.since_change = 0
 
-    def after_epoch(self, rec, eta):
-        """(η for the next epoch, the stop reason or None)."""
-        if rec.evaluation_accuracy is None:
+    def after_epoch(self, epoch, score, eta):
+        """(η for the next epoch, the stop reason or None); score None: nothing evaluated."""
+        if score is None:
             return eta, None
-        if rec.evaluation_accuracy > self.best_accuracy:
-            self.best_accuracy, self.best_epoch = rec.evaluation_accuracy, rec.epoch
+        if score > self.best_score:
+            self.best_score, self.best_epoch = score, epoch
             self.since_best = self.since_change = 0
             if self.keep_best:
                 net = self.net

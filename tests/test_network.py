@@ -303,3 +303,25 @@ def test_import_and_main_job_work_from_the_repository_root():
                           "1", "-q"], cwd=root, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "test: accuracy" in out.stdout
+
+
+def test_early_stopping_on_the_evaluation_cost_for_regression():
+    """stopping_metric="cost": the best epoch is the one with the lowest mean evaluation cost."""
+    rng = np.random.default_rng(2)
+    X = rng.random((120, 3))
+    y = X @ np.array([1.0, -1.0, 0.5]) + rng.normal(0, 0.5, 120)     # noisy: overfits soon
+    train, valid = (X[:60], y[:60]), (X[60:], y[60:])
+    net = fastnn.Network([3, 40, 1], cost="quadratic", output="linear", seed=0)
+    costs = {}
+
+    def remember(rec):
+        costs[rec.epoch] = (net.total_cost(*valid), net._params.copy())
+    net.SGD(train, 500, 5, 0.05, evaluation_data=valid, early_stopping=5,
+            stopping_metric="cost", callback=remember)
+    h = net.history
+    assert h.stop_reason == "early-stopping" and len(h.records) == h.best_epoch + 5
+    best = min(costs, key=lambda e: costs[e][0])
+    assert h.best_epoch == best
+    assert h.restored_best and np.array_equal(net._params, costs[best][1])
+    with pytest.raises(ValueError, match="stopping_metric"):
+        net.SGD(train, 1, 5, 0.05, stopping_metric="r2")
