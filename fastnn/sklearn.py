@@ -248,8 +248,6 @@ class _BaseNetwork(BaseEstimator):
         net.SGD(
             (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
         )
-        if monitor is not None:
-            monitor.finish()
 
         records = list(net.history.records)
         losses = [float(r.training_loss) for r in records]
@@ -323,16 +321,13 @@ def _chain(callbacks):
     return callback
 
 
-class _R2Monitor:
-    """Regressor early stopping: validation R² after each epoch (a per-epoch callback).
+class _R2Scores:
+    """Regressor validation scores: R² on the held-out data after each epoch (a per-epoch callback;
+    early stopping and the η schedule themselves run in ``Network.SGD`` on the validation cost)."""
 
-    Stops after ``patience`` epochs without improvement and restores the best parameters.
-    """
-
-    def __init__(self, net, X_val, Y_val, patience, early_stopping):
+    def __init__(self, net, X_val, Y_val):
         self.net, self.X_val, self.Y_val = net, X_val, np.asarray(Y_val, dtype=np.float64)
-        self.patience, self.early_stopping = patience, early_stopping
-        self.scores, self.best, self.best_params, self.since = [], -math.inf, None, 0
+        self.scores = []
         self.ss_tot = ((self.Y_val - self.Y_val.mean(axis=0)) ** 2).sum(axis=0)
 
     def __call__(self, record):
@@ -341,21 +336,8 @@ class _R2Monitor:
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(self.ss_tot > 0, 1.0 - ss_res / self.ss_tot, np.where(ss_res == 0, 1.0, 0.0))
         score = float(np.mean(r2))
-        if not math.isfinite(score):
-            score = -math.inf
-        self.scores.append(score)
-        if score > self.best:
-            self.best, self.since = score, 0
-            self.best_params = ([w.copy() for w in self.net.weights], [b.copy() for b in self.net.biases])
-        else:
-            self.since += 1
-        if self.early_stopping and self.since >= self.patience:
-            return False
+        self.scores.append(score if math.isfinite(score) else -math.inf)
         return None
-
-    def finish(self):
-        if self.early_stopping and self.best_params is not None:
-            self.net.weights, self.net.biases = self.best_params
 
 
 class NetworkClassifier(ClassifierMixin, _BaseNetwork):
@@ -601,9 +583,9 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
 
     Parameters are those of :class:`NetworkClassifier` with these differences: ``cost`` defaults to
     "quadratic" and ``output`` to "linear" (``"sigmoid"`` for targets in [0, 1] is also valid), ``eta``
-    defaults to 0.05, and with ``early_stopping=True`` the validation score is R² (computed after each
-    epoch, the best parameters are kept). ``eta_schedule`` is not supported by the regressor (fastnn's
-    schedule follows the validation accuracy, which has no meaning for regression).
+    defaults to 0.05, and ``early_stopping`` / ``eta_schedule`` follow the validation cost (the mean
+    quadratic cost on the held-out data; the best parameters are kept), while ``validation_scores_``
+    reports the validation R² of each epoch.
 
     Targets may be 1-D (predictions are 1-D) or 2-D (n_samples, n_targets). Unscaled targets of large
     magnitude can make plain SGD diverge: standardize them (e.g. with
@@ -672,11 +654,6 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
             p["output"] = "linear"
         if p["output"] not in ("linear", "sigmoid"):
             raise ValueError("NetworkRegressor needs output='linear' or 'sigmoid', got %r" % (self.output,))
-        if p["eta_schedule"] is not None:
-            raise ValueError(
-                "eta_schedule is not supported by NetworkRegressor (fastnn's schedule follows the validation "
-                "accuracy); got eta_schedule=%r. Use early_stopping=True instead." % (self.eta_schedule,)
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -690,7 +667,14 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         return {"multioutput": True, "_xfail_checks": dict(_REGRESSOR_XFAIL_CHECKS)}
 
     def _validation_kwargs(self, p, net, X_val, Y_val, kwargs):
-        return _R2Monitor(net, X_val, Y_val, p["n_iter_no_change"], p["early_stopping"])
+        kwargs.update(
+            evaluation_data=(X_val, Y_val),
+            early_stopping=p["n_iter_no_change"] if p["early_stopping"] else None,
+            eta_schedule=p["eta_schedule"],
+            stopping_metric="cost",
+            restore_best=True,
+        )
+        return _R2Scores(net, X_val, Y_val)
 
     def _fit(self, X, y, *, partial):
         p = self._validated_params()

@@ -465,15 +465,25 @@ def test_regressor_partial_fit_and_warm_start(regression):
     assert warm.n_iter_ == 10
 
 
-def test_regressor_rejects_classification_costs_and_schedule(regression):
+def test_regressor_rejects_classification_costs(regression):
     X, Y = regression
     for params, match in (
         ({"cost": "cross-entropy"}, "cost"),
         ({"output": "softmax"}, "output"),
-        ({"eta_schedule": 3}, "eta_schedule"),
     ):
         with pytest.raises(ValueError, match=match):
             NetworkRegressor(**params).fit(X, Y)
+
+
+def test_regressor_schedule_and_early_stopping_follow_the_validation_cost(regression):
+    X, Y = regression
+    reg = NetworkRegressor(epochs=300, eta_schedule=2, early_stopping=True, n_iter_no_change=6,
+                           random_state=0).fit(X, Y)
+    h = reg.network_.history
+    assert h.settings["eta_schedule"] == 2 and h.stop_reason in ("early-stopping", "eta-floor")
+    assert len(reg.validation_scores_) == reg.n_iter_ == len(h.records)
+    assert min(r.eta for r in h.records) < reg.eta            # η was halved on a plateau
+    assert reg.score(X, Y) > 0.5
 
 
 # ------------------------------------------------------------------------------------------------
