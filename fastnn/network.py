@@ -241,8 +241,9 @@ class Network:
 
     # ---- inference ---------------------------------------------------------------------------
     #: BLAS threads for inference and (unless SGD's n_threads says otherwise) training. None means
-    #: one: fastnn's products are small and a second thread on a shared machine measured slower
-    #: (10,000 MNIST rows through [784, 100, 10]: 0.044 s on 1 thread, 0.16 s on 2 busy cores).
+    #: one: fastnn's products are small and a second thread measured slower in every case on a
+    #: shared 2-core machine ([784,30,10] f64 mini-batch 100: 0.26 s -> 1.09 s per epoch; 10,000
+    #: MNIST rows through [784,100,10]: 0.090 s -> 0.119 s).
     n_threads = None
 
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False):
@@ -380,7 +381,7 @@ class Network:
         perm = np.arange(n, dtype=np.intp)
         n_batches = -(-n // mini_batch_size)
         train_threads = n_threads if n_threads is not None else (
-            self.n_threads or _auto_train_threads(mini_batch_size, self.dtype))
+            self.n_threads or 1)
         history = History(settings=dict(
             epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda,
             regularization=regularization, momentum=momentum, dropout=dropout,
@@ -391,7 +392,7 @@ class Network:
         lists = ([], [], [], [])
         watch = _ValidationWatch(self, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
                                  eta, keep_best=needs_eval and restore_best)
-        bar = _progress_bar(progress, n_batches, epochs)
+        bar = _progress_bar(progress, n_batches)
         chunk = min(n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
         try:
             for epoch in range(1, epochs + 1):
@@ -622,14 +623,7 @@ def _is_example(obj, sizes):
         return False
 
 
-def _auto_train_threads(mini_batch_size, dtype):
-    """BLAS threads for training. Mini-batch products are small: thread start-up and the other
-    core's load cost more than a second thread gains (measured: [784,30,10] f64 m=100 ran 4x slower
-    with 2 OpenBLAS threads on a shared 2-core machine), so one thread unless asked otherwise."""
-    return 1
-
-
-def _progress_bar(progress, n_batches, epochs):
+def _progress_bar(progress, n_batches):
     if not progress:
         return None
     from tqdm.auto import tqdm
