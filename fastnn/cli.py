@@ -18,6 +18,9 @@ import os
 import sys
 import time
 
+from .costs import COSTS, VALID_PAIRINGS, default_output, resolve_cost
+from .network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, WEIGHT_INITS
+
 PROG = "fastnn"
 DEMO_EPOCHS = 3          # on MNIST (about a second); the 8x8 digits get DEMO_EPOCHS_DIGITS and a
 DEMO_EPOCHS_DIGITS = 30  # lambda for their 1,197 images (the book's 5.0 is for 50,000): 97-99 %
@@ -25,17 +28,7 @@ DEMO_LMBDA_DIGITS = 0.5
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-_COSTS = ("quadratic", "cross-entropy", "log-likelihood")
-_COST_ALIASES = {
-    "quadratic": "quadratic", "mse": "quadratic", "quadraticcost": "quadratic",
-    "cross-entropy": "cross-entropy", "crossentropy": "cross-entropy", "cross_entropy": "cross-entropy",
-    "crossentropycost": "cross-entropy", "ce": "cross-entropy",
-    "log-likelihood": "log-likelihood", "loglikelihood": "log-likelihood",
-    "log_likelihood": "log-likelihood", "loglikelihoodcost": "log-likelihood", "nll": "log-likelihood",
-}
-_DEFAULT_OUTPUT = {"quadratic": "sigmoid", "cross-entropy": "sigmoid", "log-likelihood": "softmax"}
-_VALID_PAIRS = {("quadratic", "sigmoid"), ("quadratic", "linear"), ("cross-entropy", "sigmoid"),
-                ("log-likelihood", "softmax")}
+_COSTS = tuple(COSTS)
 
 
 class CLIError(Exception):
@@ -69,10 +62,11 @@ def _sizes(text):
 
 
 def _cost(text):
-    key = text.strip().lower()
-    if key not in _COST_ALIASES:
-        raise argparse.ArgumentTypeError(f"unknown cost {text!r}; expected one of {', '.join(_COSTS)}")
-    return _COST_ALIASES[key]
+    try:
+        return resolve_cost(text).name
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown cost {text!r}; expected one of {', '.join(_COSTS)}") from None
 
 
 def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
@@ -166,11 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layer sizes (default: [n_inputs, 30, n_classes] of the data)")
     g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(_COSTS) + "}",
                    help="cost function")
-    g.add_argument("--output", choices=("sigmoid", "softmax", "linear"), default=None,
+    g.add_argument("--output", choices=OUTPUT_ACTIVATIONS, default=None,
                    help="output activation (default: softmax for log-likelihood, sigmoid otherwise)")
-    g.add_argument("--hidden", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
+    g.add_argument("--hidden", choices=HIDDEN_ACTIVATIONS, default="sigmoid",
                    help="hidden activation")
-    g.add_argument("--init", "--weight-init", dest="weight_init", choices=("default", "large"),
+    g.add_argument("--init", "--weight-init", dest="weight_init", choices=WEIGHT_INITS,
                    default="default", help="weight initialization: default N(0, 1/n_in), large N(0, 1)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating type")
     g.add_argument("--seed", type=int, default=None, metavar="N",
@@ -430,9 +424,9 @@ def cmd_train(args):
         if not matplotlib_available():
             raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
     cost = args.cost
-    output = args.output or _DEFAULT_OUTPUT[cost]
-    if (cost, output) not in _VALID_PAIRS:
-        valid = ", ".join(o for c, o in sorted(_VALID_PAIRS) if c == cost)
+    output = args.output or default_output(cost)
+    if (cost, output) not in VALID_PAIRINGS:
+        valid = ", ".join(o for c, o in sorted(VALID_PAIRINGS) if c == cost)
         raise CLIError(f"--output {output} cannot be used with --cost {cost} (valid: {valid})", EXIT_USAGE)
     if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
         flag = "--early-stopping" if args.early_stopping else "--eta-schedule"

@@ -85,21 +85,27 @@ COSTS = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
 # network2's JSON files store the class name.
 COSTS_BY_CLASS_NAME = {c.__name__: c for c in COSTS.values()}
 VALID_PAIRINGS = tuple((c.name, o) for c in COSTS.values() for o in c.outputs)
+_ALIASES = {"crossentropy": "cross-entropy", "ce": "cross-entropy", "mse": "quadratic",
+            "loglikelihood": "log-likelihood", "nll": "log-likelihood",
+            **{c.__name__.lower(): c.name for c in COSTS.values()}}
+
+
+def default_output(cost):
+    """The output layer a cost is used with unless told otherwise (softmax for log-likelihood,
+    sigmoid otherwise)."""
+    return resolve_cost(cost).outputs[0]
 
 
 def resolve_cost(cost):
     """A cost class from a class or one of the names "quadratic", "cross-entropy", "log-likelihood"
-    (also accepted: network2's class names and underscores for hyphens)."""
+    (also accepted: network2's class names, underscores for hyphens, and a few common aliases)."""
     if isinstance(cost, type) and cost in COSTS.values():
         return cost
     if isinstance(cost, str):
-        key = cost.strip().lower().replace("_", "-")
-        if key in COSTS:
-            return COSTS[key]
         if cost in COSTS_BY_CLASS_NAME:
             return COSTS_BY_CLASS_NAME[cost]
-        aliases = {"crossentropy": "cross-entropy", "ce": "cross-entropy", "mse": "quadratic",
-                   "loglikelihood": "log-likelihood", "nll": "log-likelihood"}
-        if key in aliases:
-            return COSTS[aliases[key]]
+        key = cost.strip().lower().replace("_", "-")
+        key = _ALIASES.get(key, _ALIASES.get(key.replace("-", ""), key))
+        if key in COSTS:
+            return COSTS[key]
     raise ValueError(f"cost: expected one of {sorted(COSTS)} or a fastnn cost class, got {cost!r}")

@@ -29,6 +29,9 @@ import tempfile
 
 import numpy as np
 
+from .costs import COSTS_BY_CLASS_NAME, VALID_PAIRINGS, default_output
+from .network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, WEIGHT_INITS
+
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
 #: value of the ``format`` field that marks a fastnn file
@@ -37,18 +40,8 @@ FORMAT = "fastnn.Network"
 FORMAT_VERSION = 1
 
 # network2 class names <-> fastnn cost names
-_COST_CLASS_TO_NAME = {
-    "QuadraticCost": "quadratic",
-    "CrossEntropyCost": "cross-entropy",
-    "LogLikelihoodCost": "log-likelihood",
-}
-_COST_NAME_TO_CLASS = {v: k for k, v in _COST_CLASS_TO_NAME.items()}
-_DEFAULT_OUTPUT = {"quadratic": "sigmoid", "cross-entropy": "sigmoid", "log-likelihood": "softmax"}
-_OUTPUTS = ("sigmoid", "softmax", "linear")
-_VALID_PAIRS = {("quadratic", "sigmoid"), ("quadratic", "linear"), ("cross-entropy", "sigmoid"),
-                ("log-likelihood", "softmax")}
-_HIDDEN = ("sigmoid", "tanh", "relu")
-_WEIGHT_INITS = ("default", "large")
+_COST_CLASS_TO_NAME = {name: cls.name for name, cls in COSTS_BY_CLASS_NAME.items()}
+_COST_NAME_TO_CLASS = {cls.name: name for name, cls in COSTS_BY_CLASS_NAME.items()}
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -255,11 +248,11 @@ def _parse(data):
         raise _Bad("cost", f"unknown cost {cost_cls!r}; expected one of "
                            f"{', '.join(map(repr, _COST_CLASS_TO_NAME))}")
     cost = _COST_CLASS_TO_NAME[cost_cls]
-    output = _choice(data, "output", _OUTPUTS, _DEFAULT_OUTPUT[cost])
-    if (cost, output) not in _VALID_PAIRS:
+    output = _choice(data, "output", OUTPUT_ACTIVATIONS, default_output(cost))
+    if (cost, output) not in VALID_PAIRINGS:
         raise _Bad("output", f"output {output!r} cannot be used with cost {cost_cls!r}")
-    hidden = _choice(data, "hidden", _HIDDEN, "sigmoid")
-    weight_init = _choice(data, "weight_init", _WEIGHT_INITS, "default")
+    hidden = _choice(data, "hidden", HIDDEN_ACTIVATIONS, "sigmoid")
+    weight_init = _choice(data, "weight_init", WEIGHT_INITS, "default")
     dtype_name = _choice(data, "dtype", tuple(_DTYPES), "float64")
     dtype = _DTYPES[dtype_name]
     if "fastnn_version" in data and not isinstance(data["fastnn_version"], str):

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core
 from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_y)
-from .costs import VALID_PAIRINGS, LogLikelihoodCost, resolve_cost
+from .costs import VALID_PAIRINGS, default_output, resolve_cost
 from .history import EpochRecord, History
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -103,7 +103,7 @@ class Network:
                 raise ValueError(f"sizes: every layer needs at least 1 neuron, got {list(sizes)}")
         cost = resolve_cost(cost)
         if output is None:
-            output = "softmax" if cost is LogLikelihoodCost else "sigmoid"
+            output = default_output(cost)
         if output not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"output: expected one of {OUTPUT_ACTIVATIONS}, got {output!r}")
         if (cost.name, output) not in VALID_PAIRINGS:

@@ -31,6 +31,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .costs import COSTS
+from .network import OUTPUT_ACTIVATIONS
+
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
 except ImportError:  # pragma: no cover - scikit-learn < 1.6
@@ -39,8 +42,8 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
 _ACTIVATIONS = {"sigmoid": "sigmoid", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_COSTS = ("quadratic", "cross-entropy", "log-likelihood")
-_OUTPUTS = ("sigmoid", "softmax", "linear")
+_COSTS = tuple(COSTS)
+_OUTPUTS = OUTPUT_ACTIVATIONS
 _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _SEED_MAX = np.iinfo(np.int32).max
 
