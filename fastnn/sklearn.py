@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._validation import check_hyper
 from .costs import COSTS
 from .network import OUTPUT_ACTIVATIONS
 
@@ -84,23 +85,12 @@ def _network_class():
 def _check_int(name, value, minimum, allow_none=False):
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        expected = "an int >= %d%s" % (minimum, " or None" if allow_none else "")
-        raise TypeError("%s must be %s, got %r (type %s)" % (name, expected, value, type(value).__name__))
-    if value < minimum:
-        raise ValueError("%s must be an int >= %d, got %r" % (name, minimum, value))
-    return int(value)
+    return check_hyper(name, value, low=minimum, integer=True)
 
 
 def _check_real(name, value, low, high, low_closed=True, high_closed=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError("%s must be a real number, got %r (type %s)" % (name, value, type(value).__name__))
-    value = float(value)
-    ok = (value >= low if low_closed else value > low) and (value <= high if high_closed else value < high)
-    if not ok or math.isnan(value):
-        interval = "%s%s, %s%s" % ("[" if low_closed else "(", low, high, "]" if high_closed else ")")
-        raise ValueError("%s must be in %s, got %r" % (name, interval, value))
-    return value
+    return check_hyper(name, value, low=low, high=None if high == math.inf else high,
+                       low_open=not low_closed, high_open=not high_closed)
 
 
 def _check_choice(name, value, choices):
