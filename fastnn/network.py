@@ -194,8 +194,9 @@ class Network:
                 arr = arr.reshape(-1)          # network2 stores biases as column vectors
             if arr.shape != t.shape:
                 raise ValueError(f"{name}[{l}]: expected shape {t.shape}, got {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name}[{l}]: contains NaN or infinity")
+            with np.errstate(over="ignore", invalid="ignore"):   # too large for float32 -> inf
+                arr = np.ascontiguousarray(arr, dtype=self.dtype)
+            check_finite(arr, f"{name}[{l}]")
             converted.append(arr)
         for arr, t in zip(converted, targets):
             t[...] = arr

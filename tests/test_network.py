@@ -325,3 +325,11 @@ def test_early_stopping_on_the_evaluation_cost_for_regression():
     assert h.restored_best and np.array_equal(net._params, costs[best][1])
     with pytest.raises(ValueError, match="stopping_metric"):
         net.SGD(train, 1, 5, 0.05, stopping_metric="r2")
+
+
+def test_assigned_weights_too_large_for_float32_are_refused():
+    net = fastnn.Network([3, 2], dtype=np.float32, seed=0)
+    before = net._params.copy()
+    with pytest.raises(ValueError, match=r"weights\[0\]: contains NaN or infinity"):
+        net.weights = [np.full((2, 3), 1e40)]
+    assert np.array_equal(net._params, before)
