@@ -577,27 +577,25 @@ class _ValidationWatch:
 
 def _split_data(data, name, sizes):
     """(X, y) from an (X, y) pair of arrays or from network2's sequence of (x, y) pairs."""
+    expected = f"{name}: expected (X, y) arrays or a list of (x, y) pairs"
     if data is None:
-        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, got None")
+        raise TypeError(f"{expected}, got None")
     # (X, y) unless BOTH items look like network2 (x, y) pairs: X as a 2-row nested list must not
     # be read as two pairs (it was, giving silently wrong costs for total_cost(X_list, y))
     if isinstance(data, tuple) and len(data) == 2 and not (_is_example(data[0], sizes)
                                                            and _is_example(data[1], sizes)):
         return data
     if isinstance(data, (str, bytes, np.ndarray)):
-        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, "
-                        f"got {type(data).__name__}")
+        raise TypeError(f"{expected}, got {type(data).__name__}")
     try:
         pairs = list(data)
     except TypeError:
-        raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs, "
-                        f"got {type(data).__name__}") from None
+        raise TypeError(f"{expected}, got {type(data).__name__}") from None
     if not pairs:
         return np.empty((0, sizes[0])), np.empty(0, dtype=np.intp)
-    for i, p in enumerate(pairs[:1]):
+    for i, p in enumerate(pairs):
         if not (isinstance(p, (tuple, list)) and len(p) == 2):
-            raise TypeError(f"{name}: expected (X, y) arrays or a list of (x, y) pairs; item {i} "
-                            f"is {type(p).__name__}")
+            raise TypeError(f"{expected}; item {i} is {type(p).__name__}")
     xs = [np.ravel(np.asarray(x)) for x, _ in pairs]
     widths = {x.size for x in xs}
     if len(widths) != 1:
