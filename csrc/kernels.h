@@ -46,6 +46,7 @@
                               ptrdiff_t n);                                                          \
     void fnn_dropout##SFX(REAL *out, REAL *mask, const REAL *a, ptrdiff_t count, uint64_t *rng,      \
                           double p);                                                                 \
+    void fnn_scale_rows##SFX(REAL *a, const REAL *w, const ptrdiff_t *idx, ptrdiff_t m, ptrdiff_t n);\
     void fnn_fill_mask##SFX(REAL *mask, ptrdiff_t count, uint64_t *rng, double p);               \
     int fnn_all_finite##SFX(const REAL *x, ptrdiff_t count);
 

@@ -265,6 +265,16 @@ void FN(fnn_gather_rows)(REAL *restrict dst, const REAL *restrict src, const ptr
     for (ptrdiff_t i = 0; i < m; i++) memcpy(dst + i * n, src + idx[i] * n, (size_t)n * sizeof(REAL));
 }
 
+/* Per-row weight: row i of a (m, n) is multiplied by w[idx[i]] (w[i] when idx is NULL). */
+void FN(fnn_scale_rows)(REAL *restrict a, const REAL *restrict w, const ptrdiff_t *restrict idx,
+                        ptrdiff_t m, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL wi = w[idx ? idx[i] : i];
+        REAL *restrict row = a + i * n;
+        for (ptrdiff_t j = 0; j < n; j++) row[j] *= wi;
+    }
+}
+
 /* 1 when no value is NaN or infinite: an integer test of the exponent bits, so it vectorizes
  * (a floating-point sum would need reassociation). */
 FNN_HOT int FN(fnn_all_finite)(const REAL *restrict x, ptrdiff_t count) {

@@ -67,6 +67,10 @@ cdef extern from "kernels.h" nogil:
                        double p)
     void fnn_fill_mask_d(double *mask, Py_ssize_t count, uint64_t *rng, double p)
     void fnn_fill_mask_f(float *mask, Py_ssize_t count, uint64_t *rng, double p)
+    void fnn_scale_rows_d(double *a, const double *w, const Py_ssize_t *idx, Py_ssize_t m,
+                          Py_ssize_t n)
+    void fnn_scale_rows_f(float *a, const float *w, const Py_ssize_t *idx, Py_ssize_t m,
+                          Py_ssize_t n)
     void fnn_rng_seed(uint64_t *state, uint64_t seed)
     int fnn_all_finite_d(const double *x, Py_ssize_t count)
     int fnn_all_finite_f(const float *x, Py_ssize_t count)
@@ -188,6 +192,14 @@ cdef inline void gather_rows(floating *dst, const floating *src, const Py_ssize_
         fnn_gather_rows_d(dst, src, idx, m, n)
     else:
         fnn_gather_rows_f(dst, src, idx, m, n)
+
+
+cdef inline void scale_rows(floating *a, const floating *w, const Py_ssize_t *idx, Py_ssize_t m,
+                            Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        fnn_scale_rows_d(a, w, idx, m, n)
+    else:
+        fnn_scale_rows_f(a, w, idx, m, n)
 
 
 cdef inline bint all_finite(const floating *x, Py_ssize_t count) noexcept nogil:
@@ -361,9 +373,14 @@ cdef class Trainer:
 
     def train(self, X, Targets y not None, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
               double lmbda=0.0, Py_ssize_t n_total=-1, str regularization="l2",
-              double momentum=0.0, bint track_loss=False, bint check_input=False):
+              double momentum=0.0, bint track_loss=False, bint check_input=False,
+              sample_weight=None):
         """Run mini-batches [start, stop) of one epoch; returns the summed training loss
         (0.0 unless track_loss).
+
+        sample_weight: None, or one weight per row of X (the dtype of the network, finite, >= 0;
+        SGD passes them normalised to mean 1): row i's δᴸ (and so its whole gradient) is scaled by
+        sample_weight[i], and its loss too. Row i's weight follows row i through perm.
 
         check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
         is how SGD validates X without an extra pass over it); on a bad batch, training stops
@@ -402,16 +419,18 @@ cdef class Trainer:
             n_total = n
         if n_total == 0 and n > 0:
             raise ValueError("n_total: expected >= 1 (the n of lambda/n)")
+        if sample_weight is not None:
+            _check_array(sample_weight, "sample_weight", lay.dtype, n, -1)
         cdef int reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
         if lay.dtype == np.float64:
             return self._train[double](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                       track_loss, check_input)
+                                       track_loss, check_input, sample_weight)
         return self._train[float](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                  track_loss, check_input)
+                                  track_loss, check_input, sample_weight)
 
     cdef double _train(self, const floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
                        Py_ssize_t stop, double eta, double lmbda, Py_ssize_t n_total, int reg,
-                       double momentum, bint track_loss, bint check_input):
+                       double momentum, bint track_loss, bint check_input, object sample_weight):
         cdef floating[::1] P = self.params
         cdef floating[::1] V = self.velocity if self.velocity is not None else self.params
         cdef floating[::1] work = self.work
@@ -419,6 +438,8 @@ cdef class Trainer:
         cdef const Py_ssize_t[::1] labels = y.labels
         cdef const Py_ssize_t[::1] perm_v = perm if perm is not None else np.empty(0, dtype=np.intp)
         cdef Py_ssize_t[::1] lab = self.label_buf
+        cdef const floating[::1] sw = (sample_weight if sample_weight is not None
+                                       else np.empty(0, dtype=self.layout.dtype))
         cdef bint use_labels = y.targets.shape[0] == 0 and X.shape[0] > 0
         cdef double loss = 0.0
         cdef Py_ssize_t k
@@ -432,17 +453,19 @@ cdef class Trainer:
                                     &labels[0] if use_labels else NULL,
                                     NULL if use_labels else &T[0, 0],
                                     &perm_v[0] if perm_v.shape[0] > 0 else NULL,
-                                    &lab[0], k, eta, lmbda, n_total, reg, momentum, track_loss,
-                                    check_input)
+                                    &lab[0], &sw[0] if sw.shape[0] > 0 else NULL, k, eta, lmbda,
+                                    n_total, reg, momentum, track_loss, check_input)
                 if self.bad_batch >= 0:
                     break
         return loss
 
     cdef double _batch(self, const floating *X, Py_ssize_t n, floating *P, floating *V, floating *work,
                        const Py_ssize_t *labels, const floating *T, const Py_ssize_t *perm,
-                       Py_ssize_t *lab, Py_ssize_t k, double eta, double lmbda, Py_ssize_t n_total,
-                       int reg, double momentum, bint track_loss, bint check_input) noexcept nogil:
-        """One mini-batch: gather, feedforward, δᴸ (BP1), BP2 backwards, BP3/BP4 fused updates."""
+                       Py_ssize_t *lab, const floating *sw, Py_ssize_t k, double eta, double lmbda,
+                       Py_ssize_t n_total, int reg, double momentum, bint track_loss,
+                       bint check_input) noexcept nogil:
+        """One mini-batch: gather, feedforward, δᴸ (BP1, rows scaled by their sample weight),
+        BP2 backwards, BP3/BP4 fused updates."""
         cdef int L = self.L, l
         cdef Py_ssize_t B = self.batch_size
         cdef Py_ssize_t r0 = k * B
@@ -498,8 +521,23 @@ cdef class Trainer:
 
         # BP1: δ^L overwrites a^L.
         dl = work + self.act_off[L]
-        loss = output_delta(dl, batch_labels, batch_targets, m, K, self.output_act, self.cost,
-                            track_loss)
+        if sw == NULL or not track_loss:
+            loss = output_delta(dl, batch_labels, batch_targets, m, K, self.output_act, self.cost,
+                                track_loss)
+        else:
+            # Weighted loss Σ w_i C_i: one row at a time (the cost of a row is a sum over K outputs).
+            loss = 0.0
+            for i in range(m):
+                loss += <double>sw[perm[r0 + i] if perm != NULL else r0 + i] * output_delta(
+                    dl + i * K, batch_labels + i if batch_labels != NULL else NULL,
+                    batch_targets + i * K if batch_targets != NULL else NULL, 1, K,
+                    self.output_act, self.cost, 1)
+        if sw != NULL:
+            # Per-row weight: δᴸ_i <- w_i δᴸ_i, so BP2-BP4 give Σ_i w_i ∇C_i.
+            if perm != NULL:
+                scale_rows(dl, sw, perm + r0, m, K)
+            else:
+                scale_rows(dl, sw + r0, NULL, m, K)
 
         # Backwards: BP2 for δ^{l-1} (with the old W^l), then the fused updates of W^l, b^l.
         for l in range(L - 1, -1, -1):

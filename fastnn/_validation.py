@@ -130,3 +130,25 @@ def to_y(y, name, n, n_out, dtype, cost, output):
         raise ValueError(f"{name}: the {cost.name} cost needs targets in [0, 1], got values in "
                          f"[{arr.min()}, {arr.max()}]")
     return None, arr
+
+
+def to_sample_weight(w, name, n, dtype):
+    """Per-row weights as a C-contiguous (n,) array of `dtype`, normalised to mean 1.
+
+    Refused unless finite, >= 0 and not all zero. The normalisation makes a full-batch step follow
+    the gradient of the weighted mean cost Σ w_i C_i / Σ w_i, with η keeping its meaning."""
+    arr = _as_numeric(w, name)
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"{name}: expected shape ({n},) (one weight per training row), got "
+                         f"shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains NaN or infinity (first at index "
+                         f"{int(np.argmin(np.isfinite(arr)))})")
+    if n and arr.min() < 0:
+        raise ValueError(f"{name}: expected weights >= 0, got {arr.min()} (at index "
+                         f"{int(arr.argmin())})")
+    total = float(arr.sum())
+    if not total > 0:
+        raise ValueError(f"{name}: expected at least one positive weight, got all zero")
+    return np.ascontiguousarray(arr * (n / total), dtype=dtype)

@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from . import _core
-from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_y)
+from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_sample_weight,
+                          to_y)
 from .costs import VALID_PAIRINGS, default_output, resolve_cost
 from .history import EpochRecord, History
 
@@ -306,7 +307,7 @@ class Network:
             regularization="l2", momentum=0.0, dropout=0.0, early_stopping=None,
             restore_best=True, eta_schedule=None, eta_decay=0.5, min_eta_ratio=1.0 / 128,
             stopping_metric="accuracy", track_loss=False, progress=False, callback=None,
-            n_threads=None):
+            n_threads=None, sample_weight=None):
         """Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -320,6 +321,11 @@ class Network:
         η < η₀·min_eta_ratio; both keep the best-on-evaluation parameters when ``restore_best``.
         "Better" is a higher evaluation accuracy, or with ``stopping_metric="cost"`` (regression) a
         lower mean evaluation cost (without the regularization term).
+
+        ``sample_weight`` (n,) weighs the training rows (finite, >= 0, not all zero): they are
+        normalised to mean 1 and row i's δᴸ is scaled by w_i, so a full-batch step follows the
+        gradient of Σ w_i C_i / Σ w_i (+ the penalty); ``track_loss`` reports that weighted mean.
+        The monitored training cost/accuracy stay unweighted (network2's definitions).
 
         Returns network2's four lists (evaluation cost, evaluation accuracy, training cost,
         training accuracy); ``self.history`` holds the per-epoch records. Ctrl-C stops within a
@@ -358,6 +364,8 @@ class Network:
         if mini_batch_size > n:
             raise ValueError(f"mini_batch_size: expected at most the number of training examples "
                              f"({n}), got {mini_batch_size}")
+        if sample_weight is not None:
+            sample_weight = to_sample_weight(sample_weight, "sample_weight", n, self.dtype)
         Xe = ye = None
         if evaluation_data is not None:
             Xe, ye = self._dataset(evaluation_data, "evaluation_data")
@@ -406,7 +414,8 @@ class Network:
                     bar.reset(total=n_batches)
                     bar.set_description(f"epoch {epoch}/{epochs}")
                 settings = dict(eta=eta, lmbda=lmbda, n_total=n, regularization=regularization,
-                                momentum=momentum, track_loss=track_loss, check_input=epoch == 1)
+                                momentum=momentum, track_loss=track_loss, check_input=epoch == 1,
+                                sample_weight=sample_weight)
                 with _blas_limit(train_threads):
                     loss, chunk = self._train_epoch(trainer, X, y, perm if shuffle else None,
                                                     n_batches, chunk, settings, bar, call_start)

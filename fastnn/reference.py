@@ -75,9 +75,10 @@ class ReferenceNetwork:
             a = ACTIVATIONS[self._act(l)][0](a @ w.T + b)   # aˡ = σ(aˡ⁻¹ Wᵀ + b)  (eq. 25)
         return a
 
-    def backprop(self, X, Y, masks=None):
+    def backprop(self, X, Y, masks=None, row_weights=None):
         """Σ over the rows of ∂C/∂b and ∂C/∂w, by BP1–BP4. `masks[l]` (optional) is the dropout
-        mask of hidden layer l+1: 0 or 1/(1−p) per neuron and row."""
+        mask of hidden layer l+1: 0 or 1/(1−p) per neuron and row. `row_weights` (optional, (m,))
+        weighs each row's gradient: Σ_x w_x ∇C_x (row x's δᴸ scaled by w_x)."""
         activation = X
         activations = [X]       # inputs to each layer (after dropout)
         zs = []
@@ -92,6 +93,8 @@ class ReferenceNetwork:
         nabla_w = [None] * len(self.weights)
         # BP1: δᴸ for this cost and output layer.
         delta = self.cost.delta(zs[-1], activations[-1], Y, self.output)
+        if row_weights is not None:
+            delta = delta * np.asarray(row_weights, dtype=self.dtype)[:, None]
         nabla_b[-1] = delta.sum(axis=0)                     # BP3
         nabla_w[-1] = delta.T @ activations[-2]             # BP4
         for l in range(2, self.num_layers):
@@ -104,9 +107,9 @@ class ReferenceNetwork:
         return nabla_b, nabla_w
 
     def update_mini_batch(self, X, Y, eta, lmbda, n, regularization="l2", momentum=0.0,
-                          masks=None):
+                          masks=None, row_weights=None):
         m = len(X)
-        nabla_b, nabla_w = self.backprop(X, Y, masks)
+        nabla_b, nabla_w = self.backprop(X, Y, masks, row_weights)
         for l in range(len(self.weights)):
             w, nw = self.weights[l], nabla_w[l]
             if momentum > 0:
@@ -130,14 +133,20 @@ class ReferenceNetwork:
             self.biases[l] = self.biases[l] - (eta / m) * nabla_b[l]
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, regularization="l2",
-            momentum=0.0, perms=None, mask_stream=None):
+            momentum=0.0, perms=None, mask_stream=None, sample_weight=None):
         """Train; mini-batches are consecutive slices of the data in order, or of X[perm] for
         perm in `perms` (one permutation per epoch). `mask_stream.next(shape)` supplies dropout
-        masks (one per hidden layer per mini-batch, in that order)."""
+        masks (one per hidden layer per mini-batch, in that order). `sample_weight` (n,) weighs
+        the rows, normalised to mean 1 over the data: the step of a mini-batch is
+        −(η/m) Σ_x w_x ∇C_x, so a full-batch step follows ∇ of Σ w_x C_x / Σ w_x."""
         X, y = training_data
         X = np.asarray(X, dtype=self.dtype)
         Y = self._targets(y)
         n = len(X)
+        W = None
+        if sample_weight is not None:
+            W = np.asarray(sample_weight, dtype=np.float64)
+            W = W * (n / W.sum())
         for epoch in range(epochs):
             order = np.arange(n) if perms is None else perms[epoch]
             for k in range(0, n, mini_batch_size):
@@ -146,7 +155,7 @@ class ReferenceNetwork:
                 if mask_stream is not None:
                     masks = [mask_stream.next((len(idx), s)) for s in self.sizes[1:-1]]
                 self.update_mini_batch(X[idx], Y[idx], eta, lmbda, n, regularization, momentum,
-                                       masks)
+                                       masks, None if W is None else W[idx])
 
     def total_cost(self, X, y, lmbda=0.0, regularization="l2"):
         """Mean cost over the rows plus the regularization term, with n = len(X) as network2."""
