@@ -583,11 +583,36 @@ def cmd_evaluate(args):
     return EXIT_OK
 
 
+def _check_npy_size(path):
+    """Compare a .npy header's claimed shape with the bytes in the file before numpy allocates it
+    (a 100-byte file claiming 10^12 rows must be one clear line, not a MemoryError)."""
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    with open(path, "rb") as f:
+        try:
+            version = npformat.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = npformat.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = npformat.read_array_header_2_0(f)
+        except (ValueError, OSError, SyntaxError, TypeError) as e:
+            raise CLIError(f"--input {path}: not a valid .npy file: {str(e).splitlines()[0]}") from None
+        available = os.fstat(f.fileno()).st_size - f.tell()
+    if dtype.hasobject:
+        raise CLIError(f"--input {path}: expected numbers, got dtype {dtype}")
+    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if claimed > available:
+        raise CLIError(f"--input {path}: the header claims shape {shape} of {dtype} = {claimed:,} "
+                       f"bytes, the file holds {available:,}")
+
+
 def _read_input(path, n_inputs, dtype):
     import numpy as np
 
     try:
         if path.endswith(".npy"):
+            _check_npy_size(path)
             X = np.load(path, allow_pickle=False)
         else:
             with open(path, encoding="utf-8") as f:
