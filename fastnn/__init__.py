@@ -11,7 +11,7 @@ from ._blas import preload as _preload_blas
 
 _preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
 
-from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost, ReferenceCostWarning
 from .history import EpochRecord, History
 try:
     from .network import Network
@@ -31,4 +31,4 @@ def load(filename):
 
 
 __all__ = ["Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "History",
-           "EpochRecord", "load", "__version__"]
+           "EpochRecord", "ReferenceCostWarning", "load", "__version__"]

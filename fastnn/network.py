@@ -14,7 +14,7 @@ import numpy as np
 from . import _core
 from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_sample_weight,
                           to_y)
-from .costs import VALID_PAIRINGS, default_output, resolve_cost
+from .costs import VALID_PAIRINGS, UserCost, core_cost_name, network_cost, resolve_cost
 from .history import EpochRecord, History
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -80,7 +80,11 @@ class Network:
     ----------
     sizes : sequence of int
         Neurons per layer, input first, e.g. ``[784, 30, 10]``.
-    cost : "cross-entropy" (default), "quadratic", "log-likelihood" or a fastnn cost class.
+    cost : "cross-entropy" (default), "quadratic", "log-likelihood", a fastnn cost class, or a cost
+        class of your own with network2's ``fn(a, y)`` and ``delta(z, a, y)`` (network2's own
+        ``CrossEntropyCost``/``QuadraticCost`` work): one whose fn and delta agree numerically with
+        a built-in cost runs in the compiled core; any other runs through the reference epoch step
+        (``fastnn.reference.EpochStep``), with a one-time warning (see ``costs.network_cost``).
     output : "sigmoid", "softmax" or "linear"; defaults to "softmax" for log-likelihood and
         "sigmoid" otherwise. Valid pairings: quadratic+sigmoid, quadratic+linear,
         cross-entropy+sigmoid, log-likelihood+softmax.
@@ -88,7 +92,9 @@ class Network:
     weight_init : "default" — weights N(0, 1/n_in) (N(0, 2/n_in) for ReLU layers), biases N(0, 1)
         (0 for ReLU layers); "large" — weights and biases N(0, 1).
     dtype : float64 (default) or float32, kept end to end.
-    seed : seed of the network's random generator (initialisation, shuffling, dropout).
+    seed : seed of the network's random generator (initialisation, shuffling, dropout). None draws
+        it from NumPy's global generator, so ``np.random.seed(1)`` before building makes the run
+        reproducible, as it does for network2; ``net.seed`` holds the seed used.
     """
 
     def __init__(self, sizes, cost="cross-entropy", output=None, hidden="sigmoid",
@@ -102,12 +108,10 @@ class Network:
                 raise TypeError(f"sizes: expected integers, got {list(sizes)!r}")
             if s < 1:
                 raise ValueError(f"sizes: every layer needs at least 1 neuron, got {list(sizes)}")
-        cost = resolve_cost(cost)
-        if output is None:
-            output = default_output(cost)
-        if output not in OUTPUT_ACTIVATIONS:
+        if output is not None and output not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"output: expected one of {OUTPUT_ACTIVATIONS}, got {output!r}")
-        if (cost.name, output) not in VALID_PAIRINGS:
+        cost, output = network_cost(cost, output)
+        if (core_cost_name(cost), output) not in VALID_PAIRINGS:
             valid = ", ".join(f"{c}+{o}" for c, o in VALID_PAIRINGS)
             raise ValueError(f"cost/output: {cost.name} cost with a {output} output layer is not "
                              f"supported; valid pairings are {valid}")
@@ -122,9 +126,11 @@ class Network:
         self.hidden = hidden
         self.weight_init = weight_init
         self.dtype = resolve_dtype(dtype)
+        if seed is None:    # network2 draws from np.random: np.random.seed(...) makes runs repeatable
+            seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
         self.seed = seed
         self._rng = np.random.default_rng(seed)
-        self._layout = _core.Layout(self.sizes, hidden, output, cost.name, self.dtype)
+        self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)
         self._params = np.zeros(self._layout.n_params, dtype=self.dtype)
         self._velocity = None
         self._make_views()
@@ -212,7 +218,7 @@ class Network:
         state = self.__dict__.copy()
         for k in ("_w", "_b", "_layout"):
             state.pop(k)
-        state["cost"] = self.cost.name
+        state["cost"] = self.cost if isinstance(self.cost, UserCost) else self.cost.name
         return state
 
     def __setstate__(self, state):
@@ -222,11 +228,13 @@ class Network:
             if state.get(key) is not None and not state[key].flags.writeable:
                 state[key] = state[key].copy()
         self.__dict__.update(state)
-        self._layout = _core.Layout(self.sizes, self.hidden, self.output, self.cost.name, self.dtype)
+        self._layout = _core.Layout(self.sizes, self.hidden, self.output, core_cost_name(self.cost),
+                                    self.dtype)
         self._make_views()
 
     def __repr__(self):
-        return (f"Network(sizes={list(self.sizes)}, cost={self.cost.name!r}, output={self.output!r}, "
+        cost = self.cost.__name__ if isinstance(self.cost, UserCost) else self.cost.name
+        return (f"Network(sizes={list(self.sizes)}, cost={cost!r}, output={self.output!r}, "
                 f"hidden={self.hidden!r}, dtype={self.dtype.name})")
 
     # ---- data --------------------------------------------------------------------------------
@@ -249,12 +257,43 @@ class Network:
     n_threads = None
 
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False):
+        if isinstance(self.cost, UserCost) and (want_cost or want_correct):
+            return self._evaluate_user_cost(X, t, out, want_cost, want_correct)
         with _blas_limit(self.n_threads or 1):
             return _core.evaluate(self._layout, self._params, X, t, out=out, want_cost=want_cost,
                                   want_correct=want_correct)
 
+    def _evaluate_user_cost(self, X, t, out, want_cost, want_correct):
+        """(summed cost, number correct) with the user's cost class: the core feeds forward, the
+        class's fn prices the outputs (in blocks of rows, as the core does)."""
+        cost_sum, correct = 0.0, 0
+        block = 4096
+        for r0 in range(0, len(X), block):
+            r1 = min(len(X), r0 + block)
+            a = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
+            with _blas_limit(self.n_threads or 1):
+                _core.evaluate(self._layout, self._params, X[r0:r1], out=a)
+            if out is not None:
+                out[r0:r1] = a
+            if len(t.labels):
+                labels = t.labels[r0:r1]
+                Y = np.zeros_like(a)
+                Y[np.arange(len(labels)), labels] = 1.0
+            else:
+                Y = t.targets[r0:r1]
+                labels = Y.argmax(axis=1)
+            if want_cost:
+                cost_sum += self.cost.fn(a, Y)
+            if want_correct:
+                correct += int(np.sum(a.argmax(axis=1) == labels))
+        return cost_sum, correct
+
     def feedforward(self, X):
-        """Output activations aᴸ for each row of X: an (n, sizes[-1]) array."""
+        """Output activations aᴸ for each row of X: an (n, sizes[-1]) array. One (sizes[0], 1)
+        column — network2's layout for one example — gives one (sizes[-1], 1) column, as network2's
+        feedforward does."""
+        if self.sizes[0] > 1 and _shape(X) == (self.sizes[0], 1):
+            return self.feedforward(np.reshape(X, (1, -1))).reshape(-1, 1)
         X = self._features(X)
         out = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
         self._evaluate(X, out=out)
@@ -264,20 +303,90 @@ class Network:
         """The index of the most active output neuron for each row of X."""
         return self.feedforward(X).argmax(axis=1)
 
-    def accuracy(self, X, y=None):
+    def accuracy(self, X, y=None, convert=None):
         """Number of rows whose most active output matches y (labels, or the argmax of one-hot or
-        target rows). Also accepts network2's list of (x, y) pairs as the only argument."""
-        X, t = self._dataset(X if y is None else (X, y), "data")
-        return int(self._evaluate(X, t, want_correct=True)[1])
+        target rows).
 
-    def total_cost(self, X, y=None, lmbda=0.0, regularization="l2"):
+        Two signatures, chosen by the first argument:
+
+        - array form ``accuracy(X, y)``: X an (n, d) array, y labels, one-hot or target rows;
+          ``accuracy((X, y))`` also works.
+        - network2's form ``accuracy(data, convert=False)`` when ``data`` is a list (or tuple, or
+          iterator such as ``zip``) of (x, y) pairs; the second positional argument is then
+          ``convert``, with network2's meaning: ``convert=False`` — y are int labels (network2's
+          validation and test data); ``convert=True`` — y are one-hot vectors (its training data).
+          A y that does not match the stated ``convert`` raises ValueError.
+        """
+        if _is_pairs(X, self.sizes):
+            if y is not None:
+                if convert is not None:
+                    raise TypeError("accuracy() got two values for convert (network2's signature "
+                                    "is accuracy(data, convert=False))")
+                convert = y
+            Xa, t = self._network2_data(X, convert, vectors=bool(convert), method="accuracy")
+        else:
+            if convert is not None:
+                raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, "
+                                "pass labels or one-hot rows as y")
+            Xa, t = self._dataset(X if y is None else (X, y), "data")
+        return int(self._evaluate(Xa, t, want_correct=True)[1])
+
+    def total_cost(self, X, y=None, lmbda=0.0, regularization="l2", convert=None):
         """Mean cost over the rows plus the regularization term ½(λ/n)Σ‖w‖² (L1: (λ/n)Σ|w|),
-        with n = the number of rows evaluated — as network2's total_cost."""
+        with n = the number of rows evaluated — as network2's total_cost.
+
+        Two signatures, chosen by the first argument:
+
+        - array form ``total_cost(X, y, lmbda=0.0, regularization="l2")`` (or ``total_cost((X, y))``).
+        - network2's form ``total_cost(data, lmbda, convert=False)`` when ``data`` is a list (or
+          tuple, or iterator) of (x, y) pairs: the second positional argument is ``lmbda``, the
+          third ``convert``, with network2's meaning — the opposite of accuracy's:
+          ``convert=False`` — y are one-hot vectors (network2's training data);
+          ``convert=True`` — y are int labels (its validation and test data).
+        """
+        if _is_pairs(X, self.sizes):
+            if y is not None:   # network2: total_cost(data, lmbda, convert): shift by one
+                third, lmbda = lmbda, y
+                if isinstance(third, (bool, np.bool_)):
+                    if convert is not None:
+                        raise TypeError("total_cost() got two values for convert (network2's "
+                                        "signature is total_cost(data, lmbda, convert=False))")
+                    convert = bool(third)
+                elif third != 0.0:
+                    raise TypeError("total_cost() got two values for lmbda (network2's signature "
+                                    "is total_cost(data, lmbda, convert=False))")
+            check_hyper("lmbda", lmbda, low=0.0)
+            if regularization not in ("l2", "l1"):
+                raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+            Xa, t = self._network2_data(X, convert, vectors=not convert, method="total_cost")
+            return self._total_cost(Xa, t, lmbda, regularization)
+        if convert is not None:
+            raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, pass "
+                            "labels or one-hot rows as y")
         check_hyper("lmbda", lmbda, low=0.0)
         if regularization not in ("l2", "l1"):
             raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
         X, t = self._dataset(X if y is None else (X, y), "data")
         return self._total_cost(X, t, lmbda, regularization)
+
+    def _network2_data(self, pairs, convert, vectors, method):
+        """(X, Targets) from network2's pairs; with `convert` given, y must be as it says
+        (`vectors`: one-hot/target vectors, else int labels)."""
+        if not isinstance(pairs, (list, tuple)):
+            pairs = list(pairs)             # zip/map/generator: read once
+        X, y = _split_data(pairs, "data", self.sizes)
+        if convert is not None and self.sizes[-1] > 1 and len(y):
+            is_vectors = np.ndim(y) == 2
+            if is_vectors != vectors:
+                have = "(k, 1) vectors" if is_vectors else "int labels"
+                want = "vectors" if vectors else "int labels"
+                raise ValueError(
+                    f"data: {method}(..., convert={bool(convert)}) reads y as {want} (network2's "
+                    f"meaning), but the y are {have}; pass convert={not bool(convert)}")
+        X = to_features(X, "data X", self.sizes[0], self.dtype)
+        labels, targets = to_y(y, "data y", len(X), self.sizes[-1], self.dtype, self.cost,
+                               self.output)
+        return X, _core.Targets(self._layout, labels, targets, len(X))
 
     def _total_cost(self, X, t, lmbda, regularization):
         if len(X) == 0:
@@ -307,7 +416,7 @@ class Network:
             regularization="l2", momentum=0.0, dropout=0.0, early_stopping=None,
             restore_best=True, eta_schedule=None, eta_decay=0.5, min_eta_ratio=1.0 / 128,
             stopping_metric="accuracy", track_loss=False, progress=False, callback=None,
-            n_threads=None, sample_weight=None):
+            n_threads=None, sample_weight=None, verbose=False):
         """Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -331,6 +440,11 @@ class Network:
         training accuracy); ``self.history`` holds the per-epoch records. Ctrl-C stops within a
         fraction of a second, leaving the parameters of the last completed mini-batch, and
         re-raises KeyboardInterrupt (history.stop_reason == "interrupted").
+
+        ``verbose=True`` prints network2's lines after each epoch ("Epoch j training complete",
+        the monitored costs, "Accuracy on evaluation data: k / n"; epochs counted from 0 as there).
+        ``training_data``/``evaluation_data`` may be (X, y) arrays or network2's lists of (x, y)
+        pairs (one-hot or int y alike).
         """
         # ---- validate everything before anything changes ----
         epochs = check_hyper("epochs", epochs, low=0, integer=True)
@@ -384,9 +498,7 @@ class Network:
                       else self._velocity.copy(), self._rng.bit_generator.state, self.history)
         if momentum > 0 and self._velocity is None:
             self._velocity = np.zeros_like(self._params)
-        trainer = _core.Trainer(self._layout, self._params, mini_batch_size,
-                                self._velocity if momentum > 0 else None, dropout,
-                                int(self._rng.integers(0, 2**63)))
+        trainer = self._epoch_step(mini_batch_size, momentum, dropout)
         perm = np.arange(n, dtype=np.intp)
         n_batches = -(-n // mini_batch_size)
         train_threads = n_threads if n_threads is not None else (
@@ -436,6 +548,9 @@ class Network:
                         self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
                                                   f"the cost is {value}")
                 history.records.append(rec)
+                if verbose:
+                    _print_network2_epoch(rec, monitor_training_cost, monitor_training_accuracy,
+                                          monitor_evaluation_cost, monitor_evaluation_accuracy, bar)
                 score = (rec.evaluation_accuracy if stopping_metric == "accuracy" or
                          evaluation_loss is None else -evaluation_loss)
                 eta, stop_reason = watch.after_epoch(rec.epoch, score, eta)
@@ -453,6 +568,17 @@ class Network:
                 bar.close()
         history.restored_best = watch.restore_best(len(history.records))
         return lists
+
+    def _epoch_step(self, mini_batch_size, momentum, dropout):
+        """The component that runs an epoch's mini-batches: the compiled core's Trainer, or the
+        reference EpochStep for a cost class the core cannot run; both train the network's own
+        parameter buffer in place and share one interface (see fastnn.reference.EpochStep)."""
+        seed = int(self._rng.integers(0, 2**63))
+        velocity = self._velocity if momentum > 0 else None
+        if isinstance(self.cost, UserCost):
+            from .reference import EpochStep
+            return EpochStep(self, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
+        return _core.Trainer(self._layout, self._params, mini_batch_size, velocity, dropout, seed)
 
     def _train_epoch(self, trainer, X, y, perm, n_batches, chunk, settings, bar, call_start):
         """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
@@ -620,6 +746,26 @@ def _split_data(data, name, sizes):
     return X, y
 
 
+def _shape(X):
+    try:
+        return np.shape(X)
+    except ValueError:      # ragged: reported by the full check
+        return None
+
+
+def _is_pairs(data, sizes):
+    """Is `data` network2's list of (x, y) pairs (a list, a tuple of pairs, or an iterator such as
+    zip) rather than an array or an (X, y) pair of arrays?"""
+    if isinstance(data, list):
+        return not data or _is_example(data[0], sizes)
+    if isinstance(data, tuple):
+        if len(data) == 2:
+            return _is_example(data[0], sizes) and _is_example(data[1], sizes)
+        return bool(data) and _is_example(data[0], sizes)
+    import collections.abc
+    return isinstance(data, collections.abc.Iterator)
+
+
 def _is_example(obj, sizes):
     """True for a network2 (x, y) pair (so a 2-tuple of pairs is a data list, not (X, y))."""
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
@@ -629,6 +775,25 @@ def _is_example(obj, sizes):
             np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
     except Exception:
         return False
+
+
+def _print_network2_epoch(rec, training_cost, training_accuracy, evaluation_cost,
+                          evaluation_accuracy, bar=None):
+    """network2's per-epoch report (SGD(verbose=True)); network2 counts epochs from 0."""
+    lines = [f"Epoch {rec.epoch - 1} training complete"]
+    if training_cost:
+        lines.append(f"Cost on training data: {rec.training_cost}")
+    if training_accuracy:
+        lines.append(f"Accuracy on training data: {rec.training_accuracy} / {rec.n_training}")
+    if evaluation_cost:
+        lines.append(f"Cost on evaluation data: {rec.evaluation_cost}")
+    if evaluation_accuracy:
+        lines.append(f"Accuracy on evaluation data: {rec.evaluation_accuracy} / {rec.n_evaluation}")
+    text = "\n".join(lines) + "\n"
+    if bar is not None:
+        bar.write(text)
+    else:
+        print(text, flush=True)
 
 
 def _progress_bar(progress, n_batches):

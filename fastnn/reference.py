@@ -175,3 +175,85 @@ class ReferenceNetwork:
         y = np.asarray(y)
         want = y if y.ndim == 1 else y.argmax(axis=1)
         return int(np.sum(self.feedforward(X).argmax(axis=1) == want))
+
+
+class EpochStep:
+    """The reference implementation of SGD's epoch step, for a cost the compiled core cannot run
+    (a cost class of the user's own). Same interface as the compiled ``_core.Trainer``, so
+    ``Network.SGD`` drives either one the same way (monitoring, schedules, early stopping,
+    callbacks, history)::
+
+        loss_sum = step.train(X, y, perm, start, stop, eta=..., lmbda=..., n_total=...,
+                              regularization=..., momentum=..., track_loss=..., check_input=...)
+
+    runs mini-batches [start, stop) of one epoch (mini-batch k = rows perm[k*B:(k+1)*B], or
+    consecutive rows when perm is None) with :meth:`ReferenceNetwork.update_mini_batch` (BP1–BP4,
+    eq. 93–96), on the network's own parameters and momentum velocity; on a mini-batch holding
+    NaN/inf input (check_input) it stops before that batch and sets ``bad_batch`` to its index.
+    Dropout masks come from ``rng`` (a numpy Generator)."""
+
+    def __init__(self, net, batch_size, velocity, dropout, rng):
+        self.net, self.batch_size, self.velocity = net, int(batch_size), velocity
+        self.dropout_p, self.rng = float(dropout), rng
+        self.bad_batch = -1
+        self.ref = ReferenceNetwork(net.sizes, net.weights, net.biases, cost=net.cost,
+                                    output=net.output, hidden=net.hidden, dtype=net.dtype)
+        if velocity is not None:
+            from ._core import parameter_layout
+            w_off, b_off, _ = parameter_layout(net.sizes)
+            sizes = net.sizes
+            self._vw = [velocity[o:o + a * b].reshape(b, a)
+                        for o, a, b in zip(w_off, sizes[:-1], sizes[1:])]
+            self._vb = [velocity[o:o + b] for o, b in zip(b_off, sizes[1:])]
+
+    def _load(self):
+        ref, net = self.ref, self.net
+        ref.weights = [np.array(w, dtype=ref.dtype) for w in net.weights]
+        ref.biases = [np.array(b, dtype=ref.dtype) for b in net.biases]
+        if self.velocity is not None:
+            ref.velocity_w = [v.copy() for v in self._vw]
+            ref.velocity_b = [v.copy() for v in self._vb]
+
+    def _store(self):
+        ref, net = self.ref, self.net
+        for dst, src in zip(net._w + net._b, ref.weights + ref.biases):
+            dst[...] = src
+        if self.velocity is not None:
+            for dst, src in zip(self._vw + self._vb, ref.velocity_w + ref.velocity_b):
+                dst[...] = src
+
+    def train(self, X, y, perm, start, stop, eta, lmbda=0.0, n_total=-1, regularization="l2",
+              momentum=0.0, track_loss=False, check_input=False, sample_weight=None):
+        ref, B, n = self.ref, self.batch_size, len(X)
+        n_total = n if n_total < 0 else n_total
+        labels = y.labels if len(y.labels) else None
+        loss = 0.0
+        self._load()
+        try:
+            for k in range(start, stop):
+                rows = np.arange(k * B, min(n, (k + 1) * B))
+                idx = rows if perm is None else perm[rows]
+                Xb = X[idx]
+                if check_input and not np.all(np.isfinite(Xb)):
+                    self.bad_batch = k
+                    break
+                Yb = onehot(labels[idx], ref.sizes[-1]).astype(ref.dtype) if labels is not None \
+                    else y.targets[idx]
+                masks = None
+                if self.dropout_p > 0:
+                    keep = 1.0 - self.dropout_p
+                    masks = [(self.rng.random((len(idx), s)) < keep) / keep
+                             for s in ref.sizes[1:-1]]
+                wb = None if sample_weight is None else sample_weight[idx]
+                if track_loss:
+                    A = ref.feedforward(Xb)
+                    if wb is None:
+                        loss += float(ref.cost.fn(A, Yb))
+                    else:
+                        loss += sum(float(w) * float(ref.cost.fn(A[i:i + 1], Yb[i:i + 1]))
+                                    for i, w in enumerate(wb))
+                ref.update_mini_batch(Xb, Yb, eta, lmbda, n_total, regularization, momentum, masks,
+                                      wb)
+        finally:
+            self._store()
+        return loss
