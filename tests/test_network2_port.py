@@ -139,11 +139,15 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
         fastnn.Network([64, 20, 10], cost=cls, seed=3)
     core = fastnn.Network([64, 20, 10], cost="cross-entropy", seed=3)
     records = []
+    w = np.random.default_rng(0).random(len(X))
     got = net.SGD((X, y), 4, 10, 0.25, evaluation_data=(Xv, yv), monitor_evaluation_cost=True,
                   monitor_evaluation_accuracy=True, early_stopping=10, momentum=0.3,
-                  callback=records.append)
+                  callback=records.append, sample_weight=w, track_loss=True)
     want = core.SGD((X, y), 4, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_cost=True,
-                    monitor_evaluation_accuracy=True, early_stopping=10, momentum=0.3)
+                    monitor_evaluation_accuracy=True, early_stopping=10, momentum=0.3,
+                    sample_weight=w, track_loss=True)
+    assert net.history.records[0].training_loss == pytest.approx(
+        2 * core.history.records[0].training_loss, rel=1e-9)
     assert np.allclose(net._params, core._params, rtol=1e-9, atol=1e-12)
     assert got[1] == want[1]
     assert np.allclose(got[0], 2 * np.array(want[0]), rtol=1e-9)
