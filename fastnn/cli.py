@@ -4,6 +4,7 @@
                  [--lmbda 5.0] [--data mnist|digits] [--data-dir DIR] ... [--save model.json]
     fastnn evaluate model.json [--data mnist|digits] [--split test]
     fastnn predict model.json [--input X.npy | --data ... --split test] [--limit N]
+    fastnn export model.json model.onnx [--opset N]      (needs onnx: pip install "fastnn[onnx]")
     fastnn                      a short demo: ``train --epochs 3`` (30 on the digits) with the defaults
 
 User mistakes (bad flags, missing data, a corrupt model file, ...) print one line
@@ -230,6 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--limit", type=_pos_int, metavar="N", default=None, help="only the first N examples")
     pr.add_argument("--scores", action="store_true", help="also print the output activations")
     pr.add_argument("-q", "--quiet", action="store_true", help="no note on stderr about the data used")
+
+    # ---- export ----------------------------------------------------------------------------------
+    x = sub.add_parser("export", help="write a saved model as ONNX (for ONNX Runtime and others)",
+                       formatter_class=_Formatter,
+                       description="Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
+                                   "probabilities (or output, for a linear output layer) and label "
+                                   "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
+                                   'pip install "fastnn[onnx]".')
+    x.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
+    x.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write (atomically)")
+    x.add_argument("--opset", type=_pos_int, metavar="N", default=None,
+                   help="ONNX opset to target (default: 17)")
+    x.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -662,10 +676,32 @@ def cmd_predict(args):
     return EXIT_OK
 
 
+def cmd_export(args):
+    from .export import to_onnx
+
+    net = _load_model(args.model)
+    _check_output_path("output file", args.out)
+    try:
+        to_onnx(net, args.out, opset=args.opset)
+    except ImportError as e:
+        raise CLIError(str(e).split(" (")[0]) from None
+    except ValueError as e:
+        message = str(e)
+        if message.startswith("opset:"):    # an opset the installed onnx does not know
+            raise CLIError(f"--opset {args.opset}:{message[len('opset:'):]}", EXIT_USAGE) from None
+        raise CLIError(f"cannot export {args.model}: {message}") from None
+    except OSError as e:
+        raise CLIError(f"cannot write {args.out}: {e.strerror or e}") from None
+    _note(args, f"wrote {args.out}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs "
+                f"{'output' if net.output == 'linear' else 'probabilities'} (N, {net.sizes[-1]}) "
+                f"and label (N,)")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
-_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
 
 
 def main(argv=None) -> int:
