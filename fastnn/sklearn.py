@@ -302,6 +302,43 @@ class _BaseNetwork(BaseEstimator):
         X = _validate_data(self, X, reset=False, dtype=self.network_.dtype, order="C")
         return self.network_.feedforward(_trainable(X))
 
+    # ----------------------------------------------------------------------------- export
+    @property
+    def coefs_(self):
+        """Weight matrices in ``MLPClassifier``'s layout: ``coefs_[l]`` has shape (n_in, n_out), the
+        transpose of ``network_.weights[l]``. Read-only views of the fitted network's parameters."""
+        check_is_fitted(self)
+        return [_read_only(w.T) for w in self.network_.weights]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors in ``MLPClassifier``'s layout: ``intercepts_[l]`` has shape (n_out,).
+        Read-only views of the fitted network's parameters."""
+        check_is_fitted(self)
+        return [_read_only(b) for b in self.network_.biases]
+
+    def to_onnx(self, path=None, *, opset=None):
+        """The fitted estimator as an ONNX model (``onnx.ModelProto``; written atomically to ``path``
+        when given), built by :func:`fastnn.export.to_onnx`'s exporter. Needs ``pip install
+        "fastnn[onnx]"``.
+
+        Input ``X`` (N, n_features_in_) in the estimator's dtype. A classifier outputs
+        ``probabilities`` (= ``predict_proba``) and ``label`` (= ``predict``: the ``classes_`` values,
+        e.g. strings, not column indices); a regressor outputs ``output`` (= ``predict``).
+
+        Only the estimator is exported: preprocessing done before it (scaling, encoding, the other
+        steps of a ``Pipeline``) stays the caller's business and must be applied to ``X`` first.
+        """
+        from .export import estimator_to_onnx
+
+        return estimator_to_onnx(self, path, opset=opset)
+
+
+def _read_only(a):
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
 
 def _chain(callbacks):
     def callback(record):
