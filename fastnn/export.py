@@ -24,7 +24,7 @@ import json
 
 import numpy as np
 
-__all__ = ["to_onnx", "to_torch", "from_torch", "DEFAULT_OPSET", "MIN_OPSET"]
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "from_torch", "to_onnx", "to_torch"]
 
 #: ONNX opset used unless told otherwise (ONNX Runtime >= 1.13 runs it)
 DEFAULT_OPSET = 17
