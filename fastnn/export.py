@@ -131,7 +131,10 @@ def _label_nodes(g, net, z, name="label"):
 def _metadata(net, extra=None):
     from ._version import __version__
 
-    meta = {"sizes": json.dumps([int(s) for s in net.sizes]), "cost": net.cost.name,
+    cost = net.cost.name
+    if cost == "custom":          # a user's network2-style cost class (fastnn.costs.UserCost)
+        cost = f"custom:{net.cost.__name__}"
+    meta = {"sizes": json.dumps([int(s) for s in net.sizes]), "cost": cost,
             "output": net.output, "hidden": net.hidden, "dtype": np.dtype(net.dtype).name,
             "fastnn_version": __version__}
     meta.update(extra or {})

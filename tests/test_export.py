@@ -164,6 +164,26 @@ def test_onnx_options_and_errors(tmp_path):
     assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["keep.onnx"]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_onnx_with_a_users_cost_class():
+    class MyCost:                               # network2-style, not a built-in: training only
+        @staticmethod
+        def fn(a, y):
+            return np.sum((a - y) ** 2)
+
+        @staticmethod
+        def delta(z, a, y):
+            return 2 * (a - y) * a * (1 - a)
+
+    net = fastnn.Network([3, 4, 2], cost=MyCost, seed=0)
+    model = to_onnx(net)
+    assert {p.key: p.value for p in model.metadata_props}["cost"] == "custom:MyCost"
+    X = np.random.default_rng(0).random((20, 3))
+    a, label = _session(model).run(None, {"X": X})
+    np.testing.assert_allclose(a, net.feedforward(X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(label, net.predict(X))
+
+
 def test_onnx_missing_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r'pip install "fastnn\[onnx\]"'):
