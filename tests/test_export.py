@@ -140,6 +140,25 @@ def test_onnx_model_details(tmp_path):
     assert loaded.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
+@pytest.mark.parametrize("sizes", [(3, 4, 2), (3, 4, 1)], ids=["softmax", "one-sigmoid"])
+def test_onnx_every_supported_opset_runs(sizes):
+    cost = "log-likelihood" if sizes[-1] == 2 else "cross-entropy"
+    net = fastnn.Network(list(sizes), cost=cost, seed=4)
+    X = np.random.default_rng(4).standard_normal((30, 3))
+    for opset in range(13, onnx.defs.onnx_opset_version() + 1):
+        model = to_onnx(net, opset=opset)
+        assert model.opset_import[0].version == opset
+        try:
+            session = _session(model)
+        except Exception as e:      # an onnx newer than the installed ONNX Runtime
+            if opset > 17 and "opset" in str(e).lower():
+                break
+            raise
+        a, label = session.run(None, {"X": X})
+        np.testing.assert_allclose(a, net.feedforward(X), rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(label, _rule(net, X))
+
+
 def test_onnx_options_and_errors(tmp_path):
     net = fastnn.Network([3, 4, 2], seed=0)
     only_label = to_onnx(net, probabilities=False)
