@@ -6,6 +6,10 @@ Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cyth
     >>> net.SGD((X, y), 30, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv),
     ...         monitor_evaluation_accuracy=True)
 """
+from __future__ import annotations
+
+import os
+
 from ._version import __version__
 from ._blas import preload as _preload_blas
 
@@ -24,7 +28,7 @@ except ImportError as exc:  # a source checkout whose compiled core was never bu
         f"run Python from another directory to use the installed fastnn ({exc})") from exc
 
 
-def load(filename):
+def load(filename: str | os.PathLike[str]) -> Network:
     """Load a network saved by ``Network.save`` or by network2.py's ``save``."""
     from .io import load as _load
     return _load(filename)

@@ -4,6 +4,10 @@ stably from the weighted inputs z (finite even when a sigmoid or softmax output 
 
 Arrays hold one example per row: a, z and y have shape (m, n_out); y is one-hot for labels.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 
@@ -96,7 +100,7 @@ def default_output(cost):
     return resolve_cost(cost).outputs[0]
 
 
-def resolve_cost(cost):
+def resolve_cost(cost: str | type[Any]) -> type[Any]:
     """A cost class from a class or one of the names "quadratic", "cross-entropy", "log-likelihood"
     (also accepted: network2's class names, underscores for hyphens, and a few common aliases).
     A :class:`UserCost` (a cost class of the user's own, see :func:`network_cost`) is returned as is."""

@@ -32,9 +32,12 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, DTypeLike, PathLike
 
 __all__ = [
     "Dataset",
@@ -197,7 +200,7 @@ def _read_body_incrementally(f, path: Path, body: int):
     return np.frombuffer(buf, dtype=np.uint8), got, extra
 
 
-def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
+def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray:
     """Read an unsigned-byte IDX file (gzipped or not) into a read-only uint8 array of the header's shape.
 
     ``expected_magic``: e.g. 0x00000803 (MNIST images) or 0x00000801 (labels); ``None`` accepts any
@@ -214,7 +217,7 @@ def read_idx(path, expected_magic: Optional[int] = None) -> np.ndarray:
                              f"got {len(head)})")
         magic = int.from_bytes(head, "big")
         zero, dtype_code, ndim = head[0:2], head[2], head[3]
-        what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic, "")
+        what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic or 0, "")
         expect = "" if expected_magic is None else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
         if zero != b"\x00\x00":
             raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; not an IDX file")
@@ -280,7 +283,7 @@ def _candidates(path):
 
 def _scan(directory: Path):
     """{role: file path or None} for the four MNIST files in ``directory``."""
-    found = {}
+    found: dict[str, Path | None] = {}
     for role, name in MNIST_FILES.items():
         found[role] = None
         if directory.is_dir():
@@ -334,7 +337,7 @@ def _locate(path):
     return None, None, message
 
 
-def find_mnist(path=None) -> Tuple[Optional[Path], str]:
+def find_mnist(path: Optional[PathLike] = None) -> Tuple[Optional[Path], str]:
     """Locate the MNIST IDX files without reading them.
 
     Returns ``(directory, reason)``: the directory holding all four files (``None`` if not found)
@@ -346,7 +349,7 @@ def find_mnist(path=None) -> Tuple[Optional[Path], str]:
     return directory, reason
 
 
-def mnist_available(path=None) -> bool:
+def mnist_available(path: Optional[PathLike] = None) -> bool:
     """True if :func:`find_mnist` finds all four MNIST files."""
     return find_mnist(path)[0] is not None
 
@@ -371,7 +374,8 @@ def _to_float(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def load_mnist(path=None, dtype=np.float64, *, validation_size: int = 10000) -> Dataset:
+def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *,
+               validation_size: int = 10000) -> Dataset:
     """Load MNIST from the four IDX files, split as in Nielsen's book.
 
     training = the first ``60000 - validation_size`` (50,000) training images, validation = the last
@@ -651,7 +655,7 @@ def _contiguous_strides(shape, itemsize, order):
     return tuple(strides)
 
 
-def load_pickle(path, dtype=np.float64) -> Dataset:
+def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
     """Read network2's ``mnist.pkl.gz``: a gzipped (or plain) pickle, latin1-encoded (Python 2), of
     ``(training, validation, test)``, each ``(X, y)`` with X (n, 784) float32 in [0, 1] and y int labels.
 
@@ -722,7 +726,8 @@ def load_pickle(path, dtype=np.float64) -> Dataset:
 # --------------------------------------------------------------------------------------------------
 # scikit-learn digits
 # --------------------------------------------------------------------------------------------------
-def load_digits(dtype=np.float64, seed=0, *, n_validation: int = 300, n_test: int = 300) -> Dataset:
+def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator | None = 0, *, n_validation: int = 300,
+                n_test: int = 300) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 x 64, no download), pixels / 16 in [0, 1], shuffled by
     ``seed`` (int, ``None`` for unseeded, or a ``np.random.Generator``) and split into
     training (1797 - n_validation - n_test = 1197) / validation (300) / test (300)."""
@@ -765,7 +770,8 @@ def _check_image_shape(image_shape):
     return h, w
 
 
-def expand(X, y, image_shape=(28, 28), *, interleave: bool = False):
+def expand(X: ArrayLike, y: ArrayLike, image_shape: Tuple[int, int] = (28, 28), *,
+           interleave: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """Add one-pixel shifts of every image (Nielsen's ``expand_mnist.py``, vectorized).
 
     Returns ``(X2, y2)`` with 5n rows, same dtypes as ``X``/``y``. Order (``interleave=False``):
@@ -809,7 +815,7 @@ def expand(X, y, image_shape=(28, 28), *, interleave: bool = False):
     return out, y2
 
 
-def onehot(y, n_classes: int = _N_CLASSES, dtype=np.float64) -> np.ndarray:
+def onehot(y: ArrayLike, n_classes: int = _N_CLASSES, dtype: DTypeLike = np.float64) -> np.ndarray:
     """Integer labels (n,) -> one-hot rows (n, n_classes) of ``dtype``."""
     dt = _check_dtype(dtype)
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):

@@ -26,11 +26,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .costs import COSTS_BY_CLASS_NAME, VALID_PAIRINGS, default_output
 from .network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, WEIGHT_INITS
+
+if TYPE_CHECKING:
+    from ._typing import PathLike
+    from .network import Network
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -61,7 +66,7 @@ def _current_umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, ``os.replace``.
 
     On any failure (including KeyboardInterrupt) the temporary file is removed and the previous
@@ -101,7 +106,7 @@ def atomic_write_bytes(path, data: bytes) -> None:
         os.close(dfd)
 
 
-def atomic_write_text(path, text: str) -> None:
+def atomic_write_text(path: PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -133,7 +138,7 @@ def _cost_name(net) -> str:
     raise ValueError(f"cannot save: unknown cost {cost!r}")
 
 
-def to_dict(net) -> dict:
+def to_dict(net: Network) -> dict:
     """The JSON-ready dict that :func:`save` writes for ``net``."""
     from ._version import __version__
 
@@ -165,7 +170,7 @@ def to_dict(net) -> dict:
     }
 
 
-def save(net, path) -> None:
+def save(net: Network, path: PathLike) -> None:
     """Save ``net`` to ``path`` as JSON (network2's fields + fastnn's), atomically."""
     text = json.dumps(to_dict(net), separators=(",", ":"), allow_nan=False)
     atomic_write_text(path, text + "\n")
@@ -274,7 +279,7 @@ def _parse(data):
     return sizes, kwargs, weights, biases
 
 
-def load(path):
+def load(path: PathLike) -> Network:
     """Load a network saved by :func:`save` / ``Network.save`` or by Nielsen's ``network2.save``.
 
     Raises ``ValueError("<path>: ... <field>: <problem>")`` naming the first bad field for anything

@@ -4,10 +4,13 @@ The interface follows Nielsen's network2.py (``Network(sizes, cost)``, ``SGD(...
 four monitoring lists) with an array API on top (``feedforward``, ``predict``, ``accuracy``,
 ``total_cost`` on an (n, d) matrix of rows).
 """
+from __future__ import annotations
+
 import math
 import numbers
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +19,12 @@ from ._validation import (check_finite, check_hyper, resolve_dtype, to_features,
                           to_y)
 from .costs import VALID_PAIRINGS, UserCost, core_cost_name, network_cost, resolve_cost
 from .history import EpochRecord, History
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._typing import (ArrayLike, DataLike, DTypeLike, EpochCallback, FloatArray, IntArray,
+                          MonitorLists, PathLike)
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
@@ -97,8 +106,9 @@ class Network:
         reproducible, as it does for network2; ``net.seed`` holds the seed used.
     """
 
-    def __init__(self, sizes, cost="cross-entropy", output=None, hidden="sigmoid",
-                 weight_init="default", dtype=np.float64, seed=None):
+    def __init__(self, sizes: Sequence[int], cost: str | type[Any] = "cross-entropy", output: str | None = None,
+                 hidden: str = "sigmoid", weight_init: str = "default", dtype: DTypeLike = np.float64,
+                 seed: int | None = None) -> None:
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes: expected a sequence of layer sizes, got {sizes!r}")
         if len(sizes) < 2:
@@ -132,9 +142,9 @@ class Network:
         self._rng = np.random.default_rng(seed)
         self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)
         self._params = np.zeros(self._layout.n_params, dtype=self.dtype)
-        self._velocity = None
+        self._velocity: np.ndarray | None = None
         self._make_views()
-        self.history = None
+        self.history: History | None = None
         if weight_init == "large":
             self.large_weight_initializer()
         else:
@@ -147,7 +157,7 @@ class Network:
                    for o, n_in, n_out in zip(w_off, self.sizes[:-1], self.sizes[1:])]
         self._b = [self._params[o:o + n_out] for o, n_out in zip(b_off, self.sizes[1:])]
 
-    def default_weight_initializer(self):
+    def default_weight_initializer(self) -> None:
         """Weights N(0, 1/n_in) — std 1/√n_in (N(0, 2/n_in) into ReLU layers); biases N(0, 1)
         (zero for ReLU layers)."""
         L = len(self._w)
@@ -159,7 +169,7 @@ class Network:
             b[...] = 0.0 if relu else self._rng.standard_normal(b.shape)
         self._velocity = None
 
-    def large_weight_initializer(self):
+    def large_weight_initializer(self) -> None:
         """Weights and biases N(0, 1), as in chapter 1."""
         for w, b in zip(self._w, self._b):
             w[...] = self._rng.standard_normal(w.shape)
@@ -167,22 +177,22 @@ class Network:
         self._velocity = None
 
     @property
-    def weights(self):
+    def weights(self) -> list[FloatArray]:
         """Weight matrices, weights[l] of shape (sizes[l+1], sizes[l]) (views of the network's own
         buffer; assign a whole list to replace them)."""
         return list(self._w)
 
     @weights.setter
-    def weights(self, values):
+    def weights(self, values: Sequence[ArrayLike]) -> None:
         self._assign(values, self._w, "weights")
 
     @property
-    def biases(self):
+    def biases(self) -> list[FloatArray]:
         """Bias vectors, biases[l] of shape (sizes[l+1],)."""
         return list(self._b)
 
     @biases.setter
-    def biases(self, values):
+    def biases(self, values: Sequence[ArrayLike]) -> None:
         self._assign(values, self._b, "biases")
 
     def _assign(self, values, targets, name):
@@ -210,7 +220,7 @@ class Network:
         self._velocity = None
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         return int(self._params.size)
 
     # ---- pickling: the views must alias the flat buffer again after loading ------------------
@@ -246,7 +256,7 @@ class Network:
                                self.output)
         return X, _core.Targets(self._layout, labels, targets, len(X))
 
-    def _features(self, X, name="X"):
+    def _features(self, X, name="X") -> np.ndarray:
         return to_features(X, name, self.sizes[0], self.dtype)
 
     # ---- inference ---------------------------------------------------------------------------
@@ -288,7 +298,7 @@ class Network:
                 correct += int(np.sum(a.argmax(axis=1) == labels))
         return cost_sum, correct
 
-    def feedforward(self, X):
+    def feedforward(self, X: ArrayLike) -> FloatArray:
         """Output activations aᴸ for each row of X: an (n, sizes[-1]) array. One (sizes[0], 1)
         column — network2's layout for one example — gives one (sizes[-1], 1) column, as network2's
         feedforward does."""
@@ -299,11 +309,12 @@ class Network:
         self._evaluate(X, out=out)
         return out
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """The index of the most active output neuron for each row of X."""
         return self.feedforward(X).argmax(axis=1)
 
-    def accuracy(self, X, y=None, convert=None):
+    def accuracy(self, X: ArrayLike | DataLike, y: ArrayLike | None = None,
+                 convert: bool | None = None) -> int:
         """Number of rows whose most active output matches y (labels, or the argmax of one-hot or
         target rows).
 
@@ -331,7 +342,8 @@ class Network:
             Xa, t = self._dataset(X if y is None else (X, y), "data")
         return int(self._evaluate(Xa, t, want_correct=True)[1])
 
-    def total_cost(self, X, y=None, lmbda=0.0, regularization="l2", convert=None):
+    def total_cost(self, X: ArrayLike | DataLike, y: ArrayLike | None = None, lmbda: float = 0.0,
+                   regularization: str = "l2", convert: bool | None = None) -> float:
         """Mean cost over the rows plus the regularization term ½(λ/n)Σ‖w‖² (L1: (λ/n)Σ|w|),
         with n = the number of rows evaluated — as network2's total_cost.
 
@@ -404,19 +416,22 @@ class Network:
                 cost += 0.5 * (lmbda / n) * sum(float(np.vdot(w, w)) for w in self._w)
         return float(cost)
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Fraction of rows classified correctly."""
         X = self._features(X)
         return self.accuracy(X, y) / max(len(X), 1)
 
     # ---- training ----------------------------------------------------------------------------
-    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
-            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
-            monitor_training_cost=False, monitor_training_accuracy=False, shuffle=True, *,
-            regularization="l2", momentum=0.0, dropout=0.0, early_stopping=None,
-            restore_best=True, eta_schedule=None, eta_decay=0.5, min_eta_ratio=1.0 / 128,
-            stopping_metric="accuracy", track_loss=False, progress=False, callback=None,
-            n_threads=None, sample_weight=None, verbose=False):
+    def SGD(self, training_data: DataLike, epochs: int, mini_batch_size: int, eta: float,
+            lmbda: float = 0.0, evaluation_data: DataLike | None = None,
+            monitor_evaluation_cost: bool = False, monitor_evaluation_accuracy: bool = False,
+            monitor_training_cost: bool = False, monitor_training_accuracy: bool = False,
+            shuffle: bool = True, *, regularization: str = "l2", momentum: float = 0.0,
+            dropout: float = 0.0, early_stopping: int | None = None, restore_best: bool = True,
+            eta_schedule: int | None = None, eta_decay: float = 0.5, min_eta_ratio: float = 1.0 / 128,
+            stopping_metric: str = "accuracy", track_loss: bool = False, progress: bool = False,
+            callback: EpochCallback | None = None, n_threads: int | None = None,
+            sample_weight: ArrayLike | None = None, verbose: bool = False) -> MonitorLists:
         """Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -510,7 +525,7 @@ class Network:
             min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
             n_evaluation=None if Xe is None else len(Xe)))
         self.history = history
-        lists = ([], [], [], [])
+        lists: MonitorLists = ([], [], [], [])
         watch = _ValidationWatch(self, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
                                  eta, keep_best=needs_eval and restore_best)
         bar = _progress_bar(progress, n_batches)
@@ -656,7 +671,7 @@ class Network:
         raise ValueError(f"training_data X: contains NaN or infinity (row {int(bad[0])})")
 
     # ---- persistence -------------------------------------------------------------------------
-    def save(self, filename):
+    def save(self, filename: PathLike) -> None:
         """Write the network to a JSON file (network2's format plus fastnn's fields), atomically."""
         from .io import save
         save(self, filename)

@@ -6,6 +6,11 @@ backend switch), so it works headless and does not disturb an interactive sessio
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._typing import PathLike
+    from .history import History
 
 __all__ = ["plot_history", "matplotlib_available", "require_matplotlib", "MISSING_MATPLOTLIB"]
 
@@ -62,7 +67,8 @@ def _series(records, key, percent_of=None):
     return xs, ys
 
 
-def plot_history(history, path, *, title=None, evaluation_label="validation", dpi=100) -> None:
+def plot_history(history: History, path: PathLike, *, title: Optional[str] = None,
+                 evaluation_label: str = "validation", dpi: int = 100) -> None:
     """Write a PNG with two panels: cost per epoch and accuracy (%) per epoch.
 
     ``history``: a ``fastnn.History``, its ``to_dict()``, or a list of ``EpochRecord`` (or dicts).

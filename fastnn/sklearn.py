@@ -20,9 +20,12 @@ learning rate, ``lmbda`` the regularization parameter, divided by the training-s
 weight-decay step per mini-batch is ``eta * lmbda / n``; scikit-learn's ``MLPClassifier(alpha=a)``
 corresponds to ``lmbda = a * n / batch_size``).
 """
+from __future__ import annotations
+
 import math
 import numbers
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -34,6 +37,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._validation import check_hyper
 from .costs import COSTS
 from .network import OUTPUT_ACTIVATIONS
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._typing import ArrayLike
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -51,8 +59,8 @@ _SEED_MAX = np.iinfo(np.int32).max
 # Checks of sklearn.utils.estimator_checks that cannot apply, with the reason (check name -> reason).
 # Used by `parametrize_with_checks(..., expected_failed_checks=...)` (scikit-learn >= 1.6) and by the
 # `_xfail_checks` tag of older versions. Both estimators currently pass every check, so these are empty.
-_CLASSIFIER_XFAIL_CHECKS = {}
-_REGRESSOR_XFAIL_CHECKS = {}
+_CLASSIFIER_XFAIL_CHECKS: dict[str, str] = {}
+_REGRESSOR_XFAIL_CHECKS: dict[str, str] = {}
 
 
 def expected_failed_checks(estimator):
@@ -555,7 +563,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         self.classes_ = new_classes  # set once training succeeded
         return self
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
 
         Parameters
@@ -569,7 +577,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         """
         return self._fit(X, y, partial=False)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """One epoch of SGD on (X, y); ``classes`` (all labels) is required on the first call.
 
         Early stopping and the eta schedule do not apply to ``partial_fit``.
@@ -580,7 +588,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         """
         return self._fit(X, y, partial=True, classes=classes)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``.
 
         Softmax outputs are returned as they are; sigmoid outputs are normalized to sum to one; linear
@@ -596,12 +604,12 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         out = np.maximum(out, np.finfo(out.dtype).tiny)
         return out / out.sum(axis=1, keepdims=True)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted labels (elements of ``classes_``), shape (n_samples,)."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -729,7 +737,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         self._y_1d = y_1d
         return self
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
 
         Parameters
@@ -743,11 +751,11 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         """
         return self._fit(X, y, partial=False)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """One epoch of SGD on (X, y) (no early stopping). Returns self."""
         return self._fit(X, y, partial=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions, shape (n_samples,) for 1-D training targets, else (n_samples, n_targets)."""
         out = self._forward(X)
         return out.ravel() if self._y_1d else out

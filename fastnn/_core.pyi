@@ -1,0 +1,89 @@
+"""Type stub for the compiled core ``fastnn._core`` (built from ``_core.pyx``).
+
+Only the names other modules and tests use are declared; arrays are C-contiguous float32/float64
+(parameters, X, targets) or intp (labels, offsets), checked at run time by the core itself.
+"""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_Floats = npt.NDArray[np.floating[Any]]
+_Intps = npt.NDArray[np.intp]
+
+EVAL_BLOCK: int
+ACTIVATIONS: dict[str, int]
+COSTS: dict[str, int]
+REGULARIZATIONS: dict[str | None, int]
+
+def parameter_layout(sizes: Any) -> tuple[_Intps, _Intps, int]: ...
+
+class Layout:
+    n_layers: int
+    n_params: int
+    dtype: np.dtype[Any]
+    hidden_act: int
+    output_act: int
+    cost: int
+    def __init__(self, sizes: Any, hidden: str, output: str, cost: str, dtype: npt.DTypeLike) -> None: ...
+
+class Targets:
+    labels: _Intps
+    targets: _Floats
+    n: int
+    def __init__(self, layout: Layout, labels: _Intps | None, targets: _Floats | None, n: int) -> None: ...
+
+class Trainer:
+    layout: Layout
+    batch_size: int
+    dropout_p: float
+    bad_batch: int
+    def __init__(
+        self,
+        layout: Layout,
+        params: _Floats,
+        batch_size: int,
+        velocity: _Floats | None = None,
+        dropout: float = 0.0,
+        seed: int = 0,
+    ) -> None: ...
+    def train(
+        self,
+        X: _Floats,
+        y: Targets,
+        perm: _Intps | None,
+        start: int,
+        stop: int,
+        eta: float,
+        lmbda: float = 0.0,
+        n_total: int = -1,
+        regularization: str = "l2",
+        momentum: float = 0.0,
+        track_loss: bool = False,
+        check_input: bool = False,
+    ) -> float: ...
+
+def fill_mask(seed: int, count: int, p: float, dtype: npt.DTypeLike = ...) -> _Floats: ...
+
+class MaskStream:
+    seed: int
+    p: float
+    dtype: np.dtype[Any]
+    drawn: int
+    def __init__(self, seed: int, p: float, dtype: npt.DTypeLike = ...) -> None: ...
+    def next(self, shape: tuple[int, ...]) -> _Floats: ...
+
+def evaluate(
+    layout: Layout,
+    params: _Floats,
+    X: _Floats,
+    y: Targets | None = None,
+    out: _Floats | None = None,
+    want_cost: bool = False,
+    want_correct: bool = False,
+    block: int = ...,
+) -> tuple[float, int]: ...
+def all_finite_array(x: _Floats) -> bool: ...
+def kernel_activate(z: _Floats, b: _Floats, act: str) -> _Floats: ...
+def kernel_exp(x: _Floats) -> _Floats: ...
