@@ -255,7 +255,7 @@ def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray
             got, extra = min(available, body), max(available - body, 0)
             if got == body and not extra:
                 out = np.empty(body, dtype=np.uint8)
-                got = f.readinto(memoryview(out))
+                got = f.readinto(out.data)
     if got != body or extra:
         problem = "file truncated" if got < body else "trailing data after the last item"
         raise ValueError(f"{path}: expected {header + body} bytes ({header}-byte header + {shape} "
@@ -624,12 +624,12 @@ class _ArrayUnpickler(pickle._Unpickler):
     def load_reduce(self):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_reduce(self)
-    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]  # pickle's private table
 
     def load_newobj(self):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_newobj(self)
-    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ[0]] = load_newobj  # type: ignore[assignment]  # pickle's private table
 
     def load_newobj_ex(self):
         kwargs = self.stack[-1]
@@ -637,12 +637,12 @@ class _ArrayUnpickler(pickle._Unpickler):
             raise _Refused("NEWOBJ_EX: bad keyword arguments")
         self._check_call(self.stack[-3], self.stack[-2], kwargs)
         pickle._Unpickler.load_newobj_ex(self)
-    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex  # type: ignore[assignment]  # pickle's private table
 
     def load_build(self):
         self._check_build(self.stack[-2], self.stack[-1])
         pickle._Unpickler.load_build(self)
-    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]  # pickle's private table
 
 
 def _contiguous_strides(shape, itemsize, order):
