@@ -123,7 +123,7 @@ class Network:
         cost, output = network_cost(cost, output)
         if (core_cost_name(cost), output) not in VALID_PAIRINGS:
             valid = ", ".join(f"{c}+{o}" for c, o in VALID_PAIRINGS)
-            raise ValueError(f"cost/output: {cost.name} cost with a {output} output layer is not "
+            raise ValueError(f"cost/output: {cost.name} cost with a {output} output layer is not "  # type: ignore[union-attr]
                              f"supported; valid pairings are {valid}")
         if hidden not in HIDDEN_ACTIVATIONS:
             raise ValueError(f"hidden: expected one of {HIDDEN_ACTIVATIONS}, got {hidden!r}")
@@ -313,7 +313,7 @@ class Network:
         """The index of the most active output neuron for each row of X."""
         return self.feedforward(X).argmax(axis=1)
 
-    def accuracy(self, X: ArrayLike | DataLike, y: ArrayLike | None = None,
+    def accuracy(self, X: ArrayLike | DataLike, y: Any = None,
                  convert: bool | None = None) -> int:
         """Number of rows whose most active output matches y (labels, or the argmax of one-hot or
         target rows).
@@ -342,7 +342,7 @@ class Network:
             Xa, t = self._dataset(X if y is None else (X, y), "data")
         return int(self._evaluate(Xa, t, want_correct=True)[1])
 
-    def total_cost(self, X: ArrayLike | DataLike, y: ArrayLike | None = None, lmbda: float = 0.0,
+    def total_cost(self, X: ArrayLike | DataLike, y: Any = None, lmbda: float = 0.0,
                    regularization: str = "l2", convert: bool | None = None) -> float:
         """Mean cost over the rows plus the regularization term ½(λ/n)Σ‖w‖² (L1: (λ/n)Σ|w|),
         with n = the number of rows evaluated — as network2's total_cost.
