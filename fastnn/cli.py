@@ -680,9 +680,8 @@ def cmd_export(args):
     from .export import to_onnx
 
     net = _load_model(args.model)
-    _check_output_path("output file", args.out)
     try:
-        to_onnx(net, args.out, opset=args.opset)
+        to_onnx(net, args.out, opset=args.opset)      # written by fastnn.io's writer (atomic)
     except ImportError as e:
         raise CLIError(str(e).split(" (")[0]) from None
     except ValueError as e:
@@ -691,10 +690,14 @@ def cmd_export(args):
             raise CLIError(f"--opset {args.opset}:{message[len('opset:'):]}", EXIT_USAGE) from None
         raise CLIError(f"cannot export {args.model}: {message}") from None
     except OSError as e:
-        raise CLIError(f"cannot write {args.out}: {e.strerror or e}") from None
+        directory = os.path.dirname(os.path.abspath(args.out))
+        reason = (f"directory {directory} does not exist" if not os.path.isdir(directory)
+                  else e.strerror if isinstance(e.strerror, str) else str(e))
+        raise CLIError(f"cannot write {args.out}: {reason}") from None
+    # on stderr: the ONNX file itself may be going to stdout ('fastnn export model.json - > m.onnx')
     _note(args, f"wrote {args.out}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs "
                 f"{'output' if net.output == 'linear' else 'probabilities'} (N, {net.sizes[-1]}) "
-                f"and label (N,)")
+                f"and label (N,)", sys.stderr)
     return EXIT_OK
 
 

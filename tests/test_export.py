@@ -217,7 +217,8 @@ def test_cli_export(tmp_path, capsys):
     net.save(tmp_path / "m.json")
     out = tmp_path / "m.onnx"
     assert cli.main(["export", str(tmp_path / "m.json"), str(out), "--opset", "15"]) == 0
-    assert "wrote" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out == "" and "wrote" in captured.err
     model = onnx.load(str(out))
     assert model.opset_import[0].version == 15
     X = np.random.default_rng(1).random((50, 5)).astype(np.float32)
@@ -516,3 +517,12 @@ def test_mnist_onnx_accuracy_equals_fastnn_to_the_last_image(mnist_dir, mnist, t
     assert fastnn_correct > 8000
     assert int(np.sum(label == yt)) == fastnn_correct
     np.testing.assert_array_equal(label, net.predict(Xt))
+
+
+def test_cli_export_onto_a_directory_is_refused(tmp_path, capsys):
+    fastnn.Network([2, 3, 2], seed=0).save(tmp_path / "m.json")
+    (tmp_path / "d").mkdir()
+    assert cli.main(["export", str(tmp_path / "m.json"), str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastnn: error: cannot write") and err.count("\n") == 1
+    assert os.listdir(tmp_path / "d") == []
