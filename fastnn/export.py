@@ -1,6 +1,6 @@
 """Take a trained network anywhere: ONNX export and PyTorch interop.
 
-    to_onnx(net, path=None, *, opset=None, probabilities=True)  -> onnx.ModelProto   (pip install "fastnn[onnx]")
+    to_onnx(net, path=None, *, opset=None, probabilities=True)  -> onnx.ModelProto  (fastnn[onnx])
     to_torch(net)                                               -> torch.nn.Sequential
     from_torch(module, cost=None)                               -> fastnn.Network
 
@@ -21,8 +21,13 @@ has a dynamic batch dimension and the network's dtype. Outputs:
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._typing import PathLike
+    from .network import Network
 
 __all__ = ["DEFAULT_OPSET", "MIN_OPSET", "from_torch", "to_onnx", "to_torch"]
 
@@ -166,7 +171,8 @@ def _write(model, path):
     atomic_write_bytes(path, model.SerializeToString())
 
 
-def to_onnx(net, path=None, *, opset=None, probabilities=True):
+def to_onnx(net: Network, path: PathLike | None = None, *, opset: int | None = None,
+            probabilities: bool = True) -> Any:
     """The network as an ONNX model (and written to ``path``, atomically, when given).
 
     Parameters
@@ -227,7 +233,8 @@ def _classes_tensor(classes):
     raise TypeError(f"classes_: cannot export labels of dtype {classes.dtype} to ONNX")
 
 
-def estimator_to_onnx(estimator, path=None, *, opset=None):
+def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *,
+                      opset: int | None = None) -> Any:
     """ONNX model of a fitted ``NetworkClassifier`` / ``NetworkRegressor`` (see their ``to_onnx``).
 
     Classifier: outputs ``probabilities`` (= ``predict_proba``) and ``label`` (= ``predict``: the
@@ -288,7 +295,7 @@ def _torch_dtype(torch, dtype):
     return {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}[np.dtype(dtype)]
 
 
-def to_torch(net):
+def to_torch(net: Network) -> Any:
     """A ``torch.nn.Sequential`` computing ``net.feedforward``: ``Linear`` layers holding copies of the
     weights (same (n_out, n_in) layout) and biases in the network's dtype, each followed by its
     activation (``Sigmoid``, ``Tanh``, ``ReLU``; softmax output as ``Softmax(dim=1)``, none for a linear
@@ -328,7 +335,7 @@ def _flatten(torch, module, prefix=""):
             yield full, child
 
 
-def from_torch(module, cost=None):
+def from_torch(module: Any, cost: Any = None) -> Network:
     """A ``fastnn.Network`` from a ``torch.nn.Sequential`` of ``Linear`` layers and activations.
 
     Accepted: ``Linear``, then after every hidden ``Linear`` one activation (the same kind in every
@@ -358,8 +365,8 @@ def from_torch(module, cost=None):
     hidden_kinds = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu"}
     supported = "Linear, Sigmoid, Tanh, ReLU, Softmax(dim=1), LogSoftmax(dim=1), Dropout, Identity"
 
-    linears = []       # (name, Linear)
-    acts = []          # activation after each Linear: (name, kind) or None
+    linears: list[tuple[str, Any]] = []            # (name, Linear)
+    acts: list[tuple[str, str] | None] = []      # activation after each Linear: (name, kind) or None
     for name, child in _flatten(torch, module):
         where = f"module[{name}] ({child!r})"
         if isinstance(child, (nn.Identity, nn.Dropout)):
@@ -390,7 +397,9 @@ def from_torch(module, cost=None):
         raise ValueError("from_torch: the Sequential holds no Linear layer")
 
     hidden_names = set()
-    for (name, kind), (lname, _) in zip(acts[:-1], linears[:-1]):
+    for act, (lname, _) in zip(acts[:-1], linears[:-1]):
+        assert act is not None   # a Linear right after a Linear was refused above
+        name, kind = act
         if kind not in ("sigmoid", "tanh", "relu"):
             raise ValueError(f"from_torch: module[{name}] ({kind}) after the hidden layer "
                              f"module[{lname}]: hidden layers need Sigmoid, Tanh or ReLU")
@@ -400,10 +409,9 @@ def from_torch(module, cost=None):
                          f"fastnn network uses one hidden activation throughout")
     hidden = hidden_names.pop() if hidden_names else "sigmoid"
 
-    last = acts[-1]
-    last_kind = None if last is None else last[1]
+    last_name, last_kind = acts[-1] if acts[-1] is not None else (None, None)
     if last_kind in ("tanh", "relu"):
-        raise ValueError(f"from_torch: module[{last[0]}] ({last_kind}) after the last Linear: the "
+        raise ValueError(f"from_torch: module[{last_name}] ({last_kind}) after the last Linear: the "
                          f"output layer can be Sigmoid, Softmax(dim=1), LogSoftmax(dim=1) or none "
                          f"(logits)")
     if last_kind in ("softmax", "logsoftmax"):

@@ -312,14 +312,14 @@ class _BaseNetwork(BaseEstimator):
 
     # ----------------------------------------------------------------------------- export
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[np.ndarray]:
         """Weight matrices in ``MLPClassifier``'s layout: ``coefs_[l]`` has shape (n_in, n_out), the
         transpose of ``network_.weights[l]``. Read-only views of the fitted network's parameters."""
         check_is_fitted(self)
         return [_read_only(w.T) for w in self.network_.weights]
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors in ``MLPClassifier``'s layout: ``intercepts_[l]`` has shape (n_out,).
         Read-only views of the fitted network's parameters."""
         check_is_fitted(self)

@@ -173,7 +173,7 @@ def test_onnx_options_and_errors(tmp_path):
         to_onnx(net, opset=12)
     with pytest.raises(TypeError, match="opset: expected an integer"):
         to_onnx(net, opset="17")
-    with pytest.raises(TypeError, match="net: expected a fastnn.Network, got str"):
+    with pytest.raises(TypeError, match=r"net: expected a fastnn\.Network, got str"):
         to_onnx("model.json")
     # a failed write leaves the previous file intact and no temporary file behind
     path = tmp_path / "keep.onnx"
@@ -370,8 +370,8 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
     blocks = _readme_block("Use the model elsewhere")
     code = blocks[0]
     assert len(code.strip().splitlines()) == 6
-    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(), capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "model.onnx").exists()
 
@@ -380,8 +380,8 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
 def test_readme_torch_example_runs_as_written(tmp_path, torch):
     onnx_block, torch_block = _readme_block("Use the model elsewhere")[:2]
     code = onnx_block + torch_block + "assert net.sizes == (784, 30, 10)\n"
-    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(), capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
 
 
@@ -481,9 +481,9 @@ def test_from_torch_refuses_what_fastnn_cannot_represent(torch):
         from_torch(nn.Sequential(nn.Linear(4, 2)), cost="cross-entropy")
     with pytest.raises(ValueError, match="cost='quadratic' cannot be used with a trailing softmax"):
         from_torch(nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1)), cost="quadratic")
-    with pytest.raises(TypeError, match="expected a torch.nn.Sequential.*got Linear"):
+    with pytest.raises(TypeError, match=r"expected a torch\.nn\.Sequential.*got Linear"):
         from_torch(nn.Linear(4, 2))
-    with pytest.raises(TypeError, match="net: expected a fastnn.Network"):
+    with pytest.raises(TypeError, match=r"net: expected a fastnn\.Network"):
         to_torch(nn.Linear(4, 2))
 
 
