@@ -526,3 +526,11 @@ def test_cli_export_onto_a_directory_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("fastnn: error: cannot write") and err.count("\n") == 1
     assert os.listdir(tmp_path / "d") == []
+
+
+def test_importing_the_exporter_imports_neither_onnx_nor_torch():
+    code = ("import sys, fastnn.export, fastnn.sklearn, fastnn.cli; "
+            "assert not {'onnx', 'onnxruntime', 'torch'} & set(sys.modules), sorted(sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], check=False, env=_env(), capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
