@@ -36,10 +36,11 @@ MISSING_OPTUNA = ("fastnn.tune needs optuna, which is not installed; install it 
 
 _logger = logging.getLogger("fastnn.tune")
 
-#: The SGD arguments tune() sets itself (data, epochs, monitoring, its callback).
+#: The SGD arguments tune() sets itself (data, epochs, monitoring, its callback; per-row weights
+#: are data, not a hyper-parameter, and could not be recorded with the trials).
 _SET_BY_TUNE = ("self", "training_data", "evaluation_data", "epochs", "monitor_evaluation_cost",
                 "monitor_evaluation_accuracy", "monitor_training_cost", "monitor_training_accuracy",
-                "progress", "callback")
+                "progress", "callback", "sample_weight")
 #: Network arguments (sizes, dtype and seed are tune()'s own arguments).
 NETWORK_ARGS = tuple(p for p in inspect.signature(Network.__init__).parameters
                      if p not in ("self", "sizes", "dtype", "seed"))
