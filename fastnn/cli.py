@@ -5,6 +5,7 @@
     fastnn evaluate model.json [--data mnist|digits] [--split test]
     fastnn predict model.json [--input X.npy | --data ... --split test] [--limit N]
     fastnn export model.json model.onnx [--opset N]      (needs onnx: pip install "fastnn[onnx]")
+    fastnn tune [--data ...] [--trials N] [--jobs J] [--storage URL --study NAME] [train's options]
     fastnn                      a short demo: ``train --epochs 3`` (30 on the digits) with the defaults
 
 User mistakes (bad flags, missing data, a corrupt model file, ...) print one line
@@ -93,6 +94,31 @@ def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
     return parse
 
 
+def _space_item(text):
+    """NAME=LOW:HIGH[:log] or NAME=a,b,c -> (name, (low, high[, "log"]) or [choices])."""
+    name, sep, spec = text.partition("=")
+    if not sep or not name.strip() or not spec.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=LOW:HIGH[:log] or NAME=a,b,c, got {text!r}")
+
+    def value(v):
+        for kind in (int, float):
+            try:
+                return kind(v)
+            except ValueError:
+                pass
+        return v
+
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
+            raise argparse.ArgumentTypeError(f"expected NAME=LOW:HIGH or NAME=LOW:HIGH:log, got {text!r}")
+        low, high = value(parts[0]), value(parts[1])
+        if isinstance(low, str) or isinstance(high, str):
+            raise argparse.ArgumentTypeError(f"expected numbers in {text!r}")
+        return name.strip(), (low, high) + tuple(parts[2:])
+    return name.strip(), [value(v.strip()) for v in spec.split(",") if v.strip()]
+
+
 _pos_int = _number(int, lo=1)
 _nonneg_int = _number(int, lo=0)
 _pos_float = _number(float, lo=0, lo_open=True)
@@ -125,38 +151,16 @@ def _add_data_args(p, *, auto_help):
     return g
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ._version import __version__
+def _add_train_options(p):
+    """The options of 'train' that 'tune' shares: data, network and training groups; returns the
+    data group."""
+    data = _add_data_args(p, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
+    data.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
+                      help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)")
+    data.add_argument("--expand", action="store_true",
+                      help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
 
-    parser = _Parser(
-        prog=PROG,
-        description="Train and use the fully connected networks of chapter 3 of Nielsen's "
-                    "'Neural Networks and Deep Learning', fast.",
-        epilog=f"Without a command, runs a short demo: '{PROG} train --epochs {DEMO_EPOCHS}' on MNIST, "
-               f"'--epochs {DEMO_EPOCHS_DIGITS} --lmbda {DEMO_LMBDA_DIGITS}' on the digits when MNIST is "
-               f"not found.",
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    # ---- train -----------------------------------------------------------------------------------
-    t = sub.add_parser(
-        "train", help="train a network with mini-batch SGD (chapter 3's options)",
-        description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
-                    "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
-        formatter_class=_Formatter)
-    g = _add_data_args(t, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
-    g.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
-                   help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)")
-    g.add_argument("--expand", action="store_true",
-                   help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
-    g.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
-                   help="data monitored after each epoch (and used by early stopping / eta schedule)")
-    g.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
-                   help="do not compute training cost/accuracy after each epoch (report the mean "
-                        "training loss tracked during the epoch instead)")
-
-    g = t.add_argument_group("network")
+    g = p.add_argument_group("network")
     g.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
                    help="layer sizes (default: [n_inputs, 30, n_classes] of the data)")
     g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(_COSTS) + "}",
@@ -171,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed of initialization, shuffling and dropout (default: fresh entropy)")
 
-    g = t.add_argument_group("training")
+    g = p.add_argument_group("training")
     g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
     g.add_argument("--batch", "--mini-batch-size", dest="batch", type=_pos_int, default=10,
                    help="mini-batch size")
@@ -197,18 +201,92 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not shuffle the training data each epoch")
     g.add_argument("--threads", type=_pos_int, default=None, metavar="N",
                    help="BLAS threads (default: automatic)")
+    return data
+
+
+def _add_progress_options(g, quiet_help, unit):
+    g.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help=f"show the progress bar over {unit} (default: when stderr is a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="never show the progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Train and use the fully connected networks of chapter 3 of Nielsen's "
+                    "'Neural Networks and Deep Learning', fast.",
+        epilog=f"Without a command, runs a short demo: '{PROG} train --epochs {DEMO_EPOCHS}' on MNIST, "
+               f"'--epochs {DEMO_EPOCHS_DIGITS} --lmbda {DEMO_LMBDA_DIGITS}' on the digits when MNIST is "
+               f"not found.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    # ---- train -----------------------------------------------------------------------------------
+    t = sub.add_parser(
+        "train", help="train a network with mini-batch SGD (chapter 3's options)",
+        description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
+                    "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
+        formatter_class=_Formatter)
+    g = _add_train_options(t)
+    g.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
+                   help="data monitored after each epoch (and used by early stopping / eta schedule)")
+    g.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
+                   help="do not compute training cost/accuracy after each epoch (report the mean "
+                        "training loss tracked during the epoch instead)")
 
     g = t.add_argument_group("output")
     g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
     g.add_argument("--json", metavar="PATH", help="write the training history as JSON")
     g.add_argument("--plot", metavar="PATH", help="write a PNG of cost and accuracy per epoch "
                                                   "(needs matplotlib: pip install 'fastnn[plot]')")
-    g.add_argument("-q", "--quiet", action="store_true",
-                   help="print only the final result line (no notes, progress bar or epoch lines)")
-    g.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="show the progress bar over mini-batches (default: when stderr is a terminal)")
-    g.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="never show the progress bar")
+    _add_progress_options(g, "print only the final result line (no notes, progress bar or epoch lines)",
+                          "mini-batches")
+
+    # ---- tune ------------------------------------------------------------------------------------
+    tp = sub.add_parser(
+        "tune", help="search eta, lambda, mini-batch size, width, momentum with Optuna",
+        description="Search the hyper-parameters with Optuna (pip install 'fastnn[tune]'): each trial "
+                    "trains on the training split with early stopping and is scored on the validation "
+                    "split; bad trials are pruned after an epoch. Options of 'train' that are given "
+                    "stay fixed; eta, lambda, the mini-batch size, momentum and (without --sizes) the "
+                    "hidden width are searched unless given. Several processes with the same --storage "
+                    "and --study cooperate on one study.",
+        formatter_class=_Formatter)
+    _add_train_options(tp)
+    tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)   # searched unless given
+    g = tp.add_argument_group("search")
+    g.add_argument("--trials", type=_pos_int, default=20, metavar="N",
+                   help="number of trials run by this process")
+    g.add_argument("--jobs", type=_pos_int, default=1, metavar="J",
+                   help="trials run at the same time, in threads sharing the data (one core each)")
+    g.add_argument("--timeout", type=_pos_float, default=None, metavar="S",
+                   help="stop starting trials after S seconds")
+    g.add_argument("--storage", metavar="URL", default=None,
+                   help="Optuna storage shared by cooperating processes: sqlite:///study.db, "
+                        "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)")
+    g.add_argument("--study", metavar="NAME", default=None,
+                   help="study name in --storage (an existing study is continued)")
+    g.add_argument("--space", metavar="NAME=RANGE", action="append", type=_space_item, default=[],
+                   help="search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
+                        "--space eta=0.05:5:log --space hidden=sigmoid,tanh")
+    g.add_argument("--no-prune", dest="prune", action="store_false",
+                   help="let every trial run to its end (no median pruning)")
+    g.add_argument("--eta-from-threshold", action="store_true",
+                   help="search eta in [t/100, t], t = the book's eta threshold")
+    g.add_argument("--eta-threshold", action="store_true",
+                   help="only estimate and print the book's eta threshold (no search)")
+    g = tp.add_argument_group("output")
+    g.add_argument("--json", metavar="PATH", help="write every trial (params, value, state, per-epoch values)")
+    g.add_argument("--save", metavar="PATH",
+                   help="save the best trial's network (retrained from its seed if it ran elsewhere)")
+    g.add_argument("--plot", metavar="DIR", help="write Optuna's history, importance and slice plots as PNGs")
+    g.add_argument("--top", type=_pos_int, default=5, metavar="K", help="best trials in the final table")
+    _add_progress_options(g, "print only the final table", "trials")
 
     # ---- evaluate --------------------------------------------------------------------------------
     e = sub.add_parser("evaluate", help="print accuracy and cost of a saved model", formatter_class=_Formatter,
@@ -427,26 +505,17 @@ def _write_outputs(args, net, eval_name, title=None):
     return errors
 
 
-def cmd_train(args):
+def _training_set(args):
+    """What 'train' and 'tune' check and load before training: cost/output pairing, the data
+    (--data, --train-size, --expand) and --sizes/--batch against it."""
     import numpy as np
 
-    # everything that can be checked before loading data or training
-    for flag, path in (("--save", args.save), ("--json", args.json), ("--plot", args.plot)):
-        _check_output_path(flag, path)
-    if args.plot:
-        from .plotting import MISSING_MATPLOTLIB, matplotlib_available
-        if not matplotlib_available():
-            raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
     cost = args.cost
     output = args.output or default_output(cost)
     if (cost, output) not in VALID_PAIRINGS:
         valid = ", ".join(o for c, o in sorted(VALID_PAIRINGS) if c == cost)
         raise CLIError(f"--output {output} cannot be used with --cost {cost} (valid: {valid})", EXIT_USAGE)
-    if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
-        flag = "--early-stopping" if args.early_stopping else "--eta-schedule"
-        raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
     dtype = np.dtype(args.dtype)
-
     ds, data_name, data_note = _load_data(args, dtype)
     X, y = ds.training
     if args.train_size is not None:
@@ -465,8 +534,31 @@ def cmd_train(args):
     if sizes[-1] != n_classes:
         raise CLIError(f"--sizes {','.join(map(str, sizes))}: the output layer has {sizes[-1]} units but the "
                        f"{data_name} data has {n_classes} classes", EXIT_USAGE)
-    if args.batch > len(y):
+    if args.batch is not None and args.batch > len(y):
         raise CLIError(f"--batch {args.batch}: larger than the {len(y):,} training examples", EXIT_USAGE)
+    return cost, output, dtype, ds, data_name, data_note, (X, y), sizes
+
+
+def _sgd_options(args):
+    """SGD keyword arguments from the shared training options (None: not given to 'tune')."""
+    return dict(regularization=args.regularization, momentum=args.momentum, dropout=args.dropout,
+                early_stopping=args.early_stopping, restore_best=args.restore_best,
+                eta_schedule=args.eta_schedule, eta_decay=args.eta_decay,
+                min_eta_ratio=args.min_eta_ratio, shuffle=args.shuffle, n_threads=args.threads)
+
+
+def cmd_train(args):
+    # everything that can be checked before loading data or training
+    for flag, path in (("--save", args.save), ("--json", args.json), ("--plot", args.plot)):
+        _check_output_path(flag, path)
+    if args.plot:
+        from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+        if not matplotlib_available():
+            raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
+    if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
+        flag = "--early-stopping" if args.early_stopping else "--eta-schedule"
+        raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
+    cost, output, dtype, ds, data_name, data_note, (X, y), sizes = _training_set(args)
 
     from .network import Network
 
@@ -508,12 +600,8 @@ def cmd_train(args):
                 monitor_evaluation_cost=monitor_eval, monitor_evaluation_accuracy=monitor_eval,
                 monitor_training_cost=args.monitor_training,
                 monitor_training_accuracy=args.monitor_training,
-                shuffle=args.shuffle,
-                regularization=args.regularization, momentum=args.momentum, dropout=args.dropout,
-                early_stopping=args.early_stopping, restore_best=args.restore_best,
-                eta_schedule=args.eta_schedule, eta_decay=args.eta_decay, min_eta_ratio=args.min_eta_ratio,
                 track_loss=not args.monitor_training, progress=progress,
-                callback=_EpochPrinter(args, eval_name, progress), n_threads=args.threads)
+                callback=_EpochPrinter(args, eval_name, progress), **_sgd_options(args))
     except KeyboardInterrupt:
         interrupted = True
     except ValueError as e:  # SGD validates its arguments before training (flags out of range)
@@ -549,6 +637,224 @@ def cmd_train(args):
     errors = _write_outputs(args, net, eval_name, title)
     if errors:
         raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# tune
+# --------------------------------------------------------------------------------------------------
+_TUNE_DESTS = {"mini_batch_size": "batch", "n_threads": "threads"}   # SGD name -> option dest
+
+
+def _given_options(args):
+    """The Network/SGD arguments of the train options given on the command line: fixed in 'tune'."""
+    defaults = vars(build_parser().parse_args(["tune"]))
+    options = {**_sgd_options(args), "eta": args.eta, "lmbda": args.lmbda, "mini_batch_size": args.batch,
+               "cost": args.cost, "output": args.output, "hidden": args.hidden,
+               "weight_init": args.weight_init}
+    return {k: v for k, v in options.items()
+            if getattr(args, _TUNE_DESTS.get(k, k)) != defaults[_TUNE_DESTS.get(k, k)]}
+
+
+def _fmt_value(value, metric):
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f} %" if metric == "accuracy" else f"{value:.4f}"
+
+
+def _fmt_params(params):
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+class _TrialPrinter:
+    """Optuna study callback: one line per finished trial (any thread), the bar over trials."""
+
+    def __init__(self, args, metric, total):
+        import threading
+        self.args, self.metric = args, metric
+        self.lock = threading.Lock()
+        progress = args.progress if args.progress is not None else sys.stderr.isatty()
+        self.bar = None
+        if progress and not args.quiet:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, unit="trial", file=sys.stderr, dynamic_ncols=True)
+
+    def __call__(self, study, t):
+        attrs = t.user_attrs
+        line = (f"trial {t.number:>3}  {t.state.name:<8}  {_fmt_value(t.value, self.metric):>8}  "
+                f"{_fmt_params(t.params)}  {attrs.get('epochs', 0)} epoch(s)  "
+                f"{t.duration.total_seconds() if t.duration else 0:.2f} s")
+        if attrs.get("fail_reason"):
+            line += f"  ({attrs['fail_reason']})"
+        with self.lock:
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.args.quiet:
+                return
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stdout)
+                sys.stdout.flush()
+            else:
+                print(line, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _trial_record(t):
+    a = t.user_attrs
+    return {"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
+            "seed": a.get("fastnn", {}).get("seed"), "epochs": a.get("epochs"),
+            "stop_reason": a.get("stop_reason"), "fail_reason": a.get("fail_reason"),
+            "values": [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
+            "seconds": t.duration.total_seconds() if t.duration else None,
+            "started": t.datetime_start.isoformat() if t.datetime_start else None}
+
+
+def _best_table(study, metric, top):
+    import optuna
+
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    counts = {s: sum(t.state.name == s for t in study.trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
+    head = (f"study {study.study_name!r}: {len(study.trials)} trial(s), {counts['COMPLETE']} complete, "
+            f"{counts['PRUNED']} pruned, {counts['FAIL']} failed")
+    if not done:
+        return head
+    done.sort(key=lambda t: t.value, reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE)
+    names = list(done[0].params)
+    rows = [["trial", f"validation {metric}"] + names + ["epochs", "seconds"]]
+    for t in done[:top]:
+        rows.append([str(t.number), _fmt_value(t.value, metric)]
+                    + [f"{t.params.get(k):.4g}" if isinstance(t.params.get(k), float) else str(t.params.get(k))
+                       for k in names]
+                    + [str(t.user_attrs.get("epochs", "")), f"{t.duration.total_seconds():.2f}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    return head + f"; best {min(top, len(done))}:\n" + "\n".join(lines)
+
+
+def _tune_outputs(args, search, training, ds, metric):
+    """--json, --save, --plot; the errors, each one line."""
+    import json
+
+    from . import io as fio
+    from . import tune as ft
+
+    study, errors = search.study, []
+    if args.json:
+        best = [t.number for t in study.best_trials] if _has_complete(study) else []
+        doc = {"study": study.study_name, "storage": args.storage, "direction": study.direction.name.lower(),
+               "metric": metric, "best_trial": best[0] if best else None,
+               "trials": [_trial_record(t) for t in study.trials]}
+        try:
+            fio.atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
+            _note(args, f"wrote {len(study.trials)} trial(s) to {args.json}")
+        except (OSError, ValueError, TypeError) as e:
+            errors.append(f"cannot write {args.json}: {e}")
+    if args.save and _has_complete(study):
+        best = study.best_trial
+        if search.best_network is not None and search.best_network[0] == best.number:
+            net = search.best_network[2]
+        else:
+            _note(args, f"retraining trial {best.number} from its parameters and seed (it ran in "
+                        f"another process)")
+            net = ft.retrain(best, training, ds.validation)
+        Xt, yt = ds.test
+        acc = int(net.accuracy(Xt, yt))
+        print(f"best trial {best.number}: test accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,})",
+              flush=True)
+        try:
+            fio.save(net, args.save)
+            _note(args, f"saved the best trial's network to {args.save}")
+        except (OSError, ValueError) as e:
+            errors.append(f"cannot save the model to {args.save}: {e}")
+    if args.plot:
+        try:
+            os.makedirs(args.plot, exist_ok=True)
+            written, skipped = ft.plot_study(study, args.plot)
+            for name, path in written.items():
+                _note(args, f"wrote the {name} plot to {path}")
+            for name, why in skipped.items():
+                _note(args, f"no {name} plot: {why}")
+        except (OSError, ValueError, ImportError) as e:
+            errors.append(f"cannot write the plots to {args.plot}: {e}")
+    return errors
+
+
+def _has_complete(study):
+    return any(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def cmd_tune(args):
+    try:
+        import optuna
+    except ImportError:
+        from .tune import MISSING_OPTUNA
+        raise CLIError(MISSING_OPTUNA) from None
+    from . import tune as ft
+
+    for flag, path in (("--save", args.save), ("--json", args.json)):
+        _check_output_path(flag, path)
+    if args.plot:
+        if os.path.exists(args.plot) and not os.path.isdir(args.plot):
+            raise CLIError(f"--plot {args.plot}: exists and is not a directory")
+        from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+        if not matplotlib_available():
+            raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
+        import matplotlib
+        matplotlib.use("Agg")
+    cost, output, dtype, ds, data_name, data_note, training, sizes = _training_set(args)
+    fixed = _given_options(args)
+    _note(args, data_note)
+    if args.eta_threshold:
+        net_args = {k: fixed[k] for k in ft.NETWORK_ARGS if k in fixed}
+        try:
+            thr = ft.eta_threshold(training, sizes, mini_batch_size=args.batch or 10, lmbda=args.lmbda or 0.0,
+                                   seed=args.seed or 0, dtype=dtype, **net_args)
+        except (ValueError, TypeError) as e:
+            raise CLIError(str(e).splitlines()[0]) from None
+        print(f"eta threshold: {thr:.4g}  (the largest eta for which the {data_name} training cost of "
+              f"{list(sizes)} falls in each of the first 3 epochs; the book then trains at about half "
+              f"of it, {thr / 2:.3g})", flush=True)
+        return EXIT_OK
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)   # one line per trial is printed here
+    printer = _TrialPrinter(args, None, args.trials)
+    try:
+        search = ft.Search(training, ds.validation, sizes=sizes if args.sizes else None, n_trials=args.trials,
+                           n_jobs=args.jobs, timeout=args.timeout, storage=args.storage,
+                           study_name=args.study, space=dict(args.space), epochs=args.epochs,
+                           seed=args.seed, dtype=dtype, pruner="median" if args.prune else "none",
+                           eta_from_threshold=args.eta_from_threshold, callbacks=[printer], **fixed)
+    except (ValueError, TypeError) as e:
+        printer.close()
+        raise CLIError(str(e).splitlines()[0], EXIT_USAGE) from None
+    metric = printer.metric = search.settings.metric
+    if search.eta_threshold is not None:
+        _note(args, f"eta threshold {search.eta_threshold:.4g}: eta searched in "
+                    f"[{search.space['eta'].low:.3g}, {search.space['eta'].high:.3g}]")
+    _note(args, f"study {search.study.study_name!r} ({args.storage or 'in memory'}): {args.trials} trial(s), "
+                f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
+                + ", ".join(f"{k}={v}" for k, v in sorted(search.settings.fixed.items())))
+    try:
+        search.run()
+    finally:
+        printer.close()
+    if search.interrupted:
+        print(f"{PROG}: interrupted: finished trials kept, running ones stopped", file=sys.stderr, flush=True)
+    print(_best_table(search.study, metric, args.top), flush=True)
+    errors = _tune_outputs(args, search, training, ds, metric)
+    for msg in errors[:-1]:
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+    if search.interrupted:
+        if errors:
+            print(f"{PROG}: error: {errors[-1]}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if errors:
+        raise CLIError(errors[-1])
+    if not _has_complete(search.study):
+        raise CLIError("no trial completed (see the failed trials above)")
     return EXIT_OK
 
 
@@ -704,7 +1010,8 @@ def cmd_export(args):
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
-_COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
+_COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
+             "export": cmd_export}
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,7 @@ import math
 import numbers
 import signal
 import threading
+import warnings
 
 import numpy as np
 
@@ -28,8 +29,17 @@ from ._validation import check_hyper, resolve_dtype, to_features
 from .costs import default_output, resolve_cost
 from .network import Network, _split_data
 
-__all__ = ["tune", "eta_threshold", "default_space", "retrain", "trial_network_settings",
-           "open_study", "plot_study", "TUNABLE", "MISSING_OPTUNA"]
+__all__ = [
+    "MISSING_OPTUNA",
+    "TUNABLE",
+    "default_space",
+    "eta_threshold",
+    "open_study",
+    "plot_study",
+    "retrain",
+    "trial_network_settings",
+    "tune",
+]
 
 MISSING_OPTUNA = ("fastnn.tune needs optuna, which is not installed; install it with: "
                   "pip install 'fastnn[tune]'")
@@ -82,8 +92,11 @@ def default_space(n_training, *, width=True, extended=False, eta=(0.01, 10.0)):
     - with ``extended``: ``cost`` (cross-entropy or log-likelihood, output layer following it) and
       ``weight_init`` (default or large).
     """
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
 
     n = check_hyper("n_training", n_training, low=1, integer=True)
     space = {
@@ -104,8 +117,12 @@ def default_space(n_training, *, width=True, extended=False, eta=(0.01, 10.0)):
 def _distribution(name, spec):
     """An Optuna distribution from a distribution object, (low, high[, "log"]) or a list of
     choices; one-line ValueError for empty ranges."""
-    from optuna.distributions import (BaseDistribution, CategoricalDistribution,
-                                      FloatDistribution, IntDistribution)
+    from optuna.distributions import (
+        BaseDistribution,
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
 
     where = f"space[{name!r}]"
     if isinstance(spec, BaseDistribution):
@@ -279,7 +296,7 @@ def _storage(storage):
         if storage.startswith("journal:"):
             import os
             path = storage[len("journal:"):]
-            path = path[2:] if path.startswith("//") else path
+            path = path.removeprefix("//")
             directory = os.path.dirname(os.path.abspath(path))
             if not path or not os.path.isdir(directory):
                 raise ValueError(f"directory {directory} does not exist")
@@ -290,7 +307,7 @@ def _storage(storage):
             raise ValueError("expected an RDB URL such as sqlite:///study.db or "
                              "postgresql://user:password@host/db, or journal:FILE")
         return optuna.storages.RDBStorage(storage)
-    except Exception as e:  # sqlalchemy/driver errors of every kind: one line
+    except Exception as e:  # noqa: BLE001  (sqlalchemy/driver errors of every kind: one line)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"storage: cannot open {storage!r}: {msg}") from None
 
@@ -651,7 +668,9 @@ def plot_study(study, directory, dpi=100):
     for name, fn in PLOTS.items():
         path = os.path.join(directory, f"{name}.png")
         try:
-            ax = getattr(ovm, fn)(study)
+            with warnings.catch_warnings():     # "experimental" since Optuna 2.2
+                warnings.simplefilter("ignore", _optuna().exceptions.ExperimentalWarning)
+                ax = getattr(ovm, fn)(study)
         except Exception as e:  # e.g. importances need two finished trials  # noqa: BLE001
             skipped[name] = str(e).splitlines()[0] if str(e) else type(e).__name__
             continue

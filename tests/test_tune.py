@@ -1,5 +1,6 @@
 """fastnn.tune: the Optuna search on the 8x8 digits (fast), its errors, pruning, divergence,
 stopping, the eta threshold; several processes and Dask in the slow tests."""
+import re
 import threading
 
 import numpy as np
@@ -7,9 +8,17 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from fastnn import Network  # noqa: E402
-from fastnn.tune import (TUNABLE, Search, _trial_seed, default_space, eta_threshold,  # noqa: E402
-                         open_study, retrain, tune)
+from fastnn import Network
+from fastnn.tune import (
+    TUNABLE,
+    Search,
+    _trial_seed,
+    default_space,
+    eta_threshold,
+    open_study,
+    retrain,
+    tune,
+)
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 DEFAULT_NAMES = {"eta", "lmbda", "mini_batch_size", "momentum", "width"}
@@ -133,27 +142,27 @@ def test_default_space_follows_the_book():
 
 # ---- bad input: one line, before any trial -------------------------------------------------------
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(space={"learning_rate": (0.1, 1.0)}), ValueError, "space: unknown parameter 'learning_rate'"),
-    (dict(space={"eta": (1.0, 0.1)}), ValueError, r"space\['eta'\]: empty range, low 1.0 > high 0.1"),
-    (dict(space={"hidden": []}), ValueError, r"space\['hidden'\]: expected at least one choice"),
-    (dict(space={"eta": (0.0, 1.0)}), ValueError, r"eta: expected .*got 0.0"),
-    (dict(space={"momentum": (0.0, 1.0)}), ValueError, r"space\['momentum'\] = 1.0: momentum: expected"),
-    (dict(space={"mini_batch_size": [10, 5000]}), ValueError,
+    ({"space": {"learning_rate": (0.1, 1.0)}}, ValueError, "space: unknown parameter 'learning_rate'"),
+    ({"space": {"eta": (1.0, 0.1)}}, ValueError, r"space\['eta'\]: empty range, low 1.0 > high 0.1"),
+    ({"space": {"hidden": []}}, ValueError, r"space\['hidden'\]: expected at least one choice"),
+    ({"space": {"eta": (0.0, 1.0)}}, ValueError, r"eta: expected .*got 0.0"),
+    ({"space": {"momentum": (0.0, 1.0)}}, ValueError, r"space\['momentum'\] = 1.0: momentum: expected"),
+    ({"space": {"mini_batch_size": [10, 5000]}}, ValueError,
      r"space\['mini_batch_size'\] = 5000: mini_batch_size: expected at most .* \(1197\)"),
-    (dict(space={"hidden": ["sigmoid", "softplus"]}), ValueError, r"= 'softplus': hidden: expected one of"),
-    (dict(eta=0.5, space={"eta": (0.1, 1.0)}), ValueError, "'eta' is both fixed"),
-    (dict(learning_rate=0.5), TypeError, "learning_rate: not a Network or SGD argument"),
-    (dict(callback=print), TypeError, "callback: set by tune"),
-    (dict(storage="nosuchdb://x/y"), ValueError, "storage: cannot open 'nosuchdb://x/y': "),
-    (dict(storage="study.db"), ValueError, "storage: cannot open 'study.db': expected an RDB URL"),
-    (dict(storage="sqlite:////no/such/dir/s.db"), ValueError, "storage: cannot open"),
-    (dict(storage="journal:/no/such/dir/s.log"), ValueError, "directory /no/such/dir does not exist"),
-    (dict(n_trials=0), ValueError, "n_trials"),
-    (dict(n_jobs=0), ValueError, "n_jobs"),
-    (dict(n_trials=None), ValueError, "n_trials/timeout"),
-    (dict(sizes=[64, 30, 3]), ValueError, r"training_data y: expected labels in \[0, 3\)"),
-    (dict(cost="log-likelihood", output="sigmoid"), ValueError, "cost/output"),
-    (dict(pruner="hyperband"), ValueError, "pruner: expected"),
+    ({"space": {"hidden": ["sigmoid", "softplus"]}}, ValueError, r"= 'softplus': hidden: expected one of"),
+    ({"eta": 0.5, "space": {"eta": (0.1, 1.0)}}, ValueError, "'eta' is both fixed"),
+    ({"learning_rate": 0.5}, TypeError, "learning_rate: not a Network or SGD argument"),
+    ({"callback": print}, TypeError, "callback: set by tune"),
+    ({"storage": "nosuchdb://x/y"}, ValueError, "storage: cannot open 'nosuchdb://x/y': "),
+    ({"storage": "study.db"}, ValueError, "storage: cannot open 'study.db': expected an RDB URL"),
+    ({"storage": "sqlite:////no/such/dir/s.db"}, ValueError, "storage: cannot open"),
+    ({"storage": "journal:/no/such/dir/s.log"}, ValueError, "directory /no/such/dir does not exist"),
+    ({"n_trials": 0}, ValueError, "n_trials"),
+    ({"n_jobs": 0}, ValueError, "n_jobs"),
+    ({"n_trials": None}, ValueError, "n_trials/timeout"),
+    ({"sizes": [64, 30, 3]}, ValueError, r"training_data y: expected labels in \[0, 3\)"),
+    ({"cost": "log-likelihood", "output": "sigmoid"}, ValueError, "cost/output"),
+    ({"pruner": "hyperband"}, ValueError, "pruner: expected"),
 ])
 def test_bad_input_is_one_line_before_any_trial(digits, kwargs, error, match):
     ran = []
@@ -209,3 +218,127 @@ def test_eta_from_threshold_sets_the_eta_range(digits):
     thr = eta_threshold(digits.training, [64, 30, 10], seed=s.seed)
     assert s.eta_threshold == thr
     assert (s.space["eta"].low, s.space["eta"].high) == pytest.approx((thr / 100, thr))
+
+
+# ---- the command line ----------------------------------------------------------------------------
+TRIAL_LINE = re.compile(r"^trial +\d+  ", re.MULTILINE)
+
+
+def _cli(tmp_path, *args, **kw):
+    """`python -m fastnn tune --data digits ARGS` in a subprocess."""
+    from test_cli import run
+    return run(tmp_path, "tune", "--data", "digits", *args, **kw)
+
+
+def _main(capsys, monkeypatch, tmp_path, *args):
+    """The same in this process (faster): (status, stdout, stderr)."""
+    from fastnn import cli
+    monkeypatch.chdir(tmp_path)
+    status = cli.main(["tune", "--data", "digits", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_tune_writes_trials_best_network_and_plots(tmp_path):
+    import json
+
+    from test_cli import _has_matplotlib
+
+    import fastnn
+    plot = ["--plot", "plots"] if _has_matplotlib() else []
+    r = _cli(tmp_path, "--trials", "6", "--jobs", "2", "--epochs", "8", "--seed", "0",
+             "--json", "trials.json", "--save", "best.json", *plot)
+    assert r.returncode == 0, r.stderr
+    lines = TRIAL_LINE.findall(r.stdout)
+    assert len(lines) == 6 and r.stdout.count(" epoch(s) ") == 6
+    assert "6 trial(s)" in r.stdout and "validation accuracy" in r.stdout   # the best-trials table
+    doc = json.loads((tmp_path / "trials.json").read_text())
+    assert doc["direction"] == "maximize" and len(doc["trials"]) == 6
+    for t in doc["trials"]:
+        assert set(t["params"]) == DEFAULT_NAMES and t["state"] in ("COMPLETE", "PRUNED", "FAIL")
+        assert len(t["values"]) == t["epochs"] and isinstance(t["seed"], int)
+    best = doc["trials"][doc["best_trial"]]
+    net = fastnn.load(str(tmp_path / "best.json"))
+    assert net.sizes == (64, best["params"]["width"], 10)
+    from fastnn.data import load_digits
+    Xv, yv = load_digits().validation
+    assert net.accuracy(Xv, yv) / len(yv) == pytest.approx(best["value"])
+    assert re.search(rf"best trial {best['number']}: test accuracy \d+\.\d\d %", r.stdout)
+    if plot:
+        for name in ("history", "importances", "slice"):
+            assert (tmp_path / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_tune_keeps_given_train_options_fixed(tmp_path, capsys, monkeypatch):
+    import json
+    status, out, err = _main(capsys, monkeypatch, tmp_path, "--trials", "2", "--epochs", "3",
+                             "--sizes", "64,20,10", "--eta", "0.3", "--hidden", "tanh",
+                             "--space", "momentum=0:0.5", "--json", "t.json", "-q")
+    assert status == 0, err
+    assert not TRIAL_LINE.findall(out) and "validation accuracy" in out     # -q: the table only
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert all(set(t["params"]) == {"lmbda", "mini_batch_size", "momentum"} for t in doc["trials"])
+    assert all(t["params"]["momentum"] <= 0.5 for t in doc["trials"])
+
+
+def test_cli_eta_threshold(tmp_path, digits, capsys, monkeypatch):
+    status, out, err = _main(capsys, monkeypatch, tmp_path, "--eta-threshold", "--seed", "0")
+    assert status == 0, err
+    value = float(re.search(r"eta threshold: ([0-9.e+-]+)", out).group(1))
+    assert value == pytest.approx(eta_threshold(digits.training, [64, 30, 10]), rel=1e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--space", "eta=1:0.1"], "space['eta']: empty range, low 1 > high 0.1"),
+    (["--space", "speed=1:2"], "space: unknown parameter 'speed'"),
+    (["--space", "eta"], "argument --space: expected NAME=LOW:HIGH[:log] or NAME=a,b,c"),
+    (["--eta", "0.5", "--space", "eta=0.1:1"], "'eta' is both fixed"),
+    (["--storage", "nosuchdb://x"], "storage: cannot open 'nosuchdb://x'"),
+    (["--batch", "5000"], "--batch 5000: larger than the 1,197 training examples"),
+])
+def test_cli_tune_bad_input_one_line_no_trial(tmp_path, capsys, monkeypatch, args, message):
+    status, out, err = _main(capsys, monkeypatch, tmp_path, "--trials", "2", "--epochs", "2", *args)
+    assert status == 2, out + err
+    assert err.count("\n") == 1 and err.startswith("fastnn: error: ")
+    assert message in err and not TRIAL_LINE.findall(out)
+
+
+def test_cli_tune_study_clash_with_another_direction(tmp_path, capsys, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    open_study(url, "s", direction="minimize")
+    status, _out, err = _main(capsys, monkeypatch, tmp_path, "--trials", "2", "--storage", url,
+                             "--study", "s")
+    assert status == 2 and err.count("\n") == 1
+    assert "optimizes (minimize), but this search would maximize" in err
+
+
+def test_cli_ctrl_c_keeps_finished_trials_and_writes_outputs(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_cli import _env
+    p = subprocess.Popen([sys.executable, "-m", "fastnn", "tune", "--data", "digits", "--trials",
+                          "100000", "--jobs", "2", "--epochs", "30", "--json", "t.json",
+                          "--save", "best.json"], cwd=tmp_path, env=_env(tmp_path),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = 0
+    while seen < 3:                                  # a few trials finished: Ctrl-C
+        line = p.stdout.readline()
+        assert line, p.stderr.read()
+        seen += bool(TRIAL_LINE.match(line))
+    p.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert time.monotonic() - t0 < 30
+    assert "interrupted: finished trials kept" in err
+    doc = json.loads((tmp_path / "t.json").read_text())
+    states = [t["state"] for t in doc["trials"]]
+    assert "RUNNING" not in states and states.count("COMPLETE") >= 1 and len(states) < 100000
+    for t in doc["trials"]:
+        if t["state"] == "FAIL" and t["fail_reason"].startswith("interrupted"):
+            assert t["epochs"] is None or t["epochs"] < 30
+    assert (tmp_path / "best.json").exists()
