@@ -115,7 +115,7 @@ def _space_item(text):
         low, high = value(parts[0]), value(parts[1])
         if isinstance(low, str) or isinstance(high, str):
             raise argparse.ArgumentTypeError(f"expected numbers in {text!r}")
-        return name.strip(), (low, high) + tuple(parts[2:])
+        return name.strip(), (low, high, *parts[2:])
     return name.strip(), [value(v.strip()) for v in spec.split(",") if v.strip()]
 
 
@@ -156,7 +156,8 @@ def _add_train_options(p):
     data group."""
     data = _add_data_args(p, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
     data.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
-                      help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)")
+                      help="use only the first N training examples (e.g. 1000 for the book's "
+                           "overfitting runs)")
     data.add_argument("--expand", action="store_true",
                       help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
 
@@ -281,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eta-threshold", action="store_true",
                    help="only estimate and print the book's eta threshold (no search)")
     g = tp.add_argument_group("output")
-    g.add_argument("--json", metavar="PATH", help="write every trial (params, value, state, per-epoch values)")
+    g.add_argument("--json", metavar="PATH",
+                   help="write every trial (params, value, state, per-epoch values)")
     g.add_argument("--save", metavar="PATH",
                    help="save the best trial's network (retrained from its seed if it ran elsewhere)")
     g.add_argument("--plot", metavar="DIR", help="write Optuna's history, importance and slice plots as PNGs")
@@ -662,8 +664,12 @@ def _fmt_value(value, metric):
     return f"{100 * value:.2f} %" if metric == "accuracy" else f"{value:.4f}"
 
 
+def _fmt_param(v, digits=4):
+    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+
 def _fmt_params(params):
-    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+    return " ".join(f"{k}={_fmt_param(v, 3)}" for k, v in params.items())
 
 
 class _TrialPrinter:
@@ -723,11 +729,10 @@ def _best_table(study, metric, top):
         return head
     done.sort(key=lambda t: t.value, reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE)
     names = list(done[0].params)
-    rows = [["trial", f"validation {metric}"] + names + ["epochs", "seconds"]]
+    rows = [["trial", f"validation {metric}", *names, "epochs", "seconds"]]
     for t in done[:top]:
         rows.append([str(t.number), _fmt_value(t.value, metric)]
-                    + [f"{t.params.get(k):.4g}" if isinstance(t.params.get(k), float) else str(t.params.get(k))
-                       for k in names]
+                    + [_fmt_param(t.params.get(k)) for k in names]
                     + [str(t.user_attrs.get("epochs", "")), f"{t.duration.total_seconds():.2f}"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
@@ -804,7 +809,7 @@ def cmd_tune(args):
             raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
         import matplotlib
         matplotlib.use("Agg")
-    cost, output, dtype, ds, data_name, data_note, training, sizes = _training_set(args)
+    _, _, dtype, ds, data_name, data_note, training, sizes = _training_set(args)
     fixed = _given_options(args)
     _note(args, data_note)
     if args.eta_threshold:

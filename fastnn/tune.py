@@ -539,7 +539,7 @@ class Search:
         try:
             self.study.optimize(self.objective, n_trials=self.n_trials, timeout=self.timeout,
                                 n_jobs=self.n_jobs, catch=(TrialFailed,),
-                                callbacks=[self._after_trial] + self.callbacks)
+                                callbacks=[self._after_trial, *self.callbacks])
         finally:
             if restore is not None:
                 signal.signal(signal.SIGINT, restore)
@@ -584,7 +584,7 @@ def tune(training_data, evaluation_data, **options):
 
 
 # the keyword arguments are Search's: show them in help(tune) and IDEs
-tune.__signature__ = inspect.signature(Search.__init__).replace(
+tune.__signature__ = inspect.signature(Search.__init__).replace(  # type: ignore[attr-defined]
     parameters=list(inspect.signature(Search.__init__).parameters.values())[1:])
 
 

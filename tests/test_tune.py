@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the imports follow the optuna importorskip)
 """fastnn.tune: the Optuna search on the 8x8 digits (fast), its errors, pruning, divergence,
 stopping, the eta threshold; several processes and Dask in the slow tests."""
 import re
