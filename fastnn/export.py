@@ -1,4 +1,4 @@
-"""Take a trained network anywhere: ONNX export and PyTorch interop.
+"""Take a trained network anywhere: ONNX export and PyTorch interop::
 
     to_onnx(net, path=None, *, opset=None, probabilities=True)  -> onnx.ModelProto  (fastnn[onnx])
     to_torch(net)                                               -> torch.nn.Sequential

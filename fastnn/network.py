@@ -432,34 +432,91 @@ class Network:
             stopping_metric: str = "accuracy", track_loss: bool = False, progress: bool = False,
             callback: EpochCallback | None = None, n_threads: int | None = None,
             sample_weight: ArrayLike | None = None, verbose: bool = False) -> MonitorLists:
-        """Mini-batch stochastic gradient descent, as network2.SGD.
+        r"""Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
-        order) and applies, per mini-batch of m rows out of n,
-            w ← (1 − ηλ/n) w − (η/m) Σ ∂C/∂w     (L2, eq. 93; L1: w − (ηλ/n) sgn w − …, eq. 96)
-            b ← b − (η/m) Σ ∂C/∂b
-        or with momentum μ:  v ← μ v − η ∇C,  w ← w + v  (∇C including the regularization term).
-        ``dropout=p`` drops hidden neurons with probability p (inverted scaling, so inference is
-        unchanged). ``early_stopping=k`` stops after k epochs without a better evaluation accuracy;
-        ``eta_schedule=k`` multiplies η by ``eta_decay`` after k such epochs and stops once
-        η < η₀·min_eta_ratio; both keep the best-on-evaluation parameters when ``restore_best``.
-        "Better" is a higher evaluation accuracy, or with ``stopping_metric="cost"`` (regression) a
-        lower mean evaluation cost (without the regularization term).
+        order) and applies, per mini-batch of :math:`m` rows out of :math:`n` (L2, eq. 93; L1,
+        eq. 96: :math:`w \to w - \frac{\eta\lambda}{n}\,\mathrm{sgn}(w) - \ldots`)
 
-        ``sample_weight`` (n,) weighs the training rows (finite, >= 0, not all zero): they are
-        normalised to mean 1 and row i's δᴸ is scaled by w_i, so a full-batch step follows the
-        gradient of Σ w_i C_i / Σ w_i (+ the penalty); ``track_loss`` reports that weighted mean.
-        The monitored training cost/accuracy stay unweighted (network2's definitions).
+        .. math::
 
-        Returns network2's four lists (evaluation cost, evaluation accuracy, training cost,
-        training accuracy); ``self.history`` holds the per-epoch records. Ctrl-C stops within a
-        fraction of a second, leaving the parameters of the last completed mini-batch, and
-        re-raises KeyboardInterrupt (history.stop_reason == "interrupted").
+            w \to \left(1 - \frac{\eta\lambda}{n}\right) w
+                   - \frac{\eta}{m} \sum_x \frac{\partial C_x}{\partial w}, \qquad
+            b \to b - \frac{\eta}{m} \sum_x \frac{\partial C_x}{\partial b},
 
-        ``verbose=True`` prints network2's lines after each epoch ("Epoch j training complete",
-        the monitored costs, "Accuracy on evaluation data: k / n"; epochs counted from 0 as there).
-        ``training_data``/``evaluation_data`` may be (X, y) arrays or network2's lists of (x, y)
-        pairs (one-hot or int y alike).
+        or with momentum :math:`\mu`: :math:`v \to \mu v - \eta \nabla C`,
+        :math:`w \to w + v` (:math:`\nabla C` including the regularization term).
+
+        Parameters
+        ----------
+        training_data : (X, y) arrays or network2's list of (x, y) pairs
+            One-hot or int ``y`` alike.
+        epochs : int
+            Number of epochs (0: validate only).
+        mini_batch_size : int
+            Rows per mini-batch, :math:`m`.
+        eta : float
+            Learning rate :math:`\eta > 0`.
+        lmbda : float, default 0.0
+            Regularization parameter :math:`\lambda`, divided by the training-set size :math:`n`.
+        evaluation_data : (X, y) arrays or list of (x, y) pairs, optional
+            Data monitored after each epoch (and used by early stopping and the schedule).
+        monitor_evaluation_cost : bool, default False
+            Record the evaluation cost (with the regularization term) after each epoch.
+        monitor_evaluation_accuracy : bool, default False
+            Record the number of evaluation rows classified correctly after each epoch.
+        monitor_training_cost : bool, default False
+            Record the training cost after each epoch.
+        monitor_training_accuracy : bool, default False
+            Record the number of training rows classified correctly after each epoch.
+        shuffle : bool, default True
+            Shuffle the training rows every epoch.
+        regularization : {"l2", "l1"}, default "l2"
+            The penalty: :math:`\frac{\lambda}{2n}\sum w^2` or :math:`\frac{\lambda}{n}\sum |w|`.
+        momentum : float in [0, 1), default 0.0
+            Momentum coefficient :math:`\mu`.
+        dropout : float in [0, 1), default 0.0
+            Probability of dropping a hidden neuron (inverted scaling, so inference is unchanged).
+        early_stopping : int, optional
+            Stop after this many epochs without a better evaluation score.
+        restore_best : bool, default True
+            With early stopping or the schedule, keep the parameters of the best evaluation epoch.
+        eta_schedule : int, optional
+            Multiply :math:`\eta` by ``eta_decay`` after this many epochs without a better
+            evaluation score; stop once :math:`\eta < \eta_0 \cdot` ``min_eta_ratio``.
+        eta_decay : float in (0, 1), default 0.5
+        min_eta_ratio : float in (0, 1], default 1/128
+        stopping_metric : {"accuracy", "cost"}, default "accuracy"
+            "Better" is a higher evaluation accuracy, or with ``"cost"`` (regression) a lower mean
+            evaluation cost (without the regularization term).
+        track_loss : bool, default False
+            Record the mean training loss of each epoch's mini-batches in ``history``.
+        progress : bool, default False
+            Show a tqdm progress bar.
+        callback : callable, optional
+            ``callback(record)`` after each epoch with its :class:`~fastnn.EpochRecord`; returning
+            ``False`` stops training.
+        n_threads : int, optional
+            BLAS threads for training (default: ``Network.n_threads``, i.e. one).
+        sample_weight : array-like of shape (n,), optional
+            Weights of the training rows (finite, >= 0, not all zero): normalised to mean 1, row
+            :math:`i`'s :math:`\delta^L` is scaled by :math:`w_i`, so a full-batch step follows the
+            gradient of :math:`\sum_i w_i C_i / \sum_i w_i` (+ the penalty); ``track_loss`` reports
+            that weighted mean. The monitored training cost/accuracy stay unweighted (network2's
+            definitions).
+        verbose : bool, default False
+            Print network2's lines after each epoch ("Epoch j training complete", the monitored
+            costs, "Accuracy on evaluation data: k / n"; epochs counted from 0 as there).
+
+        Returns
+        -------
+        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy : list
+            network2's four monitoring lists; ``self.history`` holds the per-epoch records.
+
+        Notes
+        -----
+        Ctrl-C stops within a fraction of a second, leaving the parameters of the last completed
+        mini-batch, and re-raises KeyboardInterrupt (``history.stop_reason == "interrupted"``).
         """
         # ---- validate everything before anything changes ----
         epochs = check_hyper("epochs", epochs, low=0, integer=True)

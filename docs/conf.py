@@ -1,0 +1,96 @@
+"""Sphinx configuration of fastnn's documentation.
+
+Build (from the repository root, after building the extension in place)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+Warnings are errors. The API reference (docs/api/) is generated from each public module's ``__all__``
+by docs/_apigen.py at every build; the guides are the README, the chapter-3 companion page
+(docs/chapter3.md, when present), the changelog and the contributing guide.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))  # the checkout's fastnn (built in place), not an installed one
+sys.path.insert(0, str(DOCS))
+
+import _apigen  # noqa: E402
+
+import fastnn  # noqa: E402
+
+project = "fastnn"
+author = "The fastnn developers"
+copyright = "2026, The fastnn developers"
+release = fastnn.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "README.md"]
+
+# ---- API reference -------------------------------------------------------------------------------
+PUBLIC_MODULES = _apigen.write_pages(DOCS / "api")
+autosummary_generate = True
+templates_path = ["_templates"]
+autosummary_imported_members = True
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+numpydoc_show_class_members = True
+numpydoc_class_members_toctree = False
+# scikit-learn's inherited methods (score, get_params, ...) are documented by scikit-learn
+numpydoc_show_inherited_class_members = False
+numpydoc_xref_param_type = False
+numpydoc_attributes_as_param_list = False
+
+# ---- pages written in Markdown (README, chapter 3, changelog) ---------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_heading_anchors = 3
+
+# The chapter-3 companion page is written separately; list it when it is there.
+HAS_CHAPTER3 = (DOCS / "chapter3.md").exists()
+
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable", None),
+    "sklearn": ("https://scikit-learn.org/stable", None),
+}
+# Offline builds (CI without network) must not fail on the inventories: fetch only when asked.
+if os.environ.get("FASTNN_DOCS_INTERSPHINX") != "1":
+    intersphinx_mapping = {}
+
+html_theme = "alabaster"
+html_title = f"fastnn {release}"
+html_static_path: list = []
+
+
+def _add_chapter3(app, docname, source):
+    """Put the chapter-3 page into the guides' toctree when the file exists."""
+    if docname == "index" and HAS_CHAPTER3:
+        source[0] = source[0].replace("\nguide\n", "\nguide\nchapter3\n", 1)
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    """scikit-learn generates set_<method>_request for metadata routing; it documents them itself."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("source-read", _add_chapter3)
+    app.connect("autodoc-skip-member", _skip_member)
