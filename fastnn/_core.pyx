@@ -20,6 +20,8 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 import numpy as np
 
+from . import _vocabulary as _v
+
 ctypedef fused floating:
     float
     double
@@ -75,11 +77,11 @@ cdef extern from "kernels.h" nogil:
     int fnn_all_finite_d(const double *x, Py_ssize_t count)
     int fnn_all_finite_f(const float *x, Py_ssize_t count)
 
-ACTIVATIONS = {"sigmoid": FNN_SIGMOID, "tanh": FNN_TANH, "relu": FNN_RELU,
-               "linear": FNN_LINEAR, "softmax": FNN_SOFTMAX}
-COSTS = {"quadratic": FNN_QUADRATIC, "cross-entropy": FNN_CROSS_ENTROPY,
-         "log-likelihood": FNN_LOG_LIKELIHOOD}
-REGULARIZATIONS = {None: FNN_REG_NONE, "none": FNN_REG_NONE, "l2": FNN_REG_L2, "l1": FNN_REG_L1}
+# fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
+ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
+               **dict(zip(_v.OUTPUTS, (FNN_SIGMOID, FNN_SOFTMAX, FNN_LINEAR)))}
+COSTS = dict(zip(_v.COSTS, (FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD)))
+REGULARIZATIONS = {None: FNN_REG_NONE, **dict(zip(_v.REGULARIZATIONS, (FNN_REG_L2, FNN_REG_L1)))}
 
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
 EVAL_BLOCK = 1024
@@ -252,12 +254,10 @@ cdef class Layout:
         self.b_off = b_off
         self.n_params = n_params
         self.n_layers = len(sizes) - 1
-        self.hidden_act = ACTIVATIONS[hidden]
-        self.output_act = ACTIVATIONS[output]
-        self.cost = COSTS[cost]
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
+        self.hidden_act = ACTIVATIONS[_v.check_choice("hidden", hidden, _v.HIDDEN)]
+        self.output_act = ACTIVATIONS[_v.check_pairing(cost, output)[1]]
+        self.cost = COSTS[_v.cost_name(cost)]
+        self.dtype = _v.resolve_dtype(dtype)
 
     cdef int act(self, int l) noexcept nogil:
         """Activation of weight layer l (0-based)."""
@@ -413,8 +413,8 @@ cdef class Trainer:
             raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
         if momentum > 0 and self.velocity is None:
             raise ValueError("momentum: this Trainer was built without a velocity buffer")
-        if regularization not in REGULARIZATIONS:
-            raise ValueError(f"regularization: expected 'l2', 'l1' or None, got {regularization!r}")
+        if regularization is not None:
+            _v.check_choice("regularization", regularization, _v.REGULARIZATIONS)
         if n_total < 0:
             n_total = n
         if n_total == 0 and n > 0:

@@ -2,48 +2,13 @@
 
 Conversions (documented in the README): lists and other array-likes become arrays; integer and
 bool features become the network's float dtype; other float dtypes are converted to it; Fortran-
-ordered or strided arrays are copied to C order. Object, string and complex data are refused.
+ordered or strided arrays are copied to C order. Object, string and complex data are refused. The names and hyper-parameter checks are in
+_vocabulary.py.
 """
-import math
-import numbers
-
 import numpy as np
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _CHUNK_ROWS = 8192
-
-
-def resolve_dtype(dtype):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
-    if dt not in _FLOATS:
-        raise TypeError(f"dtype: expected float32 or float64, got {dt}")
-    return dt
-
-
-def check_hyper(name, value, low=None, high=None, low_open=False, high_open=False, integer=False):
-    """A finite real (or integer) hyper-parameter within [low, high] (open ends as asked)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        kind = "an integer" if integer else "a number"
-        raise TypeError(f"{name}: expected {kind}, got {value!r}")
-    if integer:
-        if not (isinstance(value, numbers.Integral) or float(value).is_integer()):
-            raise TypeError(f"{name}: expected an integer, got {value!r}")
-        value = int(value)
-    else:
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{name}: expected a finite number, got {value}")
-    bad = ((low is not None and (value < low or (low_open and value == low)))
-           or (high is not None and (value > high or (high_open and value == high))))
-    if bad:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
-        raise ValueError(f"{name}: expected a value in {rng}, got {value}")
-    return value
 
 
 def check_finite(arr, name):

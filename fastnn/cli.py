@@ -20,8 +20,8 @@ import os
 import sys
 import time
 
-from .costs import COSTS, VALID_PAIRINGS, default_output, resolve_cost
-from .network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, WEIGHT_INITS
+from ._vocabulary import (COSTS, DTYPES, HIDDEN, HYPER, OUTPUTS, REGULARIZATIONS, WEIGHT_INITS,
+                          Interval, check_hyper, check_pairing, cost_name, problem)
 
 PROG = "fastnn"
 DEMO_EPOCHS = 3          # on MNIST (about a second); the 8x8 digits get DEMO_EPOCHS_DIGITS and a
@@ -29,8 +29,6 @@ DEMO_EPOCHS_DIGITS = 30  # lambda for their 1,197 images (the book's 5.0 is for 
 DEMO_LMBDA_DIGITS = 0.5
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-_COSTS = tuple(COSTS)
 
 
 class CLIError(Exception):
@@ -65,32 +63,27 @@ def _sizes(text):
 
 def _cost(text):
     try:
-        return resolve_cost(text).name
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"unknown cost {text!r}; expected one of {', '.join(_COSTS)}") from None
+        return cost_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(problem(exc)) from None
 
 
-def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
+def _number(interval):
+    """An argparse type: the text as a number in `interval` (an Interval, or a key of HYPER)."""
+    name = interval if isinstance(interval, str) else "value"
+    interval = HYPER[interval] if isinstance(interval, str) else interval
+
     def parse(text):
         try:
-            value = kind(text)
+            value = (int if interval.integer else float)(text)
         except ValueError:
-            what = "an integer" if kind is int else "a number"
+            what = "an integer" if interval.integer else "a number"
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        bad = ((lo is not None and (value < lo or (lo_open and value == lo)))
-               or (hi is not None and (value > hi or (hi_open and value == hi))))
-        if bad:
-            if hi is None:
-                rng = f"{'>' if lo_open else '>='} {lo}"
-            else:
-                rng = f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what} {rng}, got {text!r}")
-        return value
-    parse.__name__ = kind.__name__
+        try:
+            return check_hyper(name, value, interval)
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(problem(exc)) from None
+    parse.__name__ = "int" if interval.integer else "float"
     return parse
 
 
@@ -119,12 +112,13 @@ def _space_item(text):
     return name.strip(), [value(v.strip()) for v in spec.split(",") if v.strip()]
 
 
-_pos_int = _number(int, lo=1)
-_nonneg_int = _number(int, lo=0)
-_pos_float = _number(float, lo=0, lo_open=True)
-_nonneg_float = _number(float, lo=0)
-_unit_float = _number(float, lo=0, hi=1, hi_open=True)
-_ratio = _number(float, lo=0, hi=1, lo_open=True, hi_open=True)
+# generic argument types for flags not in HYPER (kept under their old names for other commands)
+_pos_int = _number(Interval(1, integer=True))
+_nonneg_int = _number(Interval(0, integer=True))
+_pos_float = _number(Interval(0.0, low_open=True))
+_nonneg_float = _number(Interval(0.0))
+_unit_float = _number(Interval(0.0, 1.0, high_open=True))
+_ratio = _number(Interval(0.0, 1.0, low_open=True, high_open=True))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,43 +158,43 @@ def _add_train_options(p):
     g = p.add_argument_group("network")
     g.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
                    help="layer sizes (default: [n_inputs, 30, n_classes] of the data)")
-    g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(_COSTS) + "}",
+    g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(COSTS) + "}",
                    help="cost function")
-    g.add_argument("--output", choices=OUTPUT_ACTIVATIONS, default=None,
+    g.add_argument("--output", choices=OUTPUTS, default=None,
                    help="output activation (default: softmax for log-likelihood, sigmoid otherwise)")
-    g.add_argument("--hidden", choices=HIDDEN_ACTIVATIONS, default="sigmoid",
+    g.add_argument("--hidden", choices=HIDDEN, default="sigmoid",
                    help="hidden activation")
     g.add_argument("--init", "--weight-init", dest="weight_init", choices=WEIGHT_INITS,
                    default="default", help="weight initialization: default N(0, 1/n_in), large N(0, 1)")
-    g.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating type")
+    g.add_argument("--dtype", choices=DTYPES, default="float64", help="floating type")
     g.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed of initialization, shuffling and dropout (default: fresh entropy)")
 
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
-    g.add_argument("--batch", "--mini-batch-size", dest="batch", type=_pos_int, default=10,
+    g.add_argument("--batch", "--mini-batch-size", dest="batch", type=_number("mini_batch_size"), default=10,
                    help="mini-batch size")
-    g.add_argument("--eta", type=_pos_float, default=0.5, help="learning rate")
-    g.add_argument("--lmbda", "--lambda", dest="lmbda", type=_nonneg_float, default=5.0,
+    g.add_argument("--eta", type=_number("eta"), default=0.5, help="learning rate")
+    g.add_argument("--lmbda", "--lambda", dest="lmbda", type=_number("lmbda"), default=5.0,
                    help="regularization parameter (divided by the training-set size, as in the book)")
-    g.add_argument("--regularization", choices=("l2", "l1"), default="l2", help="regularization kind")
-    g.add_argument("--momentum", type=_unit_float, default=0.0, help="momentum coefficient mu in [0, 1)")
-    g.add_argument("--dropout", type=_unit_float, default=0.0,
+    g.add_argument("--regularization", choices=REGULARIZATIONS, default="l2", help="regularization kind")
+    g.add_argument("--momentum", type=_number("momentum"), default=0.0, help="momentum coefficient mu in [0, 1)")
+    g.add_argument("--dropout", type=_number("dropout"), default=0.0,
                    help="dropout probability for hidden units, in [0, 1)")
-    g.add_argument("--early-stopping", type=_pos_int, metavar="N", default=None,
+    g.add_argument("--early-stopping", type=_number("early_stopping"), metavar="N", default=None,
                    help="stop after N epochs without a better evaluation accuracy")
-    g.add_argument("--eta-schedule", type=_pos_int, metavar="N", default=None,
+    g.add_argument("--eta-schedule", type=_number("eta_schedule"), metavar="N", default=None,
                    help="multiply eta by --eta-decay after N epochs without improvement; stop when "
                         "eta falls below eta * --min-eta-ratio")
-    g.add_argument("--eta-decay", type=_ratio, default=0.5, help="eta schedule factor")
-    g.add_argument("--min-eta-ratio", type=_ratio, default=1 / 128,
+    g.add_argument("--eta-decay", type=_number("eta_decay"), default=0.5, help="eta schedule factor")
+    g.add_argument("--min-eta-ratio", type=_number("min_eta_ratio"), default=1 / 128,
                    help="eta schedule floor, as a fraction of the initial eta (default: 1/128)")
     g.add_argument("--no-restore-best", dest="restore_best", action="store_false",
                    help="with early stopping / eta schedule, keep the last parameters instead of the "
                         "best on the evaluation data")
     g.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="do not shuffle the training data each epoch")
-    g.add_argument("--threads", type=_pos_int, default=None, metavar="N",
+    g.add_argument("--threads", type=_number("n_threads"), default=None, metavar="N",
                    help="BLAS threads (default: automatic)")
     return data
 
@@ -512,11 +506,10 @@ def _training_set(args):
     (--data, --train-size, --expand) and --sizes/--batch against it."""
     import numpy as np
 
-    cost = args.cost
-    output = args.output or default_output(cost)
-    if (cost, output) not in VALID_PAIRINGS:
-        valid = ", ".join(o for c, o in sorted(VALID_PAIRINGS) if c == cost)
-        raise CLIError(f"--output {output} cannot be used with --cost {cost} (valid: {valid})", EXIT_USAGE)
+    try:
+        cost, output = check_pairing(args.cost, args.output)
+    except ValueError as exc:
+        raise CLIError(f"--output: {problem(exc)}", EXIT_USAGE) from None
     dtype = np.dtype(args.dtype)
     ds, data_name, data_note = _load_data(args, dtype)
     X, y = ds.training

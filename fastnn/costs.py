@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ._vocabulary import (COST_OUTPUTS, OUTPUT_COSTS, OUTPUTS, VALID_PAIRINGS,  # noqa: F401
+                          cost_name, default_output)
+
 
 def _softplus(x):
     """ln(1 + eˣ) without overflow."""
@@ -20,7 +23,7 @@ class QuadraticCost:
     """C = ½‖a − y‖²  (eq. 6)."""
 
     name = "quadratic"
-    outputs = ("sigmoid", "linear")
+    outputs = COST_OUTPUTS[name]
 
     @staticmethod
     def fn(a, y):
@@ -44,7 +47,7 @@ class CrossEntropyCost:
     """C = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]  (eq. 63)."""
 
     name = "cross-entropy"
-    outputs = ("sigmoid",)
+    outputs = COST_OUTPUTS[name]
 
     @staticmethod
     def fn(a, y):
@@ -66,7 +69,7 @@ class LogLikelihoodCost:
     """C = −ln a_y for a softmax output layer (eq. 80)."""
 
     name = "log-likelihood"
-    outputs = ("softmax",)
+    outputs = COST_OUTPUTS[name]
 
     @staticmethod
     def fn(a, y):
@@ -86,40 +89,21 @@ class LogLikelihoodCost:
 
 
 COSTS = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
-# network2's JSON files store the class name.
-COSTS_BY_CLASS_NAME = {c.__name__: c for c in COSTS.values()}
-VALID_PAIRINGS = tuple((c.name, o) for c in COSTS.values() for o in c.outputs)
-_ALIASES = {"crossentropy": "cross-entropy", "ce": "cross-entropy", "mse": "quadratic",
-            "loglikelihood": "log-likelihood", "nll": "log-likelihood",
-            **{c.__name__.lower(): c.name for c in COSTS.values()}}
-
-
-def default_output(cost):
-    """The output layer a cost is used with unless told otherwise (softmax for log-likelihood,
-    sigmoid otherwise)."""
-    return resolve_cost(cost).outputs[0]
 
 
 def resolve_cost(cost: str | type[Any]) -> type[Any]:
     """A cost class from a class or one of the names "quadratic", "cross-entropy", "log-likelihood"
-    (also accepted: network2's class names, underscores for hyphens, and a few common aliases).
-    A :class:`UserCost` (a cost class of the user's own, see :func:`network_cost`) is returned as is."""
-    if isinstance(cost, UserCost) or (isinstance(cost, type) and cost in COSTS.values()):
+    (also accepted: network2's class names, underscores for hyphens, and a few common aliases;
+    see ``_vocabulary.cost_name``). A :class:`UserCost` (a cost class of the user's own, see
+    :func:`network_cost`) is returned as is."""
+    if isinstance(cost, UserCost):
         return cost
-    if isinstance(cost, str):
-        if cost in COSTS_BY_CLASS_NAME:
-            return COSTS_BY_CLASS_NAME[cost]
-        key = cost.strip().lower().replace("_", "-")
-        key = _ALIASES.get(key, _ALIASES.get(key.replace("-", ""), key))
-        if key in COSTS:
-            return COSTS[key]
-    raise ValueError(f"cost: expected one of {sorted(COSTS)} or a fastnn cost class, got {cost!r}")
+    return COSTS[cost_name(cost)]
 
 
 # ---- cost classes of the user's own (network2's, or the book's exercises) --------------------------
 #: The core's layout needs a built-in cost name even for a user cost (it only feeds forward then).
-_CORE_COST_FOR_OUTPUT = {"sigmoid": "cross-entropy", "linear": "quadratic", "softmax": "log-likelihood"}
-_USER_OUTPUT_ORDER = ("sigmoid", "softmax", "linear")
+_CORE_COST_FOR_OUTPUT = OUTPUT_COSTS
 
 
 def is_cost_class(obj):
@@ -267,7 +251,7 @@ def network_cost(cost: Any, output: str | None = None) -> tuple[Any, str]:
     if not is_cost_class(cost):
         raise ValueError(f"cost: expected one of {sorted(COSTS)}, a fastnn cost class or a class with "
                          f"fn(a, y) and delta(z, a, y) as network2's, got {cost!r}")
-    outputs = _USER_OUTPUT_ORDER if output is None else (output,)
+    outputs = OUTPUTS if output is None else (output,)
     for out in outputs:
         if out not in _CORE_COST_FOR_OUTPUT:
             break                   # an unknown output is reported by Network

@@ -24,6 +24,7 @@ The first directory holding all four files is used.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple
 
 import numpy as np
+
+from ._vocabulary import Interval, check_hyper, resolve_dtype
 
 if TYPE_CHECKING:
     from ._typing import ArrayLike, DTypeLike, PathLike
@@ -114,16 +117,7 @@ class Dataset(NamedTuple):
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-def _check_dtype(dtype, name: str = "dtype") -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be a floating numpy dtype such as np.float64 or np.float32, "
-                        f"got {dtype!r}") from exc
-    if dt.kind != "f":
-        raise TypeError(f"{name} must be a floating numpy dtype such as np.float64 or np.float32, "
-                        f"got {dt}")
-    return dt
+_NATURAL = Interval(0, integer=True)
 
 
 def _check_path(path, name: str = "path") -> Path:
@@ -133,17 +127,9 @@ def _check_path(path, name: str = "path") -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    """Whole content of ``path``, transparently gunzipped (detected by the gzip magic bytes)."""
-    with open(path, "rb") as f:
-        head = f.read(2)
-        f.seek(0)
-        if head != _GZIP_MAGIC:
-            return f.read()
-        try:
-            with gzip.GzipFile(fileobj=f, mode="rb") as g:
-                return g.read()
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
+    """Whole content of ``path``, transparently gunzipped."""
+    with _open_maybe_gzip(path) as f, _gzip_errors(path):
+        return f.read()
 
 
 def _name_variants(name: str):
@@ -166,10 +152,11 @@ def _open_maybe_gzip(path: Path):
     return gzip.GzipFile(fileobj=f, mode="rb")
 
 
-def _read_exactly(f, path: Path, n: int):
-    """Up to n bytes from f; gzip errors become ValueError naming the file."""
+@contextlib.contextmanager
+def _gzip_errors(path: Path):
+    """Corrupt or truncated gzip data becomes a ValueError naming the file."""
     try:
-        return f.read(n)
+        yield
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
 
@@ -185,14 +172,12 @@ def _read_body_incrementally(f, path: Path, body: int):
     Read incrementally: memory grows with the data actually decompressed, never with the header's
     claim; reading stops at the end of the data or one chunk past the claim."""
     buf = bytearray()
-    try:
+    with _gzip_errors(path):
         while len(buf) <= body:
             chunk = f.read(min(_GZ_CHUNK, body + 1 - len(buf)))
             if not chunk:
                 break
             buf += chunk
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
     got = min(len(buf), body)
     extra = len(buf) - got
     if got != body or extra:
@@ -210,8 +195,8 @@ def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray
     """
     path = _check_path(path)
     f = _open_maybe_gzip(path)
-    with f:
-        head = _read_exactly(f, path, 4)
+    with f, _gzip_errors(path):
+        head = f.read(4)
         if len(head) < 4:
             raise ValueError(f"{path}: too short for an IDX header (expected at least 4 bytes, "
                              f"got {len(head)})")
@@ -233,7 +218,7 @@ def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray
         if ndim == 0:
             raise ValueError(f"{path}: bad magic 0x{magic:08X}: 0 dimensions")
         header = 4 + 4 * ndim
-        rest = _read_exactly(f, path, header - 4)
+        rest = f.read(header - 4)
         if len(rest) < header - 4:
             raise ValueError(f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
                              f"got {4 + len(rest)}")
@@ -390,11 +375,8 @@ def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *
     ``ValueError`` naming the file on corrupt data (bad magic, wrong dimensions, truncated file,
     image/label count mismatch, label outside 0..9).
     """
-    dt = _check_dtype(dtype)
-    if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
-        raise TypeError(f"validation_size must be an int, got {type(validation_size).__name__}")
-    if validation_size < 0:
-        raise ValueError(f"validation_size must be >= 0, got {validation_size}")
+    dt = resolve_dtype(dtype)
+    validation_size = check_hyper("validation_size", validation_size, _NATURAL)
     if path is not None:
         p = _check_path(path)
         if p.is_file() and (p.name.endswith(".pkl") or p.name.endswith(".pkl.gz")):
@@ -663,7 +645,7 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
     arrays, tuples, lists and numbers are unpickled (no arbitrary code). Raises ``FileNotFoundError``
     if the file is missing and ``ValueError`` naming the file on a corrupt or ill-structured pickle.
     """
-    dt = _check_dtype(dtype)
+    dt = resolve_dtype(dtype)
     path = _check_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pickle file not found: {path} (network2's mnist.pkl.gz from "
@@ -731,12 +713,9 @@ def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator |
     """scikit-learn's bundled 8x8 digits (1797 x 64, no download), pixels / 16 in [0, 1], shuffled by
     ``seed`` (int, ``None`` for unseeded, or a ``np.random.Generator``) and split into
     training (1797 - n_validation - n_test = 1197) / validation (300) / test (300)."""
-    dt = _check_dtype(dtype)
-    for name, v in (("n_validation", n_validation), ("n_test", n_test)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-        if v < 0:
-            raise ValueError(f"{name} must be >= 0, got {v}")
+    dt = resolve_dtype(dtype)
+    n_validation = check_hyper("n_validation", n_validation, _NATURAL)
+    n_test = check_hyper("n_test", n_test, _NATURAL)
     from sklearn.datasets import load_digits as _sk_load_digits
 
     bunch = _sk_load_digits()
@@ -817,20 +796,17 @@ def expand(X: ArrayLike, y: ArrayLike, image_shape: Tuple[int, int] = (28, 28), 
 
 def onehot(y: ArrayLike, n_classes: int = _N_CLASSES, dtype: DTypeLike = np.float64) -> np.ndarray:
     """Integer labels (n,) -> one-hot rows (n, n_classes) of ``dtype``."""
-    dt = _check_dtype(dtype)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):
-        raise TypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    dt = resolve_dtype(dtype)
+    n_classes = check_hyper("n_classes", n_classes, Interval(1, integer=True))
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D labels, got shape {y.shape}")
+        raise ValueError(f"y: expected 1-D labels, got shape {y.shape}")
     if y.dtype.kind not in "iu":
         if y.size and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
-            raise TypeError(f"y must hold integer labels, got dtype {y.dtype}")
+            raise TypeError(f"y: expected integer labels, got dtype {y.dtype}")
         y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y labels must be in 0..{n_classes - 1}, got range {y.min()}..{y.max()}")
+        raise ValueError(f"y: expected labels in 0..{n_classes - 1}, got range {y.min()}..{y.max()}")
     out = np.zeros((y.shape[0], n_classes), dtype=dt)
     out[np.arange(y.shape[0]), y] = 1
     return out

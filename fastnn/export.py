@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._vocabulary import HIDDEN, OUTPUT_COSTS
+
 if TYPE_CHECKING:
     from ._typing import PathLike
     from .network import Network
@@ -400,7 +402,7 @@ def from_torch(module: Any, cost: Any = None) -> Network:
     for act, (lname, _) in zip(acts[:-1], linears[:-1]):
         assert act is not None   # a Linear right after a Linear was refused above
         name, kind = act
-        if kind not in ("sigmoid", "tanh", "relu"):
+        if kind not in HIDDEN:
             raise ValueError(f"from_torch: module[{name}] ({kind}) after the hidden layer "
                              f"module[{lname}]: hidden layers need Sigmoid, Tanh or ReLU")
         hidden_names.add(kind)
@@ -454,4 +456,4 @@ def from_torch(module: Any, cost: Any = None) -> Network:
 
 
 def _default_cost(output):
-    return {"sigmoid": "cross-entropy", "softmax": "log-likelihood", "linear": "quadratic"}[output]
+    return OUTPUT_COSTS[output]

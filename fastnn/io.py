@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .costs import COSTS_BY_CLASS_NAME, VALID_PAIRINGS, default_output
-from .network import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, WEIGHT_INITS
+from ._vocabulary import (COST_CLASS_NAMES, DTYPES, HIDDEN, OUTPUTS, WEIGHT_INITS, check_pairing,
+                          cost_name, problem)
 
 if TYPE_CHECKING:
     from ._typing import PathLike
@@ -44,10 +44,8 @@ FORMAT = "fastnn.Network"
 #: version of the file layout; bumped on an incompatible change
 FORMAT_VERSION = 1
 
-# network2 class names <-> fastnn cost names
-_COST_CLASS_TO_NAME = {name: cls.name for name, cls in COSTS_BY_CLASS_NAME.items()}
-_COST_NAME_TO_CLASS = {cls.name: name for name, cls in COSTS_BY_CLASS_NAME.items()}
-_DTYPES = {"float64": np.float64, "float32": np.float32}
+# fastnn cost names -> the network2 class names the files store
+_COST_NAME_TO_CLASS = {name: cls for cls, name in COST_CLASS_NAMES.items()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,24 +125,18 @@ def _lossless_floats(a: np.ndarray):
     return a.astype(np.float64).tolist()
 
 
-def _cost_name(net) -> str:
-    cost = net.cost
-    name = getattr(cost, "name", None)
-    if name in _COST_NAME_TO_CLASS:
-        return name
-    cls_name = cost.__name__ if isinstance(cost, type) else type(cost).__name__
-    if cls_name in _COST_CLASS_TO_NAME:
-        return _COST_CLASS_TO_NAME[cls_name]
-    raise ValueError(f"cannot save: unknown cost {cost!r}")
-
-
 def to_dict(net: Network) -> dict:
     """The JSON-ready dict that :func:`save` writes for ``net``."""
     from ._version import __version__
 
+    try:
+        cost = cost_name(net.cost)
+    except ValueError:
+        raise ValueError(f"cannot save: unknown cost {net.cost!r} (only the built-in costs are "
+                         f"stored in a model file)") from None
     sizes = [int(s) for s in net.sizes]
     dtype = np.dtype(net.dtype)
-    if dtype.name not in _DTYPES:
+    if dtype.name not in DTYPES:
         raise ValueError(f"cannot save: unsupported dtype {dtype.name!r}")
     weights, biases = [], []
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -160,7 +152,7 @@ def to_dict(net: Network) -> dict:
         "version": FORMAT_VERSION,
         "fastnn_version": __version__,
         "sizes": sizes,
-        "cost": _COST_NAME_TO_CLASS[_cost_name(net)],
+        "cost": _COST_NAME_TO_CLASS[cost],
         "output": str(net.output),
         "hidden": str(net.hidden),
         "weight_init": str(getattr(net, "weight_init", "default")),
@@ -249,17 +241,18 @@ def _parse(data):
             raise _Bad(f"sizes[{i}]", f"expected a positive integer, got {s!r}")
 
     cost_cls = data["cost"]
-    if not isinstance(cost_cls, str) or cost_cls not in _COST_CLASS_TO_NAME:
-        raise _Bad("cost", f"unknown cost {cost_cls!r}; expected one of "
-                           f"{', '.join(map(repr, _COST_CLASS_TO_NAME))}")
-    cost = _COST_CLASS_TO_NAME[cost_cls]
-    output = _choice(data, "output", OUTPUT_ACTIVATIONS, default_output(cost))
-    if (cost, output) not in VALID_PAIRINGS:
-        raise _Bad("output", f"output {output!r} cannot be used with cost {cost_cls!r}")
-    hidden = _choice(data, "hidden", HIDDEN_ACTIVATIONS, "sigmoid")
+    if not isinstance(cost_cls, str) or cost_cls not in COST_CLASS_NAMES:
+        raise _Bad("cost", f"expected one of {', '.join(map(repr, COST_CLASS_NAMES))}, "
+                           f"got {cost_cls!r}")
+    cost = COST_CLASS_NAMES[cost_cls]
+    output = _choice(data, "output", OUTPUTS, None)
+    try:
+        cost, output = check_pairing(cost, output)
+    except ValueError as exc:
+        raise _Bad("output", problem(exc)) from None
+    hidden = _choice(data, "hidden", HIDDEN, "sigmoid")
     weight_init = _choice(data, "weight_init", WEIGHT_INITS, "default")
-    dtype_name = _choice(data, "dtype", tuple(_DTYPES), "float64")
-    dtype = _DTYPES[dtype_name]
+    dtype = np.dtype(_choice(data, "dtype", DTYPES, "float64"))
     if "fastnn_version" in data and not isinstance(data["fastnn_version"], str):
         raise _Bad("fastnn_version", f"expected a string, got {data['fastnn_version']!r}")
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _core
-from ._validation import (check_finite, check_hyper, resolve_dtype, to_features, to_sample_weight,
-                          to_y)
-from .costs import VALID_PAIRINGS, UserCost, core_cost_name, network_cost, resolve_cost
+from ._validation import check_finite, to_features, to_sample_weight, to_y
+from ._vocabulary import (HIDDEN, OUTPUTS, REGULARIZATIONS, STOPPING_METRICS, WEIGHT_INITS,
+                          check_choice, check_hyper, check_pairing, resolve_dtype)
+from .costs import UserCost, core_cost_name, network_cost, resolve_cost
 from .history import EpochRecord, History
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 
     from ._typing import (ArrayLike, DataLike, DTypeLike, EpochCallback, FloatArray, IntArray,
                           MonitorLists, PathLike)
-
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
-OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
-WEIGHT_INITS = ("default", "large")
 
 # Seconds of compiled work between returns to Python (progress bar, Ctrl-C).
 _CHUNK_SECONDS = 0.1
@@ -118,17 +115,12 @@ class Network:
                 raise TypeError(f"sizes: expected integers, got {list(sizes)!r}")
             if s < 1:
                 raise ValueError(f"sizes: every layer needs at least 1 neuron, got {list(sizes)}")
-        if output is not None and output not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"output: expected one of {OUTPUT_ACTIVATIONS}, got {output!r}")
+        if output is not None:
+            check_choice("output", output, OUTPUTS)
         cost, output = network_cost(cost, output)
-        if (core_cost_name(cost), output) not in VALID_PAIRINGS:
-            valid = ", ".join(f"{c}+{o}" for c, o in VALID_PAIRINGS)
-            raise ValueError(f"cost/output: {cost.name} cost with a {output} output layer is not "  # type: ignore[union-attr]
-                             f"supported; valid pairings are {valid}")
-        if hidden not in HIDDEN_ACTIVATIONS:
-            raise ValueError(f"hidden: expected one of {HIDDEN_ACTIVATIONS}, got {hidden!r}")
-        if weight_init not in WEIGHT_INITS:
-            raise ValueError(f"weight_init: expected one of {WEIGHT_INITS}, got {weight_init!r}")
+        check_pairing(core_cost_name(cost), output)
+        check_choice("hidden", hidden, HIDDEN)
+        check_choice("weight_init", weight_init, WEIGHT_INITS)
         self.sizes = tuple(int(s) for s in sizes)
         self.num_layers = len(self.sizes)
         self.cost = cost
@@ -367,17 +359,15 @@ class Network:
                 elif third != 0.0:
                     raise TypeError("total_cost() got two values for lmbda (network2's signature "
                                     "is total_cost(data, lmbda, convert=False))")
-            check_hyper("lmbda", lmbda, low=0.0)
-            if regularization not in ("l2", "l1"):
-                raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+            check_hyper("lmbda", lmbda)
+            check_choice("regularization", regularization, REGULARIZATIONS)
             Xa, t = self._network2_data(X, convert, vectors=not convert, method="total_cost")
             return self._total_cost(Xa, t, lmbda, regularization)
         if convert is not None:
             raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, pass "
                             "labels or one-hot rows as y")
-        check_hyper("lmbda", lmbda, low=0.0)
-        if regularization not in ("l2", "l1"):
-            raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
+        check_hyper("lmbda", lmbda)
+        check_choice("regularization", regularization, REGULARIZATIONS)
         X, t = self._dataset(X if y is None else (X, y), "data")
         return self._total_cost(X, t, lmbda, regularization)
 
@@ -519,26 +509,22 @@ class Network:
         mini-batch, and re-raises KeyboardInterrupt (``history.stop_reason == "interrupted"``).
         """
         # ---- validate everything before anything changes ----
-        epochs = check_hyper("epochs", epochs, low=0, integer=True)
-        mini_batch_size = check_hyper("mini_batch_size", mini_batch_size, low=1, integer=True)
-        eta = check_hyper("eta", eta, low=0.0, low_open=True)
-        lmbda = check_hyper("lmbda", lmbda, low=0.0)
-        momentum = check_hyper("momentum", momentum, low=0.0, high=1.0, high_open=True)
-        dropout = check_hyper("dropout", dropout, low=0.0, high=1.0, high_open=True)
-        eta_decay = check_hyper("eta_decay", eta_decay, low=0.0, high=1.0, low_open=True,
-                                high_open=True)
-        min_eta_ratio = check_hyper("min_eta_ratio", min_eta_ratio, low=0.0, high=1.0,
-                                    low_open=True)
-        if regularization not in ("l2", "l1"):
-            raise ValueError(f"regularization: expected 'l2' or 'l1', got {regularization!r}")
-        if stopping_metric not in ("accuracy", "cost"):
-            raise ValueError(f"stopping_metric: expected 'accuracy' or 'cost', got {stopping_metric!r}")
+        epochs = check_hyper("epochs", epochs)
+        mini_batch_size = check_hyper("mini_batch_size", mini_batch_size)
+        eta = check_hyper("eta", eta)
+        lmbda = check_hyper("lmbda", lmbda)
+        momentum = check_hyper("momentum", momentum)
+        dropout = check_hyper("dropout", dropout)
+        eta_decay = check_hyper("eta_decay", eta_decay)
+        min_eta_ratio = check_hyper("min_eta_ratio", min_eta_ratio)
+        check_choice("regularization", regularization, REGULARIZATIONS)
+        check_choice("stopping_metric", stopping_metric, STOPPING_METRICS)
         if early_stopping is not None:
-            early_stopping = check_hyper("early_stopping", early_stopping, low=1, integer=True)
+            early_stopping = check_hyper("early_stopping", early_stopping)
         if eta_schedule is not None:
-            eta_schedule = check_hyper("eta_schedule", eta_schedule, low=1, integer=True)
+            eta_schedule = check_hyper("eta_schedule", eta_schedule)
         if n_threads is not None:
-            n_threads = check_hyper("n_threads", n_threads, low=1, integer=True)
+            n_threads = check_hyper("n_threads", n_threads)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
         # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import expit
 
 from .costs import resolve_cost
+from .data import onehot
 
 
 # Neuron functions and their derivatives σ'(z).
@@ -36,12 +37,6 @@ ACTIVATIONS = {
 }
 
 
-def onehot(labels, n):
-    y = np.zeros((len(labels), n))
-    y[np.arange(len(labels)), labels] = 1.0
-    return y
-
-
 class ReferenceNetwork:
     """A fully-connected network trained by mini-batch SGD exactly as the book describes.
 
@@ -66,7 +61,7 @@ class ReferenceNetwork:
     def _targets(self, y):
         y = np.asarray(y)
         if y.ndim == 1:
-            return onehot(y, self.sizes[-1]).astype(self.dtype)
+            return onehot(y, self.sizes[-1], self.dtype)
         return y.astype(self.dtype)
 
     def feedforward(self, X):

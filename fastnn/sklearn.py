@@ -34,9 +34,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._validation import check_hyper
+from sklearn.utils._param_validation import Options, StrOptions
+
+from . import _vocabulary as V
 from .costs import COSTS
-from .network import OUTPUT_ACTIVATIONS
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -50,10 +51,6 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
-_ACTIVATIONS = {"sigmoid": "sigmoid", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_COSTS = tuple(COSTS)
-_OUTPUTS = OUTPUT_ACTIVATIONS
-_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _SEED_MAX = np.iinfo(np.int32).max
 
 # Checks of sklearn.utils.estimator_checks that cannot apply, with the reason (check name -> reason).
@@ -90,31 +87,40 @@ def _network_class():
     return Network
 
 
-def _check_int(name, value, minimum, allow_none=False):
-    if value is None and allow_none:
-        return None
-    return check_hyper(name, value, low=minimum, integer=True)
-
-
-def _check_real(name, value, low, high, low_closed=True, high_closed=False):
-    return check_hyper(name, value, low=low, high=None if high == math.inf else high,
-                       low_open=not low_closed, high_open=not high_closed)
-
-
-def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(repr(c) for c in choices), value))
-    return value
-
-
 def _cost_name(cost):
     """Name of a cost given as a string or as a fastnn cost class (``fastnn.CrossEntropyCost``)."""
-    if isinstance(cost, str):
-        return _check_choice("cost", cost, _COSTS)
-    name = getattr(cost, "name", None)
-    if name in _COSTS:
-        return name
-    raise ValueError("cost must be one of %s or a fastnn cost class, got %r" % (", ".join(map(repr, _COSTS)), cost))
+    return cost if isinstance(cost, str) else cost.name
+
+
+def _interval(name):
+    return V.sklearn_constraint(V.HYPER[name])
+
+
+#: scikit-learn's parameter constraints, from fastnn's vocabulary (_vocabulary.py)
+_PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", V.sklearn_constraint(V.COUNT)],
+    "cost": [StrOptions(set(V.COSTS)), Options(type, set(COSTS.values()))],
+    "output": [StrOptions(set(V.OUTPUTS)), None],
+    "activation": [StrOptions(set(V.HIDDEN) | set(V.ACTIVATION_ALIASES))],
+    "eta": [_interval("eta")],
+    "lmbda": [_interval("lmbda")],
+    "regularization": [StrOptions(set(V.REGULARIZATIONS))],
+    "momentum": [_interval("momentum")],
+    "dropout": [_interval("dropout")],
+    "batch_size": [_interval("mini_batch_size")],
+    "epochs": [V.sklearn_constraint(V.COUNT)],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [_interval("validation_fraction")],
+    "n_iter_no_change": [_interval("early_stopping")],
+    "eta_schedule": [_interval("eta_schedule"), None],
+    "weight_init": [StrOptions(set(V.WEIGHT_INITS))],
+    "dtype": [StrOptions(set(V.DTYPES)), Options(type, {np.float64, np.float32}),
+              Options(np.dtype, {np.dtype(d) for d in V.DTYPES})],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "warm_start": ["boolean"],
+    "verbose": ["verbose"],
+}
 
 
 def _encode_labels(classes, y):
@@ -135,53 +141,26 @@ def _trainable(a):
 class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
 
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
+
     # ----------------------------------------------------------------------------- parameters
     def _validated_params(self):
         """All hyper-parameters, checked and normalized; raises before any state changes."""
-        p = {}
+        self._validate_params()        # scikit-learn's InvalidParameterError on a bad value
         hls = self.hidden_layer_sizes
-        if isinstance(hls, numbers.Integral) and not isinstance(hls, (bool, np.bool_)):
-            hls = (hls,)
-        try:
-            hls = tuple(hls)
-        except TypeError:
-            raise TypeError(
-                "hidden_layer_sizes must be a tuple of positive ints such as (30,), got %r" % (self.hidden_layer_sizes,)
-            ) from None
-        p["hidden_layer_sizes"] = tuple(_check_int("hidden_layer_sizes[%d]" % i, h, 1) for i, h in enumerate(hls))
+        hls = (hls,) if isinstance(hls, numbers.Integral) else tuple(hls)
+        p = {name: getattr(self, name) for name in (
+            "eta", "lmbda", "regularization", "momentum", "dropout", "batch_size", "epochs",
+            "validation_fraction", "n_iter_no_change", "eta_schedule", "weight_init", "shuffle",
+            "warm_start")}
+        p["hidden_layer_sizes"] = tuple(V.check_hyper(f"hidden_layer_sizes[{i}]", h, V.COUNT)
+                                        for i, h in enumerate(hls))
         p["cost"] = _cost_name(self.cost)
-        p["output"] = None if self.output is None else _check_choice("output", self.output, _OUTPUTS)
-        p["hidden"] = _ACTIVATIONS[_check_choice("activation", self.activation, tuple(_ACTIVATIONS))]
-        p["eta"] = _check_real("eta", self.eta, 0.0, math.inf, low_closed=False)
-        p["lmbda"] = _check_real("lmbda", self.lmbda, 0.0, math.inf)
-        p["regularization"] = _check_choice("regularization", self.regularization, ("l2", "l1"))
-        p["momentum"] = _check_real("momentum", self.momentum, 0.0, 1.0)
-        p["dropout"] = _check_real("dropout", self.dropout, 0.0, 1.0)
-        p["batch_size"] = _check_int("batch_size", self.batch_size, 1)
-        p["epochs"] = _check_int("epochs", self.epochs, 1)
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise TypeError("early_stopping must be a bool, got %r" % (self.early_stopping,))
+        p["output"] = self.output
+        p["hidden"] = V.ACTIVATION_ALIASES.get(self.activation, self.activation)
         p["early_stopping"] = bool(self.early_stopping)
-        p["validation_fraction"] = _check_real(
-            "validation_fraction", self.validation_fraction, 0.0, 1.0, low_closed=False
-        )
-        p["n_iter_no_change"] = _check_int("n_iter_no_change", self.n_iter_no_change, 1)
-        p["eta_schedule"] = _check_int("eta_schedule", self.eta_schedule, 1, allow_none=True)
-        p["weight_init"] = _check_choice("weight_init", self.weight_init, ("default", "large"))
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in _DTYPES:
-            raise ValueError("dtype must be 'float64' or 'float32', got %r" % (self.dtype,))
-        p["dtype"] = dtype
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError("shuffle must be a bool, got %r" % (self.shuffle,))
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise TypeError("warm_start must be a bool, got %r" % (self.warm_start,))
-        verbose = int(self.verbose) if isinstance(self.verbose, (bool, np.bool_)) else self.verbose
-        p["verbose"] = _check_int("verbose", verbose, 0)
-        check_random_state(self.random_state)  # raises ValueError for invalid values
+        p["dtype"] = np.dtype(self.dtype)
+        p["verbose"] = int(self.verbose)
         self._check_extra_params(p)
         return p
 
@@ -483,14 +462,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         self.verbose = verbose
 
     def _check_extra_params(self, p):
-        valid = {
-            "log-likelihood": ("softmax",), "cross-entropy": ("sigmoid",), "quadratic": ("sigmoid", "linear"),
-        }[p["cost"]]
-        if p["output"] is not None and p["output"] not in valid:
-            raise ValueError(
-                "output=%r cannot be combined with cost=%r; valid outputs: %s"
-                % (p["output"], p["cost"], ", ".join(map(repr, valid)))
-            )
+        V.check_pairing(p["cost"], p["output"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,7 +25,8 @@ import warnings
 
 import numpy as np
 
-from ._validation import check_hyper, resolve_dtype, to_features
+from ._validation import to_features
+from ._vocabulary import check_hyper, resolve_dtype
 from .costs import default_output, resolve_cost
 from .network import Network, _split_data
 

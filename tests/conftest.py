@@ -12,6 +12,18 @@ import pytest
 SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
+def package_env(**extra):
+    """``os.environ`` for a subprocess that must import the same fastnn as this test process
+    (installed in site-packages, or built in place in a checkout run with ``python -m pytest``)."""
+    import fastnn
+
+    env = dict(os.environ)
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env["PYTHONPATH"] = parent + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
     """Directory holding the four MNIST IDX files: $FASTNN_DATA if set, else ../shared/data/mnist.

@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
+from conftest import package_env
 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 
 
 def run_script(name, *args, timeout=600, cwd=None):
     return subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd or BENCH.parent)
+                          text=True, timeout=timeout, cwd=cwd or BENCH.parent, env=package_env())
 
 
 @pytest.mark.slow

@@ -14,14 +14,13 @@ import pytest
 import fastnn  # noqa: E402  (a broken build must fail here, not skip)
 from fastnn import cli  # noqa: E402
 
-# the subprocess must import the same fastnn as this test process (installed or built in place)
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+from conftest import package_env  # noqa: E402
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _env(tmp_path, **extra):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PACKAGE_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    env = package_env()
     # no MNIST unless a test asks for it: an empty $FASTNN_DATA and a HOME without ~/.fastnn
     empty = tmp_path / "no-mnist-here"
     empty.mkdir(exist_ok=True)

@@ -119,7 +119,7 @@ def test_validation_size_too_large(tmp_path):
     with pytest.raises(ValueError, match="validation_size"):
         load_mnist(tmp_path, validation_size=-1)
     with pytest.raises(TypeError, match="validation_size"):
-        load_mnist(tmp_path, validation_size=2.0)
+        load_mnist(tmp_path, validation_size=2.5)
 
 
 def test_argument_types(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 import fastnn
 from fastnn.reference import ReferenceNetwork
+from conftest import package_env
 
 
 @pytest.fixture
@@ -286,7 +287,8 @@ def test_import_is_light(tmp_path):
     code = ("import sys, fastnn, numpy as np; assert 'scipy.linalg' not in sys.modules; "
             "n = fastnn.Network([3, 2], seed=0); n.SGD((np.eye(3), np.array([0, 1, 1])), 1, 1, 0.1); "
             "import scipy.linalg; print(scipy.linalg.solve(np.eye(2), np.ones(2)).sum())")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env=package_env())
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2.0"
 

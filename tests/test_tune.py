@@ -162,7 +162,7 @@ def test_default_space_follows_the_book():
     ({"n_jobs": 0}, ValueError, "n_jobs"),
     ({"n_trials": None}, ValueError, "n_trials/timeout"),
     ({"sizes": [64, 30, 3]}, ValueError, r"training_data y: expected labels in \[0, 3\)"),
-    ({"cost": "log-likelihood", "output": "sigmoid"}, ValueError, "cost/output"),
+    ({"cost": "log-likelihood", "output": "sigmoid"}, ValueError, "^output: expected one of .softmax. with the log-likelihood cost"),
     ({"pruner": "hyperband"}, ValueError, "pruner: expected"),
 ])
 def test_bad_input_is_one_line_before_any_trial(digits, kwargs, error, match):
