@@ -135,10 +135,31 @@ class _Formatter(argparse.HelpFormatter):
         return text + " (default: %(default)s)"
 
 
+def _data_arg(text):
+    """--data: 'mnist' or 'digits' (any case), or the path of a .npz/CSV file of one's own."""
+    if text.lower() in ("mnist", "digits"):
+        return text.lower()
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(
+            f"expected mnist, digits or an existing .npz/CSV file, got {text!r} (no such file)")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; for MNIST files in a directory "
+                                         f"use --data-dir")
+    return text
+
+
+def _is_file_data(choice):
+    return choice is not None and choice not in ("mnist", "digits")
+
+
 def _add_data_args(p, *, auto_help):
     g = p.add_argument_group("data")
-    g.add_argument("--data", choices=("mnist", "digits"), default=None,
-                   help=auto_help)
+    g.add_argument("--data", type=_data_arg, default=None, metavar="{mnist,digits,FILE}",
+                   help=auto_help + "; FILE: your own data, .npz with arrays X and y, or CSV with "
+                        "the label in a column named label/y/target/class (or --label-column), "
+                        "else the last one")
+    g.add_argument("--label-column", metavar="NAME|INDEX", default=None,
+                   help="with --data FILE.csv: the column holding the labels")
     g.add_argument("--data-dir", metavar="DIR", default=None,
                    help="directory holding the four MNIST IDX files (gzipped or not), or its parent "
                         "with mnist/; implies --data mnist. Default: $FASTNN_DATA, then ~/.fastnn/mnist")
@@ -152,6 +173,10 @@ def _add_train_options(p):
     data.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
                       help="use only the first N training examples (e.g. 1000 for the book's "
                            "overfitting runs)")
+    data.add_argument("--validation-fraction", type=_number(float, lo=0, hi=1, hi_open=True),
+                      default=0.1, metavar="F",
+                      help="with --data FILE: the fraction of the rows held out for validation "
+                           "(shuffled, stratified by label; 0: none)")
     data.add_argument("--expand", action="store_true",
                       help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
 
@@ -299,7 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(.npy, or .csv/.txt with comma/space separated values) or of a "
                                     "split of the data.")
     pr.add_argument("model", help="model file")
-    pr.add_argument("--input", metavar="FILE", help="examples as rows, values in the model's input space")
+    pr.add_argument("--input", metavar="FILE",
+                    help="examples as rows, values in the model's input space: .npy, .npz (one "
+                         "array, or --key), CSV/text with or without a header row (a label column "
+                         "is dropped), or '-' for standard input")
+    pr.add_argument("--key", metavar="NAME", default=None, help="the array to read from --input FILE.npz")
+    pr.add_argument("--scale", type=_pos_float, metavar="S", default=None,
+                    help="divide the input by S first (e.g. 255 for raw pixels)")
     _add_data_args(pr, auto_help="data set when --input is not given (default: by the model's input size)")
     pr.add_argument("--split", choices=("test", "validation", "training"), default="test")
     pr.add_argument("--limit", type=_pos_int, metavar="N", default=None, help="only the first N examples")
@@ -318,6 +349,25 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--opset", type=_pos_int, metavar="N", default=None,
                    help="ONNX opset to target (default: 17)")
     x.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+    # ---- download --------------------------------------------------------------------------------
+    from .download import MNIST_MIRRORS
+    d = sub.add_parser("download", help="download MNIST (four IDX files, verified by SHA-256)",
+                       formatter_class=_Formatter,
+                       description="Download the four MNIST IDX files from public mirrors ("
+                                   + ", ".join(MNIST_MIRRORS) + "), verify their SHA-256 against "
+                                   "the checksums shipped with fastnn and install them atomically. "
+                                   "Files already there and intact are kept; interrupted downloads "
+                                   "resume.")
+    d.add_argument("dataset", type=str.lower, choices=("mnist",), help="the data set (mnist)")
+    d.add_argument("--dir", metavar="DIR", default=None,
+                   help="target directory (default: ~/.fastnn/mnist, where fastnn looks)")
+    d.add_argument("--mirror", metavar="URL", default=None,
+                   help="a base URL to try first (the four .gz files under it)")
+    d.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show a progress bar per file (default: when stderr is a terminal)")
+    d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    d.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return parser
 
 
@@ -360,42 +410,114 @@ def _mnist_not_found(reason, data_dir):
     head = head.replace(" Looked in:", "").rstrip(".:")
     places = [ln for ln in lines[1:] if not ln.startswith("To get MNIST")]
     where = "; looked in " + ", ".join(places) if places else ""
-    fix = ("" if data_dir is not None
-           else "; pass --data-dir DIR or set FASTNN_DATA=DIR (a directory with the four IDX files)")
+    fix = ("; to get it: fastnn download mnist" + (f" --dir {data_dir}" if data_dir is not None else "")
+           + ("" if data_dir is not None
+              else "; or pass --data-dir DIR or set FASTNN_DATA=DIR (a directory with the four IDX files)"))
     return f"{head}{where}{fix}"
 
 
-def _load_data(args, dtype, *, need_inputs=None):
+def _find_mnist(path):
+    from . import data as fdata
+    try:
+        return fdata.find_mnist(path)
+    except FileNotFoundError as e:      # $FASTNN_DATA names no directory
+        raise CLIError(str(e)) from None
+
+
+def _load_file_data(args, dtype, whole):
+    """(Dataset, name, note) from --data FILE: every row in each part (evaluate/predict, `whole`),
+    or a shuffled, stratified training/validation split by --validation-fraction (train; no test
+    part: the final result is on the validation rows)."""
+    import numpy as np
+
+    from .data import Dataset
+    from .files import load_file
+
+    path = args.data
+    try:
+        X, y, how = load_file(path, label_column=getattr(args, "label_column", None))
+    except OSError as e:
+        raise CLIError(f"--data {path}: cannot read it: {e.strerror or e}") from None
+    except ValueError as e:
+        raise CLIError(f"--data {str(e)}") from None
+    X = np.ascontiguousarray(X, dtype=dtype)
+    name = os.path.basename(path)
+    empty = (X[:0], y[:0])
+    if whole:
+        ds = Dataset((X, y), (X, y), (X, y))
+        return ds, name, f"data: {path} ({_fmt_count(len(y))} examples, {how})"
+    fraction = args.validation_fraction
+    n_val = int(round(fraction * len(y)))
+    if fraction > 0 and n_val == 0:
+        n_val = 1
+    if len(y) - n_val < 1:
+        raise CLIError(f"--validation-fraction {fraction:g} leaves no training rows of the "
+                       f"{len(y)} in {path}", EXIT_USAGE)
+    seed = getattr(args, "seed", None)
+    rng = np.random.default_rng(seed if seed is not None else 0)
+    if n_val:
+        from sklearn.model_selection import train_test_split
+        idx = np.arange(len(y))
+        try:
+            tr, va = train_test_split(idx, test_size=n_val, random_state=int(rng.integers(2**31)),
+                                      stratify=y)
+        except ValueError:          # a class too small to stratify
+            tr, va = train_test_split(idx, test_size=n_val, random_state=int(rng.integers(2**31)))
+        ds = Dataset((X[tr], y[tr]), (X[va], y[va]), empty)
+    else:
+        ds = Dataset((X, y), empty, empty)
+    note = (f"data: {path} ({_fmt_count(len(ds.training[1]))} training / "
+            f"{_fmt_count(len(ds.validation[1]))} validation examples, {how})")
+    hi = float(X.max()) if X.size else 0.0
+    if hi > 1.5:
+        note += (f"; values up to {hi:g}: scale them to [0, 1] (e.g. pixels / 255) for the "
+                 f"book's settings")
+    return ds, name, note
+
+
+def _load_data(args, dtype, *, need_inputs=None, for_training=False):
     """(Dataset, name, note) for --data/--data-dir (auto-selection when --data is not given)."""
     from . import data as fdata
 
     choice = args.data
+    if _is_file_data(choice):
+        if args.data_dir is not None:
+            raise CLIError("--data-dir is for MNIST; it cannot be used with --data FILE", EXIT_USAGE)
+        return _load_file_data(args, dtype, whole=need_inputs is not None and not for_training)
+    if getattr(args, "label_column", None) is not None:
+        raise CLIError("--label-column is for --data FILE", EXIT_USAGE)
     if args.data_dir is not None:
         if choice == "digits":
             raise CLIError("--data-dir is for MNIST; it cannot be used with --data digits", EXIT_USAGE)
+        if not os.path.isdir(os.path.expanduser(args.data_dir)):
+            state = "is not a directory" if os.path.exists(args.data_dir) else "does not exist"
+            raise CLIError(f"MNIST not found: --data-dir {args.data_dir} {state}; to get MNIST "
+                           f"there: fastnn download mnist --dir {args.data_dir}")
         choice = "mnist"
+    who = "--sizes asks for" if for_training else "the model has"
     note = None
     if choice is None:
         if need_inputs is not None and need_inputs != 784:
             if need_inputs == 64:
                 choice = "digits"
-                note = "the model has 64 inputs"
+                note = f"{who} 64 inputs"
             else:
-                raise CLIError(f"the model has {need_inputs} inputs: neither MNIST (784) nor digits (64) "
-                               f"fits; use 'fastnn predict --input FILE'")
+                raise CLIError(f"{who} {need_inputs} inputs: neither MNIST (784) nor digits (64) "
+                               f"fits; give your own data with --data FILE (.npz or CSV)"
+                               + ("" if for_training else " or 'fastnn predict --input FILE'"))
         else:
-            directory, reason = fdata.find_mnist(None)
+            directory, reason = _find_mnist(None)
             if directory is not None:
                 choice = "mnist"
                 note = reason.splitlines()[0]
             elif need_inputs == 784:
-                raise CLIError(_mnist_not_found(reason, None) + " (the model has 784 inputs)")
+                raise CLIError(_mnist_not_found(reason, None) + f" ({who} 784 inputs)")
             else:
                 choice = "digits"
                 note = ("MNIST not found ($FASTNN_DATA, ~/.fastnn/mnist; see --data-dir), "
                         "so using scikit-learn's 8x8 digits")
     if choice == "mnist":
-        directory, reason = fdata.find_mnist(args.data_dir)
+        directory, reason = _find_mnist(args.data_dir)
         if directory is None:
             raise CLIError(_mnist_not_found(reason, args.data_dir))
         if note is None:
@@ -511,7 +633,8 @@ def _training_set(args):
     except ValueError as exc:
         raise CLIError(f"--output: {problem(exc)}", EXIT_USAGE) from None
     dtype = np.dtype(args.dtype)
-    ds, data_name, data_note = _load_data(args, dtype)
+    ds, data_name, data_note = _load_data(args, dtype, for_training=True,
+                                          need_inputs=args.sizes[0] if args.sizes else None)
     X, y = ds.training
     if args.train_size is not None:
         if args.train_size > len(y):
@@ -570,6 +693,12 @@ def cmd_train(args):
         _note(args, f"expanded the training data to {len(y):,} examples (one-pixel shifts)")
     eval_name = args.eval_on
     eval_data = None if args.eval_on == "none" else getattr(ds, args.eval_on)
+    if eval_data is not None and len(eval_data[1]) == 0:
+        if args.early_stopping or args.eta_schedule or args.eval_on == "test":
+            raise CLIError(f"--eval {args.eval_on}: the {data_name} data has no {args.eval_on} part"
+                           + (" (--validation-fraction is 0)" if args.eval_on == "validation" else ""),
+                           EXIT_USAGE)
+        eval_data, eval_name = None, "none"
     monitor_eval = eval_data is not None
     progress = args.progress
     if progress is None:
@@ -623,10 +752,11 @@ def cmd_train(args):
             extra = f"; kept the parameters of epoch {best} (best {eval_name} accuracy)"
         _note(args, f"stopped after epoch {n_done}: {reason}{extra}")
 
-    Xt, yt = ds.test
+    final = next(part for part in ("test", "validation", "training") if len(getattr(ds, part)[1]))
+    Xt, yt = getattr(ds, final)
     acc = int(net.accuracy(Xt, yt))
     test_cost = float(net.total_cost(Xt, yt))
-    print(f"test: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
+    print(f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
           f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", flush=True)
 
     errors = _write_outputs(args, net, eval_name, title)
@@ -901,56 +1031,36 @@ def cmd_evaluate(args):
     return EXIT_OK
 
 
-def _check_npy_size(path):
-    """Compare a .npy header's claimed shape with the bytes in the file before numpy allocates it
-    (a 100-byte file claiming 10^12 rows must be one clear line, not a MemoryError)."""
+def _read_input(path, n_inputs, dtype, key=None):
+    """--input: .npy, .npz (one array, or --key), CSV/text with or without a header row, or '-'
+    (stdin); a CSV with one extra (label) column has it dropped."""
     import numpy as np
-    from numpy.lib import format as npformat
 
-    with open(path, "rb") as f:
-        try:
-            version = npformat.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = npformat.read_array_header_1_0(f)
-            else:
-                shape, _, dtype = npformat.read_array_header_2_0(f)
-        except (ValueError, OSError, SyntaxError, TypeError) as e:
-            raise CLIError(f"--input {path}: not a valid .npy file: {str(e).splitlines()[0]}") from None
-        available = os.fstat(f.fileno()).st_size - f.tell()
-    if dtype.hasobject:
-        raise CLIError(f"--input {path}: expected numbers, got dtype {dtype}")
-    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if claimed > available:
-        raise CLIError(f"--input {path}: the header claims shape {shape} of {dtype} = {claimed:,} "
-                       f"bytes, the file holds {available:,}")
-
-
-def _read_input(path, n_inputs, dtype):
-    import numpy as np
+    from .files import read_features
 
     try:
-        if path.endswith(".npy"):
-            _check_npy_size(path)
-            X = np.load(path, allow_pickle=False)
-        else:
-            with open(path, encoding="utf-8") as f:
-                sample = f.read(4096)
-            delimiter = "," if "," in sample else None
-            X = np.loadtxt(path, delimiter=delimiter, ndmin=2)
+        X = read_features(path, n_inputs, key=key)
     except FileNotFoundError:
         raise CLIError(f"--input {path}: file not found") from None
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise CLIError(f"--input {path}: cannot read it: {str(e).splitlines()[0]}") from None
-    if X.ndim == 1:
-        X = X.reshape(1, -1)
-    if X.ndim != 2 or X.shape[1] != n_inputs:
+    except IsADirectoryError:
+        raise CLIError(f"--input {path}: is a directory") from None
+    except OSError as e:
+        raise CLIError(f"--input {path}: cannot read it: {e.strerror or e}") from None
+    except ValueError as e:
+        raise CLIError(f"--input {e}") from None
+    if X.shape[1] != n_inputs:
         raise CLIError(f"--input {path}: expected rows of {n_inputs} values, got an array of shape {X.shape}")
-    if X.dtype.kind not in "iuf":
-        raise CLIError(f"--input {path}: expected numbers, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.all(np.isfinite(X)):
-        raise CLIError(f"--input {path}: contains NaN or infinite values")
-    return X
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def _warn_raw_pixels(args, X):
+    """Models trained on MNIST/digits see pixels in [0, 1]: 0-255 input is almost surely raw."""
+    import numpy as np
+
+    if X.size and X.min() >= 0 and 1.5 < X.max() <= 255 and np.all(X == np.round(X)):
+        print(f"{PROG}: warning: the input looks like raw 0-255 pixels (values up to {X.max():g}), "
+              f"but fastnn's data are scaled to [0, 1]; add --scale 255 to divide them",
+              file=sys.stderr, flush=True)
 
 
 def cmd_predict(args):
@@ -960,13 +1070,19 @@ def cmd_predict(args):
     if args.input:
         if args.data or args.data_dir:
             raise CLIError("--input and --data/--data-dir cannot be used together", EXIT_USAGE)
-        X = _read_input(args.input, int(net.sizes[0]), net.dtype)
+        X = _read_input(args.input, int(net.sizes[0]), net.dtype, key=args.key)
     else:
+        if args.key is not None:
+            raise CLIError("--key is for --input FILE.npz", EXIT_USAGE)
         ds, _, note = _data_for_model(args, net)
         _note(args, note, sys.stderr)
         X = getattr(ds, args.split)[0]
     if args.limit is not None:
         X = X[:args.limit]
+    if args.scale is not None:
+        X = X / args.scale
+    elif args.input:
+        _warn_raw_pixels(args, X)
     out = sys.stdout
     if args.scores:
         A = net.feedforward(X)
@@ -1005,11 +1121,27 @@ def cmd_export(args):
     return EXIT_OK
 
 
+def cmd_download(args):
+    from .download import DownloadError, download_mnist
+
+    try:
+        target = download_mnist(args.dir, mirror=args.mirror, progress=args.progress and not args.quiet,
+                                quiet=args.quiet)
+    except DownloadError as e:
+        raise CLIError(str(e).replace("\n", " ").replace("  ", " ")) from None
+    except OSError as e:
+        raise CLIError(f"cannot write into {args.dir or '~/.fastnn/mnist'}: {e.strerror or e}") from None
+    if not args.quiet:
+        where = "" if args.dir is None else f" (pass --data-dir {target} or set FASTNN_DATA={target})"
+        print(f"{PROG}: MNIST is in {target}{where}", flush=True)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
 _COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-             "export": cmd_export}
+             "export": cmd_export, "download": cmd_download}
 
 
 def main(argv=None) -> int:
@@ -1021,7 +1153,11 @@ def main(argv=None) -> int:
     if not argv:
         demo = True
         from .data import find_mnist
-        if find_mnist(None)[0] is not None:
+        try:
+            found = find_mnist(None)[0] is not None
+        except FileNotFoundError:       # a bad $FASTNN_DATA: 'train' reports it
+            found = False
+        if found:
             argv = ["train", "--epochs", str(DEMO_EPOCHS)]
         else:
             argv = ["train", "--epochs", str(DEMO_EPOCHS_DIGITS),

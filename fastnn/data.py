@@ -55,7 +55,21 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRROR",
     "DEFAULT_MNIST_DIR",
+    "download_mnist",
+    "load_file",
 ]
+
+
+def download_mnist(directory=None, **kwargs):
+    """Download and verify the four MNIST files (see :func:`fastnn.download.download_mnist`)."""
+    from .download import download_mnist as _download
+    return _download(directory, **kwargs)
+
+
+def load_file(path, **kwargs):
+    """(X, y) from a .npz or CSV file of your own (see :func:`fastnn.files.load_file`)."""
+    from .files import load_file as _load
+    return _load(path, **kwargs)
 
 #: Canonical (hyphenated, uncompressed) names of the four MNIST files, by role.
 MNIST_FILES = {
@@ -261,6 +275,10 @@ def _candidates(path):
     env = os.environ.get("FASTNN_DATA")
     if env:
         e = Path(os.path.expanduser(env))
+        if not e.is_dir():      # a typo must not silently fall back to ~/.fastnn/mnist
+            state = "is not a directory" if e.exists() else "does not exist"
+            raise FileNotFoundError(f"$FASTNN_DATA={env}: {state}; point it at the directory "
+                                    f"holding the MNIST files, or unset it")
         out += [(e, "$FASTNN_DATA"), (e / "mnist", "$FASTNN_DATA/mnist")]
     out.append((Path(os.path.expanduser(str(DEFAULT_MNIST_DIR))), "default ~/.fastnn/mnist"))
     return out
@@ -282,7 +300,8 @@ def _scan(directory: Path):
 
 def _how_to_get() -> str:
     files = ", ".join(n + ".gz" for n in MNIST_FILES.values())
-    return (f"To get MNIST, download the four files ({files}) from a mirror such as {MNIST_MIRROR} "
+    return (f"To get MNIST, run 'fastnn download mnist' (or fastnn.data.download_mnist()), or download "
+            f"the four files ({files}) from a mirror such as {MNIST_MIRROR} "
             f"into {DEFAULT_MNIST_DIR}, or into any directory and pass path=<directory> or set "
             f"FASTNN_DATA=<directory> (the directory itself or its parent holding mnist/). "
             f"Each file may be gzipped or not; the dot-variant names (train-images.idx3-ubyte) also work.")
