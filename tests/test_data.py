@@ -273,6 +273,7 @@ def test_missing_file(tmp_path):
 
 def test_missing_everything_lists_every_place(no_env, tmp_path, monkeypatch):
     env = tmp_path / "envdata"
+    env.mkdir()
     monkeypatch.setenv("FASTNN_DATA", str(env))
     with pytest.raises(FileNotFoundError) as e:
         load_mnist()
@@ -280,8 +281,18 @@ def test_missing_everything_lists_every_place(no_env, tmp_path, monkeypatch):
     for place in (env, env / "mnist", no_env / ".fastnn" / "mnist"):
         assert str(place) in msg
     assert "train-images-idx3-ubyte" in msg and "does not exist" in msg
+    assert "fastnn download mnist" in msg
     directory, reason = find_mnist()
     assert directory is None and reason == msg
+
+
+def test_fastnn_data_that_does_not_exist_is_an_error(no_env, tmp_path, monkeypatch):
+    """Not a silent fall-back to ~/.fastnn/mnist (issue #16)."""
+    make_mnist(no_env / ".fastnn" / "mnist")
+    monkeypatch.setenv("FASTNN_DATA", str(tmp_path / "typo"))
+    for call in (load_mnist, find_mnist):
+        with pytest.raises(FileNotFoundError, match=r"\$FASTNN_DATA=.*typo: does not exist"):
+            call()
 
 
 def test_fastnn_data_directory(no_env, tmp_path, monkeypatch):
