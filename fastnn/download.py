@@ -25,7 +25,7 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-__all__ = ["download_mnist", "DownloadError", "MNIST_MIRRORS", "mnist_checksums"]
+__all__ = ["MNIST_MIRRORS", "DownloadError", "download_mnist", "mnist_checksums"]
 
 #: Public mirrors of the four gzipped MNIST files, tried in order.
 MNIST_MIRRORS = (

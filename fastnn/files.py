@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["load_file", "read_features", "LABEL_NAMES"]
+__all__ = ["LABEL_NAMES", "load_file", "read_features"]
 
 #: Header names taken for the label column when no label_column is given.
 LABEL_NAMES = ("label", "labels", "y", "target", "class")

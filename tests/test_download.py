@@ -3,9 +3,7 @@ serving the shared MNIST files: a dead mirror, a corrupt download, a truncated o
 partial file, files already in place, and the error naming every mirror tried. No internet."""
 import gzip
 import http.server
-import os
 import socket
-import sys
 import threading
 
 import pytest

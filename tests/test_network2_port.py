@@ -3,13 +3,12 @@ accuracy/total_cost with convert, save/load) gives the same numbers as fastnn's 
 classes of one's own run through the reference epoch step; verbose; seed=None from np.random."""
 import warnings
 
+import network2_standin as network2  # tests/ is on sys.path (pytest rootdir-less modules)
 import numpy as np
 import pytest
 
 import fastnn
 from fastnn.costs import ReferenceCostWarning, UserCost
-
-import network2_standin as network2  # tests/ is on sys.path (pytest rootdir-less modules)
 
 
 @pytest.fixture(scope="module")
