@@ -173,7 +173,7 @@ def _add_train_options(p):
     data.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
                       help="use only the first N training examples (e.g. 1000 for the book's "
                            "overfitting runs)")
-    data.add_argument("--validation-fraction", type=_number(float, lo=0, hi=1, hi_open=True),
+    data.add_argument("--validation-fraction", type=_unit_float,
                       default=0.1, metavar="F",
                       help="with --data FILE: the fraction of the rows held out for validation "
                            "(shuffled, stratified by label; 0: none)")
