@@ -377,7 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _note(args, message, stream=None):
     """An informational line (stdout by default: train/evaluate print a report there)."""
     if not getattr(args, "quiet", False):
-        print(f"{PROG}: {message}", file=stream or sys.stdout, flush=True)
+        print(f"{PROG}: {message}", file=stream or _report_stream(args), flush=True)
+
+
+def _report_stream(args):
+    """Where train's report (notes, epoch lines, the test line) goes: stdout, or stderr when
+    --save/--json/--plot write to stdout (so that '--json - | jq .' gets pure JSON)."""
+    return sys.stderr if getattr(args, "outputs_to_stdout", False) else sys.stdout
 
 
 def _fmt_count(n):
@@ -388,16 +394,39 @@ def _pct(count, n):
     return 100.0 * count / n if n else float("nan")
 
 
-def _check_output_path(flag, path):
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CLIError(f"{flag} {path}: directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise CLIError(f"{flag} {path}: is a directory")
-    if not os.access(directory, os.W_OK):
-        raise CLIError(f"{flag} {path}: directory {directory} is not writable")
+def _check_outputs(args):
+    """--save/--json/--plot checked before any data is loaded: each writable (fastnn.io's rules),
+    no two of them the same file (whatever the spelling); notes whether one of them is stdout."""
+    from . import io as fio
+
+    seen = {}
+    try:
+        stdout_id = fio.output_identity("-")
+    except OSError:
+        stdout_id = None
+    args.outputs_to_stdout = False
+    for flag in ("--save", "--json", "--plot"):
+        path = getattr(args, flag[2:])
+        if path is None:
+            continue
+        try:
+            key = fio.output_identity(path)
+        except OSError as e:
+            raise CLIError(f"{flag} {path}: {_os_reason(e, path)}") from None
+        if key in seen:
+            other, other_path = seen[key]
+            raise CLIError(f"{other} {other_path} and {flag} {path} are the same file; give them "
+                           f"different files", EXIT_USAGE)
+        seen[key] = (flag, path)
+        if key == stdout_id or fio.descriptor_of(path) == 1:
+            args.outputs_to_stdout = True
+
+
+def _os_reason(e, path):
+    """An OSError's message without a repeated path."""
+    text = e.strerror if isinstance(e.strerror, str) else str(e)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -580,12 +609,13 @@ class _EpochPrinter:
         if r.examples_per_second:
             parts.append(f"{r.examples_per_second:,.0f} ex/s")
         line = "  ".join(parts)
+        out = _report_stream(self.args)
         if self.progress:  # clear the progress bar (stderr), print, let the bar redraw below
             from tqdm import tqdm
-            tqdm.write(line, file=sys.stdout)
-            sys.stdout.flush()
+            tqdm.write(line, file=out)
+            out.flush()
         else:
-            print(line, flush=True)
+            print(line, file=out, flush=True)
         return None
 
 
@@ -667,8 +697,7 @@ def _sgd_options(args):
 
 def cmd_train(args):
     # everything that can be checked before loading data or training
-    for flag, path in (("--save", args.save), ("--json", args.json), ("--plot", args.plot)):
-        _check_output_path(flag, path)
+    _check_outputs(args)
     if args.plot:
         from .plotting import MISSING_MATPLOTLIB, matplotlib_available
         if not matplotlib_available():
@@ -757,7 +786,7 @@ def cmd_train(args):
     acc = int(net.accuracy(Xt, yt))
     test_cost = float(net.total_cost(Xt, yt))
     print(f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
-          f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", flush=True)
+          f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", file=_report_stream(args), flush=True)
 
     errors = _write_outputs(args, net, eval_name, title)
     if errors:
