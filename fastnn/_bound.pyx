@@ -184,6 +184,15 @@ cdef void _forward(real* X, Py_ssize_t n, int L, const int* sizes, real* W, cons
         k += mb
 
 
+_INT_MAX = 2 ** 31 - 1     # BLAS dimensions are C ints
+
+
+cdef object _check_X(object X):
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"X must be a numpy array, got {type(X).__name__}")
+    return X
+
+
 @cython.wraparound(True)
 def _offsets(shapes):
     offs = np.zeros(len(shapes) + 1, dtype=np.intp)
@@ -194,14 +203,16 @@ def _offsets(shapes):
 
 cdef class _Params:
     """Flat parameter buffer with weights/biases views (same layout idea as the core)."""
-    cdef public object sizes, dtype, params, weights, biases, woff, boff, _cs
-    cdef public object _wflat, _bflat
+    # read-only from Python: the compiled loops trust these buffers and sizes (no out-of-bounds
+    # access through a reassigned attribute)
+    cdef readonly object sizes, dtype, params, weights, biases, woff, boff, _cs
+    cdef readonly object _wflat, _bflat
 
     @cython.wraparound(True)
     def _init_params(self, sizes, dtype, weights, biases, seed):
         self.sizes = tuple(int(s) for s in sizes)
-        if len(self.sizes) < 2 or min(self.sizes) < 1:
-            raise ValueError(f"sizes must be >= 2 positive ints, got {sizes!r}")
+        if len(self.sizes) < 2 or min(self.sizes) < 1 or max(self.sizes) > _INT_MAX:
+            raise ValueError(f"sizes must be >= 2 positive ints (at most {_INT_MAX}), got {sizes!r}")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise TypeError(f"dtype must be float64 or float32, got {self.dtype}")
@@ -235,10 +246,10 @@ cdef class EpochBound(_Params):
     All buffers are allocated in the constructor; ``run_epoch`` releases the GIL and allocates nothing
     (except, for the ideal variant without ``perm``, one permutation drawn per epoch, as a shuffling trainer).
     """
-    cdef public int m
+    cdef readonly int m
     cdef public double eta, lmbda
-    cdef public bint ideal, softmax
-    cdef public object act, aoff, dlt, doff, fixed, rng
+    cdef readonly bint ideal, softmax
+    cdef readonly object act, aoff, dlt, doff, fixed, rng
 
     @cython.wraparound(True)
     def __init__(self, sizes, int mini_batch_size, dtype=np.float64, variant="products", output="sigmoid",
@@ -274,7 +285,7 @@ cdef class EpochBound(_Params):
     @cython.wraparound(True)
     def run_epoch(self, X, y=None, perm=None):
         """One epoch over X (n, sizes[0]) C-contiguous of this dtype. Returns None."""
-        cdef cnp.ndarray Xa = X
+        cdef cnp.ndarray Xa = _check_X(X)
         cdef cnp.ndarray ya
         cdef cnp.ndarray pa
         if X.dtype != self.dtype or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.sizes[0]:
@@ -284,10 +295,12 @@ cdef class EpochBound(_Params):
         if self.ideal:
             if y is None:
                 raise ValueError("the ideal variant needs int labels y")
-            ya = np.ascontiguousarray(y, dtype=np.int64)
-            if ya.shape[0] != n or (n and (ya.min() < 0 or ya.max() >= self.sizes[-1])):
+            ya = np.array(y, dtype=np.int64, copy=True)     # own copies, checked after copying
+            if ya.ndim != 1 or ya.shape[0] != n or (n and (ya.min() < 0 or ya.max() >= self.sizes[-1])):
                 raise ValueError("y must be n int labels in [0, sizes[-1])")
-            pa = np.ascontiguousarray(self.rng.permutation(n) if perm is None else perm, dtype=np.int64)
+            pa = np.array(self.rng.permutation(n) if perm is None else perm, dtype=np.int64, copy=True)
+            if pa.ndim != 1 or pa.shape[0] != n or (n and (pa.min() < 0 or pa.max() >= n)):
+                raise ValueError(f"perm must be {n} row indices in [0, {n})")
         else:
             ya = np.zeros(1, dtype=np.int64)
             pa = np.zeros(1, dtype=np.int64)
@@ -335,9 +348,9 @@ cdef class ForwardBound(_Params):
     biases=None, seed=0)``; ``run(X)`` returns the (n, sizes[-1]) output buffer (reused between calls).
     ``chunk=None`` processes all rows in one gemm per layer (L gemms in total).
     """
-    cdef public int n, chunk
-    cdef public bint ideal, softmax
-    cdef public object act, aoff, out
+    cdef readonly int n, chunk
+    cdef readonly bint ideal, softmax
+    cdef readonly object act, aoff, out
 
     @cython.wraparound(True)
     def __init__(self, sizes, int n_rows, dtype=np.float64, variant="products", output="sigmoid", chunk=None,
@@ -346,6 +359,8 @@ cdef class ForwardBound(_Params):
             raise ValueError(f"variant must be 'products' or 'ideal', got {variant!r}")
         if output not in ("sigmoid", "softmax"):
             raise ValueError(f"output must be 'sigmoid' or 'softmax', got {output!r}")
+        if n_rows < 0:
+            raise ValueError(f"n_rows must be >= 0, got {n_rows}")
         self._init_params(sizes, dtype, weights, biases, seed)
         self.n = n_rows
         self.chunk = n_rows if chunk is None else max(1, min(int(chunk), n_rows))
@@ -358,7 +373,7 @@ cdef class ForwardBound(_Params):
         self.out = self.act[self.aoff[-2]:self.aoff[-1]].reshape(n_rows, self.sizes[-1])
 
     def run(self, X):
-        cdef cnp.ndarray Xa = X
+        cdef cnp.ndarray Xa = _check_X(X)
         if (X.dtype != self.dtype or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.sizes[0]
                 or X.shape[0] != self.n):
             raise ValueError(f"X must be C-contiguous ({self.n}, {self.sizes[0]}) {self.dtype}, got "

@@ -83,6 +83,20 @@ ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
 COSTS = dict(zip(_v.COSTS, (FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD)))
 REGULARIZATIONS = {None: FNN_REG_NONE, **dict(zip(_v.REGULARIZATIONS, (FNN_REG_L2, FNN_REG_L1)))}
 
+# Per-mini-batch bounds checks of labels and perm indices in the training kernel (on by default;
+# switched off only by bench/index_checks.py to measure what they cost).
+cdef bint _CHECK_INDICES = True
+
+
+def _set_index_checks(bint on):
+    """Turn the training kernel's label/perm bounds checks on or off (benchmarks only); returns
+    the previous setting."""
+    global _CHECK_INDICES
+    cdef bint before = _CHECK_INDICES
+    _CHECK_INDICES = on
+    return bool(before)
+
+
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
 EVAL_BLOCK = 1024
 
@@ -282,7 +296,10 @@ cdef object _check_array(object arr, str name, object dtype, Py_ssize_t rows, Py
 
 
 cdef class Targets:
-    """The y of a data set as the core reads it: int labels (n,) or float targets (n, k)."""
+    """The y of a data set as the core reads it: int labels (n,) or float targets (n, k).
+    Labels are copied (and the copy checked and made read-only); the training kernel also checks
+    each mini-batch's labels, so even a copy made writeable again cannot make it write out of
+    bounds."""
     cdef readonly object labels, targets
     cdef readonly Py_ssize_t n
 
@@ -292,9 +309,13 @@ cdef class Targets:
             raise ValueError(f"n: expected >= 0, got {n}")
         if labels is not None:
             _check_array(labels, "labels", np.intp, n, -1)
+            # Our own read-only copy (n x 8 bytes), checked AFTER copying: labels changed later
+            # (by a callback, another thread) can no longer reach the kernels.
+            labels = np.array(labels, dtype=np.intp, copy=True)
             if n and (labels.min() < 0 or labels.max() >= k):
                 raise ValueError(f"labels: expected integers in [0, {k}), got values in "
                                  f"[{labels.min()}, {labels.max()}]")
+            labels.flags.writeable = False
             self.labels = labels
             self.targets = np.empty((0, k), dtype=layout.dtype)
         else:
@@ -320,6 +341,7 @@ cdef class Trainer:
     cdef readonly Py_ssize_t batch_size
     cdef readonly double dropout_p
     cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
+    cdef readonly Py_ssize_t bad_index   # first mini-batch with a label/perm index out of range, or -1
     cdef object params, velocity, work, label_buf
     cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off
     cdef Py_ssize_t tmp_off, target_off
@@ -445,6 +467,7 @@ cdef class Trainer:
         cdef Py_ssize_t k
         cdef Py_ssize_t n = X.shape[0]
         self.bad_batch = -1
+        self.bad_index = -1
         if n == 0 or stop <= start:
             return 0.0
         with nogil:
@@ -455,8 +478,11 @@ cdef class Trainer:
                                     &perm_v[0] if perm_v.shape[0] > 0 else NULL,
                                     &lab[0], &sw[0] if sw.shape[0] > 0 else NULL, k, eta, lmbda,
                                     n_total, reg, momentum, track_loss, check_input)
-                if self.bad_batch >= 0:
+                if self.bad_batch >= 0 or self.bad_index >= 0:
                     break
+        if self.bad_index >= 0:
+            raise ValueError(f"labels/perm: mini-batch {self.bad_index} holds an index out of range "
+                             f"(changed after validation?); training stopped before that mini-batch")
         return loss
 
     cdef double _batch(self, const floating *X, Py_ssize_t n, floating *P, floating *V, floating *work,
@@ -483,6 +509,14 @@ cdef class Trainer:
         cdef floating step = <floating>(-eta / m)
         cdef floating shrink = <floating>(eta * lmbda / n_total)
 
+        # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
+        # labels and perm were validated on entry, but the kernel never trusts them to stay so.
+        if _CHECK_INDICES and perm != NULL:
+            for i in range(m):
+                if <size_t>perm[r0 + i] >= <size_t>n:
+                    self.bad_index = k
+                    return 0.0
+
         # Gather the mini-batch: rows perm[r0:r0+m] (or consecutive rows) and their y.
         if perm != NULL:
             gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
@@ -500,6 +534,12 @@ cdef class Trainer:
                 batch_labels = labels + r0
             else:
                 batch_targets = T + r0 * K
+
+        if _CHECK_INDICES and batch_labels != NULL:
+            for i in range(m):
+                if <size_t>batch_labels[i] >= <size_t>K:
+                    self.bad_index = k
+                    return 0.0
 
         if check_input and not all_finite(a_in, m * d0):
             self.bad_batch = k
