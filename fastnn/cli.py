@@ -422,6 +422,18 @@ def _check_outputs(args):
             args.outputs_to_stdout = True
 
 
+def _check_output_path(flag, path):
+    """One output checked before any work (fastnn.io's rules: writable, not a directory, ...)."""
+    if path is None:
+        return
+    from . import io as fio
+
+    try:
+        fio.output_target(path)
+    except OSError as e:
+        raise CLIError(f"{flag} {path}: {_os_reason(e, path)}") from None
+
+
 def _os_reason(e, path):
     """An OSError's message without a repeated path."""
     text = e.strerror if isinstance(e.strerror, str) else str(e)
