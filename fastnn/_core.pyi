@@ -39,6 +39,7 @@ class Trainer:
     batch_size: int
     dropout_p: float
     bad_batch: int
+    bad_index: int
     def __init__(
         self,
         layout: Layout,
@@ -87,3 +88,5 @@ def evaluate(
 def all_finite_array(x: _Floats) -> bool: ...
 def kernel_activate(z: _Floats, b: _Floats, act: str) -> _Floats: ...
 def kernel_exp(x: _Floats) -> _Floats: ...
+
+def _set_index_checks(on: bool) -> bool: ...

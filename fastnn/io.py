@@ -123,14 +123,15 @@ def output_target(path: PathLike) -> tuple:
     fd = descriptor_of(path)
     if fd is not None:
         try:
-            st = os.fstat(fd)
+            fst = os.fstat(fd)
         except OSError as e:
             raise OSError(e.errno, f"{path}: file descriptor {fd} is not open") from None
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(fst.st_mode):
             raise IsADirectoryError(errno.EISDIR, f"{path}: file descriptor {fd} is a directory")
         return ("fd", fd)
     if not path:
         raise FileNotFoundError(errno.ENOENT, "empty output path")
+    st: os.stat_result | None = None
     try:
         st = os.stat(path)               # follows symlinks
     except FileNotFoundError:
