@@ -55,7 +55,6 @@ numpydoc_class_members_toctree = False
 # scikit-learn's inherited methods (score, get_params, ...) are documented by scikit-learn
 numpydoc_show_inherited_class_members = False
 numpydoc_xref_param_type = False
-numpydoc_attributes_as_param_list = False
 
 # ---- pages written in Markdown (README, chapter 3, changelog) ---------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]

@@ -29,7 +29,24 @@ except ImportError as exc:  # a source checkout whose compiled core was never bu
 
 
 def load(filename: str | os.PathLike[str]) -> Network:
-    """Load a network saved by ``Network.save`` or by network2.py's ``save``."""
+    """Load a network saved by :meth:`Network.save` or by network2.py's ``save``.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        A JSON model file.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid model file (the message names the first bad field).
+    OSError
+        If the file cannot be read.
+    """
     from .io import load as _load
     return _load(filename)
 

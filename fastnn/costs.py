@@ -20,7 +20,11 @@ def _softplus(x):
 
 
 class QuadraticCost:
-    """C = ½‖a − y‖²  (eq. 6)."""
+    r"""The quadratic cost :math:`C = \frac{1}{2} \|a - y\|^2` (eq. 6).
+
+    Used with a sigmoid or a linear output layer. Methods take one example per row: ``a``, ``z``
+    and ``y`` of shape (m, n_out), ``y`` one-hot for labels; ``fn`` sums over the rows.
+    """
 
     name = "quadratic"
     outputs = COST_OUTPUTS[name]
@@ -44,7 +48,11 @@ class QuadraticCost:
 
 
 class CrossEntropyCost:
-    """C = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]  (eq. 63)."""
+    r"""The cross-entropy cost :math:`C = -\sum_j [y_j \ln a_j + (1 - y_j) \ln(1 - a_j)]` (eq. 63).
+
+    Used with a sigmoid output layer; its output error :math:`\delta^L = a - y` (eq. 66) has no
+    :math:`\sigma'(z)` factor, so learning does not slow down when neurons saturate.
+    """
 
     name = "cross-entropy"
     outputs = COST_OUTPUTS[name]
@@ -66,7 +74,10 @@ class CrossEntropyCost:
 
 
 class LogLikelihoodCost:
-    """C = −ln a_y for a softmax output layer (eq. 80)."""
+    r"""The log-likelihood cost :math:`C = -\ln a^L_y` for a softmax output layer (eq. 80).
+
+    Its output error is :math:`\delta^L = a^L - y` (eq. 84).
+    """
 
     name = "log-likelihood"
     outputs = COST_OUTPUTS[name]

@@ -80,27 +80,55 @@ def _blas_limit(n_threads):
 
 
 class Network:
-    """A fully-connected feedforward network of chapter 3.
+    r"""A fully-connected feedforward network of chapter 3.
+
+    Layer :math:`l` computes :math:`a^l = \sigma(w^l a^{l-1} + b^l)` (eq. 23); training is
+    mini-batch SGD with backpropagation (:meth:`SGD`), run by the compiled core.
 
     Parameters
     ----------
     sizes : sequence of int
         Neurons per layer, input first, e.g. ``[784, 30, 10]``.
-    cost : "cross-entropy" (default), "quadratic", "log-likelihood", a fastnn cost class, or a cost
-        class of your own with network2's ``fn(a, y)`` and ``delta(z, a, y)`` (network2's own
+    cost : str or cost class, default "cross-entropy"
+        "cross-entropy", "quadratic", "log-likelihood", a fastnn cost class, or a cost class of
+        your own with network2's ``fn(a, y)`` and ``delta(z, a, y)`` (network2's own
         ``CrossEntropyCost``/``QuadraticCost`` work): one whose fn and delta agree numerically with
         a built-in cost runs in the compiled core; any other runs through the reference epoch step
-        (``fastnn.reference.EpochStep``), with a one-time warning (see ``costs.network_cost``).
-    output : "sigmoid", "softmax" or "linear"; defaults to "softmax" for log-likelihood and
-        "sigmoid" otherwise. Valid pairings: quadratic+sigmoid, quadratic+linear,
-        cross-entropy+sigmoid, log-likelihood+softmax.
-    hidden : "sigmoid" (default), "tanh" or "relu".
-    weight_init : "default" — weights N(0, 1/n_in) (N(0, 2/n_in) for ReLU layers), biases N(0, 1)
-        (0 for ReLU layers); "large" — weights and biases N(0, 1).
-    dtype : float64 (default) or float32, kept end to end.
-    seed : seed of the network's random generator (initialisation, shuffling, dropout). None draws
-        it from NumPy's global generator, so ``np.random.seed(1)`` before building makes the run
+        (``fastnn.reference.EpochStep``), with a one-time :class:`~fastnn.ReferenceCostWarning`.
+    output : {"sigmoid", "softmax", "linear"}, optional
+        The output layer; defaults to "softmax" for log-likelihood and "sigmoid" otherwise. Valid
+        pairings: quadratic+sigmoid, quadratic+linear, cross-entropy+sigmoid, log-likelihood+softmax.
+    hidden : {"sigmoid", "tanh", "relu"}, default "sigmoid"
+        The hidden layers' activation.
+    weight_init : {"default", "large"}, default "default"
+        "default": weights :math:`N(0, 1/n_{in})` (:math:`N(0, 2/n_{in})` into ReLU layers), biases
+        :math:`N(0, 1)` (0 for ReLU layers); "large": weights and biases :math:`N(0, 1)` (chapter 1).
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Kept end to end (parameters, data, outputs).
+    seed : int, optional
+        Seed of the network's random generator (initialisation, shuffling, dropout). None draws it
+        from NumPy's global generator, so ``np.random.seed(1)`` before building makes the run
         reproducible, as it does for network2; ``net.seed`` holds the seed used.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        Neurons per layer.
+    weights : list of ndarray
+        ``weights[l]`` of shape ``(sizes[l+1], sizes[l])``; assign a whole list to replace them.
+    biases : list of ndarray
+        ``biases[l]`` of shape ``(sizes[l+1],)``.
+    history : History or None
+        Per-epoch records of the last :meth:`SGD` call.
+    n_threads : int or None
+        BLAS threads for inference and (unless ``SGD(n_threads=...)``) training; None means one.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> net = fastnn.Network([2, 3, 2], seed=0)
+    >>> net.feedforward(np.zeros((1, 2))).shape
+    (1, 2)
     """
 
     def __init__(self, sizes: Sequence[int], cost: str | type[Any] = "cross-entropy", output: str | None = None,
@@ -291,9 +319,19 @@ class Network:
         return cost_sum, correct
 
     def feedforward(self, X: ArrayLike) -> FloatArray:
-        """Output activations aᴸ for each row of X: an (n, sizes[-1]) array. One (sizes[0], 1)
-        column — network2's layout for one example — gives one (sizes[-1], 1) column, as network2's
-        feedforward does."""
+        """Output activations :math:`a^L` for each row of X (eq. 25, row by row).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+            One example per row. One ``(sizes[0], 1)`` column — network2's layout for one example — is
+            also accepted and gives one ``(sizes[-1], 1)`` column, as network2's ``feedforward`` does.
+
+        Returns
+        -------
+        ndarray of shape (n, sizes[-1])
+            The output layer's activations, in the network's dtype.
+        """
         if self.sizes[0] > 1 and _shape(X) == (self.sizes[0], 1):
             return self.feedforward(np.reshape(X, (1, -1))).reshape(-1, 1)
         X = self._features(X)
@@ -302,23 +340,45 @@ class Network:
         return out
 
     def predict(self, X: ArrayLike) -> IntArray:
-        """The index of the most active output neuron for each row of X."""
+        """The index of the most active output neuron for each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Predicted class indices.
+        """
         return self.feedforward(X).argmax(axis=1)
 
     def accuracy(self, X: ArrayLike | DataLike, y: Any = None,
                  convert: bool | None = None) -> int:
-        """Number of rows whose most active output matches y (labels, or the argmax of one-hot or
-        target rows).
+        """Number of rows whose most active output matches y.
 
         Two signatures, chosen by the first argument:
 
-        - array form ``accuracy(X, y)``: X an (n, d) array, y labels, one-hot or target rows;
-          ``accuracy((X, y))`` also works.
+        - array form ``accuracy(X, y)``: X an (n, d) array, y labels, one-hot or target rows (compared by
+          their argmax); ``accuracy((X, y))`` also works.
         - network2's form ``accuracy(data, convert=False)`` when ``data`` is a list (or tuple, or
           iterator such as ``zip``) of (x, y) pairs; the second positional argument is then
           ``convert``, with network2's meaning: ``convert=False`` — y are int labels (network2's
           validation and test data); ``convert=True`` — y are one-hot vectors (its training data).
           A y that does not match the stated ``convert`` raises ValueError.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0]), or (X, y), or network2's list of (x, y) pairs
+        y : array-like of shape (n,) or (n, sizes[-1]), optional
+            Labels or one-hot/target rows (array form); network2's ``convert`` (pairs form).
+        convert : bool, optional
+            network2's meaning of y in the pairs form (see above).
+
+        Returns
+        -------
+        int
+            A count, as network2 (divide by n for a fraction, or use :meth:`score`).
         """
         if _is_pairs(X, self.sizes):
             if y is not None:
@@ -336,10 +396,14 @@ class Network:
 
     def total_cost(self, X: ArrayLike | DataLike, y: Any = None, lmbda: float = 0.0,
                    regularization: str = "l2", convert: bool | None = None) -> float:
-        """Mean cost over the rows plus the regularization term ½(λ/n)Σ‖w‖² (L1: (λ/n)Σ|w|),
-        with n = the number of rows evaluated — as network2's total_cost.
+        r"""Mean cost over the rows plus the regularization term, as network2's ``total_cost``.
 
-        Two signatures, chosen by the first argument:
+        .. math::
+
+            \frac{1}{n} \sum_x C_x + \frac{\lambda}{2n} \sum_w w^2
+            \quad \left(\text{L1: } \frac{\lambda}{n} \sum_w |w|\right)
+
+        with :math:`n` the number of rows evaluated. Two signatures, chosen by the first argument:
 
         - array form ``total_cost(X, y, lmbda=0.0, regularization="l2")`` (or ``total_cost((X, y))``).
         - network2's form ``total_cost(data, lmbda, convert=False)`` when ``data`` is a list (or
@@ -347,6 +411,21 @@ class Network:
           third ``convert``, with network2's meaning — the opposite of accuracy's:
           ``convert=False`` — y are one-hot vectors (network2's training data);
           ``convert=True`` — y are int labels (its validation and test data).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0]), or (X, y), or network2's list of (x, y) pairs
+        y : array-like of shape (n,) or (n, sizes[-1]), optional
+            Labels or one-hot/target rows (array form); network2's ``lmbda`` (pairs form).
+        lmbda : float, default 0.0
+            Regularization parameter :math:`\lambda`.
+        regularization : {"l2", "l1"}, default "l2"
+        convert : bool, optional
+            network2's meaning of y in the pairs form (see above).
+
+        Returns
+        -------
+        float
         """
         if _is_pairs(X, self.sizes):
             if y is not None:   # network2: total_cost(data, lmbda, convert): shift by one
@@ -407,7 +486,19 @@ class Network:
         return float(cost)
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Fraction of rows classified correctly."""
+        """Fraction of rows classified correctly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, sizes[0])
+        y : array-like of shape (n,) or (n, sizes[-1])
+            Labels, or one-hot/target rows.
+
+        Returns
+        -------
+        float
+            ``accuracy(X, y) / n``.
+        """
         X = self._features(X)
         return self.accuracy(X, y) / max(len(X), 1)
 
@@ -715,7 +806,17 @@ class Network:
 
     # ---- persistence -------------------------------------------------------------------------
     def save(self, filename: PathLike) -> None:
-        """Write the network to a JSON file (network2's format plus fastnn's fields), atomically."""
+        """Write the network to a JSON file (network2's format plus fastnn's fields), atomically.
+
+        Parameters
+        ----------
+        filename : str or os.PathLike
+            Destination; written through a temporary file in the same directory, then renamed.
+
+        See Also
+        --------
+        fastnn.load, fastnn.io.save
+        """
         from .io import save
         save(self, filename)
 
