@@ -534,3 +534,13 @@ def test_importing_the_exporter_imports_neither_onnx_nor_torch():
     run = subprocess.run([sys.executable, "-c", code], check=False, env=_env(), capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_cli_export_to_stdout(tmp_path):
+    model = tmp_path / "m.json"
+    fastnn.Network([3, 4, 2], seed=0).save(model)
+    run = subprocess.run([sys.executable, "-m", "fastnn", "export", str(model), "-"], check=False,
+                         env=_env(), capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert b"wrote the model to stdout" in run.stderr
+    assert run.stdout == to_onnx(fastnn.load(model)).SerializeToString()
