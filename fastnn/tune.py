@@ -307,10 +307,31 @@ def _storage(storage):
         if "://" not in storage:
             raise ValueError("expected an RDB URL such as sqlite:///study.db or "
                              "postgresql://user:password@host/db, or journal:FILE")
-        return optuna.storages.RDBStorage(storage)
+        return _rdb_storage(storage)
     except Exception as e:  # noqa: BLE001  (sqlalchemy/driver errors of every kind: one line)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"storage: cannot open {storage!r}: {msg}") from None
+
+
+def _rdb_storage(url, attempts=6):
+    """optuna's RDBStorage; workers started together race to create the schema of a new database
+    (a UNIQUE constraint or "table already exists" error for all but one): the losers retry."""
+    import random
+    import time
+
+    optuna = _optuna()
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, OperationalError) as e:
+            racing = isinstance(e, IntegrityError) or any(
+                w in str(e) for w in ("already exists", "locked", "duplicate"))
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1) + 0.1 * random.random())
+    raise AssertionError("unreachable")
 
 
 def open_study(storage=None, study_name=None, direction="maximize", sampler=None, pruner=None):
@@ -424,6 +445,7 @@ class Search:
         self.study = open_study(storage, study_name, self.direction,
                                 sampler if sampler is not None else self._sampler(),
                                 self._pruner(pruner))
+        self._check_study_space()
         self.callbacks = list(callbacks)
         self.stop = stop if stop is not None else threading.Event()
         self.interrupted = False
@@ -468,6 +490,23 @@ class Search:
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{where}{str(e).splitlines()[0]}") from None
 
+    def _check_study_space(self):
+        """A process joining a study must search a name the way the study does (Optuna refuses a
+        different distribution inside the trial, which would fail every trial)."""
+        from optuna.distributions import check_distribution_compatibility
+
+        seen = {}
+        for t in self.study.get_trials(deepcopy=False):
+            seen.update(t.distributions)
+        for name, dist in self.space.items():
+            if name in seen:
+                try:
+                    check_distribution_compatibility(seen[name], dist)
+                except ValueError as e:
+                    raise ValueError(f"space[{name!r}]: the study {self.study.study_name!r} searches "
+                                     f"it as {seen[name]}, this process as {dist} ({e}); use the "
+                                     f"same range or another study name") from None
+
     # ---- one trial ----
     def objective(self, trial):
         optuna = _optuna()
@@ -480,17 +519,20 @@ class Search:
             net, sgd_args = self.settings.build(params, seed)
         except (ValueError, TypeError) as e:
             self._fail(trial, f"invalid combination: {e}")
-        why = []
+        why, errors = [], []
 
-        def report(rec):          # SGD's callback: never raises, returns False to stop
-            trial.report(self.settings.epoch_value(net, rec, self.evaluation), rec.epoch)
-            if self.stop.is_set():
-                why.append("interrupted")
-                return False
-            if trial.should_prune():
-                why.append("pruned")
-                return False
-            return None
+        def report(rec):
+            """SGD's callback: never raises (an error, e.g. from the storage, is kept and raised
+            after SGD has returned); returns False to stop the run."""
+            try:
+                trial.report(self.settings.epoch_value(net, rec, self.evaluation), rec.epoch)
+                if self.stop.is_set():
+                    why.append("interrupted")
+                elif trial.should_prune():
+                    why.append("pruned")
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+            return False if why or errors else None
 
         try:
             self.settings.sgd(net, sgd_args, self.training, self.evaluation, report)
@@ -498,6 +540,8 @@ class Search:
             self._fail(trial, str(e))
         except (ValueError, TypeError) as e:
             self._fail(trial, f"invalid combination: {e}")
+        if errors:
+            raise errors[0]
         epochs = len(net.history.records)
         trial.set_user_attr("epochs", epochs)
         trial.set_user_attr("stop_reason", net.history.stop_reason)

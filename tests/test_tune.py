@@ -191,6 +191,11 @@ def test_the_same_study_name_resumes_the_study(digits, tmp_path):
     study = tune(digits.training, digits.validation, n_trials=2, epochs=2, seed=1, storage=url,
                  study_name="s")
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"space\['eta'\]: the study 's' searches it as "
+                                         r"FloatDistribution\(.*log=True") as info:
+        tune(digits.training, digits.validation, n_trials=2, epochs=2, storage=url,
+             study_name="s", space={"eta": (0.1, 1.0)})
+    assert "\n" not in str(info.value)
 
 
 # ---- the eta threshold ---------------------------------------------------------------------------
