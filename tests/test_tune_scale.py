@@ -86,3 +86,20 @@ def test_grid_search_on_a_dask_cluster_matches_one_job(digits):
     np.testing.assert_allclose(dask.cv_results_["mean_test_score"],
                                one.cv_results_["mean_test_score"], rtol=0, atol=1e-12)
     assert dask.best_score_ > 0.9
+
+
+def test_bench_script_runs(tmp_path):
+    """bench/tune_jobs.py (the README's 1-vs-2-jobs figure) keeps working; tiny settings."""
+    import pathlib
+
+    from test_cli import _env
+    script = pathlib.Path(__file__).resolve().parents[1] / "bench" / "tune_jobs.py"
+    env = _env(tmp_path)
+    env.pop("FASTNN_DATA")                                   # MNIST if shared, else synthetic
+    r = subprocess.run([sys.executable, str(script), "--trials", "2", "--epochs", "1", "--rounds",
+                        "1", "--json", str(tmp_path / "b.json")], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"median: 1 job [0-9.]+ trials/s, 2 jobs [0-9.]+ trials/s: [0-9.]+x", r.stdout)
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert len(doc["seconds"]["1"]) == len(doc["seconds"]["2"]) == 1 and doc["speedup_2_jobs"] > 0
