@@ -8,24 +8,43 @@ Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cyth
 """
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING
 
 from ._version import __version__
-from ._blas import preload as _preload_blas
-
-_preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
-
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost, ReferenceCostWarning
 from .history import EpochRecord, History
-try:
+
+if TYPE_CHECKING:
     from .network import Network
-except ImportError as exc:  # a source checkout whose compiled core was never built
-    if "_core" not in str(exc):
-        raise
-    raise ImportError(
-        f"fastnn's compiled core is not built next to {__file__}: run `pip install .` in the "
-        f"fastnn checkout (it builds the extension and also places it in the source tree), or "
-        f"run Python from another directory to use the installed fastnn ({exc})") from exc
+
+# Loaded on first use (PEP 562, as SciPy does), so that `import fastnn.data` and
+# `import fastnn.sklearn` do not load the compiled core, while `fastnn.data.load_mnist()` and
+# `fastnn.Network` work after a plain `import fastnn`.
+_LAZY = {"Network": "network"}
+_SUBMODULES = ("data", "sklearn", "io", "cli", "reference", "plotting", "tune", "export",
+               "reproduce")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    elif name in _SUBMODULES:
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 def load(filename: str | os.PathLike[str]) -> Network:

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _core
+from ._blas import preload as _preload_blas
+
+_preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
+
+from . import _core  # noqa: E402
 from ._validation import check_finite, to_features, to_sample_weight, to_y
 from ._vocabulary import (HIDDEN, OUTPUTS, REGULARIZATIONS, STOPPING_METRICS, WEIGHT_INITS,
                           check_choice, check_hyper, check_pairing, resolve_dtype)
