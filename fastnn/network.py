@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from ._blas import preload as _preload_blas
 _preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
 
 from . import _core  # noqa: E402
+from ._threads import blas_limit as _blas_limit
 from ._validation import check_finite, to_features, to_sample_weight, to_y
 from ._vocabulary import (HIDDEN, OUTPUTS, REGULARIZATIONS, STOPPING_METRICS, WEIGHT_INITS,
                           check_choice, check_hyper, check_pairing, resolve_dtype)
@@ -33,54 +33,6 @@ if TYPE_CHECKING:
 
 # Seconds of compiled work between returns to Python (progress bar, Ctrl-C).
 _CHUNK_SECONDS = 0.1
-
-try:  # threadpoolctl is a dependency; keep the core usable without it all the same
-    from threadpoolctl import ThreadpoolController
-    _THREADPOOLS = ThreadpoolController()
-except Exception:  # pragma: no cover
-    _THREADPOOLS = None
-
-
-class _NoLimit:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_LIMIT_LOCK = threading.Lock()
-_LIMIT_USERS = [0, None]          # [SGD calls inside a limit, the threadpoolctl limiter]
-
-
-class _SharedLimit:
-    """threadpoolctl's limit is process-wide and restores what it saw on entry, so overlapping
-    SGD calls in several threads used to leave BLAS at 1 thread for good. The first call in sets
-    the limit; the last one out restores the original."""
-
-    def __init__(self, n_threads):
-        self.n_threads = n_threads
-
-    def __enter__(self):
-        with _LIMIT_LOCK:
-            if _LIMIT_USERS[0] == 0:
-                _LIMIT_USERS[1] = _THREADPOOLS.limit(limits=self.n_threads, user_api="blas")
-            _LIMIT_USERS[0] += 1
-        return self
-
-    def __exit__(self, *exc):
-        with _LIMIT_LOCK:
-            _LIMIT_USERS[0] -= 1
-            if _LIMIT_USERS[0] == 0:
-                limiter, _LIMIT_USERS[1] = _LIMIT_USERS[1], None
-                limiter.restore_original_limits()
-        return False
-
-
-def _blas_limit(n_threads):
-    if n_threads is None or _THREADPOOLS is None:
-        return _NoLimit()
-    return _SharedLimit(int(n_threads))
 
 
 class Network:
