@@ -280,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_options(tp)
     tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)   # searched unless given
     g = tp.add_argument_group("search")
-    g.add_argument("--trials", type=_pos_int, default=20, metavar="N",
-                   help="number of trials run by this process")
+    g.add_argument("--trials", type=_pos_int, default=None, metavar="N",
+                   help="number of trials run by this process (default: 20, or as many as --timeout "
+                        "allows)")
     g.add_argument("--jobs", type=_pos_int, default=1, metavar="J",
                    help="trials run at the same time, in threads sharing the data (one core each)")
     g.add_argument("--timeout", type=_pos_float, default=None, metavar="S",
@@ -913,7 +914,8 @@ def _tune_outputs(args, search, training, ds, metric):
     study, errors = search.study, []
     if args.json:
         best = [t.number for t in study.best_trials] if _has_complete(study) else []
-        doc = {"study": study.study_name, "storage": args.storage, "direction": study.direction.name.lower(),
+        doc = {"study": study.study_name, "storage": _safe_url(args.storage),
+               "direction": study.direction.name.lower(),
                "metric": metric, "best_trial": best[0] if best else None,
                "trials": [_trial_record(t) for t in study.trials]}
         try:
@@ -949,6 +951,12 @@ def _tune_outputs(args, search, training, ds, metric):
         except (OSError, ValueError, ImportError) as e:
             errors.append(f"cannot write the plots to {args.plot}: {e}")
     return errors
+
+
+def _safe_url(url):
+    """A storage URL without its password (it goes to the terminal and the JSON)."""
+    import re
+    return None if url is None else re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def _has_complete(study):
@@ -989,9 +997,10 @@ def cmd_tune(args):
         return EXIT_OK
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)   # one line per trial is printed here
-    printer = _TrialPrinter(args, None, args.trials)
+    n_trials = args.trials if args.trials is not None else (None if args.timeout else 20)
+    printer = _TrialPrinter(args, None, n_trials)
     try:
-        search = ft.Search(training, ds.validation, sizes=sizes if args.sizes else None, n_trials=args.trials,
+        search = ft.Search(training, ds.validation, sizes=sizes if args.sizes else None, n_trials=n_trials,
                            n_jobs=args.jobs, timeout=args.timeout, storage=args.storage,
                            study_name=args.study, space=dict(args.space), epochs=args.epochs,
                            seed=args.seed, dtype=dtype, pruner="median" if args.prune else "none",
@@ -1003,8 +1012,9 @@ def cmd_tune(args):
     if search.eta_threshold is not None:
         _note(args, f"eta threshold {search.eta_threshold:.4g}: eta searched in "
                     f"[{search.space['eta'].low:.3g}, {search.space['eta'].high:.3g}]")
-    _note(args, f"study {search.study.study_name!r} ({args.storage or 'in memory'}): {args.trials} trial(s), "
-                f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
+    _note(args, f"study {search.study.study_name!r} ({_safe_url(args.storage) or 'in memory'}): "
+                + (f"{n_trials} trial(s), " if n_trials else "trials until the timeout, ")
+                + f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
                 + ", ".join(f"{k}={v}" for k, v in sorted(search.settings.fixed.items())))
     try:
         search.run()

@@ -33,6 +33,8 @@ from .network import Network, _split_data
 __all__ = [
     "MISSING_OPTUNA",
     "TUNABLE",
+    "Search",
+    "TrialFailed",
     "default_space",
     "eta_threshold",
     "open_study",
