@@ -17,12 +17,13 @@ from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost, Reference
 from .history import EpochRecord, History
 
 if TYPE_CHECKING:
+    from ._core import softmax
     from .network import Network
 
 # Loaded on first use (PEP 562, as SciPy does), so that `import fastnn.data` and
 # `import fastnn.sklearn` do not load the compiled core, while `fastnn.data.load_mnist()` and
 # `fastnn.Network` work after a plain `import fastnn`.
-_LAZY = {"Network": "network"}
+_LAZY = {"Network": "network", "softmax": "_core"}
 _SUBMODULES = ("data", "sklearn", "io", "cli", "reference", "plotting", "tune", "export",
                "reproduce")
 
@@ -71,4 +72,4 @@ def load(filename: str | os.PathLike[str]) -> Network:
 
 
 __all__ = ["Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "History",
-           "EpochRecord", "ReferenceCostWarning", "load", "__version__"]
+           "EpochRecord", "ReferenceCostWarning", "load", "softmax", "__version__"]

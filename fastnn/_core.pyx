@@ -763,3 +763,49 @@ def kernel_exp(floating[::1] x):
         else:
             fnn_exp_f(&ov[0], &x[0], x.shape[0])
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Public helper: the output layer's softmax kernel, with a scale c (chapter 3, Problem 6)
+# ---------------------------------------------------------------------------------------------
+
+def softmax(z, c=1.0):
+    """Softmax of each row of z with a scale c: aⱼ = e^{c zⱼ} / Σₖ e^{c zₖ} (eq. 78; c = 1 is the
+    output layer of a softmax network, as c → ∞ it tends to the "hard" max).
+
+    Computed by the compiled kernel fastnn's softmax output layer uses (max subtracted first, so it
+    never overflows). z: a vector or an (m, n) matrix of weighted inputs, float32 kept, other
+    numbers as float64; c: a finite number > 0. Returns a new array of z's shape whose rows sum to 1.
+    """
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
+        raise TypeError(f"c: expected a number > 0, got {type(c).__name__}")
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c: expected a finite number > 0, got {c!r}")
+    arr = np.asarray(z)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"z: expected numbers, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"z: expected a vector or an (m, n) matrix, got shape {arr.shape}")
+    if arr.shape[arr.ndim - 1] == 0:
+        raise ValueError(f"z: expected at least one value per row, got shape {arr.shape}")
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = np.array(arr, dtype=dtype, order="C", ndmin=2, copy=True)
+        if c != 1:
+            a *= dtype(c)
+    if not np.all(np.isfinite(a)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("z: expected finite values, got NaN or infinity")
+        raise ValueError(f"c: c·z leaves the {np.dtype(dtype).name} range for c={c!r} "
+                         f"(largest |z| is {float(np.max(np.abs(arr)))!r})")
+    if dtype == np.float64:
+        _softmax_rows[double](a)
+    else:
+        _softmax_rows[float](a)
+    return a.reshape(arr.shape)
+
+
+cdef void _softmax_rows(floating[:, ::1] a):
+    if a.shape[0]:
+        with nogil:
+            activate(&a[0, 0], <floating*>NULL, a.shape[0], a.shape[1], FNN_SOFTMAX)
