@@ -6,6 +6,7 @@
     fastnn predict model.json [--input X.npy | --data ... --split test] [--limit N]
     fastnn export model.json model.onnx [--opset N]      (needs onnx: pip install "fastnn[onnx]")
     fastnn tune [--data ...] [--trials N] [--jobs J] [--storage URL --study NAME] [train's options]
+    fastnn reproduce [--quick] [--figures DIR] [--markdown FILE] [--json FILE] [--seeds N] [--data-dir D]
     fastnn                      a short demo: ``train --epochs 3`` (30 on the digits) with the defaults
 
 User mistakes (bad flags, missing data, a corrupt model file, ...) print one line
@@ -369,6 +370,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show a progress bar per file (default: when stderr is a terminal)")
     d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     d.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+    # ---- reproduce -------------------------------------------------------------------------------
+    rp = sub.add_parser("reproduce", help="reproduce chapter 3's MNIST results table and figures",
+                        formatter_class=_Formatter,
+                        description="Run the experiments of chapter 3 of 'Neural Networks and Deep "
+                                    "Learning' with the book's settings and print the results table next "
+                                    "to the book's figures; --figures DIR also redraws the chapter's "
+                                    "figures from fastnn runs (PNG + the JSON of their series). Full "
+                                    "settings take minutes; without MNIST only the figures that need no "
+                                    "data are made.")
+    rp.add_argument("--quick", action="store_true",
+                    help="one seed of reduced runs (under a minute; numbers not comparable to the book)")
+    rp.add_argument("--figures", metavar="DIR", default=None,
+                    help="write the chapter's figures (PNG) and their series (JSON) into DIR (needs "
+                         "matplotlib)")
+    rp.add_argument("--markdown", metavar="FILE", default=None, help="write a markdown report to FILE")
+    rp.add_argument("--json", metavar="FILE", default=None,
+                    help="write every run and figure series to FILE as JSON")
+    rp.add_argument("--seeds", type=_pos_int, metavar="N", default=None,
+                    help="seeds per experiment (default 3; 1 with --quick)")
+    rp.add_argument("--data-dir", metavar="DIR", default=None,
+                    help="directory holding the four MNIST IDX files. Default: $FASTNN_DATA, then "
+                         "~/.fastnn/mnist")
     return parser
 
 
@@ -1191,8 +1215,31 @@ def cmd_download(args):
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
+def cmd_reproduce(args):
+    from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+    from .reproduce import reproduce
+
+    for flag, path in (("--markdown", args.markdown), ("--json", args.json)):
+        _check_output_path(flag, path)
+    if args.figures is not None:
+        if os.path.exists(args.figures) and not os.path.isdir(args.figures):
+            raise CLIError(f"--figures {args.figures}: exists and is not a directory")
+        if not matplotlib_available():
+            raise CLIError(f"--figures: {MISSING_MATPLOTLIB}")
+    directory, reason = _find_mnist(args.data_dir)      # a bad $FASTNN_DATA is an error here
+    if directory is None and args.data_dir is not None:
+        raise CLIError(_mnist_not_found(reason, args.data_dir))
+    try:
+        reproduce(quick=args.quick, figures=args.figures, markdown=args.markdown, json_file=args.json,
+                  seeds=args.seeds, data_dir=args.data_dir,
+                  command=" ".join([PROG] + sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] else None)
+    except OSError as e:
+        raise CLIError(f"cannot write the results: {e}") from None
+    return EXIT_OK
+
+
 _COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-             "export": cmd_export, "download": cmd_download}
+             "export": cmd_export, "download": cmd_download, "reproduce": cmd_reproduce}
 
 
 def main(argv=None) -> int:
