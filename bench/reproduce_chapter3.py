@@ -44,7 +44,8 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="one seed of reduced runs (under a minute)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default 3; 1 with --quick)")
-    p.add_argument("--rows", default=None, help="comma-separated experiment keys: " + ",".join(EXPERIMENT_KEYS))
+    p.add_argument("--rows", default=None,
+                   help="comma-separated experiment keys: " + ",".join(EXPERIMENT_KEYS))
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--json", metavar="FILE", help="write every run (per-epoch accuracies included) as JSON")
     p.add_argument("--out", metavar="FILE", help="write a markdown report (table + machine) to FILE")

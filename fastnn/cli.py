@@ -1232,7 +1232,7 @@ def cmd_reproduce(args):
     try:
         reproduce(quick=args.quick, figures=args.figures, markdown=args.markdown, json_file=args.json,
                   seeds=args.seeds, data_dir=args.data_dir,
-                  command=" ".join([PROG] + sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] else None)
+                  command=" ".join([PROG, *sys.argv[1:]]) if sys.argv[1:2] == ["reproduce"] else None)
     except OSError as e:
         raise CLIError(f"cannot write the results: {e}") from None
     return EXIT_OK

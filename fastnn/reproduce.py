@@ -214,8 +214,11 @@ def run_experiment(exp: Experiment, seed: int, data, *, quick=False, dtype=np.fl
         series["evaluation_accuracy"] = curve
         series["training_accuracy"] = [100.0 * a / len(X) for a in train_acc]
     best = int(np.argmax(curve))
+    history = net.history
+    assert history is not None
+    train_seconds = float(sum(r.seconds for r in history.records))
     return Run(exp.key, seed, epochs, len(X), n_eval, lmbda, curve[-1], curve[best], best + 1, seconds,
-               sum(r.seconds for r in net.history.records), curve, series)
+               train_seconds, curve, series)
 
 
 def slowdown_series(epochs=300):
@@ -339,7 +342,8 @@ def build_rows(experiments, runs, quick):
         fastnn_text = _summary(values)
         seconds = statistics.fmean(r.seconds for r in rs)
         if exp.metric == "final":
-            extra = _summary([r.peak for r in rs]) + " (epoch " + ", ".join(str(r.peak_epoch) for r in rs) + ")"
+            peak_epochs = ", ".join(str(r.peak_epoch) for r in rs)
+            extra = f"{_summary([r.peak for r in rs])} (epoch {peak_epochs})"
         elif exp.metric == "peak":
             extra = "peak at epoch " + ", ".join(str(r.peak_epoch) for r in rs)
         else:
@@ -373,7 +377,7 @@ def text_table(rows):
               for i in range(len(HEADER))]
     widths[0] = min(widths[0], 70)
     out = []
-    for row in [HEADER] + rows:
+    for row in [HEADER, *rows]:
         cells = []
         for i, c in enumerate(row):
             if i == 0 and len(c) > widths[0]:
@@ -422,7 +426,8 @@ def machine_info(dtype=np.float64, n_threads=None):
         repo = Path(fastnn.__file__).resolve().parents[1]
         if (repo / ".git").exists():
             commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-                                    capture_output=True, text=True, timeout=10, check=False).stdout.strip() or "?"
+                                    capture_output=True, text=True, timeout=10,
+                                    check=False).stdout.strip() or "?"
     except (OSError, subprocess.SubprocessError):
         pass
     return {
@@ -661,8 +666,8 @@ def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds
                 f"{k}: {v['data_cost'][0]:.3f} → {v['data_cost'][50]:.3f}" for k, v in s.items())
                 + f" ({time.perf_counter() - t:.1f} s)")
             series["softmax"] = softmax_series()
-            reporter.step(f"softmax: outputs sum to 1 within "
-                          f"{max(abs(np.array(series['softmax'][k]) - 1).max() for k in ('sum', 'sum_c', 'sum_tie')):.1e}")
+            worst = max(np.abs(np.array(series["softmax"][k]) - 1).max() for k in ("sum", "sum_c", "sum_tie"))
+            reporter.step(f"softmax: outputs sum to 1 within {worst:.1e}")
         for seed, exp in table_jobs + [(0, e) for e in extra_jobs]:
             monitor = seed == 0 and exp.key in fig_keys
             r = run_experiment(exp, seed, data, quick=quick, dtype=dtype, n_threads=n_threads,
