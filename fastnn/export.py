@@ -298,10 +298,19 @@ def _torch_dtype(torch, dtype):
 
 
 def to_torch(net: Network) -> Any:
-    """A ``torch.nn.Sequential`` computing ``net.feedforward``: ``Linear`` layers holding copies of the
-    weights (same (n_out, n_in) layout) and biases in the network's dtype, each followed by its
-    activation (``Sigmoid``, ``Tanh``, ``ReLU``; softmax output as ``Softmax(dim=1)``, none for a linear
-    output). Returned in eval mode."""
+    """The network as a PyTorch module computing ``net.feedforward``.
+
+    Parameters
+    ----------
+    net : fastnn.Network
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``Linear`` layers holding copies of the weights (same (n_out, n_in) layout) and biases in the
+        network's dtype, each followed by its activation (``Sigmoid``, ``Tanh``, ``ReLU``; a softmax
+        output as ``Softmax(dim=1)``, nothing for a linear output), in eval mode.
+    """
     torch = _import_torch()
     _check_network(net)
     nn = torch.nn
@@ -349,11 +358,26 @@ def from_torch(module: Any, cost: Any = None) -> Network:
     inference) are skipped; nested ``Sequential``s are flattened. Any other module is refused with a
     ``ValueError`` naming it.
 
-    cost : the fastnn cost (name or class) to attach; default: cross-entropy for a sigmoid output,
-        log-likelihood for softmax, quadratic for a linear output.
+    Parameters
+    ----------
+    module : torch.nn.Sequential
+    cost : str or fastnn cost class, optional
+        The cost to attach; default: cross-entropy for a sigmoid output, log-likelihood for softmax,
+        quadratic for a linear output.
 
-    Weights and biases are copied (a Linear without bias gets zero biases); the dtype is the layers'
-    (float32 or float64).
+    Returns
+    -------
+    fastnn.Network
+        With copies of the weights and biases (a ``Linear`` without bias gets zero biases), in the
+        layers' dtype (float32 or float64).
+
+    Raises
+    ------
+    TypeError
+        ``module`` is not a ``Sequential``.
+    ValueError
+        A module fastnn cannot represent (named with its index), mixed hidden activations, mixed or
+        unsupported dtypes, or a cost that does not fit the output layer.
     """
     torch = _import_torch()
     from .costs import resolve_cost
