@@ -40,6 +40,7 @@ class Trainer:
     dropout_p: float
     bad_batch: int
     bad_index: int
+    rng_state: tuple[int, int, int, int]
     def __init__(
         self,
         layout: Layout,

@@ -393,6 +393,20 @@ cdef class Trainer:
         fnn_rng_seed(self.rng, seed)
         self.bad_batch = -1
 
+    @property
+    def rng_state(self):
+        """The dropout generator's state (4 unsigned 64-bit words); assign it to continue a
+        stream exactly (checkpoints: Network.save(path, state=True))."""
+        return tuple(int(self.rng[i]) for i in range(4))
+
+    @rng_state.setter
+    def rng_state(self, value):
+        words = [int(v) for v in value]
+        if len(words) != 4 or any(not 0 <= w < 2**64 for w in words) or not any(words):
+            raise ValueError("rng_state: expected 4 unsigned 64-bit integers, not all zero")
+        for i in range(4):
+            self.rng[i] = words[i]
+
     def train(self, X, Targets y not None, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
               double lmbda=0.0, Py_ssize_t n_total=-1, str regularization="l2",
               double momentum=0.0, bint track_loss=False, bint check_input=False,

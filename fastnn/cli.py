@@ -16,6 +16,7 @@ Ctrl-C during training saves the model if ``--save`` was given and exits with st
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -262,7 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = t.add_argument_group("output")
     g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
-    g.add_argument("--json", metavar="PATH", help="write the training history as JSON")
+    g.add_argument("--json", metavar="PATH",
+                   help="write the training history as JSON, with the run's settings and the final "
+                        "result")
+    g.add_argument("--checkpoint", metavar="PATH",
+                   help="write a checkpoint after every epoch (the model and its training state: "
+                        "velocity, random generators, epoch, eta schedule, early stopping)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint PATH up to --epochs in total (bit for bit the "
+                        "same as one uninterrupted run); starts afresh if PATH does not exist yet")
     g.add_argument("--plot", metavar="PATH", help="write a PNG of cost and accuracy per epoch "
                                                   "(needs matplotlib: pip install 'fastnn[plot]')")
     _add_progress_options(g, "print only the final result line (no notes, progress bar or epoch lines)",
@@ -656,7 +665,17 @@ class _EpochPrinter:
         return None
 
 
-def _write_outputs(args, net, eval_name, title=None):
+def _run_settings(args, net, data_name):
+    """The run's settings for the history JSON: the network, the data and every train option."""
+    skip = {"command", "save", "json", "plot", "checkpoint", "quiet", "progress"}
+    opts = {k: v for k, v in sorted(vars(args).items()) if k not in skip
+            and (v is None or isinstance(v, (bool, int, float, str, list, tuple)))}
+    return dict(opts, sizes=list(net.sizes), cost=net.cost.name, output=net.output,
+                hidden=net.hidden, weight_init=net.weight_init, dtype=net.dtype.name,
+                seed=net.seed, data_name=data_name)
+
+
+def _write_outputs(args, net, eval_name, title=None, run=None, result=None):
     """--save, --json, --plot; each failure reported as an error (exit 1) after trying the others."""
     from . import io as fio
 
@@ -673,7 +692,9 @@ def _write_outputs(args, net, eval_name, title=None):
             errors.append(f"--json {args.json}: no training history to write")
         else:
             try:
-                fio.atomic_write_text(args.json, history.to_json() + "\n")
+                doc = history.to_dict()
+                doc["run"], doc["result"] = run, result
+                fio.atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
                 _note(args, f"wrote the history to {args.json}")
             except (OSError, ValueError, TypeError) as e:
                 errors.append(f"cannot write {args.json}: {e}")
@@ -724,6 +745,40 @@ def _training_set(args):
     return cost, output, dtype, ds, data_name, data_note, (X, y), sizes
 
 
+class _Checkpointer:
+    """SGD callback: after each epoch, net.save(PATH, state=True) (atomic), then the next callback."""
+
+    def __init__(self, path, then):
+        self.path, self.then, self.net = path, then, None
+
+    def __call__(self, record):
+        from . import io as fio
+        try:
+            fio.save(self.net, self.path, state=True)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"--checkpoint {self.path}: cannot write it: {e}") from None
+        return self.then(record)
+
+
+def _resume(args, fresh, n_training):
+    """(network, epochs done) from --checkpoint for --resume; it must be the network these options
+    build, with a training run to continue on the same number of rows."""
+    net = _load_model(args.checkpoint)
+    state = getattr(net, "_train_state", None)
+    if state is None:
+        raise CLIError(f"--resume: {args.checkpoint} holds no training state (written by "
+                       f"--save, not --checkpoint?)")
+    mine = (list(net.sizes), net.cost.name, net.output, net.hidden, net.dtype.name)
+    want = (list(fresh.sizes), fresh.cost.name, fresh.output, fresh.hidden, fresh.dtype.name)
+    if mine != want:
+        raise CLIError(f"--resume: {args.checkpoint} holds a {mine} network, these options build "
+                       f"{want} (sizes, cost, output, hidden, dtype)", EXIT_USAGE)
+    if len(state["perm"]) != n_training:
+        raise CLIError(f"--resume: {args.checkpoint} was trained on {len(state['perm']):,} "
+                       f"examples, this data has {n_training:,}", EXIT_USAGE)
+    return net, int(state["epoch"])
+
+
 def _sgd_options(args):
     """SGD keyword arguments from the shared training options (None: not given to 'tune')."""
     return dict(regularization=args.regularization, momentum=args.momentum, dropout=args.dropout,
@@ -742,6 +797,9 @@ def cmd_train(args):
     if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
         flag = "--early-stopping" if args.early_stopping else "--eta-schedule"
         raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
+    if args.resume and not args.checkpoint:
+        raise CLIError("--resume needs --checkpoint PATH (the checkpoint to continue)", EXIT_USAGE)
+    _check_output_path("--checkpoint", args.checkpoint)
     cost, output, dtype, ds, data_name, data_note, (X, y), sizes = _training_set(args)
 
     from .network import Network
@@ -751,8 +809,13 @@ def cmd_train(args):
                       dtype=dtype, seed=args.seed)
     except (ValueError, TypeError) as e:
         raise CLIError(str(e), EXIT_USAGE) from None
+    done = 0                                    # epochs already trained (--resume)
+    if args.resume and os.path.exists(args.checkpoint):
+        net, done = _resume(args, net, len(y))
 
     _note(args, data_note)
+    if done:
+        _note(args, f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}")
     if args.train_size is not None:
         _note(args, f"training on the first {args.train_size:,} training examples")
     if args.expand:
@@ -784,14 +847,18 @@ def cmd_train(args):
              f"η={args.eta:g}, λ={args.lmbda:g}, mini-batch {args.batch} — {data_name}")
     interrupted = False
     start = time.perf_counter()
+    callback = _EpochPrinter(args, eval_name, progress)
+    if args.checkpoint:
+        callback = _Checkpointer(args.checkpoint, callback)
+        callback.net = net
     try:
-        net.SGD((X, y), args.epochs, args.batch, args.eta, lmbda=args.lmbda,
+        net.SGD((X, y), max(args.epochs - done, 0), args.batch, args.eta, lmbda=args.lmbda,
                 evaluation_data=eval_data,
                 monitor_evaluation_cost=monitor_eval, monitor_evaluation_accuracy=monitor_eval,
                 monitor_training_cost=args.monitor_training,
                 monitor_training_accuracy=args.monitor_training,
-                track_loss=not args.monitor_training, progress=progress,
-                callback=_EpochPrinter(args, eval_name, progress), **_sgd_options(args))
+                track_loss=not args.monitor_training or progress, progress=progress,
+                callback=callback, resume=bool(done), **_sgd_options(args))
     except KeyboardInterrupt:
         interrupted = True
     except ValueError as e:  # SGD validates its arguments before training (flags out of range)
@@ -805,7 +872,7 @@ def cmd_train(args):
     if interrupted:
         print(f"{PROG}: interrupted after {n_done} complete epoch(s) of {args.epochs}"
               + ("; saving the model" if args.save else ""), file=sys.stderr, flush=True)
-        errors = _write_outputs(args, net, eval_name, title)
+        errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name))
         for msg in errors:
             print(f"{PROG}: error: {msg}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -825,7 +892,10 @@ def cmd_train(args):
     print(f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
           f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", file=_report_stream(args), flush=True)
 
-    errors = _write_outputs(args, net, eval_name, title)
+    result = dict(split=final, accuracy=acc, n=len(yt), fraction=acc / len(yt) if len(yt) else None,
+                  cost=test_cost, epochs=n_done, seconds=elapsed,
+                  stop_reason=getattr(history, "stop_reason", None))
+    errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name), result)
     if errors:
         raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
     return EXIT_OK

@@ -41,6 +41,7 @@ class EpochRecord:
     training_accuracy: Optional[int] = None
     evaluation_cost: Optional[float] = None
     evaluation_accuracy: Optional[int] = None
+    evaluation_seconds: Optional[float] = None  # the monitoring passes after the epoch
 
     @property
     def training_fraction(self):

@@ -362,10 +362,118 @@ def to_dict(net: Network) -> dict:
     }
 
 
-def save(net: Network, path: PathLike) -> None:
-    """Save ``net`` to ``path`` as JSON (network2's fields + fastnn's), atomically."""
-    text = json.dumps(to_dict(net), separators=(",", ":"), allow_nan=False)
+def save(net: Network, path: PathLike, state: bool = False) -> None:
+    """Save ``net`` to ``path`` as JSON (network2's fields + fastnn's), atomically.
+
+    ``state=True`` also writes the training state (a checkpoint): the momentum velocity, the
+    random generators, the epoch count, the η schedule and early-stopping state, the shuffling
+    order and the history, so that ``load(path).SGD(..., resume=True)`` continues the run
+    exactly (see ``Network.SGD``)."""
+    d = to_dict(net)
+    if state:
+        d["state"] = _state_to_dict(net)
+    text = json.dumps(d, separators=(",", ":"), allow_nan=False)
     atomic_write_text(path, text + "\n")
+
+
+def _flat(a):
+    return None if a is None else _lossless_floats(np.asarray(a).reshape(-1))
+
+
+def _finite_or_none(v):
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite_or_none(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite_or_none(x) for x in v]
+    return v
+
+
+def _state_to_dict(net) -> dict:
+    """The "state" field of a checkpoint (see save)."""
+    run = getattr(net, "_train_state", None)
+    out = {"seed": net.seed, "rng": net._rng.bit_generator.state, "velocity": _flat(net._velocity),
+           "run": None}
+    if run is not None:
+        w = run["watch"]
+        best = w["best_score"]
+        out["run"] = {
+            "epoch": int(run["epoch"]), "eta": float(run["eta"]), "eta0": float(run["eta0"]),
+            "perm": [int(i) for i in run["perm"]],
+            "rng": run["rng"],
+            "step_rng": list(run["step_rng"]) if isinstance(run["step_rng"], tuple) else run["step_rng"],
+            "watch": {"best_score": None if best is None or not np.isfinite(best) else float(best),
+                      "best_epoch": w["best_epoch"], "since_best": int(w["since_best"]),
+                      "since_change": int(w["since_change"]),
+                      "best_params": _flat(w["best_params"]),
+                      "best_velocity": _flat(w["best_velocity"])},
+            "params": _flat(run.get("params")), "velocity": _flat(run.get("velocity")),
+            "history": _finite_or_none(run["history"].to_dict()),
+        }
+    return out
+
+
+def _state_from_dict(net, d) -> None:
+    """Restore a checkpoint's "state" field into a freshly loaded ``net`` (raises _Bad)."""
+    from .history import History
+
+    if not isinstance(d, dict):
+        raise _Bad("state", f"expected an object, got {type(d).__name__}")
+    n = net.n_parameters
+
+    def flat(value, field):
+        if value is None:
+            return None
+        return _array(value, field, [(n,)], net.dtype)
+
+    def generator_state(gen, value, field):
+        try:
+            gen.bit_generator.state = value
+        except (TypeError, ValueError, KeyError) as e:
+            raise _Bad(field, f"not a state of {type(gen.bit_generator).__name__}: {e}") from None
+
+    if _is_int(d.get("seed")):
+        net.seed = d["seed"]
+    generator_state(net._rng, d.get("rng"), "state.rng")
+    net._velocity = flat(d.get("velocity"), "state.velocity")
+    run = d.get("run")
+    if run is None:
+        return
+    if not isinstance(run, dict):
+        raise _Bad("state.run", f"expected an object, got {type(run).__name__}")
+    try:
+        perm = np.asarray(run["perm"])
+        if perm.ndim != 1 or perm.dtype.kind not in "iu" or not np.array_equal(
+                np.sort(perm), np.arange(len(perm))):
+            raise _Bad("state.run.perm", "expected a permutation of 0..n-1")
+        step_rng = run["step_rng"]
+        if isinstance(step_rng, list):
+            if len(step_rng) != 4 or not all(_is_int(v) and 0 <= v < 2**64 for v in step_rng):
+                raise _Bad("state.run.step_rng", "expected 4 unsigned 64-bit integers")
+            step_rng = tuple(step_rng)
+        elif not isinstance(step_rng, dict):
+            raise _Bad("state.run.step_rng", f"expected a list or an object, got {step_rng!r}")
+        probe = np.random.default_rng(0)
+        generator_state(probe, run["rng"], "state.run.rng")
+        w = run["watch"]
+        best = w["best_score"]
+        watch = {"best_score": -np.inf if best is None else float(best),
+                 "best_epoch": w["best_epoch"], "since_best": int(w["since_best"]),
+                 "since_change": int(w["since_change"]),
+                 "best_params": flat(w["best_params"], "state.run.watch.best_params"),
+                 "best_velocity": flat(w["best_velocity"], "state.run.watch.best_velocity")}
+        history = History.from_dict(run["history"])
+        net._train_state = dict(
+            epoch=int(run["epoch"]), eta=float(run["eta"]), eta0=float(run["eta0"]),
+            perm=perm.astype(np.intp), rng=run["rng"], step_rng=step_rng, watch=watch,
+            params=flat(run.get("params"), "state.run.params"),
+            velocity=flat(run.get("velocity"), "state.run.velocity"), history=history)
+        net.history = history
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, _Bad):
+            raise
+        raise _Bad("state.run", f"incomplete or malformed training state ({type(e).__name__}: {e})") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -511,4 +619,9 @@ def load(path: PathLike) -> Network:
         net.biases = biases
     except (ValueError, TypeError) as e:  # e.g. a (cost, output) pair the Network refuses
         raise ValueError(f"{name}: invalid model file: {e}") from None
+    if isinstance(data, dict) and "state" in data:
+        try:
+            _state_from_dict(net, data["state"])
+        except _Bad as e:
+            raise ValueError(f"{name}: invalid checkpoint: {e.field}: {e.problem}") from None
     return net

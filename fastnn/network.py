@@ -144,6 +144,7 @@ class Network:
                                                            else 1.0 / math.sqrt(n_in))
             b[...] = 0.0 if relu else self._rng.standard_normal(b.shape)
         self._velocity = None
+        self._train_state = None
 
     def large_weight_initializer(self) -> None:
         """Weights and biases N(0, 1), as in chapter 1."""
@@ -151,6 +152,7 @@ class Network:
             w[...] = self._rng.standard_normal(w.shape)
             b[...] = self._rng.standard_normal(b.shape)
         self._velocity = None
+        self._train_state = None
 
     @property
     def weights(self) -> list[FloatArray]:
@@ -194,6 +196,7 @@ class Network:
         for arr, t in zip(converted, targets):
             t[...] = arr
         self._velocity = None
+        self._train_state = None
 
     @property
     def n_parameters(self) -> int:
@@ -468,7 +471,8 @@ class Network:
             eta_schedule: int | None = None, eta_decay: float = 0.5, min_eta_ratio: float = 1.0 / 128,
             stopping_metric: str = "accuracy", track_loss: bool = False, progress: bool = False,
             callback: EpochCallback | None = None, n_threads: int | None = None,
-            sample_weight: ArrayLike | None = None, verbose: bool = False) -> MonitorLists:
+            sample_weight: ArrayLike | None = None, verbose: bool = False,
+            resume: bool = False) -> MonitorLists:
         r"""Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -544,6 +548,13 @@ class Network:
         verbose : bool, default False
             Print network2's lines after each epoch ("Epoch j training complete", the monitored
             costs, "Accuracy on evaluation data: k / n"; epochs counted from 0 as there).
+        resume : bool, default False
+            Continue the previous training run for ``epochs`` more epochs, exactly as if it had
+            not stopped: the shuffling order and generator, the dropout generator, the momentum
+            velocity, the epoch count, the η schedule (current η) and the early-stopping state
+            are those the run left (in memory, or in a checkpoint written by
+            ``save(path, state=True)`` and read by ``fastnn.load``). 10 epochs, a checkpoint, and
+            10 more with ``resume=True`` give bit for bit the parameters of 20 in one call.
 
         Returns
         -------
@@ -597,14 +608,28 @@ class Network:
         if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
+        state = self._resume_state(n) if resume else None
 
         # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
         call_start = (self._params.copy(), self._velocity, None if self._velocity is None
                       else self._velocity.copy(), self._rng.bit_generator.state, self.history)
         if momentum > 0 and self._velocity is None:
             self._velocity = np.zeros_like(self._params)
-        trainer = self._epoch_step(mini_batch_size, momentum, dropout)
-        perm = np.arange(n, dtype=np.intp)
+        if state is not None:
+            self._rng.bit_generator.state = state["rng"]
+            if state.get("params") is not None:        # the run's own, not the restored best
+                self._params[...] = state["params"]
+                if state.get("velocity") is not None and self._velocity is not None:
+                    self._velocity[...] = state["velocity"]
+        trainer = self._epoch_step(mini_batch_size, momentum, dropout,
+                                   None if state is None else state["step_rng"])
+        perm = (np.arange(n, dtype=np.intp) if state is None
+                else np.array(state["perm"], dtype=np.intp))
+        eta0 = eta if state is None or eta_schedule is None else state["eta0"]
+        if state is not None and eta_schedule is not None:
+            eta = state["eta"]
+        first = 1 if state is None else state["epoch"] + 1
+        last = first + epochs - 1
         n_batches = -(-n // mini_batch_size)
         train_threads = n_threads if n_threads is not None else (
             self.n_threads or 1)
@@ -614,25 +639,28 @@ class Network:
             early_stopping=early_stopping, eta_schedule=eta_schedule, eta_decay=eta_decay,
             min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
             n_evaluation=None if Xe is None else len(Xe)))
+        if state is not None:
+            history.records = list(state["history"].records)
         self.history = history
         lists: MonitorLists = ([], [], [], [])
         watch = _ValidationWatch(self, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
-                                 eta, keep_best=needs_eval and restore_best)
-        bar = _progress_bar(progress, n_batches)
+                                 eta0, keep_best=needs_eval and restore_best)
+        if state is not None:
+            watch.load_state(state["watch"])
+        bar = _Progress(epochs, n_batches) if progress and epochs else None
         chunk = min(n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
         try:
-            for epoch in range(1, epochs + 1):
+            for epoch in range(first, last + 1):
                 t0 = time.perf_counter()
                 if shuffle:
                     self._rng.shuffle(perm)
                 snapshot = self._params.copy()
                 vsnapshot = None if self._velocity is None else self._velocity.copy()
                 if bar is not None:
-                    bar.reset(total=n_batches)
-                    bar.set_description(f"epoch {epoch}/{epochs}")
+                    bar.epoch(epoch, last)
                 settings = dict(eta=eta, lmbda=lmbda, n_total=n, regularization=regularization,
-                                momentum=momentum, track_loss=track_loss, check_input=epoch == 1,
-                                sample_weight=sample_weight)
+                                momentum=momentum, track_loss=track_loss,
+                                check_input=epoch == first, sample_weight=sample_weight)
                 with _blas_limit(train_threads):
                     loss, chunk = self._train_epoch(trainer, X, y, perm if shuffle else None,
                                                     n_batches, chunk, settings, bar, call_start)
@@ -644,10 +672,16 @@ class Network:
                                   examples_per_second=n / seconds if seconds > 0 else float("inf"),
                                   n_training=n, n_evaluation=None if Xe is None else len(Xe),
                                   training_loss=loss / n if track_loss else None)
+                if bar is not None:
+                    bar.evaluating()
+                t1 = time.perf_counter()
                 evaluation_loss = self._monitor(
                     rec, lists, (X, y), (Xe, ye), lmbda, regularization, monitor_training_cost,
                     monitor_training_accuracy, monitor_evaluation_cost,
                     monitor_evaluation_accuracy, needs_eval, needs_eval and stopping_metric == "cost")
+                rec.evaluation_seconds = time.perf_counter() - t1
+                if bar is not None:
+                    bar.monitored(rec)
                 for value in (rec.training_cost, rec.evaluation_cost):
                     if value is not None and not math.isfinite(value):
                         self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
@@ -660,6 +694,10 @@ class Network:
                          evaluation_loss is None else -evaluation_loss)
                 eta, stop_reason = watch.after_epoch(rec.epoch, score, eta)
                 history.best_epoch = watch.best_epoch
+                self._train_state = dict(
+                    epoch=rec.epoch, eta=eta, eta0=eta0, perm=perm.copy(), history=history,
+                    rng=self._rng.bit_generator.state, step_rng=trainer.rng_state,
+                    watch=watch.get_state(), params=None, velocity=None)
                 if callback is not None and callback(rec) is False:
                     stop_reason = stop_reason or "callback"
                 if stop_reason:
@@ -671,19 +709,40 @@ class Network:
         finally:
             if bar is not None:
                 bar.close()
-        history.restored_best = watch.restore_best(len(history.records))
+        if watch.will_restore(history.records[-1].epoch if history.records else None):
+            self._train_state.update(          # a later resume continues the run's own parameters
+                params=self._params.copy(),
+                velocity=None if self._velocity is None else self._velocity.copy())
+        history.restored_best = watch.restore_best(
+            history.records[-1].epoch if history.records else 0)
         return lists
 
-    def _epoch_step(self, mini_batch_size, momentum, dropout):
+    def _resume_state(self, n):
+        state = getattr(self, "_train_state", None)
+        if state is None:
+            raise ValueError("resume: this network has no training run to continue (train it with "
+                             "SGD first, or load a checkpoint saved with save(path, state=True))")
+        if len(state["perm"]) != n:
+            raise ValueError(f"resume: the run being continued trained on {len(state['perm'])} "
+                             f"rows, this training_data has {n}")
+        return state
+
+    def _epoch_step(self, mini_batch_size, momentum, dropout, rng_state=None):
         """The component that runs an epoch's mini-batches: the compiled core's Trainer, or the
         reference EpochStep for a cost class the core cannot run; both train the network's own
-        parameter buffer in place and share one interface (see fastnn.reference.EpochStep)."""
-        seed = int(self._rng.integers(0, 2**63))
+        parameter buffer in place and share one interface (see fastnn.reference.EpochStep),
+        including ``rng_state`` (the dropout generator; given: continue that stream)."""
+        seed = 0 if rng_state is not None else int(self._rng.integers(0, 2**63))
         velocity = self._velocity if momentum > 0 else None
         if isinstance(self.cost, UserCost):
             from .reference import EpochStep
-            return EpochStep(self, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
-        return _core.Trainer(self._layout, self._params, mini_batch_size, velocity, dropout, seed)
+            step = EpochStep(self, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
+        else:
+            step = _core.Trainer(self._layout, self._params, mini_batch_size, velocity, dropout,
+                                 seed)
+        if rng_state is not None:
+            step.rng_state = rng_state
+        return step
 
     def _train_epoch(self, trainer, X, y, perm, n_batches, chunk, settings, bar, call_start):
         """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
@@ -699,7 +758,8 @@ class Network:
                 self._reject_bad_batch(X, perm, trainer.bad_batch, trainer.batch_size, call_start)
             elapsed = time.perf_counter() - tc
             if bar is not None:
-                bar.update(stop - done)
+                rows = min(stop * trainer.batch_size, len(X))
+                bar.update(stop - done, loss / rows if settings["track_loss"] else None)
             chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
             done = stop
         return loss, chunk
@@ -761,20 +821,24 @@ class Network:
         raise ValueError(f"training_data X: contains NaN or infinity (row {int(bad[0])})")
 
     # ---- persistence -------------------------------------------------------------------------
-    def save(self, filename: PathLike) -> None:
+    def save(self, filename: PathLike, state: bool = False) -> None:
         """Write the network to a JSON file (network2's format plus fastnn's fields), atomically.
 
         Parameters
         ----------
         filename : str or os.PathLike
             Destination; written through a temporary file in the same directory, then renamed.
+        state : bool, default False
+            Make it a checkpoint: also write the training state that ``SGD(..., resume=True)``
+            continues from after ``fastnn.load`` (velocity, generators, epoch count, η schedule,
+            early stopping, shuffling order, history).
 
         See Also
         --------
         fastnn.load, fastnn.io.save
         """
         from .io import save
-        save(self, filename)
+        save(self, filename, state=state)
 
 
 class _ValidationWatch:
@@ -790,6 +854,22 @@ class _ValidationWatch:
         self.best_score, self.best_epoch = -math.inf, None
         self.best_params = self.best_velocity = None
         self.since_best = self.since_change = 0
+
+    _STATE = ("best_score", "best_epoch", "since_best", "since_change", "best_params",
+              "best_velocity")
+
+    def get_state(self):
+        return {k: getattr(self, k) for k in self._STATE}
+
+    def load_state(self, state):
+        for k in self._STATE:
+            value = state.get(k)
+            setattr(self, k, value.copy() if isinstance(value, np.ndarray) else value)
+        if self.best_score is None:
+            self.best_score = -math.inf
+
+    def will_restore(self, last_epoch):
+        return self.best_params is not None and self.best_epoch != last_epoch
 
     def after_epoch(self, epoch, score, eta):
         """(η for the next epoch, the stop reason or None); score None: nothing evaluated."""
@@ -911,8 +991,40 @@ def _print_network2_epoch(rec, training_cost, training_accuracy, evaluation_cost
         print(text, flush=True)
 
 
-def _progress_bar(progress, n_batches):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=n_batches, unit="batch", leave=False, dynamic_ncols=True)
+class _Progress:
+    """One progress bar for a whole SGD call (every epoch's mini-batches), left on screen at the
+    end; its postfix shows the running epoch's mean training loss (with track_loss) and the last
+    evaluation accuracy; the monitoring passes run under it ("evaluating"), so its rate and ETA
+    include them."""
+
+    def __init__(self, epochs, n_batches):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=epochs * n_batches, unit="batch", leave=True, dynamic_ncols=True)
+        self.postfix = {}
+        self.desc = ""
+
+    def epoch(self, epoch, last):
+        self.desc = f"epoch {epoch}/{last}"
+        self.postfix.pop("loss", None)
+        self.bar.set_description(self.desc, refresh=False)
+
+    def update(self, n, loss=None):
+        if loss is not None:
+            self.postfix["loss"] = f"{loss:.4f}"
+            self.bar.set_postfix(self.postfix, refresh=False)
+        self.bar.update(n)
+
+    def evaluating(self):
+        self.bar.set_description(self.desc + " (evaluating)")
+
+    def monitored(self, rec):
+        if rec.evaluation_fraction is not None:
+            self.postfix["val acc"] = f"{100 * rec.evaluation_fraction:.2f}%"
+        self.bar.set_description(self.desc, refresh=False)
+        self.bar.set_postfix(self.postfix)
+
+    def write(self, text):
+        self.bar.write(text)
+
+    def close(self):
+        self.bar.close()

@@ -201,6 +201,15 @@ class EpochStep:
                         for o, a, b in zip(w_off, sizes[:-1], sizes[1:])]
             self._vb = [velocity[o:o + b] for o, b in zip(b_off, sizes[1:])]
 
+    @property
+    def rng_state(self):
+        """The dropout generator's state (the Trainer's interface, for checkpoints)."""
+        return self.rng.bit_generator.state
+
+    @rng_state.setter
+    def rng_state(self, value):
+        self.rng.bit_generator.state = value
+
     def _load(self):
         ref, net = self.ref, self.net
         ref.weights = [np.array(w, dtype=ref.dtype) for w in net.weights]
