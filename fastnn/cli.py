@@ -694,7 +694,7 @@ def _write_outputs(args, net, eval_name, title=None, run=None, result=None):
             try:
                 doc = history.to_dict()
                 doc["run"], doc["result"] = run, result
-                fio.atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
+                fio.atomic_write_text(args.json, json.dumps(doc) + "\n")
                 _note(args, f"wrote the history to {args.json}")
             except (OSError, ValueError, TypeError) as e:
                 errors.append(f"cannot write {args.json}: {e}")
