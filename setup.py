@@ -1,14 +1,14 @@
-"""Build the compiled core: every fastnn/*.pyx is cythonized and linked with the C kernels in csrc/."""
+"""Build the compiled core: fastnn/_core.pyx, cythonized and linked with the C kernels in csrc/.
+
+The benchmarks' products-only bound (bench/_bound.pyx) is not part of the package: bench/setup_bound.py
+builds it on demand."""
 import glob
 import os
 import sys
 
-import shutil
-
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
-from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_KERNELS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
@@ -24,40 +24,16 @@ if os.environ.get("FASTNN_ASAN") == "1":
 
 extensions = [
     Extension(
-        "fastnn." + os.path.splitext(os.path.basename(pyx))[0],
-        sources=[os.path.relpath(pyx, HERE)] + C_KERNELS,
+        "fastnn._core",
+        sources=["fastnn/_core.pyx"] + C_KERNELS,
         include_dirs=[np.get_include(), "csrc"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=extra_compile_args,
         extra_link_args=["-fsanitize=address"] if os.environ.get("FASTNN_ASAN") == "1" else [],
     )
-    for pyx in sorted(glob.glob(os.path.join(HERE, "fastnn", "*.pyx")))
 ]
 
-class build_ext_also_in_place(build_ext):
-    """Build as usual, then also copy the compiled modules next to their sources in fastnn/.
-
-    `pip install .` installs into site-packages; without this, running Python from the checkout
-    (`python -m fastnn`, `import fastnn` in the repository root) would find the source package,
-    which has no compiled core. Best effort: a read-only checkout only loses the convenience."""
-
-    def run(self):
-        super().run()
-        if self.inplace:
-            return
-        for ext in self.extensions:
-            built = self.get_ext_fullpath(ext.name)
-            target = os.path.join(HERE, *ext.name.split(".")[:-1], os.path.basename(built))
-            try:
-                if os.path.abspath(built) != os.path.abspath(target):
-                    shutil.copyfile(built, target + ".tmp")
-                    os.replace(target + ".tmp", target)
-            except OSError:
-                pass
-
-
 setup(
-    cmdclass={"build_ext": build_ext_also_in_place},
     ext_modules=cythonize(
         extensions,
         language_level=3,

@@ -21,7 +21,7 @@ What each column is (every implementation starts from the same parameters, N(0, 
 biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in chapter 3):
 
 * fastnn     -- ``fastnn.Network.SGD(..., epochs=1)``: wall time of the whole call.
-* bound      -- ``fastnn._bound.EpochBound(variant="products")``: a compiled loop making exactly the core's BLAS
+* bound      -- ``EpochBound(variant="products")`` of bench/_bound.pyx (built on demand by bench/setup_bound.py): a compiled loop making exactly the core's BLAS
                 calls with the same shapes (forward gemm per layer, δ gemm per layer but the first, update gemm
                 per layer: 5 gemms per mini-batch for [784, 30, 10]) and nothing else.
 * ideal      -- the same plus the row gather by a permutation, bias + sigmoid, δᴸ, σ' and the bias update:
@@ -212,9 +212,10 @@ class BoundRunner:
 
     def setup(self, case, X, y):
         try:
-            from fastnn._bound import EpochBound
+            from setup_bound import load
+            EpochBound = load().EpochBound
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"fastnn._bound not built ({type(e).__name__}: {e})")
+            raise Skip(f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})")
         W, b = initial_params(case.sizes)
         self.eb = EpochBound(case.sizes, case.mb, case.dtype, variant=self.variant, output=case.output,
                              eta=ETA, lmbda=LMBDA, weights=W, biases=b, seed=0)
@@ -461,13 +462,14 @@ def run_inference(data_test, dtype, repeats, threads, log):
     except Exception as e:  # noqa: BLE001
         notes["fastnn"] = f"fastnn not available ({type(e).__name__}: {e})"
     try:
-        from fastnn._bound import ForwardBound
+        from setup_bound import load
+        ForwardBound = load().ForwardBound
         fb = ForwardBound(sizes, len(X), dtype, variant="products", weights=W, biases=b)
         fi = ForwardBound(sizes, len(X), dtype, variant="ideal", weights=W, biases=b)
         fns["bound"] = lambda: fb.run(X)
         fns["ideal"] = lambda: fi.run(X)
     except Exception as e:  # noqa: BLE001
-        notes["bound"] = f"fastnn._bound not built ({type(e).__name__}: {e})"
+        notes["bound"] = f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})"
     try:
         from fastnn.reference import ReferenceNetwork
         sig = inspect.signature(ReferenceNetwork)
@@ -776,7 +778,7 @@ def main(argv=None):
 
     # import everything that loads a BLAS / thread pool BEFORE limiting, so that the limits reach them all
     import scipy.linalg  # noqa: F401  (scipy's OpenBLAS, used by cython_blas)
-    for mod in ("fastnn", "fastnn._bound", "fastnn.reference", "torch", "sklearn.neural_network"):
+    for mod in ("fastnn", "fastnn.network", "fastnn.reference", "torch", "sklearn.neural_network"):
         try:
             __import__(mod)
         except Exception:  # noqa: BLE001

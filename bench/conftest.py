@@ -32,7 +32,7 @@ def pytest_collect_file(file_path, parent):
 @pytest.fixture(scope="session", autouse=True)
 def _single_thread():
     import scipy.linalg  # noqa: F401  (load scipy's OpenBLAS before limiting)
-    for mod in ("fastnn", "fastnn._bound", "fastnn.reference"):
+    for mod in ("fastnn", "fastnn.network", "fastnn.reference", "setup_bound"):
         try:
             __import__(mod)
         except Exception:  # noqa: BLE001

@@ -126,11 +126,24 @@ def test_index_checks_are_on_by_default():
 
 
 # ------------------------------------------------------------------------------------------------
-# fastnn._bound (benchmark tooling shipped in the wheel): no out-of-bounds access on bad arguments
+# bench/_bound.pyx (benchmark tooling, built on demand): no out-of-bounds access on bad arguments
 # ------------------------------------------------------------------------------------------------
-bound = pytest.importorskip("fastnn._bound")
+class _LazyBound:
+    """bench/_bound.pyx, compiled on first use by bench/setup_bound.py (hence the slow marks)."""
+
+    def __getattr__(self, name):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+        try:
+            from setup_bound import load
+        finally:
+            sys.path.pop(0)
+        return getattr(load(), name)
 
 
+bound = _LazyBound()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("perm,match", [
     (np.arange(9), "perm"), (np.arange(10) + 1, "perm"), (-np.arange(10), "perm"),
     (np.zeros((10, 2), int), "perm")])
@@ -141,6 +154,7 @@ def test_bound_epoch_refuses_bad_perm(perm, match):
         eb.run_epoch(X, np.arange(10) % 2, perm)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("y", [np.arange(10) % 3, np.zeros((10, 2), int), np.arange(9) % 2,
                                -np.ones(10, int)])
 def test_bound_epoch_refuses_bad_labels(y):
@@ -150,6 +164,7 @@ def test_bound_epoch_refuses_bad_labels(y):
         eb.run_epoch(X, y)
 
 
+@pytest.mark.slow
 def test_bound_buffers_and_sizes_cannot_be_reassigned():
     eb = bound.EpochBound([4, 3, 2], 4, variant="ideal")
     fb = bound.ForwardBound([4, 3, 2], 10)
@@ -161,6 +176,7 @@ def test_bound_buffers_and_sizes_cannot_be_reassigned():
                 setattr(obj, attr, getattr(obj, attr))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("call,exc", [
     (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch([[1.0] * 4]), TypeError),
     (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((3, 5))), ValueError),
