@@ -1,5 +1,6 @@
 """What importing fastnn loads: light modules stay light, submodules are attributes, and scipy's
 BLAS table is loaded by file with a working fallback to the ordinary import."""
+import os
 import subprocess
 import sys
 
@@ -8,8 +9,10 @@ from conftest import package_env
 
 
 def _python(code):
+    # cwd: `python -c` puts it first on sys.path; the tests folder holds no fastnn to shadow the
+    # one under test (the checkout root would, when testing an installed fastnn)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=package_env(), timeout=120)
+                         env=package_env(), timeout=120, cwd=os.path.dirname(__file__))
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
