@@ -37,7 +37,6 @@
                            ptrdiff_t n, int act, int cost);                                          \
     ptrdiff_t fnn_count_correct##SFX(const REAL *z, const ptrdiff_t *labels, const REAL *targets,    \
                                      ptrdiff_t m, ptrdiff_t n);                                      \
-    void fnn_argmax_rows##SFX(const REAL *z, ptrdiff_t *out, ptrdiff_t m, ptrdiff_t n);              \
     void fnn_bias_step##SFX(REAL *b, REAL *vb, const REAL *d, ptrdiff_t m, ptrdiff_t n, REAL alpha,  \
                             REAL mu, REAL *tmp);                                                     \
     void fnn_l1_shrink##SFX(REAL *w, ptrdiff_t count, REAL c);                                       \

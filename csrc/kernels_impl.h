@@ -186,15 +186,6 @@ double FN(fnn_cost_z)(const REAL *restrict z, const ptrdiff_t *restrict labels,
     return total;
 }
 
-void FN(fnn_argmax_rows)(const REAL *restrict z, ptrdiff_t *restrict out, ptrdiff_t m, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < m; i++) {
-        const REAL *row = z + i * n;
-        ptrdiff_t best = 0;
-        for (ptrdiff_t j = 1; j < n; j++) best = row[j] > row[best] ? j : best;
-        out[i] = best;
-    }
-}
-
 /* Number of rows whose argmax matches the label (or the argmax of the target row). */
 ptrdiff_t FN(fnn_count_correct)(const REAL *restrict z, const ptrdiff_t *restrict labels,
                                 const REAL *restrict targets, ptrdiff_t m, ptrdiff_t n) {

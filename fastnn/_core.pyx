@@ -14,6 +14,7 @@ Storage conventions (shared with ``fastnn.network``):
 The Python entry points check shapes, dtypes and contiguity themselves (cheaply), so a wrong call
 raises instead of reading or writing out of bounds.
 """
+from cython cimport floating
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -21,10 +22,6 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 import numpy as np
 
 from . import _vocabulary as _v
-
-ctypedef fused floating:
-    float
-    double
 
 cdef extern from "kernels.h" nogil:
     int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
@@ -49,8 +46,6 @@ cdef extern from "kernels.h" nogil:
                                    Py_ssize_t m, Py_ssize_t n)
     Py_ssize_t fnn_count_correct_f(const float *z, const Py_ssize_t *labels, const float *targets,
                                    Py_ssize_t m, Py_ssize_t n)
-    void fnn_argmax_rows_d(const double *z, Py_ssize_t *out, Py_ssize_t m, Py_ssize_t n)
-    void fnn_argmax_rows_f(const float *z, Py_ssize_t *out, Py_ssize_t m, Py_ssize_t n)
     void fnn_bias_step_d(double *b, double *vb, const double *d, Py_ssize_t m, Py_ssize_t n,
                          double alpha, double mu, double *tmp)
     void fnn_bias_step_f(float *b, float *vb, const float *d, Py_ssize_t m, Py_ssize_t n,
@@ -272,10 +267,6 @@ cdef class Layout:
         self.output_act = ACTIVATIONS[_v.check_pairing(cost, output)[1]]
         self.cost = COSTS[_v.cost_name(cost)]
         self.dtype = _v.resolve_dtype(dtype)
-
-    cdef int act(self, int l) noexcept nogil:
-        """Activation of weight layer l (0-based)."""
-        return self.output_act if l == self.n_layers - 1 else self.hidden_act
 
 
 cdef object _check_array(object arr, str name, object dtype, Py_ssize_t rows, Py_ssize_t cols):

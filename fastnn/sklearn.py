@@ -53,25 +53,6 @@ __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
 _SEED_MAX = np.iinfo(np.int32).max
 
-# Checks of sklearn.utils.estimator_checks that cannot apply, with the reason (check name -> reason).
-# Used by `parametrize_with_checks(..., expected_failed_checks=...)` (scikit-learn >= 1.6) and by the
-# `_xfail_checks` tag of older versions. Both estimators currently pass every check, so these are empty.
-_CLASSIFIER_XFAIL_CHECKS: dict[str, str] = {}
-_REGRESSOR_XFAIL_CHECKS: dict[str, str] = {}
-
-
-def expected_failed_checks(estimator):
-    """The estimator checks expected to fail for ``estimator``, as {check name: reason}.
-
-    For ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``.
-    """
-    if isinstance(estimator, NetworkClassifier):
-        return dict(_CLASSIFIER_XFAIL_CHECKS)
-    if isinstance(estimator, NetworkRegressor):
-        return dict(_REGRESSOR_XFAIL_CHECKS)
-    return {}
-
-
 def _validate_data(estimator, *args, **kwargs):
     """scikit-learn's input validation (``validate_data`` since 1.6, the ``_validate_data`` method before)."""
     if _sklearn_validate_data is not None:
@@ -471,9 +452,6 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         tags.input_tags.sparse = False
         return tags
 
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"_xfail_checks": dict(_CLASSIFIER_XFAIL_CHECKS)}
-
     def _validation_kwargs(self, p, net, X_val, y_val, kwargs):
         kwargs.update(
             evaluation_data=(X_val, y_val),
@@ -674,7 +652,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"multioutput": True, "_xfail_checks": dict(_REGRESSOR_XFAIL_CHECKS)}
+        return {"multioutput": True}
 
     def _validation_kwargs(self, p, net, X_val, Y_val, kwargs):
         kwargs.update(

@@ -1,7 +1,7 @@
 """Labels changed after validation (issue #10): the core works on its own copy of the labels and
 the training kernel checks every mini-batch's labels and row indices, so neither a callback, another
 thread nor a direct user of fastnn._core can make it read or write out of bounds. Same for the
-benchmark module fastnn._bound. Cases that would crash run in a child process."""
+benchmark module bench/_bound.pyx. Cases that would crash run in a child process."""
 import os
 import subprocess
 import sys

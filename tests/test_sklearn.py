@@ -15,20 +15,14 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from fastnn.sklearn import NetworkClassifier, NetworkRegressor, expected_failed_checks  # noqa: E402
+from fastnn.sklearn import NetworkClassifier, NetworkRegressor  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------
 # scikit-learn's estimator checks
 # ------------------------------------------------------------------------------------------------
-def _parametrize_checks(estimators):
-    try:  # scikit-learn >= 1.6
-        return parametrize_with_checks(estimators, expected_failed_checks=expected_failed_checks)
-    except TypeError:  # pragma: no cover - older scikit-learn: the `_xfail_checks` tag marks them
-        return parametrize_with_checks(estimators)
-
-
-@_parametrize_checks([NetworkClassifier(), NetworkRegressor()])
+@pytest.mark.slow
+@parametrize_with_checks([NetworkClassifier(), NetworkRegressor()])
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -68,6 +62,7 @@ def regression():
 # ------------------------------------------------------------------------------------------------
 # Model selection, pipelines, joblib backends
 # ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_grid_search_digits_picks_sensible_model(digits_split):
     X_train, y_train, X_test, y_test = digits_split
     grid = {"eta": [0.001, 0.5], "hidden_layer_sizes": [(2,), (30,)]}
