@@ -96,8 +96,12 @@ _N_CLASSES = 10
 class Dataset(NamedTuple):
     """``(training, validation, test)``, each an ``(X, y)`` pair.
 
-    ``X``: float array (n, d), C-contiguous, values in [0, 1]; ``y``: int64 labels (n,).
     Unpacks like network2's ``load_data()``: ``training, validation, test = load_mnist()``.
+
+    Parameters
+    ----------
+    training, validation, test : (ndarray, ndarray)
+        ``X``: float array (n, d), C-contiguous, values in [0, 1]; ``y``: int64 labels (n,).
     """
 
     training: Tuple[np.ndarray, np.ndarray]
@@ -202,10 +206,25 @@ def _read_body_incrementally(f, path: Path, body: int):
 def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray:
     """Read an unsigned-byte IDX file (gzipped or not) into a read-only uint8 array of the header's shape.
 
-    ``expected_magic``: e.g. 0x00000803 (MNIST images) or 0x00000801 (labels); ``None`` accepts any
-    unsigned-byte IDX file. Raises ``ValueError`` naming the file on a bad magic number, a bad
-    dimension, or a byte count that disagrees with the header (truncated file / trailing data).
     The body is decompressed straight into the result array (no whole-file temporary).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected_magic : int, optional
+        E.g. 0x00000803 (MNIST images) or 0x00000801 (labels); ``None`` accepts any unsigned-byte
+        IDX file.
+
+    Returns
+    -------
+    ndarray of uint8
+        Read-only, of the shape the header states.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, on a bad magic number, a bad dimension, or a byte count that disagrees with
+        the header (truncated file / trailing data).
     """
     path = _check_path(path)
     f = _open_maybe_gzip(path)
@@ -344,17 +363,38 @@ def _locate(path):
 def find_mnist(path: Optional[PathLike] = None) -> Tuple[Optional[Path], str]:
     """Locate the MNIST IDX files without reading them.
 
-    Returns ``(directory, reason)``: the directory holding all four files (``None`` if not found)
-    and a human-readable reason -- where it was found and why (``"MNIST found in ... ($FASTNN_DATA)"``),
-    or which files are missing, every place looked and how to get MNIST. Lookup order: see the module
-    docstring. Used by the CLI to choose between MNIST and the bundled digits.
+    Lookup order: see the module docstring. Used by the CLI to choose between MNIST and the bundled
+    digits.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Look only here (the directory itself, then ``path/mnist``).
+
+    Returns
+    -------
+    directory : pathlib.Path or None
+        The directory holding all four files (``None`` if not found).
+    reason : str
+        Where it was found and why (``"MNIST found in ... ($FASTNN_DATA)"``), or which files are
+        missing, every place looked and how to get MNIST.
     """
     directory, _, reason = _locate(path)
     return directory, reason
 
 
 def mnist_available(path: Optional[PathLike] = None) -> bool:
-    """True if :func:`find_mnist` finds all four MNIST files."""
+    """True if :func:`find_mnist` finds all four MNIST files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        As for :func:`find_mnist`.
+
+    Returns
+    -------
+    bool
+    """
     return find_mnist(path)[0] is not None
 
 
@@ -383,16 +423,30 @@ def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *
     """Load MNIST from the four IDX files, split as in Nielsen's book.
 
     training = the first ``60000 - validation_size`` (50,000) training images, validation = the last
-    ``validation_size`` (10,000), test = the 10,000 t10k images. ``X``: ``dtype`` (n, 784) in [0, 1]
-    (pixel / 255), C-contiguous, one array per part; ``y``: int64 labels 0..9.
+    ``validation_size`` (10,000), test = the 10,000 t10k images.
 
-    ``path``: directory holding the files (or its parent with ``mnist/``); default ``$FASTNN_DATA``,
-    then ``~/.fastnn/mnist`` (see the module docstring). A path to a ``.pkl``/``.pkl.gz`` file is
-    read with :func:`load_pickle` instead.
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Directory holding the files (or its parent with ``mnist/``); default ``$FASTNN_DATA``, then
+        ``~/.fastnn/mnist`` (see the module docstring). A path to a ``.pkl``/``.pkl.gz`` file is read
+        with :func:`load_pickle` instead.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+    validation_size : int, default 10000
 
-    Raises ``FileNotFoundError`` (which files are missing, every place looked, how to get MNIST) or
-    ``ValueError`` naming the file on corrupt data (bad magic, wrong dimensions, truncated file,
-    image/label count mismatch, label outside 0..9).
+    Returns
+    -------
+    Dataset
+        ``X``: ``dtype`` (n, 784) in [0, 1] (pixel / 255), C-contiguous, one array per part;
+        ``y``: int64 labels 0..9.
+
+    Raises
+    ------
+    FileNotFoundError
+        Which files are missing, every place looked, how to get MNIST.
+    ValueError
+        Naming the file, on corrupt data (bad magic, wrong dimensions, truncated file, image/label
+        count mismatch, label outside 0..9).
     """
     dt = resolve_dtype(dtype)
     validation_size = check_hyper("validation_size", validation_size, _NATURAL)
@@ -657,12 +711,28 @@ def _contiguous_strides(shape, itemsize, order):
 
 
 def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
-    """Read network2's ``mnist.pkl.gz``: a gzipped (or plain) pickle, latin1-encoded (Python 2), of
-    ``(training, validation, test)``, each ``(X, y)`` with X (n, 784) float32 in [0, 1] and y int labels.
+    """Read network2's ``mnist.pkl.gz``.
 
-    Returns a :class:`Dataset` with X converted to ``dtype`` (C-contiguous) and y to int64. Only numpy
-    arrays, tuples, lists and numbers are unpickled (no arbitrary code). Raises ``FileNotFoundError``
-    if the file is missing and ``ValueError`` naming the file on a corrupt or ill-structured pickle.
+    A gzipped (or plain) pickle, latin1-encoded (Python 2), of ``(training, validation, test)``, each
+    ``(X, y)`` with X (n, 784) float32 in [0, 1] and y int labels. Only numpy arrays, tuples, lists
+    and numbers are unpickled (no arbitrary code).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+
+    Returns
+    -------
+    Dataset
+        X converted to ``dtype`` (C-contiguous), y to int64.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing.
+    ValueError
+        Naming the file, on a corrupt or ill-structured pickle.
     """
     dt = resolve_dtype(dtype)
     path = _check_path(path)
@@ -729,9 +799,21 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
 # --------------------------------------------------------------------------------------------------
 def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator | None = 0, *, n_validation: int = 300,
                 n_test: int = 300) -> Dataset:
-    """scikit-learn's bundled 8x8 digits (1797 x 64, no download), pixels / 16 in [0, 1], shuffled by
-    ``seed`` (int, ``None`` for unseeded, or a ``np.random.Generator``) and split into
-    training (1797 - n_validation - n_test = 1197) / validation (300) / test (300)."""
+    """scikit-learn's bundled 8x8 digits (1797 x 64, no download), shuffled and split.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+    seed : int, numpy.random.Generator or None, default 0
+        Shuffles the digits before the split; ``None`` for unseeded.
+    n_validation, n_test : int, default 300
+        Sizes of the validation and test parts; the training part gets the rest (1197).
+
+    Returns
+    -------
+    Dataset
+        Pixels / 16 in [0, 1]; int64 labels 0..9.
+    """
     dt = resolve_dtype(dtype)
     n_validation = check_hyper("n_validation", n_validation, _NATURAL)
     n_test = check_hyper("n_test", n_test, _NATURAL)
@@ -772,14 +854,26 @@ def expand(X: ArrayLike, y: ArrayLike, image_shape: Tuple[int, int] = (28, 28), 
            interleave: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """Add one-pixel shifts of every image (Nielsen's ``expand_mnist.py``, vectorized).
 
-    Returns ``(X2, y2)`` with 5n rows, same dtypes as ``X``/``y``. Order (``interleave=False``):
-    the n originals, then all shifted **up**, then **down**, then **left**, then **right**; i.e. rows
-    ``k*n + i`` are image i under shift k (0 original, 1 up, 2 down, 3 left, 4 right) and
-    ``y2 = np.tile(y, 5)`` (along axis 0). With ``interleave=True`` row ``5*i + k`` is image i under
-    shift k and ``y2 = np.repeat(y, 5, axis=0)``.
-
     "Up" moves the content one pixel up: ``new[r, c] = old[r + 1, c]`` and the vacated bottom row is
-    0 (likewise down/left/right). ``X``: (n, h*w); ``y``: (n,) labels or (n, k) targets.
+    0 (likewise down/left/right).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, h*w)
+    y : array-like of shape (n,) or (n, k)
+        Labels or targets.
+    image_shape : (int, int), default (28, 28)
+    interleave : bool, default False
+        Row order of the result (see Returns).
+
+    Returns
+    -------
+    X2, y2 : ndarray
+        5n rows, same dtypes as ``X``/``y``. With ``interleave=False``: the n originals, then all
+        shifted **up**, then **down**, then **left**, then **right** -- rows ``k*n + i`` are image i
+        under shift k (0 original, 1 up, 2 down, 3 left, 4 right) and ``y2 = np.tile(y, 5)`` (along
+        axis 0). With ``interleave=True`` row ``5*i + k`` is image i under shift k and
+        ``y2 = np.repeat(y, 5, axis=0)``.
     """
     h, w = _check_image_shape(image_shape)
     X = np.asarray(X)
@@ -814,7 +908,18 @@ def expand(X: ArrayLike, y: ArrayLike, image_shape: Tuple[int, int] = (28, 28), 
 
 
 def onehot(y: ArrayLike, n_classes: int = _N_CLASSES, dtype: DTypeLike = np.float64) -> np.ndarray:
-    """Integer labels (n,) -> one-hot rows (n, n_classes) of ``dtype``."""
+    """Integer labels to one-hot rows.
+
+    Parameters
+    ----------
+    y : array-like of int, shape (n,)
+    n_classes : int, default 10
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+
+    Returns
+    -------
+    ndarray of shape (n, n_classes)
+    """
     dt = resolve_dtype(dtype)
     n_classes = check_hyper("n_classes", n_classes, Interval(1, integer=True))
     y = np.asarray(y)

@@ -363,12 +363,19 @@ def to_dict(net: Network) -> dict:
 
 
 def save(net: Network, path: PathLike, state: bool = False) -> None:
-    """Save ``net`` to ``path`` as JSON (network2's fields + fastnn's), atomically.
+    """Save a network as JSON (network2's fields + fastnn's), atomically.
 
-    ``state=True`` also writes the training state (a checkpoint): the momentum velocity, the
-    random generators, the epoch count, the η schedule and early-stopping state, the shuffling
-    order and the history, so that ``load(path).SGD(..., resume=True)`` continues the run
-    exactly (see ``Network.SGD``)."""
+    Parameters
+    ----------
+    net : Network
+    path : str or os.PathLike
+        Destination; the previous file is untouched if anything fails.
+    state : bool, default False
+        Also write the training state (a checkpoint): the momentum velocity, the random
+        generators, the epoch count, the η schedule and early-stopping state, the shuffling order
+        and the history, so that ``load(path).SGD(..., resume=True)`` continues the run exactly
+        (see ``Network.SGD``).
+    """
     d = to_dict(net)
     if state:
         d["state"] = _state_to_dict(net)
@@ -583,9 +590,22 @@ def _parse(data):
 def load(path: PathLike) -> Network:
     """Load a network saved by :func:`save` / ``Network.save`` or by Nielsen's ``network2.save``.
 
-    Raises ``ValueError("<path>: ... <field>: <problem>")`` naming the first bad field for anything
-    that is not a valid model file (not JSON, truncated, unknown cost, wrong version, wrong shapes
-    or layer count, NaN/inf values, ...). ``OSError`` (e.g. FileNotFoundError) passes through.
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    ValueError
+        ``"<path>: ... <field>: <problem>"`` naming the first bad field for anything that is not a
+        valid model file (not JSON, truncated, unknown cost, wrong version, wrong shapes or layer
+        count, NaN/inf values, ...).
+    OSError
+        Passed through (e.g. FileNotFoundError).
     """
     from .network import Network
 

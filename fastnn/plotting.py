@@ -71,9 +71,19 @@ def plot_history(history: History, path: PathLike, *, title: Optional[str] = Non
                  evaluation_label: str = "validation", dpi: int = 100) -> None:
     """Write a PNG with two panels: cost per epoch and accuracy (%) per epoch.
 
-    ``history``: a ``fastnn.History``, its ``to_dict()``, or a list of ``EpochRecord`` (or dicts).
     Series that were not monitored (``None``) are left out; when training cost was not monitored but
     the training loss was tracked, the loss is drawn instead. The file is written atomically.
+
+    Parameters
+    ----------
+    history : History, dict or list of EpochRecord
+        A :class:`~fastnn.History`, its ``to_dict()``, or a list of ``EpochRecord`` (or dicts).
+    path : str or os.PathLike
+        The PNG file to write.
+    title : str, optional
+    evaluation_label : str, default "validation"
+        Name of the evaluation data in the legend.
+    dpi : int, default 100
     """
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -528,9 +528,16 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         return self._fit(X, y, partial=False)
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
-        """One epoch of SGD on (X, y); ``classes`` (all labels) is required on the first call.
+        """One epoch of SGD on (X, y).
 
         Early stopping and the eta schedule do not apply to ``partial_fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), optional
+            All labels; required on the first call.
 
         Returns
         -------
@@ -539,10 +546,18 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         return self._fit(X, y, partial=True, classes=classes)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``.
+        """Class probabilities, columns ordered as ``classes_``.
 
         Softmax outputs are returned as they are; sigmoid outputs are normalized to sum to one; linear
         outputs (cost="quadratic", output="linear") go through a softmax.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
         """
         out = self._forward(X)
         output = self.network_.output
@@ -555,12 +570,30 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         return out / out.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels (elements of ``classes_``), shape (n_samples,)."""
+        """Predicted labels (elements of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -581,9 +614,12 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
 
     Attributes
     ----------
-    n_features_in_, feature_names_in_, network_, loss_curve_, validation_scores_ (R² per epoch),
-    best_validation_score_, n_iter_ : as for NetworkClassifier
-    n_outputs_ : int, the number of targets
+    n_features_in_, feature_names_in_, network_, loss_curve_, best_validation_score_, n_iter_
+        As for :class:`NetworkClassifier`.
+    validation_scores_ : list of float or None
+        Validation R² of each epoch (with a validation split).
+    n_outputs_ : int
+        The number of targets.
     """
 
     _min_validation_size = 2
@@ -702,10 +738,29 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         return self._fit(X, y, partial=False)
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
-        """One epoch of SGD on (X, y) (no early stopping). Returns self."""
+        """One epoch of SGD on (X, y) (no early stopping).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self
+        """
         return self._fit(X, y, partial=True)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predictions, shape (n_samples,) for 1-D training targets, else (n_samples, n_targets)."""
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for 1-D training targets, else (n_samples, n_targets)
+        """
         out = self._forward(X)
         return out.ravel() if self._y_1d else out
