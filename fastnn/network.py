@@ -144,7 +144,7 @@ class Network:
                                                            else 1.0 / math.sqrt(n_in))
             b[...] = 0.0 if relu else self._rng.standard_normal(b.shape)
         self._velocity = None
-        self._train_state = None
+        self._train_state: dict[str, Any] | None = None   # checkpoint state (save(state=True))
 
     def large_weight_initializer(self) -> None:
         """Weights and biases N(0, 1), as in chapter 1."""
@@ -709,7 +709,8 @@ class Network:
         finally:
             if bar is not None:
                 bar.close()
-        if watch.will_restore(history.records[-1].epoch if history.records else None):
+        last_epoch = history.records[-1].epoch if history.records else None
+        if self._train_state is not None and watch.will_restore(last_epoch):
             self._train_state.update(          # a later resume continues the run's own parameters
                 params=self._params.copy(),
                 velocity=None if self._velocity is None else self._velocity.copy())
