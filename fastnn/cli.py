@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)")
     g.add_argument("--study", metavar="NAME", default=None,
                    help="study name in --storage (an existing study is continued)")
-    g.add_argument("--space", metavar="NAME=RANGE", action="append", type=_space_item, default=[],
+    g.add_argument("--space", metavar="NAME=RANGE", action="append", type=_space_item, default=None,
                    help="search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
                         "--space eta=0.05:5:log --space hidden=sigmoid,tanh")
     g.add_argument("--no-prune", dest="prune", action="store_false",
@@ -1096,7 +1096,7 @@ def cmd_tune(args):
     try:
         search = ft.Search(training, ds.validation, sizes=sizes if args.sizes else None, n_trials=n_trials,
                            n_jobs=args.jobs, timeout=args.timeout, storage=args.storage,
-                           study_name=args.study, space=dict(args.space), epochs=args.epochs,
+                           study_name=args.study, space=dict(args.space or ()), epochs=args.epochs,
                            seed=args.seed, dtype=dtype, pruner="median" if args.prune else "none",
                            eta_from_threshold=args.eta_from_threshold, callbacks=[printer], **fixed)
     except (ValueError, TypeError) as e:
