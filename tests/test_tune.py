@@ -162,7 +162,8 @@ def test_default_space_follows_the_book():
     ({"n_jobs": 0}, ValueError, "n_jobs"),
     ({"n_trials": None}, ValueError, "n_trials/timeout"),
     ({"sizes": [64, 30, 3]}, ValueError, r"training_data y: expected labels in \[0, 3\)"),
-    ({"cost": "log-likelihood", "output": "sigmoid"}, ValueError, "^output: expected one of .softmax. with the log-likelihood cost"),
+    ({"cost": "log-likelihood", "output": "sigmoid"}, ValueError,
+     "^output: expected one of .softmax. with the log-likelihood cost"),
     ({"pruner": "hyperband"}, ValueError, "pruner: expected"),
 ])
 def test_bad_input_is_one_line_before_any_trial(digits, kwargs, error, match):
@@ -245,15 +246,12 @@ def _main(capsys, monkeypatch, tmp_path, *args):
     return status, out, err
 
 
-def test_cli_tune_writes_trials_best_network_and_plots(tmp_path):
+def test_cli_tune_writes_trials_and_the_best_network(tmp_path):
     import json
 
-    from test_cli import _has_matplotlib
-
     import fastnn
-    plot = ["--plot", "plots"] if _has_matplotlib() else []
     r = _cli(tmp_path, "--trials", "6", "--jobs", "2", "--epochs", "8", "--seed", "0",
-             "--json", "trials.json", "--save", "best.json", *plot)
+             "--json", "trials.json", "--save", "best.json")
     assert r.returncode == 0, r.stderr
     lines = TRIAL_LINE.findall(r.stdout)
     assert len(lines) == 6 and r.stdout.count(" epoch(s) ") == 6
@@ -270,9 +268,6 @@ def test_cli_tune_writes_trials_best_network_and_plots(tmp_path):
     Xv, yv = load_digits().validation
     assert net.accuracy(Xv, yv) / len(yv) == pytest.approx(best["value"])
     assert re.search(rf"best trial {best['number']}: test accuracy \d+\.\d\d %", r.stdout)
-    if plot:
-        for name in ("history", "importances", "slice"):
-            assert (tmp_path / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cli_tune_keeps_given_train_options_fixed(tmp_path, capsys, monkeypatch):

@@ -103,3 +103,17 @@ def test_bench_script_runs(tmp_path):
     assert re.search(r"median: 1 job [0-9.]+ trials/s, 2 jobs [0-9.]+ trials/s: [0-9.]+x", r.stdout)
     doc = json.loads((tmp_path / "b.json").read_text())
     assert len(doc["seconds"]["1"]) == len(doc["seconds"]["2"]) == 1 and doc["speedup_2_jobs"] > 0
+
+
+def test_cli_plots(tmp_path):
+    """--plot DIR: Optuna's history, importances and slice plots as PNGs (slow: matplotlib, fANOVA)."""
+    from test_cli import _env, _has_matplotlib
+    if not _has_matplotlib():
+        pytest.skip("matplotlib not installed")
+    r = subprocess.run([sys.executable, "-m", "fastnn", "tune", "--data", "digits", "--trials", "6",
+                        "--epochs", "5", "--seed", "0", "--plot", "plots"], cwd=tmp_path,
+                       env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    for name in ("history", "importances", "slice"):
+        assert (tmp_path / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"wrote the {name} plot" in r.stdout
