@@ -113,7 +113,7 @@ class Network:
         self.weight_init = weight_init
         self.dtype = resolve_dtype(dtype)
         if seed is None:    # network2 draws from np.random: np.random.seed(...) makes runs repeatable
-            seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+            seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))  # noqa: NPY002 (network2's generator)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)

@@ -636,8 +636,8 @@ def tune(training_data, evaluation_data, **options):
 
 
 # the keyword arguments are Search's: show them in help(tune) and IDEs
-tune.__signature__ = inspect.signature(Search.__init__).replace(  # type: ignore[attr-defined]
-    parameters=list(inspect.signature(Search.__init__).parameters.values())[1:])
+_SEARCH_PARAMETERS = list(inspect.signature(Search.__init__).parameters.values())[1:]
+tune.__signature__ = inspect.signature(Search.__init__).replace(parameters=_SEARCH_PARAMETERS)  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------------
