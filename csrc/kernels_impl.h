@@ -97,7 +97,7 @@ FNN_HOT void FN(fnn_backprop_act)(REAL *restrict d, const REAL *restrict a, cons
 /* Output error delta^L written over the output activations a (BP1 specialised per cost):
  *   quadratic + sigmoid:       (a - y) * sigma'(z) = (a - y) a (1 - a)
  *   cross-entropy + sigmoid:   a - y            (eq. 66)
- *   log-likelihood + softmax:  a - y            (eq. 84)
+ *   log-likelihood + softmax:  a - y (eq. 84); a * sum(y) - y for target rows (any sum)
  *   quadratic + linear:        a - y
  * y is one-hot of `labels` when labels != NULL, else the rows of `targets`.
  * Returns the summed cost of the batch when want_loss (clamped logs: a monitor, not the oracle). */
@@ -141,6 +141,16 @@ FNN_HOT double FN(fnn_output_delta)(REAL *restrict a, const ptrdiff_t *restrict 
         if (quad_sigmoid) {
             for (ptrdiff_t i = 0; i < count; i++)
                 a[i] = (a[i] - targets[i]) * a[i] * ((REAL)1 - a[i]);
+        } else if (cost == FNN_LOG_LIKELIHOOD) {
+            /* dC/dz for C = -sum_j y_j ln softmax(z)_j with any y >= 0: a * sum(y) - y
+             * (= a - y when the row sums to 1, eq. 84) */
+            for (ptrdiff_t i = 0; i < m; i++) {
+                REAL *restrict row = a + i * n;
+                const REAL *restrict t = targets + i * n;
+                REAL sy = 0;
+                for (ptrdiff_t j = 0; j < n; j++) sy += t[j];
+                for (ptrdiff_t j = 0; j < n; j++) row[j] = row[j] * sy - t[j];
+            }
         } else {
             for (ptrdiff_t i = 0; i < count; i++) a[i] -= targets[i];
         }
@@ -190,6 +200,13 @@ double FN(fnn_cost_z)(const REAL *restrict z, const ptrdiff_t *restrict labels,
 ptrdiff_t FN(fnn_count_correct)(const REAL *restrict z, const ptrdiff_t *restrict labels,
                                 const REAL *restrict targets, ptrdiff_t m, ptrdiff_t n) {
     ptrdiff_t correct = 0;
+    if (n == 1) { /* one (sigmoid) output: label = (z >= 0), i.e. a >= 0.5; target y >= 0.5 */
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const int want = labels ? labels[i] != 0 : targets[i] >= (REAL)0.5;
+            correct += (z[i] >= (REAL)0) == want;
+        }
+        return correct;
+    }
     for (ptrdiff_t i = 0; i < m; i++) {
         const REAL *row = z + i * n;
         ptrdiff_t best = 0;

@@ -660,9 +660,11 @@ class MaskStream:
 # ---------------------------------------------------------------------------------------------
 
 def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
-             bint want_correct=False, Py_ssize_t block=EVAL_BLOCK):
+             bint want_correct=False, Py_ssize_t block=EVAL_BLOCK, bint raw=False):
     """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
-    activations into `out` (n, sizes[-1]) when given. Costs are computed from z (exact, finite)."""
+    activations into `out` (n, sizes[-1]) when given (raw=True: the output layer's weighted
+    inputs z instead). Costs are computed from z (exact, finite); "correct" is the argmax of z
+    (one output: z >= 0) against the label or the argmax of the target row (one output: y >= 0.5)."""
     _check_array(params, "params", layout.dtype, layout.n_params, -1)
     _check_array(X, "X", layout.dtype, -1, layout.sizes[0])
     cdef Py_ssize_t n = X.shape[0]
@@ -677,12 +679,12 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
     if block < 1:
         raise ValueError("block: expected >= 1")
     if layout.dtype == np.float64:
-        return _evaluate[double](layout, params, X, y, out, want_cost, want_correct, block)
-    return _evaluate[float](layout, params, X, y, out, want_cost, want_correct, block)
+        return _evaluate[double](layout, params, X, y, out, want_cost, want_correct, block, raw)
+    return _evaluate[float](layout, params, X, y, out, want_cost, want_correct, block, raw)
 
 
 cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X, Targets y, object out,
-                     bint want_cost, bint want_correct, Py_ssize_t block):
+                     bint want_cost, bint want_correct, Py_ssize_t block, bint raw):
     cdef int L = lay.n_layers, l
     cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], r0, m, n_in, n_out
     cdef Py_ssize_t widest = 1
@@ -729,7 +731,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
             if want_correct:
                 correct += count_correct(z_out, &labels[r0] if use_labels else NULL,
                                          &T[r0, 0] if use_targets else NULL, m, K)
-            if has_out:
+            if has_out and not raw:
                 activate(z_out, <floating*>NULL, m, K, lay.output_act)
             r0 += m
     return total, correct

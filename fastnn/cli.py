@@ -624,6 +624,16 @@ def _image_shape(d):
 # --------------------------------------------------------------------------------------------------
 # train
 # --------------------------------------------------------------------------------------------------
+def _cost_text(data_cost, total_cost):
+    """' cost D' (the mean cost without the regularization term, comparable between training and
+    evaluation data) and network2's cost with the term, when it differs: ' cost D (+penalty T)'."""
+    if data_cost is None:
+        return f" cost {total_cost:.4f}"
+    if total_cost == data_cost:
+        return f" cost {data_cost:.4f}"
+    return f" cost {data_cost:.4f} (with penalty {total_cost:.4f})"
+
+
 class _EpochPrinter:
     def __init__(self, args, eval_name, progress=False):
         self.args = args
@@ -637,7 +647,7 @@ class _EpochPrinter:
         if r.training_cost is not None or r.training_accuracy is not None:
             s = "train"
             if r.training_cost is not None:
-                s += f" cost {r.training_cost:.4f}"
+                s += _cost_text(getattr(r, "training_data_cost", None), r.training_cost)
             if r.training_accuracy is not None:
                 s += f" acc {_pct(r.training_accuracy, r.n_training):.2f}%"
             parts.append(s)
@@ -646,7 +656,7 @@ class _EpochPrinter:
         if r.evaluation_cost is not None or r.evaluation_accuracy is not None:
             s = self.eval_name
             if r.evaluation_cost is not None:
-                s += f" cost {r.evaluation_cost:.4f}"
+                s += _cost_text(getattr(r, "evaluation_data_cost", None), r.evaluation_cost)
             if r.evaluation_accuracy is not None:
                 s += f" acc {_pct(r.evaluation_accuracy, r.n_evaluation):.2f}%"
             parts.append(s)
@@ -1229,9 +1239,11 @@ def cmd_predict(args):
     elif args.input:
         _warn_raw_pixels(args, X)
     out = sys.stdout
-    if args.scores:
+    if net.sizes[-1] == 1 and net.output == "linear":   # regression: no label, the output value
+        out.write("".join(f"{v:.6g}\n" for v in net.feedforward(X)[:, 0]))
+    elif args.scores:
         A = net.feedforward(X)
-        labels = np.argmax(A, axis=1)
+        labels = net.predict(X)        # the argmax of z (one rule with accuracy), not of A
         for label, row in zip(labels, A):
             out.write(f"{int(label)}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
     else:

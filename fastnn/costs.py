@@ -95,8 +95,9 @@ class LogLikelihoodCost:
 
     @staticmethod
     def delta(z, a, y, output="softmax"):
-        """δᴸ = a − y for softmax with log-likelihood (eq. 84)."""
-        return a - y
+        """δᴸ = ∂C/∂zᴸ = a·Σⱼyⱼ − y: a − y (eq. 84) when the target row sums to 1, as one-hot
+        rows do; also right for soft or multi-label rows (Σy ≠ 1)."""
+        return a * np.sum(y, axis=-1, keepdims=True) - y
 
 
 COSTS = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}

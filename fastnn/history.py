@@ -25,9 +25,13 @@ class EpochRecord:
     training_loss : float, optional
         Mean cost over the epoch's mini-batches (``SGD(track_loss=True)``).
     training_cost, evaluation_cost : float, optional
-        Total cost after the epoch, regularization term included.
+        network2's total cost after the epoch: the mean cost plus the regularization term
+        ½(λ/n)Σw² with n = the size of the set evaluated (so the evaluation set's term is larger).
     training_accuracy, evaluation_accuracy : int, optional
         Rows classified correctly after the epoch.
+    training_data_cost, evaluation_data_cost : float, optional
+        The mean per-example cost without the regularization term (recorded with the costs
+        above): compare these two to judge overfitting.
     """
 
     epoch: int
@@ -42,6 +46,8 @@ class EpochRecord:
     evaluation_cost: Optional[float] = None
     evaluation_accuracy: Optional[int] = None
     evaluation_seconds: Optional[float] = None  # the monitoring passes after the epoch
+    training_data_cost: Optional[float] = None     # mean cost without the regularization term
+    evaluation_data_cost: Optional[float] = None   # mean cost without the regularization term
 
     @property
     def training_fraction(self):
@@ -56,7 +62,8 @@ class EpochRecord:
         return self.evaluation_accuracy / self.n_evaluation
 
 
-STOP_REASONS = ("completed", "early-stopping", "eta-floor", "callback", "interrupted")
+STOP_REASONS = ("completed", "early-stopping", "eta-floor", "callback", "callback-error",
+                "interrupted")
 
 
 @dataclass

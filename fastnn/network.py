@@ -6,6 +6,7 @@ four monitoring lists) with an array API on top (``feedforward``, ``predict``, `
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import time
@@ -156,9 +157,10 @@ class Network:
 
     @property
     def weights(self) -> list[FloatArray]:
-        """Weight matrices, weights[l] of shape (sizes[l+1], sizes[l]) (views of the network's own
-        buffer; assign a whole list to replace them)."""
-        return list(self._w)
+        """Weight matrices, weights[l] of shape (sizes[l+1], sizes[l]): views of the network's own
+        buffer. Assign a whole list, or one layer as network2 code does (``net.weights[0] = W``):
+        both are validated (shape, dtype conversion, finiteness) and copied into the buffer."""
+        return _ParameterList(self, "weights", self._w)
 
     @weights.setter
     def weights(self, values: Sequence[ArrayLike]) -> None:
@@ -166,8 +168,9 @@ class Network:
 
     @property
     def biases(self) -> list[FloatArray]:
-        """Bias vectors, biases[l] of shape (sizes[l+1],)."""
-        return list(self._b)
+        """Bias vectors, biases[l] of shape (sizes[l+1],) (``(sizes[l+1], 1)`` columns accepted on
+        assignment, of the whole list or of one layer)."""
+        return _ParameterList(self, "biases", self._b)
 
     @biases.setter
     def biases(self, values: Sequence[ArrayLike]) -> None:
@@ -180,23 +183,26 @@ class Network:
         values = list(values)
         if len(values) != len(targets):
             raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
-        converted = []
-        for l, (v, t) in enumerate(zip(values, targets)):
-            arr = np.asarray(v)
-            if arr.dtype.kind not in "fiub":
-                raise TypeError(f"{name}[{l}]: expected numbers, got dtype {arr.dtype}")
-            if name == "biases" and arr.shape == (t.shape[0], 1):
-                arr = arr.reshape(-1)          # network2 stores biases as column vectors
-            if arr.shape != t.shape:
-                raise ValueError(f"{name}[{l}]: expected shape {t.shape}, got {arr.shape}")
-            with np.errstate(over="ignore", invalid="ignore"):   # too large for float32 -> inf
-                arr = np.ascontiguousarray(arr, dtype=self.dtype)
-            check_finite(arr, f"{name}[{l}]")
-            converted.append(arr)
+        converted = [self._convert_layer(name, l, v, t)
+                     for l, (v, t) in enumerate(zip(values, targets))]
         for arr, t in zip(converted, targets):
             t[...] = arr
         self._velocity = None
         self._train_state = None
+
+    def _convert_layer(self, name, l, v, t):
+        """One layer's new weights/biases, validated like the whole-list setter."""
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{name}[{l}]: expected numbers, got dtype {arr.dtype}")
+        if name == "biases" and arr.shape == (t.shape[0], 1):
+            arr = arr.reshape(-1)          # network2 stores biases as column vectors
+        if arr.shape != t.shape:
+            raise ValueError(f"{name}[{l}]: expected shape {t.shape}, got {arr.shape}")
+        with np.errstate(over="ignore", invalid="ignore"):   # too large for float32 -> inf
+            arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        check_finite(arr, f"{name}[{l}]")
+        return arr
 
     @property
     def n_parameters(self) -> int:
@@ -259,9 +265,11 @@ class Network:
         block = 4096
         for r0 in range(0, len(X), block):
             r1 = min(len(X), r0 + block)
-            a = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
+            z = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
             with _blas_limit(self.n_threads or 1):
-                _core.evaluate(self._layout, self._params, X[r0:r1], out=a)
+                _core.evaluate(self._layout, self._params, X[r0:r1], out=z, raw=True)
+            a = _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output) \
+                if len(z) else z.copy()
             if out is not None:
                 out[r0:r1] = a
             if len(t.labels):
@@ -270,11 +278,11 @@ class Network:
                 Y[np.arange(len(labels)), labels] = 1.0
             else:
                 Y = t.targets[r0:r1]
-                labels = Y.argmax(axis=1)
+                labels = (Y[:, 0] >= 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
             if want_cost:
                 cost_sum += self.cost.fn(a, Y)
             if want_correct:
-                correct += int(np.sum(a.argmax(axis=1) == labels))
+                correct += int(np.sum(_labels_from_z(z) == labels))
         return cost_sum, correct
 
     def feedforward(self, X: ArrayLike) -> FloatArray:
@@ -299,7 +307,9 @@ class Network:
         return out
 
     def predict(self, X: ArrayLike) -> IntArray:
-        """The index of the most active output neuron for each row of X.
+        """The predicted class of each row of X: the argmax of the output layer's weighted inputs
+        zᴸ (the order saturated sigmoid activations lose); with one sigmoid output, 1 where
+        z ≥ 0 (a ≥ 0.5), else 0. The same rule as :meth:`accuracy`.
 
         Parameters
         ----------
@@ -309,12 +319,33 @@ class Network:
         -------
         ndarray of shape (n,)
             Predicted class indices.
+
+        Raises
+        ------
+        ValueError
+            For a network with one linear output (regression has no classes; use
+            :meth:`feedforward`).
         """
-        return self.feedforward(X).argmax(axis=1)
+        self._check_has_classes("predict")
+        X = self._features(X)
+        z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
+        with _blas_limit(self.n_threads or 1):
+            _core.evaluate(self._layout, self._params, X, out=z, raw=True)
+        return _labels_from_z(z)
+
+    def _check_has_classes(self, what):
+        if self.sizes[-1] == 1 and self.output == "linear":
+            raise ValueError(
+                f"{what}: a network with one linear output neuron (regression) has no classes, so "
+                f"no accuracy; use total_cost, and stopping_metric=\"cost\" for early stopping "
+                f"or the eta schedule")
 
     def accuracy(self, X: ArrayLike | DataLike, y: Any = None,
                  convert: bool | None = None) -> int:
-        """Number of rows whose most active output matches y.
+        """Number of rows whose predicted class matches y (labels, or the argmax of one-hot or
+        target rows). The prediction is :meth:`predict`'s: the argmax of zᴸ; with one sigmoid
+        output z ≥ 0, counted as correct where it equals y ≥ 0.5 (so soft targets work). One
+        linear output: ValueError (regression has no accuracy).
 
         Two signatures, chosen by the first argument:
 
@@ -339,6 +370,7 @@ class Network:
         int
             A count, as network2 (divide by n for a fraction, or use :meth:`score`).
         """
+        self._check_has_classes("accuracy")
         if _is_pairs(X, self.sizes):
             if y is not None:
                 if convert is not None:
@@ -503,11 +535,15 @@ class Network:
         evaluation_data : (X, y) arrays or list of (x, y) pairs, optional
             Data monitored after each epoch (and used by early stopping and the schedule).
         monitor_evaluation_cost : bool, default False
-            Record the evaluation cost (with the regularization term) after each epoch.
+            Record the evaluation cost after each epoch: network2's, whose regularization term
+            ½(λ/n)Σw² uses n = the evaluation set's size; ``history`` also records the mean
+            per-example cost without the term (``evaluation_data_cost``), the one to compare
+            with ``training_data_cost``.
         monitor_evaluation_accuracy : bool, default False
             Record the number of evaluation rows classified correctly after each epoch.
         monitor_training_cost : bool, default False
-            Record the training cost after each epoch.
+            Record the training cost after each epoch (network2's, with the regularization term;
+            ``history`` also records the data cost without it, ``training_data_cost``).
         monitor_training_accuracy : bool, default False
             Record the number of training rows classified correctly after each epoch.
         shuffle : bool, default True
@@ -515,7 +551,10 @@ class Network:
         regularization : {"l2", "l1"}, default "l2"
             The penalty: :math:`\frac{\lambda}{2n}\sum w^2` or :math:`\frac{\lambda}{n}\sum |w|`.
         momentum : float in [0, 1), default 0.0
-            Momentum coefficient :math:`\mu`.
+            Momentum coefficient :math:`\mu`. The velocity :math:`v` is kept on the network and
+            carries over between ``SGD`` calls (a call with ``momentum=0`` neither uses nor
+            changes it; the next call with momentum continues from it); assigning
+            weights/biases or re-initialising resets it to zero.
         dropout : float in [0, 1), default 0.0
             Probability of dropping a hidden neuron (inverted scaling, so inference is unchanged).
         early_stopping : int, optional
@@ -535,8 +574,12 @@ class Network:
         progress : bool, default False
             Show a tqdm progress bar.
         callback : callable, optional
-            ``callback(record)`` after each epoch with its :class:`~fastnn.EpochRecord`; returning
-            ``False`` stops training.
+            Called as ``callback(record)`` after each epoch with its :class:`~fastnn.EpochRecord`
+            (checked before training to accept one positional argument: TypeError otherwise).
+            Returning ``False`` stops training cleanly (``history.stop_reason == "callback"``;
+            any other return value continues). If it raises, the epoch it saw is kept (no
+            restore of the best epoch), ``history.stop_reason`` becomes ``"callback-error"`` and
+            the exception propagates.
         n_threads : int, optional
             BLAS threads for training (default: ``Network.n_threads``, i.e. one).
         sample_weight : array-like of shape (n,), optional
@@ -583,8 +626,15 @@ class Network:
             eta_schedule = check_hyper("eta_schedule", eta_schedule)
         if n_threads is not None:
             n_threads = check_hyper("n_threads", n_threads)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
+        _check_callback(callback)
+        if self.sizes[-1] == 1 and self.output == "linear" and (
+                monitor_evaluation_accuracy or monitor_training_accuracy or (
+                    (early_stopping is not None or eta_schedule is not None)
+                    and stopping_metric == "accuracy")):
+            what = ("early_stopping/eta_schedule with stopping_metric=\"accuracy\""
+                    if not (monitor_evaluation_accuracy or monitor_training_accuracy)
+                    else "monitor_*_accuracy")
+            self._check_has_classes(what)
         # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while
         # each mini-batch is in cache (no extra pass over the data); see _reject_bad_batch.
         X, y = self._dataset(training_data, "training_data", check_finite=epochs == 0)
@@ -698,8 +748,14 @@ class Network:
                     epoch=rec.epoch, eta=eta, eta0=eta0, perm=perm.copy(), history=history,
                     rng=self._rng.bit_generator.state, step_rng=trainer.rng_state,
                     watch=watch.get_state(), params=None, velocity=None)
-                if callback is not None and callback(rec) is False:
-                    stop_reason = stop_reason or "callback"
+                if callback is not None:
+                    try:
+                        answer = callback(rec)
+                    except Exception:
+                        history.stop_reason = "callback-error"   # the epoch it saw is kept
+                        raise
+                    if answer is False:
+                        stop_reason = stop_reason or "callback"
                 if stop_reason:
                     history.stop_reason = stop_reason
                     break
@@ -779,6 +835,7 @@ class Network:
                                                want_correct=training_accuracy)
             if training_cost:
                 rec.training_cost = self._regularized_cost(cost_sum, len(X), lmbda, regularization)
+                rec.training_data_cost = float(cost_sum / len(X))
                 lists[2].append(rec.training_cost)
             if training_accuracy:
                 rec.training_accuracy = int(correct)
@@ -786,14 +843,17 @@ class Network:
         evaluation_loss = None
         if Xe is not None and (evaluation_cost or evaluation_accuracy or schedule_needs_accuracy):
             want_cost = evaluation_cost or schedule_needs_cost
-            cost_sum, correct = self._evaluate(Xe, ye, want_cost=want_cost, want_correct=True)
+            has_classes = not (self.sizes[-1] == 1 and self.output == "linear")
+            cost_sum, correct = self._evaluate(Xe, ye, want_cost=want_cost,
+                                               want_correct=has_classes)
             if want_cost:
                 evaluation_loss = cost_sum / len(Xe)
             if evaluation_cost:
                 rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
                                                              regularization)
+                rec.evaluation_data_cost = float(evaluation_loss)
                 lists[0].append(rec.evaluation_cost)
-            rec.evaluation_accuracy = int(correct)
+            rec.evaluation_accuracy = int(correct) if has_classes else None
             if evaluation_accuracy:
                 lists[1].append(rec.evaluation_accuracy)
         return evaluation_loss
@@ -904,6 +964,73 @@ class _ValidationWatch:
         if self.best_velocity is not None:
             self.net._velocity[...] = self.best_velocity
         return True
+
+
+class _ParameterList(list):
+    """``net.weights`` / ``net.biases``: a list of views of the network's buffer whose item
+    assignment (network2's ``net.weights[0] = W``) validates and copies into the buffer. The number
+    of layers is fixed: deleting, appending, inserting, ... raise TypeError."""
+
+    def __init__(self, net, name, views):
+        super().__init__(views)
+        self._net, self._name, self._views = net, name, views
+
+    def __setitem__(self, index, value):
+        n = len(self._views)
+        if isinstance(index, slice):
+            idx = range(*index.indices(n))
+            values = list(value)
+            if len(values) != len(idx):
+                raise ValueError(f"{self._name}[{index.start}:{index.stop}]: expected "
+                                 f"{len(idx)} arrays (the number of layers is fixed), got "
+                                 f"{len(values)}")
+        else:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"{self._name}: layer indices must be integers, got "
+                                f"{type(index).__name__}")
+            if not -n <= index < n:
+                raise IndexError(f"{self._name}[{index}]: the network has {n} layers of "
+                                 f"{self._name}")
+            idx, values = [int(index) % n], [value]
+        converted = [self._net._convert_layer(self._name, l, v, self._views[l])
+                     for l, v in zip(idx, values)]
+        for l, arr in zip(idx, converted):
+            self._views[l][...] = arr
+        self._net._velocity = None
+        self._net._train_state = None     # as the whole-list setter: no checkpoint resumes
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError(f"{self._name}: the number of layers is fixed by sizes; assign "
+                        f"{self._name}[l] = array to change a layer")
+
+    __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
+    __iadd__ = __imul__ = _fixed
+
+
+def _labels_from_z(z):
+    """The predicted class of each row of the output layer's weighted inputs z: argmax of z;
+    one output: 1 where z >= 0 (sigmoid a >= 0.5), else 0."""
+    if z.shape[1] == 1:
+        return (z[:, 0] >= 0).astype(np.intp)
+    return z.argmax(axis=1).astype(np.intp, copy=False)
+
+
+def _check_callback(callback):
+    """The callback contract: callable with one positional argument (the EpochRecord)."""
+    if callback is None:
+        return
+    if not callable(callback):
+        raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
+    try:
+        sig = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return                       # some builtins have no signature: trust them
+    try:
+        sig.bind(None)
+    except TypeError as e:
+        raise TypeError(f"callback: must accept one positional argument (the EpochRecord of "
+                        f"the epoch), but {getattr(callback, '__name__', callback)!r}{sig} "
+                        f"cannot: {e}") from None
 
 
 def _split_data(data, name, sizes):

@@ -96,21 +96,28 @@ def plot_history(history: History, path: PathLike, *, title: Optional[str] = Non
     FigureCanvasAgg(fig)
     ax_cost, ax_acc = fig.subplots(1, 2)
 
+    # Solid: the data cost (mean per-example cost, no regularization term), comparable between the
+    # two sets. Dashed: network2's cost with the term ½(λ/n)Σw², whose n is each set's own size
+    # (so the evaluation curve carries a larger penalty: it is not a sign of overfitting).
     drawn_cost = 0
-    xs, ys = _series(records, "training_cost")
-    if ys:
-        ax_cost.plot(xs, ys, marker=".", label="training")
-        drawn_cost += 1
-    else:
-        xs, ys = _series(records, "training_loss")
+    colors = {}
+    for key, label in (("training", "training"), ("evaluation", evaluation_label)):
+        xs, ys = _series(records, f"{key}_data_cost")
         if ys:
-            ax_cost.plot(xs, ys, marker=".", label="training (mean loss during the epoch)")
+            line, = ax_cost.plot(xs, ys, marker=".", label=f"{label}: data cost")
+            colors[key] = line.get_color()
             drawn_cost += 1
-    xs, ys = _series(records, "evaluation_cost")
-    if ys:
-        ax_cost.plot(xs, ys, marker=".", label=evaluation_label)
-        drawn_cost += 1
-    ax_cost.set_title("cost (with the L2/L1 term, as network2)")
+        xs2, ys2 = _series(records, f"{key}_cost")
+        if ys2 and (not ys or any(a != b for a, b in zip(ys, ys2))):
+            ax_cost.plot(xs2, ys2, linestyle="--", marker=".", color=colors.get(key),
+                         label=f"{label}: cost + penalty (network2)" if ys else label)
+            drawn_cost += 1
+        if key == "training" and not ys and not ys2:
+            xs, ys = _series(records, "training_loss")
+            if ys:
+                ax_cost.plot(xs, ys, marker=".", label="training (mean loss during the epoch)")
+                drawn_cost += 1
+    ax_cost.set_title("cost per example (dashed: with the regularization term)")
     ax_cost.set_xlabel("epoch")
 
     drawn_acc = 0

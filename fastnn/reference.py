@@ -166,10 +166,27 @@ class ReferenceNetwork:
             cost += 0.5 * (lmbda / len(X)) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
         return cost
 
+    def output_z(self, X):
+        """The output layer's weighted inputs zᴸ."""
+        a = np.asarray(X, dtype=self.dtype)
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = a @ w.T + b
+            a = ACTIVATIONS[self._act(l)][0](z)
+        return z
+
+    def predict(self, X):
+        """argmax of zᴸ (saturation-proof); one output: z ≥ 0, i.e. a ≥ 0.5."""
+        z = self.output_z(X)
+        return (z[:, 0] >= 0).astype(np.intp) if z.shape[1] == 1 else z.argmax(axis=1)
+
     def accuracy(self, X, y):
+        """Rows where predict equals the label, the target row's argmax, or (one output) y ≥ 0.5."""
         y = np.asarray(y)
-        want = y if y.ndim == 1 else y.argmax(axis=1)
-        return int(np.sum(self.feedforward(X).argmax(axis=1) == want))
+        if self.sizes[-1] == 1:
+            want = (y.reshape(-1) >= 0.5).astype(np.intp)
+        else:
+            want = y if y.ndim == 1 else y.argmax(axis=1)
+        return int(np.sum(self.predict(X) == want))
 
 
 class EpochStep:

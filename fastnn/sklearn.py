@@ -22,6 +22,8 @@ corresponds to ``lmbda = a * n / batch_size``).
 """
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import numbers
 import sys
@@ -119,6 +121,21 @@ def _trainable(a):
     return np.ascontiguousarray(a)
 
 
+def _fit_or_restore(fit):
+    """A failed fit (bad parameters, divergence, Ctrl-C, ...) leaves the estimator exactly as it
+    was: the fitted attributes (n_features_in_, network_, classes_, ...) are put back, so they
+    never disagree with each other (n_features_in_=5 next to a 4-input network)."""
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+    return wrapper
+
 class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
 
@@ -184,7 +201,7 @@ class _BaseNetwork(BaseEstimator):
         split_seed = int(rng.randint(_SEED_MAX))
         if reuse:
             self._check_reusable(p, n_outputs)
-            net = self.network_
+            net = copy.deepcopy(self.network_)   # trained on a copy: a failed fit changes nothing
         else:
             net = self._new_network(p, X.shape[1], n_outputs, net_seed)
 
@@ -465,6 +482,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
     def _split_validation(self, p, X, Y, seed, stratify=None):
         return super()._split_validation(p, X, Y, seed, stratify=Y)
 
+    @_fit_or_restore
     def _fit(self, X, y, *, partial, classes=None):
         p = self._validated_params()
         fitted = hasattr(self, "network_")
@@ -700,6 +718,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         )
         return _R2Scores(net, X_val, Y_val)
 
+    @_fit_or_restore
     def _fit(self, X, y, *, partial):
         p = self._validated_params()
         fitted = hasattr(self, "network_")
