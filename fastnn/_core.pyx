@@ -729,8 +729,11 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
                 total += cost_z(z_out, &labels[r0] if use_labels else NULL,
                                 &T[r0, 0] if use_targets else NULL, m, K, lay.output_act, lay.cost)
             if want_correct:
-                correct += count_correct(z_out, &labels[r0] if use_labels else NULL,
-                                         &T[r0, 0] if use_targets else NULL, m, K)
+                if K == 1 and lay.output_act != FNN_SIGMOID:
+                    correct += m        # one softmax/linear output: the argmax is always 0
+                else:
+                    correct += count_correct(z_out, &labels[r0] if use_labels else NULL,
+                                             &T[r0, 0] if use_targets else NULL, m, K)
             if has_out and not raw:
                 activate(z_out, <floating*>NULL, m, K, lay.output_act)
             r0 += m

@@ -282,7 +282,7 @@ class Network:
             if want_cost:
                 cost_sum += self.cost.fn(a, Y)
             if want_correct:
-                correct += int(np.sum(_labels_from_z(z) == labels))
+                correct += int(np.sum(_labels_from_z(z, self.output) == labels))
         return cost_sum, correct
 
     def feedforward(self, X: ArrayLike) -> FloatArray:
@@ -309,7 +309,9 @@ class Network:
     def predict(self, X: ArrayLike) -> IntArray:
         """The predicted class of each row of X: the argmax of the output layer's weighted inputs
         zᴸ (the order saturated sigmoid activations lose); with one sigmoid output, 1 where
-        z ≥ 0 (a ≥ 0.5), else 0. The same rule as :meth:`accuracy`.
+        z ≥ 0 (a ≥ 0.5), else 0; with one softmax or linear output, the argmax: always 0 (a
+        regression network has no classes: use :meth:`feedforward`). The same rule as
+        :meth:`accuracy` and the exported ONNX graph's label.
 
         Parameters
         ----------
@@ -319,19 +321,12 @@ class Network:
         -------
         ndarray of shape (n,)
             Predicted class indices.
-
-        Raises
-        ------
-        ValueError
-            For a network with one linear output (regression has no classes; use
-            :meth:`feedforward`).
         """
-        self._check_has_classes("predict")
         X = self._features(X)
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
         with _blas_limit(self.n_threads or 1):
             _core.evaluate(self._layout, self._params, X, out=z, raw=True)
-        return _labels_from_z(z)
+        return _labels_from_z(z, self.output)
 
     def _check_has_classes(self, what):
         if self.sizes[-1] == 1 and self.output == "linear":
@@ -1007,10 +1002,10 @@ class _ParameterList(list):
     __iadd__ = __imul__ = _fixed
 
 
-def _labels_from_z(z):
+def _labels_from_z(z, output):
     """The predicted class of each row of the output layer's weighted inputs z: argmax of z;
-    one output: 1 where z >= 0 (sigmoid a >= 0.5), else 0."""
-    if z.shape[1] == 1:
+    one sigmoid output: 1 where z >= 0 (a >= 0.5), else 0."""
+    if z.shape[1] == 1 and output == "sigmoid":
         return (z[:, 0] >= 0).astype(np.intp)
     return z.argmax(axis=1).astype(np.intp, copy=False)
 

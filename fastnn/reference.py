@@ -177,13 +177,16 @@ class ReferenceNetwork:
     def predict(self, X):
         """argmax of zᴸ (saturation-proof); one output: z ≥ 0, i.e. a ≥ 0.5."""
         z = self.output_z(X)
-        return (z[:, 0] >= 0).astype(np.intp) if z.shape[1] == 1 else z.argmax(axis=1)
+        if z.shape[1] == 1 and self.output == "sigmoid":
+            return (z[:, 0] >= 0).astype(np.intp)
+        return z.argmax(axis=1)
 
     def accuracy(self, X, y):
         """Rows where predict equals the label, the target row's argmax, or (one output) y ≥ 0.5."""
         y = np.asarray(y)
         if self.sizes[-1] == 1:
-            want = (y.reshape(-1) >= 0.5).astype(np.intp)
+            want = ((y.reshape(-1) >= 0.5).astype(np.intp) if self.output == "sigmoid"
+                    else np.zeros(len(y), dtype=np.intp))     # argmax of one column
         else:
             want = y if y.ndim == 1 else y.argmax(axis=1)
         return int(np.sum(self.predict(X) == want))

@@ -201,7 +201,7 @@ class _BaseNetwork(BaseEstimator):
         split_seed = int(rng.randint(_SEED_MAX))
         if reuse:
             self._check_reusable(p, n_outputs)
-            net = copy.deepcopy(self.network_)   # trained on a copy: a failed fit changes nothing
+            net = self.network_
         else:
             net = self._new_network(p, X.shape[1], n_outputs, net_seed)
 
@@ -223,9 +223,20 @@ class _BaseNetwork(BaseEstimator):
         if callbacks:
             kwargs["callback"] = _chain(callbacks)
 
-        net.SGD(
-            (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
-        )
+        # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
+        undo = (net._params.copy(), None if net._velocity is None else net._velocity.copy(),
+                copy.deepcopy(net._rng.bit_generator.state), net.history)
+        try:
+            net.SGD(
+                (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"],
+                **kwargs
+            )
+        except BaseException:
+            net._params[...] = undo[0]
+            net._velocity = undo[1]
+            net._rng.bit_generator.state = undo[2]
+            net.history = undo[3]
+            raise
 
         records = list(net.history.records)
         losses = [float(r.training_loss) for r in records]
