@@ -186,8 +186,7 @@ def to_onnx(net: Network, path: PathLike | None = None, *, opset: int | None = N
         ONNX opset, in [MIN_OPSET, the installed onnx's newest]; default DEFAULT_OPSET (17).
     probabilities : bool, default True
         Also output the activations aᴸ (named ``probabilities`` for a sigmoid or softmax output layer,
-        ``output`` for a linear one); False: only ``label``. A network with one linear output
-        (regression, for which ``predict`` has no classes) has no ``label``: only ``output``.
+        ``output`` for a linear one); False: only ``label``.
 
     Returns
     -------
@@ -203,18 +202,13 @@ def to_onnx(net: Network, path: PathLike | None = None, *, opset: int | None = N
     z, a = _feedforward_nodes(g, net)
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(net.dtype))
     outputs = []
-    has_label = not (net.sizes[-1] == 1 and net.output == "linear")   # as predict: no classes
-    if not (probabilities or has_label):
-        raise ValueError("probabilities: a network with one linear output (regression) has no "
-                         "label output, so probabilities=False would leave the model no output")
     if probabilities:
         name = "output" if net.output == "linear" else "probabilities"
         g.node("Identity", [a], name)
         outputs.append((name, elem, ["N", int(net.sizes[-1])]))
-    if has_label:
-        _label_nodes(g, net, z)
-        outputs.append(("label", onnx.TensorProto.INT64, ["N"]))
-    doc = (f"fastnn {net!r}: X -> {', '.join(o[0] for o in outputs)}; label = argmax of the "
+    _label_nodes(g, net, z)
+    outputs.append(("label", onnx.TensorProto.INT64, ["N"]))
+    doc = (f"fastnn {net!r}: X -> {' -> '.join(o[0] for o in outputs)}; label = argmax of the "
            f"output layer's weighted input z (one sigmoid output: z >= 0)")
     model = _build_model(net, g, outputs, opset, onnx, helper, _metadata(net), doc)
     if path is not None:
