@@ -1272,9 +1272,10 @@ def cmd_export(args):
                   else e.strerror if isinstance(e.strerror, str) else str(e))
         raise CLIError(f"cannot write {args.out}: {reason}") from None
     # on stderr: the ONNX file itself may be going to stdout ('fastnn export model.json - > m.onnx')
-    _note(args, f"wrote {'the model to stdout' if args.out == '-' else args.out}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs "
-                f"{'output' if net.output == 'linear' else 'probabilities'} (N, {net.sizes[-1]}) "
-                f"and label (N,)", sys.stderr)
+    where = "the model to stdout" if args.out == "-" else args.out
+    first = "output" if net.output == "linear" else "probabilities"
+    _note(args, f"wrote {where}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs {first} "
+                f"(N, {net.sizes[-1]}) and label (N,)", sys.stderr)
     return EXIT_OK
 
 

@@ -47,14 +47,6 @@ def _rule(net, X):
     return z.argmax(axis=1)
 
 
-def _predict_follows_z_rule():
-    """True once net.predict is the argmax of z (issue #10); before, it was the argmax of a."""
-    net = fastnn.Network([1, 2], cost="quadratic", output="sigmoid")
-    net.weights = [np.zeros((2, 1))]
-    net.biases = [np.array([50.0, 60.0])]     # both outputs saturate to 1.0; z says index 1
-    return int(net.predict(np.zeros((1, 1)))[0]) == 1
-
-
 # ------------------------------------------------------------------------------------------------
 # ONNX: every hidden activation x output x dtype, batch 1 and 1,000
 # ------------------------------------------------------------------------------------------------
@@ -85,7 +77,7 @@ def test_onnx_runtime_equals_feedforward_and_predict(hidden, cost, output, dtype
 @pytest.mark.parametrize("cost,output", [("cross-entropy", "sigmoid"), ("quadratic", "linear"),
                                          ("log-likelihood", "softmax")])
 def test_onnx_one_output(cost, output, dtype):
-    """One output neuron: label = (z >= 0) for a sigmoid, argmax (always 0) otherwise."""
+    """One output neuron: label = (z >= 0) for a sigmoid, argmax (always 0) otherwise, as predict."""
     net = fastnn.Network([6, 4, 1], cost=cost, output=output, dtype=dtype, seed=1)
     session = _session(to_onnx(net))
     X = np.random.default_rng(2).standard_normal((1000, 6)).astype(dtype)
@@ -95,8 +87,7 @@ def test_onnx_one_output(cost, output, dtype):
     if output == "sigmoid":
         assert 0 < expected.sum() < len(X)    # both labels occur
     np.testing.assert_array_equal(label, expected)
-    if _predict_follows_z_rule():
-        np.testing.assert_array_equal(label, net.predict(X))
+    np.testing.assert_array_equal(label, net.predict(X))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -108,8 +99,7 @@ def test_onnx_label_uses_z_where_saturated_outputs_tie(dtype):
     a, label = _session(to_onnx(net)).run(None, {"X": X})
     assert np.all(a == 1.0)                      # every output saturated: argmax of a is useless
     np.testing.assert_array_equal(label, [0, 1, 2, 0])
-    if _predict_follows_z_rule():
-        np.testing.assert_array_equal(label, net.predict(X))
+    np.testing.assert_array_equal(label, net.predict(X))
 
 
 def test_onnx_model_details(tmp_path):
