@@ -12,6 +12,7 @@ from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_KERNELS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
+C_HEADERS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.h")))
 
 extra_compile_args = []
 if sys.platform != "win32":
@@ -26,6 +27,7 @@ extensions = [
     Extension(
         "fastnn._core",
         sources=["fastnn/_core.pyx"] + C_KERNELS,
+        depends=C_HEADERS,
         include_dirs=[np.get_include(), "csrc"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=extra_compile_args,

@@ -41,6 +41,7 @@ class Trainer:
     bad_batch: int
     bad_index: int
     rng_state: tuple[int, int, int, int]
+    kernels: tuple[str, ...]
     def __init__(
         self,
         layout: Layout,
@@ -64,6 +65,7 @@ class Trainer:
         momentum: float = 0.0,
         track_loss: bool = False,
         check_input: bool = False,
+        sample_weight: _Floats | None = None,
     ) -> float: ...
 
 def fill_mask(seed: int, count: int, p: float, dtype: npt.DTypeLike = ...) -> _Floats: ...
@@ -93,3 +95,25 @@ def kernel_exp(x: _Floats) -> _Floats: ...
 
 def _set_index_checks(on: bool) -> bool: ...
 def softmax(z: npt.ArrayLike, c: float = 1.0) -> _Floats: ...
+
+# fastnn's own small-matrix kernels (csrc/mm_*.c) and their import-time choice
+OWN_MAX_ROWS: int
+OWN_MAX_WEIGHTS: int
+ISA_NAMES: tuple[str, ...]
+KERNELS: dict[str, Any]
+def uses_own_kernels(batch_size: int, n_in: int, n_out: int) -> bool: ...
+def kernel_forward(
+    A: _Floats, W: _Floats, b: _Floats, rows: npt.NDArray[np.intp] | None = None, m: int = -1,
+    act: str = "sigmoid", isa: str | None = None, dropout: float = 0.0, seed: int = 0,
+    repeat: int = 1,
+) -> Any: ...
+def kernel_backward(
+    D: _Floats, W: _Floats, Ap: _Floats, mask: _Floats | None = None, act: str = "sigmoid",
+    isa: str | None = None, repeat: int = 1,
+) -> _Floats: ...
+def kernel_update(
+    W: _Floats, b: _Floats, D: _Floats, A: _Floats, rows: npt.NDArray[np.intp] | None = None,
+    VW: _Floats | None = None, Vb: _Floats | None = None, alpha: float = -0.1, beta: float = 1.0,
+    mu: float = 0.0, c: float = 0.0, regularization: str | None = None, isa: str | None = None,
+    repeat: int = 1,
+) -> None: ...

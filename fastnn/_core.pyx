@@ -72,6 +72,37 @@ cdef extern from "kernels.h" nogil:
     int fnn_all_finite_d(const double *x, Py_ssize_t count)
     int fnn_all_finite_f(const float *x, Py_ssize_t count)
 
+cdef extern from "mm.h" nogil:
+    ctypedef struct fnn_prefetch:
+        const char *base
+        Py_ssize_t row_bytes
+        const Py_ssize_t *rows
+        Py_ssize_t m
+    ctypedef struct fnn_mm_table:
+        const char *name
+        void (*forward_d)(double *z, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
+                       Py_ssize_t m, const double *w, const double *b, Py_ssize_t n_out,
+                       Py_ssize_t n_in, int act, double *drop, double *mask, uint64_t *rng,
+                       double p) noexcept nogil
+        void (*forward_f)(float *z, const float *a, Py_ssize_t lda, const Py_ssize_t *rows,
+                       Py_ssize_t m, const float *w, const float *b, Py_ssize_t n_out,
+                       Py_ssize_t n_in, int act, float *drop, float *mask, uint64_t *rng,
+                       double p) noexcept nogil
+        void (*backward_d)(double *dp, const double *d, Py_ssize_t m, const double *w,
+                        Py_ssize_t n_out, Py_ssize_t n_in, const double *ap, const double *mask,
+                        int act) noexcept nogil
+        void (*backward_f)(float *dp, const float *d, Py_ssize_t m, const float *w, Py_ssize_t n_out,
+                        Py_ssize_t n_in, const float *ap, const float *mask, int act) noexcept nogil
+        void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
+                      const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
+                      Py_ssize_t n_out, Py_ssize_t n_in, double alpha, double beta, double mu,
+                      double c, int reg, const fnn_prefetch *pf) noexcept nogil
+        void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, const float *a,
+                      Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
+                      Py_ssize_t n_in, float alpha, float beta, float mu, float c,
+                      int reg, const fnn_prefetch *pf) noexcept nogil
+    const fnn_mm_table *fnn_mm_select(const char *name)
+
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
                **dict(zip(_v.OUTPUTS, (FNN_SIGMOID, FNN_SOFTMAX, FNN_LINEAR)))}
@@ -94,6 +125,58 @@ def _set_index_checks(bint on):
 
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
 EVAL_BLOCK = 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel choice, made once at import (see DESIGN.md, "Own kernels or BLAS"):
+#   FASTNN_ISA=generic|avx2|avx512   the instruction set of fastnn's own kernels (default: the best
+#                                    this CPU runs); FASTNN_KERNELS=auto|own|blas (default auto).
+#   auto: a training layer uses fastnn's own kernels when the mini-batch has at most OWN_MAX_ROWS
+#   rows and the layer at most OWN_MAX_WEIGHTS weights, BLAS otherwise (measured on the AVX-512
+#   benchmark host: OpenBLAS' small-matrix kernels are as fast or faster on the 784-input layers,
+#   fastnn's own win on the small ones, where a BLAS call's fixed cost dominates); "own" uses them
+#   for every training layer; inference (many rows per block) always uses BLAS.
+# ---------------------------------------------------------------------------------------------
+OWN_MAX_ROWS = 128
+OWN_MAX_WEIGHTS = 4096
+ISA_NAMES = ("avx512", "avx2", "generic")
+cdef const fnn_mm_table *_MM = NULL
+
+
+def _choose_kernels():
+    global _MM
+    import os
+    mode = os.environ.get("FASTNN_KERNELS", "auto").strip().lower() or "auto"
+    if mode not in ("auto", "own", "blas"):
+        raise ImportError(f"FASTNN_KERNELS: expected 'auto', 'own' or 'blas', got {mode!r}")
+    isa = os.environ.get("FASTNN_ISA", "").strip().lower()
+    available = tuple(name for name in ISA_NAMES if fnn_mm_select(name.encode()) != NULL)
+    if isa and isa not in ISA_NAMES:
+        raise ImportError(f"FASTNN_ISA: expected one of {', '.join(ISA_NAMES)}, got {isa!r}")
+    if isa and isa not in available:
+        raise ImportError(f"FASTNN_ISA={isa}: this CPU or build cannot run it (available: "
+                          f"{', '.join(available) or 'none'})")
+    _MM = fnn_mm_select(isa.encode())
+    if _MM == NULL and mode == "own":
+        raise ImportError("FASTNN_KERNELS=own: no kernel set of fastnn's own is available here")
+    if _MM == NULL:
+        mode = "blas"
+    return dict(mode=mode, isa=None if mode == "blas" else _MM.name.decode(),
+                available=available, own_max_rows=OWN_MAX_ROWS, own_max_weights=OWN_MAX_WEIGHTS)
+
+
+#: How this process computes its products: mode ("auto" | "own" | "blas"), isa (the own kernels'
+#: instruction set, None for BLAS only), available (the ISA paths this CPU and build can run).
+KERNELS = _choose_kernels()
+
+
+def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out):
+    """True when a training layer (n_in -> n_out) with mini-batches of `batch_size` rows runs
+    fastnn's own kernels in this process (the rule above)."""
+    mode = KERNELS["mode"]
+    if KERNELS["isa"] is None or mode == "blas":
+        return False
+    return mode == "own" or (batch_size <= OWN_MAX_ROWS and n_in * n_out <= OWN_MAX_WEIGHTS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,6 +294,37 @@ cdef inline void scale_rows(floating *a, const floating *w, const Py_ssize_t *id
         fnn_scale_rows_d(a, w, idx, m, n)
     else:
         fnn_scale_rows_f(a, w, idx, m, n)
+
+
+cdef inline void mm_forward(const fnn_mm_table *t, floating *z, const floating *a, Py_ssize_t lda,
+                            const Py_ssize_t *rows, Py_ssize_t m, const floating *w,
+                            const floating *b, Py_ssize_t n_out, Py_ssize_t n_in, int act,
+                            floating *drop, floating *mask, uint64_t *rng,
+                            double p) noexcept nogil:
+    if floating is double:
+        t.forward_d(z, a, lda, rows, m, w, b, n_out, n_in, act, drop, mask, rng, p)
+    else:
+        t.forward_f(z, a, lda, rows, m, w, b, n_out, n_in, act, drop, mask, rng, p)
+
+
+cdef inline void mm_backward(const fnn_mm_table *t, floating *dp, const floating *d, Py_ssize_t m,
+                             const floating *w, Py_ssize_t n_out, Py_ssize_t n_in,
+                             const floating *ap, const floating *mask, int act) noexcept nogil:
+    if floating is double:
+        t.backward_d(dp, d, m, w, n_out, n_in, ap, mask, act)
+    else:
+        t.backward_f(dp, d, m, w, n_out, n_in, ap, mask, act)
+
+
+cdef inline void mm_update(const fnn_mm_table *t, floating *w, floating *b, floating *vw,
+                           floating *vb, const floating *d, const floating *a, Py_ssize_t lda,
+                           const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
+                           floating alpha, floating beta, floating mu, floating c,
+                           int reg, const fnn_prefetch *pf=NULL) noexcept nogil:
+    if floating is double:
+        t.update_d(w, b, vw, vb, d, a, lda, rows, m, n_out, n_in, alpha, beta, mu, c, reg, pf)
+    else:
+        t.update_f(w, b, vw, vb, d, a, lda, rows, m, n_out, n_in, alpha, beta, mu, c, reg, pf)
 
 
 cdef inline bint all_finite(const floating *x, Py_ssize_t count) noexcept nogil:
@@ -339,6 +453,9 @@ cdef class Trainer:
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
     cdef int L, hidden_act, output_act, cost
     cdef uint64_t rng[4]
+    cdef const fnn_mm_table *mm                   # fastnn's own kernels (the import-time choice)
+    cdef unsigned char[::1] own                   # per weight layer: 1 = own kernels, 0 = BLAS
+    cdef readonly tuple kernels                   # per weight layer: "avx512", "avx2", "generic" or "blas"
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0):
@@ -383,6 +500,13 @@ cdef class Trainer:
         self.label_buf = np.zeros(batch_size, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
         self.bad_batch = -1
+        # Own kernels or BLAS, per layer (the rule: uses_own_kernels; the same for every layer today).
+        self.mm = _MM
+        own = np.zeros(L, dtype=np.uint8)
+        for l in range(L):
+            own[l] = _MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1])
+        self.own = own
+        self.kernels = tuple(KERNELS["isa"] if o else "blas" for o in own)
 
     @property
     def rng_state(self):
@@ -495,24 +619,30 @@ cdef class Trainer:
                        Py_ssize_t *lab, const floating *sw, Py_ssize_t k, double eta, double lmbda,
                        Py_ssize_t n_total, int reg, double momentum, bint track_loss,
                        bint check_input) noexcept nogil:
-        """One mini-batch: gather, feedforward, δᴸ (BP1, rows scaled by their sample weight),
-        BP2 backwards, BP3/BP4 fused updates."""
+        """One mini-batch: feedforward, δᴸ (BP1, rows scaled by their sample weight), BP2
+        backwards, BP3/BP4 fused updates. Layers on fastnn's own kernels read the first layer's
+        input rows straight from X through perm; the BLAS path gathers them first."""
         cdef int L = self.L, l
         cdef Py_ssize_t B = self.batch_size
         cdef Py_ssize_t r0 = k * B
         cdef Py_ssize_t m = min(B, n - r0)
         cdef Py_ssize_t d0 = self.sizes[0], i, n_in, n_out
         cdef Py_ssize_t K = self.sizes[L]
+        cdef const fnn_mm_table *mm = self.mm
         cdef const floating *a_in
+        cdef const floating *x_rows = X + r0 * d0 if perm == NULL else X   # layer 0 input, own path
+        cdef const Py_ssize_t *rows = perm + r0 if perm != NULL else NULL
         cdef floating *a
         cdef floating *dl
         cdef floating *w
         cdef const Py_ssize_t *batch_labels = NULL
         cdef const floating *batch_targets = NULL
         cdef bint drop = self.dropout_p > 0
+        cdef bint gathered = perm != NULL and not self.own[0]
         cdef double loss
         cdef floating step = <floating>(-eta / m)
         cdef floating shrink = <floating>(eta * lmbda / n_total)
+        cdef floating beta = <floating>(1 - eta * lmbda / n_total) if reg == FNN_REG_L2 else <floating>1
 
         # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
         # labels and perm were validated on entry, but the kernel never trusts them to stay so.
@@ -522,10 +652,8 @@ cdef class Trainer:
                     self.bad_index = k
                     return 0.0
 
-        # Gather the mini-batch: rows perm[r0:r0+m] (or consecutive rows) and their y.
+        # The mini-batch: rows perm[r0:r0+m] (or consecutive rows) and their y.
         if perm != NULL:
-            gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
-            a_in = work + self.act_off[0]
             if labels != NULL:
                 for i in range(m):
                     lab[i] = labels[perm[r0 + i]]
@@ -534,11 +662,20 @@ cdef class Trainer:
                 gather_rows(work + self.target_off, T, perm + r0, m, K)
                 batch_targets = work + self.target_off
         else:
-            a_in = X + r0 * d0
             if labels != NULL:
                 batch_labels = labels + r0
             else:
                 batch_targets = T + r0 * K
+        cdef fnn_prefetch pf
+        pf.base = <const char*>X
+        pf.row_bytes = d0 * sizeof(floating)
+        pf.rows = perm + r0 + B if perm != NULL else NULL
+        pf.m = min(B, n - r0 - B) if perm != NULL and r0 + B < n else 0
+        if gathered:
+            gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
+            a_in = work + self.act_off[0]
+        else:
+            a_in = X + r0 * d0
 
         if _CHECK_INDICES and batch_labels != NULL:
             for i in range(m):
@@ -546,23 +683,38 @@ cdef class Trainer:
                     self.bad_index = k
                     return 0.0
 
-        if check_input and not all_finite(a_in, m * d0):
-            self.bad_batch = k
-            return 0.0
+        if check_input:
+            if perm == NULL or gathered:
+                if not all_finite(a_in, m * d0):
+                    self.bad_batch = k
+                    return 0.0
+            else:
+                for i in range(m):
+                    if not all_finite(X + perm[r0 + i] * d0, d0):
+                        self.bad_batch = k
+                        return 0.0
 
         # Feedforward: a^l = act(a^{l-1} W^lᵀ + b^l); hidden layers optionally dropped out.
         for l in range(L):
             n_in = self.sizes[l]
             n_out = self.sizes[l + 1]
             a = work + self.act_off[l + 1]
-            forward_product(m, n_out, n_in, a_in, P + self.w_off[l], a)
-            activate(a, P + self.b_off[l], m, n_out, self.output_act if l == L - 1 else self.hidden_act)
-            if drop and l < L - 1:
-                dropout(work + self.drop_off[l + 1], work + self.mask_off[l + 1], a, m * n_out,
-                        self.rng, self.dropout_p)
-                a_in = work + self.drop_off[l + 1]
+            if self.own[l]:
+                # bias, activation and dropout fused into the kernel (per row block, in L1)
+                mm_forward(mm, a, x_rows if l == 0 else a_in, d0 if l == 0 else n_in,
+                           rows if l == 0 else NULL, m, P + self.w_off[l], P + self.b_off[l],
+                           n_out, n_in, self.output_act if l == L - 1 else self.hidden_act,
+                           work + self.drop_off[l + 1] if drop and l < L - 1 else NULL,
+                           work + self.mask_off[l + 1] if drop and l < L - 1 else NULL,
+                           self.rng, self.dropout_p)
             else:
-                a_in = a
+                forward_product(m, n_out, n_in, a_in, P + self.w_off[l], a)
+                activate(a, P + self.b_off[l], m, n_out,
+                         self.output_act if l == L - 1 else self.hidden_act)
+                if drop and l < L - 1:
+                    dropout(work + self.drop_off[l + 1], work + self.mask_off[l + 1], a, m * n_out,
+                            self.rng, self.dropout_p)
+            a_in = work + self.drop_off[l + 1] if drop and l < L - 1 else a
 
         # BP1: δ^L overwrites a^L.
         dl = work + self.act_off[L]
@@ -590,16 +742,31 @@ cdef class Trainer:
             n_out = self.sizes[l + 1]
             w = P + self.w_off[l]
             if l == 0:
-                a_in = X + r0 * d0 if perm == NULL else work + self.act_off[0]
+                a_in = work + self.act_off[0] if gathered else X + r0 * d0
             elif drop:
                 a_in = work + self.drop_off[l]
             else:
                 a_in = work + self.act_off[l]
             if l > 0:
-                backward_product(m, n_out, n_in, dl, w, work + self.delta_off[l])
-                backprop_act(work + self.delta_off[l], work + self.act_off[l],
-                             work + self.mask_off[l] if drop else NULL, m * n_in, self.hidden_act)
-            if momentum > 0:
+                if self.own[l]:
+                    mm_backward(mm, work + self.delta_off[l], dl, m, w, n_out, n_in,
+                                work + self.act_off[l], work + self.mask_off[l] if drop else NULL,
+                                self.hidden_act)
+                else:
+                    backward_product(m, n_out, n_in, dl, w, work + self.delta_off[l])
+                    backprop_act(work + self.delta_off[l], work + self.act_off[l],
+                                 work + self.mask_off[l] if drop else NULL, m * n_in,
+                                 self.hidden_act)
+            if self.own[l]:
+                # W and b (and their velocity) in one pass; layer 0 reads X through perm
+                mm_update(mm, w, P + self.b_off[l],
+                          V + self.w_off[l] if momentum > 0 else NULL,
+                          V + self.b_off[l] if momentum > 0 else NULL, dl,
+                          x_rows if l == 0 and not gathered else a_in,
+                          d0 if l == 0 else n_in, rows if l == 0 and not gathered else NULL,
+                          m, n_out, n_in, step, beta, <floating>momentum, shrink, reg,
+                          &pf if l == 0 else NULL)
+            elif momentum > 0:
                 # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v
                 update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], step, <floating>momentum)
                 momentum_step(w, V + self.w_off[l], n_in * n_out, shrink, reg)
@@ -609,12 +776,8 @@ cdef class Trainer:
                 if reg == FNN_REG_L1:
                     # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
                     l1_shrink(w, n_in * n_out, shrink)
-                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>1)
-                elif reg == FNN_REG_L2:
-                    # w <- (1 − ηλ/n) w − (η/m) δᵀa         (eq. 93)
-                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>(1 - eta * lmbda / n_total))
-                else:
-                    update_product(m, n_out, n_in, dl, a_in, w, step, <floating>1)
+                # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2)
+                update_product(m, n_out, n_in, dl, a_in, w, step, beta)
                 # b <- b − (η/m) Σ δ                       (eq. 94)
                 bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, step, <floating>0,
                           work + self.tmp_off)
@@ -819,3 +982,133 @@ cdef void _softmax_rows(floating[:, ::1] a):
     if a.shape[0]:
         with nogil:
             activate(&a[0, 0], <floating*>NULL, a.shape[0], a.shape[1], FNN_SOFTMAX)
+
+
+# ---------------------------------------------------------------------------------------------
+# fastnn's own small-matrix kernels, callable directly (for tests and bench/kernels.py)
+# ---------------------------------------------------------------------------------------------
+
+cdef const fnn_mm_table *_table(object isa) except NULL:
+    cdef const fnn_mm_table *t
+    if isa is None:
+        if _MM == NULL:
+            raise ValueError("isa: no kernel set of fastnn's own is available in this process")
+        return _MM
+    if isa not in ISA_NAMES:
+        raise ValueError(f"isa: expected one of {', '.join(ISA_NAMES)} or None, got {isa!r}")
+    t = fnn_mm_select(isa.encode())
+    if t == NULL:
+        raise ValueError(f"isa: {isa} is not available on this CPU/build "
+                         f"(available: {', '.join(KERNELS['available'])})")
+    return t
+
+
+def _rows_arg(rows, Py_ssize_t m, Py_ssize_t n):
+    if rows is None:
+        if m > n:
+            raise ValueError(f"m: expected at most {n} rows, got {m}")
+        return np.empty(0, dtype=np.intp)
+    _check_array(rows, "rows", np.intp, m, -1)
+    if m and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"rows: expected indices in [0, {n})")
+    return rows
+
+
+def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const floating[::1] b,
+                   rows=None, Py_ssize_t m=-1, str act="sigmoid", isa=None, double dropout=0.0,
+                   uint64_t seed=0, Py_ssize_t repeat=1):
+    """z = act(A[rows] Wᵀ + b) by the own forward kernel (rows None: the first m rows of A).
+    With dropout: returns (z, dropped, mask), the mask drawn as a Trainer seeded with `seed`."""
+    cdef const fnn_mm_table *t = _table(isa)
+    if m < 0:
+        m = A.shape[0] if rows is None else len(rows)
+    if rows is not None and m != len(rows):
+        raise ValueError(f"m: expected len(rows) = {len(rows)}, got {m}")
+    rows = _rows_arg(rows, m, A.shape[0])
+    cdef const Py_ssize_t[::1] rv = rows
+    cdef Py_ssize_t n_out = W.shape[0], n_in = W.shape[1], r
+    if A.shape[1] != n_in or b.shape[0] != n_out:
+        raise ValueError(f"A, W, b: expected shapes (n, {n_in}), ({n_out}, {n_in}), ({n_out},), got "
+                         f"({A.shape[0]}, {A.shape[1]}), ({W.shape[0]}, {W.shape[1]}), ({b.shape[0]},)")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+    if repeat < 1:
+        raise ValueError(f"repeat: expected >= 1, got {repeat}")
+    dt = np.float64 if floating is double else np.float32
+    z = np.zeros((m, n_out), dtype=dt)
+    drop = np.zeros((m, n_out), dtype=dt)
+    mask = np.zeros((m, n_out), dtype=dt)
+    cdef floating[:, ::1] zv = z, dv = drop, mv = mask
+    cdef uint64_t state[4]
+    cdef int a = ACTIVATIONS[act]
+    cdef bint has_rows = rows.shape[0] > 0
+    if m == 0:
+        return (z, drop, mask) if dropout > 0 else z
+    with nogil:
+        for r in range(repeat):
+            fnn_rng_seed(state, seed)
+            mm_forward(t, &zv[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, &W[0, 0],
+                       &b[0], n_out, n_in, a, &dv[0, 0] if dropout > 0 else NULL,
+                       &mv[0, 0] if dropout > 0 else NULL, state, dropout)
+    return (z, drop, mask) if dropout > 0 else z
+
+
+def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const floating[:, ::1] Ap,
+                    mask=None, str act="sigmoid", isa=None, Py_ssize_t repeat=1):
+    """(D W) ⊙ act'(z) [⊙ mask], act' written from Ap = act(z), by the own backward kernel."""
+    cdef const fnn_mm_table *t = _table(isa)
+    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], r
+    if D.shape[1] != n_out or Ap.shape[0] != m or Ap.shape[1] != n_in:
+        raise ValueError("D, W, Ap: expected shapes (m, n_out), (n_out, n_in), (m, n_in)")
+    dt = np.float64 if floating is double else np.float32
+    if mask is not None:
+        _check_array(mask, "mask", dt, m, n_in)
+    if repeat < 1:
+        raise ValueError(f"repeat: expected >= 1, got {repeat}")
+    cdef const floating[:, ::1] mv = mask if mask is not None else np.ones((1, 1), dtype=dt)
+    out = np.zeros((m, n_in), dtype=dt)
+    cdef floating[:, ::1] ov = out
+    cdef int a = ACTIVATIONS[act]
+    cdef bint has_mask = mask is not None
+    if m == 0:
+        return out
+    with nogil:
+        for r in range(repeat):
+            mm_backward(t, &ov[0, 0], &D[0, 0], m, &W[0, 0], n_out, n_in, &Ap[0, 0],
+                        &mv[0, 0] if has_mask else NULL, a)
+    return out
+
+
+def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
+                  const floating[:, ::1] A, rows=None, VW=None, Vb=None, double alpha=-0.1,
+                  double beta=1.0, double mu=0.0, double c=0.0, regularization=None, isa=None,
+                  Py_ssize_t repeat=1):
+    """In place, by the own update kernel: W ← βW + α Dᵀ A[rows] and b ← b + α Σ D (L1, momentum
+    with VW/Vb: see csrc/mm.h)."""
+    cdef const fnn_mm_table *t = _table(isa)
+    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], r
+    rows = _rows_arg(rows, m, A.shape[0])
+    cdef const Py_ssize_t[::1] rv = rows
+    if D.shape[1] != n_out or A.shape[1] != n_in or b.shape[0] != n_out:
+        raise ValueError("W, b, D, A: expected shapes (n_out, n_in), (n_out,), (m, n_out), (n, n_in)")
+    dt = np.float64 if floating is double else np.float32
+    if (VW is None) != (Vb is None):
+        raise ValueError("VW, Vb: give both velocities or neither")
+    if VW is not None:
+        _check_array(VW, "VW", dt, n_out, n_in)
+        _check_array(Vb, "Vb", dt, n_out, -1)
+    if regularization not in REGULARIZATIONS:
+        raise ValueError(f"regularization: expected 'l2', 'l1' or None, got {regularization!r}")
+    if repeat < 1:
+        raise ValueError(f"repeat: expected >= 1, got {repeat}")
+    cdef floating[:, ::1] vw = VW if VW is not None else np.zeros((1, 1), dtype=dt)
+    cdef floating[::1] vb = Vb if Vb is not None else np.zeros(1, dtype=dt)
+    cdef bint mom = VW is not None, has_rows = rows.shape[0] > 0
+    cdef int reg = REGULARIZATIONS[regularization]
+    if m == 0:
+        return
+    with nogil:
+        for r in range(repeat):
+            mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
+                      &D[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
+                      <floating>alpha, <floating>beta, <floating>mu, <floating>c, reg)

@@ -1,0 +1,169 @@
+"""How far is an epoch from the machine's FLOP limit?  (issue #11)
+
+    env -u OPENBLAS_CORETYPE python bench/flop_limit.py [--repeats 7] [--out bench/results/flop_limit.md]
+
+In one process, on one thread, interleaved round by round: a 1536² numpy matmul (float64 and float32;
+OpenBLAS runs near peak there) and one epoch of fastnn on 50,000 MNIST rows (synthetic rows of the
+same shape when MNIST is absent) for each case, with fastnn's own kernels and with the BLAS path
+(``_core.KERNELS["mode"]`` switched between Trainer constructions; the import-time choice otherwise).
+For each, the best of the rounds. Reported:
+
+    ratio = best epoch time / (GEMM FLOPs the epoch needs / best large-GEMM rate of that dtype)
+
+FLOPs counted: forward 2·n·Σ n_in·n_out, weight update the same, δ propagation for every layer but
+the first. Options rows (momentum, dropout) are reported as the extra time over the plain epoch.
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import fastnn  # noqa: E402
+from fastnn import _core  # noqa: E402
+
+CASES = [  # (name, sizes, mini-batch, dtype, SGD options, target ratio or None)
+    ("[784,30,10] b10 f64", (784, 30, 10), 10, np.float64, {}, 1.25),
+    ("[784,30,10] b10 f32", (784, 30, 10), 10, np.float32, {}, 1.25),
+    ("[784,100,10] b10 f64", (784, 100, 10), 10, np.float64, {}, 1.12),
+    ("[784,100,10] b10 f32", (784, 100, 10), 10, np.float32, {}, 1.12),
+    ("[784,30,10] b10 f64 momentum 0.9", (784, 30, 10), 10, np.float64, {"momentum": 0.9}, None),
+    ("[784,30,10] b10 f64 dropout 0.5", (784, 30, 10), 10, np.float64, {"dropout": 0.5}, None),
+    ("[784,30,10] b100 f64", (784, 30, 10), 100, np.float64, {}, None),
+    ("[784,100,10] b100 f32", (784, 100, 10), 100, np.float32, {}, None),
+]
+
+
+def load(n=50_000):
+    from fastnn.data import find_mnist, load_mnist
+    candidates = [os.environ.get("FASTNN_DATA"), HERE.parent.parent / "shared" / "data" / "mnist",
+                  "/work/shared/data/mnist"]
+    for c in candidates:
+        if c and find_mnist(c)[0] is not None:
+            X, y = load_mnist(c).training
+            return X[:n], y[:n], f"MNIST ({c})"
+    rng = np.random.default_rng(0)
+    return rng.random((n, 784)), rng.integers(0, 10, n), "synthetic"
+
+
+def epoch_flops(sizes, n):
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    fwd = 2 * n * sum(a * b for a, b in pairs)
+    return 2 * fwd + 2 * n * sum(a * b for a, b in pairs[1:])
+
+
+def host():
+    model = "?"
+    flags = set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = [f for f in ("avx512f", "avx2", "fma") if f in flags]
+    return (f"{platform.node()}: {model}, {os.cpu_count()} logical CPUs, {' '.join(isa)}; "
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+            f"numpy {np.__version__}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=7, help="rounds (best of; >= 5)")
+    ap.add_argument("--out", help="write the markdown table here")
+    ap.add_argument("--no-blas", action="store_true", help="skip the BLAS-path epochs")
+    ap.add_argument("--cases", help="substring filter on case names")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="cpu: this thread's CPU time (default; a shared machine's other processes "
+                         "do not count), wall: elapsed time")
+    args = ap.parse_args(argv)
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    X64, y, source = load()
+    X32 = X64.astype(np.float32)
+    cases = [c for c in CASES if not args.cases or args.cases in c[0]]
+    modes = ["own"] if args.no_blas or _core.KERNELS["isa"] is None else ["own", "blas"]
+    if _core.KERNELS["isa"] is None:
+        modes = ["blas"]
+    best = {}
+    gemm = {np.float64: [], np.float32: []}
+    A = {dt: np.random.default_rng(1).random((1536, 1536)).astype(dt) for dt in gemm}
+    nets = {}
+    with threadpool_limits(1):
+        for dt in gemm:                       # warm-up
+            A[dt] @ A[dt]
+        for r in range(args.repeats):
+            for dt in gemm:
+                t = clock()
+                A[dt] @ A[dt]
+                gemm[dt].append(clock() - t)
+            for name, sizes, mb, dt, opts, _ in cases:
+                X = X64 if dt == np.float64 else X32
+                for mode in modes:
+                    key = (name, mode)
+                    if key not in nets:
+                        nets[key] = fastnn.Network(sizes, dtype=dt, seed=0)
+                    net = nets[key]
+                    saved = _core.KERNELS["mode"]
+                    _core.KERNELS["mode"] = "auto" if mode == "own" else "blas"
+                    try:
+                        t = clock()
+                        net.SGD((X, y), 1, mb, 0.1, 5.0, n_threads=1, **opts)
+                        best.setdefault(key, []).append(clock() - t)
+                    finally:
+                        _core.KERNELS["mode"] = saved
+        blas = [i.get("internal_api", "?") + " " + i.get("version", "?")
+                for i in threadpool_info() if i.get("user_api") == "blas"]
+    rate = {dt: 2 * 1536 ** 3 / min(ts) for dt, ts in gemm.items()}
+    lines = [f"# FLOP limit: fastnn epochs vs the large-GEMM rate ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+             "", f"- host: {host()}",
+             f"- BLAS: {', '.join(blas) or '?'}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
+             f"- fastnn kernels: {_core.KERNELS}",
+             f"- data: {source}, 50,000 rows; best of {args.repeats} rounds, interleaved; clock: "
+             f"{'thread CPU time' if args.clock == 'cpu' else 'wall time'}; load average "
+             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+             f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, float32 {rate[np.float32] / 1e9:.1f} GFLOP/s",
+             "", "| case | GFLOP/epoch | own kernels: best s | ratio to FLOP limit | BLAS path: best s | ratio | own vs BLAS | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    plain = {}
+    for name, sizes, mb, dt, opts, target in cases:
+        fl = epoch_flops(sizes, len(X64))
+        limit = fl / rate[dt]
+        row = [name, f"{fl / 1e9:.2f}"]
+        ratios = {}
+        for mode in ("own", "blas"):
+            ts = best.get((name, mode))
+            if ts:
+                ratios[mode] = min(ts) / limit
+                row += [f"{min(ts):.4f}", f"{ratios[mode]:.2f}×"]
+            else:
+                row += ["–", "–"]
+        row.append(f"{min(best[(name, 'blas')]) / min(best[(name, 'own')]):.2f}× faster"
+                   if "own" in ratios and "blas" in ratios else "–")
+        if not opts:
+            plain[(sizes, mb, dt)] = {m: min(best[(name, m)]) for m in modes}
+        if target is not None and "own" in ratios:
+            row.append(f"≤ {target}× — {'met' if ratios['own'] <= target else 'NOT met'}")
+        elif opts and (sizes, mb, dt) in plain and "own" in ratios:
+            extra = min(best[(name, "own")]) / plain[(sizes, mb, dt)]["own"] - 1
+            row.append(f"+{100 * extra:.0f} % over plain (≤ +10 %) — {'met' if extra <= 0.10 else 'NOT met'}")
+        else:
+            row.append("")
+        lines.append("| " + " | ".join(row) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+/* fastnn's own register-blocked small-matrix kernels for the three products of a mini-batch step,
+ * with the elementwise work around them fused in (see mm_impl.h and DESIGN.md):
+ *
+ *   forward   z (m, n_out) = act(A · Wᵀ + b), A's row i read at a + rows[i] * lda (rows == NULL:
+ *             consecutive rows), optionally dropout: mask (m, n_out) drawn from rng, drop = z * mask
+ *   backward  dp (m, n_in) = (d · W) ⊙ act'(ap) [⊙ mask]                              (BP2)
+ *   update    W ← βW + α δᵀA (L1: W − c sgn W + α δᵀA; momentum: V ← μV + α δᵀA − c(W|sgn W),
+ *             W ← W + V) and b ← b + α Σ_rows δ (momentum: vb ← μ vb + α Σ δ, b ← b + vb)
+ *
+ * W is the (n_out, n_in) row-major parameter block itself. No static state, no allocation.
+ * One table of kernels per instruction set: generic (GCC/clang vector extensions, 16-byte vectors:
+ * SSE2 or NEON), avx2 (AVX2 + FMA), avx512 (AVX-512F); fnn_mm_select picks one.
+ */
+#ifndef FASTNN_MM_H
+#define FASTNN_MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+
+#define FNN_MM_DECLARE_TYPES(REAL, SFX)                                                           \
+    typedef void (*fnn_mm_forward##SFX##_t)(REAL *z, const REAL *a, ptrdiff_t lda,                \
+                                            const ptrdiff_t *rows, ptrdiff_t m, const REAL *w,    \
+                                            const REAL *b, ptrdiff_t n_out, ptrdiff_t n_in,       \
+                                            int act, REAL *drop, REAL *mask, uint64_t *rng,       \
+                                            double p);                                            \
+    typedef void (*fnn_mm_backward##SFX##_t)(REAL *dp, const REAL *d, ptrdiff_t m, const REAL *w, \
+                                             ptrdiff_t n_out, ptrdiff_t n_in, const REAL *ap,     \
+                                             const REAL *mask, int act);                          \
+    typedef void (*fnn_mm_update##SFX##_t)(REAL *w, REAL *b, REAL *vw, REAL *vb, const REAL *d,   \
+                                           const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,   \
+                                           ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,          \
+                                           REAL alpha, REAL beta, REAL mu, REAL c, int reg,     \
+                                           const fnn_prefetch *pf);
+
+/* Rows to fetch towards L2 while a kernel computes (the next mini-batch's input rows, which the
+ * first layer reads in place through the permutation): rows[0..m) of base, row_bytes each. */
+typedef struct fnn_prefetch {
+    const char *base;
+    ptrdiff_t row_bytes;
+    const ptrdiff_t *rows;
+    ptrdiff_t m;
+} fnn_prefetch;
+
+FNN_MM_DECLARE_TYPES(double, _d)
+FNN_MM_DECLARE_TYPES(float, _f)
+
+typedef struct fnn_mm_table {
+    const char *name;
+    fnn_mm_forward_d_t forward_d;
+    fnn_mm_forward_f_t forward_f;
+    fnn_mm_backward_d_t backward_d;
+    fnn_mm_backward_f_t backward_f;
+    fnn_mm_update_d_t update_d;
+    fnn_mm_update_f_t update_f;
+} fnn_mm_table;
+
+/* Compiled kernel sets (GCC or clang only; x86-64 for avx2/avx512). */
+#if defined(__GNUC__)
+#define FNN_MM_HAVE_GENERIC 1
+extern const fnn_mm_table fnn_mm_generic;
+#else
+#define FNN_MM_HAVE_GENERIC 0
+#endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
+#define FNN_MM_HAVE_X86 1
+extern const fnn_mm_table fnn_mm_avx2;
+extern const fnn_mm_table fnn_mm_avx512;
+#else
+#define FNN_MM_HAVE_X86 0
+#endif
+
+/* The table for `name` ("generic" | "avx2" | "avx512"), or for the best path this CPU supports
+ * when name is NULL or "". NULL when that path is not compiled in or the CPU cannot run it. */
+const fnn_mm_table *fnn_mm_select(const char *name);
+
+#endif

@@ -1,0 +1,260 @@
+"""fastnn's own small-matrix kernels (csrc/mm_*.c) against numpy, on every ISA path this CPU runs;
+training on each path (a subprocess with FASTNN_ISA set) against the reference; threads and
+reproducibility."""
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _core
+
+ROOT = Path(__file__).resolve().parents[1]
+ISAS = list(_core.KERNELS["available"])
+SIZES = [1, 3, 7, 17, 31, 33, 65, 129]
+TOL = {np.float64: 1e-12, np.float32: 2e-5}
+ACTS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z}
+DACT = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a * a,
+        "relu": lambda a: (a > 0).astype(a.dtype), "linear": lambda a: np.ones_like(a)}
+
+pytestmark = pytest.mark.skipif(not ISAS, reason="no kernel set of fastnn's own in this build")
+
+
+def close(got, want, dtype):
+    scale = max(np.max(np.abs(want)), 1.0)
+    assert np.max(np.abs(got.astype(np.float64) - want)) <= TOL[dtype] * scale * 10
+
+
+def shapes():
+    rng = np.random.default_rng(0)
+    out = [(m, n_in, n_out) for m in SIZES for n_in, n_out in zip(SIZES, SIZES[::-1])]
+    out += [(int(rng.choice(SIZES)), int(rng.choice(SIZES)), int(rng.choice(SIZES)))
+            for _ in range(12)]
+    out += [(10, 784, 30), (10, 30, 10), (100, 784, 100)]
+    return out
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_matches_numpy(isa, dtype):
+    rng = np.random.default_rng(1)
+    for m, n_in, n_out in shapes():
+        X = rng.standard_normal((m + 40, n_in)).astype(dtype)
+        W = (rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
+        b = rng.standard_normal(n_out).astype(dtype)
+        rows = rng.permutation(m + 40)[:m].astype(np.intp)
+        for act in ACTS:
+            want = ACTS[act](X[rows].astype(np.float64) @ W.T.astype(np.float64) + b)
+            close(_core.kernel_forward(X, W, b, rows=rows, act=act, isa=isa), want, dtype)
+        # consecutive rows (rows=None): the first m rows
+        want = ACTS["sigmoid"](X[:m].astype(np.float64) @ W.T.astype(np.float64) + b)
+        close(_core.kernel_forward(X, W, b, m=m, isa=isa), want, dtype)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_dropout_draws_the_trainers_masks(isa, dtype):
+    rng = np.random.default_rng(2)
+    for m, n_in, n_out in [(7, 33, 17), (10, 784, 30), (129, 3, 65)]:
+        X = rng.random((m, n_in)).astype(dtype)
+        W = (rng.standard_normal((n_out, n_in)) * 0.1).astype(dtype)
+        b = np.zeros(n_out, dtype=dtype)
+        z, dropped, mask = _core.kernel_forward(X, W, b, isa=isa, dropout=0.5, seed=9)
+        want_mask = _core.fill_mask(9, m * n_out, 0.5, dtype).reshape(m, n_out)
+        np.testing.assert_array_equal(mask, want_mask)
+        np.testing.assert_array_equal(dropped, z * mask)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_matches_numpy(isa, dtype):
+    rng = np.random.default_rng(3)
+    for m, n_in, n_out in shapes():
+        D = rng.standard_normal((m, n_out)).astype(dtype)
+        W = rng.standard_normal((n_out, n_in)).astype(dtype)
+        Ap = rng.random((m, n_in)).astype(dtype)
+        mask = (rng.random((m, n_in)) < 0.5).astype(dtype) * 2
+        for act in ACTS:
+            base = (D.astype(np.float64) @ W.astype(np.float64)) * DACT[act](Ap.astype(np.float64))
+            close(_core.kernel_backward(D, W, Ap, act=act, isa=isa), base, dtype)
+            close(_core.kernel_backward(D, W, Ap, mask=mask, act=act, isa=isa), base * mask, dtype)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("variant", ["plain", "l2", "l1", "momentum", "momentum-l1"])
+def test_update_matches_numpy(isa, dtype, variant):
+    rng = np.random.default_rng(4)
+    for m, n_in, n_out in shapes():
+        X = rng.standard_normal((m + 5, n_in)).astype(dtype)
+        rows = rng.permutation(m + 5)[:m].astype(np.intp)
+        D = rng.standard_normal((m, n_out)).astype(dtype)
+        W0 = rng.standard_normal((n_out, n_in)).astype(dtype)
+        W0[0, 0] = 0                                  # sgn(0) = 0
+        b0 = rng.standard_normal(n_out).astype(dtype)
+        V0 = rng.standard_normal((n_out, n_in)).astype(dtype)
+        Vb0 = rng.standard_normal(n_out).astype(dtype)
+        alpha, beta, mu, c = -0.3, 0.99 if variant == "l2" else 1.0, 0.9, 0.01
+        G = D.astype(np.float64).T @ X[rows].astype(np.float64)
+        g = D.astype(np.float64).sum(axis=0)
+        W, b = W0.copy(), b0.copy()
+        w64, b64 = W0.astype(np.float64), b0.astype(np.float64)
+        if variant.startswith("momentum"):
+            V, Vb = V0.copy(), Vb0.copy()
+            reg = "l1" if variant == "momentum-l1" else "l2"
+            _core.kernel_update(W, b, D, X, rows=rows, VW=V, Vb=Vb, alpha=alpha, mu=mu, c=c,
+                                regularization=reg, isa=isa)
+            v = mu * V0 + alpha * G - c * (np.sign(w64) if reg == "l1" else w64)
+            vb = mu * Vb0 + alpha * g
+            close(V, v, dtype)
+            close(Vb, vb, dtype)
+            close(W, w64 + v, dtype)
+            close(b, b64 + vb, dtype)
+            continue
+        reg = {"plain": None, "l2": "l2", "l1": "l1"}[variant]
+        _core.kernel_update(W, b, D, X, rows=rows, alpha=alpha, beta=beta, c=c,
+                            regularization=reg, isa=isa)
+        if variant == "l1":
+            want = w64 - c * np.sign(w64) + alpha * G
+        else:
+            want = beta * w64 + alpha * G
+        close(W, want, dtype)
+        close(b, b64 + alpha * g, dtype)
+
+
+def test_kernel_entry_points_refuse_bad_input():
+    W = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="isa"):
+        _core.kernel_forward(np.zeros((2, 4)), W, np.zeros(3), isa="sse9")
+    with pytest.raises(ValueError, match="A, W, b"):
+        _core.kernel_forward(np.zeros((2, 5)), W, np.zeros(3))
+    with pytest.raises(ValueError, match="rows"):
+        _core.kernel_forward(np.zeros((2, 4)), W, np.zeros(3), rows=np.array([0, 2]))
+
+
+# ---- training on every ISA path, in subprocesses (the table is chosen at import) ----------------
+
+TRAIN_SCRIPT = r"""
+import copy, hashlib, json, sys
+import numpy as np
+import fastnn
+from fastnn import _core
+from fastnn.reference import ReferenceNetwork
+out = {"kernels": _core.KERNELS, "errors": [], "digests": []}
+rng = np.random.default_rng(0)
+for dtype in (np.float64, np.float32):
+    for opts in ({}, {"momentum": 0.9}, {"dropout": 0.3}, {"regularization": "l1"},
+                 {"momentum": 0.5, "dropout": 0.2, "regularization": "l1"}):
+        for sizes, n, batch in (([17, 33, 7], 65, 7), ([31, 3, 65, 5], 33, 17),
+                                ([129, 31, 1, 3], 40, 10), ([7, 129, 3], 31, 31)):
+            X = rng.random((n, sizes[0]))
+            y = rng.integers(0, sizes[-1], n)
+            w = rng.random(n) + 0.5
+            net = fastnn.Network(sizes, dtype=dtype, hidden="tanh", seed=1)
+            ref = ReferenceNetwork(net.sizes, [a.copy() for a in net.weights],
+                                   [b.copy() for b in net.biases], net.cost, net.output,
+                                   net.hidden, dtype=dtype)
+            shadow = copy.deepcopy(net._rng)
+            seed = int(shadow.integers(0, 2**63))
+            perm, perms = np.arange(n), []
+            for _ in range(2):
+                shadow.shuffle(perm)
+                perms.append(perm.copy())
+            stream = _core.MaskStream(seed, opts["dropout"], dtype) if opts.get("dropout") else None
+            net.SGD((X, y), 2, batch, 0.3, 0.5, sample_weight=w, **opts)
+            ref.SGD((X, y), 2, batch, 0.3, 0.5, perms=perms, mask_stream=stream, sample_weight=w,
+                    **{k: v for k, v in opts.items() if k != "dropout"})
+            got = np.concatenate([a.ravel() for a in net.weights + net.biases]).astype(np.float64)
+            want = np.concatenate([a.ravel() for a in ref.weights + ref.biases]).astype(np.float64)
+            out["errors"].append([str(np.dtype(dtype)), repr(opts), sizes,
+                                  float(np.max(np.abs(got - want)) / np.max(np.abs(want)))])
+            out["digests"].append(hashlib.sha256(net._params.tobytes()).hexdigest())
+print(json.dumps(out))
+"""
+
+
+def run_path(isa, kernels="own"):
+    env = dict(os.environ, FASTNN_ISA=isa, FASTNN_KERNELS=kernels,
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True,
+                          env=env, cwd=str(ROOT), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_training_on_each_isa_path_matches_reference(isa):
+    """Odd sizes, both dtypes, with/without momentum, dropout, L1 and row weights."""
+    out = run_path(isa)
+    assert out["kernels"]["isa"] == isa and out["kernels"]["mode"] == "own"
+    for dtype, opts, sizes, err in out["errors"]:
+        assert err < (1e-10 if dtype == "float64" else 1e-4), (dtype, opts, sizes, err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("isa", ISAS)
+def test_seeded_runs_are_bit_reproducible_per_isa_path(isa):
+    assert run_path(isa)["digests"] == run_path(isa)["digests"]
+
+
+def test_bad_environment_is_refused_at_import():
+    env = dict(os.environ, FASTNN_ISA="sse9", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
+                          text=True, env=env, cwd=str(ROOT), timeout=120)
+    assert proc.returncode != 0 and "FASTNN_ISA" in proc.stderr
+    env = dict(os.environ, FASTNN_KERNELS="fast", PYTHONPATH=str(ROOT))
+    env.pop("FASTNN_ISA", None)
+    proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
+                          text=True, env=env, cwd=str(ROOT), timeout=120)
+    assert proc.returncode != 0 and "FASTNN_KERNELS" in proc.stderr
+
+
+def test_blas_path_selectable_and_equivalent():
+    out = run_path(ISAS[0], kernels="blas")
+    assert out["kernels"]["mode"] == "blas" and out["kernels"]["isa"] is None
+    for dtype, opts, sizes, err in out["errors"]:
+        assert err < (1e-10 if dtype == "float64" else 1e-4), (dtype, opts, sizes, err)
+
+
+# ---- threads: no shared scratch ------------------------------------------------------------------
+
+def _train(seed, dtype, out, key):
+    rng = np.random.default_rng(seed)
+    X, y = rng.random((300, 33)), rng.integers(0, 5, 300)
+    net = fastnn.Network([33, 17, 5], dtype=dtype, seed=seed)
+    net.SGD((X, y), 3, 10, 0.5, 0.1, momentum=0.5, dropout=0.2, n_threads=1)
+    out[key] = net._params.copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_two_trainings_in_two_threads_equal_sequential(monkeypatch, dtype):
+    monkeypatch.setitem(_core.KERNELS, "mode", "own")      # own kernels on every layer
+    seq, par = {}, {}
+    _train(1, dtype, seq, 1)
+    _train(2, dtype, seq, 2)
+    threads = [threading.Thread(target=_train, args=(s, dtype, par, s)) for s in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in (1, 2):
+        np.testing.assert_array_equal(par[s], seq[s])
+
+
+def test_trainer_reports_its_kernels(monkeypatch):
+    net = fastnn.Network([784, 30, 10], seed=0)
+    lay = net._layout
+    monkeypatch.setitem(_core.KERNELS, "mode", "blas")
+    assert _core.Trainer(lay, net._params, 10).kernels == ("blas", "blas")
+    monkeypatch.setitem(_core.KERNELS, "mode", "own")
+    assert _core.Trainer(lay, net._params, 10).kernels == (_core.KERNELS["isa"],) * 2
+    monkeypatch.setitem(_core.KERNELS, "mode", "auto")
+    want = tuple(_core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas"
+                 for a, b in ((784, 30), (30, 10)))
+    assert _core.Trainer(lay, net._params, 10).kernels == want
