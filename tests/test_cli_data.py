@@ -149,3 +149,24 @@ def test_mnist_not_found_says_so(tmp_path, capsys, monkeypatch):
     assert code == 1 and "$FASTNN_DATA=" in err and "does not exist" in err, err
     with pytest.raises(FileNotFoundError, match="FASTNN_DATA"):
         fastnn.data.load_mnist()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["train", "--epochz", "3"], "did you mean --epochs? (see 'fastnn train --help')"),
+    (["trian"], "did you mean train?"),
+    (["train", "--hidden", "relux"], "did you mean relu? (see 'fastnn train --help')"),
+    (["evaluate", "m.json", "--splt", "test"], "did you mean --split? (see 'fastnn evaluate --help')"),
+    (["train", "--data", "digits", "--sizes", "64,5,7"], "10 classes (see 'fastnn train --help')"),
+])
+def test_usage_errors_suggest_and_name_the_command_help(capsys, args, expected):
+    code, out, err = main(capsys, *args)
+    assert code == 2 and err.startswith("fastnn: error: ") and err.count("\n") == 1, err
+    assert expected in err, err
+
+
+def test_choices_take_any_case(capsys):
+    code, out, err = main(capsys, "train", "--data", "Digits", "--hidden", "ReLU", "--cost",
+                          "CrossEntropy", "--regularization", "L1", "--eval", "Test", "--epochs", "1",
+                          "--sizes", "64,5,10", "--no-progress")
+    assert code == 0, err
+    assert "hidden=relu" in out and "l1" in out

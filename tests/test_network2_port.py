@@ -196,3 +196,28 @@ def test_seed_none_follows_numpy_global_generator(digits):
     assert np.array_equal(runs[0], runs[1])
     assert not np.array_equal(fastnn.Network([64, 10, 10])._params,
                               fastnn.Network([64, 10, 10])._params)
+
+
+def test_one_progress_bar_per_run_with_loss_and_accuracy(digits, monkeypatch):
+    import tqdm.auto
+
+    bars = []
+    real = tqdm.auto.tqdm
+
+    class Counting(real):
+        def __init__(self, *a, **k):
+            bars.append(k)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
+    (X, y), (Xv, yv), _ = digits
+    import io as _io
+    buf = _io.StringIO()
+    monkeypatch.setattr("sys.stderr", buf)
+    net = fastnn.Network([64, 10, 10], seed=0)
+    net.SGD((X, y), 3, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_accuracy=True,
+            track_loss=True, progress=True)
+    assert len(bars) == 1 and bars[0]["leave"] is True and bars[0]["total"] == 3 * 120
+    last = buf.getvalue().rstrip().split("\r")[-1]
+    assert "epoch 3/3" in last and "loss=" in last and "val acc=" in last and "360/360" in last
+    assert net.history.records[0].evaluation_seconds > 0
