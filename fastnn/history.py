@@ -123,6 +123,12 @@ class History:
             "settings": dict(self.settings),
         }
 
+    def plot(self, path=None, **kwargs):
+        """The learning curves as a matplotlib Figure (written to ``path`` when given): a shortcut
+        for ``fastnn.plotting.plot_history(self, path, **kwargs)``; needs matplotlib."""
+        from .plotting import plot_history
+        return plot_history(self, path, **kwargs)
+
     def to_json(self, **kwargs):
         """The history as JSON text.
 

@@ -6,7 +6,8 @@ backend switch), so it works headless and does not disturb an interactive sessio
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Optional
+import os
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from ._typing import PathLike
@@ -67,23 +68,30 @@ def _series(records, key, percent_of=None):
     return xs, ys
 
 
-def plot_history(history: History, path: PathLike, *, title: Optional[str] = None,
-                 evaluation_label: str = "validation", dpi: int = 100) -> None:
-    """Write a PNG with two panels: cost per epoch and accuracy (%) per epoch.
+def plot_history(history: History, path: Optional[PathLike] = None, *, title: Optional[str] = None,
+                 evaluation_label: str = "validation", dpi: int = 100) -> Any:
+    """The learning curves: a matplotlib Figure with two panels, cost per epoch and accuracy (%)
+    per epoch; written to ``path`` when given (PNG, or SVG/PDF by the suffix), atomically.
 
     Series that were not monitored (``None``) are left out; when training cost was not monitored but
-    the training loss was tracked, the loss is drawn instead. The file is written atomically.
+    the training loss was tracked, the loss is drawn instead. The Figure displays itself in a
+    notebook; it is made without pyplot, so no window opens and no global backend changes.
 
     Parameters
     ----------
     history : History, dict or list of EpochRecord
-        A :class:`~fastnn.History`, its ``to_dict()``, or a list of ``EpochRecord`` (or dicts).
-    path : str or os.PathLike
-        The PNG file to write.
+        A :class:`~fastnn.History` (``net.history``; ``net.history.plot()`` is a shortcut), its
+        ``to_dict()``, or a list of ``EpochRecord`` (or dicts).
+    path : str or os.PathLike, optional
+        The file to write (PNG, or SVG/PDF by the suffix), atomically; None: nothing written.
     title : str, optional
     evaluation_label : str, default "validation"
         Name of the evaluation data in the legend.
     dpi : int, default 100
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -143,6 +151,9 @@ def plot_history(history: History, path: PathLike, *, title: Optional[str] = Non
         fig.suptitle(title)
     fig.tight_layout()
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    atomic_write_bytes(path, buf.getvalue())
+    if path is not None:
+        suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+        buf = io.BytesIO()
+        fig.savefig(buf, format=suffix if suffix in ("svg", "pdf") else "png")
+        atomic_write_bytes(path, buf.getvalue())
+    return fig

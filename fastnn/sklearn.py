@@ -36,7 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from sklearn.utils._param_validation import Options, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from . import _vocabulary as V
 from .costs import COSTS
@@ -54,6 +54,32 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
 _SEED_MAX = np.iinfo(np.int32).max
+
+# Checks of sklearn.utils.estimator_checks that cannot apply, with the reason (check name -> reason).
+# Used by `parametrize_with_checks(..., expected_failed_checks=...)` (scikit-learn >= 1.6) and by the
+# `_xfail_checks` tag of older versions.
+_SAMPLE_WEIGHT_REASON = (
+    "mini-batch SGD: an integer weight scales a row's gradient within its mini-batch, while a "
+    "repeated row is a separate example in other mini-batches (and changes n in lambda/n and the "
+    "number of steps), so the two fits differ; scikit-learn's MLP estimators fail it for the same "
+    "reason")
+_CLASSIFIER_XFAIL_CHECKS: dict[str, str] = {
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON}
+_REGRESSOR_XFAIL_CHECKS: dict[str, str] = {
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON}
+
+
+def expected_failed_checks(estimator):
+    """The estimator checks expected to fail for ``estimator``, as {check name: reason}.
+
+    For ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``.
+    """
+    if isinstance(estimator, NetworkClassifier):
+        return dict(_CLASSIFIER_XFAIL_CHECKS)
+    if isinstance(estimator, NetworkRegressor):
+        return dict(_REGRESSOR_XFAIL_CHECKS)
+    return {}
+
 
 def _validate_data(estimator, *args, **kwargs):
     """scikit-learn's input validation (``validate_data`` since 1.6, the ``_validate_data`` method before)."""
@@ -103,7 +129,9 @@ _PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "warm_start": ["boolean"],
     "verbose": ["verbose"],
+    "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
 }
+_CLASS_WEIGHT_CONSTRAINT = [StrOptions({"balanced"}), dict, None]
 
 
 def _encode_labels(classes, y):
@@ -159,6 +187,7 @@ class _BaseNetwork(BaseEstimator):
         p["early_stopping"] = bool(self.early_stopping)
         p["dtype"] = np.dtype(self.dtype)
         p["verbose"] = int(self.verbose)
+        p["tol"] = None if self.tol is None else float(self.tol)
         self._check_extra_params(p)
         return p
 
@@ -191,10 +220,11 @@ class _BaseNetwork(BaseEstimator):
                 % (type(self).__name__, ", ".join(diff), {k: actual[k] for k in diff}, {k: expected[k] for k in diff})
             )
 
-    def _train(self, p, X, Y, *, epochs, reuse, n_outputs, allow_validation):
+    def _train(self, p, X, Y, *, epochs, reuse, n_outputs, allow_validation, weights=None):
         """Create or reuse ``network_`` and train it with ONE ``SGD`` call; sets the fitted attributes.
 
-        ``Y`` is int labels (n,) for the classifier, targets (n, n_outputs) for the regressor.
+        ``Y`` is int labels (n,) for the classifier, targets (n, n_outputs) for the regressor;
+        ``weights`` (n,) the per-row weights (sample_weight times class_weight) or None.
         """
         rng = check_random_state(self.random_state)
         net_seed = int(rng.randint(_SEED_MAX))
@@ -206,8 +236,14 @@ class _BaseNetwork(BaseEstimator):
             net = self._new_network(p, X.shape[1], n_outputs, net_seed)
 
         use_validation = allow_validation and (p["early_stopping"] or p["eta_schedule"] is not None)
+        W_train = weights
         if use_validation:
-            X_train, X_val, Y_train, Y_val = self._split_validation(p, X, Y, split_seed)
+            if weights is None:
+                X_train, X_val, Y_train, Y_val = self._split_validation(p, X, Y, split_seed)
+            else:                           # the same split of the rows, weights alongside
+                idx = np.arange(len(X))
+                tr, va = self._split_validation(p, idx, Y, split_seed)[:2]
+                X_train, X_val, Y_train, Y_val, W_train = X[tr], X[va], Y[tr], Y[va], weights[tr]
         else:
             X_train, Y_train, X_val, Y_val = X, Y, None, None
         X_train, Y_train = _trainable(X_train), _trainable(Y_train)
@@ -219,10 +255,15 @@ class _BaseNetwork(BaseEstimator):
         monitor = None
         if use_validation:
             monitor = self._validation_kwargs(p, net, _trainable(X_val), _trainable(Y_val), kwargs)
-        callbacks = [c for c in (monitor, self._verbose_callback(p, monitor)) if c is not None]
+        converged = _Convergence(p["tol"], p["n_iter_no_change"]) if (
+            p["tol"] is not None and not use_validation) else None
+        callbacks = [c for c in (monitor, self._verbose_callback(p, monitor), converged)
+                     if c is not None]
         if callbacks:
             kwargs["callback"] = _chain(callbacks)
 
+        if W_train is not None:
+            kwargs["sample_weight"] = W_train
         # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
         undo = (net._params.copy(), None if net._velocity is None else net._velocity.copy(),
                 copy.deepcopy(net._rng.bit_generator.state), net.history)
@@ -237,6 +278,15 @@ class _BaseNetwork(BaseEstimator):
             net._rng.bit_generator.state = undo[2]
             net.history = undo[3]
             raise
+        if p["tol"] is not None and net.history.stop_reason == "completed" and epochs > 1:
+            import warnings
+
+            from sklearn.exceptions import ConvergenceWarning
+            what = ("the validation score did not stop improving" if use_validation else
+                    f"the training loss still improved by more than tol={p['tol']:g} within the "
+                    f"last n_iter_no_change={p['n_iter_no_change']} epochs")
+            warnings.warn(f"{type(self).__name__}: the {epochs} epochs ended without convergence "
+                          f"({what}); raise epochs, or tol", ConvergenceWarning, stacklevel=4)
 
         records = list(net.history.records)
         losses = [float(r.training_loss) for r in records]
@@ -255,6 +305,8 @@ class _BaseNetwork(BaseEstimator):
         else:
             self.loss_curve_ = losses
             self.n_iter_ = len(records)
+        self.loss_ = float(self.loss_curve_[-1]) if self.loss_curve_ else None
+        self.best_loss_ = float(min(self.loss_curve_)) if self.loss_curve_ else None
         self.validation_scores_ = None if scores is None else [float(s) for s in scores]
         self.best_validation_score_ = None if scores is None else float(max(scores))
         return self
@@ -336,6 +388,51 @@ def _read_only(a):
     return view
 
 
+class _Convergence:
+    """SGD callback (tol set, no validation split): stop once the epoch's mean training loss has
+    not improved by at least tol for n_iter_no_change epochs in a row (scikit-learn's MLP rule)."""
+
+    def __init__(self, tol, n_iter_no_change):
+        self.tol, self.patience = tol, n_iter_no_change
+        self.best, self.bad = math.inf, 0
+
+    def __call__(self, record):
+        loss = record.training_loss
+        if loss > self.best - self.tol:
+            self.bad += 1
+        else:
+            self.bad = 0
+        self.best = min(self.best, loss)
+        return False if self.bad >= self.patience else None
+
+
+def _sample_weights(estimator, sample_weight, n, dtype, y_encoded=None, classes=None):
+    """sample_weight (checked by scikit-learn) times the classifier's class_weight, or None."""
+    from sklearn.utils.validation import _check_sample_weight
+    w = None if sample_weight is None else _check_sample_weight(sample_weight, np.empty((n, 1)),
+                                                                dtype=np.float64)
+    class_weight = getattr(estimator, "class_weight", None)
+    if class_weight is not None and y_encoded is not None:
+        from sklearn.utils.class_weight import compute_class_weight
+        present = classes[np.unique(y_encoded)]
+        if isinstance(class_weight, dict):
+            unknown = [k for k in class_weight if k not in set(classes.tolist())]
+            if unknown:
+                raise ValueError(f"class_weight: labels {unknown} are not in classes_ {list(classes)}")
+            per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes])
+        else:                                  # "balanced": n / (n_classes * count), per class seen
+            per_class = np.ones(len(classes))
+            per_class[np.unique(y_encoded)] = compute_class_weight(
+                "balanced", classes=present, y=classes[y_encoded])
+        cw = per_class[y_encoded]
+        w = cw if w is None else w * cw
+    if w is not None:
+        if np.any(w < 0) or not np.any(w > 0):
+            raise ValueError("sample_weight: expected weights >= 0, not all zero")
+        w = np.ascontiguousarray(w, dtype=dtype)
+    return w
+
+
 def _chain(callbacks):
     def callback(record):
         stop = False
@@ -408,6 +505,14 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         Continue training the fitted network on the next ``fit`` instead of starting over.
     verbose : int, default=0
         1: one line per epoch on stderr; 2: also a progress bar.
+    tol : float or None, default=None
+        None: train exactly ``epochs`` epochs, as the book does. A number: stop once the epoch's mean
+        training loss has not improved by at least ``tol`` for ``n_iter_no_change`` epochs in a
+        row (scikit-learn's MLP rule; with ``early_stopping`` the validation score decides), and
+        warn with ``sklearn.exceptions.ConvergenceWarning`` when the epochs end first.
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class (labels as in ``y``; missing ones 1), multiplied into
+        ``sample_weight``; "balanced": n_samples / (n_classes * count of the class).
 
     Attributes
     ----------
@@ -419,9 +524,12 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
     validation_scores_ : list of float or None, validation accuracy of each epoch (with a validation split)
     best_validation_score_ : float or None
     n_iter_ : int, the number of epochs run
+    loss_ : float, the mean training loss of the last epoch (weighted by sample_weight when given)
+    best_loss_ : float, the smallest epoch loss in ``loss_curve_``
     """
 
     _min_validation_size = 1
+    _parameter_constraints = dict(_PARAMETER_CONSTRAINTS, class_weight=_CLASS_WEIGHT_CONSTRAINT)
 
     def __init__(
         self,
@@ -447,6 +555,8 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         random_state=None,
         warm_start=False,
         verbose=0,
+        tol=None,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cost = cost
@@ -469,6 +579,8 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.tol = tol
+        self.class_weight = class_weight
 
     def _check_extra_params(self, p):
         V.check_pairing(p["cost"], p["output"])
@@ -494,7 +606,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         return super()._split_validation(p, X, Y, seed, stratify=Y)
 
     @_fit_or_restore
-    def _fit(self, X, y, *, partial, classes=None):
+    def _fit(self, X, y, *, partial, classes=None, sample_weight=None):
         p = self._validated_params()
         fitted = hasattr(self, "network_")
         reuse = fitted and (partial or self.warm_start)
@@ -535,28 +647,33 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
             )
 
         y_int = _encode_labels(new_classes, y)
+        weights = _sample_weights(self, sample_weight, len(y_int), p["dtype"], y_int, new_classes)
         self._train(
             p, X, y_int, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=len(new_classes),
-            allow_validation=not partial,
+            allow_validation=not partial, weights=weights,
         )
         self.classes_ = new_classes  # set once training succeeded
         return self
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), any label type (mapped through ``classes_``)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the rows (>= 0, not all zero), times ``class_weight``: each mini-batch step
+            follows the weighted mean of the per-example gradients (``Network.SGD(sample_weight=)``).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, partial=False)
+        return self._fit(X, y, partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """One epoch of SGD on (X, y).
 
         Early stopping and the eta schedule do not apply to ``partial_fit``.
@@ -567,12 +684,14 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), optional
             All labels; required on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights, times ``class_weight`` (see ``fit``).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, partial=True, classes=classes)
+        return self._fit(X, y, partial=True, classes=classes, sample_weight=sample_weight)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``.
@@ -677,6 +796,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         random_state=None,
         warm_start=False,
         verbose=0,
+        tol=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cost = cost
@@ -699,6 +819,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.tol = tol
 
     def _check_extra_params(self, p):
         if p["cost"] != "quadratic":
@@ -730,7 +851,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         return _R2Scores(net, X_val, Y_val)
 
     @_fit_or_restore
-    def _fit(self, X, y, *, partial):
+    def _fit(self, X, y, *, partial, sample_weight=None):
         p = self._validated_params()
         fitted = hasattr(self, "network_")
         reuse = fitted and (partial or self.warm_start)
@@ -745,41 +866,45 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
                 "y has %d targets, but %s was fitted with %d targets"
                 % (n_outputs, type(self).__name__, self.n_outputs_)
             )
+        weights = _sample_weights(self, sample_weight, len(Y), p["dtype"])
         self._train(
             p, X, Y, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=n_outputs,
-            allow_validation=not partial,
+            allow_validation=not partial, weights=weights,
         )
         self.n_outputs_ = n_outputs  # set once training succeeded
         self._y_1d = y_1d
         return self
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train a fresh network (or continue, with ``warm_start=True``) for ``epochs`` epochs.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the rows (>= 0, not all zero).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, partial=False)
+        return self._fit(X, y, partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """One epoch of SGD on (X, y) (no early stopping).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, partial=True)
+        return self._fit(X, y, partial=True, sample_weight=sample_weight)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets.

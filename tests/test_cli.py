@@ -391,3 +391,19 @@ def test_plot_history_without_matplotlib_raises_a_clear_import_error(monkeypatch
     with pytest.raises(ImportError, match=r"fastnn\[plot\]"):
         plotting.plot_history([], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_history_returns_the_figure_and_history_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    from fastnn.data import load_digits
+    from fastnn.plotting import plot_history
+
+    net = fastnn.Network([64, 10, 10], seed=0)
+    ds = load_digits()
+    net.SGD(ds.training, 2, 10, 0.5, evaluation_data=ds.validation, monitor_evaluation_accuracy=True)
+    fig = plot_history(net.history)                       # no path: nothing written
+    assert type(fig).__name__ == "Figure" and len(fig.axes) == 2
+    assert list(tmp_path.iterdir()) == []
+    fig = net.history.plot(tmp_path / "c.svg", title="t")
+    assert (tmp_path / "c.svg").read_bytes().lstrip().startswith(b"<?xml")
+    assert fig._suptitle.get_text() == "t"

@@ -15,14 +15,15 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from fastnn.sklearn import NetworkClassifier, NetworkRegressor  # noqa: E402
+from fastnn.sklearn import NetworkClassifier, NetworkRegressor, expected_failed_checks  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------
 # scikit-learn's estimator checks
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.slow
-@parametrize_with_checks([NetworkClassifier(), NetworkRegressor()])
+@parametrize_with_checks([NetworkClassifier(), NetworkRegressor()],
+                         expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
