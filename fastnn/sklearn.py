@@ -592,6 +592,9 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         tags.input_tags.sparse = False
         return tags
 
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"_xfail_checks": dict(_CLASSIFIER_XFAIL_CHECKS)}
+
     def _validation_kwargs(self, p, net, X_val, y_val, kwargs):
         kwargs.update(
             evaluation_data=(X_val, y_val),
@@ -838,7 +841,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"multioutput": True}
+        return {"multioutput": True, "_xfail_checks": dict(_REGRESSOR_XFAIL_CHECKS)}
 
     def _validation_kwargs(self, p, net, X_val, Y_val, kwargs):
         kwargs.update(
