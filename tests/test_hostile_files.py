@@ -76,6 +76,7 @@ def hostile_dtype_pickle(base="V16"):
     return pickle.dumps(((X, X), (X, X), (X, X)), protocol=2)
 
 
+@asan
 def test_crafted_dtype_really_crashes_numpy(tmp_path):
     """The pickle above is a real threat: unpickled without fastnn's checks, repr() segfaults."""
     p = tmp_path / "evil.pkl"
