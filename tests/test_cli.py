@@ -117,11 +117,10 @@ def test_options_are_passed_to_sgd(tmp_path):
     assert net.weight_init == "large" and np.dtype(net.dtype) == np.float32
     h = json.loads((tmp_path / "h.json").read_text())
     assert h["records"][0]["n_training"] == 3000  # 600 examples, expanded 5x
-    settings = h.get("settings", {})
-    if settings:
-        assert settings["regularization"] == "l1" and settings["momentum"] == 0.5
-        assert settings["dropout"] == 0.1 and settings["early_stopping"] == 5
-        assert settings["mini_batch_size"] == 20 and settings["eta_schedule"] == 2
+    settings = h["settings"]
+    assert settings["regularization"] == "l1" and settings["momentum"] == 0.5
+    assert settings["dropout"] == 0.1 and settings["early_stopping"] == 5
+    assert settings["mini_batch_size"] == 20 and settings["eta_schedule"] == 2
 
 
 def test_no_monitor_training_reports_the_tracked_loss(tmp_path):

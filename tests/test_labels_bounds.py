@@ -137,6 +137,7 @@ class _LazyBound:
             from setup_bound import load
         finally:
             sys.path.pop(0)
+        pytest.importorskip("Cython", reason="building bench/_bound.pyx needs Cython")
         return getattr(load(), name)
 
 
