@@ -44,7 +44,7 @@ class CLIError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as one line (``fastnn: error: ...``) instead of usage + exit."""
 
-    command = None          # the sub-command named on the command line (set by main)
+    command: str | None = None   # the sub-command named on the command line (set by main)
 
     def error(self, message):
         prog, options = self.prog, list(self._option_string_actions)
@@ -284,7 +284,7 @@ def _add_progress_options(g, quiet_help, unit):
                    help="never show the progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     from ._version import __version__
 
     parser = _Parser(
