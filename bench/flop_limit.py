@@ -5,7 +5,8 @@
 In one process, on one thread, interleaved round by round: a 1536² numpy matmul (float64 and float32;
 OpenBLAS runs near peak there) and one epoch of fastnn on 50,000 MNIST rows (synthetic rows of the
 same shape when MNIST is absent) for each case, with fastnn's own kernels and with the BLAS path
-(``_core.KERNELS["mode"]`` switched between Trainer constructions; the import-time choice otherwise).
+(``_core.KERNELS["mode"]`` set to "own" / "blas" for each Trainer construction, whatever the import-time
+choice).
 For each, the best of the rounds. Reported:
 
     ratio = best epoch time / (GEMM FLOPs the epoch needs / best large-GEMM rate of that dtype)
@@ -114,7 +115,7 @@ def main(argv=None):
                         nets[key] = fastnn.Network(sizes, dtype=dt, seed=0)
                     net = nets[key]
                     saved = _core.KERNELS["mode"]
-                    _core.KERNELS["mode"] = "auto" if mode == "own" else "blas"
+                    _core.KERNELS["mode"] = mode    # "own": every layer on fastnn's kernels
                     try:
                         t = clock()
                         net.SGD((X, y), 1, mb, 0.1, 5.0, n_threads=1, **opts)

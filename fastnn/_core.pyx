@@ -132,13 +132,14 @@ EVAL_BLOCK = 1024
 #   FASTNN_ISA=generic|avx2|avx512   the instruction set of fastnn's own kernels (default: the best
 #                                    this CPU runs); FASTNN_KERNELS=auto|own|blas (default auto).
 #   auto: a training layer uses fastnn's own kernels when the mini-batch has at most OWN_MAX_ROWS
-#   rows and the layer at most OWN_MAX_WEIGHTS weights, BLAS otherwise (measured on the AVX-512
-#   benchmark host: OpenBLAS' small-matrix kernels are as fast or faster on the 784-input layers,
-#   fastnn's own win on the small ones, where a BLAS call's fixed cost dominates); "own" uses them
-#   for every training layer; inference (many rows per block) always uses BLAS.
+#   rows and the layer at most OWN_MAX_WEIGHTS weights, BLAS otherwise. OWN_MAX_WEIGHTS is 0 for
+#   now: on the AVX-512 benchmark host OpenBLAS' small-matrix GEMM kernels measured as fast or
+#   faster than fastnn's own for every layer of the chapter's networks (bench/flop_limit.py), so
+#   auto means BLAS until they win. "own" uses them for every training layer; inference (many rows
+#   per block) always uses BLAS.
 # ---------------------------------------------------------------------------------------------
 OWN_MAX_ROWS = 128
-OWN_MAX_WEIGHTS = 4096
+OWN_MAX_WEIGHTS = 0
 ISA_NAMES = ("avx512", "avx2", "generic")
 cdef const fnn_mm_table *_MM = NULL
 
