@@ -52,3 +52,83 @@ def digits():
     from fastnn.data import load_digits
 
     return load_digits()
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared helpers, one definition each. Test modules import them with ``from conftest import ...``
+# (tests/ has no __init__.py, so pytest puts this directory on sys.path, as for ``package_env``).
+# --------------------------------------------------------------------------------------------------
+def classification_data(n=10, d=4, k=3, seed=0):
+    """``(X, y)``: n rows of d uniform features, integer labels in [0, k)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.integers(0, k, n)
+
+
+def rel_err(got, want, floor=1e-300):
+    """Max absolute difference over all arrays of ``got``/``want``, relative to max |want|
+    (at least ``floor``: 1.0 where values near zero make a relative error meaningless)."""
+    import numpy as np
+
+    got = np.concatenate([np.ravel(g) for g in got]).astype(np.float64)
+    want = np.concatenate([np.ravel(w) for w in want]).astype(np.float64)
+    return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), floor)
+
+
+def twin(net):
+    """A ``fastnn.reference.ReferenceNetwork`` with ``net``'s parameters, cost and activations."""
+    from fastnn.reference import ReferenceNetwork
+
+    return ReferenceNetwork(net.sizes, [w.copy() for w in net.weights],
+                            [b.copy() for b in net.biases], net.cost, net.output, net.hidden,
+                            dtype=net.dtype)
+
+
+def snapshot(net):
+    """Everything an erroneous call must leave as it was: parameter bytes, velocity bytes, the
+    random generator's state and the history object."""
+    import copy
+
+    return (net._params.tobytes(),
+            None if net._velocity is None else net._velocity.tobytes(),
+            copy.deepcopy(net._rng.bit_generator.state),
+            net.history)
+
+
+def assert_unchanged(net, before):
+    """``net`` is as ``snapshot(net)`` found it (the same history object, not an equal one)."""
+    after = snapshot(net)
+    assert after[0] == before[0], "parameters changed"
+    assert after[1] == before[1], "velocity changed"
+    assert after[2] == before[2], "random generator state changed"
+    assert after[3] is before[3], "history replaced"
+
+
+def sgd_draws(net, n, epochs):
+    """The random draws ``net.SGD`` on ``n`` rows will make, without making them: returns
+    ``(seed, perms)``, the trainer's seed (it seeds the dropout masks: ``_core.MaskStream(seed, p,
+    dtype)``) and the ``epochs`` row permutations of a shuffled run, for
+    ``ReferenceNetwork.SGD(perms=..., mask_stream=...)``.
+
+    This is the ONE place the tests rely on the order of ``Network``'s draws (``Network(seed=s)``
+    makes a run reproducible; what it draws in which order is private): the trainer's seed first
+    (one ``integers(0, 2**63)``), then one in-place shuffle of a running permutation per epoch.
+    Use it through the ``seeded`` fixture, never by replaying ``net._rng`` in a test."""
+    import copy
+
+    import numpy as np
+
+    shadow = copy.deepcopy(net._rng)
+    seed = int(shadow.integers(0, 2**63))
+    perm, perms = np.arange(n), []
+    for _ in range(epochs):
+        shadow.shuffle(perm)
+        perms.append(perm.copy())
+    return seed, perms
+
+
+@pytest.fixture
+def seeded():
+    """The seeding hook: ``seeded(net, n, epochs) -> (seed, perms)``, see ``sgd_draws``."""
+    return sgd_draws

@@ -10,11 +10,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import package_env
 
-import fastnn  # noqa: E402  (a broken build must fail here, not skip)
-from fastnn import cli  # noqa: E402
-
-from conftest import package_env  # noqa: E402
+import fastnn
+from fastnn import cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -85,6 +84,7 @@ def test_train_digits_writes_model_history_and_plot(tmp_path):
         assert png.startswith(PNG_MAGIC) and len(png) > 1000
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_plot_png_is_written(tmp_path):
     if not _has_matplotlib():
         pytest.skip("matplotlib is not installed")
@@ -95,6 +95,7 @@ def test_plot_png_is_written(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # no temp files left
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_quiet_prints_only_the_result_line(tmp_path):
     r = run(tmp_path, "train", "--data", "digits", "--epochs", "1", "-q", "--json", "h.json")
     assert r.returncode == 0, r.stderr
@@ -104,6 +105,7 @@ def test_quiet_prints_only_the_result_line(tmp_path):
     assert len(json.loads((tmp_path / "h.json").read_text())["records"]) == 1
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_options_are_passed_to_sgd(tmp_path):
     r = run(tmp_path, "train", "--data", "digits", "--sizes", "64,20,10", "--cost", "log-likelihood",
             "--hidden", "tanh", "--init", "large", "--dtype", "float32", "--epochs", "3", "--batch", "20",
@@ -123,6 +125,7 @@ def test_options_are_passed_to_sgd(tmp_path):
     assert settings["mini_batch_size"] == 20 and settings["eta_schedule"] == 2
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_no_monitor_training_reports_the_tracked_loss(tmp_path):
     r = run(tmp_path, "train", "--data", "digits", "--epochs", "1", "--no-monitor-training", "--eval", "test")
     assert r.returncode == 0, r.stderr
@@ -130,6 +133,7 @@ def test_no_monitor_training_reports_the_tracked_loss(tmp_path):
     assert "train loss" in line and "test cost" in line and "train cost" not in line
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_no_arguments_runs_a_short_demo_on_digits_when_mnist_is_missing(tmp_path):
     r = run(tmp_path)
     assert r.returncode == 0, r.stderr
@@ -140,12 +144,14 @@ def test_no_arguments_runs_a_short_demo_on_digits_when_mnist_is_missing(tmp_path
     assert accuracy > 90
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_options_without_command_mean_train(tmp_path):
     r = run(tmp_path, "--data", "digits", "--epochs", "1", "-q")
     assert r.returncode == 0, r.stderr
     assert TEST_LINE.match(r.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_mnist_is_used_when_found(tmp_path, mnist_dir):
     r = run(tmp_path, "train", "--epochs", "1", "--train-size", "1000", "--no-monitor-training",
@@ -212,18 +218,46 @@ def model_dir(tmp_path_factory):
     return d
 
 
+@pytest.fixture
+def hidden_mnist(tmp_path, monkeypatch):
+    """No MNIST for in-process runs: an empty $FASTNN_DATA and a HOME without ~/.fastnn."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    monkeypatch.setenv("FASTNN_DATA", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+def _assert_one_error_line(code, out, err, expected):
+    assert code in (cli.EXIT_FAILURE, cli.EXIT_USAGE), (code, err)
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("fastnn: error: "), lines[0]
+    assert expected in lines[0], lines[0]
+
+
 @pytest.mark.parametrize("case", sorted(ERROR_CASES))
-def test_user_errors_print_one_line(model_dir, tmp_path, case):
+def test_user_errors_print_one_line(model_dir, hidden_mnist, capsys, case):
+    """In-process through cli.main: exit code, one line on stderr naming the culprit."""
+    args, expected = ERROR_CASES[case]
+    args = [a.replace("{tmp}", str(model_dir)) for a in args]
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    _assert_one_error_line(code, out, err, expected)
+
+
+@pytest.mark.parametrize("case", [
+    "unknown-option",                                                     # argparse usage error
+    pytest.param("sizes-vs-inputs", marks=pytest.mark.slow),              # error after loading data
+    pytest.param("evaluate-corrupt-model", marks=pytest.mark.slow),       # a file error
+])
+def test_user_errors_print_one_line_in_a_subprocess(model_dir, tmp_path, case):
+    """Smoke test of the real process: exit status and stderr as a user sees them."""
     args, expected = ERROR_CASES[case]
     args = [a.replace("{tmp}", str(model_dir)) for a in args]
     r = run(tmp_path, *args)
-    assert r.returncode != 0
-    assert r.returncode in (cli.EXIT_FAILURE, cli.EXIT_USAGE)
-    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("fastnn: error: "), lines[0]
-    assert expected in lines[0], lines[0]
+    _assert_one_error_line(r.returncode, r.stdout, r.stderr, expected)
 
 
 def test_missing_matplotlib_is_reported_before_training(monkeypatch, capsys, tmp_path):
@@ -241,6 +275,7 @@ def test_missing_matplotlib_is_reported_before_training(monkeypatch, capsys, tmp
 # --------------------------------------------------------------------------------------------------
 # evaluate / predict
 # --------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_evaluate_matches_training_report(tmp_path):
     r = run(tmp_path, "train", "--data", "digits", "--epochs", "2", "--seed", "7", "--save", "m.json")
     assert r.returncode == 0, r.stderr
@@ -260,6 +295,7 @@ def test_evaluate_matches_training_report(tmp_path):
     assert cost == pytest.approx(net.total_cost(Xv, yv), rel=1e-5)
 
 
+@pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_predict(model_dir, tmp_path):
     from fastnn.data import load_digits
 
@@ -281,6 +317,7 @@ def test_predict(model_dir, tmp_path):
 # --------------------------------------------------------------------------------------------------
 # Ctrl-C
 # --------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # test_ctrl_c_in_process is the fast version
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
 def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
     cmd = [sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs", "100000",

@@ -1,23 +1,17 @@
 """The compiled core against the reference implementation and against finite differences."""
-import copy
 import zlib
 
 import numpy as np
 import pytest
+from conftest import rel_err, twin
 
 import fastnn
 from fastnn import _core
 from fastnn.costs import VALID_PAIRINGS
-from fastnn.reference import ReferenceNetwork, onehot
+from fastnn.reference import onehot
 
 HIDDEN = ("sigmoid", "tanh", "relu")
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
-
-
-def rel_err(got, want):
-    got = np.concatenate([np.ravel(g) for g in got]).astype(np.float64)
-    want = np.concatenate([np.ravel(w) for w in want]).astype(np.float64)
-    return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-300)
 
 
 def random_problem(rng, cost, output, n_in, n_out, n):
@@ -27,12 +21,6 @@ def random_problem(rng, cost, output, n_in, n_out, n):
     else:
         y = rng.integers(0, n_out, n)          # class labels
     return X, y
-
-
-def twin(net):
-    return ReferenceNetwork(net.sizes, [w.copy() for w in net.weights],
-                            [b.copy() for b in net.biases], net.cost, net.output, net.hidden,
-                            dtype=net.dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -69,19 +57,12 @@ def test_core_matches_reference(cost, output, hidden, dtype, lmbda):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_shuffled_training_matches_reference_with_same_permutations(dtype):
+def test_shuffled_training_matches_reference_with_same_permutations(dtype, seeded):
     rng = np.random.default_rng(5)
     X, y = rng.random((57, 6)), rng.integers(0, 3, 57)
     net = fastnn.Network([6, 8, 3], dtype=dtype, seed=3)
     ref = twin(net)
-    perms = []
-    # replay the network's generator: the trainer's seed, then one shuffle per epoch
-    shadow = copy.deepcopy(net._rng)
-    shadow.integers(0, 2**63)
-    perm = np.arange(57)
-    for _ in range(3):
-        shadow.shuffle(perm)
-        perms.append(perm.copy())
+    _, perms = seeded(net, 57, 3)
     net.SGD((X, y), 3, 10, 0.5, 0.1)
     ref.SGD((X, y), 3, 10, 0.5, 0.1, perms=perms)
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
@@ -250,13 +231,12 @@ def test_zero_momentum_is_plain_sgd_exactly():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_dropout_matches_reference_with_the_same_masks(dtype, hidden):
+def test_dropout_matches_reference_with_the_same_masks(dtype, hidden, seeded):
     rng = np.random.default_rng(7)
     X, y = rng.random((29, 6)), rng.integers(0, 3, 29)
     net = fastnn.Network([6, 9, 5, 3], hidden=hidden, dtype=dtype, seed=8)
     ref = twin(net)
-    # the trainer's dropout seed is the network generator's next draw
-    seed = int(copy.deepcopy(net._rng).integers(0, 2**63))
+    seed, _ = seeded(net, 29, 2)
     net.SGD((X, y), 2, 5, 0.5, 0.5, shuffle=False, dropout=0.4)
     ref.SGD((X, y), 2, 5, 0.5, 0.5, mask_stream=_core.MaskStream(seed, 0.4, dtype))
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]

@@ -564,6 +564,7 @@ def test_onehot():
 # --------------------------------------------------------------------------------------------------
 # real MNIST (skipped when absent)
 # --------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # loads the real MNIST (~1.5 s); the synthetic IDX tests cover the same reader
 @pytest.mark.mnist
 def test_real_mnist(mnist):
     (Xtr, ytr), (Xva, yva), (Xte, yte) = mnist
@@ -582,6 +583,7 @@ def test_real_mnist(mnist):
     assert mnist.n_inputs == 784 and mnist.n_classes == 10
 
 
+@pytest.mark.slow  # loads the real MNIST (~1.5 s); the synthetic IDX tests cover the same reader
 @pytest.mark.mnist
 def test_real_mnist_float32_matches(mnist, mnist_dir):
     ds = load_mnist(mnist_dir, dtype=np.float32)

@@ -94,6 +94,7 @@ def test_checksums_are_shipped_in_the_package():
     assert sorted(sums) == sorted(NAMES) and all(len(v) == 64 for v in sums.values())
 
 
+@pytest.mark.slow  # several mirrors and retries (~1.5 s); the single-failure tests stay fast
 def test_dead_and_corrupt_mirrors_are_skipped(server, dead_mirror, tmp_path):
     httpd, base = server
     httpd.requests.clear()

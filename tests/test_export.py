@@ -488,6 +488,7 @@ def test_torch_missing_gives_a_clear_error(monkeypatch):
 # ------------------------------------------------------------------------------------------------
 # MNIST end to end: fastnn train -> save -> load -> to_onnx -> ONNX Runtime
 # ------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # MNIST training + ONNX Runtime
 @pytest.mark.mnist
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_mnist_onnx_accuracy_equals_fastnn_to_the_last_image(mnist_dir, mnist, tmp_path, dtype,
@@ -518,6 +519,7 @@ def test_cli_export_onto_a_directory_is_refused(tmp_path, capsys):
     assert os.listdir(tmp_path / "d") == []
 
 
+@pytest.mark.slow  # a subprocess importing the exporter (~2 s)
 def test_importing_the_exporter_imports_neither_onnx_nor_torch():
     code = ("import sys, fastnn.export, fastnn.sklearn, fastnn.cli; "
             "assert not {'onnx', 'onnxruntime', 'torch'} & set(sys.modules), sorted(sys.modules)")

@@ -257,7 +257,8 @@ def test_cli_reports_a_lying_idx_header_in_one_line(tmp_path):
 # predict --input X.npy
 # ------------------------------------------------------------------------------------------------
 @asan
-@pytest.mark.parametrize("shape", [(10 ** 9, 64), (10 ** 12, 64), (5, 64)])
+@pytest.mark.parametrize("shape", [(10 ** 9, 64)] + [pytest.param(s, marks=pytest.mark.slow)  # a child each
+                                   for s in ((10 ** 12, 64), (5, 64))])
 def test_predict_input_npy_claiming_more_rows_than_it_holds(tmp_path, shape):
     from numpy.lib import format as npformat
 

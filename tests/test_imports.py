@@ -17,7 +17,8 @@ def _python(code):
     return out.stdout.strip()
 
 
-@pytest.mark.parametrize("module", ["fastnn", "fastnn.data", "fastnn.sklearn"])
+@pytest.mark.parametrize("module", ["fastnn", "fastnn.data",
+                                    pytest.param("fastnn.sklearn", marks=pytest.mark.slow)])  # ~1.5 s
 def test_light_imports_do_not_load_the_compiled_core(module):
     loaded = _python(f"import sys, {module}; "
                      "print(sorted(m for m in sys.modules if m in ('fastnn._core', "
@@ -25,6 +26,7 @@ def test_light_imports_do_not_load_the_compiled_core(module):
     assert loaded == "[]"
 
 
+@pytest.mark.slow  # a subprocess importing all submodules (~1.5 s)
 def test_submodules_are_attributes_of_a_plain_import():
     out = _python("import sys, fastnn; "
                   "assert 'fastnn.data' not in sys.modules; "

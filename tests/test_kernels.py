@@ -188,7 +188,8 @@ def run_path(isa, kernels="own"):
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("isa", ISAS)
+# one ISA in the fast set (a child process each, ~0.6 s), the others slow
+@pytest.mark.parametrize("isa", ISAS[:1] + [pytest.param(i, marks=pytest.mark.slow) for i in ISAS[1:]])
 def test_training_on_each_isa_path_matches_reference(isa):
     """Odd sizes, both dtypes, with/without momentum, dropout, L1 and row weights."""
     out = run_path(isa)

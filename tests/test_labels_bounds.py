@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import classification_data
 
 import fastnn
 from fastnn import _core
@@ -23,9 +24,9 @@ def _child(code):
                           capture_output=True, text=True, timeout=120)
 
 
-def _data(n=40, d=4, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.random((n, d)), rng.integers(0, k, n).astype(np.int64)
+def _data(n=40, **kwargs):
+    """This module's default size of ``classification_data``."""
+    return classification_data(n, **kwargs)
 
 
 @pytest.mark.parametrize("value", [10 ** 12, 7, -1])
@@ -91,7 +92,8 @@ def test_targets_built_directly_keep_their_own_read_only_copy():
     assert np.all(np.isfinite(net._params))
 
 
-@pytest.mark.parametrize("value", ["10**12", "7", "-1", "-(2**62)"])
+@pytest.mark.parametrize("value", ["10**12"] + [pytest.param(v, marks=pytest.mark.slow)  # a child each
+                                   for v in ("7", "-1", "-(2**62)")])
 def test_labels_made_writeable_again_are_caught_by_the_kernel(value):
     """Even forcing the core's copy writeable and scribbling over it: a clear ValueError, no crash,
     no write past the output row, nothing trained from the bad mini-batch on."""

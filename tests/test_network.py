@@ -4,10 +4,10 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import package_env
 
 import fastnn
 from fastnn.reference import ReferenceNetwork
-from conftest import package_env
 
 
 @pytest.fixture
@@ -18,8 +18,15 @@ def toy():
 
 def test_version_and_public_names():
     assert isinstance(fastnn.__version__, str) and fastnn.__version__
-    for name in ("Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "load"):
-        assert hasattr(fastnn, name)
+    from fastnn.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+    from fastnn.network import Network
+
+    # the top-level names are the real objects, not look-alikes
+    assert fastnn.Network is Network and callable(fastnn.load)
+    assert (fastnn.QuadraticCost, fastnn.CrossEntropyCost, fastnn.LogLikelihoodCost) == (
+        QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
+    public = {"Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "load"}
+    assert public <= set(fastnn.__all__)
 
 
 def test_shapes_and_default_initialisation():
@@ -43,14 +50,19 @@ def test_seed_reproducibility(toy):
     assert np.array_equal(a._params, b._params)
 
 
-@pytest.mark.parametrize("cost,output", [("quadratic", None), (fastnn.QuadraticCost, "linear"),
-                                         ("log-likelihood", None), (fastnn.LogLikelihoodCost, "softmax"),
-                                         ("cross-entropy", "sigmoid")])
-def test_cost_names_and_classes(cost, output):
-    net = fastnn.Network([3, 2], cost=cost, output=output)
-    assert net.cost in (fastnn.QuadraticCost, fastnn.CrossEntropyCost, fastnn.LogLikelihoodCost)
-    if net.cost is fastnn.LogLikelihoodCost:
-        assert net.output == "softmax"
+@pytest.mark.parametrize("cost,output,want_cost,want_output", [
+    ("quadratic", None, fastnn.QuadraticCost, "sigmoid"),
+    (fastnn.QuadraticCost, "linear", fastnn.QuadraticCost, "linear"),
+    ("log-likelihood", None, fastnn.LogLikelihoodCost, "softmax"),
+    (fastnn.LogLikelihoodCost, "softmax", fastnn.LogLikelihoodCost, "softmax"),
+    ("cross-entropy", "sigmoid", fastnn.CrossEntropyCost, "sigmoid"),
+    (None, None, fastnn.CrossEntropyCost, "sigmoid"),
+])
+def test_cost_names_and_classes(cost, output, want_cost, want_output):
+    """A name or a class gives that class; the output layer defaults to the cost's natural one."""
+    net = fastnn.Network([3, 2], **({} if cost is None else {"cost": cost}), output=output)
+    assert net.cost is want_cost
+    assert net.output == want_output
 
 
 def test_parameters_are_assignable_and_validated():
@@ -219,9 +231,18 @@ def test_schedules_need_evaluation_data(toy):
 
 
 def test_progress_bar_runs(toy, capsys):
+    """One bar on stderr counting mini-batches over the whole run (60 rows / 5 = 12 a epoch);
+    nothing on stdout, and nothing at all with progress=False."""
     net = fastnn.Network([5, 4, 3], seed=0)
     net.SGD(toy, 2, 5, 0.5, progress=True)
     assert len(net.history.records) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    last = err.rstrip().split("\r")[-1]
+    assert "epoch 2/2" in last and "24/24" in last and "batch/s" in last, last
+    assert "epoch 1/2" in err and "/24" in err.split("\r")[1]
+    net.SGD(toy, 1, 5, 0.5, progress=False)
+    assert capsys.readouterr() == ("", "")
 
 
 # ---- learning -----------------------------------------------------------------------------------
@@ -233,6 +254,7 @@ def test_digits_reaches_90_percent(digits):
     assert net.accuracy(Xt, yt) / len(Xt) > 0.90
 
 
+@pytest.mark.slow  # an MNIST training
 @pytest.mark.mnist
 def test_mnist_reaches_92_percent_in_3_epochs(mnist):
     (X, y), _, (Xt, yt) = mnist
@@ -293,6 +315,7 @@ def test_import_is_light(tmp_path):
     assert out.stdout.strip() == "2.0"
 
 
+@pytest.mark.slow  # two subprocesses; test_import_is_light is the fast representative
 def test_import_and_main_job_work_from_the_repository_root():
     """A developer's in-place build: `python -m fastnn` from the repository root (where ./fastnn
     shadows any installed package) finds the compiled core beside the sources. Skipped when the

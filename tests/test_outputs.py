@@ -79,6 +79,7 @@ def test_cli_json_to_stdout_is_pure_json_and_reports_go_to_stderr():
     assert "epoch 1/2" in r.stderr and "test: accuracy" in r.stderr
 
 
+@pytest.mark.slow  # a training subprocess (~2 s); test_cli_json_to_stdout_* is the fast representative
 def test_cli_json_dev_stdout_redirected_to_a_log_keeps_the_log(tmp_path):
     """'--json /dev/stdout > log.txt' used to replace log.txt (resolved path) and lose its lines."""
     log = tmp_path / "log.txt"
@@ -93,6 +94,7 @@ def test_cli_json_dev_stdout_redirected_to_a_log_keeps_the_log(tmp_path):
     assert json.loads(text[start:text.index("\n", start)])["records"]
 
 
+@pytest.mark.slow  # a training subprocess (~2 s); test_cli_json_to_stdout_* is the fast representative
 def test_cli_save_to_stdout_pipe(tmp_path):
     r = _cli(TRAIN + ["--save", "-", "-q"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -7,17 +7,16 @@ or the documented error, raised before anything changed — never a crash, a han
 The runs are derandomized (the same examples on every run, so CI cannot flake on a new one);
 FASTNN_HYPOTHESIS_EXAMPLES=500 FASTNN_HYPOTHESIS_RANDOM=1 explores further.
 """
-import copy
 import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import assert_unchanged, rel_err, snapshot, twin
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import fastnn
 from fastnn.costs import VALID_PAIRINGS
-from fastnn.reference import ReferenceNetwork
 
 HIDDEN = ("sigmoid", "tanh", "relu")
 TOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 2e-3}
@@ -26,24 +25,6 @@ EXAMPLES = int(os.environ.get("FASTNN_HYPOTHESIS_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     derandomize=not os.environ.get("FASTNN_HYPOTHESIS_RANDOM"),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def _twin(net):
-    return ReferenceNetwork(net.sizes, [w.copy() for w in net.weights],
-                            [b.copy() for b in net.biases], net.cost, net.output, net.hidden,
-                            dtype=net.dtype)
-
-
-def _state(net):
-    return (net._params.tobytes(),
-            None if net._velocity is None else net._velocity.tobytes(),
-            copy.deepcopy(net._rng.bit_generator.state), net.history)
-
-
-def _rel_err(got, want):
-    got = np.concatenate([np.ravel(g) for g in got]).astype(np.float64)
-    want = np.concatenate([np.ravel(w) for w in want]).astype(np.float64)
-    return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1.0)
 
 
 @st.composite
@@ -100,7 +81,7 @@ def problems(draw):
 def test_sgd_matches_the_reference_or_reports_divergence(problem):
     sizes, net_kw, X, X_in, y_ref, y_in, hyper = problem
     net = fastnn.Network(sizes, **net_kw)
-    ref = _twin(net)
+    ref = twin(net)
     h = dict(hyper)
     epochs, batch, eta = h.pop("epochs"), h.pop("mini_batch_size"), h.pop("eta")
     try:
@@ -113,6 +94,7 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
             ref.SGD((X, y_ref), epochs, batch, eta, h["lmbda"], h["regularization"], h["momentum"])
         assert not all(np.all(np.isfinite(w)) and np.max(np.abs(w)) < 1e30
                        for w in ref.weights + ref.biases), "diverged where the reference did not"
+        event("sgd: FloatingPointError, the reference diverged too")
         return
     assert result == ([], [], [], [])
     assert len(net.history.records) == epochs and net.history.stop_reason == "completed"
@@ -122,9 +104,10 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
     assert all(w.dtype == net.dtype for w in net.weights + net.biases)
     if not all(np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e4
                for w in ref.weights + ref.biases):
+        event("sgd: the reference blew up without inf/NaN, nothing to compare")
         return   # blew up without reaching inf/NaN (float32, linear output): nothing to compare
     tol = TOL[net.dtype] * (1 + epochs)
-    assert _rel_err(net.weights + net.biases, ref.weights + ref.biases) < tol
+    assert rel_err(net.weights + net.biases, ref.weights + ref.biases, floor=1.0) < tol
     out = net.feedforward(X_in)
     assert out.dtype == net.dtype and out.shape == (len(X), sizes[-1])
     np.testing.assert_allclose(out, ref.feedforward(X), rtol=tol * 10, atol=tol)
@@ -135,6 +118,7 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
     if sizes[-1] == 1 and net.output == "linear":
         with pytest.raises(ValueError, match="stopping_metric"):
             net.accuracy(X_in, y_in)
+        event("sgd: one linear output, accuracy refused")
         return
     if sizes[-1] == 1:
         labels = (np.reshape(y_ref, -1) >= 0.5).astype(np.intp)
@@ -218,19 +202,21 @@ def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutat
         net.SGD((X, y_ref), 1, len(X), 0.01, momentum=0.5)
     Xb, yb, h = mutate(X, y_in, dict(hyper, _where=where), net)
     if yb is None:
+        event(f"bad input: {mutation} not applicable to this y")
         return                                         # mutation not applicable to this y
     h.pop("_where")
     if mutation == "none":
         h["epochs"] = max(h["epochs"], 1)
     if mutation == "X-width" and Xb.shape[1] == sizes[0]:
+        event("bad input: X-width left the width unchanged")
         return
-    before = _state(net)
+    before = snapshot(net)
     args = ((Xb, yb), h.pop("epochs"), h.pop("mini_batch_size"), h.pop("eta"))
     if exc is None:
         try:
             net.SGD(*args, **h)
         except FloatingPointError:
-            pass
+            event("bad input: valid call diverged (FloatingPointError)")
         assert np.all(np.isfinite(net._params))
         return
     with pytest.raises(exc) as info:
@@ -239,9 +225,7 @@ def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutat
     assert msg.split(":")[0] in ("training_data X", "training_data y", "training_data",
                                  "mini_batch_size", "eta", "lmbda", "dropout", "momentum",
                                  "epochs"), msg
-    after = _state(net)
-    assert after[0] == before[0] and after[1] == before[1]
-    assert after[2] == before[2] and after[3] is before[3]
+    assert_unchanged(net, before)
 
 
 # ---- inference: any accepted form of X gives the reference's outputs ------------------------------
@@ -251,7 +235,7 @@ def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutat
 def test_inference_on_any_accepted_input_form(problem, form):
     sizes, net_kw, X, _, _, _, _ = problem
     net = fastnn.Network(sizes, **net_kw)
-    ref = _twin(net)
+    ref = twin(net)
     X = X * 4 - 2
     conv = {"int": lambda a: np.round(a).astype(np.int64),
             "uint8": lambda a: np.abs(np.round(a)).astype(np.uint8),
@@ -300,7 +284,7 @@ def test_weight_assignment_is_exact_or_refused(sizes, data):
         if data.draw(st.integers(0, 6)) == 0 and v.dtype.kind == "f" and v.size:
             v.flat[0] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf]))
         values.append(v)
-    before = _state(net)
+    before = snapshot(net)
     valid = count == len(shapes) and all(
         v.shape == s and np.all(np.isfinite(v)) for v, s in zip(values, shapes))
     if valid:
@@ -310,5 +294,5 @@ def test_weight_assignment_is_exact_or_refused(sizes, data):
     else:
         with pytest.raises(ValueError, match=r"^weights(\[\d\])?: expected|contains NaN"):
             net.weights = values
-        after = _state(net)
+        after = snapshot(net)
         assert after[0] == before[0] and after[2] == before[2]

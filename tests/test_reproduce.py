@@ -71,6 +71,7 @@ def check_mnist_figures(d):
     assert np.all(np.diff(size["accuracy"]) > 0)
 
 
+@pytest.mark.slow  # a reproduce subprocess (~2 s); test_reproduce_bad_arguments stays fast
 def test_reproduce_without_mnist_makes_the_no_data_figures(tmp_path):
     """No MNIST: one line says so, the two figures that need no data are made, exit status 0."""
     pytest.importorskip("matplotlib")

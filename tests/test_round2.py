@@ -8,24 +8,15 @@ import copy
 
 import numpy as np
 import pytest
+from conftest import assert_unchanged, classification_data, snapshot
 
 import fastnn
 from fastnn import reference
 
 
-def _data(n=30, d=4, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.random((n, d)), rng.integers(0, k, n)
-
-
-def _state(net):
-    return (net._params.tobytes(), None if net._velocity is None else net._velocity.tobytes(),
-            copy.deepcopy(net._rng.bit_generator.state), net.history)
-
-
-def _assert_unchanged(net, before):
-    after = _state(net)
-    assert after[:3] == before[:3] and after[3] is before[3]
+def _data(n=30, **kwargs):
+    """This module's default size of ``classification_data``."""
+    return classification_data(n, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -66,10 +57,10 @@ def test_item_assignment_resets_the_velocity():
 ])
 def test_item_assignment_validates_like_the_list_setter(name, index, value, exc, match):
     net = fastnn.Network([4, 5, 3], seed=0)
-    before = _state(net)
+    before = snapshot(net)
     with pytest.raises(exc, match=match):
         getattr(net, name)[index] = value
-    _assert_unchanged(net, before)
+    assert_unchanged(net, before)
 
 
 def test_float32_overflow_in_item_assignment_is_refused():
@@ -142,12 +133,12 @@ def test_one_linear_output_has_no_accuracy():
         with pytest.raises(ValueError, match='stopping_metric="cost"'):
             call()
     assert not net.predict(X).any()          # the argmax of one column (as the ONNX label)
-    before = _state(net)
+    before = snapshot(net)
     for kwargs in (dict(monitor_evaluation_accuracy=True), dict(monitor_training_accuracy=True),
                    dict(early_stopping=2), dict(eta_schedule=2)):
         with pytest.raises(ValueError, match='stopping_metric="cost"'):
             net.SGD((X, y), 2, 5, 0.1, evaluation_data=(X, y), **kwargs)
-        _assert_unchanged(net, before)
+        assert_unchanged(net, before)
     net.SGD((X, y), 3, 5, 0.1, evaluation_data=(X, y), early_stopping=2, stopping_metric="cost",
             monitor_evaluation_cost=True)
     assert all(r.evaluation_accuracy is None for r in net.history.records)
@@ -306,10 +297,10 @@ def test_callback_that_cannot_take_the_record_is_refused_before_training(callbac
     X, y = _data()
     net = fastnn.Network([4, 5, 3], seed=0)
     net.SGD((X, y), 1, 5, 0.5)
-    before = _state(net)
+    before = snapshot(net)
     with pytest.raises(TypeError, match="callback: must accept one positional argument"):
         net.SGD((X, y), 2, 5, 0.5, callback=callback)
-    _assert_unchanged(net, before)
+    assert_unchanged(net, before)
 
 
 class _Counter:

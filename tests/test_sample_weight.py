@@ -3,24 +3,12 @@ import copy
 
 import numpy as np
 import pytest
+from conftest import rel_err, twin
 
 import fastnn
 from fastnn.costs import VALID_PAIRINGS
-from fastnn.reference import ReferenceNetwork
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
-
-
-def rel_err(got, want):
-    got = np.concatenate([np.ravel(g) for g in got]).astype(np.float64)
-    want = np.concatenate([np.ravel(w) for w in want]).astype(np.float64)
-    return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-300)
-
-
-def twin(net):
-    return ReferenceNetwork(net.sizes, [w.copy() for w in net.weights],
-                            [b.copy() for b in net.biases], net.cost, net.output, net.hidden,
-                            dtype=net.dtype)
 
 
 def problem(rng, n, n_in, n_out, labels=True):
@@ -31,28 +19,17 @@ def problem(rng, n, n_in, n_out, labels=True):
     return X, y, w
 
 
-def shuffles(net, n, epochs):
-    """The permutations SGD will draw: the trainer's seed, then one shuffle per epoch."""
-    shadow = copy.deepcopy(net._rng)
-    shadow.integers(0, 2**63)
-    perm, perms = np.arange(n), []
-    for _ in range(epochs):
-        shadow.shuffle(perm)
-        perms.append(perm.copy())
-    return perms
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("cost,output", VALID_PAIRINGS)
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_weighted_training_matches_reference(cost, output, dtype, shuffle):
+def test_weighted_training_matches_reference(cost, output, dtype, shuffle, seeded):
     """Row i's weight follows row i through the permutation; last mini-batch shorter."""
     rng = np.random.default_rng(3)
     sizes = [5, 7, 3]
     X, y, w = problem(rng, 23, 5, 3, labels=output != "linear")
     net = fastnn.Network(sizes, cost=cost, output=output, dtype=dtype, seed=1)
     ref = twin(net)
-    perms = shuffles(net, len(X), 3) if shuffle else None
+    perms = seeded(net, len(X), 3)[1] if shuffle else None
     net.SGD((X, y), 3, 4, 0.4, 0.3, shuffle=shuffle, sample_weight=w)
     ref.SGD((X, y), 3, 4, 0.4, 0.3, perms=perms, sample_weight=w)
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
@@ -60,17 +37,16 @@ def test_weighted_training_matches_reference(cost, output, dtype, shuffle):
 
 @pytest.mark.parametrize("options", [dict(momentum=0.8), dict(regularization="l1"),
                                      dict(dropout=0.3)])
-def test_weighted_training_with_momentum_l1_dropout(options):
+def test_weighted_training_with_momentum_l1_dropout(options, seeded):
     rng = np.random.default_rng(4)
     X, y, w = problem(rng, 31, 6, 4)
     net = fastnn.Network([6, 9, 5, 4], seed=2)
     ref = twin(net)
-    perms = shuffles(net, len(X), 2)
+    seed, perms = seeded(net, len(X), 2)
     stream = None
     if options.get("dropout"):
         from fastnn._core import MaskStream
-        seed = copy.deepcopy(net._rng).integers(0, 2**63)
-        stream = MaskStream(int(seed), options["dropout"])
+        stream = MaskStream(seed, options["dropout"])
     net.SGD((X, y), 2, 5, 0.5, 0.2, sample_weight=w, **options)
     ref_opts = {k: v for k, v in options.items() if k != "dropout"}
     ref.SGD((X, y), 2, 5, 0.5, 0.2, perms=perms, mask_stream=stream, sample_weight=w, **ref_opts)

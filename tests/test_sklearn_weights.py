@@ -4,15 +4,16 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import classification_data
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from fastnn.sklearn import NetworkClassifier, NetworkRegressor
 
 
-def _data(n=24, d=4, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.random((n, d)), rng.integers(0, k, n)
+def _data(n=24, **kwargs):
+    """This module's default size of ``classification_data``."""
+    return classification_data(n, **kwargs)
 
 
 def test_sample_weight_step_is_the_weighted_mean_gradient_by_finite_differences():

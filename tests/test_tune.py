@@ -246,6 +246,7 @@ def _main(capsys, monkeypatch, tmp_path, *args):
     return status, out, err
 
 
+@pytest.mark.slow  # a tune subprocess (~2 s); the in-process CLI tests stay fast
 def test_cli_tune_writes_trials_and_the_best_network(tmp_path):
     import json
 
@@ -313,6 +314,7 @@ def test_cli_tune_study_clash_with_another_direction(tmp_path, capsys, monkeypat
     assert "optimizes (minimize), but this search would maximize" in err
 
 
+@pytest.mark.slow  # a tune subprocess (~2 s); the in-process CLI tests stay fast
 def test_cli_ctrl_c_keeps_finished_trials_and_writes_outputs(tmp_path):
     import json
     import signal

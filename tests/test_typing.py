@@ -60,6 +60,7 @@ def mypy_report(tmp_path_factory):
     return errors, proc.stdout
 
 
+@pytest.mark.slow  # runs mypy (seconds to minutes); the stub tests below are the fast representatives
 @needs_mypy
 def test_mypy_rejects_mistyped_calls(mypy_report):
     errors, output = mypy_report
@@ -72,6 +73,7 @@ def test_mypy_rejects_mistyped_calls(mypy_report):
     assert not unexpected, f"mypy flagged unmarked lines of bad_sgd.py: {unexpected}\n{output}"
 
 
+@pytest.mark.slow  # runs mypy (seconds to minutes); the stub tests below are the fast representatives
 @needs_mypy
 def test_mypy_accepts_documented_uses(mypy_report):
     errors, output = mypy_report
