@@ -20,6 +20,9 @@ def package_env(**extra):
     env = dict(os.environ)
     parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = parent + os.pathsep + env.get("PYTHONPATH", "")
+    # Python >= 3.11: do not put the working directory (or a script's folder) first on sys.path, so a
+    # child started in the checkout imports the tested fastnn, not the checkout's uncompiled sources.
+    env["PYTHONSAFEPATH"] = "1"
     env.update(extra)
     return env
 

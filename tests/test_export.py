@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import package_env
 
 import fastnn
 from fastnn import cli
@@ -351,9 +352,7 @@ def _readme_block(title):
 
 def _env():
     """The subprocess imports the same fastnn as this process (installed or built in place)."""
-    path = [str(Path(fastnn.__file__).resolve().parents[1])] + [
-        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+    return package_env()
 
 
 def test_readme_onnx_example_runs_as_written(tmp_path):

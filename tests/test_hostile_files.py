@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import package_env
 
 _RECONSTRUCT = (np._core if hasattr(np, "_core") else np.core).multiarray._reconstruct
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ def run_child(code, *, limit=LIMIT):
         if {limit!r}:
             resource.setrlimit(resource.RLIMIT_AS, ({limit!r}, {limit!r}))
     """)
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = package_env()
     return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
 

@@ -2,7 +2,6 @@
 training on each path (a subprocess with FASTNN_ISA set) against the reference; threads and
 reproducibility."""
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import package_env
 
 import fastnn
 from fastnn import _core
@@ -180,8 +180,7 @@ print(json.dumps(out))
 
 
 def run_path(isa, kernels="own"):
-    env = dict(os.environ, FASTNN_ISA=isa, FASTNN_KERNELS=kernels,
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels)
     proc = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True,
                           env=env, cwd=str(ROOT), timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -205,11 +204,11 @@ def test_seeded_runs_are_bit_reproducible_per_isa_path(isa):
 
 
 def test_bad_environment_is_refused_at_import():
-    env = dict(os.environ, FASTNN_ISA="sse9", PYTHONPATH=str(ROOT))
+    env = package_env(FASTNN_ISA="sse9")
     proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
                           text=True, env=env, cwd=str(ROOT), timeout=120)
     assert proc.returncode != 0 and "FASTNN_ISA" in proc.stderr
-    env = dict(os.environ, FASTNN_KERNELS="fast", PYTHONPATH=str(ROOT))
+    env = package_env(FASTNN_KERNELS="fast")
     env.pop("FASTNN_ISA", None)
     proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
                           text=True, env=env, cwd=str(ROOT), timeout=120)

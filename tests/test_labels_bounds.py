@@ -2,7 +2,6 @@
 the training kernel checks every mini-batch's labels and row indices, so neither a callback, another
 thread nor a direct user of fastnn._core can make it read or write out of bounds. Same for the
 benchmark module bench/_bound.pyx. Cases that would crash run in a child process."""
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import classification_data
+from conftest import classification_data, package_env
 
 import fastnn
 from fastnn import _core
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _child(code):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = package_env()
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -1,12 +1,12 @@
 """`fastnn reproduce`: the chapter's table and figures, checked against the chapter's claims."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import package_env
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("learning-slowdown", "overfitting", "regularization", "weight-init", "training-size", "softmax")
@@ -14,8 +14,7 @@ FIGURES = ("learning-slowdown", "overfitting", "regularization", "weight-init", 
 
 def run_cli(*args, cwd, env_extra=None, timeout=600):
     """`python -m fastnn ...` from another directory, importing this checkout's fastnn."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env = package_env()
     env.pop("FASTNN_DATA", None)
     env["HOME"] = str(cwd)            # no ~/.fastnn/mnist to find by accident
     env.update(env_extra or {})
@@ -104,7 +103,7 @@ def test_reproduce_bad_arguments(tmp_path):
 def test_reproduce_does_not_import_matplotlib_without_figures():
     code = ("import sys, fastnn.reproduce as r; d = r.softmax_series(); "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=package_env(), capture_output=True, text=True,
                          check=False)
     assert out.returncode == 0, out.stderr
 
@@ -142,7 +141,7 @@ def test_bench_wrapper_keeps_its_table(tmp_path, mnist_dir):
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce_chapter3.py"), "--quick", "--rows",
                         "init-new,init-large,softmax", "--markdown", "--out", str(tmp_path / "r.md"),
                         "--data-dir", str(mnist_dir)], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+                       timeout=600, env=package_env(), check=False)
     assert r.returncode == 0, r.stderr
     assert "| [784,30,10], η=0.1, λ=5.0: validation accuracy after epoch 1" in r.stdout
     assert "softmax + log-likelihood" in (tmp_path / "r.md").read_text()
