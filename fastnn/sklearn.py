@@ -744,9 +744,15 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Notes
+        -----
+        The network's rule (:meth:`fastnn.Network.predict`): the argmax of the output layer's weighted
+        input z, which keeps the order that saturated outputs lose; the ONNX ``label`` uses it too.
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        check_is_fitted(self)
+        X = _validate_data(self, X, reset=False, dtype=self.network_.dtype, order="C")
+        return self.classes_[self.network_.predict(_trainable(X))]
 
 
 class NetworkRegressor(RegressorMixin, _BaseNetwork):

@@ -558,3 +558,15 @@ def test_divergence_raises_and_keeps_previous_fit(regression):
         reg.fit(X, 1e4 * Y)  # 2 targets now: the fitted attributes still describe the previous fit
     assert reg.n_outputs_ == 1 and reg.n_iter_ == 3
     assert_array_equal(reg.predict(X), before)
+
+
+def test_classifier_predict_follows_the_network_rule_where_outputs_saturate():
+    """Two saturated sigmoid outputs (z = 40 and 45) tie in predict_proba; predict keeps z's order,
+    as Network.predict and the exported ONNX label do."""
+    X = np.array([[0.0], [1.0], [0.5], [0.2]])
+    clf = NetworkClassifier(hidden_layer_sizes=(), cost="cross-entropy", epochs=1, random_state=0).fit(X, ["a", "b", "a", "b"])
+    clf.network_.weights = [np.zeros((2, 1))]
+    clf.network_.biases = [np.array([40.0, 45.0])]
+    assert np.all(clf.predict_proba(X)[:, 0] == clf.predict_proba(X)[:, 1])      # tie in a
+    assert list(clf.predict(X)) == ["b"] * 4
+    assert list(clf.predict(X)) == list(clf.classes_[clf.network_.predict(X)])
