@@ -49,6 +49,17 @@ def mnist(mnist_dir):
     return load_mnist(mnist_dir)
 
 
+@pytest.fixture
+def no_mnist(tmp_path, monkeypatch):
+    """In-process runs that must not find MNIST: an empty $FASTNN_DATA, a HOME without
+    ~/.fastnn, and tmp_path as the working directory."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    monkeypatch.setenv("FASTNN_DATA", str(empty))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def digits():
     """``load_digits()``: scikit-learn's 8x8 digits, 1197/300/300, seed 0."""
@@ -77,6 +88,23 @@ def rel_err(got, want, floor=1e-300):
     got = np.concatenate([np.ravel(g) for g in got]).astype(np.float64)
     want = np.concatenate([np.ravel(w) for w in want]).astype(np.float64)
     return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), floor)
+
+
+def numeric_gradient(f, params, eps=1e-6):
+    """Central differences of the scalar ``f()`` with respect to each element of the array
+    ``params``, which ``f`` reads and which is perturbed in place (and restored)."""
+    import numpy as np
+
+    g = np.zeros(params.shape, dtype=np.float64)
+    for i in np.ndindex(params.shape):
+        old = params[i]
+        params[i] = old + eps
+        up = f()
+        params[i] = old - eps
+        down = f()
+        params[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
 
 
 def twin(net):

@@ -218,16 +218,6 @@ def model_dir(tmp_path_factory):
     return d
 
 
-@pytest.fixture
-def hidden_mnist(tmp_path, monkeypatch):
-    """No MNIST for in-process runs: an empty $FASTNN_DATA and a HOME without ~/.fastnn."""
-    empty = tmp_path / "no-mnist-here"
-    empty.mkdir()
-    monkeypatch.setenv("FASTNN_DATA", str(empty))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-
-
 def _assert_one_error_line(code, out, err, expected):
     assert code in (cli.EXIT_FAILURE, cli.EXIT_USAGE), (code, err)
     assert "Traceback" not in err and "Traceback" not in out
@@ -238,7 +228,7 @@ def _assert_one_error_line(code, out, err, expected):
 
 
 @pytest.mark.parametrize("case", sorted(ERROR_CASES))
-def test_user_errors_print_one_line(model_dir, hidden_mnist, capsys, case):
+def test_user_errors_print_one_line(model_dir, no_mnist, capsys, case):
     """In-process through cli.main: exit code, one line on stderr naming the culprit."""
     args, expected = ERROR_CASES[case]
     args = [a.replace("{tmp}", str(model_dir)) for a in args]

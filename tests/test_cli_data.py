@@ -11,14 +11,7 @@ import fastnn
 from fastnn import cli
 from fastnn.data import load_digits
 
-
-@pytest.fixture(autouse=True)
-def no_mnist(tmp_path, monkeypatch):
-    empty = tmp_path / "no-mnist-here"
-    empty.mkdir()
-    monkeypatch.setenv("FASTNN_DATA", str(empty))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("no_mnist")
 
 
 @pytest.fixture(scope="module")

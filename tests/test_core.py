@@ -3,7 +3,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import rel_err, twin
+from conftest import numeric_gradient, rel_err, twin
 
 import fastnn
 from fastnn import _core
@@ -66,19 +66,6 @@ def test_shuffled_training_matches_reference_with_same_permutations(dtype, seede
     net.SGD((X, y), 3, 10, 0.5, 0.1)
     ref.SGD((X, y), 3, 10, 0.5, 0.1, perms=perms)
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
-
-
-def numeric_gradient(f, params, eps=1e-6):
-    g = np.zeros_like(params)
-    for i in range(params.size):
-        old = params[i]
-        params[i] = old + eps
-        up = f()
-        params[i] = old - eps
-        down = f()
-        params[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)

@@ -3,7 +3,7 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import rel_err, twin
+from conftest import numeric_gradient, rel_err, twin
 
 import fastnn
 from fastnn.costs import VALID_PAIRINGS
@@ -90,15 +90,7 @@ def test_weighted_step_is_gradient_of_weighted_mean_cost(cost, output):
         per_row = [net.total_cost(X[i:i + 1], y[i:i + 1]) for i in range(len(X))]
         return float(np.dot(w, per_row) / w.sum())
 
-    grad = np.zeros_like(before)
-    for i in range(before.size):
-        old = net._params[i]
-        net._params[i] = old + 1e-6
-        up = weighted_cost()
-        net._params[i] = old - 1e-6
-        down = weighted_cost()
-        net._params[i] = old
-        grad[i] = (up - down) / 2e-6
+    grad = numeric_gradient(weighted_cost, net._params)
     net.SGD((X, y), 1, len(X), 1.0, shuffle=False, sample_weight=w)
     np.testing.assert_allclose(before - net._params, grad, rtol=1e-5, atol=1e-8)
 

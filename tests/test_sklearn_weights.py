@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import classification_data
+from conftest import classification_data, numeric_gradient
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -31,15 +31,7 @@ def test_sample_weight_step_is_the_weighted_mean_gradient_by_finite_differences(
     def weighted_mean_cost():
         return sum(wi * net0.total_cost(X[i:i + 1], y[i:i + 1]) for i, wi in enumerate(w)) / w.sum()
 
-    grad = np.empty_like(theta0)
-    h = 1e-6
-    for j in range(len(theta0)):
-        net0._params[j] = theta0[j] + h
-        up = weighted_mean_cost()
-        net0._params[j] = theta0[j] - h
-        down = weighted_mean_cost()
-        net0._params[j] = theta0[j]
-        grad[j] = (up - down) / (2 * h)
+    grad = numeric_gradient(weighted_mean_cost, net0._params)
     step = clf.network_._params - theta0
     assert np.allclose(step, -eta * grad, rtol=1e-5, atol=1e-12)
     # and it differs from the unweighted step
