@@ -5,6 +5,8 @@ bool features become the network's float dtype; other float dtypes are converted
 ordered or strided arrays are copied to C order. Object, string and complex data are refused. The names and hyper-parameter checks are in
 _vocabulary.py.
 """
+import collections.abc
+
 import numpy as np
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -117,3 +119,80 @@ def to_sample_weight(w, name, n, dtype):
     if not total > 0:
         raise ValueError(f"{name}: expected at least one positive weight, got all zero")
     return np.ascontiguousarray(arr * (n / total), dtype=dtype)
+
+
+# ---- network2's lists of (x, y) pairs ----------------------------------------------------------
+def split_data(data, name, sizes):
+    """(X, y) from an (X, y) pair of arrays or from network2's sequence of (x, y) pairs."""
+    expected = f"{name}: expected (X, y) arrays or a list of (x, y) pairs"
+    if data is None:
+        raise TypeError(f"{expected}, got None")
+    # (X, y) unless BOTH items look like network2 (x, y) pairs: X as a 2-row nested list must not
+    # be read as two pairs (it was, giving silently wrong costs for total_cost(X_list, y))
+    if isinstance(data, tuple) and len(data) == 2 and not (is_example(data[0], sizes)
+                                                           and is_example(data[1], sizes)):
+        return data
+    if isinstance(data, (str, bytes, np.ndarray)):
+        raise TypeError(f"{expected}, got {type(data).__name__}")
+    try:
+        pairs = list(data)
+    except TypeError:
+        raise TypeError(f"{expected}, got {type(data).__name__}") from None
+    if not pairs:
+        return np.empty((0, sizes[0])), np.empty(0, dtype=np.intp)
+    for i, p in enumerate(pairs):
+        if not (isinstance(p, (tuple, list)) and len(p) == 2):
+            raise TypeError(f"{expected}; item {i} is {type(p).__name__}")
+    xs = [np.ravel(np.asarray(x)) for x, _ in pairs]
+    widths = {x.size for x in xs}
+    if len(widths) != 1:
+        raise ValueError(f"{name}: expected every x to have {sizes[0]} values, got sizes "
+                         f"{sorted(widths)}")
+    X = np.stack(xs)
+    ys = [np.asarray(y) for _, y in pairs]
+    if all(y.size == 1 and y.ndim <= 1 and y.dtype.kind in "iu" for y in ys) or all(
+            y.ndim == 0 for y in ys):
+        y = np.array([y.item() for y in ys])
+    else:
+        y = np.stack([np.ravel(y) for y in ys])
+    return X, y
+
+
+def is_pairs(data, sizes):
+    """Is `data` network2's list of (x, y) pairs (a list, a tuple of pairs, or an iterator such as
+    zip) rather than an array or an (X, y) pair of arrays?"""
+    if isinstance(data, list):
+        return not data or is_example(data[0], sizes)
+    if isinstance(data, tuple):
+        if len(data) == 2:
+            return is_example(data[0], sizes) and is_example(data[1], sizes)
+        return bool(data) and is_example(data[0], sizes)
+    return isinstance(data, collections.abc.Iterator)
+
+
+def is_example(obj, sizes):
+    """True for a network2 (x, y) pair (so a 2-tuple of pairs is a data list, not (X, y))."""
+    if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
+        return False
+    try:
+        return np.size(obj[0]) == sizes[0] and np.ndim(obj[0]) in (1, 2) and (
+            np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
+    except Exception:
+        return False
+
+
+def network2_xy(pairs, convert, vectors, method, sizes):
+    """(X, y) from network2's (x, y) pairs for accuracy/total_cost; with `convert` given, y must be
+    as it says (`vectors`: one-hot/target vectors, else int labels)."""
+    if not isinstance(pairs, (list, tuple)):
+        pairs = list(pairs)             # zip/map/generator: read once
+    X, y = split_data(pairs, "data", sizes)
+    if convert is not None and sizes[-1] > 1 and len(y):
+        is_vectors = np.ndim(y) == 2
+        if is_vectors != vectors:
+            have = "(k, 1) vectors" if is_vectors else "int labels"
+            want = "vectors" if vectors else "int labels"
+            raise ValueError(
+                f"data: {method}(..., convert={bool(convert)}) reads y as {want} (network2's "
+                f"meaning), but the y are {have}; pass convert={not bool(convert)}")
+    return X, y

@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,21 +19,19 @@ _preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py
 
 from . import _core  # noqa: E402
 from ._threads import blas_limit as _blas_limit
-from ._validation import check_finite, to_features, to_sample_weight, to_y
+from ._training import Monitor, _TrainingRun, resume_state
+from ._validation import (check_finite, is_pairs, network2_xy, split_data, to_features,
+                          to_sample_weight, to_y)
 from ._vocabulary import (HIDDEN, OUTPUTS, REGULARIZATIONS, STOPPING_METRICS, WEIGHT_INITS,
                           check_choice, check_hyper, check_pairing, resolve_dtype)
 from .costs import UserCost, core_cost_name, network_cost, resolve_cost
-from .history import EpochRecord, History
+from .history import History
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._typing import (ArrayLike, DataLike, DTypeLike, EpochCallback, FloatArray, IntArray,
                           MonitorLists, PathLike)
-
-# Seconds of compiled work between returns to Python (progress bar, Ctrl-C).
-_CHUNK_SECONDS = 0.1
-
 
 class Network:
     r"""A fully-connected feedforward network of chapter 3.
@@ -235,7 +232,7 @@ class Network:
     # ---- data --------------------------------------------------------------------------------
     def _dataset(self, data, name, check_finite=True):
         """(X, Targets) for the core from (X, y) arrays or network2's list of (x, y) pairs."""
-        X, y = _split_data(data, name, self.sizes)
+        X, y = split_data(data, name, self.sizes)
         X = to_features(X, f"{name} X", self.sizes[0], self.dtype, check_finite)
         labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost,
                                self.output)
@@ -366,13 +363,14 @@ class Network:
             A count, as network2 (divide by n for a fraction, or use :meth:`score`).
         """
         self._check_has_classes("accuracy")
-        if _is_pairs(X, self.sizes):
+        if is_pairs(X, self.sizes):
             if y is not None:
                 if convert is not None:
                     raise TypeError("accuracy() got two values for convert (network2's signature "
                                     "is accuracy(data, convert=False))")
                 convert = y
-            Xa, t = self._network2_data(X, convert, vectors=bool(convert), method="accuracy")
+            Xa, t = self._dataset(network2_xy(X, convert, bool(convert), "accuracy", self.sizes),
+                                  "data")
         else:
             if convert is not None:
                 raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, "
@@ -413,7 +411,7 @@ class Network:
         -------
         float
         """
-        if _is_pairs(X, self.sizes):
+        if is_pairs(X, self.sizes):
             if y is not None:   # network2: total_cost(data, lmbda, convert): shift by one
                 third, lmbda = lmbda, y
                 if isinstance(third, (bool, np.bool_)):
@@ -426,7 +424,8 @@ class Network:
                                     "is total_cost(data, lmbda, convert=False))")
             check_hyper("lmbda", lmbda)
             check_choice("regularization", regularization, REGULARIZATIONS)
-            Xa, t = self._network2_data(X, convert, vectors=not convert, method="total_cost")
+            Xa, t = self._dataset(network2_xy(X, convert, not convert, "total_cost", self.sizes),
+                                  "data")
             return self._total_cost(Xa, t, lmbda, regularization)
         if convert is not None:
             raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, pass "
@@ -435,25 +434,6 @@ class Network:
         check_choice("regularization", regularization, REGULARIZATIONS)
         X, t = self._dataset(X if y is None else (X, y), "data")
         return self._total_cost(X, t, lmbda, regularization)
-
-    def _network2_data(self, pairs, convert, vectors, method):
-        """(X, Targets) from network2's pairs; with `convert` given, y must be as it says
-        (`vectors`: one-hot/target vectors, else int labels)."""
-        if not isinstance(pairs, (list, tuple)):
-            pairs = list(pairs)             # zip/map/generator: read once
-        X, y = _split_data(pairs, "data", self.sizes)
-        if convert is not None and self.sizes[-1] > 1 and len(y):
-            is_vectors = np.ndim(y) == 2
-            if is_vectors != vectors:
-                have = "(k, 1) vectors" if is_vectors else "int labels"
-                want = "vectors" if vectors else "int labels"
-                raise ValueError(
-                    f"data: {method}(..., convert={bool(convert)}) reads y as {want} (network2's "
-                    f"meaning), but the y are {have}; pass convert={not bool(convert)}")
-        X = to_features(X, "data X", self.sizes[0], self.dtype)
-        labels, targets = to_y(y, "data y", len(X), self.sizes[-1], self.dtype, self.cost,
-                               self.output)
-        return X, _core.Targets(self._layout, labels, targets, len(X))
 
     def _total_cost(self, X, t, lmbda, regularization):
         if len(X) == 0:
@@ -604,7 +584,7 @@ class Network:
         Ctrl-C stops within a fraction of a second, leaving the parameters of the last completed
         mini-batch, and re-raises KeyboardInterrupt (``history.stop_reason == "interrupted"``).
         """
-        # ---- validate everything before anything changes ----
+        # ---- check everything before anything changes ----
         epochs = check_hyper("epochs", epochs)
         mini_batch_size = check_hyper("mini_batch_size", mini_batch_size)
         eta = check_hyper("eta", eta)
@@ -631,7 +611,7 @@ class Network:
                     else "monitor_*_accuracy")
             self._check_has_classes(what)
         # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while
-        # each mini-batch is in cache (no extra pass over the data); see _reject_bad_batch.
+        # each mini-batch is in cache (no extra pass over the data); see reject_bad_batch.
         X, y = self._dataset(training_data, "training_data", check_finite=epochs == 0)
         n = len(X)
         if n == 0:
@@ -653,228 +633,33 @@ class Network:
         if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
-        state = self._resume_state(n) if resume else None
+        state = resume_state(self, n) if resume else None
 
-        # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
-        call_start = (self._params.copy(), self._velocity, None if self._velocity is None
-                      else self._velocity.copy(), self._rng.bit_generator.state, self.history)
-        if momentum > 0 and self._velocity is None:
-            self._velocity = np.zeros_like(self._params)
-        if state is not None:
-            self._rng.bit_generator.state = state["rng"]
-            if state.get("params") is not None:        # the run's own, not the restored best
-                self._params[...] = state["params"]
-                if state.get("velocity") is not None and self._velocity is not None:
-                    self._velocity[...] = state["velocity"]
-        trainer = self._epoch_step(mini_batch_size, momentum, dropout,
-                                   None if state is None else state["step_rng"])
-        perm = (np.arange(n, dtype=np.intp) if state is None
-                else np.array(state["perm"], dtype=np.intp))
-        eta0 = eta if state is None or eta_schedule is None else state["eta0"]
-        if state is not None and eta_schedule is not None:
-            eta = state["eta"]
-        first = 1 if state is None else state["epoch"] + 1
-        last = first + epochs - 1
-        n_batches = -(-n // mini_batch_size)
-        train_threads = n_threads if n_threads is not None else (
-            self.n_threads or 1)
-        history = History(settings=dict(
-            epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda,
-            regularization=regularization, momentum=momentum, dropout=dropout,
-            early_stopping=early_stopping, eta_schedule=eta_schedule, eta_decay=eta_decay,
-            min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
-            n_evaluation=None if Xe is None else len(Xe)))
-        if state is not None:
-            history.records = list(state["history"].records)
-        self.history = history
-        lists: MonitorLists = ([], [], [], [])
-        watch = _ValidationWatch(self, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
-                                 eta0, keep_best=needs_eval and restore_best)
-        if state is not None:
-            watch.load_state(state["watch"])
-        bar = _Progress(epochs, n_batches) if progress and epochs else None
-        chunk = min(n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
+        # ---- the run: epochs, then the best epoch's parameters back ----
+        monitor = Monitor(training_cost=monitor_training_cost,
+                          training_accuracy=monitor_training_accuracy,
+                          evaluation_cost=monitor_evaluation_cost,
+                          evaluation_accuracy=monitor_evaluation_accuracy,
+                          evaluation_score=needs_eval, score_by_cost=stopping_metric == "cost",
+                          lmbda=lmbda, regularization=regularization)
+        run = _TrainingRun(self, (X, y), (Xe, ye), monitor, epochs=epochs,
+                           mini_batch_size=mini_batch_size, eta=eta, momentum=momentum,
+                           dropout=dropout, shuffle=shuffle, early_stopping=early_stopping,
+                           restore_best=restore_best, eta_schedule=eta_schedule,
+                           eta_decay=eta_decay, min_eta_ratio=min_eta_ratio, track_loss=track_loss,
+                           progress=progress, verbose=verbose, n_threads=n_threads,
+                           sample_weight=sample_weight, state=state)
         try:
-            for epoch in range(first, last + 1):
-                t0 = time.perf_counter()
-                if shuffle:
-                    self._rng.shuffle(perm)
-                snapshot = self._params.copy()
-                vsnapshot = None if self._velocity is None else self._velocity.copy()
-                if bar is not None:
-                    bar.epoch(epoch, last)
-                settings = dict(eta=eta, lmbda=lmbda, n_total=n, regularization=regularization,
-                                momentum=momentum, track_loss=track_loss,
-                                check_input=epoch == first, sample_weight=sample_weight)
-                with _blas_limit(train_threads):
-                    loss, chunk = self._train_epoch(trainer, X, y, perm if shuffle else None,
-                                                    n_batches, chunk, settings, bar, call_start)
-                seconds = time.perf_counter() - t0
-                if not np.all(np.isfinite(self._params)) or not math.isfinite(loss):
-                    self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
-                                              "the parameters became NaN or infinite")
-                rec = EpochRecord(epoch=epoch, eta=eta, seconds=seconds,
-                                  examples_per_second=n / seconds if seconds > 0 else float("inf"),
-                                  n_training=n, n_evaluation=None if Xe is None else len(Xe),
-                                  training_loss=loss / n if track_loss else None)
-                if bar is not None:
-                    bar.evaluating()
-                t1 = time.perf_counter()
-                evaluation_loss = self._monitor(
-                    rec, lists, (X, y), (Xe, ye), lmbda, regularization, monitor_training_cost,
-                    monitor_training_accuracy, monitor_evaluation_cost,
-                    monitor_evaluation_accuracy, needs_eval, needs_eval and stopping_metric == "cost")
-                rec.evaluation_seconds = time.perf_counter() - t1
-                if bar is not None:
-                    bar.monitored(rec)
-                for value in (rec.training_cost, rec.evaluation_cost):
-                    if value is not None and not math.isfinite(value):
-                        self._undo_diverged_epoch(snapshot, vsnapshot, epoch, eta,
-                                                  f"the cost is {value}")
-                history.records.append(rec)
-                if verbose:
-                    _print_network2_epoch(rec, monitor_training_cost, monitor_training_accuracy,
-                                          monitor_evaluation_cost, monitor_evaluation_accuracy, bar)
-                score = (rec.evaluation_accuracy if stopping_metric == "accuracy" or
-                         evaluation_loss is None else -evaluation_loss)
-                eta, stop_reason = watch.after_epoch(rec.epoch, score, eta)
-                history.best_epoch = watch.best_epoch
-                self._train_state = dict(
-                    epoch=rec.epoch, eta=eta, eta0=eta0, perm=perm.copy(), history=history,
-                    rng=self._rng.bit_generator.state, step_rng=trainer.rng_state,
-                    watch=watch.get_state(), params=None, velocity=None)
-                if callback is not None:
-                    try:
-                        answer = callback(rec)
-                    except Exception:
-                        history.stop_reason = "callback-error"   # the epoch it saw is kept
-                        raise
-                    if answer is False:
-                        stop_reason = stop_reason or "callback"
-                if stop_reason:
-                    history.stop_reason = stop_reason
+            for epoch in run.epochs():
+                record = run.train_epoch(epoch)
+                if run.after_epoch(record, callback):
                     break
         except KeyboardInterrupt:
-            history.stop_reason = "interrupted"
+            run.history.stop_reason = "interrupted"
             raise
         finally:
-            if bar is not None:
-                bar.close()
-        last_epoch = history.records[-1].epoch if history.records else None
-        if self._train_state is not None and watch.will_restore(last_epoch):
-            self._train_state.update(          # a later resume continues the run's own parameters
-                params=self._params.copy(),
-                velocity=None if self._velocity is None else self._velocity.copy())
-        history.restored_best = watch.restore_best(
-            history.records[-1].epoch if history.records else 0)
-        return lists
-
-    def _resume_state(self, n):
-        state = getattr(self, "_train_state", None)
-        if state is None:
-            raise ValueError("resume: this network has no training run to continue (train it with "
-                             "SGD first, or load a checkpoint saved with save(path, state=True))")
-        if len(state["perm"]) != n:
-            raise ValueError(f"resume: the run being continued trained on {len(state['perm'])} "
-                             f"rows, this training_data has {n}")
-        return state
-
-    def _epoch_step(self, mini_batch_size, momentum, dropout, rng_state=None):
-        """The component that runs an epoch's mini-batches: the compiled core's Trainer, or the
-        reference EpochStep for a cost class the core cannot run; both train the network's own
-        parameter buffer in place and share one interface (see fastnn.reference.EpochStep),
-        including ``rng_state`` (the dropout generator; given: continue that stream)."""
-        seed = 0 if rng_state is not None else int(self._rng.integers(0, 2**63))
-        velocity = self._velocity if momentum > 0 else None
-        if isinstance(self.cost, UserCost):
-            from .reference import EpochStep
-            step = EpochStep(self, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
-        else:
-            step = _core.Trainer(self._layout, self._params, mini_batch_size, velocity, dropout,
-                                 seed)
-        if rng_state is not None:
-            step.rng_state = rng_state
-        return step
-
-    def _train_epoch(self, trainer, X, y, perm, n_batches, chunk, settings, bar, call_start):
-        """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
-        take about _CHUNK_SECONDS each (between them: the progress bar, Ctrl-C).
-        Returns the summed training loss and the chunk size for the next epoch."""
-        loss = 0.0
-        done = 0
-        while done < n_batches:
-            stop = min(n_batches, done + chunk)
-            tc = time.perf_counter()
-            loss += trainer.train(X, y, perm, done, stop, **settings)
-            if trainer.bad_batch >= 0:
-                self._reject_bad_batch(X, perm, trainer.bad_batch, trainer.batch_size, call_start)
-            elapsed = time.perf_counter() - tc
-            if bar is not None:
-                rows = min(stop * trainer.batch_size, len(X))
-                bar.update(stop - done, loss / rows if settings["track_loss"] else None)
-            chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
-            done = stop
-        return loss, chunk
-
-    def _monitor(self, rec, lists, training, evaluation, lmbda, regularization, training_cost,
-                 training_accuracy, evaluation_cost, evaluation_accuracy, schedule_needs_accuracy,
-                 schedule_needs_cost=False):
-        """Fill the epoch record and network2's lists (evaluation cost, evaluation accuracy,
-        training cost, training accuracy): one pass over each data set for what is monitored on it.
-        The evaluation accuracy is also computed (and recorded) when early stopping or the η
-        schedule needs it; network2's list only holds it when asked for. Returns the mean
-        evaluation cost without the regularization term, when computed."""
-        (X, y), (Xe, ye) = training, evaluation
-        if training_cost or training_accuracy:
-            cost_sum, correct = self._evaluate(X, y, want_cost=training_cost,
-                                               want_correct=training_accuracy)
-            if training_cost:
-                rec.training_cost = self._regularized_cost(cost_sum, len(X), lmbda, regularization)
-                rec.training_data_cost = float(cost_sum / len(X))
-                lists[2].append(rec.training_cost)
-            if training_accuracy:
-                rec.training_accuracy = int(correct)
-                lists[3].append(rec.training_accuracy)
-        evaluation_loss = None
-        if Xe is not None and (evaluation_cost or evaluation_accuracy or schedule_needs_accuracy):
-            want_cost = evaluation_cost or schedule_needs_cost
-            has_classes = not (self.sizes[-1] == 1 and self.output == "linear")
-            cost_sum, correct = self._evaluate(Xe, ye, want_cost=want_cost,
-                                               want_correct=has_classes)
-            if want_cost:
-                evaluation_loss = cost_sum / len(Xe)
-            if evaluation_cost:
-                rec.evaluation_cost = self._regularized_cost(cost_sum, len(Xe), lmbda,
-                                                             regularization)
-                rec.evaluation_data_cost = float(evaluation_loss)
-                lists[0].append(rec.evaluation_cost)
-            rec.evaluation_accuracy = int(correct) if has_classes else None
-            if evaluation_accuracy:
-                lists[1].append(rec.evaluation_accuracy)
-        return evaluation_loss
-
-    def _undo_diverged_epoch(self, snapshot, vsnapshot, epoch, eta, what):
-        self._params[...] = snapshot
-        if vsnapshot is not None:
-            self._velocity[...] = vsnapshot
-        raise FloatingPointError(
-            f"training diverged in epoch {epoch} (eta={eta:g}): {what}; the parameters were reset "
-            f"to the end of epoch {epoch - 1}. Try a smaller eta.")
-
-    def _reject_bad_batch(self, X, perm, k, mini_batch_size, call_start):
-        """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
-        params, velocity, velocity_copy, rng_state, history = call_start
-        self._params[...] = params
-        if velocity is not None:
-            velocity[...] = velocity_copy
-        self._velocity = velocity
-        self._rng.bit_generator.state = rng_state
-        self.history = history
-        rows = np.arange(k * mini_batch_size, min((k + 1) * mini_batch_size, len(X)))
-        if perm is not None:
-            rows = np.sort(perm[rows])
-        bad = rows[~np.all(np.isfinite(X[rows]), axis=1)]
-        raise ValueError(f"training_data X: contains NaN or infinity (row {int(bad[0])})")
+            run.close()
+        return run.finish()
 
     # ---- persistence -------------------------------------------------------------------------
     def save(self, filename: PathLike, state: bool = False) -> None:
@@ -895,70 +680,6 @@ class Network:
         """
         from .io import save
         save(self, filename, state=state)
-
-
-class _ValidationWatch:
-    """Chapter 3's "no improvement in n epochs" rules on an evaluation score (the accuracy, or the
-    negated cost): remember the best epoch (and its parameters, when they are to be kept), stop
-    early, and multiply η by `eta_decay` after n epochs without improvement, stopping once
-    η < η₀·min_eta_ratio."""
-
-    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0,
-                 keep_best):
-        self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
-        self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
-        self.best_score, self.best_epoch = -math.inf, None
-        self.best_params = self.best_velocity = None
-        self.since_best = self.since_change = 0
-
-    _STATE = ("best_score", "best_epoch", "since_best", "since_change", "best_params",
-              "best_velocity")
-
-    def get_state(self):
-        return {k: getattr(self, k) for k in self._STATE}
-
-    def load_state(self, state):
-        for k in self._STATE:
-            value = state.get(k)
-            setattr(self, k, value.copy() if isinstance(value, np.ndarray) else value)
-        if self.best_score is None:
-            self.best_score = -math.inf
-
-    def will_restore(self, last_epoch):
-        return self.best_params is not None and self.best_epoch != last_epoch
-
-    def after_epoch(self, epoch, score, eta):
-        """(η for the next epoch, the stop reason or None); score None: nothing evaluated."""
-        if score is None:
-            return eta, None
-        if score > self.best_score:
-            self.best_score, self.best_epoch = score, epoch
-            self.since_best = self.since_change = 0
-            if self.keep_best:
-                net = self.net
-                self.best_params = net._params.copy()
-                self.best_velocity = None if net._velocity is None else net._velocity.copy()
-        else:
-            self.since_best += 1
-            self.since_change += 1
-        stop = None
-        if self.early_stopping is not None and self.since_best >= self.early_stopping:
-            stop = "early-stopping"
-        if self.eta_schedule is not None and self.since_change >= self.eta_schedule:
-            eta *= self.eta_decay
-            self.since_change = 0
-            if eta < self.eta_floor * (1 + 1e-12):
-                stop = stop or "eta-floor"
-        return eta, stop
-
-    def restore_best(self, n_epochs):
-        """Put the best epoch's parameters back (when kept and not the last); True if done."""
-        if self.best_params is None or self.best_epoch == n_epochs:
-            return False
-        self.net._params[...] = self.best_params
-        if self.best_velocity is not None:
-            self.net._velocity[...] = self.best_velocity
-        return True
 
 
 class _ParameterList(list):
@@ -1028,126 +749,8 @@ def _check_callback(callback):
                         f"cannot: {e}") from None
 
 
-def _split_data(data, name, sizes):
-    """(X, y) from an (X, y) pair of arrays or from network2's sequence of (x, y) pairs."""
-    expected = f"{name}: expected (X, y) arrays or a list of (x, y) pairs"
-    if data is None:
-        raise TypeError(f"{expected}, got None")
-    # (X, y) unless BOTH items look like network2 (x, y) pairs: X as a 2-row nested list must not
-    # be read as two pairs (it was, giving silently wrong costs for total_cost(X_list, y))
-    if isinstance(data, tuple) and len(data) == 2 and not (_is_example(data[0], sizes)
-                                                           and _is_example(data[1], sizes)):
-        return data
-    if isinstance(data, (str, bytes, np.ndarray)):
-        raise TypeError(f"{expected}, got {type(data).__name__}")
-    try:
-        pairs = list(data)
-    except TypeError:
-        raise TypeError(f"{expected}, got {type(data).__name__}") from None
-    if not pairs:
-        return np.empty((0, sizes[0])), np.empty(0, dtype=np.intp)
-    for i, p in enumerate(pairs):
-        if not (isinstance(p, (tuple, list)) and len(p) == 2):
-            raise TypeError(f"{expected}; item {i} is {type(p).__name__}")
-    xs = [np.ravel(np.asarray(x)) for x, _ in pairs]
-    widths = {x.size for x in xs}
-    if len(widths) != 1:
-        raise ValueError(f"{name}: expected every x to have {sizes[0]} values, got sizes "
-                         f"{sorted(widths)}")
-    X = np.stack(xs)
-    ys = [np.asarray(y) for _, y in pairs]
-    if all(y.size == 1 and y.ndim <= 1 and y.dtype.kind in "iu" for y in ys) or all(
-            y.ndim == 0 for y in ys):
-        y = np.array([y.item() for y in ys])
-    else:
-        y = np.stack([np.ravel(y) for y in ys])
-    return X, y
-
-
 def _shape(X):
     try:
         return np.shape(X)
     except ValueError:      # ragged: reported by the full check
         return None
-
-
-def _is_pairs(data, sizes):
-    """Is `data` network2's list of (x, y) pairs (a list, a tuple of pairs, or an iterator such as
-    zip) rather than an array or an (X, y) pair of arrays?"""
-    if isinstance(data, list):
-        return not data or _is_example(data[0], sizes)
-    if isinstance(data, tuple):
-        if len(data) == 2:
-            return _is_example(data[0], sizes) and _is_example(data[1], sizes)
-        return bool(data) and _is_example(data[0], sizes)
-    import collections.abc
-    return isinstance(data, collections.abc.Iterator)
-
-
-def _is_example(obj, sizes):
-    """True for a network2 (x, y) pair (so a 2-tuple of pairs is a data list, not (X, y))."""
-    if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
-        return False
-    try:
-        return np.size(obj[0]) == sizes[0] and np.ndim(obj[0]) in (1, 2) and (
-            np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
-    except Exception:
-        return False
-
-
-def _print_network2_epoch(rec, training_cost, training_accuracy, evaluation_cost,
-                          evaluation_accuracy, bar=None):
-    """network2's per-epoch report (SGD(verbose=True)); network2 counts epochs from 0."""
-    lines = [f"Epoch {rec.epoch - 1} training complete"]
-    if training_cost:
-        lines.append(f"Cost on training data: {rec.training_cost}")
-    if training_accuracy:
-        lines.append(f"Accuracy on training data: {rec.training_accuracy} / {rec.n_training}")
-    if evaluation_cost:
-        lines.append(f"Cost on evaluation data: {rec.evaluation_cost}")
-    if evaluation_accuracy:
-        lines.append(f"Accuracy on evaluation data: {rec.evaluation_accuracy} / {rec.n_evaluation}")
-    text = "\n".join(lines) + "\n"
-    if bar is not None:
-        bar.write(text)
-    else:
-        print(text, flush=True)
-
-
-class _Progress:
-    """One progress bar for a whole SGD call (every epoch's mini-batches), left on screen at the
-    end; its postfix shows the running epoch's mean training loss (with track_loss) and the last
-    evaluation accuracy; the monitoring passes run under it ("evaluating"), so its rate and ETA
-    include them."""
-
-    def __init__(self, epochs, n_batches):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=epochs * n_batches, unit="batch", leave=True, dynamic_ncols=True)
-        self.postfix = {}
-        self.desc = ""
-
-    def epoch(self, epoch, last):
-        self.desc = f"epoch {epoch}/{last}"
-        self.postfix.pop("loss", None)
-        self.bar.set_description(self.desc, refresh=False)
-
-    def update(self, n, loss=None):
-        if loss is not None:
-            self.postfix["loss"] = f"{loss:.4f}"
-            self.bar.set_postfix(self.postfix, refresh=False)
-        self.bar.update(n)
-
-    def evaluating(self):
-        self.bar.set_description(self.desc + " (evaluating)")
-
-    def monitored(self, rec):
-        if rec.evaluation_fraction is not None:
-            self.postfix["val acc"] = f"{100 * rec.evaluation_fraction:.2f}%"
-        self.bar.set_description(self.desc, refresh=False)
-        self.bar.set_postfix(self.postfix)
-
-    def write(self, text):
-        self.bar.write(text)
-
-    def close(self):
-        self.bar.close()

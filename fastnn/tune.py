@@ -26,10 +26,10 @@ import warnings
 import numpy as np
 
 from ._threads import blas_limit
-from ._validation import to_features
+from ._validation import split_data, to_features
 from ._vocabulary import check_hyper, resolve_dtype
 from .costs import default_output, resolve_cost
-from .network import Network, _split_data
+from .network import Network
 
 __all__ = [
     "MISSING_OPTUNA",
@@ -181,7 +181,7 @@ def _trial_seed(seed, number):
 def _arrays(data, name, dtype):
     """(X, y) once for all trials: X C-contiguous of `dtype` (checked finite), y labels (intp) or
     targets (`dtype`)."""
-    X, y = _split_data(data, name, (0,))
+    X, y = split_data(data, name, (0,))
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"{name} X: expected a 2-D array (n, n_inputs), got shape {X.shape}")

@@ -1,0 +1,441 @@
+"""One ``Network.SGD`` call as an object: the training run.
+
+``Network.SGD`` checks its arguments and builds a :class:`_TrainingRun`, which owns the run's state
+(the epoch step, the shuffling order, η, the early-stopping/schedule watch, the history, network2's
+four lists, the progress bar) and does one epoch at a time: the mini-batches (:meth:`train_epoch`),
+the monitoring passes (:meth:`monitor`), the schedule, early stopping and the callback
+(:meth:`after_epoch`). The epoch step is a component: the compiled core's ``Trainer``, or the
+reference ``EpochStep`` for a cost class the core cannot run; both share one interface, so
+everything else works the same for both.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _core
+from ._threads import blas_limit
+from .costs import UserCost
+from .history import EpochRecord, History
+
+# Seconds of compiled work between returns to Python (progress bar, Ctrl-C).
+_CHUNK_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """What to measure after each epoch: network2's four monitor_* flags, plus the evaluation
+    score early stopping and the η schedule need (`evaluation_score`); `score_by_cost`
+    (stopping_metric="cost"): the score is the negated mean evaluation cost, when computed,
+    rather than the accuracy; `lmbda` and `regularization` give the costs' regularization term."""
+
+    training_cost: bool = False
+    training_accuracy: bool = False
+    evaluation_cost: bool = False
+    evaluation_accuracy: bool = False
+    evaluation_score: bool = False
+    score_by_cost: bool = False
+    lmbda: float = 0.0
+    regularization: str = "l2"
+
+
+class _Snapshot:
+    """The network's training state at one moment: parameters, momentum velocity (the array, and
+    whether there was one), generator state and history."""
+
+    def __init__(self, net):
+        self.params = net._params.copy()
+        self.velocity = net._velocity
+        self.velocity_values = None if net._velocity is None else net._velocity.copy()
+        self.rng_state = net._rng.bit_generator.state
+        self.history = net.history
+
+    def restore_parameters(self, net):
+        """Parameters and velocity values back (a diverged epoch is undone)."""
+        net._params[...] = self.params
+        if self.velocity_values is not None:
+            net._velocity[...] = self.velocity_values
+
+    def restore(self, net):
+        """Everything back, as if the SGD call had not started."""
+        net._params[...] = self.params
+        if self.velocity is not None:
+            self.velocity[...] = self.velocity_values
+        net._velocity = self.velocity
+        net._rng.bit_generator.state = self.rng_state
+        net.history = self.history
+
+
+def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None):
+    """The component that runs an epoch's mini-batches: the compiled core's Trainer, or the
+    reference EpochStep for a cost class the core cannot run; both train the network's own
+    parameter buffer in place and share one interface (see fastnn.reference.EpochStep),
+    including ``rng_state`` (the dropout generator; given: continue that stream)."""
+    seed = 0 if rng_state is not None else int(net._rng.integers(0, 2**63))
+    velocity = net._velocity if momentum > 0 else None
+    if isinstance(net.cost, UserCost):
+        from .reference import EpochStep
+        step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
+    else:
+        step = _core.Trainer(net._layout, net._params, mini_batch_size, velocity, dropout, seed)
+    if rng_state is not None:
+        step.rng_state = rng_state
+    return step
+
+
+def resume_state(net, n):
+    """The training state SGD(resume=True) continues from (checked against n training rows)."""
+    state = getattr(net, "_train_state", None)
+    if state is None:
+        raise ValueError("resume: this network has no training run to continue (train it with "
+                         "SGD first, or load a checkpoint saved with save(path, state=True))")
+    if len(state["perm"]) != n:
+        raise ValueError(f"resume: the run being continued trained on {len(state['perm'])} "
+                         f"rows, this training_data has {n}")
+    return state
+
+
+class _TrainingRun:
+    """One SGD call's state and its epoch, monitoring and rollback steps (arguments already
+    checked by Network.SGD). `state`: a checkpoint state (``net._train_state``) to continue."""
+
+    def __init__(self, net, training, evaluation, monitor, *, epochs, mini_batch_size, eta,
+                 momentum, dropout, shuffle, early_stopping, restore_best, eta_schedule,
+                 eta_decay, min_eta_ratio, track_loss, progress, verbose, n_threads,
+                 sample_weight, state=None):
+        (X, y), (Xe, ye) = training, evaluation
+        self.net, self.X, self.y, self.Xe, self.ye, self.n = net, X, y, Xe, ye, len(X)
+        self.monitoring, self.shuffle, self.track_loss = monitor, shuffle, track_loss
+        self.momentum, self.sample_weight, self.verbose = momentum, sample_weight, verbose
+        # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
+        self.start = _Snapshot(net)
+        if momentum > 0 and net._velocity is None:
+            net._velocity = np.zeros_like(net._params)
+        if state is not None:
+            self.from_checkpoint(state)
+        self.step = epoch_step(net, mini_batch_size, momentum, dropout,
+                               None if state is None else state["step_rng"])
+        n = self.n
+        self.perm = (np.arange(n, dtype=np.intp) if state is None
+                     else np.array(state["perm"], dtype=np.intp))
+        self.eta0 = eta if state is None or eta_schedule is None else state["eta0"]
+        if state is not None and eta_schedule is not None:
+            eta = state["eta"]
+        self.eta = eta
+        self.first = 1 if state is None else state["epoch"] + 1
+        self.last = self.first + epochs - 1
+        self.n_batches = -(-n // mini_batch_size)
+        self.threads = n_threads if n_threads is not None else (net.n_threads or 1)
+        self.history = History(settings=dict(
+            epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=monitor.lmbda,
+            regularization=monitor.regularization, momentum=momentum, dropout=dropout,
+            early_stopping=early_stopping, eta_schedule=eta_schedule, eta_decay=eta_decay,
+            min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
+            n_evaluation=None if Xe is None else len(Xe)))
+        if state is not None:
+            self.history.records = list(state["history"].records)
+        net.history = self.history
+        self.lists = ([], [], [], [])
+        self.watch = _ValidationWatch(net, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
+                                      self.eta0, keep_best=monitor.evaluation_score and restore_best)
+        if state is not None:
+            self.watch.load_state(state["watch"])
+        self.bar = _Progress(epochs, self.n_batches) if progress and epochs else None
+        self.epoch_start = None                   # _Snapshot of the running epoch (rollback)
+        self.chunk = min(self.n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
+
+    def epochs(self):
+        return range(self.first, self.last + 1)
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def from_checkpoint(self, state):
+        """Continue a run: the generator, and the run's own parameters and velocity (not the
+        restored best) when the checkpoint holds them."""
+        net = self.net
+        net._rng.bit_generator.state = state["rng"]
+        if state.get("params") is not None:
+            net._params[...] = state["params"]
+            if state.get("velocity") is not None and net._velocity is not None:
+                net._velocity[...] = state["velocity"]
+
+    def checkpoint_state(self, epoch):
+        """What SGD(resume=True) (and save(state=True)) needs to continue after `epoch`."""
+        return dict(epoch=epoch, eta=self.eta, eta0=self.eta0, perm=self.perm.copy(),
+                    history=self.history, rng=self.net._rng.bit_generator.state,
+                    step_rng=self.step.rng_state, watch=self.watch.get_state(), params=None,
+                    velocity=None)
+
+    # ---- one epoch -----------------------------------------------------------------------------
+    def train_epoch(self, epoch):
+        """Shuffle, run the epoch's mini-batches (within the BLAS thread limit), undo the epoch
+        if it diverged; returns the epoch's record (monitoring not yet done)."""
+        net = self.net
+        t0 = time.perf_counter()
+        if self.shuffle:
+            net._rng.shuffle(self.perm)
+        self.epoch_start = _Snapshot(net)
+        if self.bar is not None:
+            self.bar.epoch(epoch, self.last)
+        settings = dict(eta=self.eta, lmbda=self.monitoring.lmbda, n_total=self.n,
+                        regularization=self.monitoring.regularization, momentum=self.momentum,
+                        track_loss=self.track_loss, check_input=epoch == self.first,
+                        sample_weight=self.sample_weight)
+        with blas_limit(self.threads):
+            loss = self._chunks(self.perm if self.shuffle else None, settings)
+        seconds = time.perf_counter() - t0
+        if not np.all(np.isfinite(net._params)) or not math.isfinite(loss):
+            self.undo_diverged_epoch(epoch, "the parameters became NaN or infinite")
+        n = self.n
+        return EpochRecord(epoch=epoch, eta=self.eta, seconds=seconds,
+                           examples_per_second=n / seconds if seconds > 0 else float("inf"),
+                           n_training=n, n_evaluation=None if self.Xe is None else len(self.Xe),
+                           training_loss=loss / n if self.track_loss else None)
+
+    def _chunks(self, perm, settings):
+        """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
+        take about _CHUNK_SECONDS each (between them: the progress bar, Ctrl-C).
+        Returns the summed training loss."""
+        step, X, y, n_batches, chunk = self.step, self.X, self.y, self.n_batches, self.chunk
+        loss = 0.0
+        done = 0
+        while done < n_batches:
+            stop = min(n_batches, done + chunk)
+            tc = time.perf_counter()
+            loss += step.train(X, y, perm, done, stop, **settings)
+            if step.bad_batch >= 0:
+                self.reject_bad_batch(perm, step.bad_batch)
+            elapsed = time.perf_counter() - tc
+            if self.bar is not None:
+                rows = min(stop * step.batch_size, len(X))
+                self.bar.update(stop - done, loss / rows if settings["track_loss"] else None)
+            chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
+            done = stop
+        self.chunk = chunk
+        return loss
+
+    def undo_diverged_epoch(self, epoch, what):
+        self.epoch_start.restore_parameters(self.net)
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch} (eta={self.eta:g}): {what}; the parameters were "
+            f"reset to the end of epoch {epoch - 1}. Try a smaller eta.")
+
+    def reject_bad_batch(self, perm, k):
+        """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
+        self.start.restore(self.net)
+        X, m = self.X, self.step.batch_size
+        rows = np.arange(k * m, min((k + 1) * m, len(X)))
+        if perm is not None:
+            rows = np.sort(perm[rows])
+        bad = rows[~np.all(np.isfinite(X[rows]), axis=1)]
+        raise ValueError(f"training_data X: contains NaN or infinity (row {int(bad[0])})")
+
+    def monitor(self, rec):
+        """Fill the epoch record and network2's lists (evaluation cost, evaluation accuracy,
+        training cost, training accuracy): one pass over each data set for what is monitored on it.
+        The evaluation accuracy is also computed (and recorded) when early stopping or the η
+        schedule needs it; network2's list only holds it when asked for. Returns the mean
+        evaluation cost without the regularization term, when computed."""
+        net, m, lists = self.net, self.monitoring, self.lists
+        X, y, Xe, ye = self.X, self.y, self.Xe, self.ye
+        if m.training_cost or m.training_accuracy:
+            cost_sum, correct = net._evaluate(X, y, want_cost=m.training_cost,
+                                              want_correct=m.training_accuracy)
+            if m.training_cost:
+                rec.training_cost = net._regularized_cost(cost_sum, len(X), m.lmbda,
+                                                          m.regularization)
+                rec.training_data_cost = float(cost_sum / len(X))
+                lists[2].append(rec.training_cost)
+            if m.training_accuracy:
+                rec.training_accuracy = int(correct)
+                lists[3].append(rec.training_accuracy)
+        evaluation_loss = None
+        if Xe is not None and (m.evaluation_cost or m.evaluation_accuracy or m.evaluation_score):
+            want_cost = m.evaluation_cost or (m.evaluation_score and m.score_by_cost)
+            has_classes = not (net.sizes[-1] == 1 and net.output == "linear")
+            cost_sum, correct = net._evaluate(Xe, ye, want_cost=want_cost,
+                                              want_correct=has_classes)
+            if want_cost:
+                evaluation_loss = cost_sum / len(Xe)
+            if m.evaluation_cost:
+                rec.evaluation_cost = net._regularized_cost(cost_sum, len(Xe), m.lmbda,
+                                                            m.regularization)
+                rec.evaluation_data_cost = float(evaluation_loss)
+                lists[0].append(rec.evaluation_cost)
+            rec.evaluation_accuracy = int(correct) if has_classes else None
+            if m.evaluation_accuracy:
+                lists[1].append(rec.evaluation_accuracy)
+        return evaluation_loss
+
+    def after_epoch(self, rec, callback):
+        """Monitor the trained epoch, record it, then the schedule, early stopping, the
+        checkpoint state and the callback; returns the stop reason or None."""
+        net, history, bar = self.net, self.history, self.bar
+        if bar is not None:
+            bar.evaluating()
+        t1 = time.perf_counter()
+        evaluation_loss = self.monitor(rec)
+        rec.evaluation_seconds = time.perf_counter() - t1
+        if bar is not None:
+            bar.monitored(rec)
+        for value in (rec.training_cost, rec.evaluation_cost):
+            if value is not None and not math.isfinite(value):
+                self.undo_diverged_epoch(rec.epoch, f"the cost is {value}")
+        history.records.append(rec)
+        if self.verbose:
+            _print_network2_epoch(rec, self.monitoring, bar)
+        score = (rec.evaluation_accuracy if not self.monitoring.score_by_cost or
+                 evaluation_loss is None else -evaluation_loss)
+        self.eta, stop_reason = self.watch.after_epoch(rec.epoch, score, self.eta)
+        history.best_epoch = self.watch.best_epoch
+        net._train_state = self.checkpoint_state(rec.epoch)
+        if callback is not None:
+            try:
+                answer = callback(rec)
+            except Exception:
+                history.stop_reason = "callback-error"   # the epoch it saw is kept
+                raise
+            if answer is False:
+                stop_reason = stop_reason or "callback"
+        if stop_reason:
+            history.stop_reason = stop_reason
+        return stop_reason
+
+    def finish(self):
+        """Restore the best epoch's parameters (when kept); network2's four lists."""
+        net, history = self.net, self.history
+        last_epoch = history.records[-1].epoch if history.records else None
+        if net._train_state is not None and self.watch.will_restore(last_epoch):
+            net._train_state.update(          # a later resume continues the run's own parameters
+                params=net._params.copy(),
+                velocity=None if net._velocity is None else net._velocity.copy())
+        history.restored_best = self.watch.restore_best(
+            history.records[-1].epoch if history.records else 0)
+        return self.lists
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _ValidationWatch:
+    """Chapter 3's "no improvement in n epochs" rules on an evaluation score (the accuracy, or the
+    negated cost): remember the best epoch (and its parameters, when they are to be kept), stop
+    early, and multiply η by `eta_decay` after n epochs without improvement, stopping once
+    η < η₀·min_eta_ratio."""
+
+    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0,
+                 keep_best):
+        self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
+        self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
+        self.best_score, self.best_epoch = -math.inf, None
+        self.best_params = self.best_velocity = None
+        self.since_best = self.since_change = 0
+
+    _STATE = ("best_score", "best_epoch", "since_best", "since_change", "best_params",
+              "best_velocity")
+
+    def get_state(self):
+        return {k: getattr(self, k) for k in self._STATE}
+
+    def load_state(self, state):
+        for k in self._STATE:
+            value = state.get(k)
+            setattr(self, k, value.copy() if isinstance(value, np.ndarray) else value)
+        if self.best_score is None:
+            self.best_score = -math.inf
+
+    def will_restore(self, last_epoch):
+        return self.best_params is not None and self.best_epoch != last_epoch
+
+    def after_epoch(self, epoch, score, eta):
+        """(η for the next epoch, the stop reason or None); score None: nothing evaluated."""
+        if score is None:
+            return eta, None
+        if score > self.best_score:
+            self.best_score, self.best_epoch = score, epoch
+            self.since_best = self.since_change = 0
+            if self.keep_best:
+                net = self.net
+                self.best_params = net._params.copy()
+                self.best_velocity = None if net._velocity is None else net._velocity.copy()
+        else:
+            self.since_best += 1
+            self.since_change += 1
+        stop = None
+        if self.early_stopping is not None and self.since_best >= self.early_stopping:
+            stop = "early-stopping"
+        if self.eta_schedule is not None and self.since_change >= self.eta_schedule:
+            eta *= self.eta_decay
+            self.since_change = 0
+            if eta < self.eta_floor * (1 + 1e-12):
+                stop = stop or "eta-floor"
+        return eta, stop
+
+    def restore_best(self, n_epochs):
+        """Put the best epoch's parameters back (when kept and not the last); True if done."""
+        if self.best_params is None or self.best_epoch == n_epochs:
+            return False
+        self.net._params[...] = self.best_params
+        if self.best_velocity is not None:
+            self.net._velocity[...] = self.best_velocity
+        return True
+
+
+def _print_network2_epoch(rec, monitor, bar=None):
+    """network2's per-epoch report (SGD(verbose=True)); network2 counts epochs from 0."""
+    lines = [f"Epoch {rec.epoch - 1} training complete"]
+    if monitor.training_cost:
+        lines.append(f"Cost on training data: {rec.training_cost}")
+    if monitor.training_accuracy:
+        lines.append(f"Accuracy on training data: {rec.training_accuracy} / {rec.n_training}")
+    if monitor.evaluation_cost:
+        lines.append(f"Cost on evaluation data: {rec.evaluation_cost}")
+    if monitor.evaluation_accuracy:
+        lines.append(f"Accuracy on evaluation data: {rec.evaluation_accuracy} / {rec.n_evaluation}")
+    text = "\n".join(lines) + "\n"
+    if bar is not None:
+        bar.write(text)
+    else:
+        print(text, flush=True)
+
+
+class _Progress:
+    """One progress bar for a whole SGD call (every epoch's mini-batches), left on screen at the
+    end; its postfix shows the running epoch's mean training loss (with track_loss) and the last
+    evaluation accuracy; the monitoring passes run under it ("evaluating"), so its rate and ETA
+    include them."""
+
+    def __init__(self, epochs, n_batches):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=epochs * n_batches, unit="batch", leave=True, dynamic_ncols=True)
+        self.postfix = {}
+        self.desc = ""
+
+    def epoch(self, epoch, last):
+        self.desc = f"epoch {epoch}/{last}"
+        self.postfix.pop("loss", None)
+        self.bar.set_description(self.desc, refresh=False)
+
+    def update(self, n, loss=None):
+        if loss is not None:
+            self.postfix["loss"] = f"{loss:.4f}"
+            self.bar.set_postfix(self.postfix, refresh=False)
+        self.bar.update(n)
+
+    def evaluating(self):
+        self.bar.set_description(self.desc + " (evaluating)")
+
+    def monitored(self, rec):
+        if rec.evaluation_fraction is not None:
+            self.postfix["val acc"] = f"{100 * rec.evaluation_fraction:.2f}%"
+        self.bar.set_description(self.desc, refresh=False)
+        self.bar.set_postfix(self.postfix)
+
+    def write(self, text):
+        self.bar.write(text)
+
+    def close(self):
+        self.bar.close()
