@@ -27,6 +27,36 @@ def package_env(**extra):
     return env
 
 
+def fastnn_env(directory, **extra):
+    """``package_env`` for ``python -m fastnn`` run in ``directory`` that must not find MNIST unless
+    a test asks for it (``FASTNN_DATA=...`` in ``extra``): an empty $FASTNN_DATA and a HOME without
+    ~/.fastnn, both made inside ``directory``; the real home's caches (matplotlib's font cache) kept."""
+    env = package_env()
+    empty = Path(directory) / "no-mnist-here"
+    empty.mkdir(exist_ok=True)
+    env["FASTNN_DATA"] = str(empty)
+    home = Path(directory) / "home"
+    home.mkdir(exist_ok=True)
+    env.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
+    env.setdefault("XDG_CONFIG_HOME", os.path.join(os.path.expanduser("~"), ".config"))
+    env["HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONSTARTUP", None)
+    env.update(extra)
+    return env
+
+
+def run_fastnn(directory, *args, timeout=180, **env):
+    """Run ``python -m fastnn ARGS`` in ``directory`` with ``fastnn_env(directory, **env)``;
+    returns the CompletedProcess (text, stdout and stderr captured, no stdin)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "fastnn", *map(str, args)], cwd=directory,
+                          env=fastnn_env(directory, **env), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
     """Directory holding the four MNIST IDX files: $FASTNN_DATA if set, else ../shared/data/mnist.

@@ -1,6 +1,5 @@
 """The command line: `python -m fastnn ...` as a subprocess on the digits data, plus in-process checks."""
 import json
-import os
 import re
 import shutil
 import signal
@@ -10,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import fastnn_env, run_fastnn
 
 import fastnn
 from fastnn import cli
@@ -18,29 +17,8 @@ from fastnn import cli
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _env(tmp_path, **extra):
-    env = package_env()
-    # no MNIST unless a test asks for it: an empty $FASTNN_DATA and a HOME without ~/.fastnn
-    empty = tmp_path / "no-mnist-here"
-    empty.mkdir(exist_ok=True)
-    env["FASTNN_DATA"] = str(empty)
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    # keep the caches of the real home (matplotlib's font cache) while hiding ~/.fastnn
-    env.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
-    env.setdefault("XDG_CONFIG_HOME", os.path.join(os.path.expanduser("~"), ".config"))
-    env["HOME"] = str(home)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("PYTHONSTARTUP", None)
-    env.update(extra)
-    return env
-
-
-def run(tmp_path, *args, timeout=180, **env):
-    """Run `python -m fastnn ARGS` in tmp_path; returns the CompletedProcess (text)."""
-    return subprocess.run([sys.executable, "-m", "fastnn", *map(str, args)], cwd=tmp_path,
-                          env=_env(tmp_path, **env), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+run = run_fastnn
+_env = fastnn_env
 
 
 def _has_matplotlib():

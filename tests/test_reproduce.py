@@ -6,20 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import package_env, run_fastnn
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("learning-slowdown", "overfitting", "regularization", "weight-init", "training-size", "softmax")
 
 
 def run_cli(*args, cwd, env_extra=None, timeout=600):
-    """`python -m fastnn ...` from another directory, importing this checkout's fastnn."""
-    env = package_env()
-    env.pop("FASTNN_DATA", None)
-    env["HOME"] = str(cwd)            # no ~/.fastnn/mnist to find by accident
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "fastnn", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    """`python -m fastnn ...` in ``cwd``, importing the tested fastnn, no MNIST unless given."""
+    return run_fastnn(cwd, *args, timeout=timeout, **(env_extra or {}))
 
 
 def series(directory, name):

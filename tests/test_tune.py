@@ -233,8 +233,9 @@ TRIAL_LINE = re.compile(r"^trial +\d+  ", re.MULTILINE)
 
 def _cli(tmp_path, *args, **kw):
     """`python -m fastnn tune --data digits ARGS` in a subprocess."""
-    from test_cli import run
-    return run(tmp_path, "tune", "--data", "digits", *args, **kw)
+    from conftest import run_fastnn
+
+    return run_fastnn(tmp_path, "tune", "--data", "digits", *args, **kw)
 
 
 def _main(capsys, monkeypatch, tmp_path, *args):
