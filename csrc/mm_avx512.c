@@ -16,21 +16,8 @@
 #define ISA _avx512
 #define VBYTES 64
 
-#define REAL double
-#define SFX _d
-#define SINT int64_t
-#include "mm_impl.h"
-#undef REAL
-#undef SFX
-#undef SINT
-
-#define REAL float
-#define SFX _f
-#define SINT int32_t
-#include "mm_impl.h"
-#undef REAL
-#undef SFX
-#undef SINT
+#define NAME "avx512"
+#include "mm_instantiate.h"
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -38,8 +25,4 @@
 #pragma GCC pop_options
 #endif
 
-const fnn_mm_table fnn_mm_avx512 = {"avx512",
-                                    fnn_mm_forward_avx512_d, fnn_mm_forward_avx512_f,
-                                    fnn_mm_backward_avx512_d, fnn_mm_backward_avx512_f,
-                                    fnn_mm_update_avx512_d, fnn_mm_update_avx512_f};
 #endif
