@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import assert_unchanged, package_env, snapshot
 
 import fastnn
 from fastnn.reference import ReferenceNetwork
@@ -293,13 +293,10 @@ def test_nan_in_training_x_is_found_in_the_compiled_loop_and_changes_nothing(shu
     X[77, 1] = np.inf
     net = fastnn.Network([5, 4, 3], seed=0)
     net.SGD((X[:50], y[:50]), 1, 10, 0.5, momentum=momentum)          # some history and velocity
-    params, state, history = net._params.copy(), net._rng.bit_generator.state, net.history
-    velocity = None if net._velocity is None else net._velocity.copy()
+    before = snapshot(net)
     with pytest.raises(ValueError, match=r"training_data X: contains NaN or infinity \(row 77\)"):
         net.SGD((X, y), 3, 10, 0.5, shuffle=shuffle, momentum=momentum)
-    assert np.array_equal(net._params, params) and net._rng.bit_generator.state == state
-    assert net.history is history
-    assert (velocity is None and net._velocity is None) or np.array_equal(net._velocity, velocity)
+    assert_unchanged(net, before)
 
 
 def test_import_is_light(tmp_path):

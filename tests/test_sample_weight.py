@@ -1,9 +1,8 @@
 """Per-row weights (SGD's sample_weight): against the reference, finite differences and bad input."""
-import copy
 
 import numpy as np
 import pytest
-from conftest import numeric_gradient, rel_err, twin
+from conftest import assert_unchanged, numeric_gradient, rel_err, snapshot, twin
 
 import fastnn
 from fastnn.costs import VALID_PAIRINGS
@@ -119,10 +118,8 @@ def test_bad_sample_weight_is_refused_before_any_change(bad, match):
     rng = np.random.default_rng(10)
     X, y, _ = problem(rng, 12, 4, 3)
     net = fastnn.Network([4, 5, 3], seed=3)
-    before = net._params.copy()
-    state = copy.deepcopy(net._rng.bit_generator.state)
+    before = snapshot(net)
     with pytest.raises((ValueError, TypeError), match=match):
         net.SGD((X, y), 1, 4, 0.5, sample_weight=bad)
-    np.testing.assert_array_equal(net._params, before)
-    assert net._rng.bit_generator.state == state
+    assert_unchanged(net, before)
     assert net.history is None
