@@ -2,6 +2,7 @@
 
 The benchmarks' products-only bound (bench/_bound.pyx) is not part of the package: bench/setup_bound.py
 builds it on demand."""
+
 import glob
 import os
 import sys
@@ -26,7 +27,7 @@ if os.environ.get("FASTNN_ASAN") == "1":
 extensions = [
     Extension(
         "fastnn._core",
-        sources=["fastnn/_core.pyx"] + C_KERNELS,
+        sources=["fastnn/_core.pyx", *C_KERNELS],
         depends=C_HEADERS,
         include_dirs=[np.get_include(), "csrc"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

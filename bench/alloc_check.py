@@ -10,6 +10,7 @@ of [784, 30, 10] (and the dropout + momentum variant); any allocation per mini-b
 a difference of thousands between the two counts. Also prints Python-level allocations seen by
 tracemalloc in the same window.
 """
+
 import ctypes
 import os
 import subprocess
@@ -86,7 +87,7 @@ def measure():
         t = _core.Targets(lay, y, None, n)
         perm = rng.permutation(n).astype(np.intp)
         with threadpool_limits(1):
-            trainer.train(X, t, perm, 0, 1, 0.1, 5.0, n, "l2", **kw)      # warm up BLAS buffers
+            trainer.train(X, t, perm, 0, 1, 0.1, 5.0, n, "l2", **kw)  # warm up BLAS buffers
             results = []
             for batches in (1, 5000):
                 tracemalloc.start()
@@ -97,8 +98,10 @@ def measure():
                 tracemalloc.stop()
                 results.append((batches, after - before, py))
         for batches, c, py in results:
-            print(f"{label:28s} {batches:5d} mini-batches in one call: {c:4d} heap allocations "
-                  f"(peak Python-traced {py} bytes)")
+            print(
+                f"{label:28s} {batches:5d} mini-batches in one call: {c:4d} heap allocations "
+                f"(peak Python-traced {py} bytes)"
+            )
         per_batch = (results[1][1] - results[0][1]) / (results[1][0] - results[0][0])
         print(f"{label:28s} => {per_batch:.4f} allocations per mini-batch")
 

@@ -11,6 +11,7 @@ warm-up round). Groups:
 * ``options-...``: plain SGD vs dropout 0.5 vs momentum 0.9;
 * ``core-vs-reference``: fastnn vs ``fastnn.reference`` for [784,30,10] mini-batch 10.
 """
+
 import numpy as np
 import pytest
 
@@ -62,6 +63,7 @@ def test_epoch(benchmark, as_dtype, bench_rounds, sizes, mb, dtype, cost, output
 def _bound():
     """bench/_bound.pyx, built on first use (skips the benchmark when it cannot be built)."""
     from setup_bound import load
+
     try:
         return load()
     except Exception as e:  # noqa: BLE001
@@ -73,7 +75,7 @@ def _bound():
 @pytest.mark.parametrize("sizes", SIZES, ids=_sz)
 def test_epoch_bound(benchmark, as_dtype, bench_rounds, sizes, mb, dtype):
     bound = _bound()
-    X, y = as_dtype("train", dtype)
+    X, _y = as_dtype("train", dtype)
     eb = bound.EpochBound(sizes, mb, dtype, variant="products", eta=ETA, lmbda=LMBDA)
     benchmark.group = f"epoch-{_sz(sizes)}-mb{mb}-{_dt(dtype)}"
     benchmark.extra_info.update(rows=len(X), variant="products-only bound")

@@ -16,6 +16,7 @@ is tests/test_sklearn.py)::
 
     pytest bench/ --benchmark-only -k sklearn
 """
+
 import argparse
 import contextlib
 import statistics
@@ -44,17 +45,39 @@ def digits():
 def make_fastnn(seed, hidden=HIDDEN, epochs=EPOCHS, batch=BATCH, eta=ETA):
     from fastnn.sklearn import NetworkClassifier
 
-    return NetworkClassifier(hidden, activation="logistic", cost="log-likelihood", eta=eta, lmbda=0.0,
-                             momentum=0.0, batch_size=batch, epochs=epochs, random_state=seed)
+    return NetworkClassifier(
+        hidden,
+        activation="logistic",
+        cost="log-likelihood",
+        eta=eta,
+        lmbda=0.0,
+        momentum=0.0,
+        batch_size=batch,
+        epochs=epochs,
+        random_state=seed,
+    )
 
 
 def make_mlp(seed, hidden=HIDDEN, epochs=EPOCHS, batch=BATCH, eta=ETA):
     from sklearn.neural_network import MLPClassifier
 
-    return MLPClassifier(hidden, activation="logistic", solver="sgd", learning_rate="constant",
-                         learning_rate_init=eta, momentum=0.0, nesterovs_momentum=False, alpha=0.0,
-                         batch_size=batch, max_iter=epochs, shuffle=True, early_stopping=False, tol=0.0,
-                         n_iter_no_change=10**9, random_state=seed)
+    return MLPClassifier(
+        hidden,
+        activation="logistic",
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=eta,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        alpha=0.0,
+        batch_size=batch,
+        max_iter=epochs,
+        shuffle=True,
+        early_stopping=False,
+        tol=0.0,
+        n_iter_no_change=10**9,
+        random_state=seed,
+    )
 
 
 def fit_quietly(estimator, X, y):
@@ -87,7 +110,7 @@ def blas_limit(n_threads):
 def time_grid(factory, X, y):
     from sklearn.model_selection import GridSearchCV
 
-    grid = ({"eta": [0.1, 0.5]} if "fastnn" in factory.__name__ else {"learning_rate_init": [0.1, 0.5]})
+    grid = {"eta": [0.1, 0.5]} if "fastnn" in factory.__name__ else {"learning_rate_init": [0.1, 0.5]}
     grid["hidden_layer_sizes"] = [(30,), (60,)]
     search = GridSearchCV(factory(0), grid, cv=3, n_jobs=2)
     t0 = time.perf_counter()
@@ -115,13 +138,18 @@ def main(argv=None):
     def mlp_factory(seed):
         return make_mlp(seed, **settings)
 
-    print(f"digits: {len(X_train)} training / {len(X_test)} test examples; hidden={settings['hidden']}, "
-          f"logistic, softmax + log-loss, SGD eta={args.eta}, batch={BATCH}, epochs={args.epochs}, "
-          f"no momentum/regularization; best of {args.repeats} fits x {args.seeds} seeds"
-          + (f"; BLAS threads={args.blas_threads}" if args.blas_threads else ""))
+    print(
+        f"digits: {len(X_train)} training / {len(X_test)} test examples; hidden={settings['hidden']}, "
+        f"logistic, softmax + log-loss, SGD eta={args.eta}, batch={BATCH}, epochs={args.epochs}, "
+        f"no momentum/regularization; best of {args.repeats} fits x {args.seeds} seeds"
+        + (f"; BLAS threads={args.blas_threads}" if args.blas_threads else "")
+    )
     rows = {}
     with blas_limit(args.blas_threads):
-        for name, factory in (("fastnn NetworkClassifier", fastnn_factory), ("sklearn MLPClassifier", mlp_factory)):
+        for name, factory in (
+            ("fastnn NetworkClassifier", fastnn_factory),
+            ("sklearn MLPClassifier", mlp_factory),
+        ):
             times, accs = [], []
             for seed in range(args.seeds):
                 seconds, est = time_fit(factory, seed, X_train, y_train, args.repeats)
@@ -133,20 +161,27 @@ def main(argv=None):
     for name, (times, accs) in rows.items():
         t = statistics.median(times)
         eps = len(X_train) * args.epochs / t
-        acc = "%.2f%% (%s)" % (100 * np.mean(accs), ", ".join("%.1f" % (100 * a) for a in accs))
+        acc = "{:.2f}% ({})".format(100 * np.mean(accs), ", ".join("%.1f" % (100 * a) for a in accs))
         print(f"{name:<26} {t:>13.4f} {eps:>12,.0f} {acc:>22}")
     (t_f, a_f), (t_m, a_m) = rows["fastnn NetworkClassifier"], rows["sklearn MLPClassifier"]
     speedup = statistics.median(t_m) / statistics.median(t_f)
     diff = 100 * (np.mean(a_f) - np.mean(a_m))
-    print(f"fastnn fits {speedup:.1f}x faster; accuracy difference {diff:+.2f} points "
-          f"({'fastnn not more than 1 point worse' if diff >= -1.0 else 'fastnn MORE than 1 point worse'})")
+    print(
+        f"fastnn fits {speedup:.1f}x faster; accuracy difference {diff:+.2f} points "
+        f"({'fastnn not more than 1 point worse' if diff >= -1.0 else 'fastnn MORE than 1 point worse'})"
+    )
 
     if args.grid:
-        print("GridSearchCV(cv=3, n_jobs=2), 2 learning rates x hidden (30,)/(60,) "
-              "(after a warm-up search that starts the loky workers):")
+        print(
+            "GridSearchCV(cv=3, n_jobs=2), 2 learning rates x hidden (30,)/(60,) "
+            "(after a warm-up search that starts the loky workers):"
+        )
         for factory in (fastnn_factory, mlp_factory):  # start the workers and import both there
             time_grid(factory, X_train[:90], y_train[:90])
-        for name, factory in (("fastnn NetworkClassifier", fastnn_factory), ("sklearn MLPClassifier", mlp_factory)):
+        for name, factory in (
+            ("fastnn NetworkClassifier", fastnn_factory),
+            ("sklearn MLPClassifier", mlp_factory),
+        ):
             seconds, best = time_grid(factory, X_train, y_train)
             print(f"  {name:<26} {seconds:8.2f} s   best CV accuracy {100 * best:.2f}%")
     return 0
@@ -156,8 +191,9 @@ def main(argv=None):
 def _bench(benchmark, rounds, factory):
     X_train, y_train, X_test, y_test = digits()
     benchmark.group = "digits fit: NetworkClassifier vs MLPClassifier (30 logistic, SGD, 30 epochs)"
-    est = benchmark.pedantic(lambda: fit_quietly(factory(0), X_train, y_train), rounds=rounds, iterations=1,
-                             warmup_rounds=1)
+    est = benchmark.pedantic(
+        lambda: fit_quietly(factory(0), X_train, y_train), rounds=rounds, iterations=1, warmup_rounds=1
+    )
     benchmark.extra_info["test_accuracy"] = float(est.score(X_test, y_test))
 
 

@@ -9,6 +9,7 @@ Same conventions as fastnn (``W[l]`` of shape ``(sizes[l+1], sizes[l])``; λ div
 n), so with the same initial parameters and the same example order it computes the same parameters as
 ``fastnn.Network`` and ``fastnn.reference`` (up to rounding).  Independent code written for the benchmark.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,10 @@ class BookNetwork:
         rng = np.random.default_rng(seed)
         L = len(self.sizes) - 1
         if weights is None:
-            weights = [rng.standard_normal((self.sizes[l + 1], self.sizes[l])) / np.sqrt(self.sizes[l])
-                       for l in range(L)]
+            weights = [
+                rng.standard_normal((self.sizes[l + 1], self.sizes[l])) / np.sqrt(self.sizes[l])
+                for l in range(L)
+            ]
         if biases is None:
             biases = [rng.standard_normal(self.sizes[l + 1]) for l in range(L)]
         self.weights = [np.array(w, dtype=self.dtype, order="C") for w in weights]
@@ -120,4 +123,4 @@ class BookNetwork:
             elif shuffle:
                 data = [data[i] for i in self._rng.permutation(n)]
             for k in range(0, n, mini_batch_size):
-                self.update_mini_batch(data[k:k + mini_batch_size], eta, lmbda, n)
+                self.update_mini_batch(data[k : k + mini_batch_size], eta, lmbda, n)

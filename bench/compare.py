@@ -38,20 +38,19 @@ Targets (ratios computed in the same run): fastnn ≤ 1.3× bound; ≥ 2× (f64)
 reference; ≥ 8× faster than PyTorch; ≥ 6× (f64) / ≥ 10× (f32) faster than MLPClassifier; ≥ 12× faster than the
 per-example algorithm; fastnn f32 ≥ 1.5× faster than f64; inference ≤ 1.2× its bound.
 """
+
 from __future__ import annotations
 
 import argparse
 import gc
 import gzip
 import inspect
-import io
 import os
 import platform
 import statistics
 import sys
 import time
 import warnings
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +91,14 @@ class Case:
         return f"[784,{self.hidden},10] mb {self.mb} {dt}"
 
 
-DEFAULT_CASES = [Case(30, 10, np.float64), Case(30, 10, np.float32), Case(30, 100, np.float64),
-                 Case(100, 10, np.float64), Case(100, 10, np.float32), Case(100, 100, np.float64)]
+DEFAULT_CASES = [
+    Case(30, 10, np.float64),
+    Case(30, 10, np.float32),
+    Case(30, 100, np.float64),
+    Case(100, 10, np.float64),
+    Case(100, 10, np.float32),
+    Case(100, 100, np.float64),
+]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -104,7 +109,7 @@ def _read_idx(path):
     with opener(path, "rb") as f:
         raw = f.read()
     nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
@@ -117,12 +122,17 @@ def load_data(n_train=50_000):
     for d in candidates:
         try:
             from fastnn.data import load_mnist  # noqa: WPS433 (optional: fastnn may not be built yet)
+
             ds = load_mnist(d)
             (Xtr, ytr), (Xva, yva), (Xte, yte) = ds.training, ds.validation, ds.test
             src = f"MNIST via fastnn.data.load_mnist({d})"
         except Exception:
-            names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                     "t10k-labels-idx1-ubyte"]
+            names = [
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            ]
             paths = []
             for nm in names:
                 p = next((d / (nm + ext) for ext in (".gz", "") if (d / (nm + ext)).is_file()), None)
@@ -141,10 +151,14 @@ def load_data(n_train=50_000):
         def synth(n):
             X = rng.random((n, 784)) * (rng.random((n, 784)) < 0.19)
             return X, rng.integers(0, 10, n)
+
         (Xtr, ytr), (Xva, yva), (Xte, yte) = synth(50_000), synth(10_000), synth(10_000)
         src = "SYNTHETIC data (MNIST not found) of MNIST's shape"
     Xtr, ytr = Xtr[:n_train], ytr[:n_train]
-    fix = lambda X, y: (np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.int64))
+
+    def fix(X, y):
+        return (np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.int64))
+
     return fix(Xtr, ytr), fix(Xva, yva), fix(Xte, yte), f"{src}; {len(Xtr)} training rows"
 
 
@@ -179,6 +193,7 @@ class FastnnRunner:
     def setup(self, case, X, y):
         try:
             import fastnn
+
             net = fastnn.Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
         except Exception as e:  # noqa: BLE001
             raise Skip(f"fastnn not available ({type(e).__name__}: {e})")
@@ -213,12 +228,23 @@ class BoundRunner:
     def setup(self, case, X, y):
         try:
             from setup_bound import load
+
             EpochBound = load().EpochBound
         except Exception as e:  # noqa: BLE001
             raise Skip(f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})")
         W, b = initial_params(case.sizes)
-        self.eb = EpochBound(case.sizes, case.mb, case.dtype, variant=self.variant, output=case.output,
-                             eta=ETA, lmbda=LMBDA, weights=W, biases=b, seed=0)
+        self.eb = EpochBound(
+            case.sizes,
+            case.mb,
+            case.dtype,
+            variant=self.variant,
+            output=case.output,
+            eta=ETA,
+            lmbda=LMBDA,
+            weights=W,
+            biases=b,
+            seed=0,
+        )
         self.X, self.y = X, y
 
     def epoch(self):
@@ -237,9 +263,14 @@ class ReferenceRunner:
         except Exception as e:  # noqa: BLE001
             raise Skip(f"fastnn.reference not available ({type(e).__name__}: {e})")
         W, b = initial_params(case.sizes)
-        kw = dict(cost=case.cost, output=case.output, hidden="sigmoid",
-                  weights=[w.astype(case.dtype) for w in W], biases=[v.astype(case.dtype) for v in b],
-                  dtype=case.dtype)
+        kw = dict(
+            cost=case.cost,
+            output=case.output,
+            hidden="sigmoid",
+            weights=[w.astype(case.dtype) for w in W],
+            biases=[v.astype(case.dtype) for v in b],
+            dtype=case.dtype,
+        )
         sig = inspect.signature(ReferenceNetwork)
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             kw = {k: v for k, v in kw.items() if k in sig.parameters}
@@ -254,7 +285,7 @@ class ReferenceRunner:
         kw = {}
         if self.mode == "shuffle":
             kw["shuffle"] = True
-        elif self.mode == "perms":     # fastnn.reference: one permutation per epoch
+        elif self.mode == "perms":  # fastnn.reference: one permutation per epoch
             kw["perms"] = [self.rng.permutation(len(self.X))]
         self.net.SGD((self.X, self.y), 1, c.mb, ETA, LMBDA, **kw)
 
@@ -267,6 +298,7 @@ class BookRunner:
 
     def setup(self, case, X, y):
         from book_network import BookNetwork, to_book_format
+
         W, b = initial_params(case.sizes)
         self.net = BookNetwork(case.sizes, cost=case.cost, weights=W, biases=b, dtype=case.dtype, seed=0)
         self.data = to_book_format(X, y, case.sizes[-1], case.dtype)
@@ -309,8 +341,11 @@ class TorchRunner:
                 layers.append(nn.Sigmoid())
         self.model = nn.Sequential(*layers)
         n = X.shape[0]
-        self.opt = torch.optim.SGD([{"params": weights, "weight_decay": LMBDA / n},
-                                    {"params": biases, "weight_decay": 0.0}], lr=ETA, momentum=0.0)
+        self.opt = torch.optim.SGD(
+            [{"params": weights, "weight_decay": LMBDA / n}, {"params": biases, "weight_decay": 0.0}],
+            lr=ETA,
+            momentum=0.0,
+        )
         self.X = torch.from_numpy(X)
         self.y = torch.from_numpy(y)
         self.Y = torch.from_numpy(np.eye(case.sizes[-1], dtype=case.dtype)[y])
@@ -322,7 +357,7 @@ class TorchRunner:
         perm = torch.randperm(self.n)
         sigmoid_ce = self.case.cost == "cross-entropy"
         for k in range(0, self.n, m):
-            idx = perm[k:k + m]
+            idx = perm[k : k + m]
             z = self.model(self.X[idx])
             if sigmoid_ce:
                 loss = F.binary_cross_entropy_with_logits(z, self.Y[idx], reduction="sum") / idx.numel()
@@ -345,14 +380,25 @@ class SklearnRunner:
         except Exception as e:  # noqa: BLE001
             raise Skip(f"scikit-learn not installed ({type(e).__name__})")
         n = X.shape[0]
-        self.clf = MLPClassifier(hidden_layer_sizes=case.sizes[1:-1], activation="logistic", solver="sgd",
-                                 batch_size=case.mb, learning_rate="constant", learning_rate_init=ETA,
-                                 momentum=0.0, nesterovs_momentum=False, alpha=LMBDA * case.mb / n,
-                                 shuffle=True, random_state=0, max_iter=1, early_stopping=False)
+        self.clf = MLPClassifier(
+            hidden_layer_sizes=case.sizes[1:-1],
+            activation="logistic",
+            solver="sgd",
+            batch_size=case.mb,
+            learning_rate="constant",
+            learning_rate_init=ETA,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=LMBDA * case.mb / n,
+            shuffle=True,
+            random_state=0,
+            max_iter=1,
+            early_stopping=False,
+        )
         W, b = initial_params(case.sizes)
         # first partial_fit on 1 row initialises the model; then install the common initial parameters
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")     # "batch_size larger than sample size": intended here
+            warnings.simplefilter("ignore")  # "batch_size larger than sample size": intended here
             self.clf.partial_fit(X[:1], y[:1], classes=np.arange(case.sizes[-1]))
         self.clf.coefs_ = [np.ascontiguousarray(w.T, dtype=case.dtype) for w in W]
         self.clf.intercepts_ = [v.astype(case.dtype) for v in b]
@@ -366,9 +412,15 @@ class SklearnRunner:
 
 
 def make_runners(impls, threads):
-    table = {"fastnn": lambda: FastnnRunner(threads), "bound": lambda: BoundRunner("products"),
-             "ideal": lambda: BoundRunner("ideal"), "reference": ReferenceRunner, "book": BookRunner,
-             "torch": lambda: TorchRunner(threads), "sklearn": SklearnRunner}
+    table = {
+        "fastnn": lambda: FastnnRunner(threads),
+        "bound": lambda: BoundRunner("products"),
+        "ideal": lambda: BoundRunner("ideal"),
+        "reference": ReferenceRunner,
+        "book": BookRunner,
+        "torch": lambda: TorchRunner(threads),
+        "sklearn": SklearnRunner,
+    }
     return [table[name]() for name in impls]
 
 
@@ -426,9 +478,13 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
         k = rnd % max(1, len(slow))
         for r in slow[k:] + slow[:k]:
             times[r.name].append(_timed(r))
-        log(f"  round {rnd + 1}: " + ", ".join(
-            f"{r.name} {statistics.median(times[r.name][-fast_reps:]) if r.name in FAST else times[r.name][-1]:.3f}"
-            for r in runners))
+        log(
+            f"  round {rnd + 1}: "
+            + ", ".join(
+                f"{r.name} {statistics.median(times[r.name][-fast_reps:]) if r.name in FAST else times[r.name][-1]:.3f}"
+                for r in runners
+            )
+        )
     res = {name: statistics.median(ts) for name, ts in times.items() if ts}
     spread = {name: (min(ts), max(ts)) for name, ts in times.items() if ts}
     acc = {}
@@ -436,14 +492,27 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
         p = r.params()
         if p is not None:
             acc[r.name] = accuracy_of(p[0], p[1], Xva, yva)
-    extra = {"paired": {("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
-                        ("ideal", "bound"): paired_ratio(times, "ideal", "bound")}}
+    extra = {
+        "paired": {
+            ("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
+            ("ideal", "bound"): paired_ratio(times, "ideal", "bound"),
+        }
+    }
     fr = next((r for r in runners if r.name == "fastnn"), None)
     if fr is not None and fr.inner:
         extra["fastnn_inner"] = statistics.median(fr.inner)
-    return {"case": case, "median": res, "spread": spread, "acc": acc, "notes": notes, "extra": extra,
-            "epochs": 1 + repeats * (fast_reps if fast else 1), "slow_epochs": 1 + repeats,
-            "fast_samples": repeats * fast_reps, "slow_samples": repeats}
+    return {
+        "case": case,
+        "median": res,
+        "spread": spread,
+        "acc": acc,
+        "notes": notes,
+        "extra": extra,
+        "epochs": 1 + repeats * (fast_reps if fast else 1),
+        "slow_epochs": 1 + repeats,
+        "fast_samples": repeats * fast_reps,
+        "slow_samples": repeats,
+    }
 
 
 def run_inference(data_test, dtype, repeats, threads, log):
@@ -454,6 +523,7 @@ def run_inference(data_test, dtype, repeats, threads, log):
     fns, notes = {}, {}
     try:
         import fastnn
+
         net = fastnn.Network(sizes, dtype=dtype, seed=0)
         net.weights = [w.astype(dtype) for w in W]
         net.biases = [v.astype(dtype) for v in b]
@@ -463,6 +533,7 @@ def run_inference(data_test, dtype, repeats, threads, log):
         notes["fastnn"] = f"fastnn not available ({type(e).__name__}: {e})"
     try:
         from setup_bound import load
+
         ForwardBound = load().ForwardBound
         fb = ForwardBound(sizes, len(X), dtype, variant="products", weights=W, biases=b)
         fi = ForwardBound(sizes, len(X), dtype, variant="ideal", weights=W, biases=b)
@@ -472,9 +543,16 @@ def run_inference(data_test, dtype, repeats, threads, log):
         notes["bound"] = f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})"
     try:
         from fastnn.reference import ReferenceNetwork
+
         sig = inspect.signature(ReferenceNetwork)
-        kw = dict(cost="cross-entropy", output="sigmoid", hidden="sigmoid",
-                  weights=[w.astype(dtype) for w in W], biases=[v.astype(dtype) for v in b], dtype=dtype)
+        kw = dict(
+            cost="cross-entropy",
+            output="sigmoid",
+            hidden="sigmoid",
+            weights=[w.astype(dtype) for w in W],
+            biases=[v.astype(dtype) for v in b],
+            dtype=dtype,
+        )
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             kw = {k: v for k, v in kw.items() if k in sig.parameters}
         ref = ReferenceNetwork(sizes, **kw)
@@ -484,6 +562,7 @@ def run_inference(data_test, dtype, repeats, threads, log):
     try:
         import torch
         from torch import nn
+
         torch.set_num_threads(threads)
         tdt = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
         l1, l2 = nn.Linear(784, 100).to(tdt), nn.Linear(100, 10).to(tdt)
@@ -497,6 +576,7 @@ def run_inference(data_test, dtype, repeats, threads, log):
         def tf():
             with torch.no_grad():
                 return model(Xt)
+
         fns["torch"] = tf
     except Exception as e:  # noqa: BLE001
         notes["torch"] = f"PyTorch not installed ({type(e).__name__})"
@@ -512,15 +592,29 @@ def run_inference(data_test, dtype, repeats, threads, log):
             if rnd:
                 times[name].append(dt)
     if from_fastnn is not None and "ideal" in fns:
-        err = float(np.max(np.abs(np.asarray(from_fastnn.feedforward(X), dtype=np.float64)
-                                  - np.asarray(fi.run(X), dtype=np.float64))))
+        err = float(
+            np.max(
+                np.abs(
+                    np.asarray(from_fastnn.feedforward(X), dtype=np.float64)
+                    - np.asarray(fi.run(X), dtype=np.float64)
+                )
+            )
+        )
         log(f"  inference: max |fastnn − ideal| = {err:.2e}")
     case = Case(100, N_INFERENCE, dtype, inference=True)
     res = {k: statistics.median(v) for k, v in times.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
     extra = {"paired": {("fastnn", "bound"): paired_ratio(times, "fastnn", "bound")}}
-    return {"case": case, "median": res, "spread": spread, "acc": {}, "notes": notes, "extra": extra,
-            "epochs": n_rounds, "inference": True}
+    return {
+        "case": case,
+        "median": res,
+        "spread": spread,
+        "acc": {},
+        "notes": notes,
+        "extra": extra,
+        "epochs": n_rounds,
+        "inference": True,
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -541,27 +635,47 @@ def environment(threads):
                     model = line.split(":", 1)[1].strip()
     except OSError:
         cpu = platform.processor() or "unknown"
-    lines.append(f"CPU: {cpu}" + (f" (family {fam}, model {model})" if fam else "")
-                 + f", {os.cpu_count()} logical CPUs; load average at start "
-                 + (" ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"))
-    lines.append(f"Python {platform.python_version()}, numpy {np.__version__}"
-                 + "".join(f", {m} {v}" for m, v in _versions().items()))
-    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                          "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    lines.append(
+        f"CPU: {cpu}"
+        + (f" (family {fam}, model {model})" if fam else "")
+        + f", {os.cpu_count()} logical CPUs; load average at start "
+        + (" ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a")
+    )
+    lines.append(
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+        + "".join(f", {m} {v}" for m, v in _versions().items())
+    )
+    env = {
+        k: os.environ.get(k)
+        for k in (
+            "OPENBLAS_CORETYPE",
+            "OPENBLAS_L2_SIZE",
+            "OPENBLAS_NUM_THREADS",
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+        )
+    }
     lines.append("env: " + ", ".join(f"{k}={'(unset)' if v is None else v}" for k, v in env.items()))
     if env["OPENBLAS_CORETYPE"] or env["OPENBLAS_L2_SIZE"]:
-        lines.append("WARNING: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set: run with "
-                     "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py`")
+        lines.append(
+            "WARNING: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set: run with "
+            "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py`"
+        )
     try:
         from threadpoolctl import threadpool_info
+
         for info in threadpool_info():
-            lines.append(f"threadpool: {info.get('user_api')} {info.get('internal_api')} "
-                         f"{info.get('version')} kernel={info.get('architecture', '-')} "
-                         f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})")
+            lines.append(
+                f"threadpool: {info.get('user_api')} {info.get('internal_api')} "
+                f"{info.get('version')} kernel={info.get('architecture', '-')} "
+                f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})"
+            )
     except Exception as e:  # noqa: BLE001
         lines.append(f"threadpoolctl unavailable: {e}")
-    lines.append(f"benchmark threads: {threads} (threadpoolctl.threadpool_limits({threads}) around everything; "
-                 f"torch.set_num_threads({threads}))")
+    lines.append(
+        f"benchmark threads: {threads} (threadpoolctl.threadpool_limits({threads}) around everything; "
+        f"torch.set_num_threads({threads}))"
+    )
     return lines
 
 
@@ -616,13 +730,20 @@ def targets(results):
         def add(name, value, ok):
             if value is not None:
                 rows.append((name, c.label, value, ok(value)))
+
         if c.hidden == 30 and c.mb == 10:
             add("fastnn / bound ≤ 1.3", fastnn_over_bound(r), lambda v: v <= 1.3)
-            add(f"reference / fastnn ≥ {2.5 if f32 else 2}", _ratio(m.get("reference"), f),
-                lambda v: v >= (2.5 if f32 else 2.0))
+            add(
+                f"reference / fastnn ≥ {2.5 if f32 else 2}",
+                _ratio(m.get("reference"), f),
+                lambda v: v >= (2.5 if f32 else 2.0),
+            )
             add("torch / fastnn ≥ 8", _ratio(m.get("torch"), f), lambda v: v >= 8)
-            add(f"sklearn / fastnn ≥ {10 if f32 else 6}", _ratio(m.get("sklearn"), f),
-                lambda v: v >= (10 if f32 else 6))
+            add(
+                f"sklearn / fastnn ≥ {10 if f32 else 6}",
+                _ratio(m.get("sklearn"), f),
+                lambda v: v >= (10 if f32 else 6),
+            )
             add("book / fastnn ≥ 12", _ratio(m.get("book"), f), lambda v: v >= 12)
         elif c.hidden == 100 and c.mb in (10, 100):
             add("fastnn / bound ≤ 1.3", fastnn_over_bound(r), lambda v: v <= 1.3)
@@ -632,8 +753,17 @@ def targets(results):
         c = r["case"]
         if c.dtype != np.float32 or c.hidden != 30 or c.mb != 10 or "fastnn" not in r["median"]:
             continue
-        twin = next((q for q in train if q["case"].sizes == c.sizes and q["case"].mb == c.mb
-                     and q["case"].dtype == np.float64 and "fastnn" in q["median"]), None)
+        twin = next(
+            (
+                q
+                for q in train
+                if q["case"].sizes == c.sizes
+                and q["case"].mb == c.mb
+                and q["case"].dtype == np.float64
+                and "fastnn" in q["median"]
+            ),
+            None,
+        )
         if twin is not None:
             v = twin["median"]["fastnn"] / r["median"]["fastnn"]
             rows.append(("fastnn f64 / f32 ≥ 1.5", f"[784,{c.hidden},10] mb {c.mb}", v, v >= 1.5))
@@ -654,13 +784,20 @@ def tables(results, impls, markdown):
 
     def table(header, rows):
         if markdown:
-            lines = ["| " + " | ".join(header) + " |",
-                     "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+            lines = [
+                "| " + " | ".join(header) + " |",
+                "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+            ]
             lines += ["| " + " | ".join(row) + " |" for row in rows]
         else:
             widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            lines = ["  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
-                               for i, (x, w) in enumerate(zip(row, widths))) for row in [header] + rows]
+            lines = [
+                "  ".join(
+                    str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                    for i, (x, w) in enumerate(zip(row, widths))
+                )
+                for row in [header, *rows]
+            ]
             lines.insert(1, "  ".join("-" * w for w in widths))
         return lines
 
@@ -669,49 +806,75 @@ def tables(results, impls, markdown):
         tp = [i for i in present if any(i in r["median"] for r in train)]
         hdr = ["case"] + [f"{i} s" for i in tp]
         rows = [[r["case"].label] + [fmt_s(r["median"].get(i)) for i in tp] for r in train]
-        out.append(f"Seconds per epoch, median (after 1 warm-up epoch each; fastnn, bound and ideal: "
-                   f"{r0['fast_samples']} epochs, the others: {r0['slow_samples']}; all interleaved in one process):")
+        out.append(
+            f"Seconds per epoch, median (after 1 warm-up epoch each; fastnn, bound and ideal: "
+            f"{r0['fast_samples']} epochs, the others: {r0['slow_samples']}; all interleaved in one process):"
+        )
         out.append("")
         out += table(hdr, rows)
         out.append("")
         others = [i for i in ("reference", "book", "torch", "sklearn") if i in tp]
-        hdr = ["case"] + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else []) \
+        hdr = (
+            ["case"]
+            + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else [])
             + [f"{i} / fastnn" for i in others]
+        )
         rows = []
         for r in train:
             m = r["median"]
             row = [r["case"].label]
             if "bound" in tp:
                 sp = r["spread"]
-                row += [fmt_r(fastnn_over_bound(r)),
-                        fmt_r(_ratio(sp.get("fastnn", (None,))[0], sp.get("bound", (None,))[0])),
-                        fmt_r(fastnn_over_bound(r, "ideal"))]
+                row += [
+                    fmt_r(fastnn_over_bound(r)),
+                    fmt_r(_ratio(sp.get("fastnn", (None,))[0], sp.get("bound", (None,))[0])),
+                    fmt_r(fastnn_over_bound(r, "ideal")),
+                ]
             row += [fmt_r(_ratio(m.get(i), m.get("fastnn"))) for i in others]
             rows.append(row)
-        out.append("Ratios, same run (`x / fastnn` > 1: fastnn is faster). `fastnn / bound` and `ideal / bound`: "
-                   "median of the ratios of back-to-back epochs; `(min / min)`: fastest epoch of each; "
-                   "the others: ratios of the medians.")
+        out.append(
+            "Ratios, same run (`x / fastnn` > 1: fastnn is faster). `fastnn / bound` and `ideal / bound`: "
+            "median of the ratios of back-to-back epochs; `(min / min)`: fastest epoch of each; "
+            "the others: ratios of the medians."
+        )
         out.append("")
         out += table(hdr, rows)
         out.append("")
         accs = [r for r in train if r["acc"]]
         if accs:
             ai = [i for i in present if any(i in r["acc"] for r in accs)]
-            out.append(f"Validation accuracy at the end (sanity check that each implementation trains; same initial "
-                       f"parameters; fastnn and ideal trained {r0['epochs']} epochs, the others "
-                       f"{r0['slow_epochs']}):")
+            out.append(
+                f"Validation accuracy at the end (sanity check that each implementation trains; same initial "
+                f"parameters; fastnn and ideal trained {r0['epochs']} epochs, the others "
+                f"{r0['slow_epochs']}):"
+            )
             out.append("")
-            out += table(["case"] + ai, [[r["case"].label] + ["—" if r["acc"].get(i) is None else
-                                                              f"{100 * r['acc'][i]:.2f}%" for i in ai]
-                                         for r in accs])
+            out += table(
+                ["case", *ai],
+                [
+                    [r["case"].label]
+                    + ["—" if r["acc"].get(i) is None else f"{100 * r['acc'][i]:.2f}%" for i in ai]
+                    for r in accs
+                ],
+            )
             out.append("")
     if infer:
-        ip = [i for i in ("fastnn", "bound", "ideal", "reference", "torch") if any(i in r["median"] for r in infer)]
+        ip = [
+            i
+            for i in ("fastnn", "bound", "ideal", "reference", "torch")
+            if any(i in r["median"] for r in infer)
+        ]
         hdr = ["inference, 10,000 rows, [784,100,10]"] + [f"{i}" for i in ip] + ["fastnn / bound"]
-        rows = [[("f64" if r["case"].dtype == np.float64 else "f32")] + [fmt_s(r["median"].get(i)) for i in ip]
-                + [fmt_r(fastnn_over_bound(r))] for r in infer]
-        out.append(f"Inference, median of {infer[0]['epochs']} calls each, interleaved (bound: the 2 forward gemms "
-                   "over all rows; ideal: + bias and sigmoid; fastnn / bound: median of the per-round ratios):")
+        rows = [
+            [("f64" if r["case"].dtype == np.float64 else "f32")]
+            + [fmt_s(r["median"].get(i)) for i in ip]
+            + [fmt_r(fastnn_over_bound(r))]
+            for r in infer
+        ]
+        out.append(
+            f"Inference, median of {infer[0]['epochs']} calls each, interleaved (bound: the 2 forward gemms "
+            "over all rows; ideal: + bias and sigmoid; fastnn / bound: median of the per-round ratios):"
+        )
         out.append("")
         out += table(hdr, rows)
         out.append("")
@@ -719,8 +882,10 @@ def tables(results, impls, markdown):
     if tg:
         out.append("Targets (speed-ups over the other implementations checked on the mini-batch-10 cases):")
         out.append("")
-        out += table(["target", "case", "measured", "met"],
-                     [[t, c, f"{v:.2f}×", "yes" if ok else "**NO**" if markdown else "NO"] for t, c, v, ok in tg])
+        out += table(
+            ["target", "case", "measured", "met"],
+            [[t, c, f"{v:.2f}×", "yes" if ok else "**NO**" if markdown else "NO"] for t, c, v, ok in tg],
+        )
         n_ok = sum(ok for *_, ok in tg)
         out.append("")
         out.append(f"{n_ok} of {len(tg)} target checks met.")
@@ -731,8 +896,10 @@ def tables(results, impls, markdown):
             notes.append(f"{k}: skipped ({v})")
         fi = r["extra"].get("fastnn_inner")
         if fi is not None and "fastnn" in r["median"]:
-            notes.append(f"{r['case'].label}: fastnn in-epoch time (History) {fmt_s(fi)}, per-call overhead "
-                         f"of SGD(epochs=1) {fmt_s(r['median']['fastnn'] - fi)}")
+            notes.append(
+                f"{r['case'].label}: fastnn in-epoch time (History) {fmt_s(fi)}, per-call overhead "
+                f"of SGD(epochs=1) {fmt_s(r['median']['fastnn'] - fi)}"
+            )
     if notes:
         out.append("Notes:")
         out.append("")
@@ -743,14 +910,21 @@ def tables(results, impls, markdown):
 
 # ----------------------------------------------------------------------------------------------------------
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="10,000 training rows and 3 repeats")
-    ap.add_argument("--cases", default="all",
-                    help="comma-separated case ids (" + ", ".join(c.id for c in DEFAULT_CASES)
-                    + ", inference) or 'all'")
-    ap.add_argument("--repeats", type=int, default=None, help="timed epochs per implementation (default 5; "
-                    "quick: 3); at least 3")
+    ap.add_argument(
+        "--cases",
+        default="all",
+        help="comma-separated case ids (" + ", ".join(c.id for c in DEFAULT_CASES) + ", inference) or 'all'",
+    )
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed epochs per implementation (default 5; quick: 3); at least 3",
+    )
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
     ap.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
     ap.add_argument("--out", default=None, help="write the markdown report to this file")
@@ -766,8 +940,11 @@ def main(argv=None):
     bad = [i for i in impls if i not in ALL_IMPLS]
     if bad:
         ap.error(f"unknown --impls {bad}; choose from {ALL_IMPLS}")
-    wanted = [c.strip() for c in args.cases.split(",")] if args.cases != "all" else \
-        [c.id for c in DEFAULT_CASES] + ["inference"]
+    wanted = (
+        [c.strip() for c in args.cases.split(",")]
+        if args.cases != "all"
+        else [c.id for c in DEFAULT_CASES] + ["inference"]
+    )
     by_id = {c.id: c for c in DEFAULT_CASES}
     bad = [w for w in wanted if w not in by_id and w != "inference"]
     if bad:
@@ -778,6 +955,7 @@ def main(argv=None):
 
     # import everything that loads a BLAS / thread pool BEFORE limiting, so that the limits reach them all
     import scipy.linalg  # noqa: F401  (scipy's OpenBLAS, used by cython_blas)
+
     for mod in ("fastnn", "fastnn.network", "fastnn.reference", "torch", "sklearn.neural_network"):
         try:
             __import__(mod)
@@ -805,12 +983,17 @@ def main(argv=None):
                 results.append(run_inference((Xte, yte), dt, repeats, args.threads, log))
         load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
 
-    header = [f"fastnn benchmark — `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py"
-              f"{' ' + ' '.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`",
-              ""]
-    info = env_lines + [f"data: {src}; η = {ETA}, λ = {LMBDA}, sigmoid hidden + sigmoid/cross-entropy output",
-                        f"total {time.time() - t_start:.0f} s; load average at end "
-                        + (" ".join(f"{x:.2f}" for x in load_end) if load_end else "n/a")]
+    header = [
+        f"fastnn benchmark — `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py"
+        f"{' ' + ' '.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`",
+        "",
+    ]
+    info = [
+        *env_lines,
+        f"data: {src}; η = {ETA}, λ = {LMBDA}, sigmoid hidden + sigmoid/cross-entropy output",
+        f"total {time.time() - t_start:.0f} s; load average at end "
+        + (" ".join(f"{x:.2f}" for x in load_end) if load_end else "n/a"),
+    ]
     print("\n".join(header[:1]))
     print("\n".join(info))
     print()

@@ -14,6 +14,7 @@ For each, the best of the rounds. Reported:
 FLOPs counted: forward 2·n·Σ n_in·n_out, weight update the same, δ propagation for every layer but
 the first. Options rows (momentum, dropout) are reported as the extra time over the plain epoch.
 """
+
 import argparse
 import os
 import platform
@@ -43,8 +44,12 @@ CASES = [  # (name, sizes, mini-batch, dtype, SGD options, target ratio or None)
 
 def load(n=50_000):
     from fastnn.data import find_mnist, load_mnist
-    candidates = [os.environ.get("FASTNN_DATA"), HERE.parent.parent / "shared" / "data" / "mnist",
-                  "/work/shared/data/mnist"]
+
+    candidates = [
+        os.environ.get("FASTNN_DATA"),
+        HERE.parent.parent / "shared" / "data" / "mnist",
+        "/work/shared/data/mnist",
+    ]
     for c in candidates:
         if c and find_mnist(c)[0] is not None:
             X, y = load_mnist(c).training
@@ -71,9 +76,11 @@ def host():
     except OSError:
         pass
     isa = [f for f in ("avx512f", "avx2", "fma") if f in flags]
-    return (f"{platform.node()}: {model}, {os.cpu_count()} logical CPUs, {' '.join(isa)}; "
-            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
-            f"numpy {np.__version__}")
+    return (
+        f"{platform.node()}: {model}, {os.cpu_count()} logical CPUs, {' '.join(isa)}; "
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
 
 
 def main(argv=None):
@@ -82,9 +89,13 @@ def main(argv=None):
     ap.add_argument("--out", help="write the markdown table here")
     ap.add_argument("--no-blas", action="store_true", help="skip the BLAS-path epochs")
     ap.add_argument("--cases", help="substring filter on case names")
-    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                    help="cpu: this thread's CPU time (default; a shared machine's other processes "
-                         "do not count), wall: elapsed time")
+    ap.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cpu: this thread's CPU time (default; a shared machine's other processes "
+        "do not count), wall: elapsed time",
+    )
     args = ap.parse_args(argv)
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -100,9 +111,9 @@ def main(argv=None):
     A = {dt: np.random.default_rng(1).random((1536, 1536)).astype(dt) for dt in gemm}
     nets = {}
     with threadpool_limits(1):
-        for dt in gemm:                       # warm-up
+        for dt in gemm:  # warm-up
             A[dt] @ A[dt]
-        for r in range(args.repeats):
+        for _r in range(args.repeats):
             for dt in gemm:
                 t = clock()
                 A[dt] @ A[dt]
@@ -115,26 +126,33 @@ def main(argv=None):
                         nets[key] = fastnn.Network(sizes, dtype=dt, seed=0)
                     net = nets[key]
                     saved = _core.KERNELS["mode"]
-                    _core.KERNELS["mode"] = mode    # "own": every layer on fastnn's kernels
+                    _core.KERNELS["mode"] = mode  # "own": every layer on fastnn's kernels
                     try:
                         t = clock()
                         net.SGD((X, y), 1, mb, 0.1, 5.0, n_threads=1, **opts)
                         best.setdefault(key, []).append(clock() - t)
                     finally:
                         _core.KERNELS["mode"] = saved
-        blas = [i.get("internal_api", "?") + " " + i.get("version", "?")
-                for i in threadpool_info() if i.get("user_api") == "blas"]
-    rate = {dt: 2 * 1536 ** 3 / min(ts) for dt, ts in gemm.items()}
-    lines = [f"# FLOP limit: fastnn epochs vs the large-GEMM rate ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
-             "", f"- host: {host()}",
-             f"- BLAS: {', '.join(blas) or '?'}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
-             f"- fastnn kernels: {_core.KERNELS}",
-             f"- data: {source}, 50,000 rows; best of {args.repeats} rounds, interleaved; clock: "
-             f"{'thread CPU time' if args.clock == 'cpu' else 'wall time'}; load average "
-             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-             f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, float32 {rate[np.float32] / 1e9:.1f} GFLOP/s",
-             "", "| case | GFLOP/epoch | own kernels: best s | ratio to FLOP limit | BLAS path: best s | ratio | own vs BLAS | target |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+        blas = [
+            i.get("internal_api", "?") + " " + i.get("version", "?")
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
+    rate = {dt: 2 * 1536**3 / min(ts) for dt, ts in gemm.items()}
+    lines = [
+        f"# FLOP limit: fastnn epochs vs the large-GEMM rate ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        "",
+        f"- host: {host()}",
+        f"- BLAS: {', '.join(blas) or '?'}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
+        f"- fastnn kernels: {_core.KERNELS}",
+        f"- data: {source}, 50,000 rows; best of {args.repeats} rounds, interleaved; clock: "
+        f"{'thread CPU time' if args.clock == 'cpu' else 'wall time'}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, float32 {rate[np.float32] / 1e9:.1f} GFLOP/s",
+        "",
+        "| case | GFLOP/epoch | own kernels: best s | ratio to FLOP limit | BLAS path: best s | ratio | own vs BLAS | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     plain = {}
     for name, sizes, mb, dt, opts, target in cases:
         fl = epoch_flops(sizes, len(X64))
@@ -148,8 +166,11 @@ def main(argv=None):
                 row += [f"{min(ts):.4f}", f"{ratios[mode]:.2f}×"]
             else:
                 row += ["–", "–"]
-        row.append(f"{min(best[(name, 'blas')]) / min(best[(name, 'own')]):.2f}× faster"
-                   if "own" in ratios and "blas" in ratios else "–")
+        row.append(
+            f"{min(best[(name, 'blas')]) / min(best[(name, 'own')]):.2f}× faster"
+            if "own" in ratios and "blas" in ratios
+            else "–"
+        )
         if not opts:
             plain[(sizes, mb, dt)] = {m: min(best[(name, m)]) for m in modes}
         if target is not None and "own" in ratios:

@@ -7,6 +7,7 @@ so that both see the same machine load; prints the median epoch time of each, th
 time of building ``Targets`` (which copies the labels, n x 8 bytes) next to the epoch. Uses MNIST
 when ``$FASTNN_DATA`` or ~/.fastnn/mnist has it, else 50,000 synthetic rows of the same shape.
 """
+
 import argparse
 import statistics
 import time
@@ -37,9 +38,9 @@ def main():
         source = "synthetic"
     net = fastnn.Network(sizes, dtype=dtype, seed=0)
     times = {True: [], False: []}
-    net.SGD((X, y), 1, args.mb, 0.5, 5.0, n_threads=1)          # warm-up
+    net.SGD((X, y), 1, args.mb, 0.5, 5.0, n_threads=1)  # warm-up
     for r in range(args.rounds):
-        for on in ((True, False) if r % 2 == 0 else (False, True)):
+        for on in (True, False) if r % 2 == 0 else (False, True):
             _core._set_index_checks(on)
             t0 = time.perf_counter()
             net.SGD((X, y), 1, args.mb, 0.5, 5.0, n_threads=1)
@@ -51,12 +52,17 @@ def main():
         t0 = time.perf_counter()
         _core.Targets(net._layout, labels, None, len(labels))
         copies.append(time.perf_counter() - t0)
-    on, off, cp = (statistics.median(times[True]), statistics.median(times[False]),
-                   statistics.median(copies))
-    print(f"{source} {len(X):,} rows, sizes {sizes}, mini-batch {args.mb}, {dtype.name}, "
-          f"{args.rounds} rounds each (interleaved)")
-    print(f"epoch median, checks on : {on * 1000:8.1f} ms   {sorted(round(t * 1000, 1) for t in times[True])}")
-    print(f"epoch median, checks off: {off * 1000:8.1f} ms   {sorted(round(t * 1000, 1) for t in times[False])}")
+    on, off, cp = (statistics.median(times[True]), statistics.median(times[False]), statistics.median(copies))
+    print(
+        f"{source} {len(X):,} rows, sizes {sizes}, mini-batch {args.mb}, {dtype.name}, "
+        f"{args.rounds} rounds each (interleaved)"
+    )
+    print(
+        f"epoch median, checks on : {on * 1000:8.1f} ms   {sorted(round(t * 1000, 1) for t in times[True])}"
+    )
+    print(
+        f"epoch median, checks off: {off * 1000:8.1f} ms   {sorted(round(t * 1000, 1) for t in times[False])}"
+    )
     print(f"checks cost: {100 * (on - off) / off:+.2f} % of the epoch median")
     print(f"Targets (label copy + check) median: {cp * 1000:.2f} ms = {100 * cp / on:.2f} % of an epoch")
 

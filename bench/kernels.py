@@ -8,6 +8,7 @@ The forward kernel includes bias + sigmoid; the update includes the bias step (c
 FLOPs only). The first layer's forward/update read rows of a 50,000-row X through a random
 permutation, as in training.
 """
+
 import argparse
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fastnn import _core  # noqa: E402
+from fastnn import _core
 
 SHAPES = [  # (label, m, n_in, n_out, first layer?)
     ("784→30 b10", 10, 784, 30, True),
@@ -34,7 +35,7 @@ def main(argv=None):
     ap.add_argument("--isa", nargs="*", default=list(_core.KERNELS["available"]))
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    print(f"| kernel | shape | dtype | " + " | ".join(f"{i} GFLOP/s" for i in args.isa) + " |")
+    print("| kernel | shape | dtype | " + " | ".join(f"{i} GFLOP/s" for i in args.isa) + " |")
     print("|---|---|---|" + "---:|" * len(args.isa))
     for dt in (np.float64, np.float32):
         X = rng.random((50_000, 784)).astype(dt)
@@ -47,14 +48,15 @@ def main(argv=None):
             Ap = rng.random((m, n_in)).astype(dt)
             flops = 2 * m * n_in * n_out * args.repeat
             kinds = {
-                "forward": lambda isa: _core.kernel_forward(A, W, b, rows=rows, m=m, isa=isa,
-                                                            repeat=args.repeat),
-                "update": lambda isa: _core.kernel_update(W, b, D, A, rows=rows, alpha=-1e-9,
-                                                          isa=isa, repeat=args.repeat),
+                "forward": lambda isa: _core.kernel_forward(
+                    A, W, b, rows=rows, m=m, isa=isa, repeat=args.repeat
+                ),
+                "update": lambda isa: _core.kernel_update(
+                    W, b, D, A, rows=rows, alpha=-1e-9, isa=isa, repeat=args.repeat
+                ),
             }
             if not first:
-                kinds["backward"] = lambda isa: _core.kernel_backward(D, W, Ap, isa=isa,
-                                                                      repeat=args.repeat)
+                kinds["backward"] = lambda isa: _core.kernel_backward(D, W, Ap, isa=isa, repeat=args.repeat)
             for kind, fn in kinds.items():
                 best = {isa: np.inf for isa in args.isa}
                 for _ in range(args.rounds):
@@ -62,9 +64,12 @@ def main(argv=None):
                         t = time.thread_time()
                         fn(isa)
                         best[isa] = min(best[isa], time.thread_time() - t)
-                print(f"| {kind} | {label} | {np.dtype(dt).name} | "
-                      + " | ".join(f"{flops / best[i] / 1e9:.1f}" for i in args.isa) + " |",
-                      flush=True)
+                print(
+                    f"| {kind} | {label} | {np.dtype(dt).name} | "
+                    + " | ".join(f"{flops / best[i] / 1e9:.1f}" for i in args.isa)
+                    + " |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

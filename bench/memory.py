@@ -9,10 +9,10 @@ epoch (as the book's runs do), then report the peak RSS (``ru_maxrss``), the dat
 (every X and y array's nbytes), and the RSS of the interpreter with fastnn imported before any data
 was loaded. Target (performance issue): peak ≤ data + 60 MB.
 """
+
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -46,26 +46,37 @@ def main(argv=None):
     ap.add_argument("--sizes", default="784,30,10")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--data-dir", default=os.environ.get(
-        "FASTNN_DATA", os.path.join(here, "..", "..", "shared", "data", "mnist")))
+    ap.add_argument(
+        "--data-dir",
+        default=os.environ.get("FASTNN_DATA", os.path.join(here, "..", "..", "shared", "data", "mnist")),
+    )
     a = ap.parse_args(argv)
-    spec = dict(epochs=a.epochs, sizes=[int(s) for s in a.sizes.split(",")], dtype=a.dtype,
-                data_dir=a.data_dir)
+    spec = dict(
+        epochs=a.epochs, sizes=[int(s) for s in a.sizes.split(",")], dtype=a.dtype, data_dir=a.data_dir
+    )
     spec["data_dir"] = os.path.abspath(spec["data_dir"])
     # run from a neutral directory so `import fastnn` finds the installed package, not the source
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True,
-                         text=True, cwd=tempfile.gettempdir())
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
     if out.returncode:
         sys.stderr.write(out.stderr)
         return out.returncode
     r = json.loads(out.stdout.strip().splitlines()[-1])
     over = r["peak"] - r["data"]
-    print(f"{a.epochs} epochs of {spec['sizes']} ({a.dtype}) on MNIST in {r['seconds']:.1f} s, "
-          f"final validation accuracy {100 * r['accuracy']:.2f} %")
+    print(
+        f"{a.epochs} epochs of {spec['sizes']} ({a.dtype}) on MNIST in {r['seconds']:.1f} s, "
+        f"final validation accuracy {100 * r['accuracy']:.2f} %"
+    )
     print(f"interpreter + numpy + scipy BLAS + fastnn before loading: {r['baseline']:.1f} MB")
     print(f"data (X and y arrays): {r['data']:.1f} MB; RSS after loading: {r['after_load']:.1f} MB")
-    print(f"peak RSS: {r['peak']:.1f} MB = data + {over:.1f} MB "
-          f"(target data + 60 MB: {'met' if over <= 60 else 'NOT met'})")
+    print(
+        f"peak RSS: {r['peak']:.1f} MB = data + {over:.1f} MB "
+        f"(target data + 60 MB: {'met' if over <= 60 else 'NOT met'})"
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ same experiments and settings. Kept here for its extra options: ``--rows`` (a su
 report, what ``fastnn reproduce --markdown FILE`` writes); and MNIST is also looked for in
 ``../shared/data/mnist`` next to the repository.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,14 @@ def find_mnist_dir(data_dir):
 def main(argv=None):
     from fastnn.reproduce import EXPERIMENT_KEYS, reproduce
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="one seed of reduced runs (under a minute)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default 3; 1 with --quick)")
-    p.add_argument("--rows", default=None,
-                   help="comma-separated experiment keys: " + ",".join(EXPERIMENT_KEYS))
+    p.add_argument(
+        "--rows", default=None, help="comma-separated experiment keys: " + ",".join(EXPERIMENT_KEYS)
+    )
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--json", metavar="FILE", help="write every run (per-epoch accuracies included) as JSON")
     p.add_argument("--out", metavar="FILE", help="write a markdown report (table + machine) to FILE")
@@ -57,8 +60,10 @@ def main(argv=None):
 
     directory, reason = find_mnist_dir(args.data_dir)
     if directory is None:
-        print(f"reproduce_chapter3: MNIST not found; pass --data-dir DIR or set FASTNN_DATA.\n{reason}",
-              file=sys.stderr)
+        print(
+            f"reproduce_chapter3: MNIST not found; pass --data-dir DIR or set FASTNN_DATA.\n{reason}",
+            file=sys.stderr,
+        )
         return 1
     rows = None
     if args.rows:
@@ -69,9 +74,19 @@ def main(argv=None):
     if args.seeds is not None and args.seeds < 1:
         p.error("--seeds: expected at least 1")
     command = "python bench/reproduce_chapter3.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    reproduce(quick=args.quick, figures=args.figures, markdown=args.out, json_file=args.json,
-              seeds=args.seeds, data_dir=directory, rows=rows, dtype=args.dtype, n_threads=args.threads,
-              command=command.strip(), print_markdown=args.markdown)
+    reproduce(
+        quick=args.quick,
+        figures=args.figures,
+        markdown=args.out,
+        json_file=args.json,
+        seeds=args.seeds,
+        data_dir=directory,
+        rows=rows,
+        dtype=args.dtype,
+        n_threads=args.threads,
+        command=command.strip(),
+        print_markdown=args.markdown,
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ installed fastnn.
 ``load()`` returns the compiled module, building it first when it is missing or older than its
 source; bench/compare.py and bench/bench_epoch.py use it for their "bound" and "ideal" columns.
 """
+
 import importlib
 import sys
 import tempfile
@@ -17,6 +18,7 @@ SOURCE = HERE / "_bound.pyx"
 
 def _built():
     from importlib.machinery import EXTENSION_SUFFIXES
+
     for suffix in EXTENSION_SUFFIXES:
         path = HERE / ("_bound" + suffix)
         if path.exists():
@@ -32,13 +34,27 @@ def build():
     from setuptools.dist import Distribution
 
     with tempfile.TemporaryDirectory() as tmp:
-        ext = Extension("_bound", [str(SOURCE)], include_dirs=[np.get_include()],
-                        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                        extra_compile_args=[] if sys.platform == "win32" else
-                        ["-O3", "-fno-math-errno", "-Wno-unused-function"])
-        modules = cythonize([ext], language_level=3, build_dir=tmp, quiet=True,
-                            compiler_directives={"boundscheck": False, "wraparound": False,
-                                                 "cdivision": True, "initializedcheck": False})
+        ext = Extension(
+            "_bound",
+            [str(SOURCE)],
+            include_dirs=[np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=[]
+            if sys.platform == "win32"
+            else ["-O3", "-fno-math-errno", "-Wno-unused-function"],
+        )
+        modules = cythonize(
+            [ext],
+            language_level=3,
+            build_dir=tmp,
+            quiet=True,
+            compiler_directives={
+                "boundscheck": False,
+                "wraparound": False,
+                "cdivision": True,
+                "initializedcheck": False,
+            },
+        )
         dist = Distribution({"name": "fastnn-bench-bound", "ext_modules": modules})
         cmd = dist.get_command_obj("build_ext")
         cmd.build_lib, cmd.build_temp = str(HERE), tmp

@@ -11,6 +11,7 @@ this moment — the same two trainings run back to back vs in two plain threads.
 Data: MNIST from $FASTNN_DATA or ../shared/data/mnist (synthetic data of the same shape otherwise,
 see compare.load_data).
 """
+
 import argparse
 import json
 import os
@@ -33,9 +34,21 @@ def run_search(train, val, n_trials, epochs, n_jobs):
     from fastnn.tune import Search
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    search = Search(train, val, sizes=[784, 30, 10], n_trials=n_trials, n_jobs=n_jobs,
-                    epochs=epochs, seed=0, pruner="none", space={"eta": (0.01, 10.0, "log")},
-                    mini_batch_size=10, lmbda=5.0, momentum=0.0, early_stopping=10**6)
+    search = Search(
+        train,
+        val,
+        sizes=[784, 30, 10],
+        n_trials=n_trials,
+        n_jobs=n_jobs,
+        epochs=epochs,
+        seed=0,
+        pruner="none",
+        space={"eta": (0.01, 10.0, "log")},
+        mini_batch_size=10,
+        lmbda=5.0,
+        momentum=0.0,
+        early_stopping=10**6,
+    )
     for k in range(n_trials):
         search.study.enqueue_trial({"eta": 0.1 + 0.05 * k})
     t0, c0 = time.perf_counter(), time.process_time()
@@ -77,9 +90,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     train, val, _, source = load_data(50_000)
-    print(f"data: {source}; {args.trials} trials x {args.epochs} epoch(s), [784,30,10], "
-          f"mini-batch 10; load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs", flush=True)
-    run_search(train, val, 2, 1, 1)                                     # warm-up
+    print(
+        f"data: {source}; {args.trials} trials x {args.epochs} epoch(s), [784,30,10], "
+        f"mini-batch 10; load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    run_search(train, val, 2, 1, 1)  # warm-up
     times = {1: [], 2: []}
     cores = {1: [], 2: []}
     plain = {False: [], True: []}
@@ -88,25 +104,43 @@ def main(argv=None):
             s, busy = run_search(train, val, args.trials, args.epochs, jobs)
             times[jobs].append(s)
             cores[jobs].append(busy)
-            print(f"round {r + 1}: {jobs} job(s): {s:.2f} s = {args.trials / s:.3f} trials/s, "
-                  f"{busy:.2f} cores busy (load {os.getloadavg()[0]:.2f})", flush=True)
+            print(
+                f"round {r + 1}: {jobs} job(s): {s:.2f} s = {args.trials / s:.3f} trials/s, "
+                f"{busy:.2f} cores busy (load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
         for threads in (False, True):
             plain[threads].append(run_plain(train, args.epochs, threads))
     med = {j: statistics.median(v) for j, v in times.items()}
     ratio = med[1] / med[2]
     plain_ratio = statistics.median(plain[False]) / statistics.median(plain[True])
-    print(f"median: 1 job {args.trials / med[1]:.3f} trials/s, 2 jobs {args.trials / med[2]:.3f} "
-          f"trials/s: {ratio:.2f}x; cores busy {statistics.median(cores[1]):.2f} vs "
-          f"{statistics.median(cores[2]):.2f}")
-    print(f"two plain SGD calls in two threads vs one after the other, same rounds: "
-          f"{plain_ratio:.2f}x (the ceiling on this machine now)")
+    print(
+        f"median: 1 job {args.trials / med[1]:.3f} trials/s, 2 jobs {args.trials / med[2]:.3f} "
+        f"trials/s: {ratio:.2f}x; cores busy {statistics.median(cores[1]):.2f} vs "
+        f"{statistics.median(cores[2]):.2f}"
+    )
+    print(
+        f"two plain SGD calls in two threads vs one after the other, same rounds: "
+        f"{plain_ratio:.2f}x (the ceiling on this machine now)"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "trials": args.trials, "epochs": args.epochs, "rounds": args.rounds, "source": source,
-            "seconds": {str(k): v for k, v in times.items()},
-            "cores_busy": {str(k): v for k, v in cores.items()},
-            "plain_seconds": {"sequential": plain[False], "threads": plain[True]},
-            "speedup_2_jobs": ratio, "speedup_plain_threads": plain_ratio}, indent=1) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "trials": args.trials,
+                    "epochs": args.epochs,
+                    "rounds": args.rounds,
+                    "source": source,
+                    "seconds": {str(k): v for k, v in times.items()},
+                    "cores_busy": {str(k): v for k, v in cores.items()},
+                    "plain_seconds": {"sequential": plain[False], "threads": plain[True]},
+                    "speedup_2_jobs": ratio,
+                    "speedup_plain_threads": plain_ratio,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return 0
 
 

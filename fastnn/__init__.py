@@ -6,6 +6,7 @@ Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cyth
     >>> net.SGD((X, y), 30, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv),
     ...         monitor_evaluation_accuracy=True)
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
 # `import fastnn.sklearn` do not load the compiled core, while `fastnn.data.load_mnist()` and
 # `fastnn.Network` work after a plain `import fastnn`.
 _LAZY = {"Network": "network", "softmax": "_core"}
-_SUBMODULES = ("data", "sklearn", "io", "cli", "reference", "plotting", "tune", "export",
-               "reproduce")
+_SUBMODULES = ("data", "sklearn", "io", "cli", "reference", "plotting", "tune", "export", "reproduce")
 
 
 def __getattr__(name: str):
@@ -68,8 +68,19 @@ def load(filename: str | os.PathLike[str]) -> Network:
         If the file cannot be read.
     """
     from .io import load as _load
+
     return _load(filename)
 
 
-__all__ = ["Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "History",
-           "EpochRecord", "ReferenceCostWarning", "load", "softmax", "__version__"]
+__all__ = [
+    "CrossEntropyCost",
+    "EpochRecord",
+    "History",
+    "LogLikelihoodCost",
+    "Network",
+    "QuadraticCost",
+    "ReferenceCostWarning",
+    "__version__",
+    "load",
+    "softmax",
+]

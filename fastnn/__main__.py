@@ -1,4 +1,5 @@
 """``python -m fastnn``: the same command line as the ``fastnn`` console script."""
+
 import sys
 
 from .cli import main

@@ -9,6 +9,7 @@ instead measured (``import fastnn; fastnn.Network``, median of 5, shared 2-core 
 When the file is not where scipy's layout puts it today (or loading it fails), :func:`preload`
 falls back to the ordinary import: slower, never broken (tested in tests/test_blas_threads.py).
 """
+
 import importlib
 import importlib.util
 import os

@@ -92,7 +92,6 @@ def evaluate(
 def all_finite_array(x: _Floats) -> bool: ...
 def kernel_activate(z: _Floats, b: _Floats, act: str) -> _Floats: ...
 def kernel_exp(x: _Floats) -> _Floats: ...
-
 def _set_index_checks(on: bool) -> bool: ...
 def softmax(z: npt.ArrayLike, c: float = 1.0) -> _Floats: ...
 
@@ -101,19 +100,42 @@ OWN_MAX_ROWS: int
 OWN_MAX_WEIGHTS: int
 ISA_NAMES: tuple[str, ...]
 KERNELS: dict[str, Any]
+
 def uses_own_kernels(batch_size: int, n_in: int, n_out: int) -> bool: ...
 def kernel_forward(
-    A: _Floats, W: _Floats, b: _Floats, rows: npt.NDArray[np.intp] | None = None, m: int = -1,
-    act: str = "sigmoid", isa: str | None = None, dropout: float = 0.0, seed: int = 0,
+    A: _Floats,
+    W: _Floats,
+    b: _Floats,
+    rows: npt.NDArray[np.intp] | None = None,
+    m: int = -1,
+    act: str = "sigmoid",
+    isa: str | None = None,
+    dropout: float = 0.0,
+    seed: int = 0,
     repeat: int = 1,
 ) -> Any: ...
 def kernel_backward(
-    D: _Floats, W: _Floats, Ap: _Floats, mask: _Floats | None = None, act: str = "sigmoid",
-    isa: str | None = None, repeat: int = 1,
+    D: _Floats,
+    W: _Floats,
+    Ap: _Floats,
+    mask: _Floats | None = None,
+    act: str = "sigmoid",
+    isa: str | None = None,
+    repeat: int = 1,
 ) -> _Floats: ...
 def kernel_update(
-    W: _Floats, b: _Floats, D: _Floats, A: _Floats, rows: npt.NDArray[np.intp] | None = None,
-    VW: _Floats | None = None, Vb: _Floats | None = None, alpha: float = -0.1, beta: float = 1.0,
-    mu: float = 0.0, c: float = 0.0, regularization: str | None = None, isa: str | None = None,
+    W: _Floats,
+    b: _Floats,
+    D: _Floats,
+    A: _Floats,
+    rows: npt.NDArray[np.intp] | None = None,
+    VW: _Floats | None = None,
+    Vb: _Floats | None = None,
+    alpha: float = -0.1,
+    beta: float = 1.0,
+    mu: float = 0.0,
+    c: float = 0.0,
+    regularization: str | None = None,
+    isa: str | None = None,
     repeat: int = 1,
 ) -> None: ...

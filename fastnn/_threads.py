@@ -12,6 +12,7 @@ share it. The rule:
 (Before, the first caller's limit silently held for all of them, and threadpoolctl's own
 restore-on-exit left BLAS at 1 thread for good when the calls did not end in reverse order.)
 """
+
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -28,9 +29,9 @@ class BlasThreadPolicy:
     def __init__(self, controller=None):
         self._controller = controller
         self._lock = threading.Lock()
-        self._active = Counter()       # requested limit -> calls inside with that limit
-        self._original = None          # threadpoolctl limiter holding the limits to restore
-        self._applied = None           # the limit currently set by this policy
+        self._active = Counter()  # requested limit -> calls inside with that limit
+        self._original = None  # threadpoolctl limiter holding the limits to restore
+        self._applied = None  # the limit currently set by this policy
 
     @property
     def controller(self):
@@ -47,7 +48,7 @@ class BlasThreadPolicy:
         if n_threads != self._applied:
             limiter = self.controller.limit(limits=n_threads, user_api="blas")
             if self._original is None:
-                self._original = limiter      # remembers the limits from before the first call
+                self._original = limiter  # remembers the limits from before the first call
             self._applied = n_threads
 
     @contextmanager

@@ -8,6 +8,7 @@ the monitoring passes (:meth:`monitor`), the schedule, early stopping and the ca
 reference ``EpochStep`` for a cost class the core cannot run; both share one interface, so
 everything else works the same for both.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,6 +79,7 @@ def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None):
     velocity = net._velocity if momentum > 0 else None
     if isinstance(net.cost, UserCost):
         from .reference import EpochStep
+
         step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
     else:
         step = _core.Trainer(net._layout, net._params, mini_batch_size, velocity, dropout, seed)
@@ -90,11 +92,15 @@ def resume_state(net, n):
     """The training state SGD(resume=True) continues from (checked against n training rows)."""
     state = getattr(net, "_train_state", None)
     if state is None:
-        raise ValueError("resume: this network has no training run to continue (train it with "
-                         "SGD first, or load a checkpoint saved with save(path, state=True))")
+        raise ValueError(
+            "resume: this network has no training run to continue (train it with "
+            "SGD first, or load a checkpoint saved with save(path, state=True))"
+        )
     if len(state["perm"]) != n:
-        raise ValueError(f"resume: the run being continued trained on {len(state['perm'])} "
-                         f"rows, this training_data has {n}")
+        raise ValueError(
+            f"resume: the run being continued trained on {len(state['perm'])} "
+            f"rows, this training_data has {n}"
+        )
     return state
 
 
@@ -102,10 +108,31 @@ class _TrainingRun:
     """One SGD call's state and its epoch, monitoring and rollback steps (arguments already
     checked by Network.SGD). `state`: a checkpoint state (``net._train_state``) to continue."""
 
-    def __init__(self, net, training, evaluation, monitor, *, epochs, mini_batch_size, eta,
-                 momentum, dropout, shuffle, early_stopping, restore_best, eta_schedule,
-                 eta_decay, min_eta_ratio, track_loss, progress, verbose, n_threads,
-                 sample_weight, state=None):
+    def __init__(
+        self,
+        net,
+        training,
+        evaluation,
+        monitor,
+        *,
+        epochs,
+        mini_batch_size,
+        eta,
+        momentum,
+        dropout,
+        shuffle,
+        early_stopping,
+        restore_best,
+        eta_schedule,
+        eta_decay,
+        min_eta_ratio,
+        track_loss,
+        progress,
+        verbose,
+        n_threads,
+        sample_weight,
+        state=None,
+    ):
         (X, y), (Xe, ye) = training, evaluation
         self.net, self.X, self.y, self.Xe, self.ye, self.n = net, X, y, Xe, ye, len(X)
         self.monitoring, self.shuffle, self.track_loss = monitor, shuffle, track_loss
@@ -116,11 +143,11 @@ class _TrainingRun:
             net._velocity = np.zeros_like(net._params)
         if state is not None:
             self.from_checkpoint(state)
-        self.step = epoch_step(net, mini_batch_size, momentum, dropout,
-                               None if state is None else state["step_rng"])
+        self.step = epoch_step(
+            net, mini_batch_size, momentum, dropout, None if state is None else state["step_rng"]
+        )
         n = self.n
-        self.perm = (np.arange(n, dtype=np.intp) if state is None
-                     else np.array(state["perm"], dtype=np.intp))
+        self.perm = np.arange(n, dtype=np.intp) if state is None else np.array(state["perm"], dtype=np.intp)
         self.eta0 = eta if state is None or eta_schedule is None else state["eta0"]
         if state is not None and eta_schedule is not None:
             eta = state["eta"]
@@ -129,23 +156,42 @@ class _TrainingRun:
         self.last = self.first + epochs - 1
         self.n_batches = -(-n // mini_batch_size)
         self.threads = n_threads if n_threads is not None else (net.n_threads or 1)
-        self.history = History(settings=dict(
-            epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=monitor.lmbda,
-            regularization=monitor.regularization, momentum=momentum, dropout=dropout,
-            early_stopping=early_stopping, eta_schedule=eta_schedule, eta_decay=eta_decay,
-            min_eta_ratio=min_eta_ratio, shuffle=bool(shuffle), n_training=n,
-            n_evaluation=None if Xe is None else len(Xe)))
+        self.history = History(
+            settings=dict(
+                epochs=epochs,
+                mini_batch_size=mini_batch_size,
+                eta=eta,
+                lmbda=monitor.lmbda,
+                regularization=monitor.regularization,
+                momentum=momentum,
+                dropout=dropout,
+                early_stopping=early_stopping,
+                eta_schedule=eta_schedule,
+                eta_decay=eta_decay,
+                min_eta_ratio=min_eta_ratio,
+                shuffle=bool(shuffle),
+                n_training=n,
+                n_evaluation=None if Xe is None else len(Xe),
+            )
+        )
         if state is not None:
             self.history.records = list(state["history"].records)
         net.history = self.history
         self.lists = ([], [], [], [])
-        self.watch = _ValidationWatch(net, early_stopping, eta_schedule, eta_decay, min_eta_ratio,
-                                      self.eta0, keep_best=monitor.evaluation_score and restore_best)
+        self.watch = _ValidationWatch(
+            net,
+            early_stopping,
+            eta_schedule,
+            eta_decay,
+            min_eta_ratio,
+            self.eta0,
+            keep_best=monitor.evaluation_score and restore_best,
+        )
         if state is not None:
             self.watch.load_state(state["watch"])
         self.bar = _Progress(epochs, self.n_batches) if progress and epochs else None
-        self.epoch_start = None                   # _Snapshot of the running epoch (rollback)
-        self.chunk = min(self.n_batches, 16)      # mini-batches per compiled call, adapted to ~0.1 s
+        self.epoch_start = None  # _Snapshot of the running epoch (rollback)
+        self.chunk = min(self.n_batches, 16)  # mini-batches per compiled call, adapted to ~0.1 s
 
     def epochs(self):
         return range(self.first, self.last + 1)
@@ -163,10 +209,18 @@ class _TrainingRun:
 
     def checkpoint_state(self, epoch):
         """What SGD(resume=True) (and save(state=True)) needs to continue after `epoch`."""
-        return dict(epoch=epoch, eta=self.eta, eta0=self.eta0, perm=self.perm.copy(),
-                    history=self.history, rng=self.net._rng.bit_generator.state,
-                    step_rng=self.step.rng_state, watch=self.watch.get_state(), params=None,
-                    velocity=None)
+        return dict(
+            epoch=epoch,
+            eta=self.eta,
+            eta0=self.eta0,
+            perm=self.perm.copy(),
+            history=self.history,
+            rng=self.net._rng.bit_generator.state,
+            step_rng=self.step.rng_state,
+            watch=self.watch.get_state(),
+            params=None,
+            velocity=None,
+        )
 
     # ---- one epoch -----------------------------------------------------------------------------
     def train_epoch(self, epoch):
@@ -179,20 +233,31 @@ class _TrainingRun:
         self.epoch_start = _Snapshot(net)
         if self.bar is not None:
             self.bar.epoch(epoch, self.last)
-        settings = dict(eta=self.eta, lmbda=self.monitoring.lmbda, n_total=self.n,
-                        regularization=self.monitoring.regularization, momentum=self.momentum,
-                        track_loss=self.track_loss, check_input=epoch == self.first,
-                        sample_weight=self.sample_weight)
+        settings = dict(
+            eta=self.eta,
+            lmbda=self.monitoring.lmbda,
+            n_total=self.n,
+            regularization=self.monitoring.regularization,
+            momentum=self.momentum,
+            track_loss=self.track_loss,
+            check_input=epoch == self.first,
+            sample_weight=self.sample_weight,
+        )
         with blas_limit(self.threads):
             loss = self._chunks(self.perm if self.shuffle else None, settings)
         seconds = time.perf_counter() - t0
         if not np.all(np.isfinite(net._params)) or not math.isfinite(loss):
             self.undo_diverged_epoch(epoch, "the parameters became NaN or infinite")
         n = self.n
-        return EpochRecord(epoch=epoch, eta=self.eta, seconds=seconds,
-                           examples_per_second=n / seconds if seconds > 0 else float("inf"),
-                           n_training=n, n_evaluation=None if self.Xe is None else len(self.Xe),
-                           training_loss=loss / n if self.track_loss else None)
+        return EpochRecord(
+            epoch=epoch,
+            eta=self.eta,
+            seconds=seconds,
+            examples_per_second=n / seconds if seconds > 0 else float("inf"),
+            n_training=n,
+            n_evaluation=None if self.Xe is None else len(self.Xe),
+            training_loss=loss / n if self.track_loss else None,
+        )
 
     def _chunks(self, perm, settings):
         """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
@@ -220,7 +285,8 @@ class _TrainingRun:
         self.epoch_start.restore_parameters(self.net)
         raise FloatingPointError(
             f"training diverged in epoch {epoch} (eta={self.eta:g}): {what}; the parameters were "
-            f"reset to the end of epoch {epoch - 1}. Try a smaller eta.")
+            f"reset to the end of epoch {epoch - 1}. Try a smaller eta."
+        )
 
     def reject_bad_batch(self, perm, k):
         """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
@@ -241,11 +307,11 @@ class _TrainingRun:
         net, m, lists = self.net, self.monitoring, self.lists
         X, y, Xe, ye = self.X, self.y, self.Xe, self.ye
         if m.training_cost or m.training_accuracy:
-            cost_sum, correct = net._evaluate(X, y, want_cost=m.training_cost,
-                                              want_correct=m.training_accuracy)
+            cost_sum, correct = net._evaluate(
+                X, y, want_cost=m.training_cost, want_correct=m.training_accuracy
+            )
             if m.training_cost:
-                rec.training_cost = net._regularized_cost(cost_sum, len(X), m.lmbda,
-                                                          m.regularization)
+                rec.training_cost = net._regularized_cost(cost_sum, len(X), m.lmbda, m.regularization)
                 rec.training_data_cost = float(cost_sum / len(X))
                 lists[2].append(rec.training_cost)
             if m.training_accuracy:
@@ -255,13 +321,11 @@ class _TrainingRun:
         if Xe is not None and (m.evaluation_cost or m.evaluation_accuracy or m.evaluation_score):
             want_cost = m.evaluation_cost or (m.evaluation_score and m.score_by_cost)
             has_classes = not (net.sizes[-1] == 1 and net.output == "linear")
-            cost_sum, correct = net._evaluate(Xe, ye, want_cost=want_cost,
-                                              want_correct=has_classes)
+            cost_sum, correct = net._evaluate(Xe, ye, want_cost=want_cost, want_correct=has_classes)
             if want_cost:
                 evaluation_loss = cost_sum / len(Xe)
             if m.evaluation_cost:
-                rec.evaluation_cost = net._regularized_cost(cost_sum, len(Xe), m.lmbda,
-                                                            m.regularization)
+                rec.evaluation_cost = net._regularized_cost(cost_sum, len(Xe), m.lmbda, m.regularization)
                 rec.evaluation_data_cost = float(evaluation_loss)
                 lists[0].append(rec.evaluation_cost)
             rec.evaluation_accuracy = int(correct) if has_classes else None
@@ -286,8 +350,11 @@ class _TrainingRun:
         history.records.append(rec)
         if self.verbose:
             _print_network2_epoch(rec, self.monitoring, bar)
-        score = (rec.evaluation_accuracy if not self.monitoring.score_by_cost or
-                 evaluation_loss is None else -evaluation_loss)
+        score = (
+            rec.evaluation_accuracy
+            if not self.monitoring.score_by_cost or evaluation_loss is None
+            else -evaluation_loss
+        )
         self.eta, stop_reason = self.watch.after_epoch(rec.epoch, score, self.eta)
         history.best_epoch = self.watch.best_epoch
         net._train_state = self.checkpoint_state(rec.epoch)
@@ -295,7 +362,7 @@ class _TrainingRun:
             try:
                 answer = callback(rec)
             except Exception:
-                history.stop_reason = "callback-error"   # the epoch it saw is kept
+                history.stop_reason = "callback-error"  # the epoch it saw is kept
                 raise
             if answer is False:
                 stop_reason = stop_reason or "callback"
@@ -308,11 +375,10 @@ class _TrainingRun:
         net, history = self.net, self.history
         last_epoch = history.records[-1].epoch if history.records else None
         if net._train_state is not None and self.watch.will_restore(last_epoch):
-            net._train_state.update(          # a later resume continues the run's own parameters
-                params=net._params.copy(),
-                velocity=None if net._velocity is None else net._velocity.copy())
-        history.restored_best = self.watch.restore_best(
-            history.records[-1].epoch if history.records else 0)
+            net._train_state.update(  # a later resume continues the run's own parameters
+                params=net._params.copy(), velocity=None if net._velocity is None else net._velocity.copy()
+            )
+        history.restored_best = self.watch.restore_best(history.records[-1].epoch if history.records else 0)
         return self.lists
 
     def close(self):
@@ -326,16 +392,14 @@ class _ValidationWatch:
     early, and multiply η by `eta_decay` after n epochs without improvement, stopping once
     η < η₀·min_eta_ratio."""
 
-    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0,
-                 keep_best):
+    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0, keep_best):
         self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
         self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
         self.best_score, self.best_epoch = -math.inf, None
         self.best_params = self.best_velocity = None
         self.since_best = self.since_change = 0
 
-    _STATE = ("best_score", "best_epoch", "since_best", "since_change", "best_params",
-              "best_velocity")
+    _STATE = ("best_score", "best_epoch", "since_best", "since_change", "best_params", "best_velocity")
 
     def get_state(self):
         return {k: getattr(self, k) for k in self._STATE}
@@ -410,6 +474,7 @@ class _Progress:
 
     def __init__(self, epochs, n_batches):
         from tqdm.auto import tqdm
+
         self.bar = tqdm(total=epochs * n_batches, unit="batch", leave=True, dynamic_ncols=True)
         self.postfix = {}
         self.desc = ""

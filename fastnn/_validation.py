@@ -5,6 +5,7 @@ bool features become the network's float dtype; other float dtypes are converted
 ordered or strided arrays are copied to C order. Object, string and complex data are refused. The names and hyper-parameter checks are in
 _vocabulary.py.
 """
+
 import collections.abc
 
 import numpy as np
@@ -20,6 +21,7 @@ def check_finite(arr, name):
         return
     if arr.dtype in _FLOATS and arr.flags.c_contiguous:
         from . import _core
+
         if _core.all_finite_array(arr.reshape(-1)):
             return
     else:
@@ -28,7 +30,7 @@ def check_finite(arr, name):
                 return
     flat = arr.reshape(len(arr), -1) if arr.ndim > 1 else arr.reshape(-1, 1)
     for start in range(0, len(flat), _CHUNK_ROWS):
-        bad = ~np.isfinite(flat[start:start + _CHUNK_ROWS])
+        bad = ~np.isfinite(flat[start : start + _CHUNK_ROWS])
         if bad.any():
             row = start + int(np.argwhere(bad)[0][0])
             where = f" (first at row {row})" if arr.ndim > 1 else f" (first at index {row})"
@@ -52,11 +54,12 @@ def to_features(X, name, width, dtype, check=True):
     checks the values itself, as SGD does inside the compiled loop)."""
     arr = _as_numeric(X, name)
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D array of shape (n, {width}), got "
-                         f"{arr.ndim}-D shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected a 2-D array of shape (n, {width}), got {arr.ndim}-D shape {arr.shape}"
+        )
     if arr.shape[1] != width:
         raise ValueError(f"{name}: expected shape (n, {width}), got {arr.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):   # values too large for float32 -> inf: refused below
+    with np.errstate(over="ignore", invalid="ignore"):  # values too large for float32 -> inf: refused below
         arr = np.ascontiguousarray(arr, dtype=dtype)
     if check:
         check_finite(arr, name)
@@ -81,21 +84,25 @@ def to_y(y, name, n, n_out, dtype, cost, output):
             if n and not np.all(arr == np.round(arr)):
                 raise ValueError(f"{name}: expected integer class labels, got non-integral values")
         if n and (arr.min() < 0 or arr.max() >= n_out):
-            raise ValueError(f"{name}: expected labels in [0, {n_out}), got values in "
-                             f"[{arr.min()}, {arr.max()}]")
+            raise ValueError(
+                f"{name}: expected labels in [0, {n_out}), got values in [{arr.min()}, {arr.max()}]"
+            )
         return np.ascontiguousarray(arr, dtype=np.intp), None
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected labels of shape ({n},) or targets of shape "
-                         f"({n}, {n_out}), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected labels of shape ({n},) or targets of shape "
+            f"({n}, {n_out}), got shape {arr.shape}"
+        )
     if arr.shape != (n, n_out):
         raise ValueError(f"{name}: expected targets of shape ({n}, {n_out}), got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
     check_finite(arr, name)
     if n and n_out > 1 and np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(axis=1) == 1):
-        return np.ascontiguousarray(arr.argmax(axis=1), dtype=np.intp), None   # one-hot
+        return np.ascontiguousarray(arr.argmax(axis=1), dtype=np.intp), None  # one-hot
     if cost.name in ("cross-entropy", "log-likelihood") and n and (arr.min() < 0 or arr.max() > 1):
-        raise ValueError(f"{name}: the {cost.name} cost needs targets in [0, 1], got values in "
-                         f"[{arr.min()}, {arr.max()}]")
+        raise ValueError(
+            f"{name}: the {cost.name} cost needs targets in [0, 1], got values in [{arr.min()}, {arr.max()}]"
+        )
     return None, arr
 
 
@@ -106,15 +113,16 @@ def to_sample_weight(w, name, n, dtype):
     the gradient of the weighted mean cost Σ w_i C_i / Σ w_i, with η keeping its meaning."""
     arr = _as_numeric(w, name)
     if arr.ndim != 1 or len(arr) != n:
-        raise ValueError(f"{name}: expected shape ({n},) (one weight per training row), got "
-                         f"shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected shape ({n},) (one weight per training row), got shape {arr.shape}"
+        )
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinity (first at index "
-                         f"{int(np.argmin(np.isfinite(arr)))})")
+        raise ValueError(
+            f"{name}: contains NaN or infinity (first at index {int(np.argmin(np.isfinite(arr)))})"
+        )
     if n and arr.min() < 0:
-        raise ValueError(f"{name}: expected weights >= 0, got {arr.min()} (at index "
-                         f"{int(arr.argmin())})")
+        raise ValueError(f"{name}: expected weights >= 0, got {arr.min()} (at index {int(arr.argmin())})")
     total = float(arr.sum())
     if not total > 0:
         raise ValueError(f"{name}: expected at least one positive weight, got all zero")
@@ -129,8 +137,11 @@ def split_data(data, name, sizes):
         raise TypeError(f"{expected}, got None")
     # (X, y) unless BOTH items look like network2 (x, y) pairs: X as a 2-row nested list must not
     # be read as two pairs (it was, giving silently wrong costs for total_cost(X_list, y))
-    if isinstance(data, tuple) and len(data) == 2 and not (is_example(data[0], sizes)
-                                                           and is_example(data[1], sizes)):
+    if (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and not (is_example(data[0], sizes) and is_example(data[1], sizes))
+    ):
         return data
     if isinstance(data, (str, bytes, np.ndarray)):
         raise TypeError(f"{expected}, got {type(data).__name__}")
@@ -146,12 +157,10 @@ def split_data(data, name, sizes):
     xs = [np.ravel(np.asarray(x)) for x, _ in pairs]
     widths = {x.size for x in xs}
     if len(widths) != 1:
-        raise ValueError(f"{name}: expected every x to have {sizes[0]} values, got sizes "
-                         f"{sorted(widths)}")
+        raise ValueError(f"{name}: expected every x to have {sizes[0]} values, got sizes {sorted(widths)}")
     X = np.stack(xs)
     ys = [np.asarray(y) for _, y in pairs]
-    if all(y.size == 1 and y.ndim <= 1 and y.dtype.kind in "iu" for y in ys) or all(
-            y.ndim == 0 for y in ys):
+    if all(y.size == 1 and y.ndim <= 1 and y.dtype.kind in "iu" for y in ys) or all(y.ndim == 0 for y in ys):
         y = np.array([y.item() for y in ys])
     else:
         y = np.stack([np.ravel(y) for y in ys])
@@ -175,8 +184,11 @@ def is_example(obj, sizes):
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
         return False
     try:
-        return np.size(obj[0]) == sizes[0] and np.ndim(obj[0]) in (1, 2) and (
-            np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
+        return (
+            np.size(obj[0]) == sizes[0]
+            and np.ndim(obj[0]) in (1, 2)
+            and (np.ndim(obj[0]) == 1 or np.shape(obj[0])[1] == 1)
+        )
     except Exception:
         return False
 
@@ -185,7 +197,7 @@ def network2_xy(pairs, convert, vectors, method, sizes):
     """(X, y) from network2's (x, y) pairs for accuracy/total_cost; with `convert` given, y must be
     as it says (`vectors`: one-hot/target vectors, else int labels)."""
     if not isinstance(pairs, (list, tuple)):
-        pairs = list(pairs)             # zip/map/generator: read once
+        pairs = list(pairs)  # zip/map/generator: read once
     X, y = split_data(pairs, "data", sizes)
     if convert is not None and sizes[-1] > 1 and len(y):
         is_vectors = np.ndim(y) == 2
@@ -194,5 +206,6 @@ def network2_xy(pairs, convert, vectors, method, sizes):
             want = "vectors" if vectors else "int labels"
             raise ValueError(
                 f"data: {method}(..., convert={bool(convert)}) reads y as {want} (network2's "
-                f"meaning), but the y are {have}; pass convert={not bool(convert)}")
+                f"meaning), but the y are {have}; pass convert={not bool(convert)}"
+            )
     return X, y

@@ -7,6 +7,7 @@ Every check raises ``TypeError``/``ValueError`` with one message style, ``name: 
 The estimators of :mod:`fastnn.sklearn` build scikit-learn's ``_parameter_constraints`` from the
 same tables (:func:`sklearn_constraint`) and so raise scikit-learn's ``InvalidParameterError``.
 """
+
 import math
 import numbers
 from typing import NamedTuple, Optional
@@ -17,11 +18,17 @@ import numpy as np
 #: the three costs of chapter 3, in the order of the book
 COSTS = ("quadratic", "cross-entropy", "log-likelihood")
 #: network2.py's class names (stored in its JSON files) -> cost name
-COST_CLASS_NAMES = {"QuadraticCost": "quadratic", "CrossEntropyCost": "cross-entropy",
-                    "LogLikelihoodCost": "log-likelihood"}
+COST_CLASS_NAMES = {
+    "QuadraticCost": "quadratic",
+    "CrossEntropyCost": "cross-entropy",
+    "LogLikelihoodCost": "log-likelihood",
+}
 #: output layers each cost is used with; the first one is the default
-COST_OUTPUTS = {"quadratic": ("sigmoid", "linear"), "cross-entropy": ("sigmoid",),
-                "log-likelihood": ("softmax",)}
+COST_OUTPUTS = {
+    "quadratic": ("sigmoid", "linear"),
+    "cross-entropy": ("sigmoid",),
+    "log-likelihood": ("softmax",),
+}
 #: the cost each output layer is trained with when only the output is known (a user's cost class,
 #: a model imported from PyTorch)
 OUTPUT_COSTS = {"sigmoid": "cross-entropy", "softmax": "log-likelihood", "linear": "quadratic"}
@@ -39,14 +46,20 @@ DTYPES = ("float64", "float32")
 STOPPING_METRICS = ("accuracy", "cost")
 
 _COSTS_MODULE = __name__.rpartition(".")[0] + ".costs"
-_COST_ALIASES = {"crossentropy": "cross-entropy", "ce": "cross-entropy", "mse": "quadratic",
-                 "loglikelihood": "log-likelihood", "nll": "log-likelihood",
-                 **{k.lower(): v for k, v in COST_CLASS_NAMES.items()}}
+_COST_ALIASES = {
+    "crossentropy": "cross-entropy",
+    "ce": "cross-entropy",
+    "mse": "quadratic",
+    "loglikelihood": "log-likelihood",
+    "nll": "log-likelihood",
+    **{k.lower(): v for k, v in COST_CLASS_NAMES.items()},
+}
 
 
 # ---- intervals of the numeric hyper-parameters -------------------------------------------------
 class Interval(NamedTuple):
     """[low, high] (open ends as marked; None: unbounded), of integers or of finite reals."""
+
     low: Optional[float]
     high: Optional[float] = None
     low_open: bool = False
@@ -56,8 +69,9 @@ class Interval(NamedTuple):
     def __str__(self):
         lo = "(" if self.low_open else "["
         hi = ")" if self.high_open else "]"
-        return (f"{lo}{'-inf' if self.low is None else self.low}, "
-                f"{'inf' if self.high is None else self.high}{hi}")
+        return (
+            f"{lo}{'-inf' if self.low is None else self.low}, {'inf' if self.high is None else self.high}{hi}"
+        )
 
 
 _UNIT = Interval(0.0, 1.0, high_open=True)
@@ -76,7 +90,7 @@ HYPER = {
     "early_stopping": COUNT,
     "eta_schedule": COUNT,
     "n_threads": COUNT,
-    "validation_fraction": _RATIO,      # the estimators' held-out share
+    "validation_fraction": _RATIO,  # the estimators' held-out share
 }
 
 
@@ -114,8 +128,9 @@ def check_hyper(name, value, interval=None, **bounds):
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"{name}: expected a finite number, got {value}")
-    if ((low is not None and (value < low or (low_open and value == low)))
-            or (high is not None and (value > high or (high_open and value == high)))):
+    if (low is not None and (value < low or (low_open and value == low))) or (
+        high is not None and (value > high or (high_open and value == high))
+    ):
         raise ValueError(f"{name}: expected a value in {interval}, got {value}")
     return value
 
@@ -142,9 +157,8 @@ def cost_name(cost, name="cost"):
         if key in COSTS:
             return key
     elif isinstance(cost, type) and cost.__module__ == _COSTS_MODULE and cost.name in COSTS:
-        return cost.name      # fastnn's own classes (another class of the same name may differ)
-    raise ValueError(f"{name}: expected one of {_choices(COSTS)} or a fastnn cost class, "
-                     f"got {cost!r}")
+        return cost.name  # fastnn's own classes (another class of the same name may differ)
+    raise ValueError(f"{name}: expected one of {_choices(COSTS)} or a fastnn cost class, got {cost!r}")
 
 
 def default_output(cost):
@@ -162,8 +176,10 @@ def check_pairing(cost, output):
     check_choice("output", output, OUTPUTS)
     if output not in COST_OUTPUTS[cost]:
         pairs = ", ".join(f"{c}+{o}" for c, o in VALID_PAIRINGS)
-        raise ValueError(f"output: expected one of {_choices(COST_OUTPUTS[cost])} with the {cost} "
-                         f"cost (valid pairings: {pairs}), got {output!r}")
+        raise ValueError(
+            f"output: expected one of {_choices(COST_OUTPUTS[cost])} with the {cost} "
+            f"cost (valid pairings: {pairs}), got {output!r}"
+        )
     return cost, output
 
 
@@ -171,8 +187,8 @@ def sklearn_constraint(interval):
     """scikit-learn's ``Interval`` constraint for one of the intervals above."""
     from sklearn.utils._param_validation import Interval as SkInterval
 
-    closed = {(False, False): "both", (True, False): "right", (False, True): "left",
-              (True, True): "neither"}[interval.low_open or interval.low is None,
-                                       interval.high_open or interval.high is None]
+    closed = {(False, False): "both", (True, False): "right", (False, True): "left", (True, True): "neither"}[
+        interval.low_open or interval.low is None, interval.high_open or interval.high is None
+    ]
     kind = numbers.Integral if interval.integer else numbers.Real
     return SkInterval(kind, interval.low, interval.high, closed=closed)

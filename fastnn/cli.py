@@ -13,6 +13,7 @@ User mistakes (bad flags, missing data, a corrupt model file, ...) print one lin
 ``fastnn: error: ...`` on stderr and exit with status 2 (command-line usage) or 1 (anything else);
 Ctrl-C during training saves the model if ``--save`` was given and exits with status 130.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,23 @@ import os
 import sys
 import time
 
-from ._vocabulary import (COSTS, DTYPES, HIDDEN, HYPER, OUTPUTS, REGULARIZATIONS, WEIGHT_INITS,
-                          Interval, check_hyper, check_pairing, cost_name, problem)
+from ._vocabulary import (
+    COSTS,
+    DTYPES,
+    HIDDEN,
+    HYPER,
+    OUTPUTS,
+    REGULARIZATIONS,
+    WEIGHT_INITS,
+    Interval,
+    check_hyper,
+    check_pairing,
+    cost_name,
+    problem,
+)
 
 PROG = "fastnn"
-DEMO_EPOCHS = 3          # on MNIST (about a second); the 8x8 digits get DEMO_EPOCHS_DIGITS and a
+DEMO_EPOCHS = 3  # on MNIST (about a second); the 8x8 digits get DEMO_EPOCHS_DIGITS and a
 DEMO_EPOCHS_DIGITS = 30  # lambda for their 1,197 images (the book's 5.0 is for 50,000): 97-99 %
 DEMO_LMBDA_DIGITS = 0.5
 
@@ -44,15 +57,14 @@ class CLIError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as one line (``fastnn: error: ...``) instead of usage + exit."""
 
-    command: str | None = None   # the sub-command named on the command line (set by main)
+    command: str | None = None  # the sub-command named on the command line (set by main)
 
     def error(self, message):
         prog, options = self.prog, list(self._option_string_actions)
         sub = self._subparser(self.command)
-        if sub is not None:         # argparse reports a sub-command's unknown options up here
+        if sub is not None:  # argparse reports a sub-command's unknown options up here
             prog, options = sub.prog, list(sub._option_string_actions)
-        raise CLIError(f"{message}{_did_you_mean(message, options)} (see '{prog} --help')",
-                       EXIT_USAGE)
+        raise CLIError(f"{message}{_did_you_mean(message, options)} (see '{prog} --help')", EXIT_USAGE)
 
     def _subparser(self, name):
         for action in self._actions:
@@ -108,7 +120,8 @@ def _sizes(text):
         sizes = None
     if not sizes or len(sizes) < 2 or any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(
-            f"expected at least two comma-separated positive integers such as 784,30,10, got {text!r}")
+            f"expected at least two comma-separated positive integers such as 784,30,10, got {text!r}"
+        )
     return sizes
 
 
@@ -134,6 +147,7 @@ def _number(interval):
             return check_hyper(name, value, interval)
         except (TypeError, ValueError) as exc:
             raise argparse.ArgumentTypeError(problem(exc)) from None
+
     parse.__name__ = "int" if interval.integer else "float"
     return parse
 
@@ -180,8 +194,11 @@ class _Formatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" in text or action.default in (None, False, True, argparse.SUPPRESS)
-                or not action.option_strings):
+        if (
+            "default" in text
+            or action.default in (None, False, True, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
             return text
         return text + " (default: %(default)s)"
 
@@ -192,10 +209,12 @@ def _data_arg(text):
         return text.lower()
     if not os.path.exists(text):
         raise argparse.ArgumentTypeError(
-            f"expected mnist, digits or an existing .npz/CSV file, got {text!r} (no such file)")
+            f"expected mnist, digits or an existing .npz/CSV file, got {text!r} (no such file)"
+        )
     if os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory; for MNIST files in a directory "
-                                         f"use --data-dir")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a directory; for MNIST files in a directory use --data-dir"
+        )
     return text
 
 
@@ -205,15 +224,28 @@ def _is_file_data(choice):
 
 def _add_data_args(p, *, auto_help):
     g = p.add_argument_group("data")
-    g.add_argument("--data", type=_data_arg, default=None, metavar="{mnist,digits,FILE}",
-                   help=auto_help + "; FILE: your own data, .npz with arrays X and y, or CSV with "
-                        "the label in a column named label/y/target/class (or --label-column), "
-                        "else the last one")
-    g.add_argument("--label-column", metavar="NAME|INDEX", default=None,
-                   help="with --data FILE.csv: the column holding the labels")
-    g.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="directory holding the four MNIST IDX files (gzipped or not), or its parent "
-                        "with mnist/; implies --data mnist. Default: $FASTNN_DATA, then ~/.fastnn/mnist")
+    g.add_argument(
+        "--data",
+        type=_data_arg,
+        default=None,
+        metavar="{mnist,digits,FILE}",
+        help=auto_help + "; FILE: your own data, .npz with arrays X and y, or CSV with "
+        "the label in a column named label/y/target/class (or --label-column), "
+        "else the last one",
+    )
+    g.add_argument(
+        "--label-column",
+        metavar="NAME|INDEX",
+        default=None,
+        help="with --data FILE.csv: the column holding the labels",
+    )
+    g.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="directory holding the four MNIST IDX files (gzipped or not), or its parent "
+        "with mnist/; implies --data mnist. Default: $FASTNN_DATA, then ~/.fastnn/mnist",
+    )
     return g
 
 
@@ -221,67 +253,151 @@ def _add_train_options(p):
     """The options of 'train' that 'tune' shares: data, network and training groups; returns the
     data group."""
     data = _add_data_args(p, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
-    data.add_argument("--train-size", type=_pos_int, metavar="N", default=None,
-                      help="use only the first N training examples (e.g. 1000 for the book's "
-                           "overfitting runs)")
-    data.add_argument("--validation-fraction", type=_unit_float,
-                      default=0.1, metavar="F",
-                      help="with --data FILE: the fraction of the rows held out for validation "
-                           "(shuffled, stratified by label; 0: none)")
-    data.add_argument("--expand", action="store_true",
-                      help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)")
+    data.add_argument(
+        "--train-size",
+        type=_pos_int,
+        metavar="N",
+        default=None,
+        help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)",
+    )
+    data.add_argument(
+        "--validation-fraction",
+        type=_unit_float,
+        default=0.1,
+        metavar="F",
+        help="with --data FILE: the fraction of the rows held out for validation "
+        "(shuffled, stratified by label; 0: none)",
+    )
+    data.add_argument(
+        "--expand",
+        action="store_true",
+        help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)",
+    )
 
     g = p.add_argument_group("network")
-    g.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
-                   help="layer sizes (default: [n_inputs, 30, n_classes] of the data)")
-    g.add_argument("--cost", type=_cost, default="cross-entropy", metavar="{" + ",".join(COSTS) + "}",
-                   help="cost function")
-    g.add_argument("--output", choices=OUTPUTS, default=None,
-                   help="output activation (default: softmax for log-likelihood, sigmoid otherwise)")
-    g.add_argument("--hidden", choices=HIDDEN, default="sigmoid",
-                   help="hidden activation")
-    g.add_argument("--init", "--weight-init", dest="weight_init", choices=WEIGHT_INITS,
-                   default="default", help="weight initialization: default N(0, 1/n_in), large N(0, 1)")
+    g.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        metavar="N,N,...",
+        help="layer sizes (default: [n_inputs, 30, n_classes] of the data)",
+    )
+    g.add_argument(
+        "--cost",
+        type=_cost,
+        default="cross-entropy",
+        metavar="{" + ",".join(COSTS) + "}",
+        help="cost function",
+    )
+    g.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default=None,
+        help="output activation (default: softmax for log-likelihood, sigmoid otherwise)",
+    )
+    g.add_argument("--hidden", choices=HIDDEN, default="sigmoid", help="hidden activation")
+    g.add_argument(
+        "--init",
+        "--weight-init",
+        dest="weight_init",
+        choices=WEIGHT_INITS,
+        default="default",
+        help="weight initialization: default N(0, 1/n_in), large N(0, 1)",
+    )
     g.add_argument("--dtype", choices=DTYPES, default="float64", help="floating type")
-    g.add_argument("--seed", type=int, default=None, metavar="N",
-                   help="random seed of initialization, shuffling and dropout (default: fresh entropy)")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="random seed of initialization, shuffling and dropout (default: fresh entropy)",
+    )
 
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
-    g.add_argument("--batch", "--mini-batch-size", dest="batch", type=_number("mini_batch_size"), default=10,
-                   help="mini-batch size")
+    g.add_argument(
+        "--batch",
+        "--mini-batch-size",
+        dest="batch",
+        type=_number("mini_batch_size"),
+        default=10,
+        help="mini-batch size",
+    )
     g.add_argument("--eta", type=_number("eta"), default=0.5, help="learning rate")
-    g.add_argument("--lmbda", "--lambda", dest="lmbda", type=_number("lmbda"), default=5.0,
-                   help="regularization parameter (divided by the training-set size, as in the book)")
+    g.add_argument(
+        "--lmbda",
+        "--lambda",
+        dest="lmbda",
+        type=_number("lmbda"),
+        default=5.0,
+        help="regularization parameter (divided by the training-set size, as in the book)",
+    )
     g.add_argument("--regularization", choices=REGULARIZATIONS, default="l2", help="regularization kind")
-    g.add_argument("--momentum", type=_number("momentum"), default=0.0, help="momentum coefficient mu in [0, 1)")
-    g.add_argument("--dropout", type=_number("dropout"), default=0.0,
-                   help="dropout probability for hidden units, in [0, 1)")
-    g.add_argument("--early-stopping", type=_number("early_stopping"), metavar="N", default=None,
-                   help="stop after N epochs without a better evaluation accuracy")
-    g.add_argument("--eta-schedule", type=_number("eta_schedule"), metavar="N", default=None,
-                   help="multiply eta by --eta-decay after N epochs without improvement; stop when "
-                        "eta falls below eta * --min-eta-ratio")
+    g.add_argument(
+        "--momentum", type=_number("momentum"), default=0.0, help="momentum coefficient mu in [0, 1)"
+    )
+    g.add_argument(
+        "--dropout",
+        type=_number("dropout"),
+        default=0.0,
+        help="dropout probability for hidden units, in [0, 1)",
+    )
+    g.add_argument(
+        "--early-stopping",
+        type=_number("early_stopping"),
+        metavar="N",
+        default=None,
+        help="stop after N epochs without a better evaluation accuracy",
+    )
+    g.add_argument(
+        "--eta-schedule",
+        type=_number("eta_schedule"),
+        metavar="N",
+        default=None,
+        help="multiply eta by --eta-decay after N epochs without improvement; stop when "
+        "eta falls below eta * --min-eta-ratio",
+    )
     g.add_argument("--eta-decay", type=_number("eta_decay"), default=0.5, help="eta schedule factor")
-    g.add_argument("--min-eta-ratio", type=_number("min_eta_ratio"), default=1 / 128,
-                   help="eta schedule floor, as a fraction of the initial eta (default: 1/128)")
-    g.add_argument("--no-restore-best", dest="restore_best", action="store_false",
-                   help="with early stopping / eta schedule, keep the last parameters instead of the "
-                        "best on the evaluation data")
-    g.add_argument("--no-shuffle", dest="shuffle", action="store_false",
-                   help="do not shuffle the training data each epoch")
-    g.add_argument("--threads", type=_number("n_threads"), default=None, metavar="N",
-                   help="BLAS threads (default: 1; a second thread measured slower for these "
-                        "small products on a shared 2-core machine)")
+    g.add_argument(
+        "--min-eta-ratio",
+        type=_number("min_eta_ratio"),
+        default=1 / 128,
+        help="eta schedule floor, as a fraction of the initial eta (default: 1/128)",
+    )
+    g.add_argument(
+        "--no-restore-best",
+        dest="restore_best",
+        action="store_false",
+        help="with early stopping / eta schedule, keep the last parameters instead of the "
+        "best on the evaluation data",
+    )
+    g.add_argument(
+        "--no-shuffle",
+        dest="shuffle",
+        action="store_false",
+        help="do not shuffle the training data each epoch",
+    )
+    g.add_argument(
+        "--threads",
+        type=_number("n_threads"),
+        default=None,
+        metavar="N",
+        help="BLAS threads (default: 1; a second thread measured slower for these "
+        "small products on a shared 2-core machine)",
+    )
     return data
 
 
 def _add_progress_options(g, quiet_help, unit):
     g.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
-    g.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help=f"show the progress bar over {unit} (default: when stderr is a terminal)")
-    g.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="never show the progress bar")
+    g.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help=f"show the progress bar over {unit} (default: when stderr is a terminal)",
+    )
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
 
 
 def build_parser() -> _Parser:
@@ -290,108 +406,186 @@ def build_parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
         description="Train and use the fully connected networks of chapter 3 of Nielsen's "
-                    "'Neural Networks and Deep Learning', fast.",
+        "'Neural Networks and Deep Learning', fast.",
         epilog=f"Without a command, runs a short demo: '{PROG} train --epochs {DEMO_EPOCHS}' on MNIST, "
-               f"'--epochs {DEMO_EPOCHS_DIGITS} --lmbda {DEMO_LMBDA_DIGITS}' on the digits when MNIST is "
-               f"not found.",
+        f"'--epochs {DEMO_EPOCHS_DIGITS} --lmbda {DEMO_LMBDA_DIGITS}' on the digits when MNIST is "
+        f"not found.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     # ---- train -----------------------------------------------------------------------------------
     t = sub.add_parser(
-        "train", help="train a network with mini-batch SGD (chapter 3's options)",
+        "train",
+        help="train a network with mini-batch SGD (chapter 3's options)",
         description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
-                    "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
-        formatter_class=_Formatter)
+        "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
+        formatter_class=_Formatter,
+    )
     g = _add_train_options(t)
-    g.add_argument("--eval", dest="eval_on", choices=("validation", "test", "none"), default="validation",
-                   help="data monitored after each epoch (and used by early stopping / eta schedule)")
-    g.add_argument("--no-monitor-training", dest="monitor_training", action="store_false",
-                   help="do not compute training cost/accuracy after each epoch (report the mean "
-                        "training loss tracked during the epoch instead)")
+    g.add_argument(
+        "--eval",
+        dest="eval_on",
+        choices=("validation", "test", "none"),
+        default="validation",
+        help="data monitored after each epoch (and used by early stopping / eta schedule)",
+    )
+    g.add_argument(
+        "--no-monitor-training",
+        dest="monitor_training",
+        action="store_false",
+        help="do not compute training cost/accuracy after each epoch (report the mean "
+        "training loss tracked during the epoch instead)",
+    )
 
     g = t.add_argument_group("output")
     g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
-    g.add_argument("--json", metavar="PATH",
-                   help="write the training history as JSON, with the run's settings and the final "
-                        "result")
-    g.add_argument("--checkpoint", metavar="PATH",
-                   help="write a checkpoint after every epoch (the model and its training state: "
-                        "velocity, random generators, epoch, eta schedule, early stopping)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue from --checkpoint PATH up to --epochs in total (bit for bit the "
-                        "same as one uninterrupted run); starts afresh if PATH does not exist yet")
-    g.add_argument("--plot", metavar="PATH", help="write a PNG of cost and accuracy per epoch "
-                                                  "(needs matplotlib: pip install 'fastnn[plot]')")
-    _add_progress_options(g, "print only the final result line (no notes, progress bar or epoch lines)",
-                          "mini-batches")
+    g.add_argument(
+        "--json",
+        metavar="PATH",
+        help="write the training history as JSON, with the run's settings and the final result",
+    )
+    g.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="write a checkpoint after every epoch (the model and its training state: "
+        "velocity, random generators, epoch, eta schedule, early stopping)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --checkpoint PATH up to --epochs in total (bit for bit the "
+        "same as one uninterrupted run); starts afresh if PATH does not exist yet",
+    )
+    g.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="write a PNG of cost and accuracy per epoch (needs matplotlib: pip install 'fastnn[plot]')",
+    )
+    _add_progress_options(
+        g, "print only the final result line (no notes, progress bar or epoch lines)", "mini-batches"
+    )
 
     # ---- tune ------------------------------------------------------------------------------------
     tp = sub.add_parser(
-        "tune", help="search eta, lambda, mini-batch size, width, momentum with Optuna",
+        "tune",
+        help="search eta, lambda, mini-batch size, width, momentum with Optuna",
         description="Search the hyper-parameters with Optuna (pip install 'fastnn[tune]'): each trial "
-                    "trains on the training split with early stopping and is scored on the validation "
-                    "split; bad trials are pruned after an epoch. Options of 'train' that are given "
-                    "stay fixed; eta, lambda, the mini-batch size, momentum and (without --sizes) the "
-                    "hidden width are searched unless given. Several processes with the same --storage "
-                    "and --study cooperate on one study.",
-        formatter_class=_Formatter)
+        "trains on the training split with early stopping and is scored on the validation "
+        "split; bad trials are pruned after an epoch. Options of 'train' that are given "
+        "stay fixed; eta, lambda, the mini-batch size, momentum and (without --sizes) the "
+        "hidden width are searched unless given. Several processes with the same --storage "
+        "and --study cooperate on one study.",
+        formatter_class=_Formatter,
+    )
     _add_train_options(tp)
-    tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)   # searched unless given
+    tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)  # searched unless given
     g = tp.add_argument_group("search")
-    g.add_argument("--trials", type=_pos_int, default=None, metavar="N",
-                   help="number of trials run by this process (default: 20, or as many as --timeout "
-                        "allows)")
-    g.add_argument("--jobs", type=_pos_int, default=1, metavar="J",
-                   help="trials run at the same time, in threads sharing the data (one core each)")
-    g.add_argument("--timeout", type=_pos_float, default=None, metavar="S",
-                   help="stop starting trials after S seconds")
-    g.add_argument("--storage", metavar="URL", default=None,
-                   help="Optuna storage shared by cooperating processes: sqlite:///study.db, "
-                        "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)")
-    g.add_argument("--study", metavar="NAME", default=None,
-                   help="study name in --storage (an existing study is continued)")
-    g.add_argument("--space", metavar="NAME=RANGE", action="append", type=_space_item, default=None,
-                   help="search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
-                        "--space eta=0.05:5:log --space hidden=sigmoid,tanh")
-    g.add_argument("--no-prune", dest="prune", action="store_false",
-                   help="let every trial run to its end (no median pruning)")
-    g.add_argument("--eta-from-threshold", action="store_true",
-                   help="search eta in [t/100, t], t = the book's eta threshold")
-    g.add_argument("--eta-threshold", action="store_true",
-                   help="only estimate and print the book's eta threshold (no search)")
+    g.add_argument(
+        "--trials",
+        type=_pos_int,
+        default=None,
+        metavar="N",
+        help="number of trials run by this process (default: 20, or as many as --timeout allows)",
+    )
+    g.add_argument(
+        "--jobs",
+        type=_pos_int,
+        default=1,
+        metavar="J",
+        help="trials run at the same time, in threads sharing the data (one core each)",
+    )
+    g.add_argument(
+        "--timeout", type=_pos_float, default=None, metavar="S", help="stop starting trials after S seconds"
+    )
+    g.add_argument(
+        "--storage",
+        metavar="URL",
+        default=None,
+        help="Optuna storage shared by cooperating processes: sqlite:///study.db, "
+        "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)",
+    )
+    g.add_argument(
+        "--study",
+        metavar="NAME",
+        default=None,
+        help="study name in --storage (an existing study is continued)",
+    )
+    g.add_argument(
+        "--space",
+        metavar="NAME=RANGE",
+        action="append",
+        type=_space_item,
+        default=None,
+        help="search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
+        "--space eta=0.05:5:log --space hidden=sigmoid,tanh",
+    )
+    g.add_argument(
+        "--no-prune",
+        dest="prune",
+        action="store_false",
+        help="let every trial run to its end (no median pruning)",
+    )
+    g.add_argument(
+        "--eta-from-threshold",
+        action="store_true",
+        help="search eta in [t/100, t], t = the book's eta threshold",
+    )
+    g.add_argument(
+        "--eta-threshold",
+        action="store_true",
+        help="only estimate and print the book's eta threshold (no search)",
+    )
     g = tp.add_argument_group("output")
-    g.add_argument("--json", metavar="PATH",
-                   help="write every trial (params, value, state, per-epoch values)")
-    g.add_argument("--save", metavar="PATH",
-                   help="save the best trial's network (retrained from its seed if it ran elsewhere)")
+    g.add_argument(
+        "--json", metavar="PATH", help="write every trial (params, value, state, per-epoch values)"
+    )
+    g.add_argument(
+        "--save",
+        metavar="PATH",
+        help="save the best trial's network (retrained from its seed if it ran elsewhere)",
+    )
     g.add_argument("--plot", metavar="DIR", help="write Optuna's history, importance and slice plots as PNGs")
     g.add_argument("--top", type=_pos_int, default=5, metavar="K", help="best trials in the final table")
     _add_progress_options(g, "print only the final table", "trials")
 
     # ---- evaluate --------------------------------------------------------------------------------
-    e = sub.add_parser("evaluate", help="print accuracy and cost of a saved model", formatter_class=_Formatter,
-                       description="Print the accuracy and cost (unregularized) of a saved model on a "
-                                   "split of the data.")
+    e = sub.add_parser(
+        "evaluate",
+        help="print accuracy and cost of a saved model",
+        formatter_class=_Formatter,
+        description="Print the accuracy and cost (unregularized) of a saved model on a split of the data.",
+    )
     e.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
     _add_data_args(e, auto_help="data set (default: by the model's input size: 784 -> MNIST, 64 -> digits)")
     e.add_argument("--split", choices=("test", "validation", "training"), default="test")
     e.add_argument("-q", "--quiet", action="store_true", help="print only 'accuracy cost'")
 
     # ---- predict ---------------------------------------------------------------------------------
-    pr = sub.add_parser("predict", help="print the predicted label of each example", formatter_class=_Formatter,
-                        description="Print one predicted label per line, for the rows of --input "
-                                    "(.npy, or .csv/.txt with comma/space separated values) or of a "
-                                    "split of the data.")
+    pr = sub.add_parser(
+        "predict",
+        help="print the predicted label of each example",
+        formatter_class=_Formatter,
+        description="Print one predicted label per line, for the rows of --input "
+        "(.npy, or .csv/.txt with comma/space separated values) or of a "
+        "split of the data.",
+    )
     pr.add_argument("model", help="model file")
-    pr.add_argument("--input", metavar="FILE",
-                    help="examples as rows, values in the model's input space: .npy, .npz (one "
-                         "array, or --key), CSV/text with or without a header row (a label column "
-                         "is dropped), or '-' for standard input")
+    pr.add_argument(
+        "--input",
+        metavar="FILE",
+        help="examples as rows, values in the model's input space: .npy, .npz (one "
+        "array, or --key), CSV/text with or without a header row (a label column "
+        "is dropped), or '-' for standard input",
+    )
     pr.add_argument("--key", metavar="NAME", default=None, help="the array to read from --input FILE.npz")
-    pr.add_argument("--scale", type=_pos_float, metavar="S", default=None,
-                    help="divide the input by S first (e.g. 255 for raw pixels)")
+    pr.add_argument(
+        "--scale",
+        type=_pos_float,
+        metavar="S",
+        default=None,
+        help="divide the input by S first (e.g. 255 for raw pixels)",
+    )
     _add_data_args(pr, auto_help="data set when --input is not given (default: by the model's input size)")
     pr.add_argument("--split", choices=("test", "validation", "training"), default="test")
     pr.add_argument("--limit", type=_pos_int, metavar="N", default=None, help="only the first N examples")
@@ -399,59 +593,96 @@ def build_parser() -> _Parser:
     pr.add_argument("-q", "--quiet", action="store_true", help="no note on stderr about the data used")
 
     # ---- export ----------------------------------------------------------------------------------
-    x = sub.add_parser("export", help="write a saved model as ONNX (for ONNX Runtime and others)",
-                       formatter_class=_Formatter,
-                       description="Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
-                                   "probabilities (or output, for a linear output layer) and label "
-                                   "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
-                                   'pip install "fastnn[onnx]".')
+    x = sub.add_parser(
+        "export",
+        help="write a saved model as ONNX (for ONNX Runtime and others)",
+        formatter_class=_Formatter,
+        description="Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
+        "probabilities (or output, for a linear output layer) and label "
+        "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
+        'pip install "fastnn[onnx]".',
+    )
     x.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
     x.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write (atomically)")
-    x.add_argument("--opset", type=_pos_int, metavar="N", default=None,
-                   help="ONNX opset to target (default: 17)")
+    x.add_argument(
+        "--opset", type=_pos_int, metavar="N", default=None, help="ONNX opset to target (default: 17)"
+    )
     x.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     # ---- download --------------------------------------------------------------------------------
     from .download import MNIST_MIRRORS
-    d = sub.add_parser("download", help="download MNIST (four IDX files, verified by SHA-256)",
-                       formatter_class=_Formatter,
-                       description="Download the four MNIST IDX files from public mirrors ("
-                                   + ", ".join(MNIST_MIRRORS) + "), verify their SHA-256 against "
-                                   "the checksums shipped with fastnn and install them atomically. "
-                                   "Files already there and intact are kept; interrupted downloads "
-                                   "resume.")
+
+    d = sub.add_parser(
+        "download",
+        help="download MNIST (four IDX files, verified by SHA-256)",
+        formatter_class=_Formatter,
+        description="Download the four MNIST IDX files from public mirrors ("
+        + ", ".join(MNIST_MIRRORS)
+        + "), verify their SHA-256 against "
+        "the checksums shipped with fastnn and install them atomically. "
+        "Files already there and intact are kept; interrupted downloads "
+        "resume.",
+    )
     d.add_argument("dataset", type=str.lower, choices=("mnist",), help="the data set (mnist)")
-    d.add_argument("--dir", metavar="DIR", default=None,
-                   help="target directory (default: ~/.fastnn/mnist, where fastnn looks)")
-    d.add_argument("--mirror", metavar="URL", default=None,
-                   help="a base URL to try first (the four .gz files under it)")
-    d.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="show a progress bar per file (default: when stderr is a terminal)")
+    d.add_argument(
+        "--dir",
+        metavar="DIR",
+        default=None,
+        help="target directory (default: ~/.fastnn/mnist, where fastnn looks)",
+    )
+    d.add_argument(
+        "--mirror", metavar="URL", default=None, help="a base URL to try first (the four .gz files under it)"
+    )
+    d.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show a progress bar per file (default: when stderr is a terminal)",
+    )
     d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     d.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
     # ---- reproduce -------------------------------------------------------------------------------
-    rp = sub.add_parser("reproduce", help="reproduce chapter 3's MNIST results table and figures",
-                        formatter_class=_Formatter,
-                        description="Run the experiments of chapter 3 of 'Neural Networks and Deep "
-                                    "Learning' with the book's settings and print the results table next "
-                                    "to the book's figures; --figures DIR also redraws the chapter's "
-                                    "figures from fastnn runs (PNG + the JSON of their series). Full "
-                                    "settings take minutes; without MNIST only the figures that need no "
-                                    "data are made.")
-    rp.add_argument("--quick", action="store_true",
-                    help="one seed of reduced runs (under a minute; numbers not comparable to the book)")
-    rp.add_argument("--figures", metavar="DIR", default=None,
-                    help="write the chapter's figures (PNG) and their series (JSON) into DIR (needs "
-                         "matplotlib)")
+    rp = sub.add_parser(
+        "reproduce",
+        help="reproduce chapter 3's MNIST results table and figures",
+        formatter_class=_Formatter,
+        description="Run the experiments of chapter 3 of 'Neural Networks and Deep "
+        "Learning' with the book's settings and print the results table next "
+        "to the book's figures; --figures DIR also redraws the chapter's "
+        "figures from fastnn runs (PNG + the JSON of their series). Full "
+        "settings take minutes; without MNIST only the figures that need no "
+        "data are made.",
+    )
+    rp.add_argument(
+        "--quick",
+        action="store_true",
+        help="one seed of reduced runs (under a minute; numbers not comparable to the book)",
+    )
+    rp.add_argument(
+        "--figures",
+        metavar="DIR",
+        default=None,
+        help="write the chapter's figures (PNG) and their series (JSON) into DIR (needs matplotlib)",
+    )
     rp.add_argument("--markdown", metavar="FILE", default=None, help="write a markdown report to FILE")
-    rp.add_argument("--json", metavar="FILE", default=None,
-                    help="write every run and figure series to FILE as JSON")
-    rp.add_argument("--seeds", type=_pos_int, metavar="N", default=None,
-                    help="seeds per experiment (default 3; 1 with --quick)")
-    rp.add_argument("--data-dir", metavar="DIR", default=None,
-                    help="directory holding the four MNIST IDX files. Default: $FASTNN_DATA, then "
-                         "~/.fastnn/mnist")
+    rp.add_argument(
+        "--json", metavar="FILE", default=None, help="write every run and figure series to FILE as JSON"
+    )
+    rp.add_argument(
+        "--seeds",
+        type=_pos_int,
+        metavar="N",
+        default=None,
+        help="seeds per experiment (default 3; 1 with --quick)",
+    )
+    rp.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="directory holding the four MNIST IDX files. Default: $FASTNN_DATA, then ~/.fastnn/mnist",
+    )
     return _case_insensitive(parser)
 
 
@@ -499,8 +730,10 @@ def _check_outputs(args):
             raise CLIError(f"{flag} {path}: {_os_reason(e, path)}") from None
         if key in seen:
             other, other_path = seen[key]
-            raise CLIError(f"{other} {other_path} and {flag} {path} are the same file; give them "
-                           f"different files", EXIT_USAGE)
+            raise CLIError(
+                f"{other} {other_path} and {flag} {path} are the same file; give them different files",
+                EXIT_USAGE,
+            )
         seen[key] = (flag, path)
         if key == stdout_id or fio.descriptor_of(path) == 1:
             args.outputs_to_stdout = True
@@ -522,7 +755,7 @@ def _os_reason(e, path):
     """An OSError's message without a repeated path."""
     text = e.strerror if isinstance(e.strerror, str) else str(e)
     prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -535,17 +768,24 @@ def _mnist_not_found(reason, data_dir):
     head = head.replace(" Looked in:", "").rstrip(".:")
     places = [ln for ln in lines[1:] if not ln.startswith("To get MNIST")]
     where = "; looked in " + ", ".join(places) if places else ""
-    fix = ("; to get it: fastnn download mnist" + (f" --dir {data_dir}" if data_dir is not None else "")
-           + ("" if data_dir is not None
-              else "; or pass --data-dir DIR or set FASTNN_DATA=DIR (a directory with the four IDX files)"))
+    fix = (
+        "; to get it: fastnn download mnist"
+        + (f" --dir {data_dir}" if data_dir is not None else "")
+        + (
+            ""
+            if data_dir is not None
+            else "; or pass --data-dir DIR or set FASTNN_DATA=DIR (a directory with the four IDX files)"
+        )
+    )
     return f"{head}{where}{fix}"
 
 
 def _find_mnist(path):
     from . import data as fdata
+
     try:
         return fdata.find_mnist(path)
-    except FileNotFoundError as e:      # $FASTNN_DATA names no directory
+    except FileNotFoundError as e:  # $FASTNN_DATA names no directory
         raise CLIError(str(e)) from None
 
 
@@ -564,7 +804,7 @@ def _load_file_data(args, dtype, whole):
     except OSError as e:
         raise CLIError(f"--data {path}: cannot read it: {e.strerror or e}") from None
     except ValueError as e:
-        raise CLIError(f"--data {str(e)}") from None
+        raise CLIError(f"--data {e!s}") from None
     X = np.ascontiguousarray(X, dtype=dtype)
     name = os.path.basename(path)
     empty = (X[:0], y[:0])
@@ -572,31 +812,34 @@ def _load_file_data(args, dtype, whole):
         ds = Dataset((X, y), (X, y), (X, y))
         return ds, name, f"data: {path} ({_fmt_count(len(y))} examples, {how})"
     fraction = args.validation_fraction
-    n_val = int(round(fraction * len(y)))
+    n_val = round(fraction * len(y))
     if fraction > 0 and n_val == 0:
         n_val = 1
     if len(y) - n_val < 1:
-        raise CLIError(f"--validation-fraction {fraction:g} leaves no training rows of the "
-                       f"{len(y)} in {path}", EXIT_USAGE)
+        raise CLIError(
+            f"--validation-fraction {fraction:g} leaves no training rows of the {len(y)} in {path}",
+            EXIT_USAGE,
+        )
     seed = getattr(args, "seed", None)
     rng = np.random.default_rng(seed if seed is not None else 0)
     if n_val:
         from sklearn.model_selection import train_test_split
+
         idx = np.arange(len(y))
         try:
-            tr, va = train_test_split(idx, test_size=n_val, random_state=int(rng.integers(2**31)),
-                                      stratify=y)
-        except ValueError:          # a class too small to stratify
+            tr, va = train_test_split(idx, test_size=n_val, random_state=int(rng.integers(2**31)), stratify=y)
+        except ValueError:  # a class too small to stratify
             tr, va = train_test_split(idx, test_size=n_val, random_state=int(rng.integers(2**31)))
         ds = Dataset((X[tr], y[tr]), (X[va], y[va]), empty)
     else:
         ds = Dataset((X, y), empty, empty)
-    note = (f"data: {path} ({_fmt_count(len(ds.training[1]))} training / "
-            f"{_fmt_count(len(ds.validation[1]))} validation examples, {how})")
+    note = (
+        f"data: {path} ({_fmt_count(len(ds.training[1]))} training / "
+        f"{_fmt_count(len(ds.validation[1]))} validation examples, {how})"
+    )
     hi = float(X.max()) if X.size else 0.0
     if hi > 1.5:
-        note += (f"; values up to {hi:g}: scale them to [0, 1] (e.g. pixels / 255) for the "
-                 f"book's settings")
+        note += f"; values up to {hi:g}: scale them to [0, 1] (e.g. pixels / 255) for the book's settings"
     return ds, name, note
 
 
@@ -616,8 +859,10 @@ def _load_data(args, dtype, *, need_inputs=None, for_training=False):
             raise CLIError("--data-dir is for MNIST; it cannot be used with --data digits", EXIT_USAGE)
         if not os.path.isdir(os.path.expanduser(args.data_dir)):
             state = "is not a directory" if os.path.exists(args.data_dir) else "does not exist"
-            raise CLIError(f"MNIST not found: --data-dir {args.data_dir} {state}; to get MNIST "
-                           f"there: fastnn download mnist --dir {args.data_dir}")
+            raise CLIError(
+                f"MNIST not found: --data-dir {args.data_dir} {state}; to get MNIST "
+                f"there: fastnn download mnist --dir {args.data_dir}"
+            )
         choice = "mnist"
     who = "--sizes asks for" if for_training else "the model has"
     note = None
@@ -627,9 +872,11 @@ def _load_data(args, dtype, *, need_inputs=None, for_training=False):
                 choice = "digits"
                 note = f"{who} 64 inputs"
             else:
-                raise CLIError(f"{who} {need_inputs} inputs: neither MNIST (784) nor digits (64) "
-                               f"fits; give your own data with --data FILE (.npz or CSV)"
-                               + ("" if for_training else " or 'fastnn predict --input FILE'"))
+                raise CLIError(
+                    f"{who} {need_inputs} inputs: neither MNIST (784) nor digits (64) "
+                    f"fits; give your own data with --data FILE (.npz or CSV)"
+                    + ("" if for_training else " or 'fastnn predict --input FILE'")
+                )
         else:
             directory, reason = _find_mnist(None)
             if directory is not None:
@@ -639,8 +886,10 @@ def _load_data(args, dtype, *, need_inputs=None, for_training=False):
                 raise CLIError(_mnist_not_found(reason, None) + f" ({who} 784 inputs)")
             else:
                 choice = "digits"
-                note = ("MNIST not found ($FASTNN_DATA, ~/.fastnn/mnist; see --data-dir), "
-                        "so using scikit-learn's 8x8 digits")
+                note = (
+                    "MNIST not found ($FASTNN_DATA, ~/.fastnn/mnist; see --data-dir), "
+                    "so using scikit-learn's 8x8 digits"
+                )
     if choice == "mnist":
         directory, reason = _find_mnist(args.data_dir)
         if directory is None:
@@ -665,7 +914,7 @@ def _load_data(args, dtype, *, need_inputs=None, for_training=False):
 
 
 def _image_shape(d):
-    side = int(round(math.sqrt(d)))
+    side = round(math.sqrt(d))
     if side * side != d:
         raise CLIError(f"--expand needs square images; the data has {d} inputs")
     return (side, side)
@@ -718,6 +967,7 @@ class _EpochPrinter:
         out = _report_stream(self.args)
         if self.progress:  # clear the progress bar (stderr), print, let the bar redraw below
             from tqdm import tqdm
+
             tqdm.write(line, file=out)
             out.flush()
         else:
@@ -728,11 +978,22 @@ class _EpochPrinter:
 def _run_settings(args, net, data_name):
     """The run's settings for the history JSON: the network, the data and every train option."""
     skip = {"command", "save", "json", "plot", "checkpoint", "quiet", "progress"}
-    opts = {k: v for k, v in sorted(vars(args).items()) if k not in skip
-            and (v is None or isinstance(v, (bool, int, float, str, list, tuple)))}
-    return dict(opts, sizes=list(net.sizes), cost=net.cost.name, output=net.output,
-                hidden=net.hidden, weight_init=net.weight_init, dtype=net.dtype.name,
-                seed=net.seed, data_name=data_name)
+    opts = {
+        k: v
+        for k, v in sorted(vars(args).items())
+        if k not in skip and (v is None or isinstance(v, (bool, int, float, str, list, tuple)))
+    }
+    return dict(
+        opts,
+        sizes=list(net.sizes),
+        cost=net.cost.name,
+        output=net.output,
+        hidden=net.hidden,
+        weight_init=net.weight_init,
+        dtype=net.dtype.name,
+        seed=net.seed,
+        data_name=data_name,
+    )
 
 
 def _write_outputs(args, net, eval_name, title=None, run=None, result=None):
@@ -763,6 +1024,7 @@ def _write_outputs(args, net, eval_name, title=None, run=None, result=None):
             _note(args, f"--plot: no completed epoch to plot; {args.plot} not written")
         else:
             from .plotting import plot_history
+
             try:
                 plot_history(history, args.plot, evaluation_label=eval_name, title=title)
                 _note(args, f"wrote the learning curves to {args.plot}")
@@ -781,25 +1043,35 @@ def _training_set(args):
     except ValueError as exc:
         raise CLIError(f"--output: {problem(exc)}", EXIT_USAGE) from None
     dtype = np.dtype(args.dtype)
-    ds, data_name, data_note = _load_data(args, dtype, for_training=True,
-                                          need_inputs=args.sizes[0] if args.sizes else None)
+    ds, data_name, data_note = _load_data(
+        args, dtype, for_training=True, need_inputs=args.sizes[0] if args.sizes else None
+    )
     X, y = ds.training
     if args.train_size is not None:
         if args.train_size > len(y):
-            raise CLIError(f"--train-size {args.train_size}: the {data_name} training set has only "
-                           f"{len(y):,} examples", EXIT_USAGE)
-        X, y = X[:args.train_size], y[:args.train_size]
+            raise CLIError(
+                f"--train-size {args.train_size}: the {data_name} training set has only {len(y):,} examples",
+                EXIT_USAGE,
+            )
+        X, y = X[: args.train_size], y[: args.train_size]
     if args.expand:
         from .data import expand
+
         X, y = expand(X, y, _image_shape(X.shape[1]))
     n_inputs, n_classes = int(X.shape[1]), int(ds.n_classes)
     sizes = args.sizes or [n_inputs, 30, n_classes]
     if sizes[0] != n_inputs:
-        raise CLIError(f"--sizes {','.join(map(str, sizes))}: the input layer has {sizes[0]} units but the "
-                       f"{data_name} data has {n_inputs} inputs", EXIT_USAGE)
+        raise CLIError(
+            f"--sizes {','.join(map(str, sizes))}: the input layer has {sizes[0]} units but the "
+            f"{data_name} data has {n_inputs} inputs",
+            EXIT_USAGE,
+        )
     if sizes[-1] != n_classes:
-        raise CLIError(f"--sizes {','.join(map(str, sizes))}: the output layer has {sizes[-1]} units but the "
-                       f"{data_name} data has {n_classes} classes", EXIT_USAGE)
+        raise CLIError(
+            f"--sizes {','.join(map(str, sizes))}: the output layer has {sizes[-1]} units but the "
+            f"{data_name} data has {n_classes} classes",
+            EXIT_USAGE,
+        )
     if args.batch is not None and args.batch > len(y):
         raise CLIError(f"--batch {args.batch}: larger than the {len(y):,} training examples", EXIT_USAGE)
     return cost, output, dtype, ds, data_name, data_note, (X, y), sizes
@@ -813,6 +1085,7 @@ class _Checkpointer:
 
     def __call__(self, record):
         from . import io as fio
+
         try:
             fio.save(self.net, self.path, state=True)
         except (OSError, ValueError) as e:
@@ -826,25 +1099,40 @@ def _resume(args, fresh, n_training):
     net = _load_model(args.checkpoint)
     state = getattr(net, "_train_state", None)
     if state is None:
-        raise CLIError(f"--resume: {args.checkpoint} holds no training state (written by "
-                       f"--save, not --checkpoint?)")
+        raise CLIError(
+            f"--resume: {args.checkpoint} holds no training state (written by --save, not --checkpoint?)"
+        )
     mine = (list(net.sizes), net.cost.name, net.output, net.hidden, net.dtype.name)
     want = (list(fresh.sizes), fresh.cost.name, fresh.output, fresh.hidden, fresh.dtype.name)
     if mine != want:
-        raise CLIError(f"--resume: {args.checkpoint} holds a {mine} network, these options build "
-                       f"{want} (sizes, cost, output, hidden, dtype)", EXIT_USAGE)
+        raise CLIError(
+            f"--resume: {args.checkpoint} holds a {mine} network, these options build "
+            f"{want} (sizes, cost, output, hidden, dtype)",
+            EXIT_USAGE,
+        )
     if len(state["perm"]) != n_training:
-        raise CLIError(f"--resume: {args.checkpoint} was trained on {len(state['perm']):,} "
-                       f"examples, this data has {n_training:,}", EXIT_USAGE)
+        raise CLIError(
+            f"--resume: {args.checkpoint} was trained on {len(state['perm']):,} "
+            f"examples, this data has {n_training:,}",
+            EXIT_USAGE,
+        )
     return net, int(state["epoch"])
 
 
 def _sgd_options(args):
     """SGD keyword arguments from the shared training options (None: not given to 'tune')."""
-    return dict(regularization=args.regularization, momentum=args.momentum, dropout=args.dropout,
-                early_stopping=args.early_stopping, restore_best=args.restore_best,
-                eta_schedule=args.eta_schedule, eta_decay=args.eta_decay,
-                min_eta_ratio=args.min_eta_ratio, shuffle=args.shuffle, n_threads=args.threads)
+    return dict(
+        regularization=args.regularization,
+        momentum=args.momentum,
+        dropout=args.dropout,
+        early_stopping=args.early_stopping,
+        restore_best=args.restore_best,
+        eta_schedule=args.eta_schedule,
+        eta_decay=args.eta_decay,
+        min_eta_ratio=args.min_eta_ratio,
+        shuffle=args.shuffle,
+        n_threads=args.threads,
+    )
 
 
 def cmd_train(args):
@@ -852,6 +1140,7 @@ def cmd_train(args):
     _check_outputs(args)
     if args.plot:
         from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+
         if not matplotlib_available():
             raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
     if args.eval_on == "none" and (args.early_stopping or args.eta_schedule):
@@ -865,11 +1154,18 @@ def cmd_train(args):
     from .network import Network
 
     try:
-        net = Network(sizes, cost=cost, output=output, hidden=args.hidden, weight_init=args.weight_init,
-                      dtype=dtype, seed=args.seed)
+        net = Network(
+            sizes,
+            cost=cost,
+            output=output,
+            hidden=args.hidden,
+            weight_init=args.weight_init,
+            dtype=dtype,
+            seed=args.seed,
+        )
     except (ValueError, TypeError) as e:
         raise CLIError(str(e), EXIT_USAGE) from None
-    done = 0                                    # epochs already trained (--resume)
+    done = 0  # epochs already trained (--resume)
     if args.resume and os.path.exists(args.checkpoint):
         net, done = _resume(args, net, len(y))
 
@@ -884,27 +1180,34 @@ def cmd_train(args):
     eval_data = None if args.eval_on == "none" else getattr(ds, args.eval_on)
     if eval_data is not None and len(eval_data[1]) == 0:
         if args.early_stopping or args.eta_schedule or args.eval_on == "test":
-            raise CLIError(f"--eval {args.eval_on}: the {data_name} data has no {args.eval_on} part"
-                           + (" (--validation-fraction is 0)" if args.eval_on == "validation" else ""),
-                           EXIT_USAGE)
+            raise CLIError(
+                f"--eval {args.eval_on}: the {data_name} data has no {args.eval_on} part"
+                + (" (--validation-fraction is 0)" if args.eval_on == "validation" else ""),
+                EXIT_USAGE,
+            )
         eval_data, eval_name = None, "none"
     monitor_eval = eval_data is not None
     progress = args.progress
     if progress is None:
         progress = sys.stderr.isatty()
     progress = bool(progress) and not args.quiet
-    _note(args, f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
-                f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
-                f"eta={args.eta:g} lambda={args.lmbda:g}"
-                + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
-                + (f" momentum={args.momentum:g}" if args.momentum else "")
-                + (f" dropout={args.dropout:g}" if args.dropout else "")
-                + (f" early-stopping={args.early_stopping}" if args.early_stopping else "")
-                + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
-                + (f" seed={args.seed}" if args.seed is not None else ""))
+    _note(
+        args,
+        f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
+        f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
+        f"eta={args.eta:g} lambda={args.lmbda:g}"
+        + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
+        + (f" momentum={args.momentum:g}" if args.momentum else "")
+        + (f" dropout={args.dropout:g}" if args.dropout else "")
+        + (f" early-stopping={args.early_stopping}" if args.early_stopping else "")
+        + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
+        + (f" seed={args.seed}" if args.seed is not None else ""),
+    )
 
-    title = (f"fastnn {list(sizes)}, {cost}, {output} output, {args.hidden} hidden, "
-             f"η={args.eta:g}, λ={args.lmbda:g}, mini-batch {args.batch} — {data_name}")
+    title = (
+        f"fastnn {list(sizes)}, {cost}, {output} output, {args.hidden} hidden, "
+        f"η={args.eta:g}, λ={args.lmbda:g}, mini-batch {args.batch} — {data_name}"
+    )
     interrupted = False
     start = time.perf_counter()
     callback = _EpochPrinter(args, eval_name, progress)
@@ -912,13 +1215,23 @@ def cmd_train(args):
         callback = _Checkpointer(args.checkpoint, callback)
         callback.net = net
     try:
-        net.SGD((X, y), max(args.epochs - done, 0), args.batch, args.eta, lmbda=args.lmbda,
-                evaluation_data=eval_data,
-                monitor_evaluation_cost=monitor_eval, monitor_evaluation_accuracy=monitor_eval,
-                monitor_training_cost=args.monitor_training,
-                monitor_training_accuracy=args.monitor_training,
-                track_loss=not args.monitor_training or progress, progress=progress,
-                callback=callback, resume=bool(done), **_sgd_options(args))
+        net.SGD(
+            (X, y),
+            max(args.epochs - done, 0),
+            args.batch,
+            args.eta,
+            lmbda=args.lmbda,
+            evaluation_data=eval_data,
+            monitor_evaluation_cost=monitor_eval,
+            monitor_evaluation_accuracy=monitor_eval,
+            monitor_training_cost=args.monitor_training,
+            monitor_training_accuracy=args.monitor_training,
+            track_loss=not args.monitor_training or progress,
+            progress=progress,
+            callback=callback,
+            resume=bool(done),
+            **_sgd_options(args),
+        )
     except KeyboardInterrupt:
         interrupted = True
     except ValueError as e:  # SGD validates its arguments before training (flags out of range)
@@ -930,8 +1243,12 @@ def cmd_train(args):
     history = getattr(net, "history", None)
     n_done = len(history.records) if history is not None else 0
     if interrupted:
-        print(f"{PROG}: interrupted after {n_done} complete epoch(s) of {args.epochs}"
-              + ("; saving the model" if args.save else ""), file=sys.stderr, flush=True)
+        print(
+            f"{PROG}: interrupted after {n_done} complete epoch(s) of {args.epochs}"
+            + ("; saving the model" if args.save else ""),
+            file=sys.stderr,
+            flush=True,
+        )
         errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name))
         for msg in errors:
             print(f"{PROG}: error: {msg}", file=sys.stderr)
@@ -949,12 +1266,23 @@ def cmd_train(args):
     Xt, yt = getattr(ds, final)
     acc = int(net.accuracy(Xt, yt))
     test_cost = float(net.total_cost(Xt, yt))
-    print(f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
-          f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]", file=_report_stream(args), flush=True)
+    print(
+        f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
+        f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]",
+        file=_report_stream(args),
+        flush=True,
+    )
 
-    result = dict(split=final, accuracy=acc, n=len(yt), fraction=acc / len(yt) if len(yt) else None,
-                  cost=test_cost, epochs=n_done, seconds=elapsed,
-                  stop_reason=getattr(history, "stop_reason", None))
+    result = dict(
+        split=final,
+        accuracy=acc,
+        n=len(yt),
+        fraction=acc / len(yt) if len(yt) else None,
+        cost=test_cost,
+        epochs=n_done,
+        seconds=elapsed,
+        stop_reason=getattr(history, "stop_reason", None),
+    )
     errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name), result)
     if errors:
         raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
@@ -964,17 +1292,27 @@ def cmd_train(args):
 # --------------------------------------------------------------------------------------------------
 # tune
 # --------------------------------------------------------------------------------------------------
-_TUNE_DESTS = {"mini_batch_size": "batch", "n_threads": "threads"}   # SGD name -> option dest
+_TUNE_DESTS = {"mini_batch_size": "batch", "n_threads": "threads"}  # SGD name -> option dest
 
 
 def _given_options(args):
     """The Network/SGD arguments of the train options given on the command line: fixed in 'tune'."""
     defaults = vars(build_parser().parse_args(["tune"]))
-    options = {**_sgd_options(args), "eta": args.eta, "lmbda": args.lmbda, "mini_batch_size": args.batch,
-               "cost": args.cost, "output": args.output, "hidden": args.hidden,
-               "weight_init": args.weight_init}
-    return {k: v for k, v in options.items()
-            if getattr(args, _TUNE_DESTS.get(k, k)) != defaults[_TUNE_DESTS.get(k, k)]}
+    options = {
+        **_sgd_options(args),
+        "eta": args.eta,
+        "lmbda": args.lmbda,
+        "mini_batch_size": args.batch,
+        "cost": args.cost,
+        "output": args.output,
+        "hidden": args.hidden,
+        "weight_init": args.weight_init,
+    }
+    return {
+        k: v
+        for k, v in options.items()
+        if getattr(args, _TUNE_DESTS.get(k, k)) != defaults[_TUNE_DESTS.get(k, k)]
+    }
 
 
 def _fmt_value(value, metric):
@@ -996,19 +1334,23 @@ class _TrialPrinter:
 
     def __init__(self, args, metric, total):
         import threading
+
         self.args, self.metric = args, metric
         self.lock = threading.Lock()
         progress = args.progress if args.progress is not None else sys.stderr.isatty()
         self.bar = None
         if progress and not args.quiet:
             from tqdm.auto import tqdm
+
             self.bar = tqdm(total=total, unit="trial", file=sys.stderr, dynamic_ncols=True)
 
     def __call__(self, study, t):
         attrs = t.user_attrs
-        line = (f"trial {t.number:>3}  {t.state.name:<8}  {_fmt_value(t.value, self.metric):>8}  "
-                f"{_fmt_params(t.params)}  {attrs.get('epochs', 0)} epoch(s)  "
-                f"{t.duration.total_seconds() if t.duration else 0:.2f} s")
+        line = (
+            f"trial {t.number:>3}  {t.state.name:<8}  {_fmt_value(t.value, self.metric):>8}  "
+            f"{_fmt_params(t.params)}  {attrs.get('epochs', 0)} epoch(s)  "
+            f"{t.duration.total_seconds() if t.duration else 0:.2f} s"
+        )
         if attrs.get("fail_reason"):
             line += f"  ({attrs['fail_reason']})"
         with self.lock:
@@ -1029,12 +1371,19 @@ class _TrialPrinter:
 
 def _trial_record(t):
     a = t.user_attrs
-    return {"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
-            "seed": a.get("fastnn", {}).get("seed"), "epochs": a.get("epochs"),
-            "stop_reason": a.get("stop_reason"), "fail_reason": a.get("fail_reason"),
-            "values": [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
-            "seconds": t.duration.total_seconds() if t.duration else None,
-            "started": t.datetime_start.isoformat() if t.datetime_start else None}
+    return {
+        "number": t.number,
+        "state": t.state.name,
+        "value": t.value,
+        "params": t.params,
+        "seed": a.get("fastnn", {}).get("seed"),
+        "epochs": a.get("epochs"),
+        "stop_reason": a.get("stop_reason"),
+        "fail_reason": a.get("fail_reason"),
+        "values": [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
+        "seconds": t.duration.total_seconds() if t.duration else None,
+        "started": t.datetime_start.isoformat() if t.datetime_start else None,
+    }
 
 
 def _best_table(study, metric, top):
@@ -1042,17 +1391,21 @@ def _best_table(study, metric, top):
 
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     counts = {s: sum(t.state.name == s for t in study.trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
-    head = (f"study {study.study_name!r}: {len(study.trials)} trial(s), {counts['COMPLETE']} complete, "
-            f"{counts['PRUNED']} pruned, {counts['FAIL']} failed")
+    head = (
+        f"study {study.study_name!r}: {len(study.trials)} trial(s), {counts['COMPLETE']} complete, "
+        f"{counts['PRUNED']} pruned, {counts['FAIL']} failed"
+    )
     if not done:
         return head
     done.sort(key=lambda t: t.value, reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE)
     names = list(done[0].params)
     rows = [["trial", f"validation {metric}", *names, "epochs", "seconds"]]
     for t in done[:top]:
-        rows.append([str(t.number), _fmt_value(t.value, metric)]
-                    + [_fmt_param(t.params.get(k)) for k in names]
-                    + [str(t.user_attrs.get("epochs", "")), f"{t.duration.total_seconds():.2f}"])
+        rows.append(
+            [str(t.number), _fmt_value(t.value, metric)]
+            + [_fmt_param(t.params.get(k)) for k in names]
+            + [str(t.user_attrs.get("epochs", "")), f"{t.duration.total_seconds():.2f}"]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     return head + f"; best {min(top, len(done))}:\n" + "\n".join(lines)
@@ -1068,10 +1421,14 @@ def _tune_outputs(args, search, training, ds, metric):
     study, errors = search.study, []
     if args.json:
         best = [t.number for t in study.best_trials] if _has_complete(study) else []
-        doc = {"study": study.study_name, "storage": _safe_url(args.storage),
-               "direction": study.direction.name.lower(),
-               "metric": metric, "best_trial": best[0] if best else None,
-               "trials": [_trial_record(t) for t in study.trials]}
+        doc = {
+            "study": study.study_name,
+            "storage": _safe_url(args.storage),
+            "direction": study.direction.name.lower(),
+            "metric": metric,
+            "best_trial": best[0] if best else None,
+            "trials": [_trial_record(t) for t in study.trials],
+        }
         try:
             fio.atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
             _note(args, f"wrote {len(study.trials)} trial(s) to {args.json}")
@@ -1082,13 +1439,17 @@ def _tune_outputs(args, search, training, ds, metric):
         if search.best_network is not None and search.best_network[0] == best.number:
             net = search.best_network[2]
         else:
-            _note(args, f"retraining trial {best.number} from its parameters and seed (it ran in "
-                        f"another process)")
+            _note(
+                args,
+                f"retraining trial {best.number} from its parameters and seed (it ran in another process)",
+            )
             net = ft.retrain(best, training, ds.validation)
         Xt, yt = ds.test
         acc = int(net.accuracy(Xt, yt))
-        print(f"best trial {best.number}: test accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,})",
-              flush=True)
+        print(
+            f"best trial {best.number}: test accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,})",
+            flush=True,
+        )
         try:
             fio.save(net, args.save)
             _note(args, f"saved the best trial's network to {args.save}")
@@ -1110,6 +1471,7 @@ def _tune_outputs(args, search, training, ds, metric):
 def _safe_url(url):
     """A storage URL without its password (it goes to the terminal and the JSON)."""
     import re
+
     return None if url is None else re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
@@ -1122,6 +1484,7 @@ def cmd_tune(args):
         import optuna
     except ImportError:
         from .tune import MISSING_OPTUNA
+
         raise CLIError(MISSING_OPTUNA) from None
     from . import tune as ft
 
@@ -1131,9 +1494,11 @@ def cmd_tune(args):
         if os.path.exists(args.plot) and not os.path.isdir(args.plot):
             raise CLIError(f"--plot {args.plot}: exists and is not a directory")
         from .plotting import MISSING_MATPLOTLIB, matplotlib_available
+
         if not matplotlib_available():
             raise CLIError(f"--plot: {MISSING_MATPLOTLIB}")
         import matplotlib
+
         matplotlib.use("Agg")
     _, _, dtype, ds, data_name, data_note, training, sizes = _training_set(args)
     fixed = _given_options(args)
@@ -1141,35 +1506,64 @@ def cmd_tune(args):
     if args.eta_threshold:
         net_args = {k: fixed[k] for k in ft.NETWORK_ARGS if k in fixed}
         try:
-            thr = ft.eta_threshold(training, sizes, mini_batch_size=args.batch or 10, lmbda=args.lmbda or 0.0,
-                                   seed=args.seed or 0, dtype=dtype, **net_args)
+            thr = ft.eta_threshold(
+                training,
+                sizes,
+                mini_batch_size=args.batch or 10,
+                lmbda=args.lmbda or 0.0,
+                seed=args.seed or 0,
+                dtype=dtype,
+                **net_args,
+            )
         except (ValueError, TypeError) as e:
             raise CLIError(str(e).splitlines()[0]) from None
-        print(f"eta threshold: {thr:.4g}  (the largest eta for which the {data_name} training cost of "
-              f"{list(sizes)} falls in each of the first 3 epochs; the book then trains at about half "
-              f"of it, {thr / 2:.3g})", flush=True)
+        print(
+            f"eta threshold: {thr:.4g}  (the largest eta for which the {data_name} training cost of "
+            f"{list(sizes)} falls in each of the first 3 epochs; the book then trains at about half "
+            f"of it, {thr / 2:.3g})",
+            flush=True,
+        )
         return EXIT_OK
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)   # one line per trial is printed here
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is printed here
     n_trials = args.trials if args.trials is not None else (None if args.timeout else 20)
     printer = _TrialPrinter(args, None, n_trials)
     try:
-        search = ft.Search(training, ds.validation, sizes=sizes if args.sizes else None, n_trials=n_trials,
-                           n_jobs=args.jobs, timeout=args.timeout, storage=args.storage,
-                           study_name=args.study, space=dict(args.space or ()), epochs=args.epochs,
-                           seed=args.seed, dtype=dtype, pruner="median" if args.prune else "none",
-                           eta_from_threshold=args.eta_from_threshold, callbacks=[printer], **fixed)
+        search = ft.Search(
+            training,
+            ds.validation,
+            sizes=sizes if args.sizes else None,
+            n_trials=n_trials,
+            n_jobs=args.jobs,
+            timeout=args.timeout,
+            storage=args.storage,
+            study_name=args.study,
+            space=dict(args.space or ()),
+            epochs=args.epochs,
+            seed=args.seed,
+            dtype=dtype,
+            pruner="median" if args.prune else "none",
+            eta_from_threshold=args.eta_from_threshold,
+            callbacks=[printer],
+            **fixed,
+        )
     except (ValueError, TypeError) as e:
         printer.close()
         raise CLIError(str(e).splitlines()[0], EXIT_USAGE) from None
     metric = printer.metric = search.settings.metric
     if search.eta_threshold is not None:
-        _note(args, f"eta threshold {search.eta_threshold:.4g}: eta searched in "
-                    f"[{search.space['eta'].low:.3g}, {search.space['eta'].high:.3g}]")
-    _note(args, f"study {search.study.study_name!r} ({_safe_url(args.storage) or 'in memory'}): "
-                + (f"{n_trials} trial(s), " if n_trials else "trials until the timeout, ")
-                + f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
-                + ", ".join(f"{k}={v}" for k, v in sorted(search.settings.fixed.items())))
+        _note(
+            args,
+            f"eta threshold {search.eta_threshold:.4g}: eta searched in "
+            f"[{search.space['eta'].low:.3g}, {search.space['eta'].high:.3g}]",
+        )
+    _note(
+        args,
+        f"study {search.study.study_name!r} ({_safe_url(args.storage) or 'in memory'}): "
+        + (f"{n_trials} trial(s), " if n_trials else "trials until the timeout, ")
+        + f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
+        + ", ".join(f"{k}={v}" for k, v in sorted(search.settings.fixed.items())),
+    )
     try:
         search.run()
     finally:
@@ -1212,12 +1606,14 @@ def _load_model(path):
 def _data_for_model(args, net):
     ds, name, note = _load_data(args, net.dtype, need_inputs=int(net.sizes[0]))
     if ds.n_inputs != net.sizes[0]:
-        raise CLIError(f"{args.model}: the model has {net.sizes[0]} inputs but the {name} data has "
-                       f"{ds.n_inputs}")
+        raise CLIError(
+            f"{args.model}: the model has {net.sizes[0]} inputs but the {name} data has {ds.n_inputs}"
+        )
     n_classes = int(ds.n_classes)
     if net.sizes[-1] < n_classes:
-        raise CLIError(f"{args.model}: the model has {net.sizes[-1]} outputs but the {name} data has "
-                       f"{n_classes} classes")
+        raise CLIError(
+            f"{args.model}: the model has {net.sizes[-1]} outputs but the {name} data has {n_classes} classes"
+        )
     return ds, name, note
 
 
@@ -1231,8 +1627,10 @@ def cmd_evaluate(args):
     if args.quiet:
         print(f"{acc / len(y):.6f} {cost:.6f}")
     else:
-        print(f"{args.split}: accuracy {_pct(acc, len(y)):.2f} % ({acc:,}/{len(y):,}), cost {cost:.4f}  "
-              f"[{name}, {args.model}: {list(net.sizes)} {net.cost.__name__}]")
+        print(
+            f"{args.split}: accuracy {_pct(acc, len(y)):.2f} % ({acc:,}/{len(y):,}), cost {cost:.4f}  "
+            f"[{name}, {args.model}: {list(net.sizes)} {net.cost.__name__}]"
+        )
     return EXIT_OK
 
 
@@ -1263,13 +1661,15 @@ def _warn_raw_pixels(args, X):
     import numpy as np
 
     if X.size and X.min() >= 0 and 1.5 < X.max() <= 255 and np.all(X == np.round(X)):
-        print(f"{PROG}: warning: the input looks like raw 0-255 pixels (values up to {X.max():g}), "
-              f"but fastnn's data are scaled to [0, 1]; add --scale 255 to divide them",
-              file=sys.stderr, flush=True)
+        print(
+            f"{PROG}: warning: the input looks like raw 0-255 pixels (values up to {X.max():g}), "
+            f"but fastnn's data are scaled to [0, 1]; add --scale 255 to divide them",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def cmd_predict(args):
-    import numpy as np
 
     net = _load_model(args.model)
     if args.input:
@@ -1283,17 +1683,17 @@ def cmd_predict(args):
         _note(args, note, sys.stderr)
         X = getattr(ds, args.split)[0]
     if args.limit is not None:
-        X = X[:args.limit]
+        X = X[: args.limit]
     if args.scale is not None:
         X = X / args.scale
     elif args.input:
         _warn_raw_pixels(args, X)
     out = sys.stdout
-    if net.sizes[-1] == 1 and net.output == "linear":   # regression: no label, the output value
+    if net.sizes[-1] == 1 and net.output == "linear":  # regression: no label, the output value
         out.write("".join(f"{v:.6g}\n" for v in net.feedforward(X)[:, 0]))
     elif args.scores:
         A = net.feedforward(X)
-        labels = net.predict(X)        # the argmax of z (one rule with accuracy), not of A
+        labels = net.predict(X)  # the argmax of z (one rule with accuracy), not of A
         for label, row in zip(labels, A):
             out.write(f"{int(label)}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
     else:
@@ -1308,24 +1708,33 @@ def cmd_export(args):
 
     net = _load_model(args.model)
     try:
-        to_onnx(net, args.out, opset=args.opset)      # written by fastnn.io's writer (atomic)
+        to_onnx(net, args.out, opset=args.opset)  # written by fastnn.io's writer (atomic)
     except ImportError as e:
         raise CLIError(str(e).split(" (")[0]) from None
     except ValueError as e:
         message = str(e)
-        if message.startswith("opset:"):    # an opset the installed onnx does not know
-            raise CLIError(f"--opset {args.opset}:{message[len('opset:'):]}", EXIT_USAGE) from None
+        if message.startswith("opset:"):  # an opset the installed onnx does not know
+            raise CLIError(f"--opset {args.opset}:{message[len('opset:') :]}", EXIT_USAGE) from None
         raise CLIError(f"cannot export {args.model}: {message}") from None
     except OSError as e:
         directory = os.path.dirname(os.path.abspath(args.out))
-        reason = (f"directory {directory} does not exist" if not os.path.isdir(directory)
-                  else e.strerror if isinstance(e.strerror, str) else str(e))
+        reason = (
+            f"directory {directory} does not exist"
+            if not os.path.isdir(directory)
+            else e.strerror
+            if isinstance(e.strerror, str)
+            else str(e)
+        )
         raise CLIError(f"cannot write {args.out}: {reason}") from None
     # on stderr: the ONNX file itself may be going to stdout ('fastnn export model.json - > m.onnx')
     where = "the model to stdout" if args.out == "-" else args.out
     first = "output" if net.output == "linear" else "probabilities"
-    _note(args, f"wrote {where}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs {first} "
-                f"(N, {net.sizes[-1]}) and label (N,)", sys.stderr)
+    _note(
+        args,
+        f"wrote {where}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs {first} "
+        f"(N, {net.sizes[-1]}) and label (N,)",
+        sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -1333,8 +1742,9 @@ def cmd_download(args):
     from .download import DownloadError, download_mnist
 
     try:
-        target = download_mnist(args.dir, mirror=args.mirror, progress=args.progress and not args.quiet,
-                                quiet=args.quiet)
+        target = download_mnist(
+            args.dir, mirror=args.mirror, progress=args.progress and not args.quiet, quiet=args.quiet
+        )
     except DownloadError as e:
         raise CLIError(str(e).replace("\n", " ").replace("  ", " ")) from None
     except OSError as e:
@@ -1359,20 +1769,33 @@ def cmd_reproduce(args):
             raise CLIError(f"--figures {args.figures}: exists and is not a directory")
         if not matplotlib_available():
             raise CLIError(f"--figures: {MISSING_MATPLOTLIB}")
-    directory, reason = _find_mnist(args.data_dir)      # a bad $FASTNN_DATA is an error here
+    directory, reason = _find_mnist(args.data_dir)  # a bad $FASTNN_DATA is an error here
     if directory is None and args.data_dir is not None:
         raise CLIError(_mnist_not_found(reason, args.data_dir))
     try:
-        reproduce(quick=args.quick, figures=args.figures, markdown=args.markdown, json_file=args.json,
-                  seeds=args.seeds, data_dir=args.data_dir,
-                  command=" ".join([PROG, *sys.argv[1:]]) if sys.argv[1:2] == ["reproduce"] else None)
+        reproduce(
+            quick=args.quick,
+            figures=args.figures,
+            markdown=args.markdown,
+            json_file=args.json,
+            seeds=args.seeds,
+            data_dir=args.data_dir,
+            command=" ".join([PROG, *sys.argv[1:]]) if sys.argv[1:2] == ["reproduce"] else None,
+        )
     except OSError as e:
         raise CLIError(f"cannot write the results: {e}") from None
     return EXIT_OK
 
 
-_COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-             "export": cmd_export, "download": cmd_download, "reproduce": cmd_reproduce}
+_COMMANDS = {
+    "train": cmd_train,
+    "tune": cmd_tune,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "export": cmd_export,
+    "download": cmd_download,
+    "reproduce": cmd_reproduce,
+}
 
 
 def main(argv=None) -> int:
@@ -1384,15 +1807,15 @@ def main(argv=None) -> int:
     if not argv:
         demo = True
         from .data import find_mnist
+
         try:
             found = find_mnist(None)[0] is not None
-        except FileNotFoundError:       # a bad $FASTNN_DATA: 'train' reports it
+        except FileNotFoundError:  # a bad $FASTNN_DATA: 'train' reports it
             found = False
         if found:
             argv = ["train", "--epochs", str(DEMO_EPOCHS)]
         else:
-            argv = ["train", "--epochs", str(DEMO_EPOCHS_DIGITS),
-                    "--lmbda", str(DEMO_LMBDA_DIGITS)]
+            argv = ["train", "--epochs", str(DEMO_EPOCHS_DIGITS), "--lmbda", str(DEMO_LMBDA_DIGITS)]
     elif argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["train"] + argv  # options without a command: train
     try:
@@ -1406,8 +1829,10 @@ def main(argv=None) -> int:
             parser.print_help()
             return EXIT_USAGE
         if demo:
-            _note(args, f"no command given: running a short demo, '{PROG} {' '.join(argv)}' "
-                        f"(see '{PROG} --help')")
+            _note(
+                args,
+                f"no command given: running a short demo, '{PROG} {' '.join(argv)}' (see '{PROG} --help')",
+            )
         return _COMMANDS[args.command](args)
     except CLIError as e:
         message = str(e)

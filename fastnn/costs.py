@@ -4,14 +4,21 @@ stably from the weighted inputs z (finite even when a sigmoid or softmax output 
 
 Arrays hold one example per row: a, z and y have shape (m, n_out); y is one-hot for labels.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from ._vocabulary import (COST_OUTPUTS, OUTPUT_COSTS, OUTPUTS, VALID_PAIRINGS,  # noqa: F401
-                          cost_name, default_output)
+from ._vocabulary import (
+    COST_OUTPUTS,
+    OUTPUT_COSTS,
+    OUTPUTS,
+    VALID_PAIRINGS,  # noqa: F401
+    cost_name,
+    default_output,
+)
 
 
 def _softplus(x):
@@ -35,7 +42,8 @@ class QuadraticCost:
 
     @staticmethod
     def fn_from_z(z, y, output):
-        from scipy.special import expit   # imported lazily: keeps `import fastnn` light
+        from scipy.special import expit  # imported lazily: keeps `import fastnn` light
+
         a = expit(z) if output == "sigmoid" else z
         return 0.5 * np.sum((a - y) ** 2)
 
@@ -91,6 +99,7 @@ class LogLikelihoodCost:
     def fn_from_z(z, y, output="softmax"):
         """−Σⱼ yⱼ ln softmax(z)ⱼ = Σⱼ yⱼ (logsumexp(z) − zⱼ)."""
         from scipy.special import logsumexp
+
         return np.sum(y * (logsumexp(z, axis=1, keepdims=True) - z))
 
     @staticmethod
@@ -126,6 +135,7 @@ def is_cost_class(obj):
 def _activate(z, output):
     """Output activation of z (one example per column, network2's layout)."""
     from scipy.special import expit, softmax
+
     if output == "sigmoid":
         return expit(z)
     if output == "softmax":
@@ -201,8 +211,14 @@ class UserCost:
                 f = float(self.cls.fn(a, y))
                 d = np.asarray(self.cls.delta(z, a, y), dtype=np.float64)
                 f1 = sum(float(self.cls.fn(a[:, [j]], y[:, [j]])) for j in range(4))
-                d1 = np.hstack([np.asarray(self.cls.delta(z[:, [j]], a[:, [j]], y[:, [j]]),
-                                           dtype=np.float64).reshape(3, 1) for j in range(4)])
+                d1 = np.hstack(
+                    [
+                        np.asarray(self.cls.delta(z[:, [j]], a[:, [j]], y[:, [j]]), dtype=np.float64).reshape(
+                            3, 1
+                        )
+                        for j in range(4)
+                    ]
+                )
         except Exception:
             return False
         return d.shape == (3, 4) and _close(f, f1) and _close(d, d1)
@@ -212,8 +228,7 @@ class UserCost:
         a, y = np.asarray(a, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if self.vectorized:
             return float(self.cls.fn(a.T, y.T))
-        return float(sum(float(self.cls.fn(a[i].reshape(-1, 1), y[i].reshape(-1, 1)))
-                         for i in range(len(a))))
+        return float(sum(float(self.cls.fn(a[i].reshape(-1, 1), y[i].reshape(-1, 1))) for i in range(len(a))))
 
     def fn_from_z(self, z, y, output=None):
         return self.fn(_activate(np.asarray(z, dtype=np.float64).T, self.output).T, y)
@@ -223,9 +238,14 @@ class UserCost:
         if self.vectorized:
             return np.asarray(self.cls.delta(z.T, a.T, y.T)).T
         k = z.shape[1]
-        return np.vstack([np.asarray(self.cls.delta(z[i].reshape(-1, 1), a[i].reshape(-1, 1),
-                                                    y[i].reshape(-1, 1))).reshape(1, k)
-                          for i in range(len(z))])
+        return np.vstack(
+            [
+                np.asarray(
+                    self.cls.delta(z[i].reshape(-1, 1), a[i].reshape(-1, 1), y[i].reshape(-1, 1))
+                ).reshape(1, k)
+                for i in range(len(z))
+            ]
+        )
 
     def __reduce__(self):
         return (UserCost, (self.cls, self.output))
@@ -261,30 +281,35 @@ def network_cost(cost: Any, output: str | None = None) -> tuple[Any, str]:
         cost = resolve_cost(cost)
         return cost, output if output is not None else default_output(cost)
     if not is_cost_class(cost):
-        raise ValueError(f"cost: expected one of {sorted(COSTS)}, a fastnn cost class or a class with "
-                         f"fn(a, y) and delta(z, a, y) as network2's, got {cost!r}")
+        raise ValueError(
+            f"cost: expected one of {sorted(COSTS)}, a fastnn cost class or a class with "
+            f"fn(a, y) and delta(z, a, y) as network2's, got {cost!r}"
+        )
     outputs = OUTPUTS if output is None else (output,)
     for out in outputs:
         if out not in _CORE_COST_FOR_OUTPUT:
-            break                   # an unknown output is reported by Network
+            break  # an unknown output is reported by Network
         for builtin in COSTS.values():
             if out in builtin.outputs and _agrees(cost, builtin, out):
                 return builtin, out
     out = output or "sigmoid"
     if out not in _CORE_COST_FOR_OUTPUT:
-        return cost, out            # Network reports the bad output
+        return cost, out  # Network reports the bad output
     user = UserCost(cost, out)
     key = (getattr(cost, "__module__", None), user.__name__)
     if key not in _WARNED:
         _WARNED.add(key)
         import warnings
+
         how = "" if user.vectorized else " (and more: its fn/delta are called once per example)"
         warnings.warn(
             f"cost {user.__name__}: its fn/delta do not agree with a built-in cost (quadratic, "
             f"cross-entropy, log-likelihood) for a {out} output, so training runs through fastnn's "
             f"numpy reference epoch step instead of the compiled core: {REFERENCE_SLOWDOWN}{how}. "
             f"Monitoring, schedules, early stopping and callbacks work as usual.",
-            ReferenceCostWarning, stacklevel=3)
+            ReferenceCostWarning,
+            stacklevel=3,
+        )
     return user, out
 
 

@@ -33,7 +33,7 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -43,33 +43,36 @@ if TYPE_CHECKING:
     from ._typing import ArrayLike, DTypeLike, PathLike
 
 __all__ = [
-    "Dataset",
-    "load_mnist",
-    "find_mnist",
-    "mnist_available",
-    "read_idx",
-    "load_pickle",
-    "load_digits",
-    "expand",
-    "onehot",
+    "DEFAULT_MNIST_DIR",
     "MNIST_FILES",
     "MNIST_MIRROR",
-    "DEFAULT_MNIST_DIR",
+    "Dataset",
     "download_mnist",
+    "expand",
+    "find_mnist",
+    "load_digits",
     "load_file",
+    "load_mnist",
+    "load_pickle",
+    "mnist_available",
+    "onehot",
+    "read_idx",
 ]
 
 
 def download_mnist(directory=None, **kwargs):
     """Download and verify the four MNIST files (see :func:`fastnn.download.download_mnist`)."""
     from .download import download_mnist as _download
+
     return _download(directory, **kwargs)
 
 
 def load_file(path, **kwargs):
     """(X, y) from a .npz or CSV file of your own (see :func:`fastnn.files.load_file`)."""
     from .files import load_file as _load
+
     return _load(path, **kwargs)
+
 
 #: Canonical (hyphenated, uncompressed) names of the four MNIST files, by role.
 MNIST_FILES = {
@@ -104,9 +107,9 @@ class Dataset(NamedTuple):
         ``X``: float array (n, d), C-contiguous, values in [0, 1]; ``y``: int64 labels (n,).
     """
 
-    training: Tuple[np.ndarray, np.ndarray]
-    validation: Tuple[np.ndarray, np.ndarray]
-    test: Tuple[np.ndarray, np.ndarray]
+    training: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
 
     @property
     def n_inputs(self) -> int:
@@ -203,7 +206,7 @@ def _read_body_incrementally(f, path: Path, body: int):
     return np.frombuffer(buf, dtype=np.uint8), got, extra
 
 
-def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray:
+def read_idx(path: PathLike, expected_magic: int | None = None) -> np.ndarray:
     """Read an unsigned-byte IDX file (gzipped or not) into a read-only uint8 array of the header's shape.
 
     The body is decompressed straight into the result array (no whole-file temporary).
@@ -231,39 +234,52 @@ def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray
     with f, _gzip_errors(path):
         head = f.read(4)
         if len(head) < 4:
-            raise ValueError(f"{path}: too short for an IDX header (expected at least 4 bytes, "
-                             f"got {len(head)})")
+            raise ValueError(
+                f"{path}: too short for an IDX header (expected at least 4 bytes, got {len(head)})"
+            )
         magic = int.from_bytes(head, "big")
         zero, dtype_code, ndim = head[0:2], head[2], head[3]
         what = {_IMAGES_MAGIC: "an image file", _LABELS_MAGIC: "a label file"}.get(expected_magic or 0, "")
-        expect = "" if expected_magic is None else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
+        expect = (
+            ""
+            if expected_magic is None
+            else f", expected 0x{expected_magic:08X}{' (' + what + ')' if what else ''}"
+        )
         if zero != b"\x00\x00":
             raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; not an IDX file")
         if dtype_code != _IDX_UBYTE:
-            raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; data type code 0x{dtype_code:02X} "
-                             f"is not unsigned byte (0x08)")
+            raise ValueError(
+                f"{path}: bad magic 0x{magic:08X}{expect}; data type code 0x{dtype_code:02X} "
+                f"is not unsigned byte (0x08)"
+            )
         if expected_magic is not None and magic != expected_magic:
             hint = ""
             if {magic, expected_magic} == {_IMAGES_MAGIC, _LABELS_MAGIC}:
                 hint = " (images and labels swapped?)"
-            raise ValueError(f"{path}: bad magic 0x{magic:08X}{expect}; it has {ndim} dimension(s), "
-                             f"expected {expected_magic & 0xFF}{hint}")
+            raise ValueError(
+                f"{path}: bad magic 0x{magic:08X}{expect}; it has {ndim} dimension(s), "
+                f"expected {expected_magic & 0xFF}{hint}"
+            )
         if ndim == 0:
             raise ValueError(f"{path}: bad magic 0x{magic:08X}: 0 dimensions")
         header = 4 + 4 * ndim
         rest = f.read(header - 4)
         if len(rest) < header - 4:
-            raise ValueError(f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
-                             f"got {4 + len(rest)}")
-        dims = tuple(int.from_bytes(rest[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+            raise ValueError(
+                f"{path}: truncated header: expected {header} bytes for {ndim} dimension(s), "
+                f"got {4 + len(rest)}"
+            )
+        dims = tuple(int.from_bytes(rest[4 * i : 4 + 4 * i], "big") for i in range(ndim))
         if any(d == 0 for d in dims[1:]):
             raise ValueError(f"{path}: bad dimensions {dims}: every dimension after the first must be >= 1")
         body = int(np.prod(dims, dtype=object))
         shape = "x".join(str(d) for d in dims)
         item = int(np.prod(dims[1:], dtype=object))
         if item > _IDX_MAX_BYTES:
-            raise ValueError(f"{path}: header claims items of {shape[len(str(dims[0])) + 1:]} = "
-                             f"{item:,} bytes each; not a plausible IDX file")
+            raise ValueError(
+                f"{path}: header claims items of {shape[len(str(dims[0])) + 1 :]} = "
+                f"{item:,} bytes each; not a plausible IDX file"
+            )
         # Compare the header's claim with the data really there BEFORE allocating: a 26-byte file
         # claiming 60000x65535x65535 must be an error naming the file, not a MemoryError.
         if isinstance(f, gzip.GzipFile) or not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -276,8 +292,10 @@ def read_idx(path: PathLike, expected_magic: Optional[int] = None) -> np.ndarray
                 got = f.readinto(out.data)
     if got != body or extra:
         problem = "file truncated" if got < body else "trailing data after the last item"
-        raise ValueError(f"{path}: expected {header + body} bytes ({header}-byte header + {shape} "
-                         f"ubyte, as its header claims), got {header + got + extra}: {problem}")
+        raise ValueError(
+            f"{path}: expected {header + body} bytes ({header}-byte header + {shape} "
+            f"ubyte, as its header claims), got {header + got + extra}: {problem}"
+        )
     out.flags.writeable = False
     return out.reshape(dims)
 
@@ -294,10 +312,11 @@ def _candidates(path):
     env = os.environ.get("FASTNN_DATA")
     if env:
         e = Path(os.path.expanduser(env))
-        if not e.is_dir():      # a typo must not silently fall back to ~/.fastnn/mnist
+        if not e.is_dir():  # a typo must not silently fall back to ~/.fastnn/mnist
             state = "is not a directory" if e.exists() else "does not exist"
-            raise FileNotFoundError(f"$FASTNN_DATA={env}: {state}; point it at the directory "
-                                    f"holding the MNIST files, or unset it")
+            raise FileNotFoundError(
+                f"$FASTNN_DATA={env}: {state}; point it at the directory holding the MNIST files, or unset it"
+            )
         out += [(e, "$FASTNN_DATA"), (e / "mnist", "$FASTNN_DATA/mnist")]
     out.append((Path(os.path.expanduser(str(DEFAULT_MNIST_DIR))), "default ~/.fastnn/mnist"))
     return out
@@ -319,11 +338,13 @@ def _scan(directory: Path):
 
 def _how_to_get() -> str:
     files = ", ".join(n + ".gz" for n in MNIST_FILES.values())
-    return (f"To get MNIST, run 'fastnn download mnist' (or fastnn.data.download_mnist()), or download "
-            f"the four files ({files}) from a mirror such as {MNIST_MIRROR} "
-            f"into {DEFAULT_MNIST_DIR}, or into any directory and pass path=<directory> or set "
-            f"FASTNN_DATA=<directory> (the directory itself or its parent holding mnist/). "
-            f"Each file may be gzipped or not; the dot-variant names (train-images.idx3-ubyte) also work.")
+    return (
+        f"To get MNIST, run 'fastnn download mnist' (or fastnn.data.download_mnist()), or download "
+        f"the four files ({files}) from a mirror such as {MNIST_MIRROR} "
+        f"into {DEFAULT_MNIST_DIR}, or into any directory and pass path=<directory> or set "
+        f"FASTNN_DATA=<directory> (the directory itself or its parent holding mnist/). "
+        f"Each file may be gzipped or not; the dot-variant names (train-images.idx3-ubyte) also work."
+    )
 
 
 def _locate(path):
@@ -353,14 +374,12 @@ def _locate(path):
         missing = list(MNIST_FILES.values())
     else:
         missing = [MNIST_FILES[r] for r, f in best[2].items() if f is None]
-    which = (f"file {missing[0]!r}" if len(missing) == 1
-             else "files " + ", ".join(repr(m) for m in missing))
-    message = (f"MNIST not found: missing {which}. Looked in:\n" + "\n".join(places) + "\n"
-               + _how_to_get())
+    which = f"file {missing[0]!r}" if len(missing) == 1 else "files " + ", ".join(repr(m) for m in missing)
+    message = f"MNIST not found: missing {which}. Looked in:\n" + "\n".join(places) + "\n" + _how_to_get()
     return None, None, message
 
 
-def find_mnist(path: Optional[PathLike] = None) -> Tuple[Optional[Path], str]:
+def find_mnist(path: PathLike | None = None) -> tuple[Path | None, str]:
     """Locate the MNIST IDX files without reading them.
 
     Lookup order: see the module docstring. Used by the CLI to choose between MNIST and the bundled
@@ -383,7 +402,7 @@ def find_mnist(path: Optional[PathLike] = None) -> Tuple[Optional[Path], str]:
     return directory, reason
 
 
-def mnist_available(path: Optional[PathLike] = None) -> bool:
+def mnist_available(path: PathLike | None = None) -> bool:
     """True if :func:`find_mnist` finds all four MNIST files.
 
     Parameters
@@ -406,8 +425,7 @@ def _check_labels(y: np.ndarray, where, max_label: int = _N_CLASSES - 1) -> None
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi > max_label:
             bad = int(np.flatnonzero((y < 0) | (y > max_label))[0])
-            raise ValueError(f"{where}: label {int(y[bad])} at index {bad} is out of range "
-                             f"0..{max_label}")
+            raise ValueError(f"{where}: label {int(y[bad])} at index {bad} is out of range 0..{max_label}")
 
 
 def _to_float(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -418,8 +436,9 @@ def _to_float(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *,
-               validation_size: int = 10000) -> Dataset:
+def load_mnist(
+    path: PathLike | None = None, dtype: DTypeLike = np.float64, *, validation_size: int = 10000
+) -> Dataset:
     """Load MNIST from the four IDX files, split as in Nielsen's book.
 
     training = the first ``60000 - validation_size`` (50,000) training images, validation = the last
@@ -467,16 +486,20 @@ def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *
         images = read_idx(img_file, _IMAGES_MAGIC)
         labels = read_idx(lab_file, _LABELS_MAGIC)
         if images.shape[0] != labels.shape[0]:
-            raise ValueError(f"{img_file} has {images.shape[0]} images but {lab_file} has "
-                             f"{labels.shape[0]} labels; the counts must agree")
+            raise ValueError(
+                f"{img_file} has {images.shape[0]} images but {lab_file} has "
+                f"{labels.shape[0]} labels; the counts must agree"
+            )
         if images.shape[0] == 0:
             raise ValueError(f"{img_file}: contains 0 images")
         _check_labels(labels, lab_file)
         if split == "train":
             n_train = images.shape[0] - validation_size
             if n_train < 1:
-                raise ValueError(f"validation_size must be smaller than the {images.shape[0]} "
-                                 f"images in {img_file}, got {validation_size}")
+                raise ValueError(
+                    f"validation_size must be smaller than the {images.shape[0]} "
+                    f"images in {img_file}, got {validation_size}"
+                )
             y = labels.astype(np.int64)
             parts["training"] = (_to_float(images[:n_train], dt), y[:n_train].copy())
             parts["validation"] = (_to_float(images[n_train:], dt), y[n_train:].copy())
@@ -485,7 +508,8 @@ def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *
             if images.shape[1:] != train_shape:
                 raise ValueError(
                     f"image size differs: {train_file} has {train_shape[0]}x{train_shape[1]} "
-                    f"images, {img_file} has {images.shape[1]}x{images.shape[2]}")
+                    f"images, {img_file} has {images.shape[1]}x{images.shape[2]}"
+                )
             parts["test"] = (_to_float(images, dt), labels.astype(np.int64))
         del images, labels
     return Dataset(**parts)
@@ -495,10 +519,14 @@ def load_mnist(path: Optional[PathLike] = None, dtype: DTypeLike = np.float64, *
 # network2's mnist.pkl.gz
 # --------------------------------------------------------------------------------------------------
 _PICKLE_ALLOWED = {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
     ("_codecs", "encode"),
 }
 
@@ -525,15 +553,23 @@ def _plain_dtype(obj, what):
             raise _Refused(f"{what}: bad dtype {obj!r} ({exc})") from None
     else:
         raise _Refused(f"{what}: expected a dtype, got {type(obj).__name__}")
-    if (dt.kind not in _PICKLE_DTYPE_KINDS or dt.names is not None or dt.fields is not None
-            or dt.subdtype is not None or dt.itemsize not in (1, 2, 4, 8)):
+    if (
+        dt.kind not in _PICKLE_DTYPE_KINDS
+        or dt.names is not None
+        or dt.fields is not None
+        or dt.subdtype is not None
+        or dt.itemsize not in (1, 2, 4, 8)
+    ):
         raise _Refused(f"{what}: refusing dtype {dt!r} (only plain numeric dtypes)")
     return dt
 
 
 def _shape(obj, what):
-    if not isinstance(obj, (tuple, list)) or len(obj) > 32 or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in obj):
+    if (
+        not isinstance(obj, (tuple, list))
+        or len(obj) > 32
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in obj)
+    ):
         raise _Refused(f"{what}: bad shape {obj!r}")
     return tuple(obj)
 
@@ -546,7 +582,7 @@ def _nbytes(shape, dt):
 
 
 def _buffer_len(buf, what):
-    if isinstance(buf, str):        # Python 2 str read with encoding="latin1": one byte per char
+    if isinstance(buf, str):  # Python 2 str read with encoding="latin1": one byte per char
         return len(buf)
     try:
         return memoryview(buf).nbytes
@@ -568,16 +604,17 @@ class _ArrayUnpickler(pickle._Unpickler):
 
     def __init__(self, file, *, encoding, limit):
         super().__init__(file, encoding=encoding)
-        self._limit = limit     # no array may need more bytes than the pickle itself holds
+        self._limit = limit  # no array may need more bytes than the pickle itself holds
 
     def find_class(self, module, name):
         if (module, name) not in _PICKLE_ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load global {module}.{name} "
-                                         f"(only numpy arrays are allowed in a data pickle)")
+            raise pickle.UnpicklingError(
+                f"refusing to load global {module}.{name} (only numpy arrays are allowed in a data pickle)"
+            )
         if module.startswith("numpy.core.") and hasattr(np, "_core"):  # NumPy >= 2: avoid the shim
-            module = "numpy._core." + module[len("numpy.core."):]
+            module = "numpy._core." + module[len("numpy.core.") :]
         elif module.startswith("numpy._core.") and not hasattr(np, "_core"):  # NumPy 1.x
-            module = "numpy.core." + module[len("numpy._core."):]
+            module = "numpy.core." + module[len("numpy._core.") :]
         return super().find_class(module, name)
 
     # ---- checks --------------------------------------------------------------------------------
@@ -600,8 +637,10 @@ class _ArrayUnpickler(pickle._Unpickler):
                 raise _Refused("_frombuffer: unexpected arguments")
             buf, dt, shape = args[0], _plain_dtype(args[1], "_frombuffer"), _shape(args[2], "_frombuffer")
             if _buffer_len(buf, "_frombuffer") != _nbytes(shape, dt):
-                raise _Refused(f"_frombuffer: buffer of {_buffer_len(buf, '_frombuffer')} bytes does "
-                               f"not hold shape {shape} of {dt}")
+                raise _Refused(
+                    f"_frombuffer: buffer of {_buffer_len(buf, '_frombuffer')} bytes does "
+                    f"not hold shape {shape} of {dt}"
+                )
         elif name == "scalar":
             if kwargs or len(args) != 2:
                 raise _Refused("scalar: unexpected arguments")
@@ -624,42 +663,58 @@ class _ArrayUnpickler(pickle._Unpickler):
         a.update(kwargs)
         shape = a.get("shape")
         shape = _shape((shape,) if isinstance(shape, int) else shape, "numpy.ndarray")
-        dt = _plain_dtype(np.dtype(np.float64) if a.get("dtype") is None else a["dtype"],
-                          "numpy.ndarray")
+        dt = _plain_dtype(np.dtype(np.float64) if a.get("dtype") is None else a["dtype"], "numpy.ndarray")
         need = _nbytes(shape, dt)
         buf = a.get("buffer")
         if buf is None:
             if need > self._limit:
-                raise _Refused(f"numpy.ndarray: shape {shape} needs {need} bytes but the file holds "
-                               f"only {self._limit}")
+                raise _Refused(
+                    f"numpy.ndarray: shape {shape} needs {need} bytes but the file holds only {self._limit}"
+                )
             return
         offset = a.get("offset") or 0
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise _Refused(f"numpy.ndarray: bad offset {offset!r}")
         have = _buffer_len(buf, "numpy.ndarray") - offset
         if have < need:
-            raise _Refused(f"numpy.ndarray: shape {shape} of {dt} needs {need} bytes but its buffer "
-                           f"holds {max(have, 0)}")
+            raise _Refused(
+                f"numpy.ndarray: shape {shape} of {dt} needs {need} bytes but its buffer holds {max(have, 0)}"
+            )
         strides = a.get("strides")
         if strides is not None:
-            ok = (isinstance(strides, (tuple, list)) and len(strides) == len(shape)
-                  and tuple(strides) in (_contiguous_strides(shape, dt.itemsize, "C"),
-                                         _contiguous_strides(shape, dt.itemsize, "F")))
+            ok = (
+                isinstance(strides, (tuple, list))
+                and len(strides) == len(shape)
+                and tuple(strides)
+                in (
+                    _contiguous_strides(shape, dt.itemsize, "C"),
+                    _contiguous_strides(shape, dt.itemsize, "F"),
+                )
+            )
             if not ok:
-                raise _Refused(f"numpy.ndarray: strides {strides!r:.100} are not the C or Fortran "
-                               f"strides of shape {shape}")
+                raise _Refused(
+                    f"numpy.ndarray: strides {strides!r:.100} are not the C or Fortran "
+                    f"strides of shape {shape}"
+                )
 
     def _check_build(self, inst, state):
         if isinstance(inst, np.dtype):
             _plain_dtype(inst, "numpy.dtype")
-            if (not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4)
-                    or state[1] not in ("<", ">", "|", "=")
-                    or state[2:5] != (None, None, None)
-                    or state[5] not in (-1, inst.itemsize) or state[6] not in (-1, inst.alignment)
-                    or state[7] != 0 or (len(state) == 9 and state[8] is not None
-                                         and not isinstance(state[8], dict))):
-                raise _Refused(f"numpy.dtype: refusing the state {state!r:.200} of a {inst} dtype "
-                               f"(only plain numeric dtypes)")
+            if (
+                not isinstance(state, tuple)
+                or len(state) not in (8, 9)
+                or state[0] not in (3, 4)
+                or state[1] not in ("<", ">", "|", "=")
+                or state[2:5] != (None, None, None)
+                or state[5] not in (-1, inst.itemsize)
+                or state[6] not in (-1, inst.alignment)
+                or state[7] != 0
+                or (len(state) == 9 and state[8] is not None and not isinstance(state[8], dict))
+            ):
+                raise _Refused(
+                    f"numpy.dtype: refusing the state {state!r:.200} of a {inst} dtype "
+                    f"(only plain numeric dtypes)"
+                )
         elif type(inst) is np.ndarray:
             if not isinstance(state, tuple) or len(state) not in (4, 5):
                 raise _Refused("numpy.ndarray: bad state")
@@ -670,8 +725,10 @@ class _ArrayUnpickler(pickle._Unpickler):
                 raise _Refused("numpy.ndarray: bad state")
             need = _nbytes(shape, dt)
             if isinstance(raw, list) or _buffer_len(raw, "numpy.ndarray state") != need:
-                raise _Refused(f"numpy.ndarray: shape {shape} of {dt} needs {need} bytes, the "
-                               f"pickled data has a different size")
+                raise _Refused(
+                    f"numpy.ndarray: shape {shape} of {dt} needs {need} bytes, the "
+                    f"pickled data has a different size"
+                )
         else:
             raise _Refused(f"refusing to set the state of a {type(inst).__name__}")
 
@@ -679,11 +736,13 @@ class _ArrayUnpickler(pickle._Unpickler):
     def load_reduce(self):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_reduce(self)
+
     dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]  # pickle's private table
 
     def load_newobj(self):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_newobj(self)
+
     dispatch[pickle.NEWOBJ[0]] = load_newobj  # type: ignore[assignment]  # pickle's private table
 
     def load_newobj_ex(self):
@@ -692,11 +751,13 @@ class _ArrayUnpickler(pickle._Unpickler):
             raise _Refused("NEWOBJ_EX: bad keyword arguments")
         self._check_call(self.stack[-3], self.stack[-2], kwargs)
         pickle._Unpickler.load_newobj_ex(self)
+
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex  # type: ignore[assignment]  # pickle's private table
 
     def load_build(self):
         self._check_build(self.stack[-2], self.stack[-1])
         pickle._Unpickler.load_build(self)
+
     dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]  # pickle's private table
 
 
@@ -737,30 +798,49 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
     dt = resolve_dtype(dtype)
     path = _check_path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"pickle file not found: {path} (network2's mnist.pkl.gz from "
-                                f"https://github.com/mnielsen/neural-networks-and-deep-learning/tree/master/data)")
+        raise FileNotFoundError(
+            f"pickle file not found: {path} (network2's mnist.pkl.gz from "
+            f"https://github.com/mnielsen/neural-networks-and-deep-learning/tree/master/data)"
+        )
     raw = _read_bytes(path)
     try:
         obj = _ArrayUnpickler(io.BytesIO(raw), encoding="latin1", limit=len(raw)).load()
     except pickle.UnpicklingError as exc:
         raise ValueError(f"{path}: cannot unpickle: {exc}") from exc
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            ImportError, UnicodeDecodeError, OverflowError, MemoryError, RecursionError,
-            struct.error) as exc:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        ImportError,
+        UnicodeDecodeError,
+        OverflowError,
+        MemoryError,
+        RecursionError,
+        struct.error,
+    ) as exc:
         raise ValueError(f"{path}: corrupt pickle ({type(exc).__name__}: {exc})") from exc
     del raw
 
     if not isinstance(obj, (tuple, list)) or len(obj) != 3:
-        got = f"{type(obj).__name__} of length {len(obj)}" if isinstance(obj, (tuple, list)) \
+        got = (
+            f"{type(obj).__name__} of length {len(obj)}"
+            if isinstance(obj, (tuple, list))
             else type(obj).__name__
+        )
         raise ValueError(f"{path}: expected a tuple (training, validation, test) of 3 parts, got {got}")
     parts = []
     d = None
     for name, part in zip(Dataset._fields, obj):
         where = f"{path}: {name}"
         if not isinstance(part, (tuple, list)) or len(part) != 2:
-            got = f"{type(part).__name__} of length {len(part)}" if isinstance(part, (tuple, list)) \
+            got = (
+                f"{type(part).__name__} of length {len(part)}"
+                if isinstance(part, (tuple, list))
                 else type(part).__name__
+            )
             raise ValueError(f"{where}: expected a pair (X, y), got {got}")
         X, y = part
         if not isinstance(X, np.ndarray) or X.ndim != 2:
@@ -788,8 +868,10 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
         _check_labels(y64, where)
         Xc = np.ascontiguousarray(X, dtype=dt)
         if not np.all(np.isfinite(Xc)) or Xc.min() < 0 or Xc.max() > 1:
-            raise ValueError(f"{where}: X values must be finite and in [0, 1], got range "
-                             f"[{np.nanmin(Xc)}, {np.nanmax(Xc)}]")
+            raise ValueError(
+                f"{where}: X values must be finite and in [0, 1], got range "
+                f"[{np.nanmin(Xc)}, {np.nanmax(Xc)}]"
+            )
         parts.append((Xc, y64))
     return Dataset(*parts)
 
@@ -797,8 +879,13 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
 # --------------------------------------------------------------------------------------------------
 # scikit-learn digits
 # --------------------------------------------------------------------------------------------------
-def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator | None = 0, *, n_validation: int = 300,
-                n_test: int = 300) -> Dataset:
+def load_digits(
+    dtype: DTypeLike = np.float64,
+    seed: int | np.random.Generator | None = 0,
+    *,
+    n_validation: int = 300,
+    n_test: int = 300,
+) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 x 64, no download), shuffled and split.
 
     Parameters
@@ -824,8 +911,9 @@ def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator |
     n = data.shape[0]
     n_train = n - n_validation - n_test
     if n_train < 1:
-        raise ValueError(f"n_validation + n_test must be less than the {n} digits, "
-                         f"got {n_validation} + {n_test}")
+        raise ValueError(
+            f"n_validation + n_test must be less than the {n} digits, got {n_validation} + {n_test}"
+        )
     perm = np.random.default_rng(seed).permutation(n)
     X = np.ascontiguousarray(data[perm] / 16.0, dtype=dt)
     y = target[perm].astype(np.int64)
@@ -841,8 +929,11 @@ def load_digits(dtype: DTypeLike = np.float64, seed: int | np.random.Generator |
 # expansion and one-hot
 # --------------------------------------------------------------------------------------------------
 def _check_image_shape(image_shape):
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_shape)):
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_shape)
+    ):
         raise TypeError(f"image_shape must be a pair of ints (height, width), got {image_shape!r}")
     h, w = int(image_shape[0]), int(image_shape[1])
     if h < 1 or w < 1:
@@ -850,8 +941,9 @@ def _check_image_shape(image_shape):
     return h, w
 
 
-def expand(X: ArrayLike, y: ArrayLike, image_shape: Tuple[int, int] = (28, 28), *,
-           interleave: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+def expand(
+    X: ArrayLike, y: ArrayLike, image_shape: tuple[int, int] = (28, 28), *, interleave: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Add one-pixel shifts of every image (Nielsen's ``expand_mnist.py``, vectorized).
 
     "Up" moves the content one pixel up: ``new[r, c] = old[r + 1, c]`` and the vacated bottom row is

@@ -13,6 +13,7 @@ For each file (``train-images-idx3-ubyte.gz`` and the three others) the mirrors 
 
 When every mirror fails, :class:`DownloadError` names each mirror and what went wrong with it.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,12 @@ MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
-_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-          "t10k-labels-idx1-ubyte")
+_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 _CHUNK = 1 << 16
 
 
@@ -84,7 +89,7 @@ def _fetch(url, part, timeout, bar_factory):
         request.add_header("Range", f"bytes={have}-")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         status = getattr(response, "status", 200)
-        if have and status != 206:          # the server ignored the Range: start over
+        if have and status != 206:  # the server ignored the Range: start over
             have = 0
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
@@ -115,8 +120,7 @@ def _remove_partial(part):
             pass
 
 
-def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, timeout=30.0,
-                   quiet=False):
+def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, timeout=30.0, quiet=False):
     """Download the four MNIST files into ``directory`` (default ``~/.fastnn/mnist``) and return it.
 
     ``mirrors``: base URLs tried in order (default :data:`MNIST_MIRRORS`); ``mirror``: a base URL
@@ -128,8 +132,7 @@ def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, 
     from .data import DEFAULT_MNIST_DIR
     from .io import atomic_write_bytes
 
-    target = Path(os.path.expanduser(os.fspath(directory if directory is not None
-                                               else DEFAULT_MNIST_DIR)))
+    target = Path(os.path.expanduser(os.fspath(directory if directory is not None else DEFAULT_MNIST_DIR)))
     bases = list(MNIST_MIRRORS if mirrors is None else mirrors)
     if isinstance(mirrors, str):
         bases = [mirrors]
@@ -149,8 +152,10 @@ def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, 
         if not progress:
             return None
         from tqdm.auto import tqdm
-        return tqdm(total=total, initial=initial, unit="B", unit_scale=True, desc=name,
-                    leave=False, file=sys.stderr)
+
+        return tqdm(
+            total=total, initial=initial, unit="B", unit_scale=True, desc=name, leave=False, file=sys.stderr
+        )
 
     def say(message):
         if not quiet:
@@ -204,7 +209,9 @@ def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, 
             break
         else:
             tried = "\n".join(f"  {f}" for f in failures)
-            raise DownloadError(f"could not download {name}.gz from any mirror; tried:\n{tried}\n"
-                                f"Pass another mirror with --mirror URL (mirror=URL), or put the "
-                                f"four files into {target} by hand.")
+            raise DownloadError(
+                f"could not download {name}.gz from any mirror; tried:\n{tried}\n"
+                f"Pass another mirror with --mirror URL (mirror=URL), or put the "
+                f"four files into {target} by hand."
+            )
     return target

@@ -18,6 +18,7 @@ has a dynamic batch dimension and the network's dtype. Outputs:
   a single sigmoid output, ``zᴸ ≥ 0`` as 0/1) — so it equals ``predict`` even where saturated outputs
   tie at 1.0.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,10 @@ def _resolve_opset(opset, onnx):
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise TypeError(f"opset: expected an integer, got {type(opset).__name__}")
     if not MIN_OPSET <= int(opset) <= newest:
-        raise ValueError(f"opset: expected an integer in [{MIN_OPSET}, {newest}] (the installed onnx "
-                         f"{onnx.__version__} knows opsets up to {newest}), got {opset}")
+        raise ValueError(
+            f"opset: expected an integer in [{MIN_OPSET}, {newest}] (the installed onnx "
+            f"{onnx.__version__} knows opsets up to {newest}), got {opset}"
+        )
     return int(opset)
 
 
@@ -97,8 +100,7 @@ class _Graph:
         return name
 
     def node(self, op, inputs, output, **attrs):
-        self.nodes.append(self.helper.make_node(op, list(inputs), [output], name=f"{op}_{output}",
-                                                **attrs))
+        self.nodes.append(self.helper.make_node(op, list(inputs), [output], name=f"{op}_{output}", **attrs))
         return output
 
 
@@ -113,8 +115,9 @@ def _feedforward_nodes(g, net):
         B = g.const(f"b{layer}", np.ascontiguousarray(b))
         z = g.node("Gemm", [a, W, B], f"z{layer}", transB=1)
         kind = net.hidden if layer < L else net.output
-        op = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax",
-              "linear": None}[kind]
+        op = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax", "linear": None}[
+            kind
+        ]
         if op is None:
             a = z
         elif op == "Softmax":
@@ -139,11 +142,16 @@ def _metadata(net, extra=None):
     from ._version import __version__
 
     cost = net.cost.name
-    if cost == "custom":          # a user's network2-style cost class (fastnn.costs.UserCost)
+    if cost == "custom":  # a user's network2-style cost class (fastnn.costs.UserCost)
         cost = f"custom:{net.cost.__name__}"
-    meta = {"sizes": json.dumps([int(s) for s in net.sizes]), "cost": cost,
-            "output": net.output, "hidden": net.hidden, "dtype": np.dtype(net.dtype).name,
-            "fastnn_version": __version__}
+    meta = {
+        "sizes": json.dumps([int(s) for s in net.sizes]),
+        "cost": cost,
+        "output": net.output,
+        "hidden": net.hidden,
+        "dtype": np.dtype(net.dtype).name,
+        "fastnn_version": __version__,
+    }
     meta.update(extra or {})
     return meta
 
@@ -154,13 +162,17 @@ def _build_model(net, g, outputs, opset, onnx, helper, metadata, doc):
 
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(net.dtype))
     graph = helper.make_graph(
-        g.nodes, "fastnn_network",
+        g.nodes,
+        "fastnn_network",
         [helper.make_tensor_value_info("X", elem, ["N", int(net.sizes[0])])],
         [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
-        initializer=g.initializers, doc_string=doc)
+        initializer=g.initializers,
+        doc_string=doc,
+    )
     opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="fastnn",
-                              producer_version=__version__, doc_string=doc)
+    model = helper.make_model(
+        graph, opset_imports=opsets, producer_name="fastnn", producer_version=__version__, doc_string=doc
+    )
     model.ir_version = helper.find_min_ir_version_for(opsets)
     helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
@@ -173,8 +185,9 @@ def _write(model, path):
     atomic_write_bytes(path, model.SerializeToString())
 
 
-def to_onnx(net: Network, path: PathLike | None = None, *, opset: int | None = None,
-            probabilities: bool = True) -> Any:
+def to_onnx(
+    net: Network, path: PathLike | None = None, *, opset: int | None = None, probabilities: bool = True
+) -> Any:
     """The network as an ONNX model (and written to ``path``, atomically, when given).
 
     Parameters
@@ -208,8 +221,10 @@ def to_onnx(net: Network, path: PathLike | None = None, *, opset: int | None = N
         outputs.append((name, elem, ["N", int(net.sizes[-1])]))
     _label_nodes(g, net, z)
     outputs.append(("label", onnx.TensorProto.INT64, ["N"]))
-    doc = (f"fastnn {net!r}: X -> {' -> '.join(o[0] for o in outputs)}; label = argmax of the "
-           f"output layer's weighted input z (one sigmoid output: z >= 0)")
+    doc = (
+        f"fastnn {net!r}: X -> {' -> '.join(o[0] for o in outputs)}; label = argmax of the "
+        f"output layer's weighted input z (one sigmoid output: z >= 0)"
+    )
     model = _build_model(net, g, outputs, opset, onnx, helper, _metadata(net), doc)
     if path is not None:
         _write(model, path)
@@ -228,15 +243,16 @@ def _classes_tensor(classes):
             return classes.astype(np.int64)
         if all(isinstance(c, (float, np.floating, int, np.integer)) for c in classes):
             return classes.astype(np.float64)
-        raise TypeError(f"classes_: cannot export labels of mixed or unsupported types to ONNX "
-                        f"({sorted({type(c).__name__ for c in classes})})")
+        raise TypeError(
+            f"classes_: cannot export labels of mixed or unsupported types to ONNX "
+            f"({sorted({type(c).__name__ for c in classes})})"
+        )
     if classes.dtype.kind in "iubf":
         return classes
     raise TypeError(f"classes_: cannot export labels of dtype {classes.dtype} to ONNX")
 
 
-def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *,
-                      opset: int | None = None) -> Any:
+def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *, opset: int | None = None) -> Any:
     """ONNX model of a fitted ``NetworkClassifier`` / ``NetworkRegressor`` (see their ``to_onnx``).
 
     Classifier: outputs ``probabilities`` (= ``predict_proba``) and ``label`` (= ``predict``: the
@@ -256,9 +272,9 @@ def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *,
     if is_classifier(estimator):
         if net.output == "softmax":
             g.node("Identity", [a], "probabilities")
-        elif net.output == "linear":       # predict_proba: softmax of the linear outputs
+        elif net.output == "linear":  # predict_proba: softmax of the linear outputs
             g.node("Softmax", [a], "probabilities", axis=1)
-        else:                              # sigmoid: normalized to sum to one
+        else:  # sigmoid: normalized to sum to one
             tiny = g.const("tiny", np.array(np.finfo(net.dtype).tiny, dtype=net.dtype))
             clipped = g.node("Max", [a, tiny], "a_clipped")
             axes = g.const("class_axis", np.array([1], dtype=np.int64))
@@ -268,10 +284,12 @@ def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *,
         index = g.node("ArgMax", [z], "label_index", axis=1, keepdims=0, select_last_index=0)
         table = g.const("classes", classes)
         g.node("Gather", [table, index], "label", axis=0)
-        label_type = (onnx.TensorProto.STRING if classes.dtype == object
-                      else helper.np_dtype_to_tensor_dtype(classes.dtype))
-        outputs = [("probabilities", elem, ["N", int(net.sizes[-1])]),
-                   ("label", label_type, ["N"])]
+        label_type = (
+            onnx.TensorProto.STRING
+            if classes.dtype == object
+            else helper.np_dtype_to_tensor_dtype(classes.dtype)
+        )
+        outputs = [("probabilities", elem, ["N", int(net.sizes[-1])]), ("label", label_type, ["N"])]
         extra["classes"] = json.dumps([c.item() if hasattr(c, "item") else c for c in classes])
     else:
         if getattr(estimator, "_y_1d", False):
@@ -281,9 +299,11 @@ def estimator_to_onnx(estimator: Any, path: PathLike | None = None, *,
         else:
             g.node("Identity", [a], "output")
             outputs = [("output", elem, ["N", int(net.sizes[-1])])]
-    doc = (f"fastnn {type(estimator).__name__} ({net!r}): X -> "
-           f"{', '.join(o[0] for o in outputs)}; X is the estimator's input, any preprocessing "
-           f"(scaling, encoding) done before it is not part of this model")
+    doc = (
+        f"fastnn {type(estimator).__name__} ({net!r}): X -> "
+        f"{', '.join(o[0] for o in outputs)}; X is the estimator's input, any preprocessing "
+        f"(scaling, encoding) done before it is not part of this model"
+    )
     model = _build_model(net, g, outputs, opset, onnx, helper, _metadata(net, extra), doc)
     if path is not None:
         _write(model, path)
@@ -385,22 +405,26 @@ def from_torch(module: Any, cost: Any = None) -> Network:
 
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
-        raise TypeError(f"module: expected a torch.nn.Sequential of Linear layers and activations, "
-                        f"got {type(module).__name__}")
+        raise TypeError(
+            f"module: expected a torch.nn.Sequential of Linear layers and activations, "
+            f"got {type(module).__name__}"
+        )
     cost_cls = None if cost is None else resolve_cost(cost)
     hidden_kinds = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu"}
     supported = "Linear, Sigmoid, Tanh, ReLU, Softmax(dim=1), LogSoftmax(dim=1), Dropout, Identity"
 
-    linears: list[tuple[str, Any]] = []            # (name, Linear)
-    acts: list[tuple[str, str] | None] = []      # activation after each Linear: (name, kind) or None
+    linears: list[tuple[str, Any]] = []  # (name, Linear)
+    acts: list[tuple[str, str] | None] = []  # activation after each Linear: (name, kind) or None
     for name, child in _flatten(torch, module):
         where = f"module[{name}] ({child!r})"
         if isinstance(child, (nn.Identity, nn.Dropout)):
             continue
         if isinstance(child, nn.Linear):
             if linears and acts[-1] is None:
-                raise ValueError(f"from_torch: {where} follows another Linear without an "
-                                 f"activation; fastnn needs one activation between Linear layers")
+                raise ValueError(
+                    f"from_torch: {where} follows another Linear without an "
+                    f"activation; fastnn needs one activation between Linear layers"
+                )
             linears.append((name, child))
             acts.append(None)
             continue
@@ -408,72 +432,91 @@ def from_torch(module: Any, cost: Any = None) -> Network:
             kind = hidden_kinds[type(child)]
         elif isinstance(child, (nn.Softmax, nn.LogSoftmax)):
             if child.dim not in (1, -1):
-                raise ValueError(f"from_torch: {where}: only dim=1 (over the outputs of each row) "
-                                 f"is supported, got dim={child.dim}")
+                raise ValueError(
+                    f"from_torch: {where}: only dim=1 (over the outputs of each row) "
+                    f"is supported, got dim={child.dim}"
+                )
             kind = "logsoftmax" if isinstance(child, nn.LogSoftmax) else "softmax"
         else:
             raise ValueError(f"from_torch: unsupported module {where}; fastnn maps {supported}")
         if not linears:
             raise ValueError(f"from_torch: {where} comes before the first Linear layer")
         if acts[-1] is not None:
-            raise ValueError(f"from_torch: {where} follows another activation "
-                             f"({acts[-1][1]}); expected one activation per Linear layer")
+            raise ValueError(
+                f"from_torch: {where} follows another activation "
+                f"({acts[-1][1]}); expected one activation per Linear layer"
+            )
         acts[-1] = (name, kind)
     if not linears:
         raise ValueError("from_torch: the Sequential holds no Linear layer")
 
     hidden_names = set()
     for act, (lname, _) in zip(acts[:-1], linears[:-1]):
-        assert act is not None   # a Linear right after a Linear was refused above
+        assert act is not None  # a Linear right after a Linear was refused above
         name, kind = act
         if kind not in HIDDEN:
-            raise ValueError(f"from_torch: module[{name}] ({kind}) after the hidden layer "
-                             f"module[{lname}]: hidden layers need Sigmoid, Tanh or ReLU")
+            raise ValueError(
+                f"from_torch: module[{name}] ({kind}) after the hidden layer "
+                f"module[{lname}]: hidden layers need Sigmoid, Tanh or ReLU"
+            )
         hidden_names.add(kind)
     if len(hidden_names) > 1:
-        raise ValueError(f"from_torch: the hidden layers mix activations {sorted(hidden_names)}; a "
-                         f"fastnn network uses one hidden activation throughout")
+        raise ValueError(
+            f"from_torch: the hidden layers mix activations {sorted(hidden_names)}; a "
+            f"fastnn network uses one hidden activation throughout"
+        )
     hidden = hidden_names.pop() if hidden_names else "sigmoid"
 
     last_name, last_kind = acts[-1] if acts[-1] is not None else (None, None)
     if last_kind in ("tanh", "relu"):
-        raise ValueError(f"from_torch: module[{last_name}] ({last_kind}) after the last Linear: the "
-                         f"output layer can be Sigmoid, Softmax(dim=1), LogSoftmax(dim=1) or none "
-                         f"(logits)")
+        raise ValueError(
+            f"from_torch: module[{last_name}] ({last_kind}) after the last Linear: the "
+            f"output layer can be Sigmoid, Softmax(dim=1), LogSoftmax(dim=1) or none "
+            f"(logits)"
+        )
     if last_kind in ("softmax", "logsoftmax"):
         output = "softmax"
     elif last_kind == "sigmoid":
         output = "sigmoid"
     elif cost_cls is not None and cost_cls.name == "log-likelihood":
-        output = "softmax"             # logits trained with CrossEntropyLoss
+        output = "softmax"  # logits trained with CrossEntropyLoss
     else:
         output = "linear"
     if cost_cls is None:
         cost_cls = resolve_cost(_default_cost(output))
     if output not in cost_cls.outputs:
         what = "logits (a trailing Linear)" if last_kind is None else f"a trailing {last_kind}"
-        raise ValueError(f"from_torch: cost={cost_cls.name!r} cannot be used with {what}, which maps to "
-                         f"a {output} output; valid: cost='log-likelihood' for softmax, "
-                         f"'cross-entropy' or 'quadratic' for sigmoid, 'quadratic' for linear "
-                         f"(default for this module: {_default_cost(output)!r})")
+        raise ValueError(
+            f"from_torch: cost={cost_cls.name!r} cannot be used with {what}, which maps to "
+            f"a {output} output; valid: cost='log-likelihood' for softmax, "
+            f"'cross-entropy' or 'quadratic' for sigmoid, 'quadratic' for linear "
+            f"(default for this module: {_default_cost(output)!r})"
+        )
 
     dtypes = {lin.weight.dtype for _, lin in linears}
     if len(dtypes) != 1 or next(iter(dtypes)) not in (torch.float32, torch.float64):
-        raise ValueError(f"from_torch: Linear weights must all be float32 or all float64, got "
-                         f"{sorted(str(d) for d in dtypes)}")
+        raise ValueError(
+            f"from_torch: Linear weights must all be float32 or all float64, got "
+            f"{sorted(str(d) for d in dtypes)}"
+        )
     dtype = np.float64 if next(iter(dtypes)) == torch.float64 else np.float32
     sizes = [int(linears[0][1].in_features)]
     for name, lin in linears:
         if lin.in_features != sizes[-1]:
-            raise ValueError(f"from_torch: module[{name}] ({lin!r}) takes {lin.in_features} inputs "
-                             f"but the layer before has {sizes[-1]} outputs")
+            raise ValueError(
+                f"from_torch: module[{name}] ({lin!r}) takes {lin.in_features} inputs "
+                f"but the layer before has {sizes[-1]} outputs"
+            )
         sizes.append(int(lin.out_features))
     net = Network(sizes, cost=cost_cls, output=output, hidden=hidden, dtype=dtype)
     weights, biases = [], []
     for _, lin in linears:
         weights.append(lin.weight.detach().cpu().numpy().copy())
-        biases.append(np.zeros(lin.out_features, dtype=dtype) if lin.bias is None
-                      else lin.bias.detach().cpu().numpy().copy())
+        biases.append(
+            np.zeros(lin.out_features, dtype=dtype)
+            if lin.bias is None
+            else lin.bias.detach().cpu().numpy().copy()
+        )
     net.weights = weights
     net.biases = biases
     return net

@@ -9,6 +9,7 @@
   0-based index), else a column named label/labels/y/target/class, else the last column;
 - ``-``: standard input, in any of these formats (detected from the first bytes).
 """
+
 from __future__ import annotations
 
 import io
@@ -58,16 +59,14 @@ def _read_text(data, name):
     if not lines:
         raise ValueError(f"{name}: empty file")
     delimiter = "," if "," in lines[0] else None
-    first = [c.strip().strip('"') for c in (lines[0].split(delimiter) if delimiter
-                                            else lines[0].split())]
+    first = [c.strip().strip('"') for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
     header = None
     if not all(_is_number(c) for c in first):
         header, lines = first, lines[1:]
         if not lines:
             raise ValueError(f"{name}: a header row and no data")
     try:
-        table = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2,
-                           dtype=np.float64)
+        table = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2, dtype=np.float64)
     except ValueError as e:
         raise ValueError(f"{name}: cannot read the rows as numbers: {str(e).splitlines()[0]}") from None
     if header is not None and len(header) != table.shape[1]:
@@ -87,8 +86,10 @@ def _pick(arrays, names, name, what):
     for k in names:
         if k in arrays:
             return arrays[k]
-    raise ValueError(f"{name}: expected an array named {' or '.join(map(repr, names))} ({what}); "
-                     f"the file has {sorted(arrays) or 'no arrays'}")
+    raise ValueError(
+        f"{name}: expected an array named {' or '.join(map(repr, names))} ({what}); "
+        f"the file has {sorted(arrays) or 'no arrays'}"
+    )
 
 
 def _labels(y, name):
@@ -133,8 +134,10 @@ def load_file(path, *, label_column=None):
         y = _pick(arrays, ("y", "Y", "labels"), name, "the labels")
         note = "arrays X and y"
     elif kind == "npy":
-        raise ValueError(f"{name}: a .npy file holds one array; training needs examples and labels: "
-                         f"use a .npz with X and y, or a CSV with a label column")
+        raise ValueError(
+            f"{name}: a .npy file holds one array; training needs examples and labels: "
+            f"use a .npz with X and y, or a CSV with a label column"
+        )
     else:
         header, table = _read_text(data, name)
         col = _label_index(header, table.shape[1], label_column, name)
@@ -143,8 +146,7 @@ def load_file(path, *, label_column=None):
         if header is not None:
             note = f"labels from column {header[col]!r}"
         else:
-            note = ("labels from the last column" if col == table.shape[1] - 1
-                    else f"labels from column {col}")
+            note = "labels from the last column" if col == table.shape[1] - 1 else f"labels from column {col}"
     X, y = _features(X, name), _labels(y, name)
     if len(X) != len(y):
         raise ValueError(f"{name}: {len(X)} examples but {len(y)} labels")
@@ -164,8 +166,10 @@ def _label_index(header, n_cols, label_column, name):
         return n_cols - 1
     if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
         if header is None:
-            raise ValueError(f"{name}: label column {label_column!r} asked for, but the file has no "
-                             f"header row; give a column number instead")
+            raise ValueError(
+                f"{name}: label column {label_column!r} asked for, but the file has no "
+                f"header row; give a column number instead"
+            )
         if label_column not in header:
             raise ValueError(f"{name}: no column named {label_column!r}; the header has {header}")
         return header.index(label_column)
@@ -193,8 +197,9 @@ def read_features(path, n_inputs=None, *, key=None):
         elif "X" in arrays or "x" in arrays:
             X = arrays.get("X", arrays.get("x"))
         else:
-            raise ValueError(f"{name}: the file has several arrays {sorted(arrays)}; choose one with "
-                             f"--key NAME")
+            raise ValueError(
+                f"{name}: the file has several arrays {sorted(arrays)}; choose one with --key NAME"
+            )
     elif kind == "npy":
         _check_npy_header(data, name)
         try:
@@ -211,16 +216,20 @@ def read_features(path, n_inputs=None, *, key=None):
 def _check_npy_header(data, name):
     """The shape a .npy header claims must fit in the bytes there (no huge allocation first)."""
     from numpy.lib import format as npformat
+
     f = io.BytesIO(data)
     try:
         version = npformat.read_magic(f)
-        shape, _, dtype = (npformat.read_array_header_1_0(f) if version == (1, 0)
-                           else npformat.read_array_header_2_0(f))
+        shape, _, dtype = (
+            npformat.read_array_header_1_0(f) if version == (1, 0) else npformat.read_array_header_2_0(f)
+        )
     except (ValueError, OSError, SyntaxError, TypeError) as e:
         raise ValueError(f"{name}: not a valid .npy file: {str(e).splitlines()[0]}") from None
     if dtype.hasobject:
         raise ValueError(f"{name}: expected numbers, got dtype {dtype}")
     claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if claimed > len(data) - f.tell():
-        raise ValueError(f"{name}: the header claims shape {shape} of {dtype} = {claimed:,} bytes, "
-                         f"the file holds {len(data) - f.tell():,}")
+        raise ValueError(
+            f"{name}: the header claims shape {shape} of {dtype} = {claimed:,} bytes, "
+            f"the file holds {len(data) - f.tell():,}"
+        )

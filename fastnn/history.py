@@ -1,7 +1,8 @@
 """What happened during training: one record per epoch, and why training stopped."""
+
 import json
 from dataclasses import asdict, dataclass, field
-from typing import List, Optional
+from typing import Optional
 
 
 @dataclass
@@ -40,14 +41,14 @@ class EpochRecord:
     examples_per_second: float
     n_training: int
     n_evaluation: Optional[int] = None
-    training_loss: Optional[float] = None      # mean cost over the epoch's mini-batches (track_loss)
+    training_loss: Optional[float] = None  # mean cost over the epoch's mini-batches (track_loss)
     training_cost: Optional[float] = None
     training_accuracy: Optional[int] = None
     evaluation_cost: Optional[float] = None
     evaluation_accuracy: Optional[int] = None
     evaluation_seconds: Optional[float] = None  # the monitoring passes after the epoch
-    training_data_cost: Optional[float] = None     # mean cost without the regularization term
-    evaluation_data_cost: Optional[float] = None   # mean cost without the regularization term
+    training_data_cost: Optional[float] = None  # mean cost without the regularization term
+    evaluation_data_cost: Optional[float] = None  # mean cost without the regularization term
 
     @property
     def training_fraction(self):
@@ -62,8 +63,7 @@ class EpochRecord:
         return self.evaluation_accuracy / self.n_evaluation
 
 
-STOP_REASONS = ("completed", "early-stopping", "eta-floor", "callback", "callback-error",
-                "interrupted")
+STOP_REASONS = ("completed", "early-stopping", "eta-floor", "callback", "callback-error", "interrupted")
 
 
 @dataclass
@@ -85,7 +85,7 @@ class History:
         The SGD call's settings (epochs, mini_batch_size, eta, lmbda, ...).
     """
 
-    records: List[EpochRecord] = field(default_factory=list)
+    records: list[EpochRecord] = field(default_factory=list)
     best_epoch: Optional[int] = None
     stop_reason: str = "completed"
     restored_best: bool = False
@@ -127,6 +127,7 @@ class History:
         """The learning curves as a matplotlib Figure (written to ``path`` when given): a shortcut
         for ``fastnn.plotting.plot_history(self, path, **kwargs)``; needs matplotlib."""
         from .plotting import plot_history
+
         return plot_history(self, path, **kwargs)
 
     def to_json(self, **kwargs):
@@ -155,6 +156,10 @@ class History:
         -------
         History
         """
-        return cls(records=[EpochRecord(**r) for r in d.get("records", [])],
-                   best_epoch=d.get("best_epoch"), stop_reason=d.get("stop_reason", "completed"),
-                   restored_best=d.get("restored_best", False), settings=d.get("settings", {}))
+        return cls(
+            records=[EpochRecord(**r) for r in d.get("records", [])],
+            best_epoch=d.get("best_epoch"),
+            stop_reason=d.get("stop_reason", "completed"),
+            restored_best=d.get("restored_best", False),
+            settings=d.get("settings", {}),
+        )

@@ -23,6 +23,7 @@ crash or an exception mid-save leaves the previous file untouched and removes th
 ``-``/``/dev/stdout``/``/dev/fd/N`` are written to the inherited descriptor; character devices and
 FIFOs straight through (never replaced).
 """
+
 from __future__ import annotations
 
 import errno
@@ -37,15 +38,30 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._vocabulary import (COST_CLASS_NAMES, DTYPES, HIDDEN, OUTPUTS, WEIGHT_INITS, check_pairing,
-                          cost_name, problem)
+from ._vocabulary import (
+    COST_CLASS_NAMES,
+    DTYPES,
+    HIDDEN,
+    OUTPUTS,
+    WEIGHT_INITS,
+    check_pairing,
+    cost_name,
+    problem,
+)
 
 if TYPE_CHECKING:
     from ._typing import PathLike
     from .network import Network
 
-__all__ = ["save", "load", "write_output", "atomic_write_bytes", "atomic_write_text", "FORMAT",
-           "FORMAT_VERSION"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "load",
+    "save",
+    "write_output",
+]
 
 #: value of the ``format`` field that marks a fastnn file
 FORMAT = "fastnn.Network"
@@ -104,8 +120,11 @@ def _may_write(st: os.stat_result) -> bool:
 
 def _describe(st: os.stat_result) -> str:
     mode = st.st_mode
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -133,25 +152,29 @@ def output_target(path: PathLike) -> tuple:
         raise FileNotFoundError(errno.ENOENT, "empty output path")
     st: os.stat_result | None = None
     try:
-        st = os.stat(path)               # follows symlinks
+        st = os.stat(path)  # follows symlinks
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
             if not _may_write(st):
-                raise PermissionError(errno.EACCES, f"{path}: not writable (mode "
-                                                    f"{stat.filemode(st.st_mode)})")
+                raise PermissionError(
+                    errno.EACCES, f"{path}: not writable (mode {stat.filemode(st.st_mode)})"
+                )
             return ("stream", path)
         err = IsADirectoryError if stat.S_ISDIR(st.st_mode) else OSError
-        raise err(errno.EISDIR if err is IsADirectoryError else errno.EINVAL,
-                  f"{path}: {_describe(st)}, not a file fastnn can write")
+        raise err(
+            errno.EISDIR if err is IsADirectoryError else errno.EINVAL,
+            f"{path}: {_describe(st)}, not a file fastnn can write",
+        )
     real = os.path.realpath(path) if os.path.islink(path) else os.path.abspath(path)
     directory = os.path.dirname(real)
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"{path}: directory {directory} does not exist")
     if st is not None and not _may_write(st):
-        raise PermissionError(errno.EACCES, f"{path}: the file is read-only (mode "
-                                            f"{stat.filemode(st.st_mode)}); left untouched")
+        raise PermissionError(
+            errno.EACCES, f"{path}: the file is read-only (mode {stat.filemode(st.st_mode)}); left untouched"
+        )
     if not os.access(directory, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"{path}: directory {directory} is not writable")
     return ("file", real)
@@ -163,8 +186,11 @@ def output_identity(path: PathLike) -> tuple:
     kind, where = output_target(path)
     if kind == "fd":
         st = os.fstat(where)
-        return ("inode", st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else ("fd-dev", st.st_dev,
-                                                                                  st.st_ino, st.st_rdev)
+        return (
+            ("inode", st.st_dev, st.st_ino)
+            if stat.S_ISREG(st.st_mode)
+            else ("fd-dev", st.st_dev, st.st_ino, st.st_rdev)
+        )
     try:
         st = os.stat(where)
     except FileNotFoundError:
@@ -193,7 +219,7 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:                       # EPERM: someone else's live process
+    except OSError:  # EPERM: someone else's live process
         return True
     return True
 
@@ -208,7 +234,7 @@ def _remove_stale_temps(directory: str, stem: str) -> None:
         if not name.startswith(stem):
             continue
         try:
-            pid = int(name[len(stem):].split("-", 1)[0])
+            pid = int(name[len(stem) :].split("-", 1)[0])
         except ValueError:
             continue
         if pid != os.getpid() and not _pid_alive(pid):
@@ -332,8 +358,9 @@ def to_dict(net: Network) -> dict:
     try:
         cost = cost_name(net.cost)
     except ValueError:
-        raise ValueError(f"cannot save: unknown cost {net.cost!r} (only the built-in costs are "
-                         f"stored in a model file)") from None
+        raise ValueError(
+            f"cannot save: unknown cost {net.cost!r} (only the built-in costs are stored in a model file)"
+        ) from None
     sizes = [int(s) for s in net.sizes]
     dtype = np.dtype(net.dtype)
     if dtype.name not in DTYPES:
@@ -400,22 +427,32 @@ def _finite_or_none(v):
 def _state_to_dict(net) -> dict:
     """The "state" field of a checkpoint (see save)."""
     run = getattr(net, "_train_state", None)
-    out = {"seed": net.seed, "rng": net._rng.bit_generator.state, "velocity": _flat(net._velocity),
-           "run": None}
+    out = {
+        "seed": net.seed,
+        "rng": net._rng.bit_generator.state,
+        "velocity": _flat(net._velocity),
+        "run": None,
+    }
     if run is not None:
         w = run["watch"]
         best = w["best_score"]
         out["run"] = {
-            "epoch": int(run["epoch"]), "eta": float(run["eta"]), "eta0": float(run["eta0"]),
+            "epoch": int(run["epoch"]),
+            "eta": float(run["eta"]),
+            "eta0": float(run["eta0"]),
             "perm": [int(i) for i in run["perm"]],
             "rng": run["rng"],
             "step_rng": list(run["step_rng"]) if isinstance(run["step_rng"], tuple) else run["step_rng"],
-            "watch": {"best_score": None if best is None or not np.isfinite(best) else float(best),
-                      "best_epoch": w["best_epoch"], "since_best": int(w["since_best"]),
-                      "since_change": int(w["since_change"]),
-                      "best_params": _flat(w["best_params"]),
-                      "best_velocity": _flat(w["best_velocity"])},
-            "params": _flat(run.get("params")), "velocity": _flat(run.get("velocity")),
+            "watch": {
+                "best_score": None if best is None or not np.isfinite(best) else float(best),
+                "best_epoch": w["best_epoch"],
+                "since_best": int(w["since_best"]),
+                "since_change": int(w["since_change"]),
+                "best_params": _flat(w["best_params"]),
+                "best_velocity": _flat(w["best_velocity"]),
+            },
+            "params": _flat(run.get("params")),
+            "velocity": _flat(run.get("velocity")),
             "history": _finite_or_none(run["history"].to_dict()),
         }
     return out
@@ -451,8 +488,11 @@ def _state_from_dict(net, d) -> None:
         raise _Bad("state.run", f"expected an object, got {type(run).__name__}")
     try:
         perm = np.asarray(run["perm"])
-        if perm.ndim != 1 or perm.dtype.kind not in "iu" or not np.array_equal(
-                np.sort(perm), np.arange(len(perm))):
+        if (
+            perm.ndim != 1
+            or perm.dtype.kind not in "iu"
+            or not np.array_equal(np.sort(perm), np.arange(len(perm)))
+        ):
             raise _Bad("state.run.perm", "expected a permutation of 0..n-1")
         step_rng = run["step_rng"]
         if isinstance(step_rng, list):
@@ -465,17 +505,27 @@ def _state_from_dict(net, d) -> None:
         generator_state(probe, run["rng"], "state.run.rng")
         w = run["watch"]
         best = w["best_score"]
-        watch = {"best_score": -np.inf if best is None else float(best),
-                 "best_epoch": w["best_epoch"], "since_best": int(w["since_best"]),
-                 "since_change": int(w["since_change"]),
-                 "best_params": flat(w["best_params"], "state.run.watch.best_params"),
-                 "best_velocity": flat(w["best_velocity"], "state.run.watch.best_velocity")}
+        watch = {
+            "best_score": -np.inf if best is None else float(best),
+            "best_epoch": w["best_epoch"],
+            "since_best": int(w["since_best"]),
+            "since_change": int(w["since_change"]),
+            "best_params": flat(w["best_params"], "state.run.watch.best_params"),
+            "best_velocity": flat(w["best_velocity"], "state.run.watch.best_velocity"),
+        }
         history = History.from_dict(run["history"])
         net._train_state = dict(
-            epoch=int(run["epoch"]), eta=float(run["eta"]), eta0=float(run["eta0"]),
-            perm=perm.astype(np.intp), rng=run["rng"], step_rng=step_rng, watch=watch,
+            epoch=int(run["epoch"]),
+            eta=float(run["eta"]),
+            eta0=float(run["eta0"]),
+            perm=perm.astype(np.intp),
+            rng=run["rng"],
+            step_rng=step_rng,
+            watch=watch,
             params=flat(run.get("params"), "state.run.params"),
-            velocity=flat(run.get("velocity"), "state.run.velocity"), history=history)
+            velocity=flat(run.get("velocity"), "state.run.velocity"),
+            history=history,
+        )
         net.history = history
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, _Bad):
@@ -542,8 +592,11 @@ def _parse(data):
             raise _Bad("version", "missing")
         version = data["version"]
         if not _is_int(version) or version != FORMAT_VERSION:
-            raise _Bad("version", f"unsupported version {version!r} (this fastnn reads version "
-                                  f"{FORMAT_VERSION}; a newer fastnn may read it)")
+            raise _Bad(
+                "version",
+                f"unsupported version {version!r} (this fastnn reads version "
+                f"{FORMAT_VERSION}; a newer fastnn may read it)",
+            )
     for field in ("sizes", "weights", "biases", "cost"):
         if field not in data:
             raise _Bad(field, "missing")
@@ -557,8 +610,7 @@ def _parse(data):
 
     cost_cls = data["cost"]
     if not isinstance(cost_cls, str) or cost_cls not in COST_CLASS_NAMES:
-        raise _Bad("cost", f"expected one of {', '.join(map(repr, COST_CLASS_NAMES))}, "
-                           f"got {cost_cls!r}")
+        raise _Bad("cost", f"expected one of {', '.join(map(repr, COST_CLASS_NAMES))}, got {cost_cls!r}")
     cost = COST_CLASS_NAMES[cost_cls]
     output = _choice(data, "output", OUTPUTS, None)
     try:
@@ -573,7 +625,7 @@ def _parse(data):
 
     n_layers = len(sizes) - 1
     weights, biases = [], []
-    for field, out in (("weights", weights), ("biases", biases)):
+    for field, _out in (("weights", weights), ("biases", biases)):
         value = data[field]
         if not isinstance(value, list):
             raise _Bad(field, f"expected a list of {n_layers} arrays, got {type(value).__name__}")
@@ -615,8 +667,9 @@ def load(path: PathLike) -> Network:
     try:
         text = raw.decode("utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError as e:
-        raise ValueError(f"{name}: not a fastnn/network2 model file: not UTF-8 text ({e.reason} "
-                         f"at byte {e.start})") from None
+        raise ValueError(
+            f"{name}: not a fastnn/network2 model file: not UTF-8 text ({e.reason} at byte {e.start})"
+        ) from None
     if not text.strip():
         raise ValueError(f"{name}: not a fastnn/network2 model file: the file is empty")
     try:
@@ -625,8 +678,10 @@ def load(path: PathLike) -> Network:
         stripped = text.rstrip()
         truncated = e.pos >= len(stripped) - 1 or not stripped.endswith(("}", "]"))
         hint = " (truncated?)" if truncated else ""
-        raise ValueError(f"{name}: not a fastnn/network2 model file: invalid JSON{hint}: "
-                         f"{e.msg} at line {e.lineno} column {e.colno}") from None
+        raise ValueError(
+            f"{name}: not a fastnn/network2 model file: invalid JSON{hint}: "
+            f"{e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
     except RecursionError:
         raise ValueError(f"{name}: not a fastnn/network2 model file: JSON nested too deeply") from None
     try:

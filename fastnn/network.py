@@ -4,6 +4,7 @@ The interface follows Nielsen's network2.py (``Network(sizes, cost)``, ``SGD(...
 four monitoring lists) with an array API on top (``feedforward``, ``predict``, ``accuracy``,
 ``total_cost`` on an (n, d) matrix of rows).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -15,23 +16,40 @@ import numpy as np
 
 from ._blas import preload as _preload_blas
 
-_preload_blas()   # before the compiled core asks for scipy's BLAS (see _blas.py)
+_preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 
-from . import _core  # noqa: E402
+from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._training import Monitor, _TrainingRun, resume_state
-from ._validation import (check_finite, is_pairs, network2_xy, split_data, to_features,
-                          to_sample_weight, to_y)
-from ._vocabulary import (HIDDEN, OUTPUTS, REGULARIZATIONS, STOPPING_METRICS, WEIGHT_INITS,
-                          check_choice, check_hyper, check_pairing, resolve_dtype)
+from ._validation import check_finite, is_pairs, network2_xy, split_data, to_features, to_sample_weight, to_y
+from ._vocabulary import (
+    HIDDEN,
+    OUTPUTS,
+    REGULARIZATIONS,
+    STOPPING_METRICS,
+    WEIGHT_INITS,
+    check_choice,
+    check_hyper,
+    check_pairing,
+    resolve_dtype,
+)
 from .costs import UserCost, core_cost_name, network_cost, resolve_cost
 from .history import History
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._typing import (ArrayLike, DataLike, DTypeLike, EpochCallback, FloatArray, IntArray,
-                          MonitorLists, PathLike)
+    from ._typing import (
+        ArrayLike,
+        DataLike,
+        DTypeLike,
+        EpochCallback,
+        FloatArray,
+        IntArray,
+        MonitorLists,
+        PathLike,
+    )
+
 
 class Network:
     r"""A fully-connected feedforward network of chapter 3.
@@ -85,9 +103,16 @@ class Network:
     (1, 2)
     """
 
-    def __init__(self, sizes: Sequence[int], cost: str | type[Any] = "cross-entropy", output: str | None = None,
-                 hidden: str = "sigmoid", weight_init: str = "default", dtype: DTypeLike = np.float64,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        cost: str | type[Any] = "cross-entropy",
+        output: str | None = None,
+        hidden: str = "sigmoid",
+        weight_init: str = "default",
+        dtype: DTypeLike = np.float64,
+        seed: int | None = None,
+    ) -> None:
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes: expected a sequence of layer sizes, got {sizes!r}")
         if len(sizes) < 2:
@@ -110,7 +135,7 @@ class Network:
         self.hidden = hidden
         self.weight_init = weight_init
         self.dtype = resolve_dtype(dtype)
-        if seed is None:    # network2 draws from np.random: np.random.seed(...) makes runs repeatable
+        if seed is None:  # network2 draws from np.random: np.random.seed(...) makes runs repeatable
             seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))  # noqa: NPY002 (network2's generator)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
@@ -127,9 +152,11 @@ class Network:
     # ---- parameters ---------------------------------------------------------------------------
     def _make_views(self):
         w_off, b_off, _ = _core.parameter_layout(self.sizes)
-        self._w = [self._params[o:o + n_in * n_out].reshape(n_out, n_in)
-                   for o, n_in, n_out in zip(w_off, self.sizes[:-1], self.sizes[1:])]
-        self._b = [self._params[o:o + n_out] for o, n_out in zip(b_off, self.sizes[1:])]
+        self._w = [
+            self._params[o : o + n_in * n_out].reshape(n_out, n_in)
+            for o, n_in, n_out in zip(w_off, self.sizes[:-1], self.sizes[1:])
+        ]
+        self._b = [self._params[o : o + n_out] for o, n_out in zip(b_off, self.sizes[1:])]
 
     def default_weight_initializer(self) -> None:
         """Weights N(0, 1/n_in) — std 1/√n_in (N(0, 2/n_in) into ReLU layers); biases N(0, 1)
@@ -138,11 +165,12 @@ class Network:
         for l, (w, b) in enumerate(zip(self._w, self._b)):
             relu = self.hidden == "relu" and l < L - 1
             n_in = w.shape[1]
-            w[...] = self._rng.standard_normal(w.shape) * (math.sqrt(2.0 / n_in) if relu
-                                                           else 1.0 / math.sqrt(n_in))
+            w[...] = self._rng.standard_normal(w.shape) * (
+                math.sqrt(2.0 / n_in) if relu else 1.0 / math.sqrt(n_in)
+            )
             b[...] = 0.0 if relu else self._rng.standard_normal(b.shape)
         self._velocity = None
-        self._train_state: dict[str, Any] | None = None   # checkpoint state (save(state=True))
+        self._train_state: dict[str, Any] | None = None  # checkpoint state (save(state=True))
 
     def large_weight_initializer(self) -> None:
         """Weights and biases N(0, 1), as in chapter 1."""
@@ -175,13 +203,11 @@ class Network:
 
     def _assign(self, values, targets, name):
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise TypeError(f"{name}: expected a list of {len(targets)} arrays, got "
-                            f"{type(values).__name__}")
+            raise TypeError(f"{name}: expected a list of {len(targets)} arrays, got {type(values).__name__}")
         values = list(values)
         if len(values) != len(targets):
             raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
-        converted = [self._convert_layer(name, l, v, t)
-                     for l, (v, t) in enumerate(zip(values, targets))]
+        converted = [self._convert_layer(name, l, v, t) for l, (v, t) in enumerate(zip(values, targets))]
         for arr, t in zip(converted, targets):
             t[...] = arr
         self._velocity = None
@@ -193,10 +219,10 @@ class Network:
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{name}[{l}]: expected numbers, got dtype {arr.dtype}")
         if name == "biases" and arr.shape == (t.shape[0], 1):
-            arr = arr.reshape(-1)          # network2 stores biases as column vectors
+            arr = arr.reshape(-1)  # network2 stores biases as column vectors
         if arr.shape != t.shape:
             raise ValueError(f"{name}[{l}]: expected shape {t.shape}, got {arr.shape}")
-        with np.errstate(over="ignore", invalid="ignore"):   # too large for float32 -> inf
+        with np.errstate(over="ignore", invalid="ignore"):  # too large for float32 -> inf
             arr = np.ascontiguousarray(arr, dtype=self.dtype)
         check_finite(arr, f"{name}[{l}]")
         return arr
@@ -216,26 +242,28 @@ class Network:
     def __setstate__(self, state):
         state = dict(state)
         state["cost"] = resolve_cost(state["cost"])
-        for key in ("_params", "_velocity"):     # joblib's mmap_mode="r" hands back read-only memory
+        for key in ("_params", "_velocity"):  # joblib's mmap_mode="r" hands back read-only memory
             if state.get(key) is not None and not state[key].flags.writeable:
                 state[key] = state[key].copy()
         self.__dict__.update(state)
-        self._layout = _core.Layout(self.sizes, self.hidden, self.output, core_cost_name(self.cost),
-                                    self.dtype)
+        self._layout = _core.Layout(
+            self.sizes, self.hidden, self.output, core_cost_name(self.cost), self.dtype
+        )
         self._make_views()
 
     def __repr__(self):
         cost = self.cost.__name__ if isinstance(self.cost, UserCost) else self.cost.name
-        return (f"Network(sizes={list(self.sizes)}, cost={cost!r}, output={self.output!r}, "
-                f"hidden={self.hidden!r}, dtype={self.dtype.name})")
+        return (
+            f"Network(sizes={list(self.sizes)}, cost={cost!r}, output={self.output!r}, "
+            f"hidden={self.hidden!r}, dtype={self.dtype.name})"
+        )
 
     # ---- data --------------------------------------------------------------------------------
     def _dataset(self, data, name, check_finite=True):
         """(X, Targets) for the core from (X, y) arrays or network2's list of (x, y) pairs."""
         X, y = split_data(data, name, self.sizes)
         X = to_features(X, f"{name} X", self.sizes[0], self.dtype, check_finite)
-        labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost,
-                               self.output)
+        labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost, self.output)
         return X, _core.Targets(self._layout, labels, targets, len(X))
 
     def _features(self, X, name="X") -> np.ndarray:
@@ -252,8 +280,9 @@ class Network:
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):
             return self._evaluate_user_cost(X, t, out, want_cost, want_correct)
         with _blas_limit(self.n_threads or 1):
-            return _core.evaluate(self._layout, self._params, X, t, out=out, want_cost=want_cost,
-                                  want_correct=want_correct)
+            return _core.evaluate(
+                self._layout, self._params, X, t, out=out, want_cost=want_cost, want_correct=want_correct
+            )
 
     def _evaluate_user_cost(self, X, t, out, want_cost, want_correct):
         """(summed cost, number correct) with the user's cost class: the core feeds forward, the
@@ -265,8 +294,11 @@ class Network:
             z = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
             with _blas_limit(self.n_threads or 1):
                 _core.evaluate(self._layout, self._params, X[r0:r1], out=z, raw=True)
-            a = _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output) \
-                if len(z) else z.copy()
+            a = (
+                _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output)
+                if len(z)
+                else z.copy()
+            )
             if out is not None:
                 out[r0:r1] = a
             if len(t.labels):
@@ -329,11 +361,11 @@ class Network:
         if self.sizes[-1] == 1 and self.output == "linear":
             raise ValueError(
                 f"{what}: a network with one linear output neuron (regression) has no classes, so "
-                f"no accuracy; use total_cost, and stopping_metric=\"cost\" for early stopping "
-                f"or the eta schedule")
+                f'no accuracy; use total_cost, and stopping_metric="cost" for early stopping '
+                f"or the eta schedule"
+            )
 
-    def accuracy(self, X: ArrayLike | DataLike, y: Any = None,
-                 convert: bool | None = None) -> int:
+    def accuracy(self, X: ArrayLike | DataLike, y: Any = None, convert: bool | None = None) -> int:
         """Number of rows whose predicted class matches y (labels, or the argmax of one-hot or
         target rows). The prediction is :meth:`predict`'s: the argmax of zᴸ; with one sigmoid
         output z ≥ 0, counted as correct where it equals y ≥ 0.5 (so soft targets work). One
@@ -366,20 +398,29 @@ class Network:
         if is_pairs(X, self.sizes):
             if y is not None:
                 if convert is not None:
-                    raise TypeError("accuracy() got two values for convert (network2's signature "
-                                    "is accuracy(data, convert=False))")
+                    raise TypeError(
+                        "accuracy() got two values for convert (network2's signature "
+                        "is accuracy(data, convert=False))"
+                    )
                 convert = y
-            Xa, t = self._dataset(network2_xy(X, convert, bool(convert), "accuracy", self.sizes),
-                                  "data")
+            Xa, t = self._dataset(network2_xy(X, convert, bool(convert), "accuracy", self.sizes), "data")
         else:
             if convert is not None:
-                raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, "
-                                "pass labels or one-hot rows as y")
+                raise TypeError(
+                    "convert: only for network2's list of (x, y) pairs; with arrays, "
+                    "pass labels or one-hot rows as y"
+                )
             Xa, t = self._dataset(X if y is None else (X, y), "data")
         return int(self._evaluate(Xa, t, want_correct=True)[1])
 
-    def total_cost(self, X: ArrayLike | DataLike, y: Any = None, lmbda: float = 0.0,
-                   regularization: str = "l2", convert: bool | None = None) -> float:
+    def total_cost(
+        self,
+        X: ArrayLike | DataLike,
+        y: Any = None,
+        lmbda: float = 0.0,
+        regularization: str = "l2",
+        convert: bool | None = None,
+    ) -> float:
         r"""Mean cost over the rows plus the regularization term, as network2's ``total_cost``.
 
         .. math::
@@ -412,24 +453,29 @@ class Network:
         float
         """
         if is_pairs(X, self.sizes):
-            if y is not None:   # network2: total_cost(data, lmbda, convert): shift by one
+            if y is not None:  # network2: total_cost(data, lmbda, convert): shift by one
                 third, lmbda = lmbda, y
                 if isinstance(third, (bool, np.bool_)):
                     if convert is not None:
-                        raise TypeError("total_cost() got two values for convert (network2's "
-                                        "signature is total_cost(data, lmbda, convert=False))")
+                        raise TypeError(
+                            "total_cost() got two values for convert (network2's "
+                            "signature is total_cost(data, lmbda, convert=False))"
+                        )
                     convert = bool(third)
                 elif third != 0.0:
-                    raise TypeError("total_cost() got two values for lmbda (network2's signature "
-                                    "is total_cost(data, lmbda, convert=False))")
+                    raise TypeError(
+                        "total_cost() got two values for lmbda (network2's signature "
+                        "is total_cost(data, lmbda, convert=False))"
+                    )
             check_hyper("lmbda", lmbda)
             check_choice("regularization", regularization, REGULARIZATIONS)
-            Xa, t = self._dataset(network2_xy(X, convert, not convert, "total_cost", self.sizes),
-                                  "data")
+            Xa, t = self._dataset(network2_xy(X, convert, not convert, "total_cost", self.sizes), "data")
             return self._total_cost(Xa, t, lmbda, regularization)
         if convert is not None:
-            raise TypeError("convert: only for network2's list of (x, y) pairs; with arrays, pass "
-                            "labels or one-hot rows as y")
+            raise TypeError(
+                "convert: only for network2's list of (x, y) pairs; with arrays, pass "
+                "labels or one-hot rows as y"
+            )
         check_hyper("lmbda", lmbda)
         check_choice("regularization", regularization, REGULARIZATIONS)
         X, t = self._dataset(X if y is None else (X, y), "data")
@@ -438,8 +484,7 @@ class Network:
     def _total_cost(self, X, t, lmbda, regularization):
         if len(X) == 0:
             raise ValueError("data: expected at least one row, got 0")
-        return self._regularized_cost(self._evaluate(X, t, want_cost=True)[0], len(X), lmbda,
-                                      regularization)
+        return self._regularized_cost(self._evaluate(X, t, want_cost=True)[0], len(X), lmbda, regularization)
 
     def _regularized_cost(self, cost_sum, n, lmbda, regularization):
         """network2's total cost from the summed cost of n rows: mean + ½(λ/n)Σ‖w‖² (L1 (λ/n)Σ|w|)."""
@@ -469,17 +514,37 @@ class Network:
         return self.accuracy(X, y) / max(len(X), 1)
 
     # ---- training ----------------------------------------------------------------------------
-    def SGD(self, training_data: DataLike, epochs: int, mini_batch_size: int, eta: float,
-            lmbda: float = 0.0, evaluation_data: DataLike | None = None,
-            monitor_evaluation_cost: bool = False, monitor_evaluation_accuracy: bool = False,
-            monitor_training_cost: bool = False, monitor_training_accuracy: bool = False,
-            shuffle: bool = True, *, regularization: str = "l2", momentum: float = 0.0,
-            dropout: float = 0.0, early_stopping: int | None = None, restore_best: bool = True,
-            eta_schedule: int | None = None, eta_decay: float = 0.5, min_eta_ratio: float = 1.0 / 128,
-            stopping_metric: str = "accuracy", track_loss: bool = False, progress: bool = False,
-            callback: EpochCallback | None = None, n_threads: int | None = None,
-            sample_weight: ArrayLike | None = None, verbose: bool = False,
-            resume: bool = False) -> MonitorLists:
+    def SGD(
+        self,
+        training_data: DataLike,
+        epochs: int,
+        mini_batch_size: int,
+        eta: float,
+        lmbda: float = 0.0,
+        evaluation_data: DataLike | None = None,
+        monitor_evaluation_cost: bool = False,
+        monitor_evaluation_accuracy: bool = False,
+        monitor_training_cost: bool = False,
+        monitor_training_accuracy: bool = False,
+        shuffle: bool = True,
+        *,
+        regularization: str = "l2",
+        momentum: float = 0.0,
+        dropout: float = 0.0,
+        early_stopping: int | None = None,
+        restore_best: bool = True,
+        eta_schedule: int | None = None,
+        eta_decay: float = 0.5,
+        min_eta_ratio: float = 1.0 / 128,
+        stopping_metric: str = "accuracy",
+        track_loss: bool = False,
+        progress: bool = False,
+        callback: EpochCallback | None = None,
+        n_threads: int | None = None,
+        sample_weight: ArrayLike | None = None,
+        verbose: bool = False,
+        resume: bool = False,
+    ) -> MonitorLists:
         r"""Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -602,13 +667,22 @@ class Network:
         if n_threads is not None:
             n_threads = check_hyper("n_threads", n_threads)
         _check_callback(callback)
-        if self.sizes[-1] == 1 and self.output == "linear" and (
-                monitor_evaluation_accuracy or monitor_training_accuracy or (
-                    (early_stopping is not None or eta_schedule is not None)
-                    and stopping_metric == "accuracy")):
-            what = ("early_stopping/eta_schedule with stopping_metric=\"accuracy\""
-                    if not (monitor_evaluation_accuracy or monitor_training_accuracy)
-                    else "monitor_*_accuracy")
+        if (
+            self.sizes[-1] == 1
+            and self.output == "linear"
+            and (
+                monitor_evaluation_accuracy
+                or monitor_training_accuracy
+                or (
+                    (early_stopping is not None or eta_schedule is not None) and stopping_metric == "accuracy"
+                )
+            )
+        ):
+            what = (
+                'early_stopping/eta_schedule with stopping_metric="accuracy"'
+                if not (monitor_evaluation_accuracy or monitor_training_accuracy)
+                else "monitor_*_accuracy"
+            )
             self._check_has_classes(what)
         # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while
         # each mini-batch is in cache (no extra pass over the data); see reject_bad_batch.
@@ -617,8 +691,10 @@ class Network:
         if n == 0:
             raise ValueError("training_data: expected at least one example, got 0")
         if mini_batch_size > n:
-            raise ValueError(f"mini_batch_size: expected at most the number of training examples "
-                             f"({n}), got {mini_batch_size}")
+            raise ValueError(
+                f"mini_batch_size: expected at most the number of training examples "
+                f"({n}), got {mini_batch_size}"
+            )
         if sample_weight is not None:
             sample_weight = to_sample_weight(sample_weight, "sample_weight", n, self.dtype)
         Xe = ye = None
@@ -628,27 +704,49 @@ class Network:
                 raise ValueError("evaluation_data: expected at least one example, got 0")
         needs_eval = early_stopping is not None or eta_schedule is not None
         if needs_eval and Xe is None:
-            raise ValueError("evaluation_data: early_stopping and eta_schedule monitor the "
-                             f"evaluation {stopping_metric}, so evaluation_data is required")
+            raise ValueError(
+                "evaluation_data: early_stopping and eta_schedule monitor the "
+                f"evaluation {stopping_metric}, so evaluation_data is required"
+            )
         if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
         state = resume_state(self, n) if resume else None
 
         # ---- the run: epochs, then the best epoch's parameters back ----
-        monitor = Monitor(training_cost=monitor_training_cost,
-                          training_accuracy=monitor_training_accuracy,
-                          evaluation_cost=monitor_evaluation_cost,
-                          evaluation_accuracy=monitor_evaluation_accuracy,
-                          evaluation_score=needs_eval, score_by_cost=stopping_metric == "cost",
-                          lmbda=lmbda, regularization=regularization)
-        run = _TrainingRun(self, (X, y), (Xe, ye), monitor, epochs=epochs,
-                           mini_batch_size=mini_batch_size, eta=eta, momentum=momentum,
-                           dropout=dropout, shuffle=shuffle, early_stopping=early_stopping,
-                           restore_best=restore_best, eta_schedule=eta_schedule,
-                           eta_decay=eta_decay, min_eta_ratio=min_eta_ratio, track_loss=track_loss,
-                           progress=progress, verbose=verbose, n_threads=n_threads,
-                           sample_weight=sample_weight, state=state)
+        monitor = Monitor(
+            training_cost=monitor_training_cost,
+            training_accuracy=monitor_training_accuracy,
+            evaluation_cost=monitor_evaluation_cost,
+            evaluation_accuracy=monitor_evaluation_accuracy,
+            evaluation_score=needs_eval,
+            score_by_cost=stopping_metric == "cost",
+            lmbda=lmbda,
+            regularization=regularization,
+        )
+        run = _TrainingRun(
+            self,
+            (X, y),
+            (Xe, ye),
+            monitor,
+            epochs=epochs,
+            mini_batch_size=mini_batch_size,
+            eta=eta,
+            momentum=momentum,
+            dropout=dropout,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            restore_best=restore_best,
+            eta_schedule=eta_schedule,
+            eta_decay=eta_decay,
+            min_eta_ratio=min_eta_ratio,
+            track_loss=track_loss,
+            progress=progress,
+            verbose=verbose,
+            n_threads=n_threads,
+            sample_weight=sample_weight,
+            state=state,
+        )
         try:
             for epoch in run.epochs():
                 record = run.train_epoch(epoch)
@@ -679,6 +777,7 @@ class Network:
         fastnn.load, fastnn.io.save
         """
         from .io import save
+
         save(self, filename, state=state)
 
 
@@ -697,27 +796,28 @@ class _ParameterList(list):
             idx = range(*index.indices(n))
             values = list(value)
             if len(values) != len(idx):
-                raise ValueError(f"{self._name}[{index.start}:{index.stop}]: expected "
-                                 f"{len(idx)} arrays (the number of layers is fixed), got "
-                                 f"{len(values)}")
+                raise ValueError(
+                    f"{self._name}[{index.start}:{index.stop}]: expected "
+                    f"{len(idx)} arrays (the number of layers is fixed), got "
+                    f"{len(values)}"
+                )
         else:
             if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-                raise TypeError(f"{self._name}: layer indices must be integers, got "
-                                f"{type(index).__name__}")
+                raise TypeError(f"{self._name}: layer indices must be integers, got {type(index).__name__}")
             if not -n <= index < n:
-                raise IndexError(f"{self._name}[{index}]: the network has {n} layers of "
-                                 f"{self._name}")
+                raise IndexError(f"{self._name}[{index}]: the network has {n} layers of {self._name}")
             idx, values = [int(index) % n], [value]
-        converted = [self._net._convert_layer(self._name, l, v, self._views[l])
-                     for l, v in zip(idx, values)]
+        converted = [self._net._convert_layer(self._name, l, v, self._views[l]) for l, v in zip(idx, values)]
         for l, arr in zip(idx, converted):
             self._views[l][...] = arr
         self._net._velocity = None
-        self._net._train_state = None     # as the whole-list setter: no checkpoint resumes
+        self._net._train_state = None  # as the whole-list setter: no checkpoint resumes
 
     def _fixed(self, *args, **kwargs):
-        raise TypeError(f"{self._name}: the number of layers is fixed by sizes; assign "
-                        f"{self._name}[l] = array to change a layer")
+        raise TypeError(
+            f"{self._name}: the number of layers is fixed by sizes; assign "
+            f"{self._name}[l] = array to change a layer"
+        )
 
     __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
     __iadd__ = __imul__ = _fixed
@@ -740,17 +840,19 @@ def _check_callback(callback):
     try:
         sig = inspect.signature(callback)
     except (TypeError, ValueError):
-        return                       # some builtins have no signature: trust them
+        return  # some builtins have no signature: trust them
     try:
         sig.bind(None)
     except TypeError as e:
-        raise TypeError(f"callback: must accept one positional argument (the EpochRecord of "
-                        f"the epoch), but {getattr(callback, '__name__', callback)!r}{sig} "
-                        f"cannot: {e}") from None
+        raise TypeError(
+            f"callback: must accept one positional argument (the EpochRecord of "
+            f"the epoch), but {getattr(callback, '__name__', callback)!r}{sig} "
+            f"cannot: {e}"
+        ) from None
 
 
 def _shape(X):
     try:
         return np.shape(X)
-    except ValueError:      # ragged: reported by the full check
+    except ValueError:  # ragged: reported by the full check
         return None

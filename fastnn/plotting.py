@@ -3,20 +3,22 @@
 Needs matplotlib (``pip install 'fastnn[plot]'``). Uses the Agg canvas directly (no pyplot, no global
 backend switch), so it works headless and does not disturb an interactive session.
 """
+
 from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._typing import PathLike
     from .history import History
 
-__all__ = ["plot_history", "matplotlib_available", "require_matplotlib", "MISSING_MATPLOTLIB"]
+__all__ = ["MISSING_MATPLOTLIB", "matplotlib_available", "plot_history", "require_matplotlib"]
 
-MISSING_MATPLOTLIB = ("plotting needs matplotlib, which is not installed; "
-                      "install it with: pip install 'fastnn[plot]'")
+MISSING_MATPLOTLIB = (
+    "plotting needs matplotlib, which is not installed; install it with: pip install 'fastnn[plot]'"
+)
 
 
 def matplotlib_available() -> bool:
@@ -68,8 +70,14 @@ def _series(records, key, percent_of=None):
     return xs, ys
 
 
-def plot_history(history: History, path: Optional[PathLike] = None, *, title: Optional[str] = None,
-                 evaluation_label: str = "validation", dpi: int = 100) -> Any:
+def plot_history(
+    history: History,
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    evaluation_label: str = "validation",
+    dpi: int = 100,
+) -> Any:
     """The learning curves: a matplotlib Figure with two panels, cost per epoch and accuracy (%)
     per epoch; written to ``path`` when given (PNG, or SVG/PDF by the suffix), atomically.
 
@@ -112,13 +120,19 @@ def plot_history(history: History, path: Optional[PathLike] = None, *, title: Op
     for key, label in (("training", "training"), ("evaluation", evaluation_label)):
         xs, ys = _series(records, f"{key}_data_cost")
         if ys:
-            line, = ax_cost.plot(xs, ys, marker=".", label=f"{label}: data cost")
+            (line,) = ax_cost.plot(xs, ys, marker=".", label=f"{label}: data cost")
             colors[key] = line.get_color()
             drawn_cost += 1
         xs2, ys2 = _series(records, f"{key}_cost")
         if ys2 and (not ys or any(a != b for a, b in zip(ys, ys2))):
-            ax_cost.plot(xs2, ys2, linestyle="--", marker=".", color=colors.get(key),
-                         label=f"{label}: cost + penalty (network2)" if ys else label)
+            ax_cost.plot(
+                xs2,
+                ys2,
+                linestyle="--",
+                marker=".",
+                color=colors.get(key),
+                label=f"{label}: cost + penalty (network2)" if ys else label,
+            )
             drawn_cost += 1
         if key == "training" and not ys and not ys2:
             xs, ys = _series(records, "training_loss")
@@ -129,8 +143,10 @@ def plot_history(history: History, path: Optional[PathLike] = None, *, title: Op
     ax_cost.set_xlabel("epoch")
 
     drawn_acc = 0
-    for key, n_key, label in (("training_accuracy", "n_training", "training"),
-                              ("evaluation_accuracy", "n_evaluation", evaluation_label)):
+    for key, n_key, label in (
+        ("training_accuracy", "n_training", "training"),
+        ("evaluation_accuracy", "n_evaluation", evaluation_label),
+    ):
         xs, ys = _series(records, key, n_key)
         if ys:
             ax_acc.plot(xs, ys, marker=".", label=label)
@@ -146,6 +162,7 @@ def plot_history(history: History, path: Optional[PathLike] = None, *, title: Op
             ax.text(0.5, 0.5, "not monitored", ha="center", va="center", transform=ax.transAxes)
         if records:
             from matplotlib.ticker import MaxNLocator
+
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)

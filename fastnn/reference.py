@@ -4,6 +4,7 @@ Written to be read next to chapters 2 and 3 of Nielsen's *Neural Networks and De
 like his network2.py, but matrix-based: one product per layer per mini-batch, one example per row
 (so zˡ = aˡ⁻¹ Wˡᵀ + bˡ for a batch of rows). Not the product: slow, allocates freely, no checks.
 """
+
 import numpy as np
 from scipy.special import expit
 
@@ -43,8 +44,16 @@ class ReferenceNetwork:
     weights[l] has shape (sizes[l+1], sizes[l]), biases[l] shape (sizes[l+1],).
     """
 
-    def __init__(self, sizes, weights, biases, cost="cross-entropy", output="sigmoid",
-                 hidden="sigmoid", dtype=np.float64):
+    def __init__(
+        self,
+        sizes,
+        weights,
+        biases,
+        cost="cross-entropy",
+        output="sigmoid",
+        hidden="sigmoid",
+        dtype=np.float64,
+    ):
         self.sizes = list(sizes)
         self.num_layers = len(sizes)
         self.cost = resolve_cost(cost)
@@ -67,7 +76,7 @@ class ReferenceNetwork:
     def feedforward(self, X):
         a = np.asarray(X, dtype=self.dtype)
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            a = ACTIVATIONS[self._act(l)][0](a @ w.T + b)   # aˡ = σ(aˡ⁻¹ Wᵀ + b)  (eq. 25)
+            a = ACTIVATIONS[self._act(l)][0](a @ w.T + b)  # aˡ = σ(aˡ⁻¹ Wᵀ + b)  (eq. 25)
         return a
 
     def backprop(self, X, Y, masks=None, row_weights=None):
@@ -75,14 +84,14 @@ class ReferenceNetwork:
         mask of hidden layer l+1: 0 or 1/(1−p) per neuron and row. `row_weights` (optional, (m,))
         weighs each row's gradient: Σ_x w_x ∇C_x (row x's δᴸ scaled by w_x)."""
         activation = X
-        activations = [X]       # inputs to each layer (after dropout)
+        activations = [X]  # inputs to each layer (after dropout)
         zs = []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = activation @ w.T + b
             zs.append(z)
             activation = ACTIVATIONS[self._act(l)][0](z)
             if masks is not None and l < self.num_layers - 2:
-                activation = activation * masks[l]          # inverted dropout
+                activation = activation * masks[l]  # inverted dropout
             activations.append(activation)
         nabla_b = [None] * len(self.biases)
         nabla_w = [None] * len(self.weights)
@@ -90,8 +99,8 @@ class ReferenceNetwork:
         delta = self.cost.delta(zs[-1], activations[-1], Y, self.output)
         if row_weights is not None:
             delta = delta * np.asarray(row_weights, dtype=self.dtype)[:, None]
-        nabla_b[-1] = delta.sum(axis=0)                     # BP3
-        nabla_w[-1] = delta.T @ activations[-2]             # BP4
+        nabla_b[-1] = delta.sum(axis=0)  # BP3
+        nabla_w[-1] = delta.T @ activations[-2]  # BP4
         for l in range(2, self.num_layers):
             # BP2: δˡ = ((Wˡ⁺¹)ᵀ δˡ⁺¹) ⊙ σ'(zˡ)
             delta = (delta @ self.weights[-l + 1]) * ACTIVATIONS[self.hidden][1](zs[-l])
@@ -101,8 +110,9 @@ class ReferenceNetwork:
             nabla_w[-l] = delta.T @ activations[-l - 1]
         return nabla_b, nabla_w
 
-    def update_mini_batch(self, X, Y, eta, lmbda, n, regularization="l2", momentum=0.0,
-                          masks=None, row_weights=None):
+    def update_mini_batch(
+        self, X, Y, eta, lmbda, n, regularization="l2", momentum=0.0, masks=None, row_weights=None
+    ):
         m = len(X)
         nabla_b, nabla_w = self.backprop(X, Y, masks, row_weights)
         for l in range(len(self.weights)):
@@ -112,8 +122,7 @@ class ReferenceNetwork:
                 reg = w if regularization == "l2" else np.sign(w)
                 if lmbda == 0:
                     reg = 0
-                self.velocity_w[l] = momentum * self.velocity_w[l] - (eta / m) * nw \
-                    - (eta * lmbda / n) * reg
+                self.velocity_w[l] = momentum * self.velocity_w[l] - (eta / m) * nw - (eta * lmbda / n) * reg
                 self.weights[l] = w + self.velocity_w[l]
                 self.velocity_b[l] = momentum * self.velocity_b[l] - (eta / m) * nabla_b[l]
                 self.biases[l] = self.biases[l] + self.velocity_b[l]
@@ -127,8 +136,19 @@ class ReferenceNetwork:
             # b ← b − (η/m) Σ ∂C_x/∂b                      (eq. 94)
             self.biases[l] = self.biases[l] - (eta / m) * nabla_b[l]
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, regularization="l2",
-            momentum=0.0, perms=None, mask_stream=None, sample_weight=None):
+    def SGD(
+        self,
+        training_data,
+        epochs,
+        mini_batch_size,
+        eta,
+        lmbda=0.0,
+        regularization="l2",
+        momentum=0.0,
+        perms=None,
+        mask_stream=None,
+        sample_weight=None,
+    ):
         """Train; mini-batches are consecutive slices of the data in order, or of X[perm] for
         perm in `perms` (one permutation per epoch). `mask_stream.next(shape)` supplies dropout
         masks (one per hidden layer per mini-batch, in that order). `sample_weight` (n,) weighs
@@ -145,12 +165,21 @@ class ReferenceNetwork:
         for epoch in range(epochs):
             order = np.arange(n) if perms is None else perms[epoch]
             for k in range(0, n, mini_batch_size):
-                idx = order[k:k + mini_batch_size]
+                idx = order[k : k + mini_batch_size]
                 masks = None
                 if mask_stream is not None:
                     masks = [mask_stream.next((len(idx), s)) for s in self.sizes[1:-1]]
-                self.update_mini_batch(X[idx], Y[idx], eta, lmbda, n, regularization, momentum,
-                                       masks, None if W is None else W[idx])
+                self.update_mini_batch(
+                    X[idx],
+                    Y[idx],
+                    eta,
+                    lmbda,
+                    n,
+                    regularization,
+                    momentum,
+                    masks,
+                    None if W is None else W[idx],
+                )
 
     def total_cost(self, X, y, lmbda=0.0, regularization="l2"):
         """Mean cost over the rows plus the regularization term, with n = len(X) as network2."""
@@ -185,8 +214,11 @@ class ReferenceNetwork:
         """Rows where predict equals the label, the target row's argmax, or (one output) y ≥ 0.5."""
         y = np.asarray(y)
         if self.sizes[-1] == 1:
-            want = ((y.reshape(-1) >= 0.5).astype(np.intp) if self.output == "sigmoid"
-                    else np.zeros(len(y), dtype=np.intp))     # argmax of one column
+            want = (
+                (y.reshape(-1) >= 0.5).astype(np.intp)
+                if self.output == "sigmoid"
+                else np.zeros(len(y), dtype=np.intp)
+            )  # argmax of one column
         else:
             want = y if y.ndim == 1 else y.argmax(axis=1)
         return int(np.sum(self.predict(X) == want))
@@ -211,15 +243,24 @@ class EpochStep:
         self.net, self.batch_size, self.velocity = net, int(batch_size), velocity
         self.dropout_p, self.rng = float(dropout), rng
         self.bad_batch = -1
-        self.ref = ReferenceNetwork(net.sizes, net.weights, net.biases, cost=net.cost,
-                                    output=net.output, hidden=net.hidden, dtype=net.dtype)
+        self.ref = ReferenceNetwork(
+            net.sizes,
+            net.weights,
+            net.biases,
+            cost=net.cost,
+            output=net.output,
+            hidden=net.hidden,
+            dtype=net.dtype,
+        )
         if velocity is not None:
             from ._core import parameter_layout
+
             w_off, b_off, _ = parameter_layout(net.sizes)
             sizes = net.sizes
-            self._vw = [velocity[o:o + a * b].reshape(b, a)
-                        for o, a, b in zip(w_off, sizes[:-1], sizes[1:])]
-            self._vb = [velocity[o:o + b] for o, b in zip(b_off, sizes[1:])]
+            self._vw = [
+                velocity[o : o + a * b].reshape(b, a) for o, a, b in zip(w_off, sizes[:-1], sizes[1:])
+            ]
+            self._vb = [velocity[o : o + b] for o, b in zip(b_off, sizes[1:])]
 
     @property
     def rng_state(self):
@@ -246,8 +287,22 @@ class EpochStep:
             for dst, src in zip(self._vw + self._vb, ref.velocity_w + ref.velocity_b):
                 dst[...] = src
 
-    def train(self, X, y, perm, start, stop, eta, lmbda=0.0, n_total=-1, regularization="l2",
-              momentum=0.0, track_loss=False, check_input=False, sample_weight=None):
+    def train(
+        self,
+        X,
+        y,
+        perm,
+        start,
+        stop,
+        eta,
+        lmbda=0.0,
+        n_total=-1,
+        regularization="l2",
+        momentum=0.0,
+        track_loss=False,
+        check_input=False,
+        sample_weight=None,
+    ):
         ref, B, n = self.ref, self.batch_size, len(X)
         n_total = n if n_total < 0 else n_total
         labels = y.labels if len(y.labels) else None
@@ -261,23 +316,26 @@ class EpochStep:
                 if check_input and not np.all(np.isfinite(Xb)):
                     self.bad_batch = k
                     break
-                Yb = onehot(labels[idx], ref.sizes[-1]).astype(ref.dtype) if labels is not None \
+                Yb = (
+                    onehot(labels[idx], ref.sizes[-1]).astype(ref.dtype)
+                    if labels is not None
                     else y.targets[idx]
+                )
                 masks = None
                 if self.dropout_p > 0:
                     keep = 1.0 - self.dropout_p
-                    masks = [(self.rng.random((len(idx), s)) < keep) / keep
-                             for s in ref.sizes[1:-1]]
+                    masks = [(self.rng.random((len(idx), s)) < keep) / keep for s in ref.sizes[1:-1]]
                 wb = None if sample_weight is None else sample_weight[idx]
                 if track_loss:
                     A = ref.feedforward(Xb)
                     if wb is None:
                         loss += float(ref.cost.fn(A, Yb))
                     else:
-                        loss += sum(float(w) * float(ref.cost.fn(A[i:i + 1], Yb[i:i + 1]))
-                                    for i, w in enumerate(wb))
-                ref.update_mini_batch(Xb, Yb, eta, lmbda, n_total, regularization, momentum, masks,
-                                      wb)
+                        loss += sum(
+                            float(w) * float(ref.cost.fn(A[i : i + 1], Yb[i : i + 1]))
+                            for i, w in enumerate(wb)
+                        )
+                ref.update_mini_batch(Xb, Yb, eta, lmbda, n_total, regularization, momentum, masks, wb)
         finally:
             self._store()
         return loss

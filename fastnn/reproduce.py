@@ -18,6 +18,7 @@ The figures (``--figures DIR``: one PNG and the JSON of its series each; matplot
 book's; it checks that everything runs and that every figure shows the chapter's effect. Without MNIST
 only the figures that need no data are made (learning-slowdown, softmax).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -37,20 +38,20 @@ import numpy as np
 #: Figures written by ``--figures DIR`` (file stem -> what it shows); the first two need no data.
 FIGURES = {
     "learning-slowdown": "one sigmoid neuron, input 1, target 0: cost per epoch from (w, b) = (0.6, 0.9) "
-                         "and (2.0, 2.0), quadratic cost (η = 0.15) vs cross-entropy (η = 0.005)",
+    "and (2.0, 2.0), quadratic cost (η = 0.15) vs cross-entropy (η = 0.005)",
     "softmax": "softmax outputs as one weighted input varies, and with a growing scale c",
     "overfitting": "[784,30,10], first 1,000 training images, 400 epochs, η = 0.5: training cost, test "
-                   "accuracy, test cost, training accuracy per epoch",
+    "accuracy, test cost, training accuracy per epoch",
     "regularization": "the same run with λ = 0.1 beside λ = 0",
     "weight-init": "validation accuracy per epoch, 1/√n_in vs N(0, 1) initialisation, [784,30,10], "
-                   "η = 0.1, λ = 5.0, 30 epochs",
+    "η = 0.1, λ = 5.0, 30 epochs",
     "training-size": "test accuracy against the number of training images (100 … 50,000)",
 }
 NO_DATA_FIGURES = ("learning-slowdown", "softmax")
 
 FULL_TRAIN = 50_000
-QUICK_TRAIN = 10_000         # --quick: training images at most (λ scaled by n / 50,000)
-QUICK_EVAL = 2_000           # --quick: evaluation images
+QUICK_TRAIN = 10_000  # --quick: training images at most (λ scaled by n / 50,000)
+QUICK_EVAL = 2_000  # --quick: evaluation images
 TRAINING_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 50_000)
 QUICK_TRAINING_SIZES = (100, 1_000, 10_000)
 
@@ -58,46 +59,157 @@ QUICK_TRAINING_SIZES = (100, 1_000, 10_000)
 @dataclass
 class Experiment:
     key: str
-    label: str              # row text of the table
-    book: str               # the book's figure, as printed in the book
+    label: str  # row text of the table
+    book: str  # the book's figure, as printed in the book
     sizes: tuple
     eta: float
     lmbda: float
     epochs: int
     quick_epochs: int
-    evaluate_on: str        # "test" | "validation"
-    metric: str             # "final" | "peak" | "epoch1"
+    evaluate_on: str  # "test" | "validation"
+    metric: str  # "final" | "peak" | "epoch1"
     weight_init: str = "large"
     cost: str = "cross-entropy"
     train_size: int | None = None
-    book_value: float | None = None   # numeric book figure (%) for the difference column
-    compare_with: str | None = None   # row printed together with this one ("a vs b")
+    book_value: float | None = None  # numeric book figure (%) for the difference column
+    compare_with: str | None = None  # row printed together with this one ("a vs b")
 
 
 EXPERIMENTS = [
-    Experiment("ce30", "[784,30,10], large N(0,1) init, η=0.5, 30 epochs, test accuracy",
-               "95.49 %", (784, 30, 10), 0.5, 0.0, 30, 1, "test", "final", book_value=95.49),
-    Experiment("ce100", "[784,100,10], large init, η=0.5, 30 epochs, test accuracy",
-               "96.82 %", (784, 100, 10), 0.5, 0.0, 30, 1, "test", "final", book_value=96.82),
-    Experiment("overfit", "[784,30,10], first 1,000 training images, 400 epochs, η=0.5, λ=0: "
-               "peak test accuracy", "82.27 %", (784, 30, 10), 0.5, 0.0, 400, 60, "test", "peak",
-               train_size=1000, book_value=82.27),
-    Experiment("overfit-l2", "same with λ=0.1", "87.1 %", (784, 30, 10), 0.5, 0.1, 400, 60, "test",
-               "peak", train_size=1000, book_value=87.1),
-    Experiment("l2-30", "[784,30,10], large init, η=0.5, λ=5.0, 30 epochs, test accuracy", "96.49 %",
-               (784, 30, 10), 0.5, 5.0, 30, 1, "test", "final", book_value=96.49),
-    Experiment("l2-100", "[784,100,10], large init, η=0.5, λ=5.0, 30 epochs, validation accuracy",
-               "97.92 %", (784, 100, 10), 0.5, 5.0, 30, 1, "validation", "final", book_value=97.92),
-    Experiment("l2-100-60", "[784,100,10], large init, η=0.1, λ=5.0, 60 epochs, validation accuracy",
-               "98.04 %", (784, 100, 10), 0.1, 5.0, 60, 2, "validation", "final", book_value=98.04),
-    Experiment("init-new", "[784,30,10], η=0.1, λ=5.0: validation accuracy after epoch 1, "
-               "1/√n_in init vs large init", "≈ 93 % vs < 87 %", (784, 30, 10), 0.1, 5.0, 1, 1,
-               "validation", "epoch1", weight_init="default", compare_with="init-large"),
-    Experiment("init-large", "(large init, epoch 1)", "< 87 %", (784, 30, 10), 0.1, 5.0, 1, 1,
-               "validation", "epoch1", weight_init="large"),
-    Experiment("softmax", "softmax + log-likelihood, [784,30,10], 1/√n_in init, η=0.5, λ=5.0, "
-               "30 epochs, test accuracy", "(no book figure)", (784, 30, 10), 0.5, 5.0, 30, 1, "test",
-               "final", weight_init="default", cost="log-likelihood"),
+    Experiment(
+        "ce30",
+        "[784,30,10], large N(0,1) init, η=0.5, 30 epochs, test accuracy",
+        "95.49 %",
+        (784, 30, 10),
+        0.5,
+        0.0,
+        30,
+        1,
+        "test",
+        "final",
+        book_value=95.49,
+    ),
+    Experiment(
+        "ce100",
+        "[784,100,10], large init, η=0.5, 30 epochs, test accuracy",
+        "96.82 %",
+        (784, 100, 10),
+        0.5,
+        0.0,
+        30,
+        1,
+        "test",
+        "final",
+        book_value=96.82,
+    ),
+    Experiment(
+        "overfit",
+        "[784,30,10], first 1,000 training images, 400 epochs, η=0.5, λ=0: peak test accuracy",
+        "82.27 %",
+        (784, 30, 10),
+        0.5,
+        0.0,
+        400,
+        60,
+        "test",
+        "peak",
+        train_size=1000,
+        book_value=82.27,
+    ),
+    Experiment(
+        "overfit-l2",
+        "same with λ=0.1",
+        "87.1 %",
+        (784, 30, 10),
+        0.5,
+        0.1,
+        400,
+        60,
+        "test",
+        "peak",
+        train_size=1000,
+        book_value=87.1,
+    ),
+    Experiment(
+        "l2-30",
+        "[784,30,10], large init, η=0.5, λ=5.0, 30 epochs, test accuracy",
+        "96.49 %",
+        (784, 30, 10),
+        0.5,
+        5.0,
+        30,
+        1,
+        "test",
+        "final",
+        book_value=96.49,
+    ),
+    Experiment(
+        "l2-100",
+        "[784,100,10], large init, η=0.5, λ=5.0, 30 epochs, validation accuracy",
+        "97.92 %",
+        (784, 100, 10),
+        0.5,
+        5.0,
+        30,
+        1,
+        "validation",
+        "final",
+        book_value=97.92,
+    ),
+    Experiment(
+        "l2-100-60",
+        "[784,100,10], large init, η=0.1, λ=5.0, 60 epochs, validation accuracy",
+        "98.04 %",
+        (784, 100, 10),
+        0.1,
+        5.0,
+        60,
+        2,
+        "validation",
+        "final",
+        book_value=98.04,
+    ),
+    Experiment(
+        "init-new",
+        "[784,30,10], η=0.1, λ=5.0: validation accuracy after epoch 1, 1/√n_in init vs large init",
+        "≈ 93 % vs < 87 %",
+        (784, 30, 10),
+        0.1,
+        5.0,
+        1,
+        1,
+        "validation",
+        "epoch1",
+        weight_init="default",
+        compare_with="init-large",
+    ),
+    Experiment(
+        "init-large",
+        "(large init, epoch 1)",
+        "< 87 %",
+        (784, 30, 10),
+        0.1,
+        5.0,
+        1,
+        1,
+        "validation",
+        "epoch1",
+        weight_init="large",
+    ),
+    Experiment(
+        "softmax",
+        "softmax + log-likelihood, [784,30,10], 1/√n_in init, η=0.5, λ=5.0, 30 epochs, test accuracy",
+        "(no book figure)",
+        (784, 30, 10),
+        0.5,
+        5.0,
+        30,
+        1,
+        "test",
+        "final",
+        weight_init="default",
+        cost="log-likelihood",
+    ),
 ]
 EXPERIMENT_KEYS = tuple(e.key for e in EXPERIMENTS)
 
@@ -110,13 +222,13 @@ class Run:
     n_training: int
     n_evaluation: int
     lmbda: float
-    final: float            # accuracy (%) after the last epoch
-    peak: float             # best epoch's accuracy (%)
+    final: float  # accuracy (%) after the last epoch
+    peak: float  # best epoch's accuracy (%)
     peak_epoch: int
-    seconds: float          # wall time of the SGD call (training + per-epoch monitoring)
-    train_seconds: float    # sum of the epochs' training time (EpochRecord.seconds)
-    curve: list = field(default_factory=list)       # evaluation accuracy (%) per epoch
-    series: dict = field(default_factory=dict)      # every monitored figure per epoch (figure runs)
+    seconds: float  # wall time of the SGD call (training + per-epoch monitoring)
+    train_seconds: float  # sum of the epochs' training time (EpochRecord.seconds)
+    curve: list = field(default_factory=list)  # evaluation accuracy (%) per epoch
+    series: dict = field(default_factory=dict)  # every monitored figure per epoch (figure runs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -133,6 +245,7 @@ class _Reporter:
             bar = hasattr(self.stream, "isatty") and self.stream.isatty()
         if bar and total:
             from tqdm.auto import tqdm
+
             self.bar = tqdm(total=total, unit="exp", file=self.stream, leave=False, dynamic_ncols=True)
 
     def line(self, text):
@@ -166,11 +279,21 @@ def _data_cost_tracker(net, data, name, lmbda):
         if value is None:
             value = net.total_cost(X, y)
         values.append(float(value))
+
     return values, after_epoch
 
 
-def run_experiment(exp: Experiment, seed: int, data, *, quick=False, dtype=np.float64, n_threads=None,
-                   monitor_all=False, epochs=None) -> Run:
+def run_experiment(
+    exp: Experiment,
+    seed: int,
+    data,
+    *,
+    quick=False,
+    dtype=np.float64,
+    n_threads=None,
+    monitor_all=False,
+    epochs=None,
+) -> Run:
     """Train one experiment of the table. ``monitor_all``: also record the training and evaluation
     cost (data cost) and the training accuracy per epoch (what the figures draw)."""
     import fastnn
@@ -204,10 +327,19 @@ def run_experiment(exp: Experiment, seed: int, data, *, quick=False, dtype=np.fl
     t0 = time.perf_counter()
     monitor_cost = monitor_all and lmbda == 0
     _, accuracies, _, train_acc = net.SGD(
-        (X, y), epochs, 10, exp.eta, lmbda=lmbda, evaluation_data=evaluation,
-        monitor_evaluation_accuracy=True, monitor_evaluation_cost=monitor_cost,
-        monitor_training_cost=monitor_cost, monitor_training_accuracy=monitor_all,
-        callback=callback if callbacks else None, n_threads=n_threads)
+        (X, y),
+        epochs,
+        10,
+        exp.eta,
+        lmbda=lmbda,
+        evaluation_data=evaluation,
+        monitor_evaluation_accuracy=True,
+        monitor_evaluation_cost=monitor_cost,
+        monitor_training_cost=monitor_cost,
+        monitor_training_accuracy=monitor_all,
+        callback=callback if callbacks else None,
+        n_threads=n_threads,
+    )
     seconds = time.perf_counter() - t0
     curve = [100.0 * a / n_eval for a in accuracies]
     if monitor_all:
@@ -217,8 +349,21 @@ def run_experiment(exp: Experiment, seed: int, data, *, quick=False, dtype=np.fl
     history = net.history
     assert history is not None
     train_seconds = float(sum(r.seconds for r in history.records))
-    return Run(exp.key, seed, epochs, len(X), n_eval, lmbda, curve[-1], curve[best], best + 1, seconds,
-               train_seconds, curve, series)
+    return Run(
+        exp.key,
+        seed,
+        epochs,
+        len(X),
+        n_eval,
+        lmbda,
+        curve[-1],
+        curve[best],
+        best + 1,
+        seconds,
+        train_seconds,
+        curve,
+        series,
+    )
 
 
 def slowdown_series(epochs=300):
@@ -235,9 +380,15 @@ def slowdown_series(epochs=300):
             start_cost, start_out = net.total_cost(X, y), float(net.feedforward(X)[0, 0])
             _, _, costs, _ = net.SGD((X, y), epochs, 1, eta, monitor_training_cost=True)
             out[f"{cost} ({w}, {b})"] = {
-                "cost": cost, "eta": eta, "w0": w, "b0": b, "epoch": list(range(epochs + 1)),
+                "cost": cost,
+                "eta": eta,
+                "w0": w,
+                "b0": b,
+                "epoch": list(range(epochs + 1)),
                 "data_cost": [float(start_cost)] + [float(c) for c in costs],
-                "output_start": start_out, "output_end": float(net.feedforward(X)[0, 0])}
+                "output_start": start_out,
+                "output_end": float(net.feedforward(X)[0, 0]),
+            }
     return out
 
 
@@ -255,9 +406,18 @@ def softmax_series():
     tie = np.array([2.5, -1.0, 3.2, 3.2])
     A_c = np.array([fastnn.softmax(z0, c=c) for c in cs])
     A_tie = np.array([fastnn.softmax(tie, c=c) for c in cs])
-    return {"z": z0.tolist(), "z4": sweep.tolist(), "a": A.T.tolist(), "sum": A.sum(axis=1).tolist(),
-            "c": cs.tolist(), "a_c": A_c.T.tolist(), "sum_c": A_c.sum(axis=1).tolist(),
-            "z_tie": tie.tolist(), "a_tie": A_tie.T.tolist(), "sum_tie": A_tie.sum(axis=1).tolist()}
+    return {
+        "z": z0.tolist(),
+        "z4": sweep.tolist(),
+        "a": A.T.tolist(),
+        "sum": A.sum(axis=1).tolist(),
+        "c": cs.tolist(),
+        "a_c": A_c.T.tolist(),
+        "sum_c": A_c.sum(axis=1).tolist(),
+        "z_tie": tie.tolist(),
+        "a_tie": A_tie.T.tolist(),
+        "sum_tie": A_tie.sum(axis=1).tolist(),
+    }
 
 
 def training_size_series(data, *, quick=False, dtype=np.float64, n_threads=None, seed=0, report=None):
@@ -279,12 +439,19 @@ def training_size_series(data, *, quick=False, dtype=np.float64, n_threads=None,
         t0 = time.perf_counter()
         net.SGD((X[:n], y[:n]), epochs, 10, 0.5, lmbda=lmbda, n_threads=n_threads)
         acc = 100.0 * net.accuracy(Xt, yt) / len(yt)
-        for k, v in (("n", n), ("accuracy", acc), ("epochs", epochs), ("lmbda", lmbda),
-                     ("seconds", time.perf_counter() - t0)):
+        for k, v in (
+            ("n", n),
+            ("accuracy", acc),
+            ("epochs", epochs),
+            ("lmbda", lmbda),
+            ("seconds", time.perf_counter() - t0),
+        ):
             out[k].append(v)
         if report is not None:
-            report(f"training-size n={n:,}: {epochs} epochs, λ={lmbda:g}: test accuracy {acc:.2f} %, "
-                   f"{out['seconds'][-1]:.1f} s")
+            report(
+                f"training-size n={n:,}: {epochs} epochs, λ={lmbda:g}: test accuracy {acc:.2f} %, "
+                f"{out['seconds'][-1]:.1f} s"
+            )
     return out
 
 
@@ -293,15 +460,23 @@ def weight_init_series(data, *, quick=False, dtype=np.float64, n_threads=None, s
     the N(0, 1) initialisation (--quick: 10,000 images, λ = 1.0, 4 epochs, 2,000 validation images)."""
     out = {}
     for key, init in (("default", "default"), ("large", "large")):
-        exp = Experiment(f"init-{init}", "", "", (784, 30, 10), 0.1, 5.0, 30, 4, "validation",
-                         "final", weight_init=init)
+        exp = Experiment(
+            f"init-{init}", "", "", (784, 30, 10), 0.1, 5.0, 30, 4, "validation", "final", weight_init=init
+        )
         r = run_experiment(exp, seed, data, quick=quick, dtype=dtype, n_threads=n_threads)
-        out[key] = {"epoch": list(range(1, r.epochs + 1)), "validation_accuracy": r.curve,
-                    "n_training": r.n_training, "n_validation": r.n_evaluation, "lmbda": r.lmbda,
-                    "seconds": r.seconds}
+        out[key] = {
+            "epoch": list(range(1, r.epochs + 1)),
+            "validation_accuracy": r.curve,
+            "n_training": r.n_training,
+            "n_validation": r.n_evaluation,
+            "lmbda": r.lmbda,
+            "seconds": r.seconds,
+        }
         if report is not None:
-            report(f"weight-init {init}: validation accuracy {r.curve[0]:.2f} % after epoch 1, "
-                   f"{r.final:.2f} % after epoch {r.epochs}, {r.seconds:.1f} s")
+            report(
+                f"weight-init {init}: validation accuracy {r.curve[0]:.2f} % after epoch 1, "
+                f"{r.final:.2f} % after epoch {r.epochs}, {r.seconds:.1f} s"
+            )
     return out
 
 
@@ -361,8 +536,15 @@ def build_rows(experiments, runs, quick):
     return rows
 
 
-HEADER = ("Experiment (book's settings)", "Book", "fastnn: mean [min–max]", "Δ vs book", "Peak / note",
-          "Time per run", "Seeds")
+HEADER = (
+    "Experiment (book's settings)",
+    "Book",
+    "fastnn: mean [min–max]",
+    "Δ vs book",
+    "Peak / note",
+    "Time per run",
+    "Seeds",
+)
 
 
 def markdown_table(rows):
@@ -373,8 +555,10 @@ def markdown_table(rows):
 
 
 def text_table(rows):
-    widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i])
-              for i in range(len(HEADER))]
+    widths = [
+        max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i])
+        for i in range(len(HEADER))
+    ]
     widths[0] = min(widths[0], 70)
     out = []
     for row in [HEADER, *rows]:
@@ -417,22 +601,41 @@ def machine_info(dtype=np.float64, n_threads=None):
         from threadpoolctl import threadpool_info
 
         info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-                         f"{i.get('num_threads')} threads)" for i in info) or "?"
+        blas = (
+            ", ".join(
+                f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+                f"{i.get('num_threads')} threads)"
+                for i in info
+            )
+            or "?"
+        )
     except Exception:  # noqa: BLE001 - informational only
         pass
     commit = "?"
     try:
         repo = Path(fastnn.__file__).resolve().parents[1]
         if (repo / ".git").exists():
-            commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-                                    capture_output=True, text=True, timeout=10,
-                                    check=False).stdout.strip() or "?"
+            commit = (
+                subprocess.run(
+                    ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    check=False,
+                ).stdout.strip()
+                or "?"
+            )
     except (OSError, subprocess.SubprocessError):
         pass
     return {
-        "cpu": cpu, "cores": cores, "python": platform.python_version(), "numpy": np.__version__,
-        "blas": blas, "fastnn": fastnn.__version__, "commit": commit, "dtype": np.dtype(dtype).name,
+        "cpu": cpu,
+        "cores": cores,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "fastnn": fastnn.__version__,
+        "commit": commit,
+        "dtype": np.dtype(dtype).name,
         "n_threads": "automatic" if n_threads is None else n_threads,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average": _loadavg(),
@@ -472,8 +675,11 @@ def draw_slowdown(series, path, dpi=100):
     for ax, cost in zip(axes, ("quadratic", "cross-entropy")):
         for s in series.values():
             if s["cost"] == cost:
-                ax.plot(s["epoch"], s["data_cost"],
-                        label=f"start (w, b) = ({s['w0']}, {s['b0']}), output {s['output_start']:.2f}")
+                ax.plot(
+                    s["epoch"],
+                    s["data_cost"],
+                    label=f"start (w, b) = ({s['w0']}, {s['b0']}), output {s['output_start']:.2f}",
+                )
         eta = next(s["eta"] for s in series.values() if s["cost"] == cost)
         ax.set_title(f"{cost} cost, η = {eta}")
         ax.set_xlabel("epoch")
@@ -495,8 +701,10 @@ def draw_softmax(series, path, dpi=100):
     ax.set_xlabel("z4")
     ax.set_ylabel("output activation")
     ax.legend(fontsize=8, loc="center left")
-    for ax, key, zkey, what in ((axes[1], "a_c", "z", "distinct maximum"),
-                                (axes[2], "a_tie", "z_tie", "tie for the maximum")):
+    for ax, key, zkey, what in (
+        (axes[1], "a_c", "z", "distinct maximum"),
+        (axes[2], "a_tie", "z_tie", "tie for the maximum"),
+    ):
         zz = series[zkey]
         for j, a in enumerate(series[key]):
             ax.plot(series["c"], a, label=f"a{j + 1} (z{j + 1} = {zz[j]})")
@@ -507,8 +715,9 @@ def draw_softmax(series, path, dpi=100):
         ax.set_title(f"e^(c·zj) / Σk e^(c·zk): {what}", fontsize=10)
         ax.legend(fontsize=8)
     axes[2].axhline(0.5, color="gray", linestyle="--", linewidth=1)
-    fig.suptitle("Softmax (§3.1.4): monotonic, non-local, sums to 1; c → ∞ gives the maximum "
-                 "(1/2 each on a tie)")
+    fig.suptitle(
+        "Softmax (§3.1.4): monotonic, non-local, sums to 1; c → ∞ gives the maximum (1/2 each on a tie)"
+    )
     _save(fig, path)
 
 
@@ -516,10 +725,12 @@ def draw_overfitting(run, path, quick=False, dpi=100):
     s = run.series
     epochs = list(range(1, len(s["evaluation_accuracy"]) + 1))
     fig, axes = _figure(4, width_per=3.6, height=3.6, dpi=dpi)
-    panels = ((axes[0], "training_cost", "cost on the training data", "data cost"),
-              (axes[1], "evaluation_accuracy", "accuracy (%) on the test data", "accuracy (%)"),
-              (axes[2], "evaluation_cost", "cost on the test data", "data cost"),
-              (axes[3], "training_accuracy", "accuracy (%) on the training data", "accuracy (%)"))
+    panels = (
+        (axes[0], "training_cost", "cost on the training data", "data cost"),
+        (axes[1], "evaluation_accuracy", "accuracy (%) on the test data", "accuracy (%)"),
+        (axes[2], "evaluation_cost", "cost on the test data", "data cost"),
+        (axes[3], "training_accuracy", "accuracy (%) on the training data", "accuracy (%)"),
+    )
     for ax, key, title, ylabel in panels:
         ax.plot(epochs, s[key], label="fastnn")
         ax.set_title(title, fontsize=10)
@@ -530,9 +741,12 @@ def draw_overfitting(run, path, quick=False, dpi=100):
     axes[2].axvline(best + 1, color="gray", linestyle=":", label=f"minimum: epoch {best + 1}")
     for ax in axes:
         ax.legend(fontsize=8)
-    fig.suptitle(f"Overfitting (§3.2): [784,30,10], large init, first {run.n_training:,} training images, "
-                 f"{run.epochs} epochs, η = 0.5, λ = 0, {run.n_evaluation:,} test images"
-                 + (" — QUICK" if quick else ""), fontsize=11)
+    fig.suptitle(
+        f"Overfitting (§3.2): [784,30,10], large init, first {run.n_training:,} training images, "
+        f"{run.epochs} epochs, η = 0.5, λ = 0, {run.n_evaluation:,} test images"
+        + (" — QUICK" if quick else ""),
+        fontsize=11,
+    )
     _save(fig, path)
 
 
@@ -542,23 +756,33 @@ def draw_regularization(run0, run1, path, quick=False, dpi=100):
         s = run.series
         epochs = list(range(1, len(s["evaluation_accuracy"]) + 1))
         axes[0].plot(epochs, s["evaluation_accuracy"], color=color, label=f"test, λ = {lmbda}")
-        axes[0].plot(epochs, s["training_accuracy"], color=color, linestyle="-.", linewidth=1,
-                     label=f"training, λ = {lmbda}")
+        axes[0].plot(
+            epochs,
+            s["training_accuracy"],
+            color=color,
+            linestyle="-.",
+            linewidth=1,
+            label=f"training, λ = {lmbda}",
+        )
         axes[1].plot(epochs, s["evaluation_cost"], color=color, label=f"test, λ = {lmbda}")
         axes[2].plot(epochs, s["training_cost"], color=color, label=f"training, λ = {lmbda}")
     _book_line(axes[0], 82.27, "book: 82.27 % (λ = 0, peak)", "tab:blue")
     _book_line(axes[0], 87.1, "book: 87.1 % (λ = 0.1)", "tab:orange")
     axes[0].set_ylim(60, 101)
-    for ax, title, ylabel in ((axes[0], "accuracy (%)", "accuracy (%)"),
-                              (axes[1], "cost on the test data", "data cost (no L2 term)"),
-                              (axes[2], "cost on the training data", "data cost (no L2 term)")):
+    for ax, title, ylabel in (
+        (axes[0], "accuracy (%)", "accuracy (%)"),
+        (axes[1], "cost on the test data", "data cost (no L2 term)"),
+        (axes[2], "cost on the training data", "data cost (no L2 term)"),
+    ):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    fig.suptitle(f"L2 regularization (§3.2.1): the overfitting run with λ = 0.1 beside λ = 0 "
-                 f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)"
-                 + (" — QUICK" if quick else ""), fontsize=11)
+    fig.suptitle(
+        f"L2 regularization (§3.2.1): the overfitting run with λ = 0.1 beside λ = 0 "
+        f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)" + (" — QUICK" if quick else ""),
+        fontsize=11,
+    )
     _save(fig, path)
 
 
@@ -575,10 +799,13 @@ def draw_weight_init(series, path, quick=False, dpi=100):
     ax.set_ylabel("validation accuracy (%)")
     ax.legend(fontsize=8)
     from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g}, "
-                 f"{s['n_training']:,} images, {len(s['epoch'])} epochs" + (" — QUICK" if quick else ""),
-                 fontsize=10)
+    ax.set_title(
+        f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g}, "
+        f"{s['n_training']:,} images, {len(s['epoch'])} epochs" + (" — QUICK" if quick else ""),
+        fontsize=10,
+    )
     _save(fig, path)
 
 
@@ -594,9 +821,13 @@ def draw_training_size(series, path, quick=False, dpi=100):
     ax.set_xlabel("training images (log scale)")
     ax.set_ylabel(f"test accuracy (%, {series['n_test']:,} images)")
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("More training data (§3.2.2): [784,30,10], η = 0.5,\nλ = 5.0·n/50,000, "
-                 + ("50,000/n" if quick else "30·50,000/n") + " epochs (the same number of steps)"
-                 + (" — QUICK" if quick else ""), fontsize=10)
+    ax.set_title(
+        "More training data (§3.2.2): [784,30,10], η = 0.5,\nλ = 5.0·n/50,000, "
+        + ("50,000/n" if quick else "30·50,000/n")
+        + " epochs (the same number of steps)"
+        + (" — QUICK" if quick else ""),
+        fontsize=10,
+    )
     _save(fig, path)
 
 
@@ -613,9 +844,24 @@ def find_data(data_dir=None):
     return directory, head.replace(" Looked in:", "").rstrip(".: ")
 
 
-def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds=None, data_dir=None,
-              rows=None, dtype=np.float64, n_threads=None, stream=None, bar=None, command=None,
-              print_markdown=False, out=None, dpi=100):
+def reproduce(
+    *,
+    quick=False,
+    figures=None,
+    markdown=None,
+    json_file=None,
+    seeds=None,
+    data_dir=None,
+    rows=None,
+    dtype=np.float64,
+    n_threads=None,
+    stream=None,
+    bar=None,
+    command=None,
+    print_markdown=False,
+    out=None,
+    dpi=100,
+):
     """Run the chapter's experiments (and, with ``figures=DIR``, its figures). Returns the payload
     written by ``json_file``: machine, settings, runs, figure series and the table rows.
 
@@ -629,15 +875,19 @@ def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds
     figures = Path(figures) if figures is not None else None
     if figures is not None:
         from .plotting import require_matplotlib
+
         require_matplotlib()
         figures.mkdir(parents=True, exist_ok=True)
 
     directory, reason = find_data(data_dir)
     data = None
     if directory is None:
-        print(f"# {reason}: making only what needs no data ({', '.join(NO_DATA_FIGURES)} figures with "
-              f"--figures); to get MNIST: fastnn download mnist, or pass --data-dir DIR / set FASTNN_DATA",
-              file=stream, flush=True)
+        print(
+            f"# {reason}: making only what needs no data ({', '.join(NO_DATA_FIGURES)} figures with "
+            f"--figures); to get MNIST: fastnn download mnist, or pass --data-dir DIR / set FASTNN_DATA",
+            file=stream,
+            flush=True,
+        )
     else:
         from .data import load_mnist
 
@@ -651,8 +901,9 @@ def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds
     extra_jobs = [e for e in EXPERIMENTS if e.key in fig_keys and e not in experiments]
     n_figure_steps = 0
     if figures is not None:
-        n_figure_steps = 2 + (0 if data is None else 2 + len(QUICK_TRAINING_SIZES if quick else
-                                                             TRAINING_SIZES))
+        n_figure_steps = 2 + (
+            0 if data is None else 2 + len(QUICK_TRAINING_SIZES if quick else TRAINING_SIZES)
+        )
     reporter = _Reporter(len(table_jobs) + len(extra_jobs) + n_figure_steps, stream, bar)
     load_start = _loadavg()
     start = time.perf_counter()
@@ -662,32 +913,45 @@ def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds
             t = time.perf_counter()
             series["learning-slowdown"] = slowdown_series()
             s = series["learning-slowdown"]
-            reporter.step("learning-slowdown: cost after 50 epochs, start → " + ", ".join(
-                f"{k}: {v['data_cost'][0]:.3f} → {v['data_cost'][50]:.3f}" for k, v in s.items())
-                + f" ({time.perf_counter() - t:.1f} s)")
+            reporter.step(
+                "learning-slowdown: cost after 50 epochs, start → "
+                + ", ".join(f"{k}: {v['data_cost'][0]:.3f} → {v['data_cost'][50]:.3f}" for k, v in s.items())
+                + f" ({time.perf_counter() - t:.1f} s)"
+            )
             series["softmax"] = softmax_series()
             worst = max(np.abs(np.array(series["softmax"][k]) - 1).max() for k in ("sum", "sum_c", "sum_tie"))
             reporter.step(f"softmax: outputs sum to 1 within {worst:.1e}")
         for seed, exp in table_jobs + [(0, e) for e in extra_jobs]:
             monitor = seed == 0 and exp.key in fig_keys
-            r = run_experiment(exp, seed, data, quick=quick, dtype=dtype, n_threads=n_threads,
-                               monitor_all=monitor)
+            r = run_experiment(
+                exp, seed, data, quick=quick, dtype=dtype, n_threads=n_threads, monitor_all=monitor
+            )
             if monitor:
                 figure_runs[exp.key] = r
             if exp in experiments:
                 runs.append(r)
-            reporter.step(f"{exp.key} seed {seed}: final {r.final:.2f} %, peak {r.peak:.2f} % "
-                          f"(epoch {r.peak_epoch}/{r.epochs}), {r.seconds:.1f} s "
-                          f"(training {r.train_seconds:.1f} s)")
+            reporter.step(
+                f"{exp.key} seed {seed}: final {r.final:.2f} %, peak {r.peak:.2f} % "
+                f"(epoch {r.peak_epoch}/{r.epochs}), {r.seconds:.1f} s "
+                f"(training {r.train_seconds:.1f} s)"
+            )
         if figures is not None and data is not None:
-            series["weight-init"] = weight_init_series(data, quick=quick, dtype=dtype, n_threads=n_threads,
-                                                       report=reporter.step)
-            series["training-size"] = training_size_series(data, quick=quick, dtype=dtype,
-                                                           n_threads=n_threads, report=reporter.step)
+            series["weight-init"] = weight_init_series(
+                data, quick=quick, dtype=dtype, n_threads=n_threads, report=reporter.step
+            )
+            series["training-size"] = training_size_series(
+                data, quick=quick, dtype=dtype, n_threads=n_threads, report=reporter.step
+            )
             for key, name in (("overfit", "overfitting"), ("overfit-l2", "regularization-l2")):
                 r = figure_runs[key]
-                series[name] = {"epoch": list(range(1, r.epochs + 1)), "n_training": r.n_training,
-                                "n_test": r.n_evaluation, "lmbda": r.lmbda, "eta": 0.5, **r.series}
+                series[name] = {
+                    "epoch": list(range(1, r.epochs + 1)),
+                    "n_training": r.n_training,
+                    "n_test": r.n_evaluation,
+                    "lmbda": r.lmbda,
+                    "eta": 0.5,
+                    **r.series,
+                }
     finally:
         reporter.close()
     elapsed = time.perf_counter() - start
@@ -701,17 +965,42 @@ def reproduce(*, quick=False, figures=None, markdown=None, json_file=None, seeds
     info = machine_info(dtype, n_threads)
     if table_rows:
         print(markdown_table(table_rows) if print_markdown else text_table(table_rows), file=out)
-        print(f"\nTotal {elapsed / 60:.1f} min on {info['cpu']} ({info['cores']} cores), {info['blas']}; "
-              f"fastnn {info['fastnn']} ({info['commit']}), {info['dtype']}.", file=out, flush=True)
-    payload = {"machine": info, "quick": quick, "seeds": seed_list, "elapsed_seconds": elapsed,
-               "data": reason, "experiments": [asdict(e) for e in experiments],
-               "runs": [asdict(r) for r in runs], "table": [dict(zip(HEADER, r)) for r in table_rows],
-               "figures": series}
+        print(
+            f"\nTotal {elapsed / 60:.1f} min on {info['cpu']} ({info['cores']} cores), {info['blas']}; "
+            f"fastnn {info['fastnn']} ({info['commit']}), {info['dtype']}.",
+            file=out,
+            flush=True,
+        )
+    payload = {
+        "machine": info,
+        "quick": quick,
+        "seeds": seed_list,
+        "elapsed_seconds": elapsed,
+        "data": reason,
+        "experiments": [asdict(e) for e in experiments],
+        "runs": [asdict(r) for r in runs],
+        "table": [dict(zip(HEADER, r)) for r in table_rows],
+        "figures": series,
+    }
     if markdown is not None:
         from .io import atomic_write_text
 
-        atomic_write_text(markdown, _report(command, quick, seed_list, table_rows, info, elapsed, load_start,
-                                            json_file, written, reason, data is not None))
+        atomic_write_text(
+            markdown,
+            _report(
+                command,
+                quick,
+                seed_list,
+                table_rows,
+                info,
+                elapsed,
+                load_start,
+                json_file,
+                written,
+                reason,
+                data is not None,
+            ),
+        )
         print(f"# wrote {markdown}", file=stream, flush=True)
     if json_file is not None:
         from .io import atomic_write_text
@@ -728,19 +1017,30 @@ def _write_figures(directory, series, figure_runs, quick, dpi):
 
     def put(name, drawer, *args, data=None):
         path = directory / f"{name}.png"
-        drawer(*args, path, **({"quick": quick} if drawer not in (draw_slowdown, draw_softmax) else {}),
-               dpi=dpi)
-        atomic_write_text(directory / f"{name}.json",
-                          json.dumps({"figure": name, "what": FIGURES[name], "quick": quick,
-                                      "series": data}, indent=1, allow_nan=False))
+        drawer(
+            *args, path, **({"quick": quick} if drawer not in (draw_slowdown, draw_softmax) else {}), dpi=dpi
+        )
+        atomic_write_text(
+            directory / f"{name}.json",
+            json.dumps(
+                {"figure": name, "what": FIGURES[name], "quick": quick, "series": data},
+                indent=1,
+                allow_nan=False,
+            ),
+        )
         written.extend([path, directory / f"{name}.json"])
 
     put("learning-slowdown", draw_slowdown, series["learning-slowdown"], data=series["learning-slowdown"])
     put("softmax", draw_softmax, series["softmax"], data=series["softmax"])
     if "overfit" in figure_runs:
         put("overfitting", draw_overfitting, figure_runs["overfit"], data=series["overfitting"])
-        put("regularization", draw_regularization, figure_runs["overfit"], figure_runs["overfit-l2"],
-            data={"lambda=0": series["overfitting"], "lambda=0.1": series["regularization-l2"]})
+        put(
+            "regularization",
+            draw_regularization,
+            figure_runs["overfit"],
+            figure_runs["overfit-l2"],
+            data={"lambda=0": series["overfitting"], "lambda=0.1": series["regularization-l2"]},
+        )
         put("weight-init", draw_weight_init, series["weight-init"], data=series["weight-init"])
         put("training-size", draw_training_size, series["training-size"], data=series["training-size"])
     return written
@@ -748,35 +1048,54 @@ def _write_figures(directory, series, figure_runs, quick, dpi):
 
 def _report(command, quick, seeds, rows, info, elapsed, load_start, json_file, written, reason, has_data):
     mode = "QUICK (reduced runs, one seed: not comparable to the book)" if quick else "full"
-    lines = ["# Chapter 3 of *Neural Networks and Deep Learning*, reproduced with fastnn", "",
-             f"`{command or 'fastnn reproduce'}` — {mode}.", ""]
+    lines = [
+        "# Chapter 3 of *Neural Networks and Deep Learning*, reproduced with fastnn",
+        "",
+        f"`{command or 'fastnn reproduce'}` — {mode}.",
+        "",
+    ]
     if has_data:
         lines += [
-            ("Book settings throughout: cross-entropy + sigmoid output (softmax + log-likelihood in the "
-             "last row), sigmoid hidden neurons, mini-batch 10, MNIST 50,000 / 10,000 / 10,000, λ divided "
-             "by the training-set size, N(0, 1) \"large\" weights where the book calls "
-             "`large_weight_initializer()`. "
-             f"Seeds {', '.join(map(str, seeds))} (initialization and shuffling); mean and [min–max] over "
-             "them. \"Peak / note\" gives the best epoch's accuracy for rows whose book figure is the final "
-             "one. Time per run = wall time of one `SGD` call, including the per-epoch accuracy "
-             "evaluation. The book's figures come from single runs, so a difference within the seeds' "
-             "range is noise."),
-            "", markdown_table(rows), ""]
+            (
+                "Book settings throughout: cross-entropy + sigmoid output (softmax + log-likelihood in the "
+                "last row), sigmoid hidden neurons, mini-batch 10, MNIST 50,000 / 10,000 / 10,000, λ divided "
+                'by the training-set size, N(0, 1) "large" weights where the book calls '
+                "`large_weight_initializer()`. "
+                f"Seeds {', '.join(map(str, seeds))} (initialization and shuffling); mean and [min–max] over "
+                'them. "Peak / note" gives the best epoch\'s accuracy for rows whose book figure is the final '
+                "one. Time per run = wall time of one `SGD` call, including the per-epoch accuracy "
+                "evaluation. The book's figures come from single runs, so a difference within the seeds' "
+                "range is noise."
+            ),
+            "",
+            markdown_table(rows),
+            "",
+        ]
     else:
         lines += [f"{reason}: no table (it needs MNIST).", ""]
     if written:
-        lines += ["Figures: " + ", ".join(f"`{p.name}`" for p in written if p.suffix == ".png")
-                  + " (each with the JSON of its series).", ""]
+        lines += [
+            "Figures: "
+            + ", ".join(f"`{p.name}`" for p in written if p.suffix == ".png")
+            + " (each with the JSON of its series).",
+            "",
+        ]
     if json_file:
         lines += [f"Every run's per-epoch figures: `{Path(json_file).name}`.", ""]
     lines += [
-        "Machine:", "",
+        "Machine:",
+        "",
         f"- CPU: {info['cpu']}, {info['cores']} cores available",
         f"- BLAS: {info['blas']}; fastnn threads: {info['n_threads']}",
-        (f"- Python {info['python']}, NumPy {info['numpy']}, fastnn {info['fastnn']} "
-         f"(commit {info['commit']}), {info['dtype']}"),
-        (f"- {info['date']}; total {elapsed / 60:.1f} min; load average at the start {load_start}, at the "
-         f"end {info['load_average']} (1/5/15 min; other work on the machine slows the times, not the "
-         "accuracies)"),
-        ""]
+        (
+            f"- Python {info['python']}, NumPy {info['numpy']}, fastnn {info['fastnn']} "
+            f"(commit {info['commit']}), {info['dtype']}"
+        ),
+        (
+            f"- {info['date']}; total {elapsed / 60:.1f} min; load average at the start {load_start}, at the "
+            f"end {info['load_average']} (1/5/15 min; other work on the machine slows the times, not the "
+            "accuracies)"
+        ),
+        "",
+    ]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ learning rate, ``lmbda`` the regularization parameter, divided by the training-s
 weight-decay step per mini-batch is ``eta * lmbda / n``; scikit-learn's ``MLPClassifier(alpha=a)``
 corresponds to ``lmbda = a * n / batch_size``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,10 +34,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from . import _vocabulary as V
 from .costs import COSTS
@@ -62,11 +62,14 @@ _SAMPLE_WEIGHT_REASON = (
     "mini-batch SGD: an integer weight scales a row's gradient within its mini-batch, while a "
     "repeated row is a separate example in other mini-batches (and changes n in lambda/n and the "
     "number of steps), so the two fits differ; scikit-learn's MLP estimators fail it for the same "
-    "reason")
+    "reason"
+)
 _CLASSIFIER_XFAIL_CHECKS: dict[str, str] = {
-    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON}
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON
+}
 _REGRESSOR_XFAIL_CHECKS: dict[str, str] = {
-    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON}
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON
+}
 
 
 def expected_failed_checks(estimator):
@@ -123,8 +126,11 @@ _PARAMETER_CONSTRAINTS = {
     "n_iter_no_change": [_interval("early_stopping")],
     "eta_schedule": [_interval("eta_schedule"), None],
     "weight_init": [StrOptions(set(V.WEIGHT_INITS))],
-    "dtype": [StrOptions(set(V.DTYPES)), Options(type, {np.float64, np.float32}),
-              Options(np.dtype, {np.dtype(d) for d in V.DTYPES})],
+    "dtype": [
+        StrOptions(set(V.DTYPES)),
+        Options(type, {np.float64, np.float32}),
+        Options(np.dtype, {np.dtype(d) for d in V.DTYPES}),
+    ],
     "shuffle": ["boolean"],
     "random_state": ["random_state"],
     "warm_start": ["boolean"],
@@ -140,7 +146,7 @@ def _encode_labels(classes, y):
     bad = classes[np.minimum(idx, len(classes) - 1)] != y
     if np.any(bad):
         unseen = unique_labels(np.asarray(y)[bad])
-        raise ValueError("y contains labels %s that are not in classes_ %s" % (list(unseen[:10]), list(classes)))
+        raise ValueError(f"y contains labels {list(unseen[:10])} that are not in classes_ {list(classes)}")
     return idx.astype(np.int64)
 
 
@@ -153,6 +159,7 @@ def _fit_or_restore(fit):
     """A failed fit (bad parameters, divergence, Ctrl-C, ...) leaves the estimator exactly as it
     was: the fitted attributes (n_features_in_, network_, classes_, ...) are put back, so they
     never disagree with each other (n_features_in_=5 next to a 4-input network)."""
+
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
         saved = dict(self.__dict__)
@@ -162,7 +169,9 @@ def _fit_or_restore(fit):
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+
     return wrapper
+
 
 class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
@@ -172,15 +181,30 @@ class _BaseNetwork(BaseEstimator):
     # ----------------------------------------------------------------------------- parameters
     def _validated_params(self):
         """All hyper-parameters, checked and normalized; raises before any state changes."""
-        self._validate_params()        # scikit-learn's InvalidParameterError on a bad value
+        self._validate_params()  # scikit-learn's InvalidParameterError on a bad value
         hls = self.hidden_layer_sizes
         hls = (hls,) if isinstance(hls, numbers.Integral) else tuple(hls)
-        p = {name: getattr(self, name) for name in (
-            "eta", "lmbda", "regularization", "momentum", "dropout", "batch_size", "epochs",
-            "validation_fraction", "n_iter_no_change", "eta_schedule", "weight_init", "shuffle",
-            "warm_start")}
-        p["hidden_layer_sizes"] = tuple(V.check_hyper(f"hidden_layer_sizes[{i}]", h, V.COUNT)
-                                        for i, h in enumerate(hls))
+        p = {
+            name: getattr(self, name)
+            for name in (
+                "eta",
+                "lmbda",
+                "regularization",
+                "momentum",
+                "dropout",
+                "batch_size",
+                "epochs",
+                "validation_fraction",
+                "n_iter_no_change",
+                "eta_schedule",
+                "weight_init",
+                "shuffle",
+                "warm_start",
+            )
+        }
+        p["hidden_layer_sizes"] = tuple(
+            V.check_hyper(f"hidden_layer_sizes[{i}]", h, V.COUNT) for i, h in enumerate(hls)
+        )
         p["cost"] = _cost_name(self.cost)
         p["output"] = self.output
         p["hidden"] = V.ACTIVATION_ALIASES.get(self.activation, self.activation)
@@ -198,8 +222,13 @@ class _BaseNetwork(BaseEstimator):
     def _new_network(self, p, n_inputs, n_outputs, seed):
         sizes = (n_inputs,) + p["hidden_layer_sizes"] + (n_outputs,)
         return _network_class()(
-            sizes, cost=p["cost"], output=p["output"], hidden=p["hidden"], weight_init=p["weight_init"],
-            dtype=p["dtype"], seed=seed,
+            sizes,
+            cost=p["cost"],
+            output=p["output"],
+            hidden=p["hidden"],
+            weight_init=p["weight_init"],
+            dtype=p["dtype"],
+            seed=seed,
         )
 
     def _check_reusable(self, p, n_outputs):
@@ -208,16 +237,23 @@ class _BaseNetwork(BaseEstimator):
         sizes = (self.n_features_in_,) + p["hidden_layer_sizes"] + (n_outputs,)
         expected = {"sizes": sizes, "cost": p["cost"], "hidden": p["hidden"], "dtype": p["dtype"]}
         actual = {
-            "sizes": tuple(net.sizes), "cost": _cost_name(net.cost), "hidden": net.hidden, "dtype": np.dtype(net.dtype),
+            "sizes": tuple(net.sizes),
+            "cost": _cost_name(net.cost),
+            "hidden": net.hidden,
+            "dtype": np.dtype(net.dtype),
         }
         if p["output"] is not None:
             expected["output"], actual["output"] = p["output"], net.output
         diff = sorted(k for k in expected if expected[k] != actual[k])
         if diff:
             raise ValueError(
-                "%s: cannot continue training (warm_start=True or partial_fit) because the network's %s "
-                "changed: fitted %s, now %s. Fit with warm_start=False to start from scratch."
-                % (type(self).__name__, ", ".join(diff), {k: actual[k] for k in diff}, {k: expected[k] for k in diff})
+                "{}: cannot continue training (warm_start=True or partial_fit) because the network's {} "
+                "changed: fitted {}, now {}. Fit with warm_start=False to start from scratch.".format(
+                    type(self).__name__,
+                    ", ".join(diff),
+                    {k: actual[k] for k in diff},
+                    {k: expected[k] for k in diff},
+                )
             )
 
     def _train(self, p, X, Y, *, epochs, reuse, n_outputs, allow_validation, weights=None):
@@ -240,7 +276,7 @@ class _BaseNetwork(BaseEstimator):
         if use_validation:
             if weights is None:
                 X_train, X_val, Y_train, Y_val = self._split_validation(p, X, Y, split_seed)
-            else:                           # the same split of the rows, weights alongside
+            else:  # the same split of the rows, weights alongside
                 idx = np.arange(len(X))
                 tr, va = self._split_validation(p, idx, Y, split_seed)[:2]
                 X_train, X_val, Y_train, Y_val, W_train = X[tr], X[va], Y[tr], Y[va], weights[tr]
@@ -249,28 +285,37 @@ class _BaseNetwork(BaseEstimator):
         X_train, Y_train = _trainable(X_train), _trainable(Y_train)
 
         kwargs = dict(
-            regularization=p["regularization"], momentum=p["momentum"], dropout=p["dropout"],
-            shuffle=bool(self.shuffle), track_loss=True, progress=p["verbose"] >= 2,
+            regularization=p["regularization"],
+            momentum=p["momentum"],
+            dropout=p["dropout"],
+            shuffle=bool(self.shuffle),
+            track_loss=True,
+            progress=p["verbose"] >= 2,
         )
         monitor = None
         if use_validation:
             monitor = self._validation_kwargs(p, net, _trainable(X_val), _trainable(Y_val), kwargs)
-        converged = _Convergence(p["tol"], p["n_iter_no_change"]) if (
-            p["tol"] is not None and not use_validation) else None
-        callbacks = [c for c in (monitor, self._verbose_callback(p, monitor), converged)
-                     if c is not None]
+        converged = (
+            _Convergence(p["tol"], p["n_iter_no_change"])
+            if (p["tol"] is not None and not use_validation)
+            else None
+        )
+        callbacks = [c for c in (monitor, self._verbose_callback(p, monitor), converged) if c is not None]
         if callbacks:
             kwargs["callback"] = _chain(callbacks)
 
         if W_train is not None:
             kwargs["sample_weight"] = W_train
         # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
-        undo = (net._params.copy(), None if net._velocity is None else net._velocity.copy(),
-                copy.deepcopy(net._rng.bit_generator.state), net.history)
+        undo = (
+            net._params.copy(),
+            None if net._velocity is None else net._velocity.copy(),
+            copy.deepcopy(net._rng.bit_generator.state),
+            net.history,
+        )
         try:
             net.SGD(
-                (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"],
-                **kwargs
+                (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
             )
         except BaseException:
             net._params[...] = undo[0]
@@ -282,18 +327,28 @@ class _BaseNetwork(BaseEstimator):
             import warnings
 
             from sklearn.exceptions import ConvergenceWarning
-            what = ("the validation score did not stop improving" if use_validation else
-                    f"the training loss still improved by more than tol={p['tol']:g} within the "
-                    f"last n_iter_no_change={p['n_iter_no_change']} epochs")
-            warnings.warn(f"{type(self).__name__}: the {epochs} epochs ended without convergence "
-                          f"({what}); raise epochs, or tol", ConvergenceWarning, stacklevel=4)
+
+            what = (
+                "the validation score did not stop improving"
+                if use_validation
+                else f"the training loss still improved by more than tol={p['tol']:g} within the "
+                f"last n_iter_no_change={p['n_iter_no_change']} epochs"
+            )
+            warnings.warn(
+                f"{type(self).__name__}: the {epochs} epochs ended without convergence "
+                f"({what}); raise epochs, or tol",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
         records = list(net.history.records)
         losses = [float(r.training_loss) for r in records]
         if use_validation:
-            scores = monitor.scores if monitor is not None else [
-                r.evaluation_accuracy / r.n_evaluation for r in records
-            ]
+            scores = (
+                monitor.scores
+                if monitor is not None
+                else [r.evaluation_accuracy / r.n_evaluation for r in records]
+            )
         else:
             scores = None
         self.network_ = net
@@ -313,11 +368,12 @@ class _BaseNetwork(BaseEstimator):
 
     def _split_validation(self, p, X, Y, seed, stratify=None):
         n = X.shape[0]
-        n_val = max(self._min_validation_size, int(round(p["validation_fraction"] * n)))
+        n_val = max(self._min_validation_size, round(p["validation_fraction"] * n))
         if n - n_val < 1:
             raise ValueError(
                 "%s: early_stopping / eta_schedule hold out validation_fraction=%r of the data, "
-                "which leaves no training data with n_samples=%d" % (type(self).__name__, p["validation_fraction"], n)
+                "which leaves no training data with n_samples=%d"
+                % (type(self).__name__, p["validation_fraction"], n)
             )
         try:
             return train_test_split(X, Y, test_size=n_val, random_state=seed, stratify=stratify)
@@ -334,10 +390,14 @@ class _BaseNetwork(BaseEstimator):
 
         def report(record):
             line = "%s epoch %d: loss %.6g, eta %.4g, %.3f s" % (
-                name, record.epoch, record.training_loss, record.eta, record.seconds,
+                name,
+                record.epoch,
+                record.training_loss,
+                record.eta,
+                record.seconds,
             )
             if monitor is not None and monitor.scores:
-                line += ", validation score %.4f" % monitor.scores[-1]
+                line += f", validation score {monitor.scores[-1]:.4f}"
             elif record.evaluation_accuracy is not None and record.n_evaluation:
                 line += ", validation accuracy %.4f" % (record.evaluation_accuracy / record.n_evaluation)
             print(line, file=sys.stderr, flush=True)
@@ -409,21 +469,27 @@ class _Convergence:
 def _sample_weights(estimator, sample_weight, n, dtype, y_encoded=None, classes=None):
     """sample_weight (checked by scikit-learn) times the classifier's class_weight, or None."""
     from sklearn.utils.validation import _check_sample_weight
-    w = None if sample_weight is None else _check_sample_weight(sample_weight, np.empty((n, 1)),
-                                                                dtype=np.float64)
+
+    w = (
+        None
+        if sample_weight is None
+        else _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+    )
     class_weight = getattr(estimator, "class_weight", None)
     if class_weight is not None and y_encoded is not None:
         from sklearn.utils.class_weight import compute_class_weight
+
         present = classes[np.unique(y_encoded)]
         if isinstance(class_weight, dict):
             unknown = [k for k in class_weight if k not in set(classes.tolist())]
             if unknown:
                 raise ValueError(f"class_weight: labels {unknown} are not in classes_ {list(classes)}")
             per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes])
-        else:                                  # "balanced": n / (n_classes * count), per class seen
+        else:  # "balanced": n / (n_classes * count), per class seen
             per_class = np.ones(len(classes))
             per_class[np.unique(y_encoded)] = compute_class_weight(
-                "balanced", classes=present, y=classes[y_encoded])
+                "balanced", classes=present, y=classes[y_encoded]
+            )
         cw = per_class[y_encoded]
         w = cw if w is None else w * cw
     if w is not None:
@@ -619,7 +685,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
-                "%s supports binary and multiclass targets only, got y of type %r" % (type(self).__name__, target_type)
+                f"{type(self).__name__} supports binary and multiclass targets only, got y of type {target_type!r}"
             )
 
         if partial and not fitted:
@@ -630,8 +696,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
             new_classes = self.classes_
             if classes is not None and not np.array_equal(unique_labels(np.asarray(classes)), self.classes_):
                 raise ValueError(
-                    "`classes=%r` is not the same as on the first call to partial_fit, which was %r"
-                    % (list(unique_labels(np.asarray(classes))), list(self.classes_))
+                    f"`classes={list(unique_labels(np.asarray(classes)))!r}` is not the same as on the first call to partial_fit, which was {list(self.classes_)!r}"
                 )
         elif reuse:
             new_classes = self.classes_
@@ -639,21 +704,26 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
             if not np.isin(seen, self.classes_).all():
                 raise ValueError(
                     "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
-                    "Previously got %s, `y` has %s" % (list(self.classes_), list(seen))
+                    f"Previously got {list(self.classes_)}, `y` has {list(seen)}"
                 )
         else:
             new_classes = unique_labels(y)
         if len(new_classes) < 2:
             raise ValueError(
-                "%s needs samples of at least 2 classes in the data, but the data contains only one class: %r"
-                % (type(self).__name__, new_classes[0])
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains only one class: {new_classes[0]!r}"
             )
 
         y_int = _encode_labels(new_classes, y)
         weights = _sample_weights(self, sample_weight, len(y_int), p["dtype"], y_int, new_classes)
         self._train(
-            p, X, y_int, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=len(new_classes),
-            allow_validation=not partial, weights=weights,
+            p,
+            X,
+            y_int,
+            epochs=1 if partial else p["epochs"],
+            reuse=reuse,
+            n_outputs=len(new_classes),
+            allow_validation=not partial,
+            weights=weights,
         )
         self.classes_ = new_classes  # set once training succeeded
         return self
@@ -675,8 +745,13 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         """
         return self._fit(X, y, partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """One epoch of SGD on (X, y).
 
         Early stopping and the eta schedule do not apply to ``partial_fit``.
@@ -832,11 +907,11 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
 
     def _check_extra_params(self, p):
         if p["cost"] != "quadratic":
-            raise ValueError("NetworkRegressor needs cost='quadratic', got %r" % (self.cost,))
+            raise ValueError(f"NetworkRegressor needs cost='quadratic', got {self.cost!r}")
         if p["output"] is None:
             p["output"] = "linear"
         if p["output"] not in ("linear", "sigmoid"):
-            raise ValueError("NetworkRegressor needs output='linear' or 'sigmoid', got %r" % (self.output,))
+            raise ValueError(f"NetworkRegressor needs output='linear' or 'sigmoid', got {self.output!r}")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -877,8 +952,14 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
             )
         weights = _sample_weights(self, sample_weight, len(Y), p["dtype"])
         self._train(
-            p, X, Y, epochs=1 if partial else p["epochs"], reuse=reuse, n_outputs=n_outputs,
-            allow_validation=not partial, weights=weights,
+            p,
+            X,
+            Y,
+            epochs=1 if partial else p["epochs"],
+            reuse=reuse,
+            n_outputs=n_outputs,
+            allow_validation=not partial,
+            weights=weights,
         )
         self.n_outputs_ = n_outputs  # set once training succeeded
         self._y_1d = y_1d

@@ -13,6 +13,7 @@ share the training arrays, and the book's η-threshold estimate (:func:`eta_thre
 else — samplers, pruners, storages shared by several processes or machines, plots — is Optuna's.
 ``optuna`` is imported only when a function here is called.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -45,19 +46,31 @@ __all__ = [
     "tune",
 ]
 
-MISSING_OPTUNA = ("fastnn.tune needs optuna, which is not installed; install it with: "
-                  "pip install 'fastnn[tune]'")
+MISSING_OPTUNA = (
+    "fastnn.tune needs optuna, which is not installed; install it with: pip install 'fastnn[tune]'"
+)
 
 _logger = logging.getLogger("fastnn.tune")
 
 #: The SGD arguments tune() sets itself (data, epochs, monitoring, its callback; per-row weights
 #: are data, not a hyper-parameter, and could not be recorded with the trials).
-_SET_BY_TUNE = ("self", "training_data", "evaluation_data", "epochs", "monitor_evaluation_cost",
-                "monitor_evaluation_accuracy", "monitor_training_cost", "monitor_training_accuracy",
-                "progress", "callback", "sample_weight")
+_SET_BY_TUNE = (
+    "self",
+    "training_data",
+    "evaluation_data",
+    "epochs",
+    "monitor_evaluation_cost",
+    "monitor_evaluation_accuracy",
+    "monitor_training_cost",
+    "monitor_training_accuracy",
+    "progress",
+    "callback",
+    "sample_weight",
+)
 #: Network arguments (sizes, dtype and seed are tune()'s own arguments).
-NETWORK_ARGS = tuple(p for p in inspect.signature(Network.__init__).parameters
-                     if p not in ("self", "sizes", "dtype", "seed"))
+NETWORK_ARGS = tuple(
+    p for p in inspect.signature(Network.__init__).parameters if p not in ("self", "sizes", "dtype", "seed")
+)
 SGD_ARGS = tuple(p for p in inspect.signature(Network.SGD).parameters if p not in _SET_BY_TUNE)
 #: "width": the number of neurons of every hidden layer (``sizes`` with its hidden layers resized).
 WIDTH = "width"
@@ -65,7 +78,7 @@ TUNABLE = NETWORK_ARGS + SGD_ARGS + (WIDTH,)
 
 #: Trials per process start with these unless fixed: early stopping answers "how many epochs".
 DEFAULT_EPOCHS = 30
-DEFAULT_N_THREADS = 1     # BLAS threads per trial: trials run side by side, one core each
+DEFAULT_N_THREADS = 1  # BLAS threads per trial: trials run side by side, one core each
 
 
 def _optuna():
@@ -106,8 +119,7 @@ def default_space(n_training, *, width=True, extended=False, eta=(0.01, 10.0)):
     space = {
         "eta": FloatDistribution(float(eta[0]), float(eta[1]), log=True),
         "lmbda": FloatDistribution(1e-6 * n, 3e-3 * n, log=True),
-        "mini_batch_size": CategoricalDistribution(
-            tuple(b for b in (10, 20, 50, 100) if b <= n) or (n,)),
+        "mini_batch_size": CategoricalDistribution(tuple(b for b in (10, 20, 50, 100) if b <= n) or (n,)),
         "momentum": FloatDistribution(0.0, 0.9),
     }
     if width:
@@ -150,8 +162,10 @@ def _distribution(name, spec):
         if isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral):
             return IntDistribution(int(low), int(high), log=log)
         return FloatDistribution(float(low), float(high), log=log)
-    raise TypeError(f"{where}: expected an optuna distribution, a (low, high[, 'log']) tuple or a "
-                    f"list of choices, got {spec!r}")
+    raise TypeError(
+        f"{where}: expected an optuna distribution, a (low, high[, 'log']) tuple or a "
+        f"list of choices, got {spec!r}"
+    )
 
 
 def _ends(dist):
@@ -226,8 +240,13 @@ class _Settings:
         self.fixed, self.metric = dict(fixed), metric
 
     def to_dict(self):
-        return {"sizes": self.sizes, "epochs": self.epochs, "dtype": self.dtype.name,
-                "fixed": {k: _jsonable(v) for k, v in self.fixed.items()}, "metric": self.metric}
+        return {
+            "sizes": self.sizes,
+            "epochs": self.epochs,
+            "dtype": self.dtype.name,
+            "fixed": {k: _jsonable(v) for k, v in self.fixed.items()},
+            "metric": self.metric,
+        }
 
     @classmethod
     def from_dict(cls, d):
@@ -255,9 +274,14 @@ class _Settings:
         return float(net.total_cost(X, y))
 
     def sgd(self, net, sgd_args, training, evaluation, callback=None):
-        net.SGD(training, self.epochs, evaluation_data=evaluation,
-                monitor_evaluation_accuracy=self.metric == "accuracy", callback=callback,
-                **sgd_args)
+        net.SGD(
+            training,
+            self.epochs,
+            evaluation_data=evaluation,
+            monitor_evaluation_accuracy=self.metric == "accuracy",
+            callback=callback,
+            **sgd_args,
+        )
 
 
 def trial_network_settings(trial):
@@ -265,8 +289,9 @@ def trial_network_settings(trial):
     try:
         return trial.user_attrs["fastnn"]
     except KeyError:
-        raise ValueError(f"trial {trial.number} was not run by fastnn.tune (no 'fastnn' "
-                         f"user attribute)") from None
+        raise ValueError(
+            f"trial {trial.number} was not run by fastnn.tune (no 'fastnn' user attribute)"
+        ) from None
 
 
 def retrain(trial, training_data, evaluation_data):
@@ -294,22 +319,28 @@ def _storage(storage):
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
     if not isinstance(storage, str):
-        raise TypeError(f"storage: expected a URL string, 'journal:FILE' or an optuna storage, "
-                        f"got {type(storage).__name__}")
+        raise TypeError(
+            f"storage: expected a URL string, 'journal:FILE' or an optuna storage, "
+            f"got {type(storage).__name__}"
+        )
     try:
         if storage.startswith("journal:"):
             import os
-            path = storage[len("journal:"):]
+
+            path = storage[len("journal:") :]
             path = path.removeprefix("//")
             directory = os.path.dirname(os.path.abspath(path))
             if not path or not os.path.isdir(directory):
                 raise ValueError(f"directory {directory} does not exist")
             from optuna.storages import JournalStorage
             from optuna.storages.journal import JournalFileBackend
+
             return JournalStorage(JournalFileBackend(path))
         if "://" not in storage:
-            raise ValueError("expected an RDB URL such as sqlite:///study.db or "
-                             "postgresql://user:password@host/db, or journal:FILE")
+            raise ValueError(
+                "expected an RDB URL such as sqlite:///study.db or "
+                "postgresql://user:password@host/db, or journal:FILE"
+            )
         return _rdb_storage(storage)
     except Exception as e:  # noqa: BLE001  (sqlalchemy/driver errors of every kind: one line)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -330,7 +361,8 @@ def _rdb_storage(url, attempts=6):
             return optuna.storages.RDBStorage(url)
         except (IntegrityError, OperationalError) as e:
             racing = isinstance(e, IntegrityError) or any(
-                w in str(e) for w in ("already exists", "locked", "duplicate"))
+                w in str(e) for w in ("already exists", "locked", "duplicate")
+            )
             if not racing or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1) + 0.1 * random.random())
@@ -344,16 +376,27 @@ def open_study(storage=None, study_name=None, direction="maximize", sampler=None
     st = _storage(storage)
     if study_name is not None and (not isinstance(study_name, str) or not study_name):
         raise ValueError(f"study_name: expected a non-empty string, got {study_name!r}")
-    study = optuna.create_study(storage=st, study_name=study_name, direction=direction,
-                                sampler=sampler, pruner=pruner, load_if_exists=True)
-    wanted = optuna.study.StudyDirection.MAXIMIZE if direction == "maximize" else \
-        optuna.study.StudyDirection.MINIMIZE
+    study = optuna.create_study(
+        storage=st,
+        study_name=study_name,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    wanted = (
+        optuna.study.StudyDirection.MAXIMIZE
+        if direction == "maximize"
+        else optuna.study.StudyDirection.MINIMIZE
+    )
     if list(study.directions) != [wanted]:
         have = "/".join(d.name.lower() for d in study.directions)
-        raise ValueError(f"study_name: the study {study.study_name!r} in {storage} optimizes "
-                         f"({have}), but this search would {direction} the validation "
-                         f"{'accuracy' if direction == 'maximize' else 'cost'}; use another "
-                         f"study name")
+        raise ValueError(
+            f"study_name: the study {study.study_name!r} in {storage} optimizes "
+            f"({have}), but this search would {direction} the validation "
+            f"{'accuracy' if direction == 'maximize' else 'cost'}; use another "
+            f"study name"
+        )
     return study
 
 
@@ -366,10 +409,29 @@ class Search:
     ``tune()`` is ``Search(...).run()``; the command line keeps the object for ``interrupted``
     and ``best_network``."""
 
-    def __init__(self, training_data, evaluation_data, *, sizes=None, n_trials=20, n_jobs=1,
-                 timeout=None, storage=None, study_name=None, space=None, epochs=DEFAULT_EPOCHS,
-                 seed=None, dtype=np.float64, metric=None, sampler=None, pruner="median",
-                 eta_from_threshold=False, callbacks=(), stop=None, **fixed):
+    def __init__(
+        self,
+        training_data,
+        evaluation_data,
+        *,
+        sizes=None,
+        n_trials=20,
+        n_jobs=1,
+        timeout=None,
+        storage=None,
+        study_name=None,
+        space=None,
+        epochs=DEFAULT_EPOCHS,
+        seed=None,
+        dtype=np.float64,
+        metric=None,
+        sampler=None,
+        pruner="median",
+        eta_from_threshold=False,
+        callbacks=(),
+        stop=None,
+        **fixed,
+    ):
         # ---- every argument checked before anything runs ----
         if n_trials is not None:
             n_trials = check_hyper("n_trials", n_trials, low=1, integer=True)
@@ -388,27 +450,30 @@ class Search:
             if name in _SET_BY_TUNE:
                 raise TypeError(f"{name}: set by tune() itself, it cannot be fixed")
             if name not in TUNABLE:
-                raise TypeError(f"{name}: not a Network or SGD argument (tunable: "
-                                f"{', '.join(TUNABLE)})")
+                raise TypeError(f"{name}: not a Network or SGD argument (tunable: {', '.join(TUNABLE)})")
         space = {} if space is None else space
         if not isinstance(space, dict):
-            raise TypeError(f"space: expected a dict of parameter name -> distribution, got "
-                            f"{type(space).__name__}")
+            raise TypeError(
+                f"space: expected a dict of parameter name -> distribution, got {type(space).__name__}"
+            )
         for name in space:
             if name not in TUNABLE:
-                raise ValueError(f"space: unknown parameter {name!r}; expected one of "
-                                 f"{', '.join(TUNABLE)}")
+                raise ValueError(f"space: unknown parameter {name!r}; expected one of {', '.join(TUNABLE)}")
             if name in fixed:
-                raise ValueError(f"space: {name!r} is both fixed ({name}={fixed[name]!r}) and "
-                                 f"searched; give it in one of them")
+                raise ValueError(
+                    f"space: {name!r} is both fixed ({name}={fixed[name]!r}) and "
+                    f"searched; give it in one of them"
+                )
         space = {name: _distribution(name, spec) for name, spec in space.items()}
 
         self.training = _arrays(training_data, "training_data", dtype)
         self.evaluation = _arrays(evaluation_data, "evaluation_data", dtype)
         n, n_in = self.training[0].shape
         if self.evaluation[0].shape[1] != n_in:
-            raise ValueError(f"evaluation_data X: expected {n_in} columns like training_data, got "
-                             f"{self.evaluation[0].shape[1]}")
+            raise ValueError(
+                f"evaluation_data X: expected {n_in} columns like training_data, got "
+                f"{self.evaluation[0].shape[1]}"
+            )
         if sizes is None:
             sizes = [n_in, 30, _n_outputs(self.training[1], self.evaluation[1])]
             tune_width = WIDTH not in fixed
@@ -416,8 +481,7 @@ class Search:
             sizes = list(sizes)
             tune_width = False
         if metric is None:
-            output = fixed.get("output") or default_output(resolve_cost(fixed.get("cost",
-                                                                                  "cross-entropy")))
+            output = fixed.get("output") or default_output(resolve_cost(fixed.get("cost", "cross-entropy")))
             metric = "cost" if output == "linear" else "accuracy"
         if metric not in ("accuracy", "cost"):
             raise ValueError(f"metric: expected 'accuracy' or 'cost', got {metric!r}")
@@ -433,9 +497,14 @@ class Search:
         probe._dataset(self.evaluation, "evaluation_data")
 
         if eta_from_threshold and "eta" not in fixed and "eta" not in space:
-            thr = eta_threshold(self.training, probe.sizes, dtype=dtype, seed=self.seed,
-                                mini_batch_size=fixed.get("mini_batch_size", 10),
-                                **{k: v for k, v in fixed.items() if k in NETWORK_ARGS})
+            thr = eta_threshold(
+                self.training,
+                probe.sizes,
+                dtype=dtype,
+                seed=self.seed,
+                mini_batch_size=fixed.get("mini_batch_size", 10),
+                **{k: v for k, v in fixed.items() if k in NETWORK_ARGS},
+            )
             self.eta_threshold = thr
             default = default_space(n, width=tune_width, eta=(thr / 100, thr))
         else:
@@ -445,15 +514,19 @@ class Search:
         self.space.update(space)
         self._check_space()
 
-        self.study = open_study(storage, study_name, self.direction,
-                                sampler if sampler is not None else self._sampler(),
-                                self._pruner(pruner))
+        self.study = open_study(
+            storage,
+            study_name,
+            self.direction,
+            sampler if sampler is not None else self._sampler(),
+            self._pruner(pruner),
+        )
         self._check_study_space()
         self.callbacks = list(callbacks)
         self.stop = stop if stop is not None else threading.Event()
         self.interrupted = False
         self._lock = threading.Lock()
-        self.best_network = None        # (number, value, network) of this process' best trial
+        self.best_network = None  # (number, value, network) of this process' best trial
 
     def _sampler(self):
         return _optuna().samplers.TPESampler(seed=self.seed)
@@ -466,15 +539,17 @@ class Search:
             return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
         if isinstance(pruner, optuna.pruners.BasePruner):
             return pruner
-        raise ValueError(f"pruner: expected 'median', 'none', None or an optuna pruner, got "
-                         f"{pruner!r}")
+        raise ValueError(f"pruner: expected 'median', 'none', None or an optuna pruner, got {pruner!r}")
 
     def _check_space(self):
         """Build and validate (SGD with 0 epochs) the network at the ends of every range, so a bad
         range fails now with SGD's own message, not in a trial."""
         lows = {name: _ends(d)[0] for name, d in self.space.items()}
-        probes = [("", lows)] + [(f"space[{name!r}] = {v!r}: ", {**lows, name: v})
-                                 for name, d in self.space.items() for v in _ends(d)[1:]]
+        probes = [("", lows)] + [
+            (f"space[{name!r}] = {v!r}: ", {**lows, name: v})
+            for name, d in self.space.items()
+            for v in _ends(d)[1:]
+        ]
         X, y = self.training
         Xe, ye = self.evaluation
         for where, params in probes:
@@ -483,8 +558,10 @@ class Search:
                 raise ValueError("mini_batch_size: neither fixed nor in the space")
             try:
                 if isinstance(mbs, numbers.Integral) and mbs > len(X):
-                    raise ValueError(f"mini_batch_size: expected at most the number of training "
-                                     f"examples ({len(X)}), got {mbs}")
+                    raise ValueError(
+                        f"mini_batch_size: expected at most the number of training "
+                        f"examples ({len(X)}), got {mbs}"
+                    )
                 if "eta" not in params and "eta" not in self.settings.fixed:
                     raise ValueError("eta: neither fixed nor in the space")
                 net, sgd_args = self.settings.build(params, 0)
@@ -506,9 +583,11 @@ class Search:
                 try:
                     check_distribution_compatibility(seen[name], dist)
                 except ValueError as e:
-                    raise ValueError(f"space[{name!r}]: the study {self.study.study_name!r} searches "
-                                     f"it as {seen[name]}, this process as {dist} ({e}); use the "
-                                     f"same range or another study name") from None
+                    raise ValueError(
+                        f"space[{name!r}]: the study {self.study.study_name!r} searches "
+                        f"it as {seen[name]}, this process as {dist} ({e}); use the "
+                        f"same range or another study name"
+                    ) from None
 
     # ---- one trial ----
     def objective(self, trial):
@@ -557,8 +636,7 @@ class Search:
             self._fail(trial, f"the validation {self.settings.metric} is {value}")
         with self._lock:
             best = self.best_network
-            better = (best is None or (value > best[1] if self.direction == "maximize"
-                                       else value < best[1]))
+            better = best is None or (value > best[1] if self.direction == "maximize" else value < best[1])
             if better:
                 self.best_network = (trial.number, value, net)
         return value
@@ -578,20 +656,29 @@ class Search:
         the end of their epoch (recorded as failed, "interrupted"), finished ones are kept, and the
         study is returned. A second Ctrl-C raises KeyboardInterrupt at once."""
         restore = None
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+
             def on_sigint(signum, frame):
                 self.stop.set()
                 signal.signal(signal.SIGINT, signal.default_int_handler)
+
             restore = signal.signal(signal.SIGINT, on_sigint)
         try:
             # BLAS limited for the whole search, not call by call: between two calls the policy
             # restores the original limit, and with trials in threads those windows let BLAS start
             # its own threads, whose spinning cost 40-70 % more CPU per trial with 2 jobs (measured)
             with blas_limit(self.settings.fixed.get("n_threads")):
-                self.study.optimize(self.objective, n_trials=self.n_trials, timeout=self.timeout,
-                                    n_jobs=self.n_jobs, catch=(TrialFailed,),
-                                    callbacks=[self._after_trial, *self.callbacks])
+                self.study.optimize(
+                    self.objective,
+                    n_trials=self.n_trials,
+                    timeout=self.timeout,
+                    n_jobs=self.n_jobs,
+                    catch=(TrialFailed,),
+                    callbacks=[self._after_trial, *self.callbacks],
+                )
         finally:
             if restore is not None:
                 signal.signal(signal.SIGINT, restore)
@@ -643,8 +730,19 @@ tune.__signature__ = inspect.signature(Search.__init__).replace(parameters=_SEAR
 # --------------------------------------------------------------------------------------------------
 # the book's eta threshold
 # --------------------------------------------------------------------------------------------------
-def eta_threshold(training_data, sizes, *, epochs=3, start=0.01, refine=5, mini_batch_size=10,
-                  lmbda=0.0, seed=0, dtype=np.float64, **network_args):
+def eta_threshold(
+    training_data,
+    sizes,
+    *,
+    epochs=3,
+    start=0.01,
+    refine=5,
+    mini_batch_size=10,
+    lmbda=0.0,
+    seed=0,
+    dtype=np.float64,
+    **network_args,
+):
     """Chapter 3's estimate of the threshold learning rate: the largest η for which the training
     cost falls in each of the first ``epochs`` epochs (from the cost before training), found by
     orders of magnitude from ``start`` (0.01, 0.1, 1, ... or down 0.001, ...), then refined by
@@ -667,8 +765,9 @@ def eta_threshold(training_data, sizes, *, epochs=3, start=0.01, refine=5, mini_
         net = Network(sizes, dtype=dtype, seed=seed, **network_args)
         costs = [net.total_cost(X, y, lmbda)]
         try:
-            costs += net.SGD((X, y), epochs, mini_batch_size, eta, lmbda,
-                             monitor_training_cost=True, n_threads=1)[2]
+            costs += net.SGD(
+                (X, y), epochs, mini_batch_size, eta, lmbda, monitor_training_cost=True, n_threads=1
+            )[2]
         except FloatingPointError:
             return False
         return all(b < a for a, b in zip(costs, costs[1:]))
@@ -684,8 +783,10 @@ def eta_threshold(training_data, sizes, *, epochs=3, start=0.01, refine=5, mini_
         while not falls(eta / 10):
             eta /= 10
             if eta < 1e-8:
-                raise ValueError(f"eta_threshold: the training cost does not fall in the first "
-                                 f"{epochs} epochs for any eta down to {eta:g}")
+                raise ValueError(
+                    f"eta_threshold: the training cost does not fall in the first "
+                    f"{epochs} epochs for any eta down to {eta:g}"
+                )
         low, high = eta / 10, eta
     for _ in range(refine):
         mid = math.sqrt(low * high)
@@ -699,8 +800,11 @@ def eta_threshold(training_data, sizes, *, epochs=3, start=0.01, refine=5, mini_
 # --------------------------------------------------------------------------------------------------
 # plots
 # --------------------------------------------------------------------------------------------------
-PLOTS = {"history": "plot_optimization_history", "importances": "plot_param_importances",
-         "slice": "plot_slice"}
+PLOTS = {
+    "history": "plot_optimization_history",
+    "importances": "plot_param_importances",
+    "slice": "plot_slice",
+}
 
 
 def plot_study(study, directory, dpi=100):
@@ -720,7 +824,7 @@ def plot_study(study, directory, dpi=100):
     for name, fn in PLOTS.items():
         path = os.path.join(directory, f"{name}.png")
         try:
-            with warnings.catch_warnings():     # "experimental" since Optuna 2.2
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.2
                 warnings.simplefilter("ignore", _optuna().exceptions.ExperimentalWarning)
                 ax = getattr(ovm, fn)(study)
         except Exception as e:  # e.g. importances need two finished trials  # noqa: BLE001

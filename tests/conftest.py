@@ -3,6 +3,7 @@
 ``fastnn.data`` is imported inside the fixtures, not at module level, so that a missing or broken
 compiled extension cannot break collection of unrelated tests.
 """
+
 import os
 from pathlib import Path
 
@@ -52,9 +53,15 @@ def run_fastnn(directory, *args, timeout=180, **env):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "fastnn", *map(str, args)], cwd=directory,
-                          env=fastnn_env(directory, **env), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "fastnn", *map(str, args)],
+        cwd=directory,
+        env=fastnn_env(directory, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -141,9 +148,15 @@ def twin(net):
     """A ``fastnn.reference.ReferenceNetwork`` with ``net``'s parameters, cost and activations."""
     from fastnn.reference import ReferenceNetwork
 
-    return ReferenceNetwork(net.sizes, [w.copy() for w in net.weights],
-                            [b.copy() for b in net.biases], net.cost, net.output, net.hidden,
-                            dtype=net.dtype)
+    return ReferenceNetwork(
+        net.sizes,
+        [w.copy() for w in net.weights],
+        [b.copy() for b in net.biases],
+        net.cost,
+        net.output,
+        net.hidden,
+        dtype=net.dtype,
+    )
 
 
 def snapshot(net):
@@ -151,10 +164,12 @@ def snapshot(net):
     random generator's state and the history object."""
     import copy
 
-    return (net._params.tobytes(),
-            None if net._velocity is None else net._velocity.tobytes(),
-            copy.deepcopy(net._rng.bit_generator.state),
-            net.history)
+    return (
+        net._params.tobytes(),
+        None if net._velocity is None else net._velocity.tobytes(),
+        copy.deepcopy(net._rng.bit_generator.state),
+        net.history,
+    )
 
 
 def assert_unchanged(net, before):

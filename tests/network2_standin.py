@@ -2,6 +2,7 @@
 the book's equations with network2's interface: column vectors, cost classes with ``fn(a, y)`` and
 ``delta(z, a, y)``, ``accuracy(data, convert)``, ``total_cost(data, lmbda, convert)`` and ``load``.
 It is an independent implementation to check fastnn's numbers against (not fastnn code)."""
+
 import json
 
 import numpy as np
@@ -24,21 +25,21 @@ def vectorized_result(j):
 class QuadraticCost:
     @staticmethod
     def fn(a, y):
-        return 0.5 * np.linalg.norm(a - y) ** 2          # C = ½‖a − y‖²
+        return 0.5 * np.linalg.norm(a - y) ** 2  # C = ½‖a − y‖²
 
     @staticmethod
     def delta(z, a, y):
-        return (a - y) * sigmoid_prime(z)                 # BP1 with σ'
+        return (a - y) * sigmoid_prime(z)  # BP1 with σ'
 
 
 class CrossEntropyCost:
     @staticmethod
     def fn(a, y):
-        return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))   # eq. 63
+        return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))  # eq. 63
 
     @staticmethod
     def delta(z, a, y):
-        return a - y                                      # eq. 66
+        return a - y  # eq. 66
 
 
 class Network:
@@ -72,5 +73,9 @@ def load(filename):
     with open(filename) as f:
         data = json.load(f)
     cost = {"CrossEntropyCost": CrossEntropyCost, "QuadraticCost": QuadraticCost}[data["cost"]]
-    return Network(data["sizes"], [np.array(w) for w in data["weights"]],
-                   [np.array(b) for b in data["biases"]], cost=cost)
+    return Network(
+        data["sizes"],
+        [np.array(w) for w in data["weights"]],
+        [np.array(b) for b in data["biases"]],
+        cost=cost,
+    )

@@ -1,4 +1,5 @@
 """The benchmark scripts keep working, and the core makes no heap allocation per mini-batch."""
+
 import pathlib
 import re
 import subprocess
@@ -11,8 +12,14 @@ BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 
 
 def run_script(name, *args, timeout=600, cwd=None):
-    return subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd or BENCH.parent, env=package_env())
+    return subprocess.run(
+        [sys.executable, str(BENCH / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or BENCH.parent,
+        env=package_env(),
+    )
 
 
 @pytest.mark.slow
@@ -29,9 +36,20 @@ def test_no_heap_allocation_per_mini_batch():
 
 @pytest.mark.slow
 def test_compare_script_runs_and_reports_targets(tmp_path):
-    r = run_script("compare.py", "--n-train", "2000", "--repeats", "3", "--impls",
-                   "fastnn,bound,ideal,reference,book", "--cases", "h30-mb10-f64,inference",
-                   "--markdown", "--out", str(tmp_path / "compare.md"))
+    r = run_script(
+        "compare.py",
+        "--n-train",
+        "2000",
+        "--repeats",
+        "3",
+        "--impls",
+        "fastnn,bound,ideal,reference,book",
+        "--cases",
+        "h30-mb10-f64,inference",
+        "--markdown",
+        "--out",
+        str(tmp_path / "compare.md"),
+    )
     assert r.returncode == 0, r.stderr
     assert re.search(r"\d+ of \d+ target checks met", r.stdout)
     assert (tmp_path / "compare.md").read_text().count("|") > 20

@@ -1,5 +1,6 @@
 """The BLAS thread policy (fastnn/_threads.py): overlapping calls run with the smallest limit asked
 for, whatever their order; the original setting comes back when the last one leaves."""
+
 import threading
 
 import numpy as np
@@ -30,6 +31,7 @@ class FakeController:
         class Limiter:
             def restore_original_limits(self):
                 ctl.threads = before
+
         return Limiter()
 
 
@@ -52,9 +54,9 @@ def test_overlapping_calls_run_with_the_smallest_limit_in_either_order(policy, f
     outer.__enter__()
     assert ctl.threads == first
     inner.__enter__()
-    assert ctl.threads == 1                 # not the first caller's limit: the smallest
+    assert ctl.threads == 1  # not the first caller's limit: the smallest
     inner.__exit__(None, None, None)
-    assert ctl.threads == first             # the one still inside gets its own limit back
+    assert ctl.threads == first  # the one still inside gets its own limit back
     outer.__exit__(None, None, None)
     assert ctl.threads == 8 and policy.current is None
 
@@ -65,7 +67,7 @@ def test_calls_that_do_not_end_in_reverse_order(policy):
     a.__enter__()
     b.__enter__()
     assert ctl.threads == 1
-    a.__exit__(None, None, None)            # the first one in leaves first
+    a.__exit__(None, None, None)  # the first one in leaves first
     assert ctl.threads == 3
     b.__exit__(None, None, None)
     assert ctl.threads == 8
@@ -115,11 +117,11 @@ def test_the_rule_with_the_real_blas_and_network_calls():
         before = _blas_threads()
         with _threads.blas_limit(2):
             assert set(_blas_threads()) == {2}
-            with _threads.blas_limit(1):            # e.g. inference inside a callback
+            with _threads.blas_limit(1):  # e.g. inference inside a callback
                 assert set(_blas_threads()) == {1}
-                net.feedforward(X)                  # n_threads None -> 1, through the policy
+                net.feedforward(X)  # n_threads None -> 1, through the policy
                 assert set(_blas_threads()) == {1}
-            assert set(_blas_threads()) == {2}      # the outer call's limit again
+            assert set(_blas_threads()) == {2}  # the outer call's limit again
         net.SGD((X, y), 2, 10, 0.1, n_threads=2)
         assert _blas_threads() == before
     assert _threads.POLICY.current is None

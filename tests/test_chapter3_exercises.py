@@ -5,12 +5,13 @@ cost it reports (``total_cost``), its outputs (``feedforward``) or the compiled 
 (``fastnn.softmax``). numpy only builds inputs and compares. docs/chapter3.md links each test to the
 book's text.
 """
+
 import numpy as np
 import pytest
 
 import fastnn
 
-RTOL = 1e-8     # step-derived gradient vs central finite differences of total_cost (float64)
+RTOL = 1e-8  # step-derived gradient vs central finite differences of total_cost (float64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -29,8 +30,10 @@ def sgd_step(net, X, y, eta, lmbda=0.0):
 
 def step_gradient(before, after, eta):
     """∂C/∂w, ∂C/∂b read off one plain SGD step: (before − after) / η."""
-    return ([(w0 - w1) / eta for w0, w1 in zip(before[0], after[0])],
-            [(b0 - b1) / eta for b0, b1 in zip(before[1], after[1])])
+    return (
+        [(w0 - w1) / eta for w0, w1 in zip(before[0], after[0])],
+        [(b0 - b1) / eta for b0, b1 in zip(before[1], after[1])],
+    )
 
 
 def fd_gradient(net, X, y, h=1e-3):
@@ -83,8 +86,12 @@ def test_sigmoid_prime_is_sigma_times_one_minus_sigma():
     moves the bias by −η(a − y)σ'(z) = −η(a − y)a(1 − a) and the weight by that times x; and
     finite differences of the neuron's output in b give a(1 − a)."""
     eta = 0.15
-    for w, b, x, t in [(0.6, 0.9, 1.0, 0.0), (2.0, 2.0, 1.0, 0.0), (-1.3, 0.4, 0.7, 1.0),
-                       (0.2, -3.0, -2.0, 0.25)]:
+    for w, b, x, t in [
+        (0.6, 0.9, 1.0, 0.0),
+        (2.0, 2.0, 1.0, 0.0),
+        (-1.3, 0.4, 0.7, 1.0),
+        (0.2, -3.0, -2.0, 0.25),
+    ]:
         net = fastnn.Network([1, 1], cost="quadratic")
         net.weights, net.biases = [np.array([[w]])], [np.array([b])]
         X, y = np.array([[x]]), np.array([[t]])
@@ -98,8 +105,7 @@ def test_sigmoid_prime_is_sigma_times_one_minus_sigma():
         assert (up - down) / (2 * h) == pytest.approx(a * (1 - a), rel=1e-7)
         (W0, B0), (W1, B1) = sgd_step(net, X, y, eta)
         assert B1[0][0] - B0[0][0] == pytest.approx(-eta * (a - t) * a * (1 - a), rel=1e-12)
-        assert W1[0][0, 0] - W0[0][0, 0] == pytest.approx(-eta * (a - t) * a * (1 - a) * x,
-                                                          rel=1e-12)
+        assert W1[0][0, 0] - W0[0][0, 0] == pytest.approx(-eta * (a - t) * a * (1 - a) * x, rel=1e-12)
 
 
 def test_cross_entropy_roles_of_y_and_a():
@@ -110,17 +116,16 @@ def test_cross_entropy_roles_of_y_and_a():
     where the swapped form is infinite or NaN."""
     net = fastnn.Network([1, 1], cost="cross-entropy")
     net.weights = [np.array([[1.0]])]
-    for z, y in [(0.8473, 0.2), (-1.2, 0.9)]:                  # unsaturated: the roles are visible
+    for z, y in [(0.8473, 0.2), (-1.2, 0.9)]:  # unsaturated: the roles are visible
         net.biases = [np.array([z])]
         a = net.feedforward([[0.0]])[0, 0]
         c = net.total_cost([[0.0]], [[y]])
         assert c == pytest.approx(-(y * np.log(a) + (1 - y) * np.log(1 - a)), rel=1e-12)
         assert c != pytest.approx(-(a * np.log(y) + (1 - a) * np.log(1 - y)), rel=1e-3)
-    for z, y, expected in [(800.0, 1.0, 0.0), (800.0, 0.0, 800.0), (-800.0, 0.0, 0.0),
-                           (-800.0, 1.0, 800.0)]:
+    for z, y, expected in [(800.0, 1.0, 0.0), (800.0, 0.0, 800.0), (-800.0, 0.0, 0.0), (-800.0, 1.0, 800.0)]:
         net.biases = [np.array([z])]
         a = net.feedforward([[0.0]])[0, 0]
-        assert a == 1.0 if z > 0 else a < 1e-300              # saturated: 1 exactly, or ~0
+        assert a == 1.0 if z > 0 else a < 1e-300  # saturated: 1 exactly, or ~0
         c = net.total_cost([[0.0]], [[y]])
         assert np.isfinite(c) and c == pytest.approx(expected, abs=1e-9)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,23 +198,31 @@ def test_x_j_term_cannot_be_removed():
     X = r.normal(size=(6, 4))
     X[:, 2] = 0.0
     labels = np.array([0, 1, 2, 1, 0, 2])
-    cases = [("quadratic", "sigmoid", one_hot(labels, 3)), ("quadratic", "linear", r.normal(size=(6, 3))),
-             ("cross-entropy", "sigmoid", labels), ("log-likelihood", "softmax", labels)]
+    cases = [
+        ("quadratic", "sigmoid", one_hot(labels, 3)),
+        ("quadratic", "linear", r.normal(size=(6, 3))),
+        ("cross-entropy", "sigmoid", labels),
+        ("log-likelihood", "softmax", labels),
+    ]
     eta, n = 0.5, len(X)
     for cost, output, y in cases:
         for lmbda in (0.0, 1.0):
             net = fastnn.Network([4, 5, 3], cost=cost, output=output, seed=5)
             (W0, _), (W1, _) = sgd_step(net, X, y, eta, lmbda)
             shrink = 1 - eta * lmbda / n
-            np.testing.assert_allclose(W1[0][:, 2], shrink * W0[0][:, 2], rtol=1e-14, atol=0,
-                                       err_msg=f"{cost}+{output}, lambda={lmbda}")
+            np.testing.assert_allclose(
+                W1[0][:, 2],
+                shrink * W0[0][:, 2],
+                rtol=1e-14,
+                atol=0,
+                err_msg=f"{cost}+{output}, lambda={lmbda}",
+            )
             learned = np.abs(W1[0][:, [0, 1, 3]] - shrink * W0[0][:, [0, 1, 3]])
             assert learned.min() > 1e-8, f"{cost}+{output}: the other inputs' weights must learn"
     x = np.array([[0.5, -2.0, 0.0]])
     net = fastnn.Network([3, 1], cost="cross-entropy", seed=6)
     (W0, B0), (W1, B1) = sgd_step(net, x, [[1.0]], 0.3)
-    np.testing.assert_allclose(W1[0][0] - W0[0][0], x[0] * (B1[0][0] - B0[0][0]), rtol=1e-12,
-                               atol=1e-300)
+    np.testing.assert_allclose(W1[0][0] - W0[0][0], x[0] * (B1[0][0] - B0[0][0]), rtol=1e-12, atol=1e-300)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,10 +236,9 @@ def test_softmax_outputs_sum_to_one_sigmoid_outputs_need_not():
     sig = fastnn.Network([5, 4, 10], cost="cross-entropy", weight_init="large", seed=7).feedforward(X)
     assert np.all((sig > 0) & (sig < 1))
     sums = sig.sum(axis=1)
-    assert np.max(np.abs(sums - 1)) > 0.5, sums       # far from 1 ...
-    assert np.ptp(sums) > 0.5, sums                   # ... and not constant either
-    soft = fastnn.Network([5, 4, 10], cost="log-likelihood", weight_init="large",
-                          seed=7).feedforward(X)
+    assert np.max(np.abs(sums - 1)) > 0.5, sums  # far from 1 ...
+    assert np.ptp(sums) > 0.5, sums  # ... and not constant either
+    soft = fastnn.Network([5, 4, 10], cost="log-likelihood", weight_init="large", seed=7).feedforward(X)
     assert np.all(soft > 0)
     np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=0, atol=1e-13)
 
@@ -315,8 +327,8 @@ def test_log_likelihood_gradients_equations_81_82():
     a = net.feedforward(X)
     (W0, B0), (W1, B1) = sgd_step(net, X, labels, eta)
     d = a - one_hot(labels, 3)
-    np.testing.assert_allclose(B1[0] - B0[0], -eta * d.mean(axis=0), rtol=1e-10)          # (81)
-    np.testing.assert_allclose(W1[0] - W0[0], -eta * d.T @ X / len(X), rtol=1e-10)       # (82)
+    np.testing.assert_allclose(B1[0] - B0[0], -eta * d.mean(axis=0), rtol=1e-10)  # (81)
+    np.testing.assert_allclose(W1[0] - W0[0], -eta * d.T @ X / len(X), rtol=1e-10)  # (82)
     net = fastnn.Network([4, 5, 3], cost="log-likelihood", seed=15)
     assert_step_is_gradient(net, X, labels, eta)
 
@@ -333,16 +345,16 @@ def test_softmax_scale_c_tends_to_hard_max():
         assert a.sum() == pytest.approx(1.0, abs=1e-13) and np.all(a >= 0)
         shares.append(a[1])
     shares = np.array(shares)
-    assert np.all(np.diff(shares) >= 0) and np.all(np.diff(shares[shares < 1]) > 0)   # it grows ...
+    assert np.all(np.diff(shares) >= 0) and np.all(np.diff(shares[shares < 1]) > 0)  # it grows ...
     np.testing.assert_allclose(fastnn.softmax(z, c=1e4), np.eye(5)[1], atol=1e-12)  # ... to 1
     np.testing.assert_allclose(fastnn.softmax(z, c=1e-9), np.full(5, 0.2), rtol=1e-8)  # c → 0
     ties = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, -5.0]])
-    np.testing.assert_allclose(fastnn.softmax(ties, c=1e4), [[0, 0.5, 0.5, 0], [1 / 3] * 3 + [0]],
-                               atol=1e-12)
+    np.testing.assert_allclose(fastnn.softmax(ties, c=1e4), [[0, 0.5, 0.5, 0], [1 / 3] * 3 + [0]], atol=1e-12)
     # c = 1 is the output layer of a softmax network
     net = fastnn.Network([2, 5], cost="log-likelihood", seed=16)
     X = rng(16).normal(size=(3, 2))
-    np.testing.assert_allclose(fastnn.softmax(X @ net.weights[0].T + net.biases[0]),
-                               net.feedforward(X), rtol=1e-12)
+    np.testing.assert_allclose(
+        fastnn.softmax(X @ net.weights[0].T + net.biases[0]), net.feedforward(X), rtol=1e-12
+    )
     with pytest.raises(ValueError, match="c"):
         fastnn.softmax(z, c=0.0)

@@ -1,6 +1,7 @@
 """Checkpoints: net.save(path, state=True) + fastnn.load + SGD(resume=True), and
 `fastnn train --checkpoint PATH --resume`: 10 epochs, a checkpoint, 10 more == 20 in one go, bit
 for bit (momentum, dropout, the eta schedule and early stopping included)."""
+
 import json
 
 import numpy as np
@@ -16,8 +17,15 @@ def data():
     return load_digits()
 
 
-KW = dict(lmbda=1.0, monitor_evaluation_accuracy=True, monitor_evaluation_cost=True, momentum=0.5,
-          dropout=0.2, eta_schedule=3, early_stopping=50)
+KW = dict(
+    lmbda=1.0,
+    monitor_evaluation_accuracy=True,
+    monitor_evaluation_cost=True,
+    momentum=0.5,
+    dropout=0.2,
+    eta_schedule=3,
+    early_stopping=50,
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -40,7 +48,7 @@ def test_ten_plus_ten_is_twenty_bit_for_bit(data, tmp_path, dtype):
     assert [r.epoch for r in back.history.records] == list(range(1, 21))
     assert back.history.best_epoch == one.history.best_epoch
     assert back.history.restored_best == one.history.restored_best
-    assert min(r.eta for r in one.history.records) < 0.5       # the schedule did act
+    assert min(r.eta for r in one.history.records) < 0.5  # the schedule did act
 
 
 def test_resume_without_a_run_or_on_other_data_is_an_error(data):
@@ -70,8 +78,24 @@ def test_a_plain_save_has_no_state_and_a_bad_state_is_named(data, tmp_path):
 
 
 def _train(capsys, *extra):
-    code = cli.main(["train", "--data", "digits", "--sizes", "64,15,10", "--seed", "3",
-                     "--momentum", "0.3", "--eta-schedule", "2", "--no-progress", "-q", *extra])
+    code = cli.main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--sizes",
+            "64,15,10",
+            "--seed",
+            "3",
+            "--momentum",
+            "0.3",
+            "--eta-schedule",
+            "2",
+            "--no-progress",
+            "-q",
+            *extra,
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     return out
@@ -79,16 +103,34 @@ def _train(capsys, *extra):
 
 def test_cli_checkpoint_and_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FASTNN_DATA", str(tmp_path))
-    _train(capsys, "--epochs", "8", "--save", str(tmp_path / "straight.json"),
-           "--json", str(tmp_path / "h20.json"))
+    _train(
+        capsys,
+        "--epochs",
+        "8",
+        "--save",
+        str(tmp_path / "straight.json"),
+        "--json",
+        str(tmp_path / "h20.json"),
+    )
     _train(capsys, "--epochs", "4", "--checkpoint", str(tmp_path / "ck.json"), "--resume")
-    _train(capsys, "--epochs", "8", "--checkpoint", str(tmp_path / "ck.json"), "--resume",
-           "--save", str(tmp_path / "resumed.json"), "--json", str(tmp_path / "h.json"))
+    _train(
+        capsys,
+        "--epochs",
+        "8",
+        "--checkpoint",
+        str(tmp_path / "ck.json"),
+        "--resume",
+        "--save",
+        str(tmp_path / "resumed.json"),
+        "--json",
+        str(tmp_path / "h.json"),
+    )
     a, b = fastnn.load(tmp_path / "straight.json"), fastnn.load(tmp_path / "resumed.json")
     assert np.array_equal(a._params, b._params)
     h, h20 = (json.loads((tmp_path / n).read_text()) for n in ("h.json", "h20.json"))
-    assert [r["evaluation_accuracy"] for r in h["records"]] == \
-        [r["evaluation_accuracy"] for r in h20["records"]]
+    assert [r["evaluation_accuracy"] for r in h["records"]] == [
+        r["evaluation_accuracy"] for r in h20["records"]
+    ]
     # the history JSON carries the run's settings and the final result
     assert h["run"]["sizes"] == [64, 15, 10] and h["run"]["seed"] == 3 and h["run"]["cost"] == "cross-entropy"
     assert h["run"]["momentum"] == 0.3 and h["run"]["data_name"] == "digits"
@@ -99,8 +141,19 @@ def test_cli_checkpoint_and_resume(tmp_path, capsys, monkeypatch):
 def test_cli_resume_of_another_network_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FASTNN_DATA", str(tmp_path))
     _train(capsys, "--epochs", "1", "--checkpoint", str(tmp_path / "ck.json"))
-    code = cli.main(["train", "--data", "digits", "--sizes", "64,20,10", "--checkpoint",
-                     str(tmp_path / "ck.json"), "--resume", "--no-progress"])
+    code = cli.main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--sizes",
+            "64,20,10",
+            "--checkpoint",
+            str(tmp_path / "ck.json"),
+            "--resume",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--resume:" in err and "[64, 15, 10]" in err
     code = cli.main(["train", "--data", "digits", "--resume"])

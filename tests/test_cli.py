@@ -1,4 +1,5 @@
 """The command line: `python -m fastnn ...` as a subprocess on the digits data, plus in-process checks."""
+
 import json
 import re
 import shutil
@@ -23,6 +24,7 @@ _env = fastnn_env
 
 def _has_matplotlib():
     from fastnn.plotting import matplotlib_available
+
     return matplotlib_available()
 
 
@@ -34,8 +36,27 @@ TEST_LINE = re.compile(r"^test: accuracy (\d+\.\d+) % \(([\d,]+)/([\d,]+)\), cos
 # --------------------------------------------------------------------------------------------------
 def test_train_digits_writes_model_history_and_plot(tmp_path):
     plot = ["--plot", "curves.png"] if _has_matplotlib() else []
-    r = run(tmp_path, "train", "--data", "digits", "--epochs", "2", "--batch", "10", "--eta", "0.5",
-            "--lmbda", "1.0", "--seed", "1", "--save", "model.json", "--json", "history.json", *plot)
+    r = run(
+        tmp_path,
+        "train",
+        "--data",
+        "digits",
+        "--epochs",
+        "2",
+        "--batch",
+        "10",
+        "--eta",
+        "0.5",
+        "--lmbda",
+        "1.0",
+        "--seed",
+        "1",
+        "--save",
+        "model.json",
+        "--json",
+        "history.json",
+        *plot,
+    )
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     out = r.stdout
@@ -85,11 +106,51 @@ def test_quiet_prints_only_the_result_line(tmp_path):
 
 @pytest.mark.slow  # a training subprocess (~3 s); test_train_digits_* is the fast smoke test
 def test_options_are_passed_to_sgd(tmp_path):
-    r = run(tmp_path, "train", "--data", "digits", "--sizes", "64,20,10", "--cost", "log-likelihood",
-            "--hidden", "tanh", "--init", "large", "--dtype", "float32", "--epochs", "3", "--batch", "20",
-            "--eta", "0.1", "--lmbda", "0.5", "--regularization", "l1", "--momentum", "0.5",
-            "--dropout", "0.1", "--early-stopping", "5", "--eta-schedule", "2", "--threads", "1",
-            "--train-size", "600", "--expand", "--seed", "3", "--save", "m.json", "--json", "h.json")
+    r = run(
+        tmp_path,
+        "train",
+        "--data",
+        "digits",
+        "--sizes",
+        "64,20,10",
+        "--cost",
+        "log-likelihood",
+        "--hidden",
+        "tanh",
+        "--init",
+        "large",
+        "--dtype",
+        "float32",
+        "--epochs",
+        "3",
+        "--batch",
+        "20",
+        "--eta",
+        "0.1",
+        "--lmbda",
+        "0.5",
+        "--regularization",
+        "l1",
+        "--momentum",
+        "0.5",
+        "--dropout",
+        "0.1",
+        "--early-stopping",
+        "5",
+        "--eta-schedule",
+        "2",
+        "--threads",
+        "1",
+        "--train-size",
+        "600",
+        "--expand",
+        "--seed",
+        "3",
+        "--save",
+        "m.json",
+        "--json",
+        "h.json",
+    )
     assert r.returncode == 0, r.stderr
     net = fastnn.load(tmp_path / "m.json")
     assert list(net.sizes) == [64, 20, 10]
@@ -132,8 +193,16 @@ def test_options_without_command_mean_train(tmp_path):
 @pytest.mark.slow
 @pytest.mark.mnist
 def test_mnist_is_used_when_found(tmp_path, mnist_dir):
-    r = run(tmp_path, "train", "--epochs", "1", "--train-size", "1000", "--no-monitor-training",
-            FASTNN_DATA=str(mnist_dir))
+    r = run(
+        tmp_path,
+        "train",
+        "--epochs",
+        "1",
+        "--train-size",
+        "1000",
+        "--no-monitor-training",
+        FASTNN_DATA=str(mnist_dir),
+    )
     assert r.returncode == 0, r.stderr
     first = r.stdout.splitlines()[0]
     assert "MNIST" in first and str(mnist_dir) in first
@@ -146,8 +215,7 @@ def test_console_script(tmp_path):
     exe = shutil.which("fastnn")
     if exe is None:
         pytest.skip("the fastnn console script is not installed")
-    r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
-                       env=_env(tmp_path))
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert r.returncode == 0 and r.stdout.startswith("fastnn ")
 
 
@@ -162,8 +230,10 @@ ERROR_CASES = {
     "sizes-vs-classes": (["train", "--data", "digits", "--sizes", "64,30,5"], "10 classes"),
     "mnist-missing-dir": (["train", "--data", "mnist", "--data-dir", "{tmp}/nowhere"], "MNIST not found"),
     "mnist-missing": (["train", "--data", "mnist"], "MNIST not found"),
-    "output-vs-cost": (["train", "--data", "digits", "--cost", "cross-entropy", "--output", "softmax"],
-                       "--output"),
+    "output-vs-cost": (
+        ["train", "--data", "digits", "--cost", "cross-entropy", "--output", "softmax"],
+        "--output",
+    ),
     "zero-epochs": (["train", "--epochs", "0"], "--epochs"),
     "negative-eta": (["train", "--eta", "-1"], "--eta"),
     "momentum-one": (["train", "--momentum", "1"], "--momentum"),
@@ -171,8 +241,10 @@ ERROR_CASES = {
     "unknown-command": (["frobnicate"], "frobnicate"),
     "plot-dir-missing": (["train", "--data", "digits", "--plot", "{tmp}/no/dir/c.png"], "--plot"),
     "batch-too-big": (["train", "--data", "digits", "--train-size", "5", "--batch", "10"], "--batch"),
-    "early-stopping-no-eval": (["train", "--data", "digits", "--eval", "none", "--early-stopping", "3"],
-                               "--early-stopping"),
+    "early-stopping-no-eval": (
+        ["train", "--data", "digits", "--eval", "none", "--early-stopping", "3"],
+        "--early-stopping",
+    ),
     "evaluate-missing-model": (["evaluate", "{tmp}/nope.json"], "not found"),
     "evaluate-corrupt-model": (["evaluate", "{tmp}/corrupt.json"], "corrupt.json"),
     "evaluate-history-as-model": (["evaluate", "{tmp}/history.json"], "sizes"),
@@ -215,11 +287,14 @@ def test_user_errors_print_one_line(model_dir, no_mnist, capsys, case):
     _assert_one_error_line(code, out, err, expected)
 
 
-@pytest.mark.parametrize("case", [
-    "unknown-option",                                                     # argparse usage error
-    pytest.param("sizes-vs-inputs", marks=pytest.mark.slow),              # error after loading data
-    pytest.param("evaluate-corrupt-model", marks=pytest.mark.slow),       # a file error
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-option",  # argparse usage error
+        pytest.param("sizes-vs-inputs", marks=pytest.mark.slow),  # error after loading data
+        pytest.param("evaluate-corrupt-model", marks=pytest.mark.slow),  # a file error
+    ],
+)
 def test_user_errors_print_one_line_in_a_subprocess(model_dir, tmp_path, case):
     """Smoke test of the real process: exit status and stderr as a user sees them."""
     args, expected = ERROR_CASES[case]
@@ -288,10 +363,30 @@ def test_predict(model_dir, tmp_path):
 @pytest.mark.slow  # test_ctrl_c_in_process is the fast version
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
 def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
-    cmd = [sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs", "100000",
-           "--no-monitor-training", "--save", "m.json", "--json", "h.json"]
-    p = subprocess.Popen(cmd, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "fastnn",
+        "train",
+        "--data",
+        "digits",
+        "--epochs",
+        "100000",
+        "--no-monitor-training",
+        "--save",
+        "m.json",
+        "--json",
+        "h.json",
+    ]
+    p = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         for line in p.stdout:
@@ -299,7 +394,7 @@ def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
                 break
             assert time.monotonic() < deadline, "no epoch line in time"
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        _out, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
@@ -325,6 +420,7 @@ def test_ctrl_c_in_process(monkeypatch, capsys, tmp_path):
             user_callback(rec)
             if rec.epoch == 2:
                 raise KeyboardInterrupt
+
         kwargs["callback"] = callback
         return real_sgd(self, *args, **kwargs)
 
@@ -345,14 +441,18 @@ def test_main_in_process(capsys, tmp_path):
     assert capsys.readouterr().out.startswith("fastnn ")
     assert cli.main(["train", "--help"]) == 0
     assert "--early-stopping" in capsys.readouterr().out
-    assert cli.main(["train", "--data", "digits", "--epochs", "1", "-q", "--save", str(tmp_path / "m.json")]) == 0
+    assert (
+        cli.main(["train", "--data", "digits", "--epochs", "1", "-q", "--save", str(tmp_path / "m.json")])
+        == 0
+    )
     assert TEST_LINE.match(capsys.readouterr().out)
     assert cli.main(["train", "--sizes", "1,x"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err.startswith("fastnn: error: argument --sizes")
 
 
-@pytest.mark.parametrize("text,expected", [("784,30,10", [784, 30, 10]), ("784, 100 ,10", [784, 100, 10]),
-                                           ("2,1", [2, 1])])
+@pytest.mark.parametrize(
+    "text,expected", [("784,30,10", [784, 30, 10]), ("784, 100 ,10", [784, 100, 10]), ("2,1", [2, 1])]
+)
 def test_sizes_parsing(text, expected):
     assert cli._sizes(text) == expected
 
@@ -377,8 +477,9 @@ def test_plot_history_accepts_history_dict_and_records(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((30, 4)), rng.integers(0, 2, 30)
     net.SGD((X, y), 3, 5, 0.5, evaluation_data=(X, y), monitor_evaluation_accuracy=True, track_loss=True)
-    for i, h in enumerate([net.history, net.history.to_dict(), net.history.records,
-                           json.loads(net.history.to_json())]):
+    for i, h in enumerate(
+        [net.history, net.history.to_dict(), net.history.records, json.loads(net.history.to_json())]
+    ):
         path = tmp_path / f"h{i}.png"
         plot_history(h, path, title="t")
         assert path.read_bytes().startswith(PNG_MAGIC)
@@ -405,7 +506,7 @@ def test_plot_history_returns_the_figure_and_history_plot(tmp_path):
     net = fastnn.Network([64, 10, 10], seed=0)
     ds = load_digits()
     net.SGD(ds.training, 2, 10, 0.5, evaluation_data=ds.validation, monitor_evaluation_accuracy=True)
-    fig = plot_history(net.history)                       # no path: nothing written
+    fig = plot_history(net.history)  # no path: nothing written
     assert type(fig).__name__ == "Figure" and len(fig.axes) == 2
     assert list(tmp_path.iterdir()) == []
     fig = net.history.plot(tmp_path / "c.svg", title="t")

@@ -1,5 +1,6 @@
 """The first hour on the command line: train/evaluate/predict on your own .npz/CSV data, predict
 inputs (CSV header, .npz --key, stdin, raw 0-255 warning), and the MNIST-not-found messages."""
+
 import io
 import re
 import sys
@@ -34,14 +35,39 @@ def test_train_on_npz_and_csv_then_evaluate_and_predict(digits_xy, tmp_path, cap
     header = ",".join([f"p{i}" for i in range(64)] + ["label"])
     # the label in a named column that is not the last one
     table = np.column_stack([y, X])
-    np.savetxt(tmp_path / "d.csv", table, delimiter=",", fmt="%.6g",
-               header="label," + ",".join(f"p{i}" for i in range(64)), comments="")
-    np.savetxt(tmp_path / "test.csv", np.column_stack([Xt, yt]), delimiter=",", fmt="%.6g",
-               header=header, comments="")
+    np.savetxt(
+        tmp_path / "d.csv",
+        table,
+        delimiter=",",
+        fmt="%.6g",
+        header="label," + ",".join(f"p{i}" for i in range(64)),
+        comments="",
+    )
+    np.savetxt(
+        tmp_path / "test.csv",
+        np.column_stack([Xt, yt]),
+        delimiter=",",
+        fmt="%.6g",
+        header=header,
+        comments="",
+    )
     for data, extra in (("d.npz", []), ("d.csv", ["--label-column", "label"]), ("d.csv", [])):
-        code, out, err = main(capsys, "train", "--data", data, *extra, "--epochs", "3",
-                              "--validation-fraction", "0.2", "--seed", "1", "--save", "m.json",
-                              "--no-progress")
+        code, out, err = main(
+            capsys,
+            "train",
+            "--data",
+            data,
+            *extra,
+            "--epochs",
+            "3",
+            "--validation-fraction",
+            "0.2",
+            "--seed",
+            "1",
+            "--save",
+            "m.json",
+            "--no-progress",
+        )
         assert code == 0, err
         assert re.search(r"data: d\.(npz|csv) \(1,198 training / 299 validation examples", out), out
         assert re.search(r"^validation: accuracy \d+\.\d+ %", out, re.M), out
@@ -58,29 +84,42 @@ def test_train_on_npz_and_csv_then_evaluate_and_predict(digits_xy, tmp_path, cap
 def test_validation_fraction_zero_trains_on_everything(digits_xy, tmp_path, capsys):
     X, y, _ = digits_xy
     np.savez(tmp_path / "d.npz", X=X[:200], y=y[:200])
-    code, out, err = main(capsys, "train", "--data", "d.npz", "--validation-fraction", "0",
-                          "--epochs", "1", "--no-progress")
+    code, out, err = main(
+        capsys, "train", "--data", "d.npz", "--validation-fraction", "0", "--epochs", "1", "--no-progress"
+    )
     assert code == 0, err
     assert re.search(r"^training: accuracy", out, re.M)
-    code, out, err = main(capsys, "train", "--data", "d.npz", "--validation-fraction", "0",
-                          "--early-stopping", "2", "--no-progress")
+    code, out, err = main(
+        capsys,
+        "train",
+        "--data",
+        "d.npz",
+        "--validation-fraction",
+        "0",
+        "--early-stopping",
+        "2",
+        "--no-progress",
+    )
     assert code == 2 and "no validation part" in err
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"a,b\n", "a header row and no data"),
-    (b"1,2,x\n3,4,y\n", "cannot read the rows as numbers"),
-    (b"0.1,0.2,1.5\n", "labels must be integers"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"a,b\n", "a header row and no data"),
+        (b"1,2,x\n3,4,y\n", "cannot read the rows as numbers"),
+        (b"0.1,0.2,1.5\n", "labels must be integers"),
+    ],
+)
 def test_bad_data_files_are_one_line(tmp_path, capsys, content, message):
     (tmp_path / "bad.csv").write_bytes(content)
-    code, out, err = main(capsys, "train", "--data", "bad.csv", "--no-progress")
+    code, _out, err = main(capsys, "train", "--data", "bad.csv", "--no-progress")
     assert code == 1 and err.count("\n") == 1 and message in err and "bad.csv" in err, err
 
 
 def test_npz_without_X_and_y(tmp_path, capsys):
     np.savez(tmp_path / "bad.npz", images=np.zeros((3, 4)))
-    code, out, err = main(capsys, "train", "--data", "bad.npz")
+    code, _out, err = main(capsys, "train", "--data", "bad.npz")
     assert code == 1 and "'X' or 'x'" in err and "['images']" in err
 
 
@@ -97,15 +136,26 @@ def test_predict_inputs(model, tmp_path, capsys, monkeypatch):
     path, net = model
     Xt = load_digits().test[0][:6]
     want = net.predict(Xt).tolist()
-    np.savetxt(tmp_path / "h.csv", Xt, delimiter=",", header=",".join(f"p{i}" for i in range(64)),
-               comments="")
-    np.savetxt(tmp_path / "labelled.csv", np.column_stack([Xt, np.arange(6)]), delimiter=",",
-               header=",".join([f"p{i}" for i in range(64)] + ["label"]), comments="")
+    np.savetxt(
+        tmp_path / "h.csv", Xt, delimiter=",", header=",".join(f"p{i}" for i in range(64)), comments=""
+    )
+    np.savetxt(
+        tmp_path / "labelled.csv",
+        np.column_stack([Xt, np.arange(6)]),
+        delimiter=",",
+        header=",".join([f"p{i}" for i in range(64)] + ["label"]),
+        comments="",
+    )
     np.savez(tmp_path / "one.npz", Xt)
     np.savez(tmp_path / "two.npz", images=Xt, other=np.zeros(3))
     np.save(tmp_path / "x.npy", Xt)
-    cases = [["--input", "h.csv"], ["--input", "labelled.csv"], ["--input", "one.npz"],
-             ["--input", "two.npz", "--key", "images"], ["--input", "x.npy"]]
+    cases = [
+        ["--input", "h.csv"],
+        ["--input", "labelled.csv"],
+        ["--input", "one.npz"],
+        ["--input", "two.npz", "--key", "images"],
+        ["--input", "x.npy"],
+    ]
     for extra in cases:
         code, out, err = main(capsys, "predict", path, *extra)
         assert code == 0, (extra, err)
@@ -138,28 +188,47 @@ def test_mnist_not_found_says_so(tmp_path, capsys, monkeypatch):
     code, out, err = main(capsys, "train", "--data-dir", "nowhere")
     assert code == 1 and "--data-dir nowhere does not exist" in err and "download mnist --dir" in err
     monkeypatch.setenv("FASTNN_DATA", str(tmp_path / "typo"))
-    code, out, err = main(capsys, "train", "--epochs", "1")
+    code, _out, err = main(capsys, "train", "--epochs", "1")
     assert code == 1 and "$FASTNN_DATA=" in err and "does not exist" in err, err
     with pytest.raises(FileNotFoundError, match="FASTNN_DATA"):
         fastnn.data.load_mnist()
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["train", "--epochz", "3"], "did you mean --epochs? (see 'fastnn train --help')"),
-    (["trian"], "did you mean train?"),
-    (["train", "--hidden", "relux"], "did you mean relu? (see 'fastnn train --help')"),
-    (["evaluate", "m.json", "--splt", "test"], "did you mean --split? (see 'fastnn evaluate --help')"),
-    (["train", "--data", "digits", "--sizes", "64,5,7"], "10 classes (see 'fastnn train --help')"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--epochz", "3"], "did you mean --epochs? (see 'fastnn train --help')"),
+        (["trian"], "did you mean train?"),
+        (["train", "--hidden", "relux"], "did you mean relu? (see 'fastnn train --help')"),
+        (["evaluate", "m.json", "--splt", "test"], "did you mean --split? (see 'fastnn evaluate --help')"),
+        (["train", "--data", "digits", "--sizes", "64,5,7"], "10 classes (see 'fastnn train --help')"),
+    ],
+)
 def test_usage_errors_suggest_and_name_the_command_help(capsys, args, expected):
-    code, out, err = main(capsys, *args)
+    code, _out, err = main(capsys, *args)
     assert code == 2 and err.startswith("fastnn: error: ") and err.count("\n") == 1, err
     assert expected in err, err
 
 
 def test_choices_take_any_case(capsys):
-    code, out, err = main(capsys, "train", "--data", "Digits", "--hidden", "ReLU", "--cost",
-                          "CrossEntropy", "--regularization", "L1", "--eval", "Test", "--epochs", "1",
-                          "--sizes", "64,5,10", "--no-progress")
+    code, out, err = main(
+        capsys,
+        "train",
+        "--data",
+        "Digits",
+        "--hidden",
+        "ReLU",
+        "--cost",
+        "CrossEntropy",
+        "--regularization",
+        "L1",
+        "--eval",
+        "Test",
+        "--epochs",
+        "1",
+        "--sizes",
+        "64,5,10",
+        "--no-progress",
+    )
     assert code == 0, err
     assert "hidden=relu" in out and "l1" in out

@@ -1,4 +1,5 @@
 """The compiled core against the reference implementation and against finite differences."""
+
 import zlib
 
 import numpy as np
@@ -17,9 +18,9 @@ TOL = {np.float64: 1e-10, np.float32: 1e-4}
 def random_problem(rng, cost, output, n_in, n_out, n):
     X = rng.random((n, n_in))
     if output == "linear" or n_out == 1 or (cost == "quadratic" and rng.random() < 0.5):
-        y = rng.random((n, n_out))             # real-valued targets
+        y = rng.random((n, n_out))  # real-valued targets
     else:
-        y = rng.integers(0, n_out, n)          # class labels
+        y = rng.integers(0, n_out, n)  # class labels
     return X, y
 
 
@@ -39,19 +40,18 @@ def test_core_matches_reference(cost, output, hidden, dtype, lmbda):
         n = int(rng.integers(5, 40))
         batch = int(rng.integers(1, n + 1))
         if n % batch == 0 and batch > 1:
-            batch -= 1                         # make the last mini-batch smaller
+            batch -= 1  # make the last mini-batch smaller
         X, y = random_problem(rng, cost, output, sizes[0], sizes[-1], n)
-        net = fastnn.Network(sizes, cost=cost, output=output, hidden=hidden, dtype=dtype,
-                             seed=trial)
+        net = fastnn.Network(sizes, cost=cost, output=output, hidden=hidden, dtype=dtype, seed=trial)
         ref = twin(net)
         eta = 0.3 if output == "linear" else 0.5
         net.SGD((X, y), 4, batch, eta, lmbda, shuffle=False)
         ref.SGD((X, y), 4, batch, eta, lmbda)
         assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype], (sizes, n, batch)
-        np.testing.assert_allclose(net.feedforward(X), ref.feedforward(X), rtol=TOL[dtype] * 10,
-                                   atol=TOL[dtype])
-        assert net.total_cost(X, y, lmbda) == pytest.approx(ref.total_cost(X, y, lmbda),
-                                                            rel=TOL[dtype] * 10)
+        np.testing.assert_allclose(
+            net.feedforward(X), ref.feedforward(X), rtol=TOL[dtype] * 10, atol=TOL[dtype]
+        )
+        assert net.total_cost(X, y, lmbda) == pytest.approx(ref.total_cost(X, y, lmbda), rel=TOL[dtype] * 10)
         if np.ndim(y) == 1 or sizes[-1] > 1:
             assert abs(net.accuracy(X, y) - ref.accuracy(X, y)) <= (0 if dtype == np.float64 else 1)
 
@@ -77,13 +77,13 @@ def test_gradient_matches_finite_differences(cost, output, hidden):
     sizes = [4, 5, 3, 3]
     X, y = random_problem(rng, cost, output, sizes[0], sizes[-1], 7)
     if hidden == "relu":
-        X = X + 0.5                            # keep pre-activations away from the kink
+        X = X + 0.5  # keep pre-activations away from the kink
     net = fastnn.Network(sizes, cost=cost, output=output, hidden=hidden, seed=2)
     before = net._params.copy()
     m = len(X)
     grad = numeric_gradient(lambda: net.total_cost(X, y) * m, net._params)
     net.SGD((X, y), 1, m, float(m), shuffle=False)
-    step = before - net._params                # = η/m Σ∇ = Σ∇
+    step = before - net._params  # = η/m Σ∇ = Σ∇
     np.testing.assert_allclose(step, grad, rtol=1e-5, atol=1e-7)
 
     # and the reference's BP1–BP4 agree with the same numbers
@@ -104,11 +104,13 @@ def test_invalid_pairings_are_refused_with_the_valid_list():
 
 # ---- the identities of the chapter --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_exp_kernel_matches_numpy(dtype):
     x = np.linspace(-80, 80, 10001).astype(dtype)
-    np.testing.assert_allclose(_core.kernel_exp(x), np.exp(x.astype(np.float64)),
-                               rtol=4 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(
+        _core.kernel_exp(x), np.exp(x.astype(np.float64)), rtol=4 * np.finfo(dtype).eps
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -147,7 +149,7 @@ def test_softmax_and_costs_never_overflow():
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(a.sum(axis=1), 1)
     assert list(a.argmax(axis=1)) == [0, 1, 2]
-    cost = net.total_cost(X, np.array([1, 0, 0]))      # all confidently wrong
+    cost = net.total_cost(X, np.array([1, 0, 0]))  # all confidently wrong
     assert np.isfinite(cost) and cost > 1e3
 
 
@@ -157,14 +159,14 @@ def test_cross_entropy_of_saturated_sigmoid_is_finite_and_exact():
     net.biases = [np.array([0.0])]
     X = np.array([[800.0], [-800.0]])
     a = net.feedforward(X)
-    assert a[0, 0] == 1.0 and a[1, 0] < 1e-300                     # saturated in floating point
-    cost = net.total_cost(X, np.array([[0.0], [1.0]]))              # both maximally wrong
-    assert cost == pytest.approx(800.0)                              # mean of −ln(1−σ(800)), −ln σ(−800)
+    assert a[0, 0] == 1.0 and a[1, 0] < 1e-300  # saturated in floating point
+    cost = net.total_cost(X, np.array([[0.0], [1.0]]))  # both maximally wrong
+    assert cost == pytest.approx(800.0)  # mean of −ln(1−σ(800)), −ln σ(−800)
 
 
-@pytest.mark.parametrize("cost,output", [("cross-entropy", "sigmoid"),
-                                         ("log-likelihood", "softmax"),
-                                         ("quadratic", "linear")])
+@pytest.mark.parametrize(
+    "cost,output", [("cross-entropy", "sigmoid"), ("log-likelihood", "softmax"), ("quadratic", "linear")]
+)
 def test_output_delta_is_a_minus_y(cost, output):
     """δᴸ = a − y: one step with a single example changes the output biases by −η(a − y)."""
     rng = np.random.default_rng(1)
@@ -179,6 +181,7 @@ def test_output_delta_is_a_minus_y(cost, output):
 
 # ---- chapter 3 features against the reference ---------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_l1_matches_reference(dtype, hidden):
@@ -189,8 +192,9 @@ def test_l1_matches_reference(dtype, hidden):
     net.SGD((X, y), 3, 4, 0.5, 2.0, shuffle=False, regularization="l1")
     ref.SGD((X, y), 3, 4, 0.5, 2.0, regularization="l1")
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
-    assert net.total_cost(X, y, 2.0, "l1") == pytest.approx(ref.total_cost(X, y, 2.0, "l1"),
-                                                            rel=TOL[dtype] * 10)
+    assert net.total_cost(X, y, 2.0, "l1") == pytest.approx(
+        ref.total_cost(X, y, 2.0, "l1"), rel=TOL[dtype] * 10
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

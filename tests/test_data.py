@@ -1,4 +1,5 @@
 """Tests for fastnn.data: IDX/pickle readers, MNIST lookup, digits, expansion, one-hot."""
+
 import gzip
 import pickle
 from pathlib import Path
@@ -53,9 +54,9 @@ def make_mnist(directory, n_train=6, n_test=3, shape=(28, 28), gz=True, dotted=F
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {
-        "train_images": rng.integers(0, 256, (n_train,) + shape, dtype=np.uint8),
+        "train_images": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
         "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test,) + shape, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
         "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
     }
     arrays["train_images"][0, 0, 0] = 255  # exercise both ends of the range
@@ -82,8 +83,11 @@ def test_load_mnist_roundtrip(tmp_path, gz, dotted, dtype):
     (Xtr, ytr), (Xva, yva), (Xte, yte) = ds
     img = arrays["train_images"].reshape(6, 784)
     lab = arrays["train_labels"]
-    for X, y, u8, lab_ in ((Xtr, ytr, img[:4], lab[:4]), (Xva, yva, img[4:], lab[4:]),
-                           (Xte, yte, arrays["test_images"].reshape(3, 784), arrays["test_labels"])):
+    for X, y, u8, lab_ in (
+        (Xtr, ytr, img[:4], lab[:4]),
+        (Xva, yva, img[4:], lab[4:]),
+        (Xte, yte, arrays["test_images"].reshape(3, 784), arrays["test_labels"]),
+    ):
         assert X.dtype == np.dtype(dtype) and X.flags.c_contiguous and X.shape == (len(u8), 784)
         assert y.dtype == np.int64 and y.shape == (len(u8),)
         np.testing.assert_array_equal(X, u8.astype(dtype) / dtype(255))
@@ -172,7 +176,7 @@ def test_bad_type_code(tmp_path):
 
 
 def test_wrong_dims_between_files(tmp_path):
-    arrays, paths = make_mnist(tmp_path)
+    _arrays, paths = make_mnist(tmp_path)
     replace(paths, "test_images", idx_bytes(np.zeros((3, 27, 28), np.uint8)))
     with pytest.raises(ValueError) as e:
         load_mnist(tmp_path, validation_size=2)
@@ -336,8 +340,13 @@ def test_path_argument_wins_and_does_not_fall_back(no_env, tmp_path, monkeypatch
 # --------------------------------------------------------------------------------------------------
 def nielsen_like(seed=0, sizes=(5, 3, 2), d=784):
     rng = np.random.default_rng(seed)
-    return tuple((rng.integers(0, 256, (n, d)).astype(np.float32) / np.float32(255),
-                  rng.integers(0, 10, n).astype(np.int64)) for n in sizes)
+    return tuple(
+        (
+            rng.integers(0, 256, (n, d)).astype(np.float32) / np.float32(255),
+            rng.integers(0, 10, n).astype(np.int64),
+        )
+        for n in sizes
+    )
 
 
 def write_pickle(path, obj, gz=True, protocol=2):
@@ -380,19 +389,24 @@ def test_load_mnist_delegates_to_pickle(tmp_path):
     np.testing.assert_array_equal(ds.validation[1], obj[1][1])
 
 
-@pytest.mark.parametrize("obj,match", [
-    (((1, 2), (3, 4)), "3 parts"),
-    ("nope", "expected a tuple"),
-    ([(np.zeros((2, 4)), np.zeros(2, int))] * 2 + [(np.zeros((2, 4)),)], "test: expected a pair"),
-    ([(np.zeros(4), np.zeros(4, int))] * 3, "X must be a 2-D array"),
-    ([(np.zeros((2, 4)), np.zeros((2, 1), int))] * 3, "y must be a 1-D array"),
-    ([(np.zeros((2, 4)), np.zeros(3, int))] * 3, "2 rows but y has 3"),
-    ([(np.zeros((2, 4)), np.zeros(2, int))] * 2 + [(np.zeros((2, 5)), np.zeros(2, int))],
-     "test: X has 5 columns"),
-    ([(np.full((2, 4), 255.0), np.zeros(2, int))] * 3, r"in \[0, 1\]"),
-    ([(np.zeros((2, 4)), np.array([0, 11]))] * 3, "label 11"),
-    ([(np.zeros((2, 4)), np.array([0.5, 1.0]))] * 3, "integer labels"),
-])
+@pytest.mark.parametrize(
+    "obj,match",
+    [
+        (((1, 2), (3, 4)), "3 parts"),
+        ("nope", "expected a tuple"),
+        ([(np.zeros((2, 4)), np.zeros(2, int))] * 2 + [(np.zeros((2, 4)),)], "test: expected a pair"),
+        ([(np.zeros(4), np.zeros(4, int))] * 3, "X must be a 2-D array"),
+        ([(np.zeros((2, 4)), np.zeros((2, 1), int))] * 3, "y must be a 1-D array"),
+        ([(np.zeros((2, 4)), np.zeros(3, int))] * 3, "2 rows but y has 3"),
+        (
+            [(np.zeros((2, 4)), np.zeros(2, int))] * 2 + [(np.zeros((2, 5)), np.zeros(2, int))],
+            "test: X has 5 columns",
+        ),
+        ([(np.full((2, 4), 255.0), np.zeros(2, int))] * 3, r"in \[0, 1\]"),
+        ([(np.zeros((2, 4)), np.array([0, 11]))] * 3, "label 11"),
+        ([(np.zeros((2, 4)), np.array([0.5, 1.0]))] * 3, "integer labels"),
+    ],
+)
 def test_load_pickle_bad_structure(tmp_path, obj, match):
     p = write_pickle(tmp_path / "bad.pkl.gz", obj)
     with pytest.raises(ValueError, match=match) as e:
@@ -403,6 +417,7 @@ def test_load_pickle_bad_structure(tmp_path, obj, match):
 class _Evil:
     def __reduce__(self):
         import os
+
         return (os.system, ("echo pwned",))
 
 
@@ -440,6 +455,7 @@ def test_load_digits(digits):
     assert digits.n_inputs == 64 and digits.n_classes == 10
     # the three parts are a permutation of scikit-learn's data
     from sklearn.datasets import load_digits as sk
+
     ref = sk()
     allX = np.concatenate([Xtr, Xva, Xte]) * 16
     ally = np.concatenate([ytr, yva, yte])
@@ -497,14 +513,14 @@ def test_expand_blocks(dtype):
     img = X.reshape(n, h, w)
     expected = [img, shifted(img, -1, 1), shifted(img, 1, 1), shifted(img, -1, 2), shifted(img, 1, 2)]
     for k, e in enumerate(expected):
-        np.testing.assert_array_equal(X2[k * n:(k + 1) * n].reshape(n, h, w), e)
+        np.testing.assert_array_equal(X2[k * n : (k + 1) * n].reshape(n, h, w), e)
 
 
 def test_expand_interleaved():
     rng = np.random.default_rng(2)
     X = rng.random((3, 16))
     y = np.array([0, 1, 2])
-    Xb, yb = expand(X, y, (4, 4))
+    Xb, _yb = expand(X, y, (4, 4))
     Xi, yi = expand(X, y, (4, 4), interleave=True)
     np.testing.assert_array_equal(yi, np.repeat(y, 5))
     np.testing.assert_array_equal(Xi, Xb.reshape(5, 3, 16).transpose(1, 0, 2).reshape(15, 16))
@@ -529,7 +545,7 @@ def test_expand_single_pixel_moves():
 def test_expand_onehot_targets_and_errors():
     X = np.zeros((2, 784))
     T = onehot([1, 2], 10)
-    X2, T2 = expand(X, T)
+    _X2, T2 = expand(X, T)
     assert T2.shape == (10, 10)
     np.testing.assert_array_equal(T2, np.tile(T, (5, 1)))
     with pytest.raises(ValueError, match="784 columns, got 783"):
@@ -577,8 +593,9 @@ def test_real_mnist(mnist):
         assert len(counts) == 10 and counts.min() > 0.07 * len(y) and counts.max() < 0.13 * len(y)
     assert ytr[0] == 5 and yte[0] == 7
     # label counts of the whole training file (documented for canonical MNIST)
-    np.testing.assert_array_equal(np.bincount(np.concatenate([ytr, yva])),
-                                  [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+    np.testing.assert_array_equal(
+        np.bincount(np.concatenate([ytr, yva])), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    )
     assert abs(Xtr.mean() - 0.1307) < 0.002
     assert mnist.n_inputs == 784 and mnist.n_classes == 10
 

@@ -1,6 +1,7 @@
 """fastnn download mnist / fastnn.data.download_mnist against a local HTTP server (127.0.0.1)
 serving the shared MNIST files: a dead mirror, a corrupt download, a truncated one, resuming a
 partial file, files already in place, and the error naming every mirror tried. No internet."""
+
 import gzip
 import http.server
 import socket
@@ -12,8 +13,12 @@ from fastnn import cli
 from fastnn.data import download_mnist, find_mnist
 from fastnn.download import DownloadError, mnist_checksums
 
-NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-         "t10k-labels-idx1-ubyte")
+NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -49,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if kind == "truncated":
-            body = body[:len(body) // 2]
+            body = body[: len(body) // 2]
         try:
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
@@ -81,7 +86,7 @@ def dead_mirror():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()                      # nothing listens there now: connection refused
+    s.close()  # nothing listens there now: connection refused
     return f"http://127.0.0.1:{port}/mnist/"
 
 
@@ -98,34 +103,39 @@ def test_checksums_are_shipped_in_the_package():
 def test_dead_and_corrupt_mirrors_are_skipped(server, dead_mirror, tmp_path):
     httpd, base = server
     httpd.requests.clear()
-    target = download_mnist(tmp_path / "m", mirrors=[dead_mirror, f"{base}/corrupt/", f"{base}/good/"],
-                            progress=False, quiet=True)
-    assert _installed(target) == sorted(n + ".gz" for n in NAMES)      # no partial files left
+    target = download_mnist(
+        tmp_path / "m", mirrors=[dead_mirror, f"{base}/corrupt/", f"{base}/good/"], progress=False, quiet=True
+    )
+    assert _installed(target) == sorted(n + ".gz" for n in NAMES)  # no partial files left
     assert find_mnist(target)[0] == target
-    for n in NAMES:                                                    # byte for byte the server's
+    for n in NAMES:  # byte for byte the server's
         assert (target / (n + ".gz")).read_bytes() == httpd.files[n + ".gz"]
     assert sum(p.startswith("/corrupt/") for p, _ in httpd.requests) == 4
 
-    httpd.requests.clear()                                             # already there: no request
+    httpd.requests.clear()  # already there: no request
     download_mnist(target, mirrors=[f"{base}/good/"], progress=False, quiet=True)
     assert httpd.requests == []
 
 
 def test_content_is_verified_not_the_gzip_bytes(server, tmp_path):
-    httpd, base = server
+    _httpd, base = server
     target = download_mnist(tmp_path, mirrors=[f"{base}/recompressed/"], progress=False, quiet=True)
     assert find_mnist(target)[0] == target
 
 
 def test_all_mirrors_failing_names_each(server, dead_mirror, tmp_path):
-    httpd, base = server
+    _httpd, base = server
     with pytest.raises(DownloadError) as e:
-        download_mnist(tmp_path, mirrors=[dead_mirror, f"{base}/corrupt/", f"{base}/nothing/"],
-                       progress=False, quiet=True)
+        download_mnist(
+            tmp_path,
+            mirrors=[dead_mirror, f"{base}/corrupt/", f"{base}/nothing/"],
+            progress=False,
+            quiet=True,
+        )
     msg = str(e.value)
     assert dead_mirror in msg and f"{base}/corrupt/" in msg and f"{base}/nothing/" in msg
     assert "corrupt download" in msg and "SHA-256" in msg and "404" in msg
-    assert [p.name for p in tmp_path.iterdir()] == []                   # nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing half-written
 
 
 def test_truncated_download_resumes_from_the_partial_file(server, tmp_path):
@@ -147,8 +157,9 @@ def test_truncated_download_resumes_from_the_partial_file(server, tmp_path):
 def test_cli_download_with_mirror_first(server, tmp_path, capsys):
     httpd, base = server
     httpd.requests.clear()
-    code = cli.main(["download", "MNIST", "--dir", str(tmp_path / "d"), "--mirror", f"{base}/good",
-                     "--no-progress"])
+    code = cli.main(
+        ["download", "MNIST", "--dir", str(tmp_path / "d"), "--mirror", f"{base}/good", "--no-progress"]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert f"MNIST is in {tmp_path / 'd'}" in out and "verified" in err
@@ -158,9 +169,9 @@ def test_cli_download_with_mirror_first(server, tmp_path, capsys):
 
 def test_cli_download_failure_is_one_line(server, dead_mirror, tmp_path, capsys, monkeypatch):
     import fastnn.download as dl
-    monkeypatch.setattr(dl, "MNIST_MIRRORS", (dead_mirror,))           # never the internet
-    code = cli.main(["download", "mnist", "--dir", str(tmp_path), "--mirror", dead_mirror + "x/",
-                     "-q"])
+
+    monkeypatch.setattr(dl, "MNIST_MIRRORS", (dead_mirror,))  # never the internet
+    code = cli.main(["download", "mnist", "--dir", str(tmp_path), "--mirror", dead_mirror + "x/", "-q"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("fastnn: error: could not download")
     assert dead_mirror in err[0]

@@ -1,5 +1,6 @@
 """fastnn.export: ONNX (checked with ONNX Runtime), PyTorch interop, the estimators' to_onnx/coefs_,
 the `fastnn export` command and the README's "Use the model elsewhere" example."""
+
 import os
 import re
 import subprocess
@@ -19,8 +20,12 @@ ort = pytest.importorskip("onnxruntime")
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ("sigmoid", "tanh", "relu")
-OUTPUTS = (("cross-entropy", "sigmoid"), ("quadratic", "sigmoid"), ("log-likelihood", "softmax"),
-           ("quadratic", "linear"))
+OUTPUTS = (
+    ("cross-entropy", "sigmoid"),
+    ("quadratic", "sigmoid"),
+    ("log-likelihood", "softmax"),
+    ("quadratic", "linear"),
+)
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
@@ -35,8 +40,11 @@ def _z_last(net, X):
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         z = a @ np.asarray(w, np.float64).T + np.asarray(b, np.float64)
         if l < L - 1:
-            a = {"sigmoid": lambda t: 1 / (1 + np.exp(-t)), "tanh": np.tanh,
-                 "relu": lambda t: np.maximum(t, 0)}[net.hidden](z)
+            a = {
+                "sigmoid": lambda t: 1 / (1 + np.exp(-t)),
+                "tanh": np.tanh,
+                "relu": lambda t: np.maximum(t, 0),
+            }[net.hidden](z)
     return z
 
 
@@ -75,8 +83,9 @@ def test_onnx_runtime_equals_feedforward_and_predict(hidden, cost, output, dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("cost,output", [("cross-entropy", "sigmoid"), ("quadratic", "linear"),
-                                         ("log-likelihood", "softmax")])
+@pytest.mark.parametrize(
+    "cost,output", [("cross-entropy", "sigmoid"), ("quadratic", "linear"), ("log-likelihood", "softmax")]
+)
 def test_onnx_one_output(cost, output, dtype):
     """One output neuron: label = (z >= 0) for a sigmoid, argmax (always 0) otherwise, as predict."""
     net = fastnn.Network([6, 4, 1], cost=cost, output=output, dtype=dtype, seed=1)
@@ -86,7 +95,7 @@ def test_onnx_one_output(cost, output, dtype):
     np.testing.assert_allclose(a, net.feedforward(X), rtol=TOL[dtype], atol=TOL[dtype])
     expected = _rule(net, X)
     if output == "sigmoid":
-        assert 0 < expected.sum() < len(X)    # both labels occur
+        assert 0 < expected.sum() < len(X)  # both labels occur
     np.testing.assert_array_equal(label, expected)
     np.testing.assert_array_equal(label, net.predict(X))
 
@@ -98,7 +107,7 @@ def test_onnx_label_uses_z_where_saturated_outputs_tie(dtype):
     net.biases = [np.array([60.0, 50.0, 50.0])]
     X = np.array([[0.0, 0.0], [20.0, 0.0], [0.0, 30.0], [5.0, 5.0]], dtype=dtype)
     a, label = _session(to_onnx(net)).run(None, {"X": X})
-    assert np.all(a == 1.0)                      # every output saturated: argmax of a is useless
+    assert np.all(a == 1.0)  # every output saturated: argmax of a is useless
     np.testing.assert_array_equal(label, [0, 1, 2, 0])
     np.testing.assert_array_equal(label, net.predict(X))
 
@@ -124,7 +133,7 @@ def test_onnx_model_details(tmp_path):
         if node.op_type == "Softmax":
             assert {a.name: a.i for a in node.attribute}["axis"] == 1
     inits = {i.name: onnx.numpy_helper.to_array(i) for i in loaded.graph.initializer}
-    np.testing.assert_array_equal(inits["W1"], net.weights[0])   # weights as stored (n_out, n_in)
+    np.testing.assert_array_equal(inits["W1"], net.weights[0])  # weights as stored (n_out, n_in)
     np.testing.assert_array_equal(inits["b2"], net.biases[1])
     dim = loaded.graph.input[0].type.tensor_type.shape.dim
     assert dim[0].dim_param == "N" and dim[1].dim_value == 784
@@ -141,7 +150,7 @@ def test_onnx_every_supported_opset_runs(sizes):
         assert model.opset_import[0].version == opset
         try:
             session = _session(model)
-        except Exception as e:      # an onnx newer than the installed ONNX Runtime
+        except Exception as e:  # an onnx newer than the installed ONNX Runtime
             if opset > 17 and "opset" in str(e).lower():
                 break
             raise
@@ -176,7 +185,7 @@ def test_onnx_options_and_errors(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_onnx_with_a_users_cost_class():
-    class MyCost:                               # network2-style, not a built-in: training only
+    class MyCost:  # network2-style, not a built-in: training only
         @staticmethod
         def fn(a, y):
             return np.sum((a - y) ** 2)
@@ -247,20 +256,23 @@ def test_cli_export_errors(tmp_path, capsys, monkeypatch, case):
 @pytest.fixture(scope="module")
 def iris():
     from sklearn.datasets import load_iris
+
     X, y = load_iris(return_X_y=True)
     return (X - X.mean(0)) / X.std(0), y
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cost,output", [("log-likelihood", None), ("cross-entropy", None),
-                                         ("quadratic", "linear")])
+@pytest.mark.parametrize(
+    "cost,output", [("log-likelihood", None), ("cross-entropy", None), ("quadratic", "linear")]
+)
 def test_classifier_to_onnx_gives_classes_values(iris, cost, output, dtype):
     from fastnn.sklearn import NetworkClassifier
 
     X, y = iris
     names = np.array(["setosa", "versicolor", "virginica"])[y]
-    clf = NetworkClassifier((8,), cost=cost, output=output, epochs=5, dtype=dtype,
-                            random_state=0).fit(X, names)
+    clf = NetworkClassifier((8,), cost=cost, output=output, epochs=5, dtype=dtype, random_state=0).fit(
+        X, names
+    )
     model = clf.to_onnx()
     onnx.checker.check_model(model, full_check=True)
     proba, label = _session(model).run(None, {"X": X.astype(dtype)})
@@ -270,9 +282,16 @@ def test_classifier_to_onnx_gives_classes_values(iris, cost, output, dtype):
     np.testing.assert_array_equal(label, clf.predict(X))
 
 
-@pytest.mark.parametrize("labels", [np.array([10, 20, 30]), np.array([-3, 5, 7], dtype=np.int32),
-                                    np.array(["x", "why", "zed"], dtype=object),
-                                    np.array([False, True])], ids=["int", "int32", "object", "bool"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([10, 20, 30]),
+        np.array([-3, 5, 7], dtype=np.int32),
+        np.array(["x", "why", "zed"], dtype=object),
+        np.array([False, True]),
+    ],
+    ids=["int", "int32", "object", "bool"],
+)
 def test_classifier_to_onnx_label_types(iris, labels, tmp_path):
     from fastnn.sklearn import NetworkClassifier
 
@@ -329,7 +348,7 @@ def test_coefs_and_intercepts_in_mlpclassifier_layout(iris):
             c[0, 0] = 1.0
         with pytest.raises(ValueError, match="read-only"):
             b[0] = 1.0
-    assert net.weights[0].flags.writeable            # the network's own views stay writable
+    assert net.weights[0].flags.writeable  # the network's own views stay writable
     # MLPClassifier-style code reading a fastnn model: a forward pass through coefs_/intercepts_
     a = X
     for c, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
@@ -337,7 +356,7 @@ def test_coefs_and_intercepts_in_mlpclassifier_layout(iris):
     z = a @ clf.coefs_[-1] + clf.intercepts_[-1]
     np.testing.assert_array_equal(clf.classes_[z.argmax(1)], clf.predict(X))
     coefs_before = clf.coefs_[0].copy()
-    clf.partial_fit(X, y)                                # views follow further training
+    clf.partial_fit(X, y)  # views follow further training
     assert not np.array_equal(clf.coefs_[0], coefs_before)
 
 
@@ -359,8 +378,15 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
     blocks = _readme_block("Use the model elsewhere")
     code = blocks[0]
     assert len(code.strip().splitlines()) == 6
-    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(),
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "model.onnx").exists()
 
@@ -369,8 +395,15 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
 def test_readme_torch_example_runs_as_written(tmp_path, torch):
     onnx_block, torch_block = _readme_block("Use the model elsewhere")[:2]
     code = onnx_block + torch_block + "assert net.sizes == (784, 30, 10)\n"
-    run = subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path, env=_env(),
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -392,8 +425,7 @@ def test_to_torch_equals_feedforward_and_round_trips(torch, hidden, cost, output
     assert isinstance(module, torch.nn.Sequential) and not module.training
     linears = [m for m in module if isinstance(m, torch.nn.Linear)]
     assert len(linears) == 3
-    assert all(m.weight.dtype == (torch.float32 if dtype == np.float32 else torch.float64)
-               for m in linears)
+    assert all(m.weight.dtype == (torch.float32 if dtype == np.float32 else torch.float64) for m in linears)
     if output == "softmax":
         assert isinstance(module[-1], torch.nn.Softmax) and module[-1].dim == 1
     X = np.random.default_rng(0).standard_normal((1000, 10)).astype(dtype)
@@ -402,7 +434,12 @@ def test_to_torch_equals_feedforward_and_round_trips(torch, hidden, cost, output
     np.testing.assert_allclose(a, net.feedforward(X), rtol=TOL[dtype], atol=TOL[dtype])
     back = from_torch(module, cost=cost)
     assert (back.sizes, back.cost, back.output, back.hidden, back.dtype) == (
-        net.sizes, net.cost, net.output, net.hidden, net.dtype)
+        net.sizes,
+        net.cost,
+        net.output,
+        net.hidden,
+        net.dtype,
+    )
     for w, v in zip(back.weights + back.biases, net.weights + net.biases):
         np.testing.assert_array_equal(w, v)
     # copies, not views of torch's memory
@@ -426,18 +463,21 @@ def test_from_torch_mapping(torch):
         return net
 
     logits = nn.Sequential(nn.Linear(6, 9), nn.ReLU(), nn.Linear(9, 4)).double()
-    net = check(logits, "softmax", "log-likelihood", lambda t: torch.softmax(t, 1),
-                cost="log-likelihood")
+    net = check(logits, "softmax", "log-likelihood", lambda t: torch.softmax(t, 1), cost="log-likelihood")
     assert net.hidden == "relu" and net.sizes == (6, 9, 4)
-    check(logits, "linear", "quadratic")                          # logits, no cost given
+    check(logits, "linear", "quadratic")  # logits, no cost given
     check(logits, "linear", "quadratic", cost="quadratic")
     logsm = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3), nn.LogSoftmax(dim=1)).double()
     check(logsm, "softmax", "log-likelihood", torch.exp)
-    sm = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Dropout(0.5), nn.Linear(5, 3, bias=False),
-                       nn.Softmax(dim=-1)).double().eval()
+    sm = (
+        nn.Sequential(
+            nn.Linear(6, 5), nn.Sigmoid(), nn.Dropout(0.5), nn.Linear(5, 3, bias=False), nn.Softmax(dim=-1)
+        )
+        .double()
+        .eval()
+    )
     check(sm, "softmax", "log-likelihood")
-    sig = nn.Sequential(nn.Sequential(nn.Linear(6, 5), nn.Sigmoid()), nn.Linear(5, 1),
-                        nn.Sigmoid()).double()
+    sig = nn.Sequential(nn.Sequential(nn.Linear(6, 5), nn.Sigmoid()), nn.Linear(5, 1), nn.Sigmoid()).double()
     check(sig, "sigmoid", "cross-entropy")
     check(sig, "sigmoid", "quadratic", cost="quadratic")
     f32 = from_torch(nn.Sequential(nn.Linear(6, 2)))
@@ -449,12 +489,16 @@ def test_from_torch_refuses_what_fastnn_cannot_represent(torch):
     nn = torch.nn
     cases = [
         (nn.Sequential(nn.Linear(4, 5), nn.GELU(), nn.Linear(5, 2)), r"module\[1\] \(GELU"),
-        (nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.Sigmoid(), nn.Linear(5, 2)),
-         r"module\[1\] \(BatchNorm1d"),
+        (
+            nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.Sigmoid(), nn.Linear(5, 2)),
+            r"module\[1\] \(BatchNorm1d",
+        ),
         (nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), r"module\[0\] \(Flatten"),
         (nn.Sequential(nn.Linear(4, 5), nn.Linear(5, 2)), r"module\[1\].*without an activation"),
-        (nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2)),
-         "mix activations"),
+        (
+            nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2)),
+            "mix activations",
+        ),
         (nn.Sequential(nn.Linear(4, 5), nn.Softmax(dim=1), nn.Linear(5, 2)), r"module\[1\].*hidden"),
         (nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2), nn.ReLU()), r"module\[3\]"),
         (nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=0)), r"module\[1\].*dim=1"),
@@ -490,12 +534,32 @@ def test_torch_missing_gives_a_clear_error(monkeypatch):
 @pytest.mark.slow  # MNIST training + ONNX Runtime
 @pytest.mark.mnist
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_mnist_onnx_accuracy_equals_fastnn_to_the_last_image(mnist_dir, mnist, tmp_path, dtype,
-                                                             capsys):
+def test_mnist_onnx_accuracy_equals_fastnn_to_the_last_image(mnist_dir, mnist, tmp_path, dtype, capsys):
     model_json, model_onnx = tmp_path / "model.json", tmp_path / "model.onnx"
-    assert cli.main(["train", "--data-dir", str(mnist_dir), "--sizes", "784,30,10",
-                     "--epochs", "1", "--train-size", "10000", "--dtype", dtype, "--seed", "1",
-                     "-q", "--no-progress", "--save", str(model_json)]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data-dir",
+                str(mnist_dir),
+                "--sizes",
+                "784,30,10",
+                "--epochs",
+                "1",
+                "--train-size",
+                "10000",
+                "--dtype",
+                dtype,
+                "--seed",
+                "1",
+                "-q",
+                "--no-progress",
+                "--save",
+                str(model_json),
+            ]
+        )
+        == 0
+    )
     assert cli.main(["export", str(model_json), str(model_onnx), "-q"]) == 0
     capsys.readouterr()
     net = fastnn.load(model_json)
@@ -520,18 +584,26 @@ def test_cli_export_onto_a_directory_is_refused(tmp_path, capsys):
 
 @pytest.mark.slow  # a subprocess importing the exporter (~2 s)
 def test_importing_the_exporter_imports_neither_onnx_nor_torch():
-    code = ("import sys, fastnn.export, fastnn.sklearn, fastnn.cli; "
-            "assert not {'onnx', 'onnxruntime', 'torch'} & set(sys.modules), sorted(sys.modules)")
-    run = subprocess.run([sys.executable, "-c", code], check=False, env=_env(), capture_output=True,
-                         text=True, timeout=300)
+    code = (
+        "import sys, fastnn.export, fastnn.sklearn, fastnn.cli; "
+        "assert not {'onnx', 'onnxruntime', 'torch'} & set(sys.modules), sorted(sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_cli_export_to_stdout(tmp_path):
     model = tmp_path / "m.json"
     fastnn.Network([3, 4, 2], seed=0).save(model)
-    run = subprocess.run([sys.executable, "-m", "fastnn", "export", str(model), "-"], check=False,
-                         env=_env(), capture_output=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "fastnn", "export", str(model), "-"],
+        check=False,
+        env=_env(),
+        capture_output=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert b"wrote the model to stdout" in run.stderr
     assert run.stdout == to_onnx(fastnn.load(model)).SerializeToString()

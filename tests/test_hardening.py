@@ -5,6 +5,7 @@ error", divergence, model files (what tests/test_io.py and tests/test_data.py do
 the compiled core called directly (run under AddressSanitizer by tests/asan_check.sh), and memory
 growth over 100,000 calls (slow).
 """
+
 import gc
 import os
 import re
@@ -42,46 +43,91 @@ X10, Y10 = _data()
 
 SHAPE_CASES = {
     # name: (call(net), argument named, expected, actual)
-    "X-features": (lambda n: n.SGD((X10[:, :3], Y10), 1, 2, 0.1), "training_data X", "(n, 4)",
-                   "(10, 3)"),
+    "X-features": (lambda n: n.SGD((X10[:, :3], Y10), 1, 2, 0.1), "training_data X", "(n, 4)", "(10, 3)"),
     "X-1d": (lambda n: n.SGD((X10[0], Y10[:1]), 1, 1, 0.1), "training_data X", "(n, 4)", "(4,)"),
-    "X-3d": (lambda n: n.SGD((X10[:, :, None], Y10), 1, 1, 0.1), "training_data X", "(n, 4)",
-             "(10, 4, 1)"),
+    "X-3d": (lambda n: n.SGD((X10[:, :, None], Y10), 1, 1, 0.1), "training_data X", "(n, 4)", "(10, 4, 1)"),
     "y-length": (lambda n: n.SGD((X10, Y10[:7]), 1, 2, 0.1), "training_data y", "10", "7"),
-    "y-width": (lambda n: n.SGD((X10, np.zeros((10, 4))), 1, 2, 0.1), "training_data y", "(10, 3)",
-                "(10, 4)"),
-    "y-targets-rows": (lambda n: n.SGD((X10, np.zeros((9, 3))), 1, 2, 0.1), "training_data y",
-                       "(10, 3)", "(9, 3)"),
-    "y-3d": (lambda n: n.SGD((X10, np.zeros((10, 3, 1))), 1, 2, 0.1), "training_data y", "(10,)",
-             "(10, 3, 1)"),
-    "empty": (lambda n: n.SGD((np.empty((0, 4)), np.empty(0, int)), 1, 1, 0.1), "training_data",
-              "at least one", "0"),
+    "y-width": (
+        lambda n: n.SGD((X10, np.zeros((10, 4))), 1, 2, 0.1),
+        "training_data y",
+        "(10, 3)",
+        "(10, 4)",
+    ),
+    "y-targets-rows": (
+        lambda n: n.SGD((X10, np.zeros((9, 3))), 1, 2, 0.1),
+        "training_data y",
+        "(10, 3)",
+        "(9, 3)",
+    ),
+    "y-3d": (
+        lambda n: n.SGD((X10, np.zeros((10, 3, 1))), 1, 2, 0.1),
+        "training_data y",
+        "(10,)",
+        "(10, 3, 1)",
+    ),
+    "empty": (
+        lambda n: n.SGD((np.empty((0, 4)), np.empty(0, int)), 1, 1, 0.1),
+        "training_data",
+        "at least one",
+        "0",
+    ),
     "empty-list": (lambda n: n.SGD([], 1, 1, 0.1), "training_data", "at least one", "0"),
-    "eval-X": (lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(X10[:, :2], Y10)),
-               "evaluation_data X", "(n, 4)", "(10, 2)"),
-    "eval-y": (lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(X10, Y10[:3])),
-               "evaluation_data y", "10", "3"),
-    "eval-empty": (lambda n: n.SGD((X10, Y10), 1, 2, 0.1,
-                                   evaluation_data=(np.empty((0, 4)), np.empty(0, int))),
-                   "evaluation_data", "at least one", "0"),
-    "pairs-width": (lambda n: n.SGD([(np.ones((4, 1)), 0), (np.ones((3, 1)), 1)], 1, 1, 0.1),
-                    "training_data", "4", "[3, 4]"),
+    "eval-X": (
+        lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(X10[:, :2], Y10)),
+        "evaluation_data X",
+        "(n, 4)",
+        "(10, 2)",
+    ),
+    "eval-y": (
+        lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(X10, Y10[:3])),
+        "evaluation_data y",
+        "10",
+        "3",
+    ),
+    "eval-empty": (
+        lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(np.empty((0, 4)), np.empty(0, int))),
+        "evaluation_data",
+        "at least one",
+        "0",
+    ),
+    "pairs-width": (
+        lambda n: n.SGD([(np.ones((4, 1)), 0), (np.ones((3, 1)), 1)], 1, 1, 0.1),
+        "training_data",
+        "4",
+        "[3, 4]",
+    ),
     "feedforward-features": (lambda n: n.feedforward(np.ones((2, 5))), "X", "(n, 4)", "(2, 5)"),
     "feedforward-1d": (lambda n: n.feedforward(np.ones(4)), "X", "(n, 4)", "(4,)"),
     "feedforward-3d": (lambda n: n.feedforward(np.ones((1, 2, 4))), "X", "(n, 4)", "(1, 2, 4)"),
     "predict-features": (lambda n: n.predict(np.ones((2, 3))), "X", "(n, 4)", "(2, 3)"),
     "accuracy-y": (lambda n: n.accuracy(X10, Y10[:4]), "data y", "10", "4"),
     "total_cost-X": (lambda n: n.total_cost(X10[:, :1], Y10), "data X", "(n, 4)", "(10, 1)"),
-    "total_cost-empty": (lambda n: n.total_cost(np.empty((0, 4)), np.empty(0, int)), "data",
-                         "at least one", "0"),
+    "total_cost-empty": (
+        lambda n: n.total_cost(np.empty((0, 4)), np.empty(0, int)),
+        "data",
+        "at least one",
+        "0",
+    ),
     "weights-count": (lambda n: setattr(n, "weights", [np.zeros((5, 4))]), "weights", "2", "1"),
-    "weights-shape": (lambda n: setattr(n, "weights", [np.zeros((4, 5)), np.zeros((3, 5))]),
-                      "weights[0]", "(5, 4)", "(4, 5)"),
-    "weights-second-shape": (lambda n: setattr(n, "weights", [np.zeros((5, 4)), np.zeros((3, 4))]),
-                             "weights[1]", "(3, 5)", "(3, 4)"),
+    "weights-shape": (
+        lambda n: setattr(n, "weights", [np.zeros((4, 5)), np.zeros((3, 5))]),
+        "weights[0]",
+        "(5, 4)",
+        "(4, 5)",
+    ),
+    "weights-second-shape": (
+        lambda n: setattr(n, "weights", [np.zeros((5, 4)), np.zeros((3, 4))]),
+        "weights[1]",
+        "(3, 5)",
+        "(3, 4)",
+    ),
     "biases-count": (lambda n: setattr(n, "biases", [np.zeros(5)] * 3), "biases", "2", "3"),
-    "biases-shape": (lambda n: setattr(n, "biases", [np.zeros(5), np.zeros((3, 2))]), "biases[1]",
-                     "(3,)", "(3, 2)"),
+    "biases-shape": (
+        lambda n: setattr(n, "biases", [np.zeros(5), np.zeros((3, 2))]),
+        "biases[1]",
+        "(3,)",
+        "(3, 2)",
+    ),
 }
 
 
@@ -116,7 +162,7 @@ def test_two_row_nested_list_X_is_not_taken_for_network2_pairs():
     want = net.total_cost(np.array(X), y)
     assert net.total_cost(X, y) == want
     pairs = ((np.array([[0.6]]), np.array([[0.1]])), (np.array([[0.2]]), np.array([[0.3]])))
-    assert net.total_cost(pairs) == want                 # a real tuple of two pairs still works
+    assert net.total_cost(pairs) == want  # a real tuple of two pairs still works
     a, b = fastnn.Network([1, 2], seed=0), fastnn.Network([1, 2], seed=0)
     a.SGD((X, np.array([0, 1])), 1, 1, 0.5, shuffle=False)
     b.SGD((np.array(X), np.array([0, 1])), 1, 1, 0.5, shuffle=False)
@@ -151,7 +197,7 @@ def _variants(X):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_accepted_forms_of_X_give_the_same_results(dtype):
-    X = np.round(X10, 3).astype(np.float32).astype(np.float64)   # exact in float32 too
+    X = np.round(X10, 3).astype(np.float32).astype(np.float64)  # exact in float32 too
     net = fastnn.Network(SIZES, dtype=dtype, seed=1)
     want = net.feedforward(X)
     ref = fastnn.Network(SIZES, dtype=dtype, seed=1)
@@ -176,8 +222,15 @@ def test_label_forms_are_converted():
     (n, 1) columns and read-only labels all mean the same thing."""
     X = X10
     y = Y10
-    forms = [y, y.astype(np.uint8), y.astype(np.int32), y.astype(float), y.reshape(-1, 1),
-             np.eye(3)[y], y.tolist()]
+    forms = [
+        y,
+        y.astype(np.uint8),
+        y.astype(np.int32),
+        y.astype(float),
+        y.reshape(-1, 1),
+        np.eye(3)[y],
+        y.tolist(),
+    ]
     ro = y.copy()
     ro.flags.writeable = False
     forms.append(ro)
@@ -189,7 +242,7 @@ def test_label_forms_are_converted():
     for r in results[1:]:
         assert np.array_equal(r, results[0])
     net = fastnn.Network([4, 2], seed=0)
-    net.SGD((X, y % 2 == 0), 1, 3, 0.5)       # bool labels: classes 0 and 1
+    net.SGD((X, y % 2 == 0), 1, 3, 0.5)  # bool labels: classes 0 and 1
     assert np.all(np.isfinite(net._params))
 
 
@@ -217,8 +270,11 @@ def test_non_numeric_data_is_refused_with_type_error(trained, case):
     assert_unchanged(trained, before)
 
 
-@pytest.mark.parametrize("y", [np.array(["a"] * 10), np.array([None] * 10, dtype=object),
-                               np.ones(10, dtype=complex)], ids=["str", "object", "complex"])
+@pytest.mark.parametrize(
+    "y",
+    [np.array(["a"] * 10), np.array([None] * 10, dtype=object), np.ones(10, dtype=complex)],
+    ids=["str", "object", "complex"],
+)
 def test_non_numeric_labels_are_refused(trained, y):
     before = snapshot(trained)
     with pytest.raises(TypeError, match=r"^training_data y: expected numeric"):
@@ -262,37 +318,63 @@ def _with(a, index, value):
 
 VALUE_CASES = {
     # name: (call(net), message regex)
-    "X-nan": (lambda n: n.SGD((_with(X10, (7, 2), np.nan), Y10), 1, 2, 0.1),
-              r"^training_data X: contains NaN or infinity \((first at )?row 7\)"),
-    "X-inf": (lambda n: n.SGD((_with(X10, (3, 0), -np.inf), Y10), 1, 2, 0.1),
-              r"^training_data X: contains NaN or infinity \((first at )?row 3\)"),
-    "X-overflows-float32": (lambda n: fastnn.Network(SIZES, dtype=np.float32).feedforward(
-        _with(X10, (1, 1), 1e300)), r"^X: contains NaN or infinity \(first at row 1\)"),
-    "eval-X-nan": (lambda n: n.SGD((X10, Y10), 1, 2, 0.1,
-                                   evaluation_data=(_with(X10, (0, 0), np.nan), Y10)),
-                   r"^evaluation_data X: contains NaN"),
-    "feedforward-nan": (lambda n: n.feedforward(_with(X10, (9, 3), np.nan)),
-                        r"^X: contains NaN or infinity \(first at row 9\)"),
-    "y-nan": (lambda n: n.SGD((X10, _with(Y10, 4, np.nan)), 1, 2, 0.1),
-              r"^training_data y: contains NaN or infinity \(first at index 4\)"),
-    "targets-inf": (lambda n: n.SGD((X10, _with(np.full((10, 3), 0.5), (2, 1), np.inf)), 1, 2, 0.1),
-                    r"^training_data y: contains NaN or infinity \(first at row 2\)"),
-    "labels-high": (lambda n: n.SGD((X10, _with(Y10, 0, 3).astype(int)), 1, 2, 0.1),
-                    r"^training_data y: expected labels in \[0, 3\), got values in \[0, 3\]"),
-    "labels-negative": (lambda n: n.SGD((X10, Y10 - 1), 1, 2, 0.1),
-                        r"^training_data y: expected labels in \[0, 3\), got values in \[-1, 1\]"),
-    "labels-non-integral": (lambda n: n.SGD((X10, Y10 + 0.5), 1, 2, 0.1),
-                            r"^training_data y: expected integer class labels"),
+    "X-nan": (
+        lambda n: n.SGD((_with(X10, (7, 2), np.nan), Y10), 1, 2, 0.1),
+        r"^training_data X: contains NaN or infinity \((first at )?row 7\)",
+    ),
+    "X-inf": (
+        lambda n: n.SGD((_with(X10, (3, 0), -np.inf), Y10), 1, 2, 0.1),
+        r"^training_data X: contains NaN or infinity \((first at )?row 3\)",
+    ),
+    "X-overflows-float32": (
+        lambda n: fastnn.Network(SIZES, dtype=np.float32).feedforward(_with(X10, (1, 1), 1e300)),
+        r"^X: contains NaN or infinity \(first at row 1\)",
+    ),
+    "eval-X-nan": (
+        lambda n: n.SGD((X10, Y10), 1, 2, 0.1, evaluation_data=(_with(X10, (0, 0), np.nan), Y10)),
+        r"^evaluation_data X: contains NaN",
+    ),
+    "feedforward-nan": (
+        lambda n: n.feedforward(_with(X10, (9, 3), np.nan)),
+        r"^X: contains NaN or infinity \(first at row 9\)",
+    ),
+    "y-nan": (
+        lambda n: n.SGD((X10, _with(Y10, 4, np.nan)), 1, 2, 0.1),
+        r"^training_data y: contains NaN or infinity \(first at index 4\)",
+    ),
+    "targets-inf": (
+        lambda n: n.SGD((X10, _with(np.full((10, 3), 0.5), (2, 1), np.inf)), 1, 2, 0.1),
+        r"^training_data y: contains NaN or infinity \(first at row 2\)",
+    ),
+    "labels-high": (
+        lambda n: n.SGD((X10, _with(Y10, 0, 3).astype(int)), 1, 2, 0.1),
+        r"^training_data y: expected labels in \[0, 3\), got values in \[0, 3\]",
+    ),
+    "labels-negative": (
+        lambda n: n.SGD((X10, Y10 - 1), 1, 2, 0.1),
+        r"^training_data y: expected labels in \[0, 3\), got values in \[-1, 1\]",
+    ),
+    "labels-non-integral": (
+        lambda n: n.SGD((X10, Y10 + 0.5), 1, 2, 0.1),
+        r"^training_data y: expected integer class labels",
+    ),
     "labels-accuracy": (lambda n: n.accuracy(X10, Y10 + 3), r"^data y: expected labels in \[0, 3\)"),
-    "targets-above-1": (lambda n: n.SGD((X10, np.full((10, 3), 1.5)), 1, 2, 0.1),
-                        r"^training_data y: the cross-entropy cost needs targets in \[0, 1\]"),
-    "targets-below-0": (lambda n: n.SGD((X10, np.full((10, 3), -0.25)), 1, 2, 0.1),
-                        r"^training_data y: the cross-entropy cost needs targets in \[0, 1\]"),
-    "weights-nan": (lambda n: setattr(n, "weights", [_with(np.zeros((5, 4)), (1, 1), np.nan),
-                                                     np.zeros((3, 5))]),
-                    r"^weights\[0\]: contains NaN or infinity"),
-    "biases-inf": (lambda n: setattr(n, "biases", [np.zeros(5), _with(np.zeros(3), 2, np.inf)]),
-                   r"^biases\[1\]: contains NaN or infinity"),
+    "targets-above-1": (
+        lambda n: n.SGD((X10, np.full((10, 3), 1.5)), 1, 2, 0.1),
+        r"^training_data y: the cross-entropy cost needs targets in \[0, 1\]",
+    ),
+    "targets-below-0": (
+        lambda n: n.SGD((X10, np.full((10, 3), -0.25)), 1, 2, 0.1),
+        r"^training_data y: the cross-entropy cost needs targets in \[0, 1\]",
+    ),
+    "weights-nan": (
+        lambda n: setattr(n, "weights", [_with(np.zeros((5, 4)), (1, 1), np.nan), np.zeros((3, 5))]),
+        r"^weights\[0\]: contains NaN or infinity",
+    ),
+    "biases-inf": (
+        lambda n: setattr(n, "biases", [np.zeros(5), _with(np.zeros(3), 2, np.inf)]),
+        r"^biases\[1\]: contains NaN or infinity",
+    ),
 }
 
 
@@ -312,7 +394,7 @@ def test_quadratic_cost_accepts_targets_outside_unit_interval():
 
 
 def test_non_finite_parameters_written_through_the_views_are_caught_by_sgd(trained):
-    trained.weights[1][0, 0] = np.nan          # the arrays are views: a user can do this
+    trained.weights[1][0, 0] = np.nan  # the arrays are views: a user can do this
     before = snapshot(trained)
     with pytest.raises(ValueError, match=r"network parameters .* contains NaN"):
         trained.SGD((X10, Y10), 1, 2, 0.1)
@@ -328,11 +410,17 @@ HYPER_CASES = {
     "eta-string": (dict(eta="0.1"), TypeError, r"^eta: expected a number"),
     "eta-bool": (dict(eta=True), TypeError, r"^eta: expected a number"),
     "lmbda-negative": (dict(lmbda=-0.1), ValueError, r"^lmbda: expected a value in \[0\.0, inf\]"),
-    "batch-zero": (dict(mini_batch_size=0), ValueError,
-                   r"^mini_batch_size: expected a value in \[1, inf\], got 0"),
-    "batch-above-n": (dict(mini_batch_size=11), ValueError,
-                      r"^mini_batch_size: expected at most the number of training examples \(10\), "
-                      r"got 11"),
+    "batch-zero": (
+        dict(mini_batch_size=0),
+        ValueError,
+        r"^mini_batch_size: expected a value in \[1, inf\], got 0",
+    ),
+    "batch-above-n": (
+        dict(mini_batch_size=11),
+        ValueError,
+        r"^mini_batch_size: expected at most the number of training examples \(10\), "
+        r"got 11",
+    ),
     "batch-huge": (dict(mini_batch_size=10**30), ValueError, r"^mini_batch_size: expected at most"),
     "batch-float": (dict(mini_batch_size=2.5), TypeError, r"^mini_batch_size: expected an integer"),
     "epochs-negative": (dict(epochs=-1), ValueError, r"^epochs: expected a value in \[0, inf\]"),
@@ -343,8 +431,11 @@ HYPER_CASES = {
     "momentum-negative": (dict(momentum=-0.5), ValueError, r"^momentum: expected a value in \[0\.0"),
     "eta_decay-one": (dict(eta_decay=1.0), ValueError, r"^eta_decay: expected a value in \(0\.0, 1\.0\)"),
     "min_eta_ratio-zero": (dict(min_eta_ratio=0), ValueError, r"^min_eta_ratio: expected a value in \(0"),
-    "early_stopping-zero": (dict(early_stopping=0), ValueError,
-                            r"^early_stopping: expected a value in \[1, inf\]"),
+    "early_stopping-zero": (
+        dict(early_stopping=0),
+        ValueError,
+        r"^early_stopping: expected a value in \[1, inf\]",
+    ),
     "eta_schedule-zero": (dict(eta_schedule=0), ValueError, r"^eta_schedule: expected a value in \[1"),
     "n_threads-zero": (dict(n_threads=0), ValueError, r"^n_threads: expected a value in \[1, inf\]"),
     "regularization": (dict(regularization="l3"), ValueError, r"^regularization: expected one of 'l2', 'l1'"),
@@ -365,17 +456,20 @@ def test_hyper_parameters_out_of_range(trained, case):
     assert_unchanged(trained, before)
 
 
-@pytest.mark.parametrize("sizes,exc,pattern", [
-    ([3], ValueError, r"^sizes: expected at least 2 layers"),
-    ([], ValueError, r"^sizes: expected at least 2 layers"),
-    ([3, 0, 2], ValueError, r"^sizes: every layer needs at least 1 neuron"),
-    ([3, -1], ValueError, r"^sizes: every layer needs at least 1 neuron"),
-    ([3, 2.0], TypeError, r"^sizes: expected integers"),
-    ([3, True], TypeError, r"^sizes: expected integers"),
-    ("32", TypeError, r"^sizes: expected a sequence"),
-    (None, TypeError, r"^sizes: expected a sequence"),
-    (5, TypeError, r"^sizes: expected a sequence"),
-])
+@pytest.mark.parametrize(
+    "sizes,exc,pattern",
+    [
+        ([3], ValueError, r"^sizes: expected at least 2 layers"),
+        ([], ValueError, r"^sizes: expected at least 2 layers"),
+        ([3, 0, 2], ValueError, r"^sizes: every layer needs at least 1 neuron"),
+        ([3, -1], ValueError, r"^sizes: every layer needs at least 1 neuron"),
+        ([3, 2.0], TypeError, r"^sizes: expected integers"),
+        ([3, True], TypeError, r"^sizes: expected integers"),
+        ("32", TypeError, r"^sizes: expected a sequence"),
+        (None, TypeError, r"^sizes: expected a sequence"),
+        (5, TypeError, r"^sizes: expected a sequence"),
+    ],
+)
 def test_bad_sizes(sizes, exc, pattern):
     with pytest.raises(exc, match=pattern):
         fastnn.Network(sizes)
@@ -402,15 +496,17 @@ def test_data_is_checked_once_per_call_not_per_batch_or_epoch(monkeypatch):
 
     monkeypatch.setattr(validation, "check_finite", counting)
     import fastnn.network as network_module
+
     monkeypatch.setattr(network_module, "check_finite", counting)
     X, y = _data(200)
     counts = []
     for epochs, batch in ((1, 200), (6, 1)):
         calls.clear()
-        fastnn.Network(SIZES, seed=0).SGD((X, y), epochs, batch, 0.1, evaluation_data=(X, y),
-                                          monitor_evaluation_accuracy=True)
+        fastnn.Network(SIZES, seed=0).SGD(
+            (X, y), epochs, batch, 0.1, evaluation_data=(X, y), monitor_evaluation_accuracy=True
+        )
         counts.append(len(calls))
-    assert counts[0] == counts[1] <= 4, calls      # X, eval X, parameters (+ float labels)
+    assert counts[0] == counts[1] <= 4, calls  # X, eval X, parameters (+ float labels)
 
 
 # =================================================================================================
@@ -425,14 +521,23 @@ def _diverging(**kwargs):
 
     def remember(rec):
         ends.append(net._params.copy())
+
     with pytest.raises(FloatingPointError) as info:
         net.SGD((X, y), 50, 4, 1e6, callback=remember, **kwargs)
     return net, ends, str(info.value), (X, y)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"monitor_training_cost": True}, {"track_loss": True},
-                                    {"momentum": 0.9}, {"shuffle": False, "lmbda": 1.0}],
-                         ids=["plain", "monitor-cost", "track-loss", "momentum", "l2"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"monitor_training_cost": True},
+        {"track_loss": True},
+        {"momentum": 0.9},
+        {"shuffle": False, "lmbda": 1.0},
+    ],
+    ids=["plain", "monitor-cost", "track-loss", "momentum", "l2"],
+)
 def test_divergence_stops_with_epoch_and_advice_and_keeps_last_finite_epoch(kwargs):
     net, ends, msg, (X, y) = _diverging(**kwargs)
     m = re.search(r"diverged in epoch (\d+)", msg)
@@ -441,11 +546,11 @@ def test_divergence_stops_with_epoch_and_advice_and_keeps_last_finite_epoch(kwar
     assert "smaller eta" in msg and "eta=1e+06" in msg
     assert f"reset to the end of epoch {epoch - 1}" in msg
     assert len(net.history.records) == epoch - 1 == len(ends) - 1
-    assert np.array_equal(net._params, ends[-1])             # the last finite epoch, exactly
+    assert np.array_equal(net._params, ends[-1])  # the last finite epoch, exactly
     assert np.all(np.isfinite(net._params))
     if net._velocity is not None:
         assert np.all(np.isfinite(net._velocity))
-    net.SGD((X, y), 2, 4, 1e-4)                              # and training can go on
+    net.SGD((X, y), 2, 4, 1e-4)  # and training can go on
     assert np.all(np.isfinite(net._params))
 
 
@@ -462,10 +567,28 @@ def test_divergence_in_the_first_epoch_restores_the_initial_parameters():
 
 def test_cli_reports_divergence_and_bad_input_in_one_line(tmp_path, capsys):
     from fastnn import cli
+
     model = tmp_path / "m.json"
-    code = cli.main(["train", "--data", "digits", "--cost", "quadratic", "--output", "linear",
-                     "--eta", "1e6", "--epochs", "2", "--train-size", "300", "-q",
-                     "--save", str(model)])
+    code = cli.main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--cost",
+            "quadratic",
+            "--output",
+            "linear",
+            "--eta",
+            "1e6",
+            "--epochs",
+            "2",
+            "--train-size",
+            "300",
+            "-q",
+            "--save",
+            str(model),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILURE
     assert "Traceback" not in err
@@ -490,7 +613,7 @@ def test_refused_save_keeps_the_previous_file(tmp_path):
     net = fastnn.Network(SIZES, seed=0)
     net.save(path)
     before = path.read_bytes()
-    net.weights[0][0, 0] = np.inf               # only possible by writing into the views
+    net.weights[0][0, 0] = np.inf  # only possible by writing into the views
     with pytest.raises(ValueError, match=r"weights\[0\]"):
         net.save(path)
     assert path.read_bytes() == before
@@ -532,7 +655,9 @@ def _core_cases():
         # Layout
         "Layout-sizes-None": lambda: _core.Layout(None, "sigmoid", "sigmoid", "cross-entropy", np.float64),
         "Layout-one-layer": lambda: _core.Layout([3], "sigmoid", "sigmoid", "cross-entropy", np.float64),
-        "Layout-zero-neurons": lambda: _core.Layout([3, 0], "sigmoid", "sigmoid", "cross-entropy", np.float64),
+        "Layout-zero-neurons": lambda: _core.Layout(
+            [3, 0], "sigmoid", "sigmoid", "cross-entropy", np.float64
+        ),
         "Layout-activation": lambda: _core.Layout([3, 2], "swish", "sigmoid", "cross-entropy", np.float64),
         "Layout-cost": lambda: _core.Layout([3, 2], "sigmoid", "sigmoid", None, np.float64),
         "Layout-dtype": lambda: _core.Layout([3, 2], "sigmoid", "sigmoid", "cross-entropy", np.int32),
@@ -576,13 +701,16 @@ def _core_cases():
         "train-y-rows": lambda: tr.train(np.zeros((8, 3)), y, None, 0, 1, 0.1),
         "train-y-other-layout-labels": lambda: tr.train(X, _other_targets(5), None, 0, 1, 0.1),
         "train-y-other-layout-targets": lambda: tr.train(X, _other_targets(1, labels=False), None, 0, 1, 0.1),
-        "train-y-other-dtype": lambda: tr.train(X, _other_targets(2, dtype=np.float32, labels=False),
-                                                None, 0, 1, 0.1),
+        "train-y-other-dtype": lambda: tr.train(
+            X, _other_targets(2, dtype=np.float32, labels=False), None, 0, 1, 0.1
+        ),
         "train-perm-dtype": lambda: tr.train(X, y, np.arange(6, dtype=np.int32), 0, 1, 0.1),
         "train-perm-short": lambda: tr.train(X, y, np.arange(5, dtype=np.intp), 0, 1, 0.1),
         "train-perm-range": lambda: tr.train(X, y, np.arange(1, 7, dtype=np.intp), 0, 1, 0.1),
         "train-perm-negative": lambda: tr.train(X, y, np.arange(6, dtype=np.intp) - 1, 0, 1, 0.1),
-        "train-perm-strided": lambda: tr.train(X, y, np.repeat(np.arange(6, dtype=np.intp), 2)[::2], 0, 1, 0.1),
+        "train-perm-strided": lambda: tr.train(
+            X, y, np.repeat(np.arange(6, dtype=np.intp), 2)[::2], 0, 1, 0.1
+        ),
         "train-stop-past-end": lambda: tr.train(X, y, None, 0, 4, 0.1),
         "train-start-negative": lambda: tr.train(X, y, None, -1, 1, 0.1),
         "train-start-after-stop": lambda: tr.train(X, y, None, 2, 1, 0.1),
@@ -609,19 +737,23 @@ def _core_cases():
         "evaluate-out-strided": lambda: _core.evaluate(lay, params, X, out=np.zeros((6, 4))[:, ::2]),
         "evaluate-y-missing": lambda: _core.evaluate(lay, params, X, None, want_cost=True),
         "evaluate-y-rows": lambda: _core.evaluate(lay, params, X[:4].copy(), y, want_correct=True),
-        "evaluate-y-other-layout-labels": lambda: _core.evaluate(lay, params, X, _other_targets(7),
-                                                                 want_cost=True, want_correct=True),
+        "evaluate-y-other-layout-labels": lambda: _core.evaluate(
+            lay, params, X, _other_targets(7), want_cost=True, want_correct=True
+        ),
         "evaluate-y-other-layout-targets": lambda: _core.evaluate(
-            lay, params, X, _other_targets(1, labels=False), want_cost=True, want_correct=True),
+            lay, params, X, _other_targets(1, labels=False), want_cost=True, want_correct=True
+        ),
         "evaluate-y-other-dtype": lambda: _core.evaluate(
-            lay, params, X, _other_targets(2, dtype=np.float32, labels=False), want_cost=True),
+            lay, params, X, _other_targets(2, dtype=np.float32, labels=False), want_cost=True
+        ),
         "evaluate-block-zero": lambda: _core.evaluate(lay, params, X, block=0),
         # helpers for tests
         "kernel_activate-b-short": lambda: _core.kernel_activate(np.zeros((2, 3)), np.zeros(2), "sigmoid"),
         "kernel_activate-b-None": lambda: _core.kernel_activate(np.zeros((2, 3)), None, "sigmoid"),
         "kernel_activate-z-None": lambda: _core.kernel_activate(None, np.zeros(3), "sigmoid"),
-        "kernel_activate-mixed-dtypes": lambda: _core.kernel_activate(np.zeros((2, 3)), np.zeros(3, np.float32),
-                                                                      "sigmoid"),
+        "kernel_activate-mixed-dtypes": lambda: _core.kernel_activate(
+            np.zeros((2, 3)), np.zeros(3, np.float32), "sigmoid"
+        ),
         "kernel_activate-name": lambda: _core.kernel_activate(np.zeros((2, 3)), np.zeros(3), "swish"),
         "kernel_exp-None": lambda: _core.kernel_exp(None),
         "kernel_exp-2d": lambda: _core.kernel_exp(np.zeros((2, 2))),
@@ -650,10 +782,12 @@ def test_core_wrong_calls_leave_buffers_untouched():
     velocity = np.ones(lay.n_params)
     tr = _core.Trainer(lay, params, 2, velocity)
     before = params.copy(), velocity.copy()
-    for bad in (lambda: tr.train(X, y, None, 0, 9, 0.1, momentum=0.5),
-                lambda: tr.train(X, y, np.arange(6, dtype=np.intp)[::-1] * 2, 0, 1, 0.1),
-                lambda: tr.train(X[:, :2].copy(), y, None, 0, 1, 0.1),
-                lambda: tr.train(X, _other_targets(9), None, 0, 1, 0.1)):
+    for bad in (
+        lambda: tr.train(X, y, None, 0, 9, 0.1, momentum=0.5),
+        lambda: tr.train(X, y, np.arange(6, dtype=np.intp)[::-1] * 2, 0, 1, 0.1),
+        lambda: tr.train(X[:, :2].copy(), y, None, 0, 1, 0.1),
+        lambda: tr.train(X, _other_targets(9), None, 0, 1, 0.1),
+    ):
         with pytest.raises((TypeError, ValueError)):
             bad()
     assert np.array_equal(params, before[0]) and np.array_equal(velocity, before[1])
@@ -663,7 +797,7 @@ def test_core_wrong_calls_leave_buffers_untouched():
 def test_core_accepts_read_only_inputs(dtype):
     """Inputs the core only reads (X, labels, targets, perm, the parameters in evaluate) may be
     read-only arrays (np.load(mmap_mode='r'), broadcast views, ...)."""
-    lay, params, X, _ = _core_setup(dtype)
+    lay, _params, X, _ = _core_setup(dtype)
     rng = np.random.default_rng(0)
     X = rng.random((6, 3)).astype(dtype)
     labels = np.array([0, 1, 1, 0, 1, 0], dtype=np.intp)
@@ -699,10 +833,11 @@ def _growth(fn, calls, warmup=2000):
     return _rss_bytes() - start
 
 
-LIMIT = 2 * 2**20     # "within a few MB": noise measured ~0; one leaked float per call is ~3 MB
+LIMIT = 2 * 2**20  # "within a few MB": noise measured ~0; one leaked float per call is ~3 MB
 memory_test = pytest.mark.skipif(
     not os.path.exists("/proc/self/statm") or os.environ.get("FASTNN_ASAN") == "1",
-    reason="needs /proc/self/statm, and means nothing under ASan (its quarantine keeps freed memory)")
+    reason="needs /proc/self/statm, and means nothing under ASan (its quarantine keeps freed memory)",
+)
 
 
 @pytest.mark.slow
@@ -714,8 +849,7 @@ def test_no_memory_growth_over_100k_inference_calls():
     assert grown < LIMIT, f"feedforward: RSS grew by {grown / 2**20:.1f} MiB"
     lay, params = net._layout, net._params
     t = _core.Targets(lay, y.astype(np.intp), None, 8)
-    grown = _growth(lambda: _core.evaluate(lay, params, X, t, want_cost=True, want_correct=True),
-                    100_000)
+    grown = _growth(lambda: _core.evaluate(lay, params, X, t, want_cost=True, want_correct=True), 100_000)
     assert grown < LIMIT, f"evaluate: RSS grew by {grown / 2**20:.1f} MiB"
 
 
@@ -750,5 +884,6 @@ def test_no_memory_growth_over_refused_calls():
             _core.evaluate(net._layout, net._params, X[:, :2].copy())
         except ValueError:
             pass
+
     grown = _growth(refused, 30_000, warmup=1000)
     assert grown < LIMIT, f"refused calls: RSS grew by {grown / 2**20:.1f} MiB"

@@ -2,6 +2,7 @@
 interpreter or claim gigabytes. Each case runs in a child process, so a crash fails the test instead
 of killing pytest, under an address-space limit, so a memory bomb fails fast instead of swapping
 (skipped under the AddressSanitizer build, whose shadow memory needs a huge address space)."""
+
 import gzip
 import os
 import pickle
@@ -17,10 +18,11 @@ from conftest import package_env
 
 _RECONSTRUCT = (np._core if hasattr(np, "_core") else np.core).multiarray._reconstruct
 ROOT = Path(__file__).resolve().parents[1]
-LIMIT = 1 << 30          # 1 GiB of address space: fastnn + numpy + scipy need ~0.25 GiB
+LIMIT = 1 << 30  # 1 GiB of address space: fastnn + numpy + scipy need ~0.25 GiB
 
-asan = pytest.mark.skipif(os.environ.get("FASTNN_ASAN") == "1",
-                          reason="address-space limit and ASan's shadow memory do not mix")
+asan = pytest.mark.skipif(
+    os.environ.get("FASTNN_ASAN") == "1", reason="address-space limit and ASan's shadow memory do not mix"
+)
 
 
 def run_child(code, *, limit=LIMIT):
@@ -31,8 +33,14 @@ def run_child(code, *, limit=LIMIT):
             resource.setrlimit(resource.RLIMIT_AS, ({limit!r}, {limit!r}))
     """)
     env = package_env()
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def expect_value_error(call, *patterns):
@@ -70,10 +78,9 @@ def _write(path, data, gz=True):
 
 def hostile_dtype_pickle(base="V16"):
     """numpy.dtype (the allowed global) with a crafted state: a V16 dtype with a field at 2**40."""
-    state = (3, "|", None, ("f",), {"f": (np.dtype("f8"), 2 ** 40)}, 16, 1, 0)
+    state = (3, "|", None, ("f",), {"f": (np.dtype("f8"), 2**40)}, 16, 1, 0)
     D = _Reduce(np.dtype, (base, False, True), state)
-    X = _Reduce(_RECONSTRUCT, (np.ndarray, (0,), b"b"),
-                (1, (1, 1), D, False, b"\0" * 16))
+    X = _Reduce(_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, (1, 1), D, False, b"\0" * 16))
     return pickle.dumps(((X, X), (X, X), (X, X)), protocol=2)
 
 
@@ -82,19 +89,18 @@ def test_crafted_dtype_really_crashes_numpy(tmp_path):
     """The pickle above is a real threat: unpickled without fastnn's checks, repr() segfaults."""
     p = tmp_path / "evil.pkl"
     p.write_bytes(hostile_dtype_pickle())
-    r = run_child(f"import pickle; repr(pickle.loads(open({str(p)!r}, 'rb').read())[0][0])",
-                  limit=0)
+    r = run_child(f"import pickle; repr(pickle.loads(open({str(p)!r}, 'rb').read())[0][0])", limit=0)
     assert r.returncode != 0
 
 
-def strided_bomb_pickle(n=10 ** 6):
+def strided_bomb_pickle(n=10**6):
     """numpy.ndarray(shape=(n, 784), dtype='u1', buffer=b'\\x01', strides=(0, 0)): GBs from a byte."""
     X = _Reduce(np.ndarray, ((n, 784), "u1", b"\x01", 0, (0, 0)))
     y = _Reduce(np.ndarray, ((n,), "u1", b"\x01", 0, (0,)))
     return pickle.dumps(((X, y), (X, y), (X, y)), protocol=2)
 
 
-def alloc_bomb_pickle(n=10 ** 6):
+def alloc_bomb_pickle(n=10**6):
     """numpy.ndarray(shape=(n, 784)) with no data at all: an allocation of n*784*8 bytes."""
     X = _Reduce(np.ndarray, ((n, 784),))
     return pickle.dumps(((X, X), (X, X), (X, X)), protocol=2)
@@ -102,11 +108,11 @@ def alloc_bomb_pickle(n=10 ** 6):
 
 def short_state_pickle():
     """_reconstruct + a state whose data is 1 byte for a (1000, 784) float32 array."""
+
     class A:
         def __reduce__(self):
-            return (_RECONSTRUCT,
-                    (np.ndarray, (0,), b"b"),
-                    (1, (1000, 784), np.dtype("f4"), False, b"\x00"))
+            return (_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, (1000, 784), np.dtype("f4"), False, b"\x00"))
+
     return pickle.dumps(A(), protocol=2)
 
 
@@ -116,8 +122,7 @@ def test_crafted_dtype_state_is_refused_not_a_segfault(tmp_path, base):
     data = hostile_dtype_pickle(base)
     p = _write(tmp_path / "mnist.pkl.gz", data)
     assert p.stat().st_size < 400
-    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})",
-                       str(p), "refusing")
+    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})", str(p), "refusing")
 
 
 @asan
@@ -125,15 +130,13 @@ def test_crafted_dtype_state_is_refused_not_a_segfault(tmp_path, base):
 def test_zero_stride_array_bomb_is_refused(tmp_path, gz):
     p = _write(tmp_path / "mnist.pkl.gz", strided_bomb_pickle(), gz)
     assert p.stat().st_size < 400
-    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})", str(p),
-                       "buffer")
+    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})", str(p), "buffer")
 
 
 @asan
 def test_array_without_data_is_refused(tmp_path):
     p = _write(tmp_path / "mnist.pkl.gz", alloc_bomb_pickle())
-    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})", str(p),
-                       "bytes")
+    expect_value_error(f"import fastnn.data; fastnn.data.load_pickle({str(p)!r})", str(p), "bytes")
 
 
 @asan
@@ -184,11 +187,11 @@ def idx_header(magic, dims):
 IDX_CASES = [
     ((60000, 65535, 65535), False, b"\x00" * 10),
     ((60000, 65535, 65535), True, b"\x00" * 10),
-    ((2 ** 31, 1, 1), True, b"\x07" * 100),
-    ((2 ** 31, 1, 1), False, b"\x07" * 100),
-    ((2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1), False, b""),
-    ((2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1), True, b""),
-    ((0, 2 ** 32 - 1, 2 ** 32 - 1), False, b""),
+    ((2**31, 1, 1), True, b"\x07" * 100),
+    ((2**31, 1, 1), False, b"\x07" * 100),
+    ((2**32 - 1, 2**32 - 1, 2**32 - 1), False, b""),
+    ((2**32 - 1, 2**32 - 1, 2**32 - 1), True, b""),
+    ((0, 2**32 - 1, 2**32 - 1), False, b""),
 ]
 
 
@@ -225,11 +228,12 @@ def test_gzip_idx_bomb_stops_reading_past_the_claim(tmp_path):
     member = gzip.compress(b"\x00" * (64 << 20), compresslevel=1)
     with open(p, "wb") as f:
         f.write(gzip.compress(idx_header(0x801, (5,))))
-        for _ in range(24):          # 1.5 GiB decompressed, over the child's 1 GiB limit
+        for _ in range(24):  # 1.5 GiB decompressed, over the child's 1 GiB limit
             f.write(member)
     assert p.stat().st_size < 8 << 20
-    expect_value_error(f"import fastnn.data; fastnn.data.read_idx({str(p)!r}, 0x801)", str(p),
-                       "trailing data")
+    expect_value_error(
+        f"import fastnn.data; fastnn.data.read_idx({str(p)!r}, 0x801)", str(p), "trailing data"
+    )
 
 
 @asan
@@ -238,10 +242,11 @@ def test_cli_reports_a_lying_idx_header_in_one_line(tmp_path):
     d = tmp_path / "mnist"
     d.mkdir()
     for name, magic, dims, body in (
-            ("train-images-idx3-ubyte", 0x803, (60000, 65535, 65535), b""),
-            ("train-labels-idx1-ubyte", 0x801, (1,), b"\x01"),
-            ("t10k-images-idx3-ubyte", 0x803, (1, 28, 28), b"\x00" * 784),
-            ("t10k-labels-idx1-ubyte", 0x801, (1,), b"\x01")):
+        ("train-images-idx3-ubyte", 0x803, (60000, 65535, 65535), b""),
+        ("train-labels-idx1-ubyte", 0x801, (1,), b"\x01"),
+        ("t10k-images-idx3-ubyte", 0x803, (1, 28, 28), b"\x00" * 784),
+        ("t10k-labels-idx1-ubyte", 0x801, (1,), b"\x01"),
+    ):
         (d / name).write_bytes(idx_header(magic, dims) + body)
     r = run_child(f"""
         import fastnn.cli
@@ -258,8 +263,14 @@ def test_cli_reports_a_lying_idx_header_in_one_line(tmp_path):
 # predict --input X.npy
 # ------------------------------------------------------------------------------------------------
 @asan
-@pytest.mark.parametrize("shape", [(10 ** 9, 64)] + [pytest.param(s, marks=pytest.mark.slow)  # a child each
-                                   for s in ((10 ** 12, 64), (5, 64))])
+@pytest.mark.parametrize(
+    "shape",
+    [(10**9, 64)]
+    + [
+        pytest.param(s, marks=pytest.mark.slow)  # a child each
+        for s in ((10**12, 64), (5, 64))
+    ],
+)
 def test_predict_input_npy_claiming_more_rows_than_it_holds(tmp_path, shape):
     from numpy.lib import format as npformat
 
@@ -270,7 +281,7 @@ def test_predict_input_npy_claiming_more_rows_than_it_holds(tmp_path, shape):
     p = tmp_path / "X.npy"
     with open(p, "wb") as f:
         npformat.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": shape})
-        f.write(b"\x00" * 8 * 64 * 2)           # two rows only
+        f.write(b"\x00" * 8 * 64 * 2)  # two rows only
     r = run_child(f"""
         import fastnn.cli
         sys.exit(fastnn.cli.main(["predict", {str(model)!r}, "--input", {str(p)!r}]))

@@ -1,4 +1,5 @@
 """fastnn.io: save/load round trips, network2 compatibility, atomic writes, validation of bad files."""
+
 import json
 import os
 import stat
@@ -6,19 +7,31 @@ import stat
 import numpy as np
 import pytest
 
-import fastnn  # noqa: E402  (a broken build must fail here, not skip)
-from fastnn import io as fio  # noqa: E402
-from fastnn.network import Network  # noqa: E402
+import fastnn
+from fastnn import io as fio
+from fastnn.network import Network
 
-PAIRS = [("quadratic", "sigmoid"), ("quadratic", "linear"), ("cross-entropy", "sigmoid"),
-         ("log-likelihood", "softmax")]
+PAIRS = [
+    ("quadratic", "sigmoid"),
+    ("quadratic", "linear"),
+    ("cross-entropy", "sigmoid"),
+    ("log-likelihood", "softmax"),
+]
 DTYPES = [np.float64, np.float32]
 
 
-def _net(sizes=(6, 5, 4, 3), cost="cross-entropy", output=None, hidden="sigmoid", weight_init="default",
-         dtype=np.float64, seed=0):
-    return Network(list(sizes), cost=cost, output=output, hidden=hidden, weight_init=weight_init,
-                   dtype=dtype, seed=seed)
+def _net(
+    sizes=(6, 5, 4, 3),
+    cost="cross-entropy",
+    output=None,
+    hidden="sigmoid",
+    weight_init="default",
+    dtype=np.float64,
+    seed=0,
+):
+    return Network(
+        list(sizes), cost=cost, output=output, hidden=hidden, weight_init=weight_init, dtype=dtype, seed=seed
+    )
 
 
 def _X(n=7, d=6, seed=1, dtype=np.float64):
@@ -71,9 +84,14 @@ def test_awkward_float_values_round_trip(tmp_path):
     for dtype in DTYPES:
         net = _net(sizes=(4, 3), dtype=dtype)
         info = np.finfo(dtype)
-        w = np.array([[info.tiny, -info.tiny / 4, 0.1, -0.0],
-                      [info.max / 2, info.eps, 1 / 3, np.nextafter(dtype(1), dtype(2))],
-                      [-1e-30, 2.0 ** -20, 123456.789, np.pi]], dtype=dtype)
+        w = np.array(
+            [
+                [info.tiny, -info.tiny / 4, 0.1, -0.0],
+                [info.max / 2, info.eps, 1 / 3, np.nextafter(dtype(1), dtype(2))],
+                [-1e-30, 2.0**-20, 123456.789, np.pi],
+            ],
+            dtype=dtype,
+        )
         net.weights = [w]
         net.biases = [np.array([np.e, -np.e, 1e-7], dtype=dtype)]
         path = tmp_path / f"awkward-{np.dtype(dtype).name}.json"
@@ -117,8 +135,14 @@ def test_file_layout_is_network2_compatible(tmp_path):
     np.testing.assert_allclose(a.ravel(), net.feedforward(x.reshape(1, -1))[0], rtol=1e-12)
 
 
-@pytest.mark.parametrize("cost,cls", [("quadratic", "QuadraticCost"), ("cross-entropy", "CrossEntropyCost"),
-                                      ("log-likelihood", "LogLikelihoodCost")])
+@pytest.mark.parametrize(
+    "cost,cls",
+    [
+        ("quadratic", "QuadraticCost"),
+        ("cross-entropy", "CrossEntropyCost"),
+        ("log-likelihood", "LogLikelihoodCost"),
+    ],
+)
 def test_cost_written_as_class_name(tmp_path, cost, cls):
     path = tmp_path / "m.json"
     _net(cost=cost).save(path)
@@ -169,8 +193,12 @@ def _network2_file(path, sizes, cost, seed=0):
     rng = np.random.default_rng(seed)
     biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
     weights = [rng.standard_normal((y, x)) / np.sqrt(x) for x, y in zip(sizes[:-1], sizes[1:])]
-    data = {"sizes": sizes, "weights": [w.tolist() for w in weights],
-            "biases": [b.tolist() for b in biases], "cost": cost}
+    data = {
+        "sizes": sizes,
+        "weights": [w.tolist() for w in weights],
+        "biases": [b.tolist() for b in biases],
+        "cost": cost,
+    }
     with open(path, "w") as f:
         json.dump(data, f)  # network2 uses json.dump with the default separators
     return weights, biases
@@ -223,8 +251,11 @@ def test_network2_file_saved_again_keeps_network2_fields(tmp_path):
 
 def test_load_accepts_flat_biases_and_integer_values(tmp_path):
     path = tmp_path / "flat.json"
-    path.write_text(json.dumps({"sizes": [2, 2], "weights": [[[1, 0], [0, -1]]], "biases": [[0, 0.5]],
-                                "cost": "QuadraticCost"}))
+    path.write_text(
+        json.dumps(
+            {"sizes": [2, 2], "weights": [[[1, 0], [0, -1]]], "biases": [[0, 0.5]], "cost": "QuadraticCost"}
+        )
+    )
     net = fastnn.load(path)
     np.testing.assert_array_equal(net.weights[0], [[1.0, 0.0], [0.0, -1.0]])
     np.testing.assert_array_equal(np.ravel(net.biases[0]), [0.0, 0.5])
@@ -340,6 +371,7 @@ def _set(path, value):
             obj = obj[key]
         obj[path[-1]] = value
         return d
+
     return mutate
 
 
@@ -347,6 +379,7 @@ def _delete(key):
     def mutate(d):
         del d[key]
         return d
+
     return mutate
 
 
@@ -376,8 +409,10 @@ CORRUPT_DICTS = {
     "biases-count": (lambda d: (d["biases"].append([[0.0], [0.0]]), d)[1], "biases"),
     "weights-not-list": (_set(["weights"], {"0": 1}), "weights"),
     "weights-shape": (_set(["weights", 1], [[0.0] * 4] * 3), "weights[1]"),
-    "weights-transposed": (lambda d: _set(["weights", 0], np.array(d["weights"][0]).T.tolist())(d),
-                           "weights[0]"),
+    "weights-transposed": (
+        lambda d: _set(["weights", 0], np.array(d["weights"][0]).T.tolist())(d),
+        "weights[0]",
+    ),
     "weights-ragged": (lambda d: (d["weights"][0][2].pop(), d)[1], "weights[0]"),
     "weights-string": (_set(["weights", 1, 0, 0], "0.5"), "weights[1]"),
     "weights-null": (_set(["weights", 0, 1, 1], None), "weights[0]"),
@@ -387,8 +422,10 @@ CORRUPT_DICTS = {
     "biases-shape": (_set(["biases", 0], [[0.0]] * 3), "biases[0]"),
     "biases-row-vector": (_set(["biases", 1], [[0.0, 0.0]]), "biases[1]"),
     "biases-inf": (_set(["biases", 1, 0, 0], float("inf")), "biases[1]"),
-    "float32-overflow": (lambda d: _set(["weights", 0, 0, 0], 1e300)(_set(["dtype"], "float32")(d)),
-                         "weights[0]"),
+    "float32-overflow": (
+        lambda d: _set(["weights", 0, 0, 0], 1e300)(_set(["dtype"], "float32")(d)),
+        "weights[0]",
+    ),
 }
 
 
@@ -396,7 +433,9 @@ CORRUPT_DICTS = {
 def test_corrupt_model_names_file_and_field(tmp_path, case):
     mutate, field = CORRUPT_DICTS[case]
     path = tmp_path / f"{case}.json"
-    path.write_text(json.dumps(mutate(_good())))  # json writes NaN/Infinity tokens, as a careless writer would
+    path.write_text(
+        json.dumps(mutate(_good()))
+    )  # json writes NaN/Infinity tokens, as a careless writer would
     with pytest.raises(ValueError) as info:
         fastnn.load(path)
     message = str(info.value)

@@ -1,6 +1,7 @@
 """fastnn's own small-matrix kernels (csrc/mm_*.c) against numpy, on every ISA path this CPU runs;
 training on each path (a subprocess with FASTNN_ISA set) against the reference; threads and
 reproducibility."""
+
 import json
 import subprocess
 import sys
@@ -18,10 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 ISAS = list(_core.KERNELS["available"])
 SIZES = [1, 3, 7, 17, 31, 33, 65, 129]
 TOL = {np.float64: 1e-12, np.float32: 2e-5}
-ACTS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
-        "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z}
-DACT = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a * a,
-        "relu": lambda a: (a > 0).astype(a.dtype), "linear": lambda a: np.ones_like(a)}
+ACTS = {
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0),
+    "linear": lambda z: z,
+}
+DACT = {
+    "sigmoid": lambda a: a * (1 - a),
+    "tanh": lambda a: 1 - a * a,
+    "relu": lambda a: (a > 0).astype(a.dtype),
+    "linear": lambda a: np.ones_like(a),
+}
 
 pytestmark = pytest.mark.skipif(not ISAS, reason="no kernel set of fastnn's own in this build")
 
@@ -34,8 +43,7 @@ def close(got, want, dtype):
 def shapes():
     rng = np.random.default_rng(0)
     out = [(m, n_in, n_out) for m in SIZES for n_in, n_out in zip(SIZES, SIZES[::-1])]
-    out += [(int(rng.choice(SIZES)), int(rng.choice(SIZES)), int(rng.choice(SIZES)))
-            for _ in range(12)]
+    out += [(int(rng.choice(SIZES)), int(rng.choice(SIZES)), int(rng.choice(SIZES))) for _ in range(12)]
     out += [(10, 784, 30), (10, 30, 10), (100, 784, 100)]
     return out
 
@@ -96,7 +104,7 @@ def test_update_matches_numpy(isa, dtype, variant):
         rows = rng.permutation(m + 5)[:m].astype(np.intp)
         D = rng.standard_normal((m, n_out)).astype(dtype)
         W0 = rng.standard_normal((n_out, n_in)).astype(dtype)
-        W0[0, 0] = 0                                  # sgn(0) = 0
+        W0[0, 0] = 0  # sgn(0) = 0
         b0 = rng.standard_normal(n_out).astype(dtype)
         V0 = rng.standard_normal((n_out, n_in)).astype(dtype)
         Vb0 = rng.standard_normal(n_out).astype(dtype)
@@ -108,8 +116,9 @@ def test_update_matches_numpy(isa, dtype, variant):
         if variant.startswith("momentum"):
             V, Vb = V0.copy(), Vb0.copy()
             reg = "l1" if variant == "momentum-l1" else "l2"
-            _core.kernel_update(W, b, D, X, rows=rows, VW=V, Vb=Vb, alpha=alpha, mu=mu, c=c,
-                                regularization=reg, isa=isa)
+            _core.kernel_update(
+                W, b, D, X, rows=rows, VW=V, Vb=Vb, alpha=alpha, mu=mu, c=c, regularization=reg, isa=isa
+            )
             v = mu * V0 + alpha * G - c * (np.sign(w64) if reg == "l1" else w64)
             vb = mu * Vb0 + alpha * g
             close(V, v, dtype)
@@ -118,8 +127,7 @@ def test_update_matches_numpy(isa, dtype, variant):
             close(b, b64 + vb, dtype)
             continue
         reg = {"plain": None, "l2": "l2", "l1": "l1"}[variant]
-        _core.kernel_update(W, b, D, X, rows=rows, alpha=alpha, beta=beta, c=c,
-                            regularization=reg, isa=isa)
+        _core.kernel_update(W, b, D, X, rows=rows, alpha=alpha, beta=beta, c=c, regularization=reg, isa=isa)
         if variant == "l1":
             want = w64 - c * np.sign(w64) + alpha * G
         else:
@@ -181,8 +189,14 @@ print(json.dumps(out))
 
 def run_path(isa, kernels="own"):
     env = package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels)
-    proc = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True,
-                          env=env, cwd=str(ROOT), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", TRAIN_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -205,13 +219,25 @@ def test_seeded_runs_are_bit_reproducible_per_isa_path(isa):
 
 def test_bad_environment_is_refused_at_import():
     env = package_env(FASTNN_ISA="sse9")
-    proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
-                          text=True, env=env, cwd=str(ROOT), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import fastnn._core"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+        timeout=120,
+    )
     assert proc.returncode != 0 and "FASTNN_ISA" in proc.stderr
     env = package_env(FASTNN_KERNELS="fast")
     env.pop("FASTNN_ISA", None)
-    proc = subprocess.run([sys.executable, "-c", "import fastnn._core"], capture_output=True,
-                          text=True, env=env, cwd=str(ROOT), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import fastnn._core"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+        timeout=120,
+    )
     assert proc.returncode != 0 and "FASTNN_KERNELS" in proc.stderr
 
 
@@ -224,6 +250,7 @@ def test_blas_path_selectable_and_equivalent():
 
 # ---- threads: no shared scratch ------------------------------------------------------------------
 
+
 def _train(seed, dtype, out, key):
     rng = np.random.default_rng(seed)
     X, y = rng.random((300, 33)), rng.integers(0, 5, 300)
@@ -234,7 +261,7 @@ def _train(seed, dtype, out, key):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_two_trainings_in_two_threads_equal_sequential(monkeypatch, dtype):
-    monkeypatch.setitem(_core.KERNELS, "mode", "own")      # own kernels on every layer
+    monkeypatch.setitem(_core.KERNELS, "mode", "own")  # own kernels on every layer
     seq, par = {}, {}
     _train(1, dtype, seq, 1)
     _train(2, dtype, seq, 2)
@@ -255,6 +282,7 @@ def test_trainer_reports_its_kernels(monkeypatch):
     monkeypatch.setitem(_core.KERNELS, "mode", "own")
     assert _core.Trainer(lay, net._params, 10).kernels == (_core.KERNELS["isa"],) * 2
     monkeypatch.setitem(_core.KERNELS, "mode", "auto")
-    want = tuple(_core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas"
-                 for a, b in ((784, 30), (30, 10)))
+    want = tuple(
+        _core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas" for a, b in ((784, 30), (30, 10))
+    )
     assert _core.Trainer(lay, net._params, 10).kernels == want

@@ -2,6 +2,7 @@
 the training kernel checks every mini-batch's labels and row indices, so neither a callback, another
 thread nor a direct user of fastnn._core can make it read or write out of bounds. Same for the
 benchmark module bench/_bound.pyx. Cases that would crash run in a child process."""
+
 import subprocess
 import sys
 import textwrap
@@ -19,8 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _child(code):
     env = package_env()
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _data(n=40, **kwargs):
@@ -28,7 +35,7 @@ def _data(n=40, **kwargs):
     return classification_data(n, **kwargs)
 
 
-@pytest.mark.parametrize("value", [10 ** 12, 7, -1])
+@pytest.mark.parametrize("value", [10**12, 7, -1])
 def test_callback_changing_the_labels_changes_nothing(value):
     X, y = _data()
     ref = fastnn.Network([4, 5, 3], seed=1)
@@ -58,7 +65,7 @@ def test_thread_changing_the_labels_during_training_is_harmless():
     def scribble():
         go.wait()
         while not stop.is_set():
-            y[:] = 10 ** 12
+            y[:] = 10**12
             y[:] = 2
 
     t = threading.Thread(target=scribble)
@@ -77,22 +84,33 @@ def test_targets_built_directly_keep_their_own_read_only_copy():
     net = fastnn.Network([4, 5, 3], seed=1)
     labels = y.astype(np.intp)
     t = _core.Targets(net._layout, labels, None, len(labels))
-    labels[:] = 10 ** 12                       # the caller's array: no longer seen by the core
+    labels[:] = 10**12  # the caller's array: no longer seen by the core
     assert t.labels.max() < 3
     with pytest.raises(ValueError, match="read-only"):
         t.labels[0] = 7
     out = _core.evaluate(net._layout, net._params, X, t, want_cost=True, want_correct=True)
-    ref = _core.evaluate(net._layout, net._params, X,
-                         _core.Targets(net._layout, y.astype(np.intp), None, len(y)),
-                         want_cost=True, want_correct=True)
+    ref = _core.evaluate(
+        net._layout,
+        net._params,
+        X,
+        _core.Targets(net._layout, y.astype(np.intp), None, len(y)),
+        want_cost=True,
+        want_correct=True,
+    )
     assert out == ref
     tr = _core.Trainer(net._layout, net._params, 5)
     tr.train(X, t, None, 0, 8, 0.5)
     assert np.all(np.isfinite(net._params))
 
 
-@pytest.mark.parametrize("value", ["10**12"] + [pytest.param(v, marks=pytest.mark.slow)  # a child each
-                                   for v in ("7", "-1", "-(2**62)")])
+@pytest.mark.parametrize(
+    "value",
+    ["10**12"]
+    + [
+        pytest.param(v, marks=pytest.mark.slow)  # a child each
+        for v in ("7", "-1", "-(2**62)")
+    ],
+)
 def test_labels_made_writeable_again_are_caught_by_the_kernel(value):
     """Even forcing the core's copy writeable and scribbling over it: a clear ValueError, no crash,
     no write past the output row, nothing trained from the bad mini-batch on."""
@@ -146,9 +164,15 @@ bound = _LazyBound()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("perm,match", [
-    (np.arange(9), "perm"), (np.arange(10) + 1, "perm"), (-np.arange(10), "perm"),
-    (np.zeros((10, 2), int), "perm")])
+@pytest.mark.parametrize(
+    "perm,match",
+    [
+        (np.arange(9), "perm"),
+        (np.arange(10) + 1, "perm"),
+        (-np.arange(10), "perm"),
+        (np.zeros((10, 2), int), "perm"),
+    ],
+)
 def test_bound_epoch_refuses_bad_perm(perm, match):
     eb = bound.EpochBound([4, 3, 2], 4, variant="ideal")
     X = np.random.default_rng(0).random((10, 4))
@@ -157,8 +181,9 @@ def test_bound_epoch_refuses_bad_perm(perm, match):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("y", [np.arange(10) % 3, np.zeros((10, 2), int), np.arange(9) % 2,
-                               -np.ones(10, int)])
+@pytest.mark.parametrize(
+    "y", [np.arange(10) % 3, np.zeros((10, 2), int), np.arange(9) % 2, -np.ones(10, int)]
+)
 def test_bound_epoch_refuses_bad_labels(y):
     eb = bound.EpochBound([4, 3, 2], 4, variant="ideal")
     X = np.random.default_rng(0).random((10, 4))
@@ -170,27 +195,31 @@ def test_bound_epoch_refuses_bad_labels(y):
 def test_bound_buffers_and_sizes_cannot_be_reassigned():
     eb = bound.EpochBound([4, 3, 2], 4, variant="ideal")
     fb = bound.ForwardBound([4, 3, 2], 10)
-    for obj, attrs in ((eb, ("m", "act", "aoff", "dlt", "doff", "fixed", "sizes", "_wflat",
-                             "_cs", "woff", "ideal")),
-                       (fb, ("n", "chunk", "act", "aoff", "out", "sizes", "_bflat"))):
+    for obj, attrs in (
+        (eb, ("m", "act", "aoff", "dlt", "doff", "fixed", "sizes", "_wflat", "_cs", "woff", "ideal")),
+        (fb, ("n", "chunk", "act", "aoff", "out", "sizes", "_bflat")),
+    ):
         for attr in attrs:
             with pytest.raises(AttributeError):
                 setattr(obj, attr, getattr(obj, attr))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("call,exc", [
-    (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch([[1.0] * 4]), TypeError),
-    (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((3, 5))), ValueError),
-    (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((3, 4), np.float32)), ValueError),
-    (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((4, 3)).T), ValueError),
-    (lambda: bound.ForwardBound([4, 3, 2], 10).run(np.ones((11, 4))), ValueError),
-    (lambda: bound.ForwardBound([4, 3, 2], 10).run(None), TypeError),
-    (lambda: bound.ForwardBound([4, 3, 2], -1), ValueError),
-    (lambda: bound.EpochBound([4, 3, 2], 0), ValueError),
-    (lambda: bound.EpochBound([2 ** 31, 1], 1), ValueError),
-    (lambda: bound.EpochBound([4, 0, 2], 1), ValueError),
-])
+@pytest.mark.parametrize(
+    "call,exc",
+    [
+        (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch([[1.0] * 4]), TypeError),
+        (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((3, 5))), ValueError),
+        (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((3, 4), np.float32)), ValueError),
+        (lambda: bound.EpochBound([4, 3, 2], 4).run_epoch(np.ones((4, 3)).T), ValueError),
+        (lambda: bound.ForwardBound([4, 3, 2], 10).run(np.ones((11, 4))), ValueError),
+        (lambda: bound.ForwardBound([4, 3, 2], 10).run(None), TypeError),
+        (lambda: bound.ForwardBound([4, 3, 2], -1), ValueError),
+        (lambda: bound.EpochBound([4, 3, 2], 0), ValueError),
+        (lambda: bound.EpochBound([2**31, 1], 1), ValueError),
+        (lambda: bound.EpochBound([4, 0, 2], 1), ValueError),
+    ],
+)
 def test_bound_entry_points_refuse_bad_arguments(call, exc):
     with pytest.raises(exc):
         call()

@@ -1,4 +1,5 @@
 """The public Network API: construction, parameters, data forms, monitoring, schedules, learning."""
+
 import copy
 import pickle
 
@@ -24,7 +25,10 @@ def test_version_and_public_names():
     # the top-level names are the real objects, not look-alikes
     assert fastnn.Network is Network and callable(fastnn.load)
     assert (fastnn.QuadraticCost, fastnn.CrossEntropyCost, fastnn.LogLikelihoodCost) == (
-        QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
+        QuadraticCost,
+        CrossEntropyCost,
+        LogLikelihoodCost,
+    )
     public = {"Network", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "load"}
     assert public <= set(fastnn.__all__)
 
@@ -50,14 +54,17 @@ def test_seed_reproducibility(toy):
     assert np.array_equal(a._params, b._params)
 
 
-@pytest.mark.parametrize("cost,output,want_cost,want_output", [
-    ("quadratic", None, fastnn.QuadraticCost, "sigmoid"),
-    (fastnn.QuadraticCost, "linear", fastnn.QuadraticCost, "linear"),
-    ("log-likelihood", None, fastnn.LogLikelihoodCost, "softmax"),
-    (fastnn.LogLikelihoodCost, "softmax", fastnn.LogLikelihoodCost, "softmax"),
-    ("cross-entropy", "sigmoid", fastnn.CrossEntropyCost, "sigmoid"),
-    (None, None, fastnn.CrossEntropyCost, "sigmoid"),
-])
+@pytest.mark.parametrize(
+    "cost,output,want_cost,want_output",
+    [
+        ("quadratic", None, fastnn.QuadraticCost, "sigmoid"),
+        (fastnn.QuadraticCost, "linear", fastnn.QuadraticCost, "linear"),
+        ("log-likelihood", None, fastnn.LogLikelihoodCost, "softmax"),
+        (fastnn.LogLikelihoodCost, "softmax", fastnn.LogLikelihoodCost, "softmax"),
+        ("cross-entropy", "sigmoid", fastnn.CrossEntropyCost, "sigmoid"),
+        (None, None, fastnn.CrossEntropyCost, "sigmoid"),
+    ],
+)
 def test_cost_names_and_classes(cost, output, want_cost, want_output):
     """A name or a class gives that class; the output layer defaults to the cost's natural one."""
     net = fastnn.Network([3, 2], **({} if cost is None else {"cost": cost}), output=output)
@@ -70,7 +77,7 @@ def test_parameters_are_assignable_and_validated():
     W = [np.ones((4, 3)), np.full((2, 4), 2.0)]
     net.weights = W
     assert all(np.array_equal(a, b) for a, b in zip(net.weights, W))
-    net.biases = [np.zeros((4, 1)), [1.0, 2.0]]            # network2 column vectors and lists
+    net.biases = [np.zeros((4, 1)), [1.0, 2.0]]  # network2 column vectors and lists
     assert np.array_equal(net.biases[1], [1.0, 2.0])
     before = net._params.copy()
     with pytest.raises(ValueError, match=r"weights\[1\]: expected shape \(2, 4\), got \(4, 2\)"):
@@ -84,14 +91,30 @@ def test_parameters_are_assignable_and_validated():
 
 def test_network2_list_data_equals_arrays(toy):
     X, y = toy
-    pairs = [(x.reshape(-1, 1), np.eye(3)[t].reshape(-1, 1)) for x, t in zip(X, y)]   # training form
-    eval_pairs = [(x.reshape(-1, 1), int(t)) for x, t in zip(X, y)]                    # evaluation form
+    pairs = [(x.reshape(-1, 1), np.eye(3)[t].reshape(-1, 1)) for x, t in zip(X, y)]  # training form
+    eval_pairs = [(x.reshape(-1, 1), int(t)) for x, t in zip(X, y)]  # evaluation form
     a = fastnn.Network([5, 4, 3], seed=3)
     b = fastnn.Network([5, 4, 3], seed=3)
-    ra = a.SGD(pairs, 2, 7, 0.5, 0.1, evaluation_data=eval_pairs, monitor_evaluation_accuracy=True,
-               monitor_training_cost=True)
-    rb = b.SGD((X, y), 2, 7, 0.5, 0.1, evaluation_data=(X, y), monitor_evaluation_accuracy=True,
-               monitor_training_cost=True)
+    ra = a.SGD(
+        pairs,
+        2,
+        7,
+        0.5,
+        0.1,
+        evaluation_data=eval_pairs,
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+    )
+    rb = b.SGD(
+        (X, y),
+        2,
+        7,
+        0.5,
+        0.1,
+        evaluation_data=(X, y),
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+    )
     assert np.array_equal(a._params, b._params)
     assert ra == rb
     assert a.accuracy(eval_pairs) == b.accuracy(X, y)
@@ -100,10 +123,19 @@ def test_network2_list_data_equals_arrays(toy):
 def test_sgd_returns_network2_lists_and_history(toy):
     X, y = toy
     net = fastnn.Network([5, 6, 3], seed=1)
-    ec, ea, tc, ta = net.SGD((X, y), 3, 10, 0.5, 1.0, evaluation_data=(X[:20], y[:20]),
-                             monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
-                             monitor_training_cost=True, monitor_training_accuracy=True,
-                             track_loss=True)
+    ec, ea, tc, ta = net.SGD(
+        (X, y),
+        3,
+        10,
+        0.5,
+        1.0,
+        evaluation_data=(X[:20], y[:20]),
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+        monitor_training_accuracy=True,
+        track_loss=True,
+    )
     assert len(ec) == len(ea) == len(tc) == len(ta) == 3
     assert all(isinstance(v, int) for v in ea + ta)
     assert all(isinstance(v, float) for v in ec + tc)
@@ -135,8 +167,20 @@ def test_defaults_reproduce_plain_sgd_exactly(toy):
     a = fastnn.Network([5, 6, 3], seed=4)
     b = fastnn.Network([5, 6, 3], seed=4)
     a.SGD((X, y), 3, 8, 0.5, 1.0)
-    b.SGD((X, y), 3, 8, 0.5, 1.0, regularization="l2", momentum=0.0, dropout=0.0,
-          early_stopping=None, eta_schedule=None, track_loss=False, progress=False)
+    b.SGD(
+        (X, y),
+        3,
+        8,
+        0.5,
+        1.0,
+        regularization="l2",
+        momentum=0.0,
+        dropout=0.0,
+        early_stopping=None,
+        eta_schedule=None,
+        track_loss=False,
+        progress=False,
+    )
     assert np.array_equal(a._params, b._params)
 
 
@@ -164,7 +208,7 @@ def test_pickle_round_trip(toy):
     net.SGD((X, y), 2, 5, 0.5, momentum=0.5)
     clone = pickle.loads(pickle.dumps(net))
     assert np.array_equal(clone.feedforward(X), net.feedforward(X))
-    clone.weights[0][0, 0] = 123.0                          # views alias the clone's own buffer
+    clone.weights[0][0, 0] = 123.0  # views alias the clone's own buffer
     assert clone._params[0] == 123.0 and net._params[0] != 123.0
     # training continues identically (generator and velocity travel along)
     twin = copy.deepcopy(net)
@@ -179,16 +223,17 @@ def test_regression_with_linear_output():
     y = (X @ np.array([1.5, -2.0]) + 0.3).reshape(-1, 1)
     net = fastnn.Network([2, 10, 1], cost="quadratic", output="linear", seed=0)
     first = net.total_cost(X, y)
-    net.SGD((X, y[:, 0]), 200, 10, 0.05)                    # 1-D targets for one output
+    net.SGD((X, y[:, 0]), 200, 10, 0.05)  # 1-D targets for one output
     assert net.total_cost(X, y) < 0.01 * first
 
 
 # ---- schedules and early stopping ---------------------------------------------------------------
 
+
 def _plateau_data():
     rng = np.random.default_rng(5)
     X = rng.random((200, 4))
-    y = rng.integers(0, 2, 200)                              # pure noise: validation never improves long
+    y = rng.integers(0, 2, 200)  # pure noise: validation never improves long
     return (X[:150], y[:150]), (X[150:], y[150:])
 
 
@@ -196,8 +241,16 @@ def test_early_stopping_keeps_the_best_parameters():
     train, valid = _plateau_data()
     net = fastnn.Network([4, 8, 2], seed=0)
     snapshots = {}
-    net.SGD(train, 100, 10, 2.0, evaluation_data=valid, monitor_evaluation_accuracy=True,
-            early_stopping=3, callback=lambda r: snapshots.__setitem__(r.epoch, net._params.copy()))
+    net.SGD(
+        train,
+        100,
+        10,
+        2.0,
+        evaluation_data=valid,
+        monitor_evaluation_accuracy=True,
+        early_stopping=3,
+        callback=lambda r: snapshots.__setitem__(r.epoch, net._params.copy()),
+    )
     h = net.history
     assert h.stop_reason == "early-stopping"
     assert len(h.records) == h.best_epoch + 3
@@ -247,8 +300,9 @@ def test_progress_bar_runs(toy, capsys):
 
 # ---- learning -----------------------------------------------------------------------------------
 
+
 def test_digits_reaches_90_percent(digits):
-    (X, y), (Xv, yv), (Xt, yt) = digits
+    (X, y), (_Xv, _yv), (Xt, yt) = digits
     net = fastnn.Network([64, 30, 10], seed=0)
     net.SGD((X, y), 8, 10, 1.0, lmbda=1.0)
     assert net.accuracy(Xt, yt) / len(Xt) > 0.90
@@ -276,8 +330,7 @@ def test_l2_beats_overfitting_on_1000_images(mnist):
     for lmbda in (0.0, 0.1):
         runs = []
         for seed in (1, 2):
-            net = fastnn.Network([784, 30, 10], cost="cross-entropy", weight_init="large",
-                                 seed=seed)
+            net = fastnn.Network([784, 30, 10], cost="cross-entropy", weight_init="large", seed=seed)
             net.SGD((X, y), 150, 10, 0.5, lmbda=lmbda)
             runs.append(net.accuracy(Xt, yt) / len(Xt))
         accs[lmbda] = np.mean(runs)
@@ -292,7 +345,7 @@ def test_nan_in_training_x_is_found_in_the_compiled_loop_and_changes_nothing(shu
     X, y = rng.random((100, 5)), rng.integers(0, 3, 100)
     X[77, 1] = np.inf
     net = fastnn.Network([5, 4, 3], seed=0)
-    net.SGD((X[:50], y[:50]), 1, 10, 0.5, momentum=momentum)          # some history and velocity
+    net.SGD((X[:50], y[:50]), 1, 10, 0.5, momentum=momentum)  # some history and velocity
     before = snapshot(net)
     with pytest.raises(ValueError, match=r"training_data X: contains NaN or infinity \(row 77\)"):
         net.SGD((X, y), 3, 10, 0.5, shuffle=shuffle, momentum=momentum)
@@ -303,11 +356,15 @@ def test_import_is_light(tmp_path):
     """`import fastnn` takes scipy's BLAS table without importing scipy.linalg (27 MB, 0.3 s)."""
     import subprocess
     import sys
-    code = ("import sys, fastnn, numpy as np; assert 'scipy.linalg' not in sys.modules; "
-            "n = fastnn.Network([3, 2], seed=0); n.SGD((np.eye(3), np.array([0, 1, 1])), 1, 1, 0.1); "
-            "import scipy.linalg; print(scipy.linalg.solve(np.eye(2), np.ones(2)).sum())")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env=package_env())
+
+    code = (
+        "import sys, fastnn, numpy as np; assert 'scipy.linalg' not in sys.modules; "
+        "n = fastnn.Network([3, 2], seed=0); n.SGD((np.eye(3), np.array([0, 1, 1])), 1, 1, 0.1); "
+        "import scipy.linalg; print(scipy.linalg.solve(np.eye(2), np.ones(2)).sum())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=package_env()
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2.0"
 
@@ -320,11 +377,17 @@ def test_import_and_main_job_work_from_the_repository_root():
     import pathlib
     import subprocess
     import sys
+
     root = pathlib.Path(__file__).resolve().parents[1]
     if pathlib.Path(fastnn.__file__).resolve().parent != root / "fastnn":
         pytest.skip("testing an installed fastnn, not an in-place build")
-    out = subprocess.run([sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs",
-                          "1", "-q"], cwd=root, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs", "1", "-q"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert "test: accuracy" in out.stdout
 
@@ -333,15 +396,24 @@ def test_early_stopping_on_the_evaluation_cost_for_regression():
     """stopping_metric="cost": the best epoch is the one with the lowest mean evaluation cost."""
     rng = np.random.default_rng(2)
     X = rng.random((120, 3))
-    y = X @ np.array([1.0, -1.0, 0.5]) + rng.normal(0, 0.5, 120)     # noisy: overfits soon
+    y = X @ np.array([1.0, -1.0, 0.5]) + rng.normal(0, 0.5, 120)  # noisy: overfits soon
     train, valid = (X[:60], y[:60]), (X[60:], y[60:])
     net = fastnn.Network([3, 40, 1], cost="quadratic", output="linear", seed=0)
     costs = {}
 
     def remember(rec):
         costs[rec.epoch] = (net.total_cost(*valid), net._params.copy())
-    net.SGD(train, 500, 5, 0.05, evaluation_data=valid, early_stopping=5,
-            stopping_metric="cost", callback=remember)
+
+    net.SGD(
+        train,
+        500,
+        5,
+        0.05,
+        evaluation_data=valid,
+        early_stopping=5,
+        stopping_metric="cost",
+        callback=remember,
+    )
     h = net.history
     assert h.stop_reason == "early-stopping" and len(h.records) == h.best_epoch + 5
     best = min(costs, key=lambda e: costs[e][0])

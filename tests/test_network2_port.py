@@ -1,6 +1,7 @@
 """network2 drop-in: the book's own usage (mnist_loader-style pairs, network2's cost classes,
 accuracy/total_cost with convert, save/load) gives the same numbers as fastnn's array API; cost
 classes of one's own run through the reference epoch step; verbose; seed=None from np.random."""
+
 import warnings
 
 import network2_standin as network2  # tests/ is on sys.path (pytest rootdir-less modules)
@@ -31,22 +32,40 @@ def book_data(request):
 def test_book_usage_gives_the_array_api_numbers(book_data, tmp_path):
     training_data, validation_data, test_data, (X, y), (Xv, yv), (Xt, yt) = book_data
     d = X.shape[1]
-    np.random.seed(1)                      # network2's habit: seeds fastnn too (seed=None)
+    np.random.seed(1)  # network2's habit: seeds fastnn too (seed=None)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")     # network2's CrossEntropyCost matches: no warning
+        warnings.simplefilter("error")  # network2's CrossEntropyCost matches: no warning
         net = fastnn.Network([d, 30, 10], cost=network2.CrossEntropyCost)
     assert net.cost is fastnn.CrossEntropyCost and net.output == "sigmoid"
-    lists = net.SGD(training_data, 3, 10, 0.5, lmbda=5.0, evaluation_data=validation_data,
-                    monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
-                    monitor_training_cost=True, monitor_training_accuracy=True)
+    lists = net.SGD(
+        training_data,
+        3,
+        10,
+        0.5,
+        lmbda=5.0,
+        evaluation_data=validation_data,
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+        monitor_training_accuracy=True,
+    )
 
     np.random.seed(1)
     arr = fastnn.Network([d, 30, 10], cost="cross-entropy")
     assert arr.seed == net.seed
-    want = arr.SGD((X, y), 3, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv),
-                   monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
-                   monitor_training_cost=True, monitor_training_accuracy=True)
-    assert lists == want                                      # bit for bit
+    want = arr.SGD(
+        (X, y),
+        3,
+        10,
+        0.5,
+        lmbda=5.0,
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+        monitor_training_accuracy=True,
+    )
+    assert lists == want  # bit for bit
     assert np.array_equal(net._params, arr._params)
 
     # network2's signatures, with network2's (opposite) meanings of convert
@@ -55,10 +74,9 @@ def test_book_usage_gives_the_array_api_numbers(book_data, tmp_path):
     assert net.accuracy(test_data, False) == arr.accuracy(Xt, yt)
     assert net.total_cost(training_data, 5.0) == pytest.approx(lists[2][-1], rel=1e-12)
     assert net.total_cost(validation_data, 5.0, convert=True) == pytest.approx(lists[0][-1], rel=1e-12)
-    assert net.total_cost(validation_data, 5.0, True) == pytest.approx(arr.total_cost(Xv, yv, 5.0),
-                                                                        rel=1e-12)
+    assert net.total_cost(validation_data, 5.0, True) == pytest.approx(arr.total_cost(Xv, yv, 5.0), rel=1e-12)
     assert net.total_cost(zip(Xv.reshape(-1, d, 1), yv), 5.0, True) == pytest.approx(lists[0][-1])
-    col = net.feedforward(test_data[0][0])                    # one column in, one column out
+    col = net.feedforward(test_data[0][0])  # one column in, one column out
     assert col.shape == (10, 1)
     assert np.allclose(col[:, 0], arr.feedforward(Xt[:1])[0])
 
@@ -71,9 +89,11 @@ def test_book_usage_gives_the_array_api_numbers(book_data, tmp_path):
     assert theirs.accuracy(test_data) == net.accuracy(test_data)
     assert theirs.accuracy(training_data[:300], convert=True) == net.accuracy(training_data[:300], True)
     assert theirs.total_cost(validation_data, 5.0, convert=True) == pytest.approx(
-        net.total_cost(validation_data, 5.0, convert=True), rel=1e-9)
+        net.total_cost(validation_data, 5.0, convert=True), rel=1e-9
+    )
     assert theirs.total_cost(training_data[:300], 5.0) == pytest.approx(
-        net.total_cost(training_data[:300], 5.0), rel=1e-9)
+        net.total_cost(training_data[:300], 5.0), rel=1e-9
+    )
 
 
 def test_convert_that_contradicts_the_data_is_an_error():
@@ -134,19 +154,41 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
     assert isinstance(net.cost, UserCost)
     assert net.cost.vectorized == (cls is DoubledCrossEntropy)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                  # one-time warning
+        warnings.simplefilter("error")  # one-time warning
         fastnn.Network([64, 20, 10], cost=cls, seed=3)
     core = fastnn.Network([64, 20, 10], cost="cross-entropy", seed=3)
     records = []
     w = np.random.default_rng(0).random(len(X))
-    got = net.SGD((X, y), 4, 10, 0.25, evaluation_data=(Xv, yv), monitor_evaluation_cost=True,
-                  monitor_evaluation_accuracy=True, early_stopping=10, momentum=0.3,
-                  callback=records.append, sample_weight=w, track_loss=True)
-    want = core.SGD((X, y), 4, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_cost=True,
-                    monitor_evaluation_accuracy=True, early_stopping=10, momentum=0.3,
-                    sample_weight=w, track_loss=True)
+    got = net.SGD(
+        (X, y),
+        4,
+        10,
+        0.25,
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        early_stopping=10,
+        momentum=0.3,
+        callback=records.append,
+        sample_weight=w,
+        track_loss=True,
+    )
+    want = core.SGD(
+        (X, y),
+        4,
+        10,
+        0.5,
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        early_stopping=10,
+        momentum=0.3,
+        sample_weight=w,
+        track_loss=True,
+    )
     assert net.history.records[0].training_loss == pytest.approx(
-        2 * core.history.records[0].training_loss, rel=1e-9)
+        2 * core.history.records[0].training_loss, rel=1e-9
+    )
     assert np.allclose(net._params, core._params, rtol=1e-9, atol=1e-12)
     assert got[1] == want[1]
     assert np.allclose(got[0], 2 * np.array(want[0]), rtol=1e-9)
@@ -156,7 +198,7 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
 
 
 def test_a_name_match_alone_is_not_enough():
-    class CrossEntropyCost:                             # the book's exercise: modify the class
+    class CrossEntropyCost:  # the book's exercise: modify the class
         @staticmethod
         def fn(a, y):
             return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
@@ -175,8 +217,16 @@ def test_a_name_match_alone_is_not_enough():
 def test_verbose_prints_network2_lines(digits, capsys):
     (X, y), (Xv, yv), _ = digits
     net = fastnn.Network([64, 10, 10], seed=0)
-    net.SGD((X, y), 2, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_accuracy=True,
-            monitor_training_cost=True, verbose=True)
+    net.SGD(
+        (X, y),
+        2,
+        10,
+        0.5,
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+        verbose=True,
+    )
     out = capsys.readouterr().out.splitlines()
     acc = net.history.records[1].evaluation_accuracy
     assert out[0] == "Epoch 0 training complete"
@@ -195,8 +245,7 @@ def test_seed_none_follows_numpy_global_generator(digits):
         net.SGD((X[:200], y[:200]), 2, 10, 0.5)
         runs.append(net._params.copy())
     assert np.array_equal(runs[0], runs[1])
-    assert not np.array_equal(fastnn.Network([64, 10, 10])._params,
-                              fastnn.Network([64, 10, 10])._params)
+    assert not np.array_equal(fastnn.Network([64, 10, 10])._params, fastnn.Network([64, 10, 10])._params)
 
 
 def test_one_progress_bar_per_run_with_loss_and_accuracy(digits, monkeypatch):
@@ -213,11 +262,20 @@ def test_one_progress_bar_per_run_with_loss_and_accuracy(digits, monkeypatch):
     monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
     (X, y), (Xv, yv), _ = digits
     import io as _io
+
     buf = _io.StringIO()
     monkeypatch.setattr("sys.stderr", buf)
     net = fastnn.Network([64, 10, 10], seed=0)
-    net.SGD((X, y), 3, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_accuracy=True,
-            track_loss=True, progress=True)
+    net.SGD(
+        (X, y),
+        3,
+        10,
+        0.5,
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_accuracy=True,
+        track_loss=True,
+        progress=True,
+    )
     assert len(bars) == 1 and bars[0]["leave"] is True and bars[0]["total"] == 3 * 120
     last = buf.getvalue().rstrip().split("\r")[-1]
     assert "epoch 3/3" in last and "loss=" in last and "val acc=" in last and "360/360" in last

@@ -2,6 +2,7 @@
 --save/--json/--plot and every other output. Inherited descriptors are written in place, devices and
 FIFOs straight through, regular files atomically with unique temporary names; nothing that is not a
 regular file is ever replaced."""
+
 import json
 import os
 import stat
@@ -25,14 +26,17 @@ def _env():
 
 
 def _child(code, **kwargs):
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), timeout=120,
-                          **kwargs)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), timeout=120, **kwargs)
 
 
 def _cli(args, cwd=ROOT, **kwargs):
     return subprocess.run(
-        [sys.executable, "-c", "import sys, fastnn.cli; sys.exit(fastnn.cli.main(sys.argv[1:]))",
-         *args], cwd=cwd, env=_env(), timeout=300, **kwargs)
+        [sys.executable, "-c", "import sys, fastnn.cli; sys.exit(fastnn.cli.main(sys.argv[1:]))", *args],
+        cwd=cwd,
+        env=_env(),
+        timeout=300,
+        **kwargs,
+    )
 
 
 TRAIN = ["train", "--data", "digits", "--epochs", "2", "--no-progress"]
@@ -46,9 +50,12 @@ def test_stdout_spellings_write_at_the_current_position_without_truncating(tmp_p
     log = tmp_path / "log.txt"
     log.write_bytes(b"already here\n")
     with open(log, "ab") as out:
-        r = _child("import sys; print('line', flush=True); import fastnn.io as f; "
-                   f"f.write_output({spelling!r}, b'DATA\\n'); print('after')",
-                   stdout=out, stderr=subprocess.PIPE)
+        r = _child(
+            "import sys; print('line', flush=True); import fastnn.io as f; "
+            f"f.write_output({spelling!r}, b'DATA\\n'); print('after')",
+            stdout=out,
+            stderr=subprocess.PIPE,
+        )
     assert r.returncode == 0, r.stderr
     assert log.read_bytes() == b"already here\nline\nDATA\nafter\n"
     assert stat.S_ISREG(os.stat(log).st_mode)
@@ -59,8 +66,11 @@ def test_dev_fd_n_writes_to_the_inherited_descriptor(tmp_path):
     target.write_bytes(b"head|")
     fd = os.open(target, os.O_WRONLY | os.O_APPEND)
     try:
-        r = _child(f"import fastnn.io as f; f.write_output('/dev/fd/{fd}', b'tail')",
-                   pass_fds=(fd,), capture_output=True)
+        r = _child(
+            f"import fastnn.io as f; f.write_output('/dev/fd/{fd}', b'tail')",
+            pass_fds=(fd,),
+            capture_output=True,
+        )
     finally:
         os.close(fd)
     assert r.returncode == 0, r.stderr
@@ -73,9 +83,9 @@ def test_closed_descriptor_is_a_clear_error():
 
 
 def test_cli_json_to_stdout_is_pure_json_and_reports_go_to_stderr():
-    r = _cli(TRAIN + ["--json", "-"], capture_output=True, text=True)
+    r = _cli([*TRAIN, "--json", "-"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    history = json.loads(r.stdout)                     # '| jq .' works
+    history = json.loads(r.stdout)  # '| jq .' works
     assert len(history["records"]) == 2
     assert "epoch 1/2" in r.stderr and "test: accuracy" in r.stderr
 
@@ -86,18 +96,18 @@ def test_cli_json_dev_stdout_redirected_to_a_log_keeps_the_log(tmp_path):
     log = tmp_path / "log.txt"
     log.write_text("earlier run\n")
     with open(log, "a") as out:
-        r = _cli(TRAIN + ["--json", "/dev/stdout"], stdout=out, stderr=subprocess.STDOUT)
+        r = _cli([*TRAIN, "--json", "/dev/stdout"], stdout=out, stderr=subprocess.STDOUT)
     assert r.returncode == 0
     text = log.read_text()
     assert text.startswith("earlier run\n")
     assert "epoch 1/2" in text and "epoch 2/2" in text and "test: accuracy" in text
     start = text.index('{"records"')
-    assert json.loads(text[start:text.index("\n", start)])["records"]
+    assert json.loads(text[start : text.index("\n", start)])["records"]
 
 
 @pytest.mark.slow  # a training subprocess (~2 s); test_cli_json_to_stdout_* is the fast representative
 def test_cli_save_to_stdout_pipe(tmp_path):
-    r = _cli(TRAIN + ["--save", "-", "-q"], capture_output=True, text=True)
+    r = _cli([*TRAIN, "--save", "-", "-q"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     model = tmp_path / "m.json"
     model.write_text(r.stdout)
@@ -174,6 +184,7 @@ def test_other_targets_are_refused_naming_the_path(tmp_path, what):
         path = tmp_path / "nope" / "m.json"
     else:
         import socket
+
         path = tmp_path / "sock"
         s = socket.socket(socket.AF_UNIX)
         s.bind(str(path))
@@ -184,16 +195,24 @@ def test_other_targets_are_refused_naming_the_path(tmp_path, what):
 # ------------------------------------------------------------------------------------------------
 # the CLI refuses two outputs to one file, and checks targets before training
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("spellings", [
-    ("m.json", "m.json"), ("m.json", "./m.json"), ("m.json", "sub/../m.json"),
-    ("m.json", "link.json"), ("-", "/dev/stdout"), ("existing.json", "hard.json")])
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("m.json", "m.json"),
+        ("m.json", "./m.json"),
+        ("m.json", "sub/../m.json"),
+        ("m.json", "link.json"),
+        ("-", "/dev/stdout"),
+        ("existing.json", "hard.json"),
+    ],
+)
 def test_cli_refuses_the_same_file_for_two_outputs_before_training(tmp_path, spellings):
     (tmp_path / "sub").mkdir()
     (tmp_path / "existing.json").write_text("keep")
     os.link(tmp_path / "existing.json", tmp_path / "hard.json")
     os.symlink(tmp_path / "m.json", tmp_path / "link.json")
     a, b = spellings
-    r = _cli(TRAIN + ["--save", a, "--json", b], capture_output=True, text=True, cwd=tmp_path)
+    r = _cli([*TRAIN, "--save", a, "--json", b], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert "are the same file" in r.stderr and "epoch" not in r.stdout + r.stderr
     assert (tmp_path / "existing.json").read_text() == "keep"
@@ -204,7 +223,7 @@ def test_cli_read_only_target_is_refused_before_training(tmp_path):
     path = tmp_path / "ro.json"
     path.write_text("precious")
     os.chmod(path, 0o444)
-    r = _cli(TRAIN + ["--save", str(path)], capture_output=True, text=True)
+    r = _cli([*TRAIN, "--save", str(path)], capture_output=True, text=True)
     assert r.returncode == 1 and "read-only" in r.stderr and "epoch" not in r.stdout
     assert path.read_text() == "precious"
 
@@ -221,7 +240,7 @@ def test_temporary_names_are_unique_short_and_recognisable(tmp_path, monkeypatch
         real_replace(src, dst)
 
     monkeypatch.setattr(fio.os, "replace", spy)
-    long_name = "m" * 250 + ".json"                     # NAME_MAX is 255
+    long_name = "m" * 250 + ".json"  # NAME_MAX is 255
     for _ in range(3):
         fio.write_output(tmp_path / long_name, b"x")
     assert len(set(seen)) == 3
@@ -233,11 +252,17 @@ def test_temporary_names_are_unique_short_and_recognisable(tmp_path, monkeypatch
 
 def test_several_processes_saving_to_one_target(tmp_path):
     target = tmp_path / "shared.bin"
-    code = ("import sys, fastnn.io as f\n"
-            "for i in range(25):\n"
-            "    f.write_output(sys.argv[1], sys.argv[2].encode() * 5000)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(target), tag], cwd=ROOT, env=_env(),
-                              stderr=subprocess.PIPE) for tag in "ABC"]
+    code = (
+        "import sys, fastnn.io as f\n"
+        "for i in range(25):\n"
+        "    f.write_output(sys.argv[1], sys.argv[2].encode() * 5000)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(target), tag], cwd=ROOT, env=_env(), stderr=subprocess.PIPE
+        )
+        for tag in "ABC"
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -249,11 +274,12 @@ def test_several_processes_saving_to_one_target(tmp_path):
 def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     target = tmp_path / "model.json"
     stem = fio._tmp_stem(str(target))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = tmp_path / f"{stem}{dead}-0badf00d"
     stale.write_text("half a model")
-    alive = tmp_path / f"{stem}1-00000001"                 # pid 1 is alive: maybe writing now
+    alive = tmp_path / f"{stem}1-00000001"  # pid 1 is alive: maybe writing now
     alive.write_text("in progress")
     other = tmp_path / f"{fio._tmp_stem(str(tmp_path / 'other.json'))}{dead}-0badf00d"
     other.write_text("another target's")
@@ -280,8 +306,14 @@ def test_plot_goes_through_the_same_writer(tmp_path, monkeypatch):
 
     net = fastnn.Network([4, 3, 2], seed=0)
     X = np.random.default_rng(0).random((20, 4))
-    net.SGD((X, np.arange(20) % 2), 2, 5, 0.5, evaluation_data=(X, np.arange(20) % 2),
-            monitor_evaluation_accuracy=True)
+    net.SGD(
+        (X, np.arange(20) % 2),
+        2,
+        5,
+        0.5,
+        evaluation_data=(X, np.arange(20) % 2),
+        monitor_evaluation_accuracy=True,
+    )
     calls = []
     real = fio.write_output
     monkeypatch.setattr(fio, "write_output", lambda p, d: (calls.append(p), real(p, d)))

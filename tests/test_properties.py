@@ -7,6 +7,7 @@ or the documented error, raised before anything changed — never a crash, a han
 The runs are derandomized (the same examples on every run, so CI cannot flake on a new one);
 FASTNN_HYPOTHESIS_EXAMPLES=500 FASTNN_HYPOTHESIS_RANDOM=1 explores further.
 """
+
 import os
 
 import numpy as np
@@ -22,9 +23,13 @@ HIDDEN = ("sigmoid", "tanh", "relu")
 TOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 2e-3}
 EXAMPLES = int(os.environ.get("FASTNN_HYPOTHESIS_EXAMPLES", "40"))
 
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                    derandomize=not os.environ.get("FASTNN_HYPOTHESIS_RANDOM"),
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=not os.environ.get("FASTNN_HYPOTHESIS_RANDOM"),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
@@ -44,35 +49,52 @@ def problems(draw):
     if use_labels:
         y_ref = rng.integers(0, k, n)
         y_form = draw(st.sampled_from(["int", "int32", "float", "onehot", "column", "list"]))
-        y_in = {"int": y_ref, "int32": y_ref.astype(np.int32), "float": y_ref.astype(float),
-                "onehot": np.eye(k)[y_ref], "column": y_ref.reshape(-1, 1),
-                "list": y_ref.tolist()}[y_form]
+        y_in = {
+            "int": y_ref,
+            "int32": y_ref.astype(np.int32),
+            "float": y_ref.astype(float),
+            "onehot": np.eye(k)[y_ref],
+            "column": y_ref.reshape(-1, 1),
+            "list": y_ref.tolist(),
+        }[y_form]
     else:
         y_ref = rng.random((n, k))
         if output == "linear":
             y_ref = y_ref * 4 - 2
         y_in = y_ref
         if k == 1 and draw(st.booleans()):
-            y_in = y_ref[:, 0]                         # one output neuron: 1-D targets
+            y_in = y_ref[:, 0]  # one output neuron: 1-D targets
     x_form = draw(st.sampled_from(["array", "list", "fortran", "float32", "strided", "read-only"]))
     if x_form == "float32" or dtype == np.float32:
-        X = X.astype(np.float32).astype(np.float64)   # values exact in both precisions
-    X_in = {"array": X, "list": X.tolist(), "fortran": np.asfortranarray(X),
-            "float32": X.astype(np.float32), "strided": np.repeat(X, 2, axis=0)[::2],
-            "read-only": X.copy()}[x_form]
+        X = X.astype(np.float32).astype(np.float64)  # values exact in both precisions
+    X_in = {
+        "array": X,
+        "list": X.tolist(),
+        "fortran": np.asfortranarray(X),
+        "float32": X.astype(np.float32),
+        "strided": np.repeat(X, 2, axis=0)[::2],
+        "read-only": X.copy(),
+    }[x_form]
     if x_form == "read-only":
         X_in.flags.writeable = False
     hyper = dict(
         epochs=draw(st.integers(0, 3)),
         mini_batch_size=draw(st.integers(1, n)),
-        eta=draw(st.sampled_from([0.05, 0.3])) if output == "linear"
+        eta=draw(st.sampled_from([0.05, 0.3]))
+        if output == "linear"
         else draw(st.sampled_from([0.1, 0.5, 1.0])),
         lmbda=draw(st.sampled_from([0.0, 0.0, 0.5, 2.0])),
         regularization=draw(st.sampled_from(["l2", "l1"])),
         momentum=draw(st.sampled_from([0.0, 0.0, 0.5, 0.9])),
     )
-    net_kw = dict(cost=cost, output=output, hidden=hidden, dtype=dtype,
-                  weight_init=draw(st.sampled_from(["default", "large"])), seed=seed % 1000)
+    net_kw = dict(
+        cost=cost,
+        output=output,
+        hidden=hidden,
+        dtype=dtype,
+        weight_init=draw(st.sampled_from(["default", "large"])),
+        seed=seed % 1000,
+    )
     return sizes, net_kw, X, X_in, y_ref, y_in, hyper
 
 
@@ -92,8 +114,9 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
         assert np.all(np.isfinite(net._params))
         with np.errstate(all="ignore"):
             ref.SGD((X, y_ref), epochs, batch, eta, h["lmbda"], h["regularization"], h["momentum"])
-        assert not all(np.all(np.isfinite(w)) and np.max(np.abs(w)) < 1e30
-                       for w in ref.weights + ref.biases), "diverged where the reference did not"
+        assert not all(
+            np.all(np.isfinite(w)) and np.max(np.abs(w)) < 1e30 for w in ref.weights + ref.biases
+        ), "diverged where the reference did not"
         event("sgd: FloatingPointError, the reference diverged too")
         return
     assert result == ([], [], [], [])
@@ -102,10 +125,11 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
         ref.SGD((X, y_ref), epochs, batch, eta, h["lmbda"], h["regularization"], h["momentum"])
     assert np.all(np.isfinite(net._params))
     assert all(w.dtype == net.dtype for w in net.weights + net.biases)
-    if not all(np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e4
-               for w in ref.weights + ref.biases):
+    if not all(
+        np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e4 for w in ref.weights + ref.biases
+    ):
         event("sgd: the reference blew up without inf/NaN, nothing to compare")
-        return   # blew up without reaching inf/NaN (float32, linear output): nothing to compare
+        return  # blew up without reaching inf/NaN (float32, linear output): nothing to compare
     tol = TOL[net.dtype] * (1 + epochs)
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases, floor=1.0) < tol
     out = net.feedforward(X_in)
@@ -113,8 +137,9 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
     np.testing.assert_allclose(out, ref.feedforward(X), rtol=tol * 10, atol=tol)
     cost = net.total_cost(X_in, y_in, h["lmbda"], h["regularization"])
     assert np.isfinite(cost)
-    assert cost == pytest.approx(ref.total_cost(X, y_ref, h["lmbda"], h["regularization"]),
-                                 rel=tol * 10, abs=tol)
+    assert cost == pytest.approx(
+        ref.total_cost(X, y_ref, h["lmbda"], h["regularization"]), rel=tol * 10, abs=tol
+    )
     if sizes[-1] == 1 and net.output == "linear":
         with pytest.raises(ValueError, match="stopping_metric"):
             net.accuracy(X_in, y_in)
@@ -168,7 +193,7 @@ def _poison(a, value, h):
 
 def _label(y, k):
     y = np.asarray(y)
-    if y.ndim != 1 or k == 1:                          # 1-D y for one output neuron are targets
+    if y.ndim != 1 or k == 1:  # 1-D y for one output neuron are targets
         return None
     y = y.copy()
     y[0] = k
@@ -195,15 +220,15 @@ def _out_of_unit(y, net):
 @SETTINGS
 @given(problems(), st.sampled_from(sorted(MUTATIONS)), st.integers(0, 10**6), st.booleans())
 def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutation, where, warm):
-    sizes, net_kw, X, X_in, y_ref, y_in, hyper = problem
+    sizes, net_kw, X, _X_in, y_ref, y_in, hyper = problem
     exc, mutate = MUTATIONS[mutation]
     net = fastnn.Network(sizes, **net_kw)
-    if warm:   # velocity and history in place, so that we can see they are not touched
+    if warm:  # velocity and history in place, so that we can see they are not touched
         net.SGD((X, y_ref), 1, len(X), 0.01, momentum=0.5)
     Xb, yb, h = mutate(X, y_in, dict(hyper, _where=where), net)
     if yb is None:
         event(f"bad input: {mutation} not applicable to this y")
-        return                                         # mutation not applicable to this y
+        return  # mutation not applicable to this y
     h.pop("_where")
     if mutation == "none":
         h["epochs"] = max(h["epochs"], 1)
@@ -222,31 +247,56 @@ def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutat
     with pytest.raises(exc) as info:
         net.SGD(*args, **h)
     msg = str(info.value)
-    assert msg.split(":")[0] in ("training_data X", "training_data y", "training_data",
-                                 "mini_batch_size", "eta", "lmbda", "dropout", "momentum",
-                                 "epochs"), msg
+    assert msg.split(":")[0] in (
+        "training_data X",
+        "training_data y",
+        "training_data",
+        "mini_batch_size",
+        "eta",
+        "lmbda",
+        "dropout",
+        "momentum",
+        "epochs",
+    ), msg
     assert_unchanged(net, before)
 
 
 # ---- inference: any accepted form of X gives the reference's outputs ------------------------------
 @SETTINGS
-@given(problems(), st.sampled_from(["int", "uint8", "bool", "float16", "float32", "longdouble",
-                                    "big-endian", "list", "fortran", "negative-strides"]))
+@given(
+    problems(),
+    st.sampled_from(
+        [
+            "int",
+            "uint8",
+            "bool",
+            "float16",
+            "float32",
+            "longdouble",
+            "big-endian",
+            "list",
+            "fortran",
+            "negative-strides",
+        ]
+    ),
+)
 def test_inference_on_any_accepted_input_form(problem, form):
     sizes, net_kw, X, _, _, _, _ = problem
     net = fastnn.Network(sizes, **net_kw)
     ref = twin(net)
     X = X * 4 - 2
-    conv = {"int": lambda a: np.round(a).astype(np.int64),
-            "uint8": lambda a: np.abs(np.round(a)).astype(np.uint8),
-            "bool": lambda a: a > 0,
-            "float16": lambda a: a.astype(np.float16),
-            "float32": lambda a: a.astype(np.float32),
-            "longdouble": lambda a: a.astype(np.longdouble),
-            "big-endian": lambda a: a.astype(">f8"),
-            "list": lambda a: a.tolist(),
-            "fortran": np.asfortranarray,
-            "negative-strides": lambda a: np.flipud(np.flipud(a).copy())}[form]
+    conv = {
+        "int": lambda a: np.round(a).astype(np.int64),
+        "uint8": lambda a: np.abs(np.round(a)).astype(np.uint8),
+        "bool": lambda a: a > 0,
+        "float16": lambda a: a.astype(np.float16),
+        "float32": lambda a: a.astype(np.float32),
+        "longdouble": lambda a: a.astype(np.longdouble),
+        "big-endian": lambda a: a.astype(">f8"),
+        "list": lambda a: a.tolist(),
+        "fortran": np.asfortranarray,
+        "negative-strides": lambda a: np.flipud(np.flipud(a).copy()),
+    }[form]
     Xf = conv(X)
     want = ref.feedforward(np.asarray(Xf, dtype=np.float64).astype(net.dtype))
     got = net.feedforward(Xf)
@@ -256,11 +306,11 @@ def test_inference_on_any_accepted_input_form(problem, form):
     np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol)
     pred = net.predict(Xf)
     if got.shape[1] == 1 and net.output != "sigmoid":
-        assert not pred.any()   # argmax of one column
-    elif got.shape[1] == 1:       # one sigmoid output: z >= 0, i.e. a >= 0.5 (a == 0.5 may round)
+        assert not pred.any()  # argmax of one column
+    elif got.shape[1] == 1:  # one sigmoid output: z >= 0, i.e. a >= 0.5 (a == 0.5 may round)
         clear = got[:, 0] != 0.5
         assert np.array_equal(pred[clear], (got[clear, 0] > 0.5).astype(pred.dtype))
-    else:                       # argmax of z: the argmax of a wherever a has no (saturated) tie
+    else:  # argmax of z: the argmax of a wherever a has no (saturated) tie
         clear = np.sum(got == got.max(axis=1, keepdims=True), axis=1) == 1
         assert np.array_equal(pred[clear], got[clear].argmax(axis=1))
 
@@ -271,14 +321,14 @@ def test_inference_on_any_accepted_input_form(problem, form):
 def test_weight_assignment_is_exact_or_refused(sizes, data):
     net = fastnn.Network(sizes, seed=0)
     shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
-    count = data.draw(st.sampled_from([len(shapes), len(shapes), max(len(shapes) - 1, 0),
-                                       len(shapes) + 1]))
+    count = data.draw(st.sampled_from([len(shapes), len(shapes), max(len(shapes) - 1, 0), len(shapes) + 1]))
     values = []
     for l in range(count):
         shape = shapes[l] if l < len(shapes) else (2, 2)
         if data.draw(st.integers(0, 4)) == 0:
-            shape = data.draw(st.sampled_from([shape[::-1], (shape[0] + 1, shape[1]), (shape[0],),
-                                               shape + (1,)]))
+            shape = data.draw(
+                st.sampled_from([shape[::-1], (shape[0] + 1, shape[1]), (shape[0],), (*shape, 1)])
+            )
         dtype = data.draw(st.sampled_from([np.float64, np.float32, np.int32, bool]))
         v = np.random.default_rng(l).standard_normal(shape).astype(dtype)
         if data.draw(st.integers(0, 6)) == 0 and v.dtype.kind == "f" and v.size:
@@ -286,7 +336,8 @@ def test_weight_assignment_is_exact_or_refused(sizes, data):
         values.append(v)
     before = snapshot(net)
     valid = count == len(shapes) and all(
-        v.shape == s and np.all(np.isfinite(v)) for v, s in zip(values, shapes))
+        v.shape == s and np.all(np.isfinite(v)) for v, s in zip(values, shapes)
+    )
     if valid:
         net.weights = values
         for w, v in zip(net.weights, values):

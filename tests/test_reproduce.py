@@ -1,4 +1,5 @@
 """`fastnn reproduce`: the chapter's table and figures, checked against the chapter's claims."""
+
 import json
 import subprocess
 import sys
@@ -27,7 +28,7 @@ def check_slowdown(s):
     quad = np.array(s["quadratic (2.0, 2.0)"]["data_cost"])
     assert len(quad) == 301
     assert np.all(np.abs(quad[:51] - quad[0]) <= 0.1 * quad[0])
-    assert quad[-1] < 0.5 * quad[0]                                   # ... it does learn later
+    assert quad[-1] < 0.5 * quad[0]  # ... it does learn later
     for start in ("(0.6, 0.9)", "(2.0, 2.0)"):
         ce = np.array(s[f"cross-entropy {start}"]["data_cost"])
         assert np.all(np.diff(ce) < 0)
@@ -39,20 +40,20 @@ def check_slowdown(s):
 def check_softmax(s):
     for key in ("sum", "sum_c", "sum_tie"):
         np.testing.assert_allclose(s[key], 1.0, atol=1e-12)
-    a = np.array(s["a"])                          # rows: a_j as z4 sweeps upwards
-    assert np.all(np.diff(a[3]) > 0) and np.all(np.diff(a[:3], axis=1) < 0)   # monotonic, non-local
+    a = np.array(s["a"])  # rows: a_j as z4 sweeps upwards
+    assert np.all(np.diff(a[3]) > 0) and np.all(np.diff(a[:3], axis=1) < 0)  # monotonic, non-local
     a_c, a_tie = np.array(s["a_c"]), np.array(s["a_tie"])
-    assert a_c[2, -1] > 0.999 and a_c[2, 0] < 0.3                 # maximum's share → 1
-    np.testing.assert_allclose(a_tie[2:, -1], 0.5, atol=1e-3)     # tie → 1/2 each
+    assert a_c[2, -1] > 0.999 and a_c[2, 0] < 0.3  # maximum's share → 1
+    np.testing.assert_allclose(a_tie[2:, -1], 0.5, atol=1e-3)  # tie → 1/2 each
 
 
 def check_mnist_figures(d):
     over = series(d, "overfitting")
     test_cost, train_cost = np.array(over["evaluation_cost"]), np.array(over["training_cost"])
     epochs = len(test_cost)
-    assert int(np.argmin(test_cost)) + 1 <= epochs // 2          # well before the last epoch
+    assert int(np.argmin(test_cost)) + 1 <= epochs // 2  # well before the last epoch
     assert test_cost[-1] > test_cost.min() * 1.05
-    assert train_cost[-1] < train_cost[epochs // 2] < train_cost[0]     # training cost keeps falling
+    assert train_cost[-1] < train_cost[epochs // 2] < train_cost[0]  # training cost keeps falling
     assert max(over["training_accuracy"]) > 99.0
     reg = series(d, "regularization")
     assert reg["lambda=0.1"]["evaluation_accuracy"][-1] > reg["lambda=0"]["evaluation_accuracy"][-1]
@@ -96,10 +97,13 @@ def test_reproduce_bad_arguments(tmp_path):
 
 
 def test_reproduce_does_not_import_matplotlib_without_figures():
-    code = ("import sys, fastnn.reproduce as r; d = r.softmax_series(); "
-            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=package_env(), capture_output=True, text=True,
-                         check=False)
+    code = (
+        "import sys, fastnn.reproduce as r; d = r.softmax_series(); "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=package_env(), capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -109,8 +113,19 @@ def test_reproduce_quick_writes_six_figures_that_show_the_chapter(tmp_path, mnis
     """`fastnn reproduce --quick --figures DIR` from another directory: the table, six PNGs and their
     series, which show the chapter's effects (see the check_* functions)."""
     pytest.importorskip("matplotlib")
-    r = run_cli("reproduce", "--quick", "--figures", "figs", "--json", "all.json", "--markdown", "report.md",
-                "--data-dir", str(mnist_dir), cwd=tmp_path)
+    r = run_cli(
+        "reproduce",
+        "--quick",
+        "--figures",
+        "figs",
+        "--json",
+        "all.json",
+        "--markdown",
+        "report.md",
+        "--data-dir",
+        str(mnist_dir),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     figs = tmp_path / "figs"
     for name in FIGURES:
@@ -121,8 +136,18 @@ def test_reproduce_quick_writes_six_figures_that_show_the_chapter(tmp_path, mnis
     check_softmax(series(figs, "softmax"))
     check_mnist_figures(figs)
     # the table: every experiment, one line per experiment on stderr
-    for key in ("ce30", "ce100", "overfit", "overfit-l2", "l2-30", "l2-100", "l2-100-60", "init-new",
-                "init-large", "softmax"):
+    for key in (
+        "ce30",
+        "ce100",
+        "overfit",
+        "overfit-l2",
+        "l2-30",
+        "l2-100",
+        "l2-100-60",
+        "init-new",
+        "init-large",
+        "softmax",
+    ):
         assert f"] {key} seed 0:" in r.stderr
     assert "82.27 %" in r.stdout and "QUICK" in r.stdout
     payload = json.loads((tmp_path / "all.json").read_text())
@@ -133,10 +158,26 @@ def test_reproduce_quick_writes_six_figures_that_show_the_chapter(tmp_path, mnis
 @pytest.mark.slow
 @pytest.mark.mnist
 def test_bench_wrapper_keeps_its_table(tmp_path, mnist_dir):
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce_chapter3.py"), "--quick", "--rows",
-                        "init-new,init-large,softmax", "--markdown", "--out", str(tmp_path / "r.md"),
-                        "--data-dir", str(mnist_dir)], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=600, env=package_env(), check=False)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "reproduce_chapter3.py"),
+            "--quick",
+            "--rows",
+            "init-new,init-large,softmax",
+            "--markdown",
+            "--out",
+            str(tmp_path / "r.md"),
+            "--data-dir",
+            str(mnist_dir),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=package_env(),
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "| [784,30,10], η=0.1, λ=5.0: validation accuracy after epoch 1" in r.stdout
     assert "softmax + log-likelihood" in (tmp_path / "r.md").read_text()

@@ -14,7 +14,7 @@ def problem(rng, n, n_in, n_out, labels=True):
     X = rng.random((n, n_in))
     y = rng.integers(0, n_out, n) if labels else rng.random((n, n_out))
     w = rng.random(n) * 3
-    w[rng.integers(0, n)] = 0.0                    # a zero weight is allowed
+    w[rng.integers(0, n)] = 0.0  # a zero weight is allowed
     return X, y, w
 
 
@@ -34,8 +34,7 @@ def test_weighted_training_matches_reference(cost, output, dtype, shuffle, seede
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
 
 
-@pytest.mark.parametrize("options", [dict(momentum=0.8), dict(regularization="l1"),
-                                     dict(dropout=0.3)])
+@pytest.mark.parametrize("options", [dict(momentum=0.8), dict(regularization="l1"), dict(dropout=0.3)])
 def test_weighted_training_with_momentum_l1_dropout(options, seeded):
     rng = np.random.default_rng(4)
     X, y, w = problem(rng, 31, 6, 4)
@@ -45,6 +44,7 @@ def test_weighted_training_with_momentum_l1_dropout(options, seeded):
     stream = None
     if options.get("dropout"):
         from fastnn._core import MaskStream
+
         stream = MaskStream(seed, options["dropout"])
     net.SGD((X, y), 2, 5, 0.5, 0.2, sample_weight=w, **options)
     ref_opts = {k: v for k, v in options.items() if k != "dropout"}
@@ -86,7 +86,7 @@ def test_weighted_step_is_gradient_of_weighted_mean_cost(cost, output):
     before = net._params.copy()
 
     def weighted_cost():
-        per_row = [net.total_cost(X[i:i + 1], y[i:i + 1]) for i in range(len(X))]
+        per_row = [net.total_cost(X[i : i + 1], y[i : i + 1]) for i in range(len(X))]
         return float(np.dot(w, per_row) / w.sum())
 
     grad = numeric_gradient(weighted_cost, net._params)
@@ -99,21 +99,24 @@ def test_track_loss_is_the_weighted_mean():
     X, y, w = problem(rng, 12, 4, 3)
     net = fastnn.Network([4, 5, 3], seed=3)
     probe = fastnn.Network([4, 5, 3], seed=3)
-    per_row = np.array([probe.total_cost(X[i:i + 1], y[i:i + 1]) for i in range(12)])
+    per_row = np.array([probe.total_cost(X[i : i + 1], y[i : i + 1]) for i in range(12)])
     net.SGD((X, y), 1, 12, 1e-12, shuffle=False, sample_weight=w, track_loss=True)
     want = np.dot(w, per_row) / w.sum()
     assert net.history.records[0].training_loss == pytest.approx(want, rel=1e-6)
 
 
-@pytest.mark.parametrize("bad,match", [
-    (np.ones(5), r"sample_weight: expected shape \(12,\)"),
-    (np.ones((12, 1)), r"sample_weight: expected shape \(12,\)"),
-    (np.r_[np.ones(11), np.nan], "sample_weight: contains NaN or infinity"),
-    (np.r_[np.ones(11), np.inf], "sample_weight: contains NaN or infinity"),
-    (np.r_[np.ones(11), -1.0], "sample_weight: expected weights >= 0"),
-    (np.zeros(12), "sample_weight: expected at least one positive weight"),
-    (np.array(["a"] * 12), "sample_weight"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.ones(5), r"sample_weight: expected shape \(12,\)"),
+        (np.ones((12, 1)), r"sample_weight: expected shape \(12,\)"),
+        (np.r_[np.ones(11), np.nan], "sample_weight: contains NaN or infinity"),
+        (np.r_[np.ones(11), np.inf], "sample_weight: contains NaN or infinity"),
+        (np.r_[np.ones(11), -1.0], "sample_weight: expected weights >= 0"),
+        (np.zeros(12), "sample_weight: expected at least one positive weight"),
+        (np.array(["a"] * 12), "sample_weight"),
+    ],
+)
 def test_bad_sample_weight_is_refused_before_any_change(bad, match):
     rng = np.random.default_rng(10)
     X, y, _ = problem(rng, 12, 4, 3)

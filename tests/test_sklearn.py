@@ -1,4 +1,5 @@
 """Tests of fastnn.sklearn: scikit-learn's estimator checks, model selection, pickling, the API details."""
+
 import pickle
 import warnings
 
@@ -8,14 +9,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 sklearn = pytest.importorskip("sklearn")
 
-from sklearn.base import clone, is_classifier, is_regressor  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastnn.sklearn import NetworkClassifier, NetworkRegressor, expected_failed_checks  # noqa: E402
+from fastnn.sklearn import NetworkClassifier, NetworkRegressor, expected_failed_checks
 
 
 # ------------------------------------------------------------------------------------------------
@@ -90,7 +91,9 @@ def test_randomized_search(blobs):
     search = RandomizedSearchCV(
         NetworkClassifier(epochs=10, random_state=0),
         {"eta": loguniform(0.05, 1.0), "hidden_layer_sizes": [(10,), (30,)], "lmbda": [0.0, 1.0]},
-        n_iter=4, cv=3, random_state=0,
+        n_iter=4,
+        cv=3,
+        random_state=0,
     ).fit(X, y)
     assert search.best_score_ > 0.9
 
@@ -135,7 +138,9 @@ def test_dask_backend(blobs):
     grid = {"eta": [0.1, 0.5]}
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None):
         with parallel_backend("dask"):
-            search = GridSearchCV(NetworkClassifier(epochs=10, random_state=0), grid, cv=3, n_jobs=-1).fit(X, y)
+            search = GridSearchCV(NetworkClassifier(epochs=10, random_state=0), grid, cv=3, n_jobs=-1).fit(
+                X, y
+            )
     assert search.best_score_ > 0.8
 
 
@@ -151,12 +156,24 @@ def test_matches_mlpclassifier_accuracy(digits_split):
     X_train, y_train, X_test, y_test = digits_split
     ours, theirs = [], []
     for seed in range(5):
-        net = NetworkClassifier((30,), activation="logistic", eta=0.5, batch_size=10, epochs=30, random_state=seed)
+        net = NetworkClassifier(
+            (30,), activation="logistic", eta=0.5, batch_size=10, epochs=30, random_state=seed
+        )
         ours.append(net.fit(X_train, y_train).score(X_test, y_test))
         mlp = MLPClassifier(
-            (30,), activation="logistic", solver="sgd", learning_rate="constant", learning_rate_init=0.5,
-            momentum=0.0, nesterovs_momentum=False, alpha=0.0, batch_size=10, max_iter=30, tol=0.0,
-            n_iter_no_change=10**6, random_state=seed,
+            (30,),
+            activation="logistic",
+            solver="sgd",
+            learning_rate="constant",
+            learning_rate_init=0.5,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=0.0,
+            batch_size=10,
+            max_iter=30,
+            tol=0.0,
+            n_iter_no_change=10**6,
+            random_state=seed,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -186,7 +203,9 @@ def sgd_calls(monkeypatch):
 
 def test_fit_is_one_sgd_call_without_python_callbacks(blobs, sgd_calls):
     X, y = blobs
-    clf = NetworkClassifier(epochs=7, batch_size=16, eta=0.3, lmbda=0.1, momentum=0.5, random_state=0).fit(X, y)
+    clf = NetworkClassifier(epochs=7, batch_size=16, eta=0.3, lmbda=0.1, momentum=0.5, random_state=0).fit(
+        X, y
+    )
     assert len(sgd_calls) == 1
     args, kwargs = sgd_calls[0]
     (X_arg, y_arg), epochs, batch, eta, lmbda = args
@@ -200,8 +219,9 @@ def test_fit_is_one_sgd_call_without_python_callbacks(blobs, sgd_calls):
 
 def test_early_stopping_classifier_is_one_sgd_call(blobs, sgd_calls):
     X, y = blobs
-    clf = NetworkClassifier(epochs=50, early_stopping=True, n_iter_no_change=3, validation_fraction=0.25,
-                            random_state=0).fit(X, y)
+    clf = NetworkClassifier(
+        epochs=50, early_stopping=True, n_iter_no_change=3, validation_fraction=0.25, random_state=0
+    ).fit(X, y)
     assert len(sgd_calls) == 1
     args, kwargs = sgd_calls[0]
     assert kwargs["early_stopping"] == 3 and kwargs["monitor_evaluation_accuracy"]
@@ -228,7 +248,12 @@ def test_partial_fit_is_one_epoch(blobs, sgd_calls):
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "labels",
-    [np.array(["cat", "dog", "emu"]), np.array([-7, 3, 100]), np.array([2.0, 10.0, 11.0]), np.array([False, True])],
+    [
+        np.array(["cat", "dog", "emu"]),
+        np.array([-7, 3, 100]),
+        np.array([2.0, 10.0, 11.0]),
+        np.array([False, True]),
+    ],
     ids=["strings", "sparse-ints", "floats", "bools"],
 )
 def test_arbitrary_labels(blobs, labels):
@@ -259,12 +284,18 @@ def test_object_labels_and_lists(blobs):
 
 @pytest.mark.parametrize(
     "cost, output",
-    [("cross-entropy", None), ("quadratic", "sigmoid"), ("quadratic", "linear"), ("log-likelihood", "softmax")],
+    [
+        ("cross-entropy", None),
+        ("quadratic", "sigmoid"),
+        ("quadratic", "linear"),
+        ("log-likelihood", "softmax"),
+    ],
 )
 def test_cost_output_combinations(blobs, cost, output):
     X, y = blobs
-    clf = NetworkClassifier(cost=cost, output=output, eta=0.5 if output != "linear" else 0.05, epochs=20,
-                            random_state=0).fit(X, y)
+    clf = NetworkClassifier(
+        cost=cost, output=output, eta=0.5 if output != "linear" else 0.05, epochs=20, random_state=0
+    ).fit(X, y)
     proba = clf.predict_proba(X)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert np.all(proba >= 0)
@@ -448,7 +479,9 @@ def test_regressor_1d_and_2d_targets(regression):
 
 def test_regressor_early_stopping_r2(regression, sgd_calls):
     X, Y = regression
-    reg = NetworkRegressor(eta=0.3, epochs=300, early_stopping=True, n_iter_no_change=5, random_state=0).fit(X, Y)
+    reg = NetworkRegressor(eta=0.3, epochs=300, early_stopping=True, n_iter_no_change=5, random_state=0).fit(
+        X, Y
+    )
     assert len(sgd_calls) == 1
     assert callable(sgd_calls[0][1]["callback"])  # per-epoch R² on the validation split
     assert len(reg.validation_scores_) == reg.n_iter_ <= 200
@@ -482,12 +515,13 @@ def test_regressor_rejects_classification_costs(regression):
 
 def test_regressor_schedule_and_early_stopping_follow_the_validation_cost(regression):
     X, Y = regression
-    reg = NetworkRegressor(epochs=300, eta_schedule=2, early_stopping=True, n_iter_no_change=6,
-                           random_state=0).fit(X, Y)
+    reg = NetworkRegressor(
+        epochs=300, eta_schedule=2, early_stopping=True, n_iter_no_change=6, random_state=0
+    ).fit(X, Y)
     h = reg.network_.history
     assert h.settings["eta_schedule"] == 2 and h.stop_reason in ("early-stopping", "eta-floor")
     assert len(reg.validation_scores_) == reg.n_iter_ == len(h.records)
-    assert min(r.eta for r in h.records) < reg.eta            # η was halved on a plateau
+    assert min(r.eta for r in h.records) < reg.eta  # η was halved on a plateau
     assert reg.score(X, Y) > 0.5
 
 
@@ -522,7 +556,7 @@ def test_joblib_dump_load(tmp_path, blobs):
         loaded = joblib.load(tmp_path / "clf.joblib", mmap_mode=mmap_mode)
         assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
         assert_array_equal(loaded.predict(X), clf.predict(X))
-        loaded.partial_fit(X, np.array(["a", "b", "c"])[y])     # its parameters are trainable
+        loaded.partial_fit(X, np.array(["a", "b", "c"])[y])  # its parameters are trainable
 
 
 def test_clone(blobs):
@@ -567,9 +601,11 @@ def test_classifier_predict_follows_the_network_rule_where_outputs_saturate():
     """Two saturated sigmoid outputs (z = 40 and 45) tie in predict_proba; predict keeps z's order,
     as Network.predict and the exported ONNX label do."""
     X = np.array([[0.0], [1.0], [0.5], [0.2]])
-    clf = NetworkClassifier(hidden_layer_sizes=(), cost="cross-entropy", epochs=1, random_state=0).fit(X, ["a", "b", "a", "b"])
+    clf = NetworkClassifier(hidden_layer_sizes=(), cost="cross-entropy", epochs=1, random_state=0).fit(
+        X, ["a", "b", "a", "b"]
+    )
     clf.network_.weights = [np.zeros((2, 1))]
     clf.network_.biases = [np.array([40.0, 45.0])]
-    assert np.all(clf.predict_proba(X)[:, 0] == clf.predict_proba(X)[:, 1])      # tie in a
+    assert np.all(clf.predict_proba(X)[:, 0] == clf.predict_proba(X)[:, 1])  # tie in a
     assert list(clf.predict(X)) == ["b"] * 4
     assert list(clf.predict(X)) == list(clf.classes_[clf.network_.predict(X)])

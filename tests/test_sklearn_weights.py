@@ -1,5 +1,6 @@
 """The estimators' sample_weight / class_weight (through Network.SGD's per-row weight), loss_,
 best_loss_, tol and ConvergenceWarning."""
+
 import warnings
 
 import numpy as np
@@ -20,8 +21,9 @@ def test_sample_weight_step_is_the_weighted_mean_gradient_by_finite_differences(
     X, y = _data()
     w = np.random.default_rng(1).random(len(y)) * 3
     eta = 1e-3
-    clf = NetworkClassifier((3,), epochs=1, batch_size=len(y), shuffle=False, eta=eta, lmbda=0.0,
-                            random_state=0)
+    clf = NetworkClassifier(
+        (3,), epochs=1, batch_size=len(y), shuffle=False, eta=eta, lmbda=0.0, random_state=0
+    )
     clf.fit(X, y, sample_weight=w)
     # the initial network of that fit, rebuilt the way _train builds it
     seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
@@ -29,14 +31,15 @@ def test_sample_weight_step_is_the_weighted_mean_gradient_by_finite_differences(
     theta0 = net0._params.copy()
 
     def weighted_mean_cost():
-        return sum(wi * net0.total_cost(X[i:i + 1], y[i:i + 1]) for i, wi in enumerate(w)) / w.sum()
+        return sum(wi * net0.total_cost(X[i : i + 1], y[i : i + 1]) for i, wi in enumerate(w)) / w.sum()
 
     grad = numeric_gradient(weighted_mean_cost, net0._params)
     step = clf.network_._params - theta0
     assert np.allclose(step, -eta * grad, rtol=1e-5, atol=1e-12)
     # and it differs from the unweighted step
-    plain = NetworkClassifier((3,), epochs=1, batch_size=len(y), shuffle=False, eta=eta,
-                              random_state=0).fit(X, y)
+    plain = NetworkClassifier((3,), epochs=1, batch_size=len(y), shuffle=False, eta=eta, random_state=0).fit(
+        X, y
+    )
     assert not np.allclose(plain.network_._params - theta0, step, rtol=1e-3)
 
 
@@ -71,7 +74,7 @@ def test_weights_with_early_stopping_and_regressor():
 def test_loss_attributes_tol_and_convergence_warning():
     X, y = _data(n=60)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                  # tol=None (default): no warning
+        warnings.simplefilter("error")  # tol=None (default): no warning
         clf = NetworkClassifier((5,), epochs=5, random_state=0).fit(X, y)
     assert clf.loss_ == clf.loss_curve_[-1] and clf.best_loss_ == min(clf.loss_curve_)
     with pytest.warns(ConvergenceWarning, match="5 epochs ended without convergence"):
@@ -79,4 +82,4 @@ def test_loss_attributes_tol_and_convergence_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         conv = NetworkClassifier((5,), epochs=500, random_state=0, tol=0.5, n_iter_no_change=2).fit(X, y)
-    assert conv.n_iter_ < 500                           # stopped on convergence
+    assert conv.n_iter_ < 500  # stopped on convergence

@@ -9,6 +9,7 @@
 
 No timing assertions except the one the contract is about (Ctrl-C honoured within ~1 s).
 """
+
 import os
 import signal
 import sys
@@ -33,8 +34,7 @@ def _problem(n, d, k, seed=0):
 
 
 def _blas_threads():
-    return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info()
-                  if i["user_api"] == "blas")
+    return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
 
 
 # =================================================================================================
@@ -42,16 +42,24 @@ def _blas_threads():
 # =================================================================================================
 def test_two_networks_trained_in_two_threads_match_sequential_training():
     problems = [_problem(1500, 20, 5, seed=s) for s in (1, 2)]
-    settings = [dict(sizes=[20, 30, 5], seed=3, kw=dict(lmbda=1.0, momentum=0.5)),
-                dict(sizes=[20, 16, 12, 5], seed=4, kw=dict(dropout=0.2, regularization="l1",
-                                                            lmbda=0.5))]
+    settings = [
+        dict(sizes=[20, 30, 5], seed=3, kw=dict(lmbda=1.0, momentum=0.5)),
+        dict(sizes=[20, 16, 12, 5], seed=4, kw=dict(dropout=0.2, regularization="l1", lmbda=0.5)),
+    ]
 
     def make(i):
         return fastnn.Network(settings[i]["sizes"], seed=settings[i]["seed"])
 
     def train(net, i):
-        net.SGD(problems[i], 4, 10, 0.5, evaluation_data=problems[1 - i],
-                monitor_evaluation_accuracy=True, **settings[i]["kw"])
+        net.SGD(
+            problems[i],
+            4,
+            10,
+            0.5,
+            evaluation_data=problems[1 - i],
+            monitor_evaluation_accuracy=True,
+            **settings[i]["kw"],
+        )
 
     sequential = [make(0), make(1)]
     for i, net in enumerate(sequential):
@@ -84,8 +92,9 @@ def test_two_networks_trained_in_two_threads_match_sequential_training():
             assert b._velocity is None
         else:
             assert np.array_equal(a._velocity, b._velocity)
-        assert [r.evaluation_accuracy for r in a.history.records] == \
-            [r.evaluation_accuracy for r in b.history.records]
+        assert [r.evaluation_accuracy for r in a.history.records] == [
+            r.evaluation_accuracy for r in b.history.records
+        ]
     # informative only (no timing assertion): did the two calls overlap in wall time?
     overlap = min(spans[0][1], spans[1][1]) - max(spans[0][0], spans[1][0])
     print(f"two SGD calls overlapped for {max(overlap, 0) * 1e3:.1f} ms")
@@ -131,7 +140,7 @@ def _counter_during(fn):
     try:
         t = threading.Thread(target=work)
         t.start()
-        while not done.wait(0.001):      # releases the GIL while waiting
+        while not done.wait(0.001):  # releases the GIL while waiting
             counter[0] += 1
         t.join()
     finally:
@@ -161,6 +170,7 @@ def test_gil_is_released_during_inference():
     def infer():
         for _ in range(3):
             _core.evaluate(lay, params, X, t, out=out, want_cost=True, want_correct=True)
+
     ran = _counter_during(infer)
     assert ran > 0, "the main thread never ran while evaluate was running: GIL held"
 
@@ -223,9 +233,10 @@ class _SigintAfter:
         return False
 
 
-needs_sigint = pytest.mark.skipif(sys.platform == "win32" or
-                                  threading.current_thread() is not threading.main_thread(),
-                                  reason="SIGINT to the main thread (POSIX)")
+needs_sigint = pytest.mark.skipif(
+    sys.platform == "win32" or threading.current_thread() is not threading.main_thread(),
+    reason="SIGINT to the main thread (POSIX)",
+)
 
 
 def _replay_to(net0, X, y, target, max_steps):
@@ -237,7 +248,7 @@ def _replay_to(net0, X, y, target, max_steps):
     trainer = _core.Trainer(net0._layout, params, 1)
     if np.array_equal(params, target):
         return 0
-    with threadpool_limits(limits=1, user_api="blas"):   # as SGD runs
+    with threadpool_limits(limits=1, user_api="blas"):  # as SGD runs
         for step in range(max_steps):
             k = step % len(X)
             trainer.train(X, t, None, k, k + 1, 0.1, 0.0, len(X), "l2", 0.0, False)
@@ -247,7 +258,7 @@ def _replay_to(net0, X, y, target, max_steps):
 
 
 @needs_sigint
-@pytest.mark.slow    # replays up to 600,000 mini-batches to identify the kept parameters
+@pytest.mark.slow  # replays up to 600,000 mini-batches to identify the kept parameters
 @pytest.mark.skipif(threadpool_info is None, reason="needs threadpoolctl")
 def test_ctrl_c_mid_epoch_stops_fast_and_keeps_the_last_completed_mini_batch(tmp_path):
     # 20,000 single-example mini-batches per epoch (~0.2 s), 30 epochs: runs for several seconds
@@ -278,8 +289,10 @@ def test_ctrl_c_mid_epoch_stops_fast_and_keeps_the_last_completed_mini_batch(tmp
     steps = _replay_to(fresh, X, y, net._params, (done_epochs + 1) * len(X))
     assert steps is not None, "the parameters are not those of a completed mini-batch"
     assert done_epochs * len(X) <= steps <= (done_epochs + 1) * len(X)
-    print(f"interrupted after {steps} mini-batches ({done_epochs} epochs recorded), "
-          f"{latency * 1e3:.0f} ms after the signal")
+    print(
+        f"interrupted after {steps} mini-batches ({done_epochs} epochs recorded), "
+        f"{latency * 1e3:.0f} ms after the signal"
+    )
     # it can be saved and loaded, and trained further
     net.save(tmp_path / "interrupted.json")
     assert np.array_equal(fastnn.load(tmp_path / "interrupted.json")._params, net._params)
@@ -295,10 +308,19 @@ def test_ctrl_c_between_epochs_with_momentum_and_monitoring():
     records = []
     with _SigintAfter(0.5) as sig:
         with pytest.raises(KeyboardInterrupt):
-            net.SGD((X, y), 500, 10, 0.1, lmbda=1.0, momentum=0.9, evaluation_data=(Xe, ye),
-                    monitor_evaluation_accuracy=True, callback=records.append)
+            net.SGD(
+                (X, y),
+                500,
+                10,
+                0.1,
+                lmbda=1.0,
+                momentum=0.9,
+                evaluation_data=(Xe, ye),
+                monitor_evaluation_accuracy=True,
+                callback=records.append,
+            )
         caught = time.perf_counter()
-    assert sig.sent_at is not None and caught - sig.sent_at < 10.0   # a bound, see above
+    assert sig.sent_at is not None and caught - sig.sent_at < 10.0  # a bound, see above
     h = net.history
     assert h.stop_reason == "interrupted"
     assert [r.epoch for r in h.records] == list(range(1, len(h.records) + 1))

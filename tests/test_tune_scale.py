@@ -1,5 +1,6 @@
 """Searches beyond one process (slow): two `fastnn tune` processes on one Optuna storage, and
 scikit-learn's GridSearchCV on a real dask.distributed LocalCluster."""
+
 import json
 import re
 import subprocess
@@ -17,26 +18,55 @@ TRIAL_LINE = re.compile(r"^trial +(\d+)  ", re.M)
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_two_processes_share_one_study(tmp_path, kind):
     from test_cli import _env
-    url = (f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite"
-           else f"journal:{tmp_path / 'study.log'}")
+
+    url = f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite" else f"journal:{tmp_path / 'study.log'}"
     n = 8
-    procs = [subprocess.Popen([sys.executable, "-m", "fastnn", "tune", "--data", "digits",
-                               "--trials", str(n), "--epochs", "10", "--storage", url,
-                               "--study", "shared", "--seed", str(seed), "--json", f"p{seed}.json"],
-                              cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-             for seed in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fastnn",
+                "tune",
+                "--data",
+                "digits",
+                "--trials",
+                str(n),
+                "--epochs",
+                "10",
+                "--storage",
+                url,
+                "--study",
+                "shared",
+                "--seed",
+                str(seed),
+                "--json",
+                f"p{seed}.json",
+            ],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     mine = [sorted(int(k) for k in TRIAL_LINE.findall(out)) for out, _ in outs]
     assert len(mine[0]) == len(mine[1]) == n and not set(mine[0]) & set(mine[1])
 
-    storage = (url if kind == "sqlite" else optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))))
+    storage = (
+        url
+        if kind == "sqlite"
+        else optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))
+        )
+    )
     study = optuna.load_study(study_name="shared", storage=storage)
     numbers = [t.number for t in study.trials]
-    assert sorted(numbers) == list(range(2 * n)) == sorted(mine[0] + mine[1])   # none lost/doubled
+    assert sorted(numbers) == list(range(2 * n)) == sorted(mine[0] + mine[1])  # none lost/doubled
     assert all(t.state.name in ("COMPLETE", "PRUNED", "FAIL") for t in study.trials)
     assert all(t.value is not None for t in study.trials if t.state.name == "COMPLETE")
     # each process' JSON holds the whole study as it saw it at its end; the later one holds all
@@ -44,16 +74,38 @@ def test_two_processes_share_one_study(tmp_path, kind):
     assert max(len(d["trials"]) for d in docs) == 2 * n
 
     # a third process saves the best trial, which ran in another process: retrained, same network
-    r = subprocess.run([sys.executable, "-m", "fastnn", "tune", "--data", "digits", "--trials", "1",
-                        "--epochs", "1", "--storage", url, "--study", "shared", "--save",
-                        "best.json"],
-                       cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastnn",
+            "tune",
+            "--data",
+            "digits",
+            "--trials",
+            "1",
+            "--epochs",
+            "1",
+            "--storage",
+            url,
+            "--study",
+            "shared",
+            "--save",
+            "best.json",
+        ],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     study = optuna.load_study(study_name="shared", storage=storage)
     best = study.best_trial
     assert best.number < 2 * n and f"retraining trial {best.number}" in r.stdout
     import fastnn
     from fastnn.data import load_digits
+
     net = fastnn.load(str(tmp_path / "best.json"))
     Xv, yv = load_digits().validation
     assert net.accuracy(Xv, yv) / len(yv) == pytest.approx(best.value)
@@ -70,21 +122,24 @@ def test_grid_search_on_a_dask_cluster_matches_one_job(digits):
     grid = {"eta": [0.1, 1.0], "hidden_layer_sizes": [(10,), (30,)], "lmbda": [0.0, 1.0]}
 
     def search(n_jobs):
-        return GridSearchCV(NetworkClassifier(epochs=8, random_state=0), grid, cv=3,
-                            n_jobs=n_jobs).fit(X, y)
+        return GridSearchCV(NetworkClassifier(epochs=8, random_state=0), grid, cv=3, n_jobs=n_jobs).fit(X, y)
 
     one = search(1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert len(client.scheduler_info()["workers"]) == 2
         with parallel_backend("dask"):
             dask = search(-1)
         ran_on = client.run(lambda: __import__("os").getpid())
     assert len(ran_on) == 2
     assert dask.best_params_ == one.best_params_
-    np.testing.assert_allclose(dask.cv_results_["mean_test_score"],
-                               one.cv_results_["mean_test_score"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        dask.cv_results_["mean_test_score"], one.cv_results_["mean_test_score"], rtol=0, atol=1e-12
+    )
     assert dask.best_score_ > 0.9
 
 
@@ -93,12 +148,28 @@ def test_bench_script_runs(tmp_path):
     import pathlib
 
     from test_cli import _env
+
     script = pathlib.Path(__file__).resolve().parents[1] / "bench" / "tune_jobs.py"
     env = _env(tmp_path)
-    env.pop("FASTNN_DATA")                                   # MNIST if shared, else synthetic
-    r = subprocess.run([sys.executable, str(script), "--trials", "2", "--epochs", "1", "--rounds",
-                        "1", "--json", str(tmp_path / "b.json")], env=env, capture_output=True,
-                       text=True, timeout=600)
+    env.pop("FASTNN_DATA")  # MNIST if shared, else synthetic
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--trials",
+            "2",
+            "--epochs",
+            "1",
+            "--rounds",
+            "1",
+            "--json",
+            str(tmp_path / "b.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert re.search(r"median: 1 job [0-9.]+ trials/s, 2 jobs [0-9.]+ trials/s: [0-9.]+x", r.stdout)
     doc = json.loads((tmp_path / "b.json").read_text())
@@ -108,11 +179,32 @@ def test_bench_script_runs(tmp_path):
 def test_cli_plots(tmp_path):
     """--plot DIR: Optuna's history, importances and slice plots as PNGs (slow: matplotlib, fANOVA)."""
     from test_cli import _env, _has_matplotlib
+
     if not _has_matplotlib():
         pytest.skip("matplotlib not installed")
-    r = subprocess.run([sys.executable, "-m", "fastnn", "tune", "--data", "digits", "--trials", "6",
-                        "--epochs", "5", "--seed", "0", "--plot", "plots"], cwd=tmp_path,
-                       env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastnn",
+            "tune",
+            "--data",
+            "digits",
+            "--trials",
+            "6",
+            "--epochs",
+            "5",
+            "--seed",
+            "0",
+            "--plot",
+            "plots",
+        ],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     for name in ("history", "importances", "slice"):
         assert (tmp_path / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

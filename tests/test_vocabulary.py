@@ -1,4 +1,5 @@
 """Every name list exists once (fastnn/_vocabulary.py) and each consumer is built from it."""
+
 import subprocess
 import sys
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core, _vocabulary as V, cli, costs, io
+from fastnn import _core, cli, costs, io
+from fastnn import _vocabulary as V
 from fastnn.data import onehot
 from fastnn.sklearn import NetworkClassifier, NetworkRegressor
 
@@ -18,10 +20,12 @@ def _option(parser, dest, command="train"):
 
 def test_vocabulary_does_not_load_the_core():
     """The module stands alone: loaded by its file, it imports neither fastnn nor scipy."""
-    code = ("import importlib.util, sys; "
-            f"spec = importlib.util.spec_from_file_location('vocabulary', {V.__file__!r}); "
-            "spec.loader.exec_module(importlib.util.module_from_spec(spec)); "
-            "assert not [m for m in sys.modules if m.startswith(('fastnn', 'scipy'))]")
+    code = (
+        "import importlib.util, sys; "
+        f"spec = importlib.util.spec_from_file_location('vocabulary', {V.__file__!r}); "
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec)); "
+        "assert not [m for m in sys.modules if m.startswith(('fastnn', 'scipy'))]"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
@@ -51,9 +55,14 @@ def test_estimator_constraints_come_from_the_vocabulary(estimator):
     assert c["cost"][0].options == set(V.COSTS)
     assert c["activation"][0].options == set(V.HIDDEN) | set(V.ACTIVATION_ALIASES)
     assert c["dtype"][0].options == set(V.DTYPES)
-    for param, name in (("eta", "eta"), ("momentum", "momentum"), ("dropout", "dropout"),
-                        ("lmbda", "lmbda"), ("batch_size", "mini_batch_size"),
-                        ("validation_fraction", "validation_fraction")):
+    for param, name in (
+        ("eta", "eta"),
+        ("momentum", "momentum"),
+        ("dropout", "dropout"),
+        ("lmbda", "lmbda"),
+        ("batch_size", "mini_batch_size"),
+        ("validation_fraction", "validation_fraction"),
+    ):
         iv, hyper = c[param][0], V.HYPER[name]
         assert (iv.left, iv.right) == (hyper.low, hyper.high), param
         assert (iv.closed in ("right", "neither")) == hyper.low_open, param
@@ -64,8 +73,9 @@ def test_core_maps_every_name_of_the_vocabulary():
     assert set(_core.ACTIVATIONS) == set(V.HIDDEN) | set(V.OUTPUTS)
     assert set(_core.REGULARIZATIONS) - {None} == set(V.REGULARIZATIONS)
     # the mapping is by meaning, not only by name: sigmoid is one C constant for hidden and output
-    assert _core.ACTIVATIONS["sigmoid"] not in {_core.ACTIVATIONS[a] for a in ("tanh", "relu",
-                                                                               "softmax", "linear")}
+    assert _core.ACTIVATIONS["sigmoid"] not in {
+        _core.ACTIVATIONS[a] for a in ("tanh", "relu", "softmax", "linear")
+    }
     assert len(set(_core.COSTS.values())) == 3
 
 
@@ -77,16 +87,27 @@ def test_costs_and_io_use_the_vocabulary():
     assert io.COST_CLASS_NAMES is V.COST_CLASS_NAMES
 
 
-@pytest.mark.parametrize("spelling", ["cross-entropy", "cross_entropy", "CrossEntropyCost", "ce",
-                                      "crossentropy", " Cross-Entropy ", fastnn.CrossEntropyCost])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "cross-entropy",
+        "cross_entropy",
+        "CrossEntropyCost",
+        "ce",
+        "crossentropy",
+        " Cross-Entropy ",
+        fastnn.CrossEntropyCost,
+    ],
+)
 def test_one_cost_resolver(spelling):
     assert V.cost_name(spelling) == "cross-entropy"
     assert costs.resolve_cost(spelling) is fastnn.CrossEntropyCost
 
 
 def test_a_foreign_class_of_the_same_name_is_not_taken_for_fastnns():
-    class CrossEntropyCost:      # e.g. network2.py's, or a user's own cost
+    class CrossEntropyCost:  # e.g. network2.py's, or a user's own cost
         name = "cross-entropy"
+
     with pytest.raises(ValueError, match="^cost: expected one of 'quadratic'"):
         V.cost_name(CrossEntropyCost)
 
@@ -94,12 +115,14 @@ def test_a_foreign_class_of_the_same_name_is_not_taken_for_fastnns():
 @pytest.mark.parametrize("dtype", [np.float16, "float16", np.int32, "U3", object, "nonsense"])
 def test_one_dtype_rule(dtype, tmp_path):
     """float16 and non-float types are refused by every consumer with the same TypeError."""
-    for call in (lambda: fastnn.Network([2, 2], dtype=dtype),
-                 lambda: onehot([0, 1], 2, dtype=dtype),
-                 lambda: V.resolve_dtype(dtype)):
+    for call in (
+        lambda: fastnn.Network([2, 2], dtype=dtype),
+        lambda: onehot([0, 1], 2, dtype=dtype),
+        lambda: V.resolve_dtype(dtype),
+    ):
         with pytest.raises(TypeError, match=r"^dtype: expected float32 or float64, got "):
             call()
-    with pytest.raises(ValueError, match="dtype"):      # scikit-learn's InvalidParameterError
+    with pytest.raises(ValueError, match="dtype"):  # scikit-learn's InvalidParameterError
         NetworkClassifier(dtype=dtype).fit(np.eye(2), [0, 1])
 
 
