@@ -12,7 +12,8 @@ Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,.
 (also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls``
 (subset of fastnn,bound,ideal,reference,book,torch,sklearn), ``--n-train N``.
 
-Measurement: per case, one untimed warm-up epoch each, then N rounds; in each round fastnn, bound and ideal run
+Measurement: per case, one untimed warm-up epoch each, then N rounds; in each round fastnn, bound and
+ideal run
 3 back-to-back sub-rounds (so fastnn / bound is a paired ratio, robust to a machine whose load changes), then
 the slow implementations once each; the starting implementation rotates. The machine is shared: read the load
 average printed with the results, and rerun when it was high.
@@ -21,8 +22,10 @@ What each column is (every implementation starts from the same parameters, N(0, 
 biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in chapter 3):
 
 * fastnn     -- ``fastnn.Network.SGD(..., epochs=1)``: wall time of the whole call.
-* bound      -- ``EpochBound(variant="products")`` of bench/_bound.pyx (built on demand by bench/setup_bound.py): a compiled loop making exactly the core's BLAS
-                calls with the same shapes (forward gemm per layer, δ gemm per layer but the first, update gemm
+* bound      -- ``EpochBound(variant="products")`` of bench/_bound.pyx (built on demand by
+bench/setup_bound.py): a compiled loop making exactly the core's BLAS
+                calls with the same shapes (forward gemm per layer, δ gemm per layer but the first,
+                update gemm
                 per layer: 5 gemms per mini-batch for [784, 30, 10]) and nothing else.
 * ideal      -- the same plus the row gather by a permutation, bias + sigmoid, δᴸ, σ' and the bias update:
                 a minimal complete trainer in plain compiled loops.
@@ -31,7 +34,8 @@ biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in 
 * torch      -- PyTorch CPU, nn.Linear + nn.Sigmoid, optim.SGD(lr=η, weight_decay=λ/n on the weights only),
                 per-batch mean loss (sigmoid + cross-entropy summed over outputs), torch.set_num_threads(1).
 * sklearn    -- ``MLPClassifier(solver="sgd", activation="logistic", batch_size=m, learning_rate_init=η,
-                momentum=0, alpha=λ·m/n)`` (its per-batch L2 term is alpha/m), one ``partial_fit`` = one epoch.
+                momentum=0, alpha=λ·m/n)`` (its per-batch L2 term is alpha/m), one ``partial_fit`` = one
+                epoch.
                 Its output layer is softmax + log-loss (scikit-learn's only multiclass choice).
 
 Targets (ratios computed in the same run): fastnn ≤ 1.3× bound; ≥ 2× (f64) / ≥ 2.5× (f32) faster than the
@@ -196,7 +200,7 @@ class FastnnRunner:
 
             net = fastnn.Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"fastnn not available ({type(e).__name__}: {e})")
+            raise Skip(f"fastnn not available ({type(e).__name__}: {e})") from e
         W, b = initial_params(case.sizes)
         net.weights = [w.astype(case.dtype) for w in W]
         net.biases = [v.astype(case.dtype) for v in b]
@@ -231,7 +235,7 @@ class BoundRunner:
 
             EpochBound = load().EpochBound
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})")
+            raise Skip(f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})") from e
         W, b = initial_params(case.sizes)
         self.eb = EpochBound(
             case.sizes,
@@ -261,7 +265,7 @@ class ReferenceRunner:
         try:
             from fastnn.reference import ReferenceNetwork
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"fastnn.reference not available ({type(e).__name__}: {e})")
+            raise Skip(f"fastnn.reference not available ({type(e).__name__}: {e})") from e
         W, b = initial_params(case.sizes)
         kw = dict(
             cost=case.cost,
@@ -323,7 +327,7 @@ class TorchRunner:
             import torch.nn.functional as F
             from torch import nn
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"PyTorch not installed ({type(e).__name__})")
+            raise Skip(f"PyTorch not installed ({type(e).__name__})") from e
         torch.set_num_threads(self.threads)
         torch.manual_seed(0)
         tdt = torch.float64 if case.dtype == np.float64 else torch.float32
@@ -378,7 +382,7 @@ class SklearnRunner:
         try:
             from sklearn.neural_network import MLPClassifier
         except Exception as e:  # noqa: BLE001
-            raise Skip(f"scikit-learn not installed ({type(e).__name__})")
+            raise Skip(f"scikit-learn not installed ({type(e).__name__})") from e
         n = X.shape[0]
         self.clf = MLPClassifier(
             hidden_layer_sizes=case.sizes[1:-1],
@@ -428,6 +432,11 @@ def make_runners(impls, threads):
 # measuring
 # ----------------------------------------------------------------------------------------------------------
 FAST = ("fastnn", "bound", "ideal")
+
+
+def _last(times, fast, fast_reps):
+    """The round's figure of one runner: the median of its fast repeats, or its one timing."""
+    return statistics.median(times[-fast_reps:]) if fast else times[-1]
 
 
 def _timed(r):
@@ -480,10 +489,7 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
             times[r.name].append(_timed(r))
         log(
             f"  round {rnd + 1}: "
-            + ", ".join(
-                f"{r.name} {statistics.median(times[r.name][-fast_reps:]) if r.name in FAST else times[r.name][-1]:.3f}"
-                for r in runners
-            )
+            + ", ".join(f"{r.name} {_last(times[r.name], r.name in FAST, fast_reps):.3f}" for r in runners)
         )
     res = {name: statistics.median(ts) for name, ts in times.items() if ts}
     spread = {name: (min(ts), max(ts)) for name, ts in times.items() if ts}
@@ -776,7 +782,8 @@ def targets(results):
 
 
 def tables(results, impls, markdown):
-    """Returns a list of lines: seconds table, ratio table, accuracy table, inference table, targets, notes."""
+    """Returns a list of lines: seconds table, ratio table, accuracy table, inference table, targets,
+    notes."""
     out = []
     train = [r for r in results if not r.get("inference")]
     infer = [r for r in results if r.get("inference")]

@@ -2,7 +2,8 @@
 
 * collects ``bench_*.py`` files (the project's pytest settings only collect ``test_*.py``);
 * every benchmark runs single-threaded (``threadpoolctl.threadpool_limits(1)``; fastnn ``n_threads=1``);
-* data: the first 50,000 MNIST training rows from ``$FASTNN_DATA`` or ``../shared/data/mnist`` (relative to the
+* data: the first 50,000 MNIST training rows from ``$FASTNN_DATA`` or ``../shared/data/mnist`` (relative
+to the
   repository root), else synthetic data of the same shape;
 * ``FASTNN_BENCH_ROUNDS`` (default 3) sets the rounds per benchmark (plus one warm-up round).
 

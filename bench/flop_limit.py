@@ -140,17 +140,21 @@ def main(argv=None):
         ]
     rate = {dt: 2 * 1536**3 / min(ts) for dt, ts in gemm.items()}
     lines = [
-        f"# FLOP limit: fastnn epochs vs the large-GEMM rate ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        "# FLOP limit: fastnn epochs vs the large-GEMM rate "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         f"- host: {host()}",
-        f"- BLAS: {', '.join(blas) or '?'}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
+        f"- BLAS: {', '.join(blas) or '?'}; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
         f"- fastnn kernels: {_core.KERNELS}",
         f"- data: {source}, 50,000 rows; best of {args.repeats} rounds, interleaved; clock: "
         f"{'thread CPU time' if args.clock == 'cpu' else 'wall time'}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-        f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, float32 {rate[np.float32] / 1e9:.1f} GFLOP/s",
+        f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, "
+        f"float32 {rate[np.float32] / 1e9:.1f} GFLOP/s",
         "",
-        "| case | GFLOP/epoch | own kernels: best s | ratio to FLOP limit | BLAS path: best s | ratio | own vs BLAS | target |",
+        "| case | GFLOP/epoch | own kernels: best s | ratio to FLOP limit | BLAS path: best s | ratio "
+        "| own vs BLAS | target |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     plain = {}

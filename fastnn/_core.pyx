@@ -16,7 +16,6 @@ raises instead of reading or writing out of bounds.
 """
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 import numpy as np
@@ -81,26 +80,26 @@ cdef extern from "mm.h" nogil:
     ctypedef struct fnn_mm_table:
         const char *name
         void (*forward_d)(double *z, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
-                       Py_ssize_t m, const double *w, const double *b, Py_ssize_t n_out,
-                       Py_ssize_t n_in, int act, double *drop, double *mask, uint64_t *rng,
-                       double p) noexcept nogil
+                          Py_ssize_t m, const double *w, const double *b, Py_ssize_t n_out,
+                          Py_ssize_t n_in, int act, double *drop, double *mask, uint64_t *rng,
+                          double p) noexcept nogil
         void (*forward_f)(float *z, const float *a, Py_ssize_t lda, const Py_ssize_t *rows,
-                       Py_ssize_t m, const float *w, const float *b, Py_ssize_t n_out,
-                       Py_ssize_t n_in, int act, float *drop, float *mask, uint64_t *rng,
-                       double p) noexcept nogil
+                          Py_ssize_t m, const float *w, const float *b, Py_ssize_t n_out,
+                          Py_ssize_t n_in, int act, float *drop, float *mask, uint64_t *rng,
+                          double p) noexcept nogil
         void (*backward_d)(double *dp, const double *d, Py_ssize_t m, const double *w,
-                        Py_ssize_t n_out, Py_ssize_t n_in, const double *ap, const double *mask,
-                        int act) noexcept nogil
+                           Py_ssize_t n_out, Py_ssize_t n_in, const double *ap, const double *mask,
+                           int act) noexcept nogil
         void (*backward_f)(float *dp, const float *d, Py_ssize_t m, const float *w, Py_ssize_t n_out,
-                        Py_ssize_t n_in, const float *ap, const float *mask, int act) noexcept nogil
+                           Py_ssize_t n_in, const float *ap, const float *mask, int act) noexcept nogil
         void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
-                      const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
-                      Py_ssize_t n_out, Py_ssize_t n_in, double alpha, double beta, double mu,
-                      double c, int reg, const fnn_prefetch *pf) noexcept nogil
+                         const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
+                         Py_ssize_t n_out, Py_ssize_t n_in, double alpha, double beta, double mu,
+                         double c, int reg, const fnn_prefetch *pf) noexcept nogil
         void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, const float *a,
-                      Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
-                      Py_ssize_t n_in, float alpha, float beta, float mu, float c,
-                      int reg, const fnn_prefetch *pf) noexcept nogil
+                         Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
+                         Py_ssize_t n_in, float alpha, float beta, float mu, float c,
+                         int reg, const fnn_prefetch *pf) noexcept nogil
     const fnn_mm_table *fnn_mm_select(const char *name)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
@@ -1027,7 +1026,7 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
         raise ValueError(f"m: expected len(rows) = {len(rows)}, got {m}")
     rows = _rows_arg(rows, m, A.shape[0])
     cdef const Py_ssize_t[::1] rv = rows
-    cdef Py_ssize_t n_out = W.shape[0], n_in = W.shape[1], r
+    cdef Py_ssize_t n_out = W.shape[0], n_in = W.shape[1], _r
     if A.shape[1] != n_in or b.shape[0] != n_out:
         raise ValueError(f"A, W, b: expected shapes (n, {n_in}), ({n_out}, {n_in}), ({n_out},), got "
                          f"({A.shape[0]}, {A.shape[1]}), ({W.shape[0]}, {W.shape[1]}), ({b.shape[0]},)")
@@ -1046,7 +1045,7 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
     if m == 0:
         return (z, drop, mask) if dropout > 0 else z
     with nogil:
-        for r in range(repeat):
+        for _r in range(repeat):
             fnn_rng_seed(state, seed)
             mm_forward(t, &zv[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, &W[0, 0],
                        &b[0], n_out, n_in, a, &dv[0, 0] if dropout > 0 else NULL,
@@ -1058,7 +1057,7 @@ def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const fl
                     mask=None, str act="sigmoid", isa=None, Py_ssize_t repeat=1):
     """(D W) ⊙ act'(z) [⊙ mask], act' written from Ap = act(z), by the own backward kernel."""
     cdef const fnn_mm_table *t = _table(isa)
-    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], r
+    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], _r
     if D.shape[1] != n_out or Ap.shape[0] != m or Ap.shape[1] != n_in:
         raise ValueError("D, W, Ap: expected shapes (m, n_out), (n_out, n_in), (m, n_in)")
     dt = np.float64 if floating is double else np.float32
@@ -1074,7 +1073,7 @@ def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const fl
     if m == 0:
         return out
     with nogil:
-        for r in range(repeat):
+        for _r in range(repeat):
             mm_backward(t, &ov[0, 0], &D[0, 0], m, &W[0, 0], n_out, n_in, &Ap[0, 0],
                         &mv[0, 0] if has_mask else NULL, a)
     return out
@@ -1087,7 +1086,7 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     """In place, by the own update kernel: W ← βW + α Dᵀ A[rows] and b ← b + α Σ D (L1, momentum
     with VW/Vb: see csrc/mm.h)."""
     cdef const fnn_mm_table *t = _table(isa)
-    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], r
+    cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], _r
     rows = _rows_arg(rows, m, A.shape[0])
     cdef const Py_ssize_t[::1] rv = rows
     if D.shape[1] != n_out or A.shape[1] != n_in or b.shape[0] != n_out:
@@ -1109,7 +1108,7 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     if m == 0:
         return
     with nogil:
-        for r in range(repeat):
+        for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
                       &D[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
                       <floating>alpha, <floating>beta, <floating>mu, <floating>c, reg)

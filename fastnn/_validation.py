@@ -2,7 +2,8 @@
 
 Conversions (documented in the README): lists and other array-likes become arrays; integer and
 bool features become the network's float dtype; other float dtypes are converted to it; Fortran-
-ordered or strided arrays are copied to C order. Object, string and complex data are refused. The names and hyper-parameter checks are in
+ordered or strided arrays are copied to C order. Object, string and complex data are refused. The names
+and hyper-parameter checks are in
 _vocabulary.py.
 """
 

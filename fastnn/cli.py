@@ -1817,7 +1817,7 @@ def main(argv=None) -> int:
         else:
             argv = ["train", "--epochs", str(DEMO_EPOCHS_DIGITS), "--lmbda", str(DEMO_LMBDA_DIGITS)]
     elif argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        argv = ["train"] + argv  # options without a command: train
+        argv = ["train", *argv]  # options without a command: train
     try:
         parser = build_parser()
         try:

@@ -33,7 +33,7 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -188,7 +188,8 @@ _GZ_CHUNK = 1 << 20
 
 
 def _read_body_incrementally(f, path: Path, body: int):
-    """(uint8 array, bytes read, trailing bytes) of a gzipped (or piped) IDX body claimed to be ``body`` bytes.
+    """(uint8 array, bytes read, trailing bytes) of a gzipped (or piped) IDX body claimed to be ``body``
+    bytes.
 
     Read incrementally: memory grows with the data actually decompressed, never with the header's
     claim; reading stops at the end of the data or one chunk past the claim."""
@@ -600,7 +601,7 @@ class _ArrayUnpickler(pickle._Unpickler):
     data must really be in the file (no buffer smaller than the shape, no zero or odd strides, no
     large allocation without data)."""
 
-    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, *, encoding, limit):
         super().__init__(file, encoding=encoding)
@@ -737,13 +738,13 @@ class _ArrayUnpickler(pickle._Unpickler):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_reduce(self)
 
-    dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]  # pickle's private table
+    dispatch[pickle.REDUCE[0]] = load_reduce  # pickle's private table
 
     def load_newobj(self):
         self._check_call(self.stack[-2], self.stack[-1], {})
         pickle._Unpickler.load_newobj(self)
 
-    dispatch[pickle.NEWOBJ[0]] = load_newobj  # type: ignore[assignment]  # pickle's private table
+    dispatch[pickle.NEWOBJ[0]] = load_newobj  # pickle's private table
 
     def load_newobj_ex(self):
         kwargs = self.stack[-1]
@@ -752,13 +753,13 @@ class _ArrayUnpickler(pickle._Unpickler):
         self._check_call(self.stack[-3], self.stack[-2], kwargs)
         pickle._Unpickler.load_newobj_ex(self)
 
-    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex  # type: ignore[assignment]  # pickle's private table
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex  # pickle's private table
 
     def load_build(self):
         self._check_build(self.stack[-2], self.stack[-1])
         pickle._Unpickler.load_build(self)
 
-    dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]  # pickle's private table
+    dispatch[pickle.BUILD[0]] = load_build  # pickle's private table
 
 
 def _contiguous_strides(shape, itemsize, order):

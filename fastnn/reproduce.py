@@ -1062,8 +1062,8 @@ def _report(command, quick, seeds, rows, info, elapsed, load_start, json_file, w
                 'by the training-set size, N(0, 1) "large" weights where the book calls '
                 "`large_weight_initializer()`. "
                 f"Seeds {', '.join(map(str, seeds))} (initialization and shuffling); mean and [min–max] over "
-                'them. "Peak / note" gives the best epoch\'s accuracy for rows whose book figure is the final '
-                "one. Time per run = wall time of one `SGD` call, including the per-epoch accuracy "
+                'them. "Peak / note" gives the best epoch\'s accuracy for rows whose book figure is the '
+                "final one. Time per run = wall time of one `SGD` call, including the per-epoch accuracy "
                 "evaluation. The book's figures come from single runs, so a difference within the seeds' "
                 "range is noise."
             ),

@@ -28,7 +28,7 @@ import functools
 import math
 import numbers
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -176,7 +176,7 @@ def _fit_or_restore(fit):
 class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
 
-    _parameter_constraints = _PARAMETER_CONSTRAINTS
+    _parameter_constraints: ClassVar[dict] = _PARAMETER_CONSTRAINTS
 
     # ----------------------------------------------------------------------------- parameters
     def _validated_params(self):
@@ -371,9 +371,9 @@ class _BaseNetwork(BaseEstimator):
         n_val = max(self._min_validation_size, round(p["validation_fraction"] * n))
         if n - n_val < 1:
             raise ValueError(
-                "%s: early_stopping / eta_schedule hold out validation_fraction=%r of the data, "
-                "which leaves no training data with n_samples=%d"
-                % (type(self).__name__, p["validation_fraction"], n)
+                f"{type(self).__name__}: early_stopping / eta_schedule hold out "
+                f"validation_fraction={p['validation_fraction']!r} of the data, "
+                f"which leaves no training data with n_samples={n}"
             )
         try:
             return train_test_split(X, Y, test_size=n_val, random_state=seed, stratify=stratify)
@@ -389,12 +389,9 @@ class _BaseNetwork(BaseEstimator):
         name = type(self).__name__
 
         def report(record):
-            line = "%s epoch %d: loss %.6g, eta %.4g, %.3f s" % (
-                name,
-                record.epoch,
-                record.training_loss,
-                record.eta,
-                record.seconds,
+            line = (
+                f"{name} epoch {record.epoch}: loss {record.training_loss:.6g}, eta {record.eta:.4g}, "
+                f"{record.seconds:.3f} s"
             )
             if monitor is not None and monitor.scores:
                 line += f", validation score {monitor.scores[-1]:.4f}"
@@ -595,7 +592,9 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
     """
 
     _min_validation_size = 1
-    _parameter_constraints = dict(_PARAMETER_CONSTRAINTS, class_weight=_CLASS_WEIGHT_CONSTRAINT)
+    _parameter_constraints: ClassVar[dict] = dict(
+        _PARAMETER_CONSTRAINTS, class_weight=_CLASS_WEIGHT_CONSTRAINT
+    )
 
     def __init__(
         self,
@@ -685,7 +684,8 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
-                f"{type(self).__name__} supports binary and multiclass targets only, got y of type {target_type!r}"
+                f"{type(self).__name__} supports binary and multiclass targets only, "
+                f"got y of type {target_type!r}"
             )
 
         if partial and not fitted:
@@ -696,21 +696,24 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
             new_classes = self.classes_
             if classes is not None and not np.array_equal(unique_labels(np.asarray(classes)), self.classes_):
                 raise ValueError(
-                    f"`classes={list(unique_labels(np.asarray(classes)))!r}` is not the same as on the first call to partial_fit, which was {list(self.classes_)!r}"
+                    f"`classes={list(unique_labels(np.asarray(classes)))!r}` is not the same as on the "
+                    f"first call to partial_fit, which was {list(self.classes_)!r}"
                 )
         elif reuse:
             new_classes = self.classes_
             seen = unique_labels(y)
             if not np.isin(seen, self.classes_).all():
                 raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                    "warm_start can only be used where `y` has the same classes as in the previous call "
+                    "to fit. "
                     f"Previously got {list(self.classes_)}, `y` has {list(seen)}"
                 )
         else:
             new_classes = unique_labels(y)
         if len(new_classes) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains only one class: {new_classes[0]!r}"
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {new_classes[0]!r}"
             )
 
         y_int = _encode_labels(new_classes, y)
@@ -947,8 +950,8 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         n_outputs = Y.shape[1]
         if reuse and n_outputs != self.n_outputs_:
             raise ValueError(
-                "y has %d targets, but %s was fitted with %d targets"
-                % (n_outputs, type(self).__name__, self.n_outputs_)
+                f"y has {n_outputs} targets, but {type(self).__name__} was fitted with "
+                f"{self.n_outputs_} targets"
             )
         weights = _sample_weights(self, sample_weight, len(Y), p["dtype"])
         self._train(

@@ -180,12 +180,12 @@ def test_predict_inputs(model, tmp_path, capsys, monkeypatch):
 
 
 def test_mnist_not_found_says_so(tmp_path, capsys, monkeypatch):
-    code, out, err = main(capsys, "train", "--sizes", "784,30,10")
+    code, _out, err = main(capsys, "train", "--sizes", "784,30,10")
     assert code == 1 and "MNIST not found" in err and "fastnn download mnist" in err, err
     assert "looked in" in err and "64 inputs" not in err
-    code, out, err = main(capsys, "train", "--data", "mnist")
+    code, _out, err = main(capsys, "train", "--data", "mnist")
     assert code == 1 and "MNIST not found" in err and "fastnn download mnist" in err
-    code, out, err = main(capsys, "train", "--data-dir", "nowhere")
+    code, _out, err = main(capsys, "train", "--data-dir", "nowhere")
     assert code == 1 and "--data-dir nowhere does not exist" in err and "download mnist --dir" in err
     monkeypatch.setenv("FASTNN_DATA", str(tmp_path / "typo"))
     code, _out, err = main(capsys, "train", "--epochs", "1")

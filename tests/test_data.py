@@ -428,15 +428,15 @@ def test_load_pickle_refuses_code(tmp_path):
 
 
 def test_load_pickle_missing_and_corrupt(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothere.pkl.gz"):
+    with pytest.raises(FileNotFoundError, match=r"nothere\.pkl\.gz"):
         load_pickle(tmp_path / "nothere.pkl.gz")
     p = tmp_path / "trunc.pkl.gz"
     p.write_bytes(gzip.compress(pickle.dumps(nielsen_like(), protocol=2))[:-50])
-    with pytest.raises(ValueError, match="trunc.pkl.gz"):
+    with pytest.raises(ValueError, match=r"trunc\.pkl\.gz"):
         load_pickle(p)
     p2 = tmp_path / "trunc.pkl"
     p2.write_bytes(pickle.dumps(nielsen_like(), protocol=2)[:1000])
-    with pytest.raises(ValueError, match="trunc.pkl"):
+    with pytest.raises(ValueError, match=r"trunc\.pkl"):
         load_pickle(p2)
 
 

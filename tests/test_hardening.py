@@ -559,7 +559,7 @@ def test_divergence_in_the_first_epoch_restores_the_initial_parameters():
     initial = net._params.copy()
     rng = np.random.default_rng(0)
     X = rng.random((40, 2)) * 1e3
-    with pytest.raises(FloatingPointError, match="epoch 1 .*smaller eta"):
+    with pytest.raises(FloatingPointError, match=r"epoch 1 .*smaller eta"):
         net.SGD((X, rng.random((40, 1))), 3, 1, 1e10)
     assert net.history.records == []
     assert np.array_equal(net._params, initial)

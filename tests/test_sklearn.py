@@ -406,7 +406,7 @@ def test_one_class_error():
 def test_multilabel_rejected(blobs):
     X, y = blobs
     Y = np.column_stack([y == 0, y == 1]).astype(int)
-    with pytest.raises(ValueError, match="1d array|multilabel"):
+    with pytest.raises(ValueError, match=r"1d array|multilabel"):
         NetworkClassifier().fit(X, Y)
 
 

@@ -108,7 +108,7 @@ def test_a_foreign_class_of_the_same_name_is_not_taken_for_fastnns():
     class CrossEntropyCost:  # e.g. network2.py's, or a user's own cost
         name = "cross-entropy"
 
-    with pytest.raises(ValueError, match="^cost: expected one of 'quadratic'"):
+    with pytest.raises(ValueError, match=r"^cost: expected one of 'quadratic'"):
         V.cost_name(CrossEntropyCost)
 
 
