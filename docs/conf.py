@@ -15,7 +15,13 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-sys.path.insert(0, str(ROOT))  # the checkout's fastnn (built in place), not an installed one
+# The checkout's fastnn when its core is built in place (python setup.py build_ext --inplace); else
+# the installed one: the checkout's sources without the compiled core cannot be imported, so the
+# checkout is taken off sys.path (python -m sphinx run from the root puts it first).
+if any(p.suffix in (".so", ".pyd") for p in (ROOT / "fastnn").glob("_core.*")):
+    sys.path.insert(0, str(ROOT))
+else:
+    sys.path[:] = [p for p in sys.path if Path(p or os.getcwd()).resolve() != ROOT]
 sys.path.insert(0, str(DOCS))
 
 import _apigen  # noqa: E402
