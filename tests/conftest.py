@@ -47,6 +47,23 @@ def fastnn_env(directory, **extra):
     return env
 
 
+def start_fastnn(directory, *args, **env):
+    """Start ``python -m fastnn ARGS`` in ``directory`` in the background (``fastnn_env``, text pipes
+    for stdout and stderr, no stdin); returns the Popen."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "fastnn", *map(str, args)],
+        cwd=directory,
+        env=fastnn_env(directory, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def run_fastnn(directory, *args, timeout=180, **env):
     """Run ``python -m fastnn ARGS`` in ``directory`` with ``fastnn_env(directory, **env)``;
     returns the CompletedProcess (text, stdout and stderr captured, no stdin)."""

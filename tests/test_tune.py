@@ -412,38 +412,27 @@ def test_cli_tune_study_clash_with_another_direction(tmp_path, capsys, monkeypat
 def test_cli_ctrl_c_keeps_finished_trials_and_writes_outputs(tmp_path):
     import json
     import signal
-    import subprocess
-    import sys
     import time
 
-    from test_cli import _env
+    from conftest import start_fastnn
 
-    p = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fastnn",
-            "tune",
-            "--data",
-            "digits",
-            "--trials",
-            "100000",
-            "--jobs",
-            "2",
-            "--epochs",
-            "30",
-            "--seed",
-            "0",
-            "--json",
-            "t.json",
-            "--save",
-            "best.json",
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    p = start_fastnn(
+        tmp_path,
+        "tune",
+        "--data",
+        "digits",
+        "--trials",
+        "100000",
+        "--jobs",
+        "2",
+        "--epochs",
+        "30",
+        "--seed",
+        "0",
+        "--json",
+        "t.json",
+        "--save",
+        "best.json",
     )
     seen, lines = 0, []
     while seen < 2:  # two trials completed: Ctrl-C

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import fastnn_env, run_fastnn, start_fastnn
 
 optuna = pytest.importorskip("optuna")
 
@@ -17,37 +18,26 @@ TRIAL_LINE = re.compile(r"^trial +(\d+)  ", re.M)
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_two_processes_share_one_study(tmp_path, kind):
-    from test_cli import _env
-
     url = f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite" else f"journal:{tmp_path / 'study.log'}"
     n = 8
     procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fastnn",
-                "tune",
-                "--data",
-                "digits",
-                "--trials",
-                str(n),
-                "--epochs",
-                "10",
-                "--storage",
-                url,
-                "--study",
-                "shared",
-                "--seed",
-                str(seed),
-                "--json",
-                f"p{seed}.json",
-            ],
-            cwd=tmp_path,
-            env=_env(tmp_path),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        start_fastnn(
+            tmp_path,
+            "tune",
+            "--data",
+            "digits",
+            "--trials",
+            str(n),
+            "--epochs",
+            "10",
+            "--storage",
+            url,
+            "--study",
+            "shared",
+            "--seed",
+            str(seed),
+            "--json",
+            f"p{seed}.json",
         )
         for seed in (1, 2)
     ]
@@ -74,29 +64,21 @@ def test_two_processes_share_one_study(tmp_path, kind):
     assert max(len(d["trials"]) for d in docs) == 2 * n
 
     # a third process saves the best trial, which ran in another process: retrained, same network
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastnn",
-            "tune",
-            "--data",
-            "digits",
-            "--trials",
-            "1",
-            "--epochs",
-            "1",
-            "--storage",
-            url,
-            "--study",
-            "shared",
-            "--save",
-            "best.json",
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
+    r = run_fastnn(
+        tmp_path,
+        "tune",
+        "--data",
+        "digits",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--storage",
+        url,
+        "--study",
+        "shared",
+        "--save",
+        "best.json",
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
@@ -147,10 +129,8 @@ def test_bench_script_runs(tmp_path):
     """bench/tune_jobs.py (the README's 1-vs-2-jobs figure) keeps working; tiny settings."""
     import pathlib
 
-    from test_cli import _env
-
     script = pathlib.Path(__file__).resolve().parents[1] / "bench" / "tune_jobs.py"
-    env = _env(tmp_path)
+    env = fastnn_env(tmp_path)
     env.pop("FASTNN_DATA")  # MNIST if shared, else synthetic
     r = subprocess.run(
         [
@@ -178,31 +158,23 @@ def test_bench_script_runs(tmp_path):
 
 def test_cli_plots(tmp_path):
     """--plot DIR: Optuna's history, importances and slice plots as PNGs (slow: matplotlib, fANOVA)."""
-    from test_cli import _env, _has_matplotlib
+    from test_cli import _has_matplotlib
 
     if not _has_matplotlib():
         pytest.skip("matplotlib not installed")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastnn",
-            "tune",
-            "--data",
-            "digits",
-            "--trials",
-            "6",
-            "--epochs",
-            "5",
-            "--seed",
-            "0",
-            "--plot",
-            "plots",
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
+    r = run_fastnn(
+        tmp_path,
+        "tune",
+        "--data",
+        "digits",
+        "--trials",
+        "6",
+        "--epochs",
+        "5",
+        "--seed",
+        "0",
+        "--plot",
+        "plots",
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
