@@ -86,13 +86,14 @@ def measure():
         trainer = _core.Trainer(lay, net._params, B, velocity, 0.5 if kw else 0.0, 1)
         t = _core.Targets(lay, y, None, n)
         perm = rng.permutation(n).astype(np.intp)
+        trainer.begin(X, t, perm, 5.0, n, "l2", **kw)
         with threadpool_limits(1):
-            trainer.train(X, t, perm, 0, 1, 0.1, 5.0, n, "l2", **kw)  # warm up BLAS buffers
+            trainer.train(0, 1, 0.1)  # warm up BLAS buffers
             results = []
             for batches in (1, 5000):
                 tracemalloc.start()
                 before = count()
-                trainer.train(X, t, perm, 0, batches, 0.1, 5.0, n, "l2", **kw)
+                trainer.train(0, batches, 0.1)
                 after = count()
                 py = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()

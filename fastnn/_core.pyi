@@ -29,9 +29,12 @@ class Layout:
     def __init__(self, sizes: Any, hidden: str, output: str, cost: str, dtype: npt.DTypeLike) -> None: ...
 
 class Targets:
-    labels: _Intps
-    targets: _Floats
+    kind: str  # "labels" or "targets"
+    labels: _Intps | None
+    targets: _Floats | None
     n: int
+    n_outputs: int
+    dtype: np.dtype[Any]
     def __init__(self, layout: Layout, labels: _Intps | None, targets: _Floats | None, n: int) -> None: ...
 
 class Trainer:
@@ -51,22 +54,19 @@ class Trainer:
         dropout: float = 0.0,
         seed: int = 0,
     ) -> None: ...
-    def train(
+    def begin(
         self,
         X: _Floats,
         y: Targets,
-        perm: _Intps | None,
-        start: int,
-        stop: int,
-        eta: float,
+        perm: _Intps | None = None,
         lmbda: float = 0.0,
         n_total: int = -1,
-        regularization: str = "l2",
+        regularization: str | None = "l2",
         momentum: float = 0.0,
         track_loss: bool = False,
-        check_input: bool = False,
         sample_weight: _Floats | None = None,
-    ) -> float: ...
+    ) -> None: ...
+    def train(self, start: int, stop: int, eta: float, check_input: bool = False) -> float: ...
 
 def fill_mask(seed: int, count: int, p: float, dtype: npt.DTypeLike = ...) -> _Floats: ...
 

@@ -401,17 +401,23 @@ cdef object _check_array(object arr, str name, object dtype, Py_ssize_t rows, Py
 
 
 cdef class Targets:
-    """The y of a data set as the core reads it: int labels (n,) or float targets (n, k).
+    """The y of a data set as the core reads it, of one explicit kind: ``kind == "labels"``, int
+    class indices ``labels`` (n,); or ``kind == "targets"``, float rows ``targets`` (n, k). The
+    other attribute is None. Made for one layout: ``n_outputs`` and ``dtype`` are its output width
+    and dtype, which the entry points compare with theirs.
     Labels are copied (and the copy checked and made read-only); the training kernel also checks
     each mini-batch's labels, so even a copy made writeable again cannot make it write out of
     bounds."""
-    cdef readonly object labels, targets
-    cdef readonly Py_ssize_t n
+    cdef readonly str kind
+    cdef readonly object labels, targets, dtype
+    cdef readonly Py_ssize_t n, n_outputs
 
     def __init__(self, Layout layout not None, object labels, object targets, Py_ssize_t n):
         k = layout.sizes[layout.n_layers]
         if n < 0:
             raise ValueError(f"n: expected >= 0, got {n}")
+        if labels is not None and targets is not None:
+            raise ValueError("labels, targets: expected one of them, got both")
         if labels is not None:
             _check_array(labels, "labels", np.intp, n, -1)
             # Our own read-only copy (n x 8 bytes), checked AFTER copying: labels changed later
@@ -421,13 +427,12 @@ cdef class Targets:
                 raise ValueError(f"labels: expected integers in [0, {k}), got values in "
                                  f"[{labels.min()}, {labels.max()}]")
             labels.flags.writeable = False
-            self.labels = labels
-            self.targets = np.empty((0, k), dtype=layout.dtype)
+            self.kind = "labels"
         else:
             _check_array(targets, "targets", layout.dtype, n, k)
-            self.targets = targets
-            self.labels = np.empty(0, dtype=np.intp)
-        self.n = n
+            self.kind = "targets"
+        self.labels, self.targets = labels, targets
+        self.n, self.n_outputs, self.dtype = n, k, layout.dtype
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +441,12 @@ cdef class Targets:
 
 cdef class Trainer:
     """Every buffer one SGD call needs, allocated once; ``train`` runs mini-batches in nogil code.
+
+    A run: ``begin(X, y, perm, ...)`` checks and binds what stays the same for the whole run (the
+    data, the shuffling order array, λ, n, regularization, momentum, loss tracking, sample
+    weights), once; then ``train(start, stop, eta, check_input)`` per chunk of mini-batches checks
+    only what a chunk changes. The caller may shuffle ``perm`` in place between chunks; the kernel
+    checks each mini-batch's perm and label indices anyway.
 
     Work buffers per weight layer l (1-based in comments as in the book):
       act[l]   (B, sizes[l])  activations a^l (act[0] is the gathered input batch; act[L] becomes δ^L)
@@ -448,6 +459,13 @@ cdef class Trainer:
     cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
     cdef readonly Py_ssize_t bad_index   # first mini-batch with a label/perm index out of range, or -1
     cdef object params, velocity, work, label_buf
+    # the run bound by begin(): data, order, settings
+    cdef object X, perm, sample_weight
+    cdef Targets y
+    cdef Py_ssize_t n_total, n_batches
+    cdef double lmbda, momentum
+    cdef int reg
+    cdef bint track_loss
     cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off
     cdef Py_ssize_t tmp_off, target_off
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
@@ -522,42 +540,31 @@ cdef class Trainer:
         for i in range(4):
             self.rng[i] = words[i]
 
-    def train(self, X, Targets y not None, perm, Py_ssize_t start, Py_ssize_t stop, double eta,
-              double lmbda=0.0, Py_ssize_t n_total=-1, str regularization="l2",
-              double momentum=0.0, bint track_loss=False, bint check_input=False,
+    def begin(self, X, Targets y not None, perm=None, double lmbda=0.0, Py_ssize_t n_total=-1,
+              str regularization="l2", double momentum=0.0, bint track_loss=False,
               sample_weight=None):
-        """Run mini-batches [start, stop) of one epoch; returns the summed training loss
-        (0.0 unless track_loss).
+        """Check and bind a run's data and settings (nothing is bound when a check fails).
+
+        Mini-batch k takes rows perm[k*B : (k+1)*B] of X (the last one may be shorter), or the
+        consecutive rows when perm is None; perm may be shuffled in place between ``train`` calls.
+        n_total is the n of λ/n (default: len(X)).
 
         sample_weight: None, or one weight per row of X (the dtype of the network, finite, >= 0;
         SGD passes them normalised to mean 1): row i's δᴸ (and so its whole gradient) is scaled by
-        sample_weight[i], and its loss too. Row i's weight follows row i through perm.
-
-        check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
-        is how SGD validates X without an extra pass over it); on a bad batch, training stops
-        before that batch changes anything and ``bad_batch`` holds its index.
-
-        Mini-batch k takes rows perm[k*B : (k+1)*B] of X (the last one may be shorter), or the
-        consecutive rows when perm is None. n_total is the n of λ/n (default: len(X))."""
+        sample_weight[i], and its loss too. Row i's weight follows row i through perm."""
         cdef Layout lay = self.layout
         cdef Py_ssize_t n = X.shape[0] if isinstance(X, np.ndarray) and X.ndim == 2 else -1
         _check_array(X, "X", lay.dtype, -1, lay.sizes[0])
         if y.n != n:
             raise ValueError(f"y: expected {n} rows to match X, got {y.n}")
-        if y.targets.shape[1] != lay.sizes[lay.n_layers]:
+        if y.n_outputs != lay.sizes[lay.n_layers]:
             raise ValueError("y: targets do not match the output layer")
-        if y.targets.dtype != lay.dtype:
-            raise TypeError(f"y: expected targets of dtype {lay.dtype}, got {y.targets.dtype}")
+        if y.dtype != lay.dtype:
+            raise TypeError(f"y: expected targets of dtype {lay.dtype}, got {y.dtype}")
         if perm is not None:
             _check_array(perm, "perm", np.intp, n, -1)
             if n and (perm.min() < 0 or perm.max() >= n):
                 raise ValueError(f"perm: expected indices in [0, {n})")
-        n_batches = (n + self.batch_size - 1) // self.batch_size
-        if not 0 <= start <= stop <= n_batches:
-            raise ValueError(f"start/stop: expected 0 <= start <= stop <= {n_batches}, "
-                             f"got {start}, {stop}")
-        if not eta > 0:
-            raise ValueError(f"eta: expected > 0, got {eta}")
         if not lmbda >= 0:
             raise ValueError(f"lmbda: expected >= 0, got {lmbda}")
         if not 0.0 <= momentum < 1.0:
@@ -572,12 +579,32 @@ cdef class Trainer:
             raise ValueError("n_total: expected >= 1 (the n of lambda/n)")
         if sample_weight is not None:
             _check_array(sample_weight, "sample_weight", lay.dtype, n, -1)
-        cdef int reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
-        if lay.dtype == np.float64:
-            return self._train[double](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                       track_loss, check_input, sample_weight)
-        return self._train[float](X, y, perm, start, stop, eta, lmbda, n_total, reg, momentum,
-                                  track_loss, check_input, sample_weight)
+        self.X, self.y, self.perm, self.sample_weight = X, y, perm, sample_weight
+        self.n_total, self.n_batches = n_total, (n + self.batch_size - 1) // self.batch_size
+        self.lmbda, self.momentum, self.track_loss = lmbda, momentum, track_loss
+        self.reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
+
+    def train(self, Py_ssize_t start, Py_ssize_t stop, double eta, bint check_input=False):
+        """Run mini-batches [start, stop) of the run bound by ``begin``, with learning rate eta;
+        returns their summed training loss (0.0 unless the run tracks the loss).
+
+        check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
+        is how SGD validates X without an extra pass over it); on a bad batch, training stops
+        before that batch changes anything and ``bad_batch`` holds its index."""
+        if self.y is None:
+            raise ValueError("train: no run bound; call begin(X, y, ...) first")
+        if not 0 <= start <= stop <= self.n_batches:
+            raise ValueError(f"start/stop: expected 0 <= start <= stop <= {self.n_batches}, "
+                             f"got {start}, {stop}")
+        if not eta > 0:
+            raise ValueError(f"eta: expected > 0, got {eta}")
+        if self.layout.dtype == np.float64:
+            return self._train[double](self.X, self.y, self.perm, start, stop, eta, self.lmbda,
+                                       self.n_total, self.reg, self.momentum, self.track_loss,
+                                       check_input, self.sample_weight)
+        return self._train[float](self.X, self.y, self.perm, start, stop, eta, self.lmbda,
+                                  self.n_total, self.reg, self.momentum, self.track_loss,
+                                  check_input, self.sample_weight)
 
     cdef double _train(self, const floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
                        Py_ssize_t stop, double eta, double lmbda, Py_ssize_t n_total, int reg,
@@ -591,7 +618,7 @@ cdef class Trainer:
         cdef Py_ssize_t[::1] lab = self.label_buf
         cdef const floating[::1] sw = (sample_weight if sample_weight is not None
                                        else np.empty(0, dtype=self.layout.dtype))
-        cdef bint use_labels = y.targets.shape[0] == 0 and X.shape[0] > 0
+        cdef bint use_labels = y.kind == "labels"
         cdef double loss = 0.0
         cdef Py_ssize_t k
         cdef Py_ssize_t n = X.shape[0]
@@ -836,9 +863,9 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
         _check_array(out, "out", layout.dtype, n, K)
     if (want_cost or want_correct) and (y is None or y.n != n):
         raise ValueError(f"y: expected {n} rows to match X")
-    if y is not None and (y.targets.shape[1] != K or y.targets.dtype != layout.dtype):
+    if y is not None and (y.n_outputs != K or y.dtype != layout.dtype):
         raise ValueError(f"y: expected targets/labels made for this layout ({K} outputs, "
-                         f"{layout.dtype}), got {y.targets.shape[1]} outputs, {y.targets.dtype}")
+                         f"{layout.dtype}), got {y.n_outputs} outputs, {y.dtype}")
     if block < 1:
         raise ValueError("block: expected >= 1")
     if layout.dtype == np.float64:
@@ -857,11 +884,11 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     work_arr = np.empty(2 * block * widest + block * K, dtype=lay.dtype)
     cdef floating[::1] work = work_arr
     cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
-    cdef const floating[:, ::1] T = y.targets if y is not None else np.empty((0, K), dtype=lay.dtype)
-    cdef const Py_ssize_t[::1] labels = y.labels if y is not None else np.empty(0, dtype=np.intp)
+    cdef bint use_labels = y is not None and y.kind == "labels"
+    cdef bint use_targets = y is not None and not use_labels
+    cdef const floating[:, ::1] T = y.targets if use_targets else None
+    cdef const Py_ssize_t[::1] labels = y.labels if use_labels else None
     cdef bint has_out = out is not None
-    cdef bint use_labels = labels.shape[0] > 0
-    cdef bint use_targets = T.shape[0] > 0
     cdef double total = 0.0
     cdef Py_ssize_t correct = 0
     cdef floating *bufs[2]

@@ -136,7 +136,7 @@ class _TrainingRun:
         (X, y), (Xe, ye) = training, evaluation
         self.net, self.X, self.y, self.Xe, self.ye, self.n = net, X, y, Xe, ye, len(X)
         self.monitoring, self.shuffle, self.track_loss = monitor, shuffle, track_loss
-        self.momentum, self.sample_weight, self.verbose = momentum, sample_weight, verbose
+        self.verbose = verbose
         # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
         self.start = _Snapshot(net)
         if momentum > 0 and net._velocity is None:
@@ -148,6 +148,17 @@ class _TrainingRun:
         )
         n = self.n
         self.perm = np.arange(n, dtype=np.intp) if state is None else np.array(state["perm"], dtype=np.intp)
+        self.step.begin(  # shuffled in place each epoch
+            X,
+            y,
+            self.perm if shuffle else None,
+            lmbda=monitor.lmbda,
+            n_total=n,
+            regularization=monitor.regularization,
+            momentum=momentum,
+            track_loss=track_loss,
+            sample_weight=sample_weight,
+        )
         self.eta0 = eta if state is None or eta_schedule is None else state["eta0"]
         if state is not None and eta_schedule is not None:
             eta = state["eta"]
@@ -233,18 +244,8 @@ class _TrainingRun:
         self.epoch_start = _Snapshot(net)
         if self.bar is not None:
             self.bar.epoch(epoch, self.last)
-        settings = dict(
-            eta=self.eta,
-            lmbda=self.monitoring.lmbda,
-            n_total=self.n,
-            regularization=self.monitoring.regularization,
-            momentum=self.momentum,
-            track_loss=self.track_loss,
-            check_input=epoch == self.first,
-            sample_weight=self.sample_weight,
-        )
         with blas_limit(self.threads):
-            loss = self._chunks(self.perm if self.shuffle else None, settings)
+            loss = self._chunks(check_input=epoch == self.first)
         seconds = time.perf_counter() - t0
         if not np.all(np.isfinite(net._params)) or not math.isfinite(loss):
             self.undo_diverged_epoch(epoch, "the parameters became NaN or infinite")
@@ -259,23 +260,23 @@ class _TrainingRun:
             training_loss=loss / n if self.track_loss else None,
         )
 
-    def _chunks(self, perm, settings):
+    def _chunks(self, check_input):
         """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
         take about _CHUNK_SECONDS each (between them: the progress bar, Ctrl-C).
         Returns the summed training loss."""
-        step, X, y, n_batches, chunk = self.step, self.X, self.y, self.n_batches, self.chunk
+        step, n_batches, chunk = self.step, self.n_batches, self.chunk
         loss = 0.0
         done = 0
         while done < n_batches:
             stop = min(n_batches, done + chunk)
             tc = time.perf_counter()
-            loss += step.train(X, y, perm, done, stop, **settings)
+            loss += step.train(done, stop, self.eta, check_input)
             if step.bad_batch >= 0:
-                self.reject_bad_batch(perm, step.bad_batch)
+                self.reject_bad_batch(self.perm if self.shuffle else None, step.bad_batch)
             elapsed = time.perf_counter() - tc
             if self.bar is not None:
-                rows = min(stop * step.batch_size, len(X))
-                self.bar.update(stop - done, loss / rows if settings["track_loss"] else None)
+                rows = min(stop * step.batch_size, self.n)
+                self.bar.update(stop - done, loss / rows if self.track_loss else None)
             chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
             done = stop
         self.chunk = chunk

@@ -301,7 +301,7 @@ class Network:
             )
             if out is not None:
                 out[r0:r1] = a
-            if len(t.labels):
+            if t.kind == "labels":
                 labels = t.labels[r0:r1]
                 Y = np.zeros_like(a)
                 Y[np.arange(len(labels)), labels] = 1.0

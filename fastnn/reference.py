@@ -230,13 +230,15 @@ class EpochStep:
     ``Network.SGD`` drives either one the same way (monitoring, schedules, early stopping,
     callbacks, history)::
 
-        loss_sum = step.train(X, y, perm, start, stop, eta=..., lmbda=..., n_total=...,
-                              regularization=..., momentum=..., track_loss=..., check_input=...)
+        step.begin(X, y, perm, lmbda=..., n_total=..., regularization=..., momentum=...,
+                   track_loss=..., sample_weight=...)          # once per run
+        loss_sum = step.train(start, stop, eta, check_input)    # per chunk of mini-batches
 
     runs mini-batches [start, stop) of one epoch (mini-batch k = rows perm[k*B:(k+1)*B], or
-    consecutive rows when perm is None) with :meth:`ReferenceNetwork.update_mini_batch` (BP1–BP4,
-    eq. 93–96), on the network's own parameters and momentum velocity; on a mini-batch holding
-    NaN/inf input (check_input) it stops before that batch and sets ``bad_batch`` to its index.
+    consecutive rows when perm is None; perm may be shuffled in place between calls) with
+    :meth:`ReferenceNetwork.update_mini_batch` (BP1–BP4, eq. 93–96), on the network's own
+    parameters and momentum velocity; on a mini-batch holding NaN/inf input (check_input) it stops
+    before that batch and sets ``bad_batch`` to its index.
     Dropout masks come from ``rng`` (a numpy Generator)."""
 
     def __init__(self, net, batch_size, velocity, dropout, rng):
@@ -287,25 +289,27 @@ class EpochStep:
             for dst, src in zip(self._vw + self._vb, ref.velocity_w + ref.velocity_b):
                 dst[...] = src
 
-    def train(
+    def begin(
         self,
         X,
         y,
-        perm,
-        start,
-        stop,
-        eta,
+        perm=None,
         lmbda=0.0,
         n_total=-1,
         regularization="l2",
         momentum=0.0,
         track_loss=False,
-        check_input=False,
         sample_weight=None,
     ):
-        ref, B, n = self.ref, self.batch_size, len(X)
-        n_total = n if n_total < 0 else n_total
-        labels = y.labels if len(y.labels) else None
+        """Bind the run (arguments already checked by Network.SGD)."""
+        self.X, self.y, self.perm, self.sample_weight = X, y, perm, sample_weight
+        self.lmbda, self.regularization, self.momentum = lmbda, regularization, momentum
+        self.n_total = len(X) if n_total < 0 else n_total
+        self.track_loss = track_loss
+
+    def train(self, start, stop, eta, check_input=False):
+        ref, B = self.ref, self.batch_size
+        X, y, perm, sample_weight, n = self.X, self.y, self.perm, self.sample_weight, len(self.X)
         loss = 0.0
         self._load()
         try:
@@ -317,8 +321,8 @@ class EpochStep:
                     self.bad_batch = k
                     break
                 Yb = (
-                    onehot(labels[idx], ref.sizes[-1]).astype(ref.dtype)
-                    if labels is not None
+                    onehot(y.labels[idx], ref.sizes[-1]).astype(ref.dtype)
+                    if y.kind == "labels"
                     else y.targets[idx]
                 )
                 masks = None
@@ -326,7 +330,7 @@ class EpochStep:
                     keep = 1.0 - self.dropout_p
                     masks = [(self.rng.random((len(idx), s)) < keep) / keep for s in ref.sizes[1:-1]]
                 wb = None if sample_weight is None else sample_weight[idx]
-                if track_loss:
+                if self.track_loss:
                     A = ref.feedforward(Xb)
                     if wb is None:
                         loss += float(ref.cost.fn(A, Yb))
@@ -335,7 +339,9 @@ class EpochStep:
                             float(w) * float(ref.cost.fn(A[i : i + 1], Yb[i : i + 1]))
                             for i, w in enumerate(wb)
                         )
-                ref.update_mini_batch(Xb, Yb, eta, lmbda, n_total, regularization, momentum, masks, wb)
+                ref.update_mini_batch(
+                    Xb, Yb, eta, self.lmbda, self.n_total, self.regularization, self.momentum, masks, wb
+                )
         finally:
             self._store()
         return loss

@@ -259,15 +259,18 @@ def test_core_entry_points_check_their_input():
     t = _core.Trainer(lay, params, 2)
     y = _core.Targets(lay, np.zeros(4, dtype=np.intp), None, 4)
     with pytest.raises(ValueError, match="X: expected shape"):
-        t.train(np.zeros((4, 5)), y, None, 0, 2, 0.1)
+        t.begin(np.zeros((4, 5)), y)
     with pytest.raises(TypeError, match="dtype"):
-        t.train(np.zeros((4, 3), dtype=np.float32), y, None, 0, 2, 0.1)
+        t.begin(np.zeros((4, 3), dtype=np.float32), y)
     with pytest.raises(ValueError, match="C-contiguous"):
-        t.train(np.zeros((3, 4)).T, y, None, 0, 2, 0.1)
-    with pytest.raises(ValueError, match="start/stop"):
-        t.train(np.zeros((4, 3)), y, None, 0, 3, 0.1)
+        t.begin(np.zeros((3, 4)).T, y)
     with pytest.raises(ValueError, match="perm"):
-        t.train(np.zeros((4, 3)), y, np.array([0, 1, 2, 9], dtype=np.intp), 0, 2, 0.1)
+        t.begin(np.zeros((4, 3)), y, np.array([0, 1, 2, 9], dtype=np.intp))
+    with pytest.raises(ValueError, match="call begin"):
+        t.train(0, 2, 0.1)
+    t.begin(np.zeros((4, 3)), y)
+    with pytest.raises(ValueError, match="start/stop"):
+        t.train(0, 3, 0.1)
     with pytest.raises(ValueError, match="labels"):
         _core.Targets(lay, np.array([0, 5], dtype=np.intp), None, 2)
     with pytest.raises(ValueError, match="params"):

@@ -650,6 +650,8 @@ def _other_targets(k, n=6, dtype=np.float64, labels=True):
 def _core_cases():
     lay, params, X, y = _core_setup()
     tr = _core.Trainer(lay, params, 2)
+    bound = _core.Trainer(lay, params, 2)
+    bound.begin(X, y)
     lab = np.zeros(6, dtype=np.intp)
     c = {
         # Layout
@@ -664,6 +666,7 @@ def _core_cases():
         # Targets
         "Targets-layout-None": lambda: _core.Targets(None, lab, None, 6),
         "Targets-both-None": lambda: _core.Targets(lay, None, None, 6),
+        "Targets-both-given": lambda: _core.Targets(lay, lab, np.zeros((6, 2)), 6),
         "Targets-labels-list": lambda: _core.Targets(lay, [0] * 6, None, 6),
         "Targets-labels-int32": lambda: _core.Targets(lay, lab.astype(np.int32), None, 6),
         "Targets-labels-2d": lambda: _core.Targets(lay, lab.reshape(6, 1), None, 6),
@@ -688,39 +691,38 @@ def _core_cases():
         "Trainer-velocity-dtype": lambda: _core.Trainer(lay, params, 2, np.zeros(lay.n_params, np.float32)),
         "Trainer-dropout-one": lambda: _core.Trainer(lay, params, 2, None, 1.0),
         "Trainer-dropout-nan": lambda: _core.Trainer(lay, params, 2, None, float("nan")),
-        # Trainer.train
-        "train-X-None": lambda: tr.train(None, y, None, 0, 1, 0.1),
-        "train-X-list": lambda: tr.train(X.tolist(), y, None, 0, 1, 0.1),
-        "train-X-width": lambda: tr.train(np.zeros((6, 4)), y, None, 0, 1, 0.1),
-        "train-X-1d": lambda: tr.train(np.zeros(18), y, None, 0, 1, 0.1),
-        "train-X-dtype": lambda: tr.train(X.astype(np.float32), y, None, 0, 1, 0.1),
-        "train-X-fortran": lambda: tr.train(np.asfortranarray(np.zeros((6, 3))), y, None, 0, 1, 0.1),
-        "train-X-strided": lambda: tr.train(np.zeros((12, 3))[::2], y, None, 0, 1, 0.1),
-        "train-y-None": lambda: tr.train(X, None, None, 0, 1, 0.1),
-        "train-y-array": lambda: tr.train(X, lab, None, 0, 1, 0.1),
-        "train-y-rows": lambda: tr.train(np.zeros((8, 3)), y, None, 0, 1, 0.1),
-        "train-y-other-layout-labels": lambda: tr.train(X, _other_targets(5), None, 0, 1, 0.1),
-        "train-y-other-layout-targets": lambda: tr.train(X, _other_targets(1, labels=False), None, 0, 1, 0.1),
-        "train-y-other-dtype": lambda: tr.train(
-            X, _other_targets(2, dtype=np.float32, labels=False), None, 0, 1, 0.1
-        ),
-        "train-perm-dtype": lambda: tr.train(X, y, np.arange(6, dtype=np.int32), 0, 1, 0.1),
-        "train-perm-short": lambda: tr.train(X, y, np.arange(5, dtype=np.intp), 0, 1, 0.1),
-        "train-perm-range": lambda: tr.train(X, y, np.arange(1, 7, dtype=np.intp), 0, 1, 0.1),
-        "train-perm-negative": lambda: tr.train(X, y, np.arange(6, dtype=np.intp) - 1, 0, 1, 0.1),
-        "train-perm-strided": lambda: tr.train(
-            X, y, np.repeat(np.arange(6, dtype=np.intp), 2)[::2], 0, 1, 0.1
-        ),
-        "train-stop-past-end": lambda: tr.train(X, y, None, 0, 4, 0.1),
-        "train-start-negative": lambda: tr.train(X, y, None, -1, 1, 0.1),
-        "train-start-after-stop": lambda: tr.train(X, y, None, 2, 1, 0.1),
-        "train-eta-zero": lambda: tr.train(X, y, None, 0, 1, 0.0),
-        "train-eta-nan": lambda: tr.train(X, y, None, 0, 1, float("nan")),
-        "train-lmbda-negative": lambda: tr.train(X, y, None, 0, 1, 0.1, -1.0),
-        "train-n_total-zero": lambda: tr.train(X, y, None, 0, 1, 0.1, 1.0, 0),
-        "train-regularization": lambda: tr.train(X, y, None, 0, 1, 0.1, 1.0, -1, "l3"),
-        "train-momentum-range": lambda: tr.train(X, y, None, 0, 1, 0.1, 0.0, -1, "l2", 1.0),
-        "train-momentum-no-velocity": lambda: tr.train(X, y, None, 0, 1, 0.1, 0.0, -1, "l2", 0.5),
+        # Trainer.begin: the run's data and settings, checked once
+        "begin-X-None": lambda: tr.begin(None, y),
+        "begin-X-list": lambda: tr.begin(X.tolist(), y),
+        "begin-X-width": lambda: tr.begin(np.zeros((6, 4)), y),
+        "begin-X-1d": lambda: tr.begin(np.zeros(18), y),
+        "begin-X-dtype": lambda: tr.begin(X.astype(np.float32), y),
+        "begin-X-fortran": lambda: tr.begin(np.asfortranarray(np.zeros((6, 3))), y),
+        "begin-X-strided": lambda: tr.begin(np.zeros((12, 3))[::2], y),
+        "begin-y-None": lambda: tr.begin(X, None),
+        "begin-y-array": lambda: tr.begin(X, lab),
+        "begin-y-rows": lambda: tr.begin(np.zeros((8, 3)), y),
+        "begin-y-other-layout-labels": lambda: tr.begin(X, _other_targets(5)),
+        "begin-y-other-layout-targets": lambda: tr.begin(X, _other_targets(1, labels=False)),
+        "begin-y-other-dtype": lambda: tr.begin(X, _other_targets(2, dtype=np.float32, labels=False)),
+        "begin-perm-dtype": lambda: tr.begin(X, y, np.arange(6, dtype=np.int32)),
+        "begin-perm-short": lambda: tr.begin(X, y, np.arange(5, dtype=np.intp)),
+        "begin-perm-range": lambda: tr.begin(X, y, np.arange(1, 7, dtype=np.intp)),
+        "begin-perm-negative": lambda: tr.begin(X, y, np.arange(6, dtype=np.intp) - 1),
+        "begin-perm-strided": lambda: tr.begin(X, y, np.repeat(np.arange(6, dtype=np.intp), 2)[::2]),
+        "begin-lmbda-negative": lambda: tr.begin(X, y, None, -1.0),
+        "begin-n_total-zero": lambda: tr.begin(X, y, None, 1.0, 0),
+        "begin-regularization": lambda: tr.begin(X, y, None, 1.0, -1, "l3"),
+        "begin-momentum-range": lambda: tr.begin(X, y, None, 0.0, -1, "l2", 1.0),
+        "begin-momentum-no-velocity": lambda: tr.begin(X, y, None, 0.0, -1, "l2", 0.5),
+        "begin-sample_weight-short": lambda: tr.begin(X, y, sample_weight=np.ones(5)),
+        # Trainer.train: what a chunk of mini-batches changes
+        "train-before-begin": lambda: _core.Trainer(lay, params, 2).train(0, 1, 0.1),
+        "train-stop-past-end": lambda: bound.train(0, 4, 0.1),
+        "train-start-negative": lambda: bound.train(-1, 1, 0.1),
+        "train-start-after-stop": lambda: bound.train(2, 1, 0.1),
+        "train-eta-zero": lambda: bound.train(0, 1, 0.0),
+        "train-eta-nan": lambda: bound.train(0, 1, float("nan")),
         # evaluate
         "evaluate-layout-None": lambda: _core.evaluate(None, params, X),
         "evaluate-params-None": lambda: _core.evaluate(lay, None, X),
@@ -783,14 +785,34 @@ def test_core_wrong_calls_leave_buffers_untouched():
     tr = _core.Trainer(lay, params, 2, velocity)
     before = params.copy(), velocity.copy()
     for bad in (
-        lambda: tr.train(X, y, None, 0, 9, 0.1, momentum=0.5),
-        lambda: tr.train(X, y, np.arange(6, dtype=np.intp)[::-1] * 2, 0, 1, 0.1),
-        lambda: tr.train(X[:, :2].copy(), y, None, 0, 1, 0.1),
-        lambda: tr.train(X, _other_targets(9), None, 0, 1, 0.1),
+        lambda: tr.train(0, 1, 0.1),  # no run bound yet
+        lambda: tr.begin(X, y, np.arange(6, dtype=np.intp)[::-1] * 2),
+        lambda: tr.begin(X[:, :2].copy(), y),
+        lambda: tr.begin(X, _other_targets(9)),
     ):
         with pytest.raises((TypeError, ValueError)):
             bad()
+    tr.begin(X, y, momentum=0.5)
+    with pytest.raises(ValueError, match="start/stop"):
+        tr.train(0, 9, 0.1)
+    with pytest.raises(ValueError, match="eta"):
+        tr.train(0, 1, -0.1)
     assert np.array_equal(params, before[0]) and np.array_equal(velocity, before[1])
+
+
+def test_core_refused_begin_keeps_the_bound_run():
+    """A begin() that fails a check binds nothing: the previous run's data and settings stay."""
+    lay, params, X, y = _core_setup()
+    twin_params = params.copy()
+    tr, twin = _core.Trainer(lay, params, 2), _core.Trainer(lay, twin_params, 2)
+    rng = np.random.default_rng(1)
+    X[...] = rng.random(X.shape)
+    for t in (tr, twin):
+        t.begin(X, y, None, 1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        tr.begin(np.zeros((4, 3)), _core.Targets(lay, np.ones(4, np.intp), None, 4), momentum=0.5)
+    assert tr.train(0, 3, 0.5) == twin.train(0, 3, 0.5)
+    assert np.array_equal(params, twin_params) and not np.array_equal(params, np.zeros_like(params))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -807,7 +829,9 @@ def test_core_accepts_read_only_inputs(dtype):
         a.flags.writeable = False
     for y in (_core.Targets(lay, labels, None, 6), _core.Targets(lay, None, targets, 6)):
         p = (rng.standard_normal(lay.n_params)).astype(dtype)
-        _core.Trainer(lay, p, 2).train(X, y, perm, 0, 3, 0.5, 0.1)
+        tr = _core.Trainer(lay, p, 2)
+        tr.begin(X, y, perm, 0.1)
+        tr.train(0, 3, 0.5)
         assert np.all(np.isfinite(p))
         p.flags.writeable = False
         cost, correct = _core.evaluate(lay, p, X, y, want_cost=True, want_correct=True)
@@ -860,7 +884,8 @@ def test_no_memory_growth_over_100k_one_batch_trainings():
     net = fastnn.Network(SIZES, seed=0)
     t = _core.Targets(net._layout, y.astype(np.intp), None, 8)
     trainer = _core.Trainer(net._layout, net._params, 8)
-    grown = _growth(lambda: trainer.train(X, t, None, 0, 1, 0.01), 100_000)
+    trainer.begin(X, t)
+    grown = _growth(lambda: trainer.train(0, 1, 0.01), 100_000)
     assert grown < LIMIT, f"Trainer.train: RSS grew by {grown / 2**20:.1f} MiB"
     # the whole public call: validation, Trainer and History per call (fewer calls: ~100 µs each)
     grown = _growth(lambda: net.SGD((X, y), 1, 8, 0.01, momentum=0.5), 100_000, warmup=1000)

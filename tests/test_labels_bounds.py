@@ -99,7 +99,8 @@ def test_targets_built_directly_keep_their_own_read_only_copy():
     )
     assert out == ref
     tr = _core.Trainer(net._layout, net._params, 5)
-    tr.train(X, t, None, 0, 8, 0.5)
+    tr.begin(X, t)
+    tr.train(0, 8, 0.5)
     assert np.all(np.isfinite(net._params))
 
 
@@ -127,7 +128,8 @@ def test_labels_made_writeable_again_are_caught_by_the_kernel(value):
         perm = np.arange(40, dtype=np.intp)
         for p in (None, perm):
             try:
-                tr.train(X, t, p, 0, 8, 0.5)
+                tr.begin(X, t, p)
+                tr.train(0, 8, 0.5)
             except ValueError as e:
                 print("VALUEERROR", e, "| bad", tr.bad_index)
             else:

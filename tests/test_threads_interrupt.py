@@ -154,9 +154,10 @@ def test_gil_is_released_during_training():
     params = np.random.default_rng(0).standard_normal(lay.n_params) * 0.1
     t = _core.Targets(lay, y.astype(np.intp), None, len(X))
     trainer = _core.Trainer(lay, params, 1)
+    trainer.begin(X, t)
     n_batches = len(X)
     # one compiled call over 20,000 mini-batches (~0.2 s); perm=None: no numpy work before it
-    ran = _counter_during(lambda: trainer.train(X, t, None, 0, n_batches, 0.1))
+    ran = _counter_during(lambda: trainer.train(0, n_batches, 0.1))
     assert ran > 0, "the main thread never ran while Trainer.train was running: GIL held"
 
 
@@ -246,12 +247,13 @@ def _replay_to(net0, X, y, target, max_steps):
     params = net0._params.copy()
     t = _core.Targets(net0._layout, y.astype(np.intp), None, len(X))
     trainer = _core.Trainer(net0._layout, params, 1)
+    trainer.begin(X, t, None, 0.0, len(X), "l2", 0.0, False)
     if np.array_equal(params, target):
         return 0
     with threadpool_limits(limits=1, user_api="blas"):  # as SGD runs
         for step in range(max_steps):
             k = step % len(X)
-            trainer.train(X, t, None, k, k + 1, 0.1, 0.0, len(X), "l2", 0.0, False)
+            trainer.train(k, k + 1, 0.1)
             if params[-1] == target[-1] and np.array_equal(params, target):
                 return step + 1
     return None
