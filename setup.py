@@ -15,6 +15,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 C_KERNELS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
 C_HEADERS = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.h")))
 
+
+def render_templates():
+    """fastnn/*.pxi.tp -> fastnn/*.pxi with Tempita (part of Cython): the C kernels' declarations
+    and fused wrappers, one line per kernel (fastnn/_kernels.pxi.tp). Rewritten only when changed,
+    so an unchanged template does not trigger a rebuild."""
+    from Cython import Tempita
+
+    for template in sorted(glob.glob(os.path.join(HERE, "fastnn", "*.pxi.tp"))):
+        with open(template, encoding="utf-8") as f:
+            text = Tempita.sub(f.read())
+        target = template[: -len(".tp")]
+        if os.path.exists(target):
+            with open(target, encoding="utf-8") as f:
+                if f.read() == text:
+                    continue
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+render_templates()
+
 extra_compile_args = []
 if sys.platform != "win32":
     # -O3 lets gcc vectorize the elementwise kernels; no -ffast-math: NaN checks must keep working.

@@ -27,49 +27,7 @@ cdef extern from "kernels.h" nogil:
     int FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD
     int FNN_REG_NONE, FNN_REG_L2, FNN_REG_L1
 
-    void fnn_exp_d(double *out, const double *x, Py_ssize_t count)
-    void fnn_exp_f(float *out, const float *x, Py_ssize_t count)
-    void fnn_activate_d(double *a, const double *b, Py_ssize_t m, Py_ssize_t n, int act)
-    void fnn_activate_f(float *a, const float *b, Py_ssize_t m, Py_ssize_t n, int act)
-    void fnn_backprop_act_d(double *d, const double *a, const double *mask, Py_ssize_t count, int act)
-    void fnn_backprop_act_f(float *d, const float *a, const float *mask, Py_ssize_t count, int act)
-    double fnn_output_delta_d(double *a, const Py_ssize_t *labels, const double *targets,
-                              Py_ssize_t m, Py_ssize_t n, int act, int cost, int want_loss)
-    double fnn_output_delta_f(float *a, const Py_ssize_t *labels, const float *targets,
-                              Py_ssize_t m, Py_ssize_t n, int act, int cost, int want_loss)
-    double fnn_cost_z_d(const double *z, const Py_ssize_t *labels, const double *targets,
-                        Py_ssize_t m, Py_ssize_t n, int act, int cost)
-    double fnn_cost_z_f(const float *z, const Py_ssize_t *labels, const float *targets,
-                        Py_ssize_t m, Py_ssize_t n, int act, int cost)
-    Py_ssize_t fnn_count_correct_d(const double *z, const Py_ssize_t *labels, const double *targets,
-                                   Py_ssize_t m, Py_ssize_t n)
-    Py_ssize_t fnn_count_correct_f(const float *z, const Py_ssize_t *labels, const float *targets,
-                                   Py_ssize_t m, Py_ssize_t n)
-    void fnn_bias_step_d(double *b, double *vb, const double *d, Py_ssize_t m, Py_ssize_t n,
-                         double alpha, double mu, double *tmp)
-    void fnn_bias_step_f(float *b, float *vb, const float *d, Py_ssize_t m, Py_ssize_t n,
-                         float alpha, float mu, float *tmp)
-    void fnn_l1_shrink_d(double *w, Py_ssize_t count, double c)
-    void fnn_l1_shrink_f(float *w, Py_ssize_t count, float c)
-    void fnn_momentum_step_d(double *w, double *v, Py_ssize_t count, double c, int reg)
-    void fnn_momentum_step_f(float *w, float *v, Py_ssize_t count, float c, int reg)
-    void fnn_gather_rows_d(double *dst, const double *src, const Py_ssize_t *idx, Py_ssize_t m,
-                           Py_ssize_t n)
-    void fnn_gather_rows_f(float *dst, const float *src, const Py_ssize_t *idx, Py_ssize_t m,
-                           Py_ssize_t n)
-    void fnn_dropout_d(double *out, double *mask, const double *a, Py_ssize_t count, uint64_t *rng,
-                       double p)
-    void fnn_dropout_f(float *out, float *mask, const float *a, Py_ssize_t count, uint64_t *rng,
-                       double p)
-    void fnn_fill_mask_d(double *mask, Py_ssize_t count, uint64_t *rng, double p)
-    void fnn_fill_mask_f(float *mask, Py_ssize_t count, uint64_t *rng, double p)
-    void fnn_scale_rows_d(double *a, const double *w, const Py_ssize_t *idx, Py_ssize_t m,
-                          Py_ssize_t n)
-    void fnn_scale_rows_f(float *a, const float *w, const Py_ssize_t *idx, Py_ssize_t m,
-                          Py_ssize_t n)
     void fnn_rng_seed(uint64_t *state, uint64_t seed)
-    int fnn_all_finite_d(const double *x, Py_ssize_t count)
-    int fnn_all_finite_f(const float *x, Py_ssize_t count)
 
 cdef extern from "mm.h" nogil:
     ctypedef struct fnn_prefetch:
@@ -215,131 +173,11 @@ cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
           <int>n_in)
 
 
-cdef inline void activate(floating *a, const floating *b, Py_ssize_t m, Py_ssize_t n,
-                          int act) noexcept nogil:
-    if floating is double:
-        fnn_activate_d(a, b, m, n, act)
-    else:
-        fnn_activate_f(a, b, m, n, act)
-
-
-cdef inline void backprop_act(floating *d, const floating *a, const floating *mask, Py_ssize_t count,
-                              int act) noexcept nogil:
-    if floating is double:
-        fnn_backprop_act_d(d, a, mask, count, act)
-    else:
-        fnn_backprop_act_f(d, a, mask, count, act)
-
-
-cdef inline double output_delta(floating *a, const Py_ssize_t *labels, const floating *targets,
-                                Py_ssize_t m, Py_ssize_t n, int act, int cost,
-                                int want_loss) noexcept nogil:
-    if floating is double:
-        return fnn_output_delta_d(a, labels, targets, m, n, act, cost, want_loss)
-    else:
-        return fnn_output_delta_f(a, labels, targets, m, n, act, cost, want_loss)
-
-
-cdef inline double cost_z(const floating *z, const Py_ssize_t *labels, const floating *targets,
-                          Py_ssize_t m, Py_ssize_t n, int act, int cost) noexcept nogil:
-    if floating is double:
-        return fnn_cost_z_d(z, labels, targets, m, n, act, cost)
-    else:
-        return fnn_cost_z_f(z, labels, targets, m, n, act, cost)
-
-
-cdef inline Py_ssize_t count_correct(const floating *z, const Py_ssize_t *labels,
-                                     const floating *targets, Py_ssize_t m,
-                                     Py_ssize_t n) noexcept nogil:
-    if floating is double:
-        return fnn_count_correct_d(z, labels, targets, m, n)
-    else:
-        return fnn_count_correct_f(z, labels, targets, m, n)
-
-
-cdef inline void bias_step(floating *b, floating *vb, const floating *d, Py_ssize_t m, Py_ssize_t n,
-                           floating alpha, floating mu, floating *tmp) noexcept nogil:
-    if floating is double:
-        fnn_bias_step_d(b, vb, d, m, n, alpha, mu, tmp)
-    else:
-        fnn_bias_step_f(b, vb, d, m, n, alpha, mu, tmp)
-
-
-cdef inline void l1_shrink(floating *w, Py_ssize_t count, floating c) noexcept nogil:
-    if floating is double:
-        fnn_l1_shrink_d(w, count, c)
-    else:
-        fnn_l1_shrink_f(w, count, c)
-
-
-cdef inline void momentum_step(floating *w, floating *v, Py_ssize_t count, floating c,
-                               int reg) noexcept nogil:
-    if floating is double:
-        fnn_momentum_step_d(w, v, count, c, reg)
-    else:
-        fnn_momentum_step_f(w, v, count, c, reg)
-
-
-cdef inline void gather_rows(floating *dst, const floating *src, const Py_ssize_t *idx, Py_ssize_t m,
-                             Py_ssize_t n) noexcept nogil:
-    if floating is double:
-        fnn_gather_rows_d(dst, src, idx, m, n)
-    else:
-        fnn_gather_rows_f(dst, src, idx, m, n)
-
-
-cdef inline void scale_rows(floating *a, const floating *w, const Py_ssize_t *idx, Py_ssize_t m,
-                            Py_ssize_t n) noexcept nogil:
-    if floating is double:
-        fnn_scale_rows_d(a, w, idx, m, n)
-    else:
-        fnn_scale_rows_f(a, w, idx, m, n)
-
-
-cdef inline void mm_forward(const fnn_mm_table *t, floating *z, const floating *a, Py_ssize_t lda,
-                            const Py_ssize_t *rows, Py_ssize_t m, const floating *w,
-                            const floating *b, Py_ssize_t n_out, Py_ssize_t n_in, int act,
-                            floating *drop, floating *mask, uint64_t *rng,
-                            double p) noexcept nogil:
-    if floating is double:
-        t.forward_d(z, a, lda, rows, m, w, b, n_out, n_in, act, drop, mask, rng, p)
-    else:
-        t.forward_f(z, a, lda, rows, m, w, b, n_out, n_in, act, drop, mask, rng, p)
-
-
-cdef inline void mm_backward(const fnn_mm_table *t, floating *dp, const floating *d, Py_ssize_t m,
-                             const floating *w, Py_ssize_t n_out, Py_ssize_t n_in,
-                             const floating *ap, const floating *mask, int act) noexcept nogil:
-    if floating is double:
-        t.backward_d(dp, d, m, w, n_out, n_in, ap, mask, act)
-    else:
-        t.backward_f(dp, d, m, w, n_out, n_in, ap, mask, act)
-
-
-cdef inline void mm_update(const fnn_mm_table *t, floating *w, floating *b, floating *vw,
-                           floating *vb, const floating *d, const floating *a, Py_ssize_t lda,
-                           const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
-                           floating alpha, floating beta, floating mu, floating c,
-                           int reg, const fnn_prefetch *pf=NULL) noexcept nogil:
-    if floating is double:
-        t.update_d(w, b, vw, vb, d, a, lda, rows, m, n_out, n_in, alpha, beta, mu, c, reg, pf)
-    else:
-        t.update_f(w, b, vw, vb, d, a, lda, rows, m, n_out, n_in, alpha, beta, mu, c, reg, pf)
-
-
-cdef inline bint all_finite(const floating *x, Py_ssize_t count) noexcept nogil:
-    if floating is double:
-        return fnn_all_finite_d(x, count)
-    else:
-        return fnn_all_finite_f(x, count)
-
-
-cdef inline void dropout(floating *out, floating *mask, const floating *a, Py_ssize_t count,
-                         uint64_t *rng, double p) noexcept nogil:
-    if floating is double:
-        fnn_dropout_d(out, mask, a, count, rng, p)
-    else:
-        fnn_dropout_f(out, mask, a, count, rng, p)
+# The C kernels' declarations and their fused wrappers (activate, backprop_act, output_delta, cost_z,
+# count_correct, bias_step, l1_shrink, momentum_step, gather_rows, scale_rows, dropout, draw_mask,
+# all_finite, exp_values, mm_forward, mm_backward, mm_update): generated by setup.py from ONE line
+# per kernel in fastnn/_kernels.pxi.tp.
+include "_kernels.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -816,20 +654,19 @@ cdef class Trainer:
 def fill_mask(uint64_t seed, Py_ssize_t count, double p, dtype=np.float64):
     """The dropout masks a Trainer seeded with `seed` draws, in order (for tests): count values,
     each 0 or 1/(1-p). The trainer draws one mask per hidden layer per mini-batch, (m, n_l) each."""
+    out = np.empty(count, dtype=dtype)
+    if out.dtype == np.float64:
+        _fill_mask[double](out, seed, p)
+    else:
+        _fill_mask[float](out, seed, p)
+    return out
+
+
+cdef void _fill_mask(floating[::1] out, uint64_t seed, double p):
     cdef uint64_t state[4]
     fnn_rng_seed(state, seed)
-    out = np.empty(count, dtype=dtype)
-    cdef double[::1] od
-    cdef float[::1] of
-    if out.dtype == np.float64:
-        od = out
-        if count:
-            fnn_fill_mask_d(&od[0], count, state, p)
-    else:
-        of = out
-        if count:
-            fnn_fill_mask_f(&of[0], count, state, p)
-    return out
+    if out.shape[0]:
+        draw_mask(&out[0], out.shape[0], state, p)
 
 
 class MaskStream:
@@ -958,10 +795,7 @@ def kernel_exp(floating[::1] x):
     out = np.empty_like(np.asarray(x))
     cdef floating[::1] ov = out
     if x.shape[0]:
-        if floating is double:
-            fnn_exp_d(&ov[0], &x[0], x.shape[0])
-        else:
-            fnn_exp_f(&ov[0], &x[0], x.shape[0])
+        exp_values(&ov[0], &x[0], x.shape[0])
     return out
 
 
