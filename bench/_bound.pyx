@@ -23,52 +23,42 @@ Two variants of the epoch:
   sigmoid output, or log-likelihood with softmax output), δ ← (δ·W) ∘ σ'(z), bias update, and the same gemms.
   It is a real trainer (plain loops, no buffer allocation), useful as an "ideal" reference point.
 
-Self-contained: only numpy and scipy.linalg.cython_blas.
+Needs only numpy and scipy.linalg.cython_blas (and, to build, the core's gemm wrapper
+fastnn/_gemm.pxd). One code path for both precisions: the loops are fused over ``floating``; the
+typed-view entry points (``_epoch_views``, ``_forward_views``) pick the float or double version from
+the arrays they are given.
 """
 import numpy as np
 
 cimport cython
-cimport numpy as cnp
+from cython cimport floating
 from libc.math cimport exp, expf
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-cnp.import_array()
-
-ctypedef fused real:
-    float
-    double
+from fastnn._gemm cimport gemm as _gemm
 
 
-cdef inline void _gemm(char ta, char tb, int M, int N, int K, real alpha, real* A, int lda,
-                       real* B, int ldb, real beta, real* C, int ldc) noexcept nogil:
-    if real is double:
-        dgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
-    else:
-        sgemm(&ta, &tb, &M, &N, &K, &alpha, A, &lda, B, &ldb, &beta, C, &ldc)
-
-
-cdef inline real _exp(real x) noexcept nogil:
-    if real is double:
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is double:
         return exp(x)
     else:
         return expf(x)
 
 
-cdef void _bias_sigmoid(real* Z, const real* b, int m, int no) noexcept nogil:
+cdef void _bias_sigmoid(floating* Z, const floating* b, int m, int no) noexcept nogil:
     cdef int i, j
-    cdef real* row
+    cdef floating* row
     for i in range(m):
         row = Z + <Py_ssize_t>i * no
         for j in range(no):
             row[j] = 1 / (1 + _exp(-(row[j] + b[j])))
 
 
-cdef void _bias_softmax(real* Z, const real* b, int m, int no) noexcept nogil:
+cdef void _bias_softmax(floating* Z, const floating* b, int m, int no) noexcept nogil:
     cdef int i, j
-    cdef real* row
-    cdef real mx, s
+    cdef floating* row
+    cdef floating mx, s
     for i in range(m):
         row = Z + <Py_ssize_t>i * no
         for j in range(no):
@@ -86,21 +76,22 @@ cdef void _bias_softmax(real* Z, const real* b, int m, int no) noexcept nogil:
             row[j] = row[j] * s
 
 
-cdef void _epoch(real* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, int L, const int* sizes,
-                 real* W, const Py_ssize_t* woff, real* B, const Py_ssize_t* boff,
-                 real* act, const Py_ssize_t* aoff, real* dlt, const Py_ssize_t* doff, real* fixed,
-                 int m, real eta, real shrink, bint ideal, bint softmax) noexcept nogil:
+cdef void _epoch(const floating* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, int L,
+                 const int* sizes, floating* W, const Py_ssize_t* woff, floating* B,
+                 const Py_ssize_t* boff, floating* act, const Py_ssize_t* aoff, floating* dlt,
+                 const Py_ssize_t* doff, const floating* fixed, int m, floating eta, floating shrink,
+                 bint ideal, bint softmax) noexcept nogil:
     cdef Py_ssize_t k, i, r
     cdef int l, j, mb, ni, no
-    cdef real *A0
-    cdef real *Ain
-    cdef real *Z
-    cdef real *D
-    cdef real *Dp
-    cdef real *Wl
-    cdef real *bl
-    cdef real *a
-    cdef real s, alpha
+    cdef const floating *A0
+    cdef const floating *Ain
+    cdef floating *Z
+    cdef floating *D
+    cdef floating *Dp
+    cdef floating *Wl
+    cdef floating *bl
+    cdef floating *a
+    cdef floating alpha
     cdef int d = sizes[0]
     k = 0
     while k < n:
@@ -109,7 +100,7 @@ cdef void _epoch(real* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, i
             A0 = act + aoff[0]
             for i in range(mb):
                 r = perm[k + i]
-                memcpy(A0 + i * d, X + r * d, d * sizeof(real))
+                memcpy(act + aoff[0] + i * d, X + r * d, d * sizeof(floating))
         else:
             A0 = X + k * d
         # forward
@@ -118,7 +109,7 @@ cdef void _epoch(real* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, i
             no = sizes[l + 1]
             Ain = A0 if l == 0 else act + aoff[l]
             Z = act + aoff[l + 1]
-            _gemm(c'T', c'N', no, mb, ni, <real>1, W + woff[l], ni, Ain, ni, <real>0, Z, no)
+            _gemm(c'T', c'N', no, mb, ni, <floating>1, W + woff[l], ni, Ain, ni, <floating>0, Z, no)
             if ideal:
                 if l == L - 1 and softmax:
                     _bias_softmax(Z, B + boff[l], mb, no)
@@ -145,7 +136,7 @@ cdef void _epoch(real* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, i
             Ain = A0 if l == 0 else (act + aoff[l] if ideal else fixed + aoff[l])
             if l > 0:
                 Dp = dlt + doff[l - 1]
-                _gemm(c'N', c'N', ni, mb, no, <real>1, Wl, ni, D, no, <real>0, Dp, ni)
+                _gemm(c'N', c'N', ni, mb, no, <floating>1, Wl, ni, D, no, <floating>0, Dp, ni)
                 if ideal:
                     for i in range(<Py_ssize_t>mb * ni):
                         Dp[i] = Dp[i] * Ain[i] * (1 - Ain[i])
@@ -158,13 +149,13 @@ cdef void _epoch(real* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, i
         k += mb
 
 
-cdef void _forward(real* X, Py_ssize_t n, int L, const int* sizes, real* W, const Py_ssize_t* woff,
-                   real* B, const Py_ssize_t* boff, real* act, const Py_ssize_t* aoff, int chunk,
-                   bint ideal, bint softmax) noexcept nogil:
+cdef void _forward(const floating* X, Py_ssize_t n, int L, const int* sizes, const floating* W,
+                   const Py_ssize_t* woff, const floating* B, const Py_ssize_t* boff, floating* act,
+                   const Py_ssize_t* aoff, int chunk, bint ideal, bint softmax) noexcept nogil:
     cdef Py_ssize_t k
     cdef int l, mb, ni, no
-    cdef real *Ain
-    cdef real *Z
+    cdef const floating *Ain
+    cdef floating *Z
     k = 0
     while k < n:
         mb = chunk if k + chunk <= n else <int>(n - k)
@@ -175,13 +166,39 @@ cdef void _forward(real* X, Py_ssize_t n, int L, const int* sizes, real* W, cons
             Z = act + aoff[l + 1]
             if l == L - 1:
                 Z = Z + k * no      # the output buffer holds all n rows
-            _gemm(c'T', c'N', no, mb, ni, <real>1, W + woff[l], ni, Ain, ni, <real>0, Z, no)
+            _gemm(c'T', c'N', no, mb, ni, <floating>1, W + woff[l], ni, Ain, ni, <floating>0, Z, no)
             if ideal:
                 if l == L - 1 and softmax:
                     _bias_softmax(Z, B + boff[l], mb, no)
                 else:
                     _bias_sigmoid(Z, B + boff[l], mb, no)
         k += mb
+
+
+def _epoch_views(const floating[:, ::1] X, const int64_t[::1] y, const int64_t[::1] perm,
+                 const int[::1] sizes, floating[::1] W, const Py_ssize_t[::1] woff, floating[::1] B,
+                 const Py_ssize_t[::1] boff, floating[::1] act, const Py_ssize_t[::1] aoff,
+                 floating[::1] dlt, const Py_ssize_t[::1] doff, const floating[::1] fixed, int m,
+                 double eta, double shrink, bint ideal, bint softmax):
+    """_epoch on checked, typed views; the precision is that of the arrays."""
+    if X.shape[0] == 0:
+        return
+    with nogil:
+        _epoch(&X[0, 0], &y[0], &perm[0], X.shape[0], <int>sizes.shape[0] - 1, &sizes[0], &W[0],
+               &woff[0], &B[0], &boff[0], &act[0], &aoff[0], &dlt[0], &doff[0], &fixed[0], m,
+               <floating>eta, <floating>shrink, ideal, softmax)
+
+
+def _forward_views(const floating[:, ::1] X, const int[::1] sizes, const floating[::1] W,
+                   const Py_ssize_t[::1] woff, const floating[::1] B, const Py_ssize_t[::1] boff,
+                   floating[::1] act, const Py_ssize_t[::1] aoff, int chunk, bint ideal,
+                   bint softmax):
+    """_forward on checked, typed views; the precision is that of the arrays."""
+    if X.shape[0] == 0:
+        return
+    with nogil:
+        _forward(&X[0, 0], X.shape[0], <int>sizes.shape[0] - 1, &sizes[0], &W[0], &woff[0], &B[0],
+                 &boff[0], &act[0], &aoff[0], chunk, ideal, softmax)
 
 
 _INT_MAX = 2 ** 31 - 1     # BLAS dimensions are C ints
@@ -207,9 +224,16 @@ cdef class _Params:
     # access through a reassigned attribute)
     cdef readonly object sizes, dtype, params, weights, biases, woff, boff, _cs
     cdef readonly object _wflat, _bflat
+    cdef readonly bint ideal, softmax
 
     @cython.wraparound(True)
-    def _init_params(self, sizes, dtype, weights, biases, seed):
+    def _init_params(self, sizes, dtype, weights, biases, seed, variant, output):
+        if variant not in ("products", "ideal"):
+            raise ValueError(f"variant must be 'products' or 'ideal', got {variant!r}")
+        if output not in ("sigmoid", "softmax"):
+            raise ValueError(f"output must be 'sigmoid' or 'softmax', got {output!r}")
+        self.ideal = variant == "ideal"
+        self.softmax = output == "softmax"
         self.sizes = tuple(int(s) for s in sizes)
         if len(self.sizes) < 2 or min(self.sizes) < 1 or max(self.sizes) > _INT_MAX:
             raise ValueError(f"sizes must be >= 2 positive ints (at most {_INT_MAX}), got {sizes!r}")
@@ -248,24 +272,17 @@ cdef class EpochBound(_Params):
     """
     cdef readonly int m
     cdef public double eta, lmbda
-    cdef readonly bint ideal, softmax
     cdef readonly object act, aoff, dlt, doff, fixed, rng
 
     @cython.wraparound(True)
     def __init__(self, sizes, int mini_batch_size, dtype=np.float64, variant="products", output="sigmoid",
                  double eta=0.5, double lmbda=5.0, weights=None, biases=None, seed=0):
-        if variant not in ("products", "ideal"):
-            raise ValueError(f"variant must be 'products' or 'ideal', got {variant!r}")
-        if output not in ("sigmoid", "softmax"):
-            raise ValueError(f"output must be 'sigmoid' or 'softmax', got {output!r}")
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be >= 1, got {mini_batch_size}")
-        self._init_params(sizes, dtype, weights, biases, seed)
+        self._init_params(sizes, dtype, weights, biases, seed, variant, output)
         self.m = mini_batch_size
         self.eta = eta
         self.lmbda = lmbda
-        self.ideal = variant == "ideal"
-        self.softmax = output == "softmax"
         self.rng = np.random.default_rng(seed)
         m = self.m
         ashapes = [(m, s) for s in self.sizes]
@@ -285,9 +302,7 @@ cdef class EpochBound(_Params):
     @cython.wraparound(True)
     def run_epoch(self, X, y=None, perm=None):
         """One epoch over X (n, sizes[0]) C-contiguous of this dtype. Returns None."""
-        cdef cnp.ndarray Xa = _check_X(X)
-        cdef cnp.ndarray ya
-        cdef cnp.ndarray pa
+        _check_X(X)
         if X.dtype != self.dtype or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ValueError(f"X must be C-contiguous ({'n'}, {self.sizes[0]}) {self.dtype}, got "
                              f"{X.shape} {X.dtype} c_contiguous={X.flags.c_contiguous}")
@@ -304,41 +319,10 @@ cdef class EpochBound(_Params):
         else:
             ya = np.zeros(1, dtype=np.int64)
             pa = np.zeros(1, dtype=np.int64)
-        cdef cnp.ndarray cs = self._cs
-        cdef cnp.ndarray wo = self.woff
-        cdef cnp.ndarray bo = self.boff
-        cdef cnp.ndarray ao = self.aoff
-        cdef cnp.ndarray do = self.doff
-        cdef cnp.ndarray Wf = self._wflat
-        cdef cnp.ndarray Bf = self._bflat
-        cdef cnp.ndarray Af = self.act
-        cdef cnp.ndarray Df = self.dlt
-        cdef cnp.ndarray Ff = self.fixed
-        cdef int L = len(self.sizes) - 1
-        cdef int m = self.m
-        cdef bint ideal = self.ideal, softmax = self.softmax
-        cdef double eta = self.eta
         cdef double shrink = 1.0 - self.eta * self.lmbda / n if n else 1.0
-        if self.dtype == np.float64:
-            with nogil:
-                _epoch(<double*>cnp.PyArray_DATA(Xa), <int64_t*>cnp.PyArray_DATA(ya),
-                       <int64_t*>cnp.PyArray_DATA(pa), n, L, <int*>cnp.PyArray_DATA(cs),
-                       <double*>cnp.PyArray_DATA(Wf), <Py_ssize_t*>cnp.PyArray_DATA(wo),
-                       <double*>cnp.PyArray_DATA(Bf), <Py_ssize_t*>cnp.PyArray_DATA(bo),
-                       <double*>cnp.PyArray_DATA(Af), <Py_ssize_t*>cnp.PyArray_DATA(ao),
-                       <double*>cnp.PyArray_DATA(Df), <Py_ssize_t*>cnp.PyArray_DATA(do),
-                       <double*>cnp.PyArray_DATA(Ff),
-                       m, eta, shrink, ideal, softmax)
-        else:
-            with nogil:
-                _epoch(<float*>cnp.PyArray_DATA(Xa), <int64_t*>cnp.PyArray_DATA(ya),
-                       <int64_t*>cnp.PyArray_DATA(pa), n, L, <int*>cnp.PyArray_DATA(cs),
-                       <float*>cnp.PyArray_DATA(Wf), <Py_ssize_t*>cnp.PyArray_DATA(wo),
-                       <float*>cnp.PyArray_DATA(Bf), <Py_ssize_t*>cnp.PyArray_DATA(bo),
-                       <float*>cnp.PyArray_DATA(Af), <Py_ssize_t*>cnp.PyArray_DATA(ao),
-                       <float*>cnp.PyArray_DATA(Df), <Py_ssize_t*>cnp.PyArray_DATA(do),
-                       <float*>cnp.PyArray_DATA(Ff),
-                       m, <float>eta, <float>shrink, ideal, softmax)
+        _epoch_views(X, ya, pa, self._cs, self._wflat, self.woff, self._bflat, self.boff, self.act,
+                     self.aoff, self.dlt, self.doff, self.fixed, self.m, self.eta, shrink, self.ideal,
+                     self.softmax)
 
 
 cdef class ForwardBound(_Params):
@@ -349,23 +333,16 @@ cdef class ForwardBound(_Params):
     ``chunk=None`` processes all rows in one gemm per layer (L gemms in total).
     """
     cdef readonly int n, chunk
-    cdef readonly bint ideal, softmax
     cdef readonly object act, aoff, out
 
     @cython.wraparound(True)
     def __init__(self, sizes, int n_rows, dtype=np.float64, variant="products", output="sigmoid", chunk=None,
                  weights=None, biases=None, seed=0):
-        if variant not in ("products", "ideal"):
-            raise ValueError(f"variant must be 'products' or 'ideal', got {variant!r}")
-        if output not in ("sigmoid", "softmax"):
-            raise ValueError(f"output must be 'sigmoid' or 'softmax', got {output!r}")
         if n_rows < 0:
             raise ValueError(f"n_rows must be >= 0, got {n_rows}")
-        self._init_params(sizes, dtype, weights, biases, seed)
+        self._init_params(sizes, dtype, weights, biases, seed, variant, output)
         self.n = n_rows
         self.chunk = n_rows if chunk is None else max(1, min(int(chunk), n_rows))
-        self.ideal = variant == "ideal"
-        self.softmax = output == "softmax"
         # slot 0 (the input) is never used: X is read in place
         ashapes = [(0, self.sizes[0])] + [(self.chunk, s) for s in self.sizes[1:-1]] + [(n_rows, self.sizes[-1])]
         self.aoff = _offsets(ashapes)
@@ -373,32 +350,11 @@ cdef class ForwardBound(_Params):
         self.out = self.act[self.aoff[-2]:self.aoff[-1]].reshape(n_rows, self.sizes[-1])
 
     def run(self, X):
-        cdef cnp.ndarray Xa = _check_X(X)
+        _check_X(X)
         if (X.dtype != self.dtype or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.sizes[0]
                 or X.shape[0] != self.n):
             raise ValueError(f"X must be C-contiguous ({self.n}, {self.sizes[0]}) {self.dtype}, got "
                              f"{X.shape} {X.dtype} c_contiguous={X.flags.c_contiguous}")
-        cdef Py_ssize_t n = X.shape[0]
-        cdef cnp.ndarray cs = self._cs
-        cdef cnp.ndarray wo = self.woff
-        cdef cnp.ndarray bo = self.boff
-        cdef cnp.ndarray ao = self.aoff
-        cdef cnp.ndarray Wf = self._wflat
-        cdef cnp.ndarray Bf = self._bflat
-        cdef cnp.ndarray Af = self.act
-        cdef int L = len(self.sizes) - 1
-        cdef int chunk = self.chunk
-        cdef bint ideal = self.ideal, softmax = self.softmax
-        if self.dtype == np.float64:
-            with nogil:
-                _forward(<double*>cnp.PyArray_DATA(Xa), n, L, <int*>cnp.PyArray_DATA(cs),
-                         <double*>cnp.PyArray_DATA(Wf), <Py_ssize_t*>cnp.PyArray_DATA(wo),
-                         <double*>cnp.PyArray_DATA(Bf), <Py_ssize_t*>cnp.PyArray_DATA(bo),
-                         <double*>cnp.PyArray_DATA(Af), <Py_ssize_t*>cnp.PyArray_DATA(ao), chunk, ideal, softmax)
-        else:
-            with nogil:
-                _forward(<float*>cnp.PyArray_DATA(Xa), n, L, <int*>cnp.PyArray_DATA(cs),
-                         <float*>cnp.PyArray_DATA(Wf), <Py_ssize_t*>cnp.PyArray_DATA(wo),
-                         <float*>cnp.PyArray_DATA(Bf), <Py_ssize_t*>cnp.PyArray_DATA(bo),
-                         <float*>cnp.PyArray_DATA(Af), <Py_ssize_t*>cnp.PyArray_DATA(ao), chunk, ideal, softmax)
+        _forward_views(X, self._cs, self._wflat, self.woff, self._bflat, self.boff, self.act,
+                       self.aoff, self.chunk, self.ideal, self.softmax)
         return self.out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "_bound.pyx"
+SOURCES = (SOURCE, HERE.parent / "fastnn" / "_gemm.pxd")  # the core's gemm wrapper, cimported
 
 
 def _built():
@@ -27,7 +28,8 @@ def _built():
 
 
 def build():
-    """Compile bench/_bound.pyx into bench/ (the flags of fastnn's core, no csrc/)."""
+    """Compile bench/_bound.pyx into bench/ (the flags of fastnn's core, no csrc/; fastnn/_gemm.pxd
+    from the checkout)."""
     import numpy as np
     from Cython.Build import cythonize
     from setuptools import Extension
@@ -47,6 +49,7 @@ def build():
             [ext],
             language_level=3,
             build_dir=tmp,
+            include_path=[str(HERE.parent)],
             quiet=True,
             compiler_directives={
                 "boundscheck": False,
@@ -65,7 +68,7 @@ def build():
 def load():
     """The compiled bound module, built first if missing or stale."""
     path = _built()
-    if path is None or path.stat().st_mtime < SOURCE.stat().st_mtime:
+    if path is None or path.stat().st_mtime < max(p.stat().st_mtime for p in SOURCES):
         path = build()
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))

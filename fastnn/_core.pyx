@@ -16,7 +16,8 @@ raises instead of reading or writing out of bounds.
 """
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from ._gemm cimport gemm as _gemm
 
 import numpy as np
 
@@ -140,16 +141,6 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out):
 # ---------------------------------------------------------------------------------------------
 # Thin typed wrappers: one name per operation, dispatching on the precision at compile time.
 # ---------------------------------------------------------------------------------------------
-
-cdef inline void _gemm(char ta, char tb, int M, int N, int K, floating alpha, const floating *A,
-                       int lda, const floating *B, int ldb, floating beta, floating *C,
-                       int ldc) noexcept nogil:
-    """Column-major C <- alpha op(A) op(B) + beta C."""
-    if floating is double:
-        dgemm(&ta, &tb, &M, &N, &K, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
-    else:
-        sgemm(&ta, &tb, &M, &N, &K, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
-
 
 cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *a,
                                  const floating *w, floating *z) noexcept nogil:
