@@ -76,6 +76,17 @@ cdef void _bias_softmax(floating* Z, const floating* b, int m, int no) noexcept 
             row[j] = row[j] * s
 
 
+cdef inline void _layer_forward(const floating* Ain, const floating* W, const floating* b, floating* Z,
+                                int mb, int ni, int no, bint ideal, bint softmax) noexcept nogil:
+    """Z = A Wᵀ (the core's forward gemm); ideal: + b and the activation (softmax or sigmoid)."""
+    _gemm(c'T', c'N', no, mb, ni, <floating>1, W, ni, Ain, ni, <floating>0, Z, no)
+    if ideal:
+        if softmax:
+            _bias_softmax(Z, b, mb, no)
+        else:
+            _bias_sigmoid(Z, b, mb, no)
+
+
 cdef void _epoch(const floating* X, const int64_t* y, const int64_t* perm, Py_ssize_t n, int L,
                  const int* sizes, floating* W, const Py_ssize_t* woff, floating* B,
                  const Py_ssize_t* boff, floating* act, const Py_ssize_t* aoff, floating* dlt,
@@ -109,12 +120,7 @@ cdef void _epoch(const floating* X, const int64_t* y, const int64_t* perm, Py_ss
             no = sizes[l + 1]
             Ain = A0 if l == 0 else act + aoff[l]
             Z = act + aoff[l + 1]
-            _gemm(c'T', c'N', no, mb, ni, <floating>1, W + woff[l], ni, Ain, ni, <floating>0, Z, no)
-            if ideal:
-                if l == L - 1 and softmax:
-                    _bias_softmax(Z, B + boff[l], mb, no)
-                else:
-                    _bias_sigmoid(Z, B + boff[l], mb, no)
+            _layer_forward(Ain, W + woff[l], B + boff[l], Z, mb, ni, no, ideal, softmax and l == L - 1)
         # output delta: a - onehot(y)
         if ideal:
             no = sizes[L]
@@ -166,12 +172,7 @@ cdef void _forward(const floating* X, Py_ssize_t n, int L, const int* sizes, con
             Z = act + aoff[l + 1]
             if l == L - 1:
                 Z = Z + k * no      # the output buffer holds all n rows
-            _gemm(c'T', c'N', no, mb, ni, <floating>1, W + woff[l], ni, Ain, ni, <floating>0, Z, no)
-            if ideal:
-                if l == L - 1 and softmax:
-                    _bias_softmax(Z, B + boff[l], mb, no)
-                else:
-                    _bias_sigmoid(Z, B + boff[l], mb, no)
+            _layer_forward(Ain, W + woff[l], B + boff[l], Z, mb, ni, no, ideal, softmax and l == L - 1)
         k += mb
 
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import gc
 import gzip
+import importlib
 import inspect
 import os
 import platform
@@ -188,19 +189,35 @@ class Skip(Exception):
     pass
 
 
-class FastnnRunner:
-    name = "fastnn"
+def _needs(what, module, attribute, call=False):
+    """`attribute` of the imported `module` (called, with call=True: a build), or Skip saying
+    `what` is missing when that fails."""
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+        return found() if call else found
+    except Exception as e:  # noqa: BLE001
+        raise Skip(f"{what} ({type(e).__name__}: {e})") from e
 
-    def __init__(self, threads):
+
+class Runner:
+    """One implementation: setup(case, X, y) outside timing, epoch() timed, params() -> (weights,
+    biases) or None; `threads`: its BLAS (or torch) threads, for those that set them."""
+
+    name = ""
+
+    def __init__(self, threads=1):
         self.threads = threads
 
-    def setup(self, case, X, y):
-        try:
-            import fastnn
+    def params(self):
+        return self.net.weights, self.net.biases
 
-            net = fastnn.Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"fastnn not available ({type(e).__name__}: {e})") from e
+
+class FastnnRunner(Runner):
+    name = "fastnn"
+
+    def setup(self, case, X, y):
+        Network = _needs("fastnn not available", "fastnn", "Network")
+        net = Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
         W, b = initial_params(case.sizes)
         net.weights = [w.astype(case.dtype) for w in W]
         net.biases = [v.astype(case.dtype) for v in b]
@@ -220,22 +237,17 @@ class FastnnRunner:
         except Exception:  # noqa: BLE001
             pass
 
-    def params(self):
-        return self.net.weights, self.net.biases
 
-
-class BoundRunner:
+class BoundRunner(Runner):
     def __init__(self, variant):
+        super().__init__()
         self.variant = variant
         self.name = "bound" if variant == "products" else "ideal"
 
     def setup(self, case, X, y):
-        try:
-            from setup_bound import load
-
-            EpochBound = load().EpochBound
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"bench/_bound.pyx could not be built ({type(e).__name__}: {e})") from e
+        EpochBound = _needs(
+            "bench/_bound.pyx could not be built", "setup_bound", "load", call=True
+        ).EpochBound
         W, b = initial_params(case.sizes)
         self.eb = EpochBound(
             case.sizes,
@@ -258,14 +270,11 @@ class BoundRunner:
         return (self.eb.weights, self.eb.biases) if self.variant == "ideal" else None
 
 
-class ReferenceRunner:
+class ReferenceRunner(Runner):
     name = "reference"
 
     def setup(self, case, X, y):
-        try:
-            from fastnn.reference import ReferenceNetwork
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"fastnn.reference not available ({type(e).__name__}: {e})") from e
+        ReferenceNetwork = _needs("fastnn.reference not available", "fastnn.reference", "ReferenceNetwork")
         W, b = initial_params(case.sizes)
         kw = dict(
             cost=case.cost,
@@ -293,11 +302,8 @@ class ReferenceRunner:
             kw["perms"] = [self.rng.permutation(len(self.X))]
         self.net.SGD((self.X, self.y), 1, c.mb, ETA, LMBDA, **kw)
 
-    def params(self):
-        return self.net.weights, self.net.biases
 
-
-class BookRunner:
+class BookRunner(Runner):
     name = "book"
 
     def setup(self, case, X, y):
@@ -311,23 +317,13 @@ class BookRunner:
     def epoch(self):
         self.net.SGD(self.data, 1, self.case.mb, ETA, LMBDA)
 
-    def params(self):
-        return self.net.weights, self.net.biases
 
-
-class TorchRunner:
+class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, threads):
-        self.threads = threads
-
     def setup(self, case, X, y):
-        try:
-            import torch
-            import torch.nn.functional as F
-            from torch import nn
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"PyTorch not installed ({type(e).__name__})") from e
+        nn = _needs("PyTorch not installed", "torch", "nn")
+        torch, F = importlib.import_module("torch"), nn.functional
         torch.set_num_threads(self.threads)
         torch.manual_seed(0)
         tdt = torch.float64 if case.dtype == np.float64 else torch.float32
@@ -375,14 +371,11 @@ class TorchRunner:
         return ([w.detach().numpy() for w in self.weights], [b.detach().numpy() for b in self.biases])
 
 
-class SklearnRunner:
+class SklearnRunner(Runner):
     name = "sklearn"
 
     def setup(self, case, X, y):
-        try:
-            from sklearn.neural_network import MLPClassifier
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"scikit-learn not installed ({type(e).__name__})") from e
+        MLPClassifier = _needs("scikit-learn not installed", "sklearn.neural_network", "MLPClassifier")
         n = X.shape[0]
         self.clf = MLPClassifier(
             hidden_layer_sizes=case.sizes[1:-1],

@@ -17,6 +17,7 @@ Ctrl-C during training saves the model if ``--save`` was given and exits with st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -222,186 +223,258 @@ def _is_file_data(choice):
     return choice is not None and choice not in ("mnist", "digits")
 
 
+def _opt(flags, help=None, **keywords):
+    """One row of an option table: the flags ("--name" or "--name --alias"), the help, and the
+    rest of argparse's add_argument keywords."""
+    return flags.split(), help, keywords
+
+
+def _flag(flags, help):
+    """An option table row for an on/off flag (store_true)."""
+    return _opt(flags, help, action="store_true")
+
+
+def _add_options(group, *rows):
+    """Add the rows of an option table (see _opt) to a parser or an argument group."""
+    for flags, help, keywords in rows:
+        group.add_argument(*flags, help=help, **keywords)
+    return group
+
+
+_DATA_DIR_HELP = "directory holding the four MNIST IDX files"
+_MODEL_HELP = "model file written by 'fastnn train --save', Network.save or network2"
+_SPLIT = _opt("--split", choices=("test", "validation", "training"), default="test")
+_QUIET = "-q --quiet"
+
+
 def _add_data_args(p, *, auto_help):
-    g = p.add_argument_group("data")
-    g.add_argument(
-        "--data",
-        type=_data_arg,
-        default=None,
-        metavar="{mnist,digits,FILE}",
-        help=auto_help + "; FILE: your own data, .npz with arrays X and y, or CSV with "
-        "the label in a column named label/y/target/class (or --label-column), "
-        "else the last one",
+    return _add_options(
+        p.add_argument_group("data"),
+        _opt(
+            "--data",
+            auto_help + "; FILE: your own data, .npz with arrays X and y, or CSV with the label in a "
+            "column named label/y/target/class (or --label-column), else the last one",
+            type=_data_arg,
+            metavar="{mnist,digits,FILE}",
+        ),
+        _opt("--label-column", "with --data FILE.csv: the column holding the labels", metavar="NAME|INDEX"),
+        _opt(
+            "--data-dir",
+            _DATA_DIR_HELP + " (gzipped or not), or its parent with mnist/; implies --data mnist. "
+            "Default: $FASTNN_DATA, then ~/.fastnn/mnist",
+            metavar="DIR",
+        ),
     )
-    g.add_argument(
-        "--label-column",
-        metavar="NAME|INDEX",
-        default=None,
-        help="with --data FILE.csv: the column holding the labels",
-    )
-    g.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        default=None,
-        help="directory holding the four MNIST IDX files (gzipped or not), or its parent "
-        "with mnist/; implies --data mnist. Default: $FASTNN_DATA, then ~/.fastnn/mnist",
-    )
-    return g
 
 
 def _add_train_options(p):
     """The options of 'train' that 'tune' shares: data, network and training groups; returns the
     data group."""
     data = _add_data_args(p, auto_help="data set (default: MNIST when found, else scikit-learn's 8x8 digits)")
-    data.add_argument(
-        "--train-size",
-        type=_pos_int,
-        metavar="N",
-        default=None,
-        help="use only the first N training examples (e.g. 1000 for the book's overfitting runs)",
+    _add_options(
+        data,
+        _opt(
+            "--train-size",
+            "use only the first N training examples (e.g. 1000 for the book's overfitting runs)",
+            type=_pos_int,
+            metavar="N",
+        ),
+        _opt(
+            "--validation-fraction",
+            "with --data FILE: the fraction of the rows held out for validation "
+            "(shuffled, stratified by label; 0: none)",
+            type=_unit_float,
+            default=0.1,
+            metavar="F",
+        ),
+        _flag(
+            "--expand",
+            "add one-pixel shifts of every training image (5x the data, fastnn.data.expand)",
+        ),
     )
-    data.add_argument(
-        "--validation-fraction",
-        type=_unit_float,
-        default=0.1,
-        metavar="F",
-        help="with --data FILE: the fraction of the rows held out for validation "
-        "(shuffled, stratified by label; 0: none)",
+    _add_options(
+        p.add_argument_group("network"),
+        _opt(
+            "--sizes",
+            "layer sizes (default: [n_inputs, 30, n_classes] of the data)",
+            type=_sizes,
+            metavar="N,N,...",
+        ),
+        _opt(
+            "--cost",
+            "cost function",
+            type=_cost,
+            default="cross-entropy",
+            metavar="{" + ",".join(COSTS) + "}",
+        ),
+        _opt(
+            "--output",
+            "output activation (default: softmax for log-likelihood, sigmoid otherwise)",
+            choices=OUTPUTS,
+        ),
+        _opt("--hidden", "hidden activation", choices=HIDDEN, default="sigmoid"),
+        _opt(
+            "--init --weight-init",
+            "weight initialization: default N(0, 1/n_in), large N(0, 1)",
+            dest="weight_init",
+            choices=WEIGHT_INITS,
+            default="default",
+        ),
+        _opt("--dtype", "floating type", choices=DTYPES, default="float64"),
+        _opt(
+            "--seed",
+            "random seed of initialization, shuffling and dropout (default: fresh entropy)",
+            type=int,
+            metavar="N",
+        ),
     )
-    data.add_argument(
-        "--expand",
-        action="store_true",
-        help="add one-pixel shifts of every training image (5x the data, fastnn.data.expand)",
-    )
-
-    g = p.add_argument_group("network")
-    g.add_argument(
-        "--sizes",
-        type=_sizes,
-        default=None,
-        metavar="N,N,...",
-        help="layer sizes (default: [n_inputs, 30, n_classes] of the data)",
-    )
-    g.add_argument(
-        "--cost",
-        type=_cost,
-        default="cross-entropy",
-        metavar="{" + ",".join(COSTS) + "}",
-        help="cost function",
-    )
-    g.add_argument(
-        "--output",
-        choices=OUTPUTS,
-        default=None,
-        help="output activation (default: softmax for log-likelihood, sigmoid otherwise)",
-    )
-    g.add_argument("--hidden", choices=HIDDEN, default="sigmoid", help="hidden activation")
-    g.add_argument(
-        "--init",
-        "--weight-init",
-        dest="weight_init",
-        choices=WEIGHT_INITS,
-        default="default",
-        help="weight initialization: default N(0, 1/n_in), large N(0, 1)",
-    )
-    g.add_argument("--dtype", choices=DTYPES, default="float64", help="floating type")
-    g.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        metavar="N",
-        help="random seed of initialization, shuffling and dropout (default: fresh entropy)",
-    )
-
-    g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=_pos_int, default=30, help="number of epochs")
-    g.add_argument(
-        "--batch",
-        "--mini-batch-size",
-        dest="batch",
-        type=_number("mini_batch_size"),
-        default=10,
-        help="mini-batch size",
-    )
-    g.add_argument("--eta", type=_number("eta"), default=0.5, help="learning rate")
-    g.add_argument(
-        "--lmbda",
-        "--lambda",
-        dest="lmbda",
-        type=_number("lmbda"),
-        default=5.0,
-        help="regularization parameter (divided by the training-set size, as in the book)",
-    )
-    g.add_argument("--regularization", choices=REGULARIZATIONS, default="l2", help="regularization kind")
-    g.add_argument(
-        "--momentum", type=_number("momentum"), default=0.0, help="momentum coefficient mu in [0, 1)"
-    )
-    g.add_argument(
-        "--dropout",
-        type=_number("dropout"),
-        default=0.0,
-        help="dropout probability for hidden units, in [0, 1)",
-    )
-    g.add_argument(
-        "--early-stopping",
-        type=_number("early_stopping"),
-        metavar="N",
-        default=None,
-        help="stop after N epochs without a better evaluation accuracy",
-    )
-    g.add_argument(
-        "--eta-schedule",
-        type=_number("eta_schedule"),
-        metavar="N",
-        default=None,
-        help="multiply eta by --eta-decay after N epochs without improvement; stop when "
-        "eta falls below eta * --min-eta-ratio",
-    )
-    g.add_argument("--eta-decay", type=_number("eta_decay"), default=0.5, help="eta schedule factor")
-    g.add_argument(
-        "--min-eta-ratio",
-        type=_number("min_eta_ratio"),
-        default=1 / 128,
-        help="eta schedule floor, as a fraction of the initial eta (default: 1/128)",
-    )
-    g.add_argument(
-        "--no-restore-best",
-        dest="restore_best",
-        action="store_false",
-        help="with early stopping / eta schedule, keep the last parameters instead of the "
-        "best on the evaluation data",
-    )
-    g.add_argument(
-        "--no-shuffle",
-        dest="shuffle",
-        action="store_false",
-        help="do not shuffle the training data each epoch",
-    )
-    g.add_argument(
-        "--threads",
-        type=_number("n_threads"),
-        default=None,
-        metavar="N",
-        help="BLAS threads (default: 1; a second thread measured slower for these "
-        "small products on a shared 2-core machine)",
+    _add_options(
+        p.add_argument_group("training"),
+        _opt("--epochs", "number of epochs", type=_pos_int, default=30),
+        _opt(
+            "--batch --mini-batch-size",
+            "mini-batch size",
+            dest="batch",
+            type=_number("mini_batch_size"),
+            default=10,
+        ),
+        _opt("--eta", "learning rate", type=_number("eta"), default=0.5),
+        _opt(
+            "--lmbda --lambda",
+            "regularization parameter (divided by the training-set size, as in the book)",
+            dest="lmbda",
+            type=_number("lmbda"),
+            default=5.0,
+        ),
+        _opt("--regularization", "regularization kind", choices=REGULARIZATIONS, default="l2"),
+        _opt("--momentum", "momentum coefficient mu in [0, 1)", type=_number("momentum"), default=0.0),
+        _opt(
+            "--dropout",
+            "dropout probability for hidden units, in [0, 1)",
+            type=_number("dropout"),
+            default=0.0,
+        ),
+        _opt(
+            "--early-stopping",
+            "stop after N epochs without a better evaluation accuracy",
+            type=_number("early_stopping"),
+            metavar="N",
+        ),
+        _opt(
+            "--eta-schedule",
+            "multiply eta by --eta-decay after N epochs without improvement; stop when "
+            "eta falls below eta * --min-eta-ratio",
+            type=_number("eta_schedule"),
+            metavar="N",
+        ),
+        _opt("--eta-decay", "eta schedule factor", type=_number("eta_decay"), default=0.5),
+        _opt(
+            "--min-eta-ratio",
+            "eta schedule floor, as a fraction of the initial eta (default: 1/128)",
+            type=_number("min_eta_ratio"),
+            default=1 / 128,
+        ),
+        _opt(
+            "--no-restore-best",
+            "with early stopping / eta schedule, keep the last parameters instead of the "
+            "best on the evaluation data",
+            dest="restore_best",
+            action="store_false",
+        ),
+        _opt(
+            "--no-shuffle",
+            "do not shuffle the training data each epoch",
+            dest="shuffle",
+            action="store_false",
+        ),
+        _opt(
+            "--threads",
+            "BLAS threads (default: 1; a second thread measured slower for these "
+            "small products on a shared 2-core machine)",
+            type=_number("n_threads"),
+            metavar="N",
+        ),
     )
     return data
 
 
-def _add_progress_options(g, quiet_help, unit):
-    g.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
-    g.add_argument(
-        "--progress",
-        dest="progress",
-        action="store_true",
-        default=None,
-        help=f"show the progress bar over {unit} (default: when stderr is a terminal)",
+def _add_output_group(p, save_help, json_help, plot_help, plot_metavar="PATH"):
+    """The files a command writes: --save, --json and --plot (checked together by _check_outputs)."""
+    return _add_options(
+        p.add_argument_group("output"),
+        _opt("--save", save_help, metavar="PATH"),
+        _opt("--json", json_help, metavar="PATH"),
+        _opt("--plot", plot_help, metavar=plot_metavar),
     )
-    g.add_argument("--no-progress", dest="progress", action="store_false", help="never show the progress bar")
+
+
+def _progress_options(quiet_help, progress_help):
+    """-q/--quiet and --progress/--no-progress (the default: a bar when stderr is a terminal)."""
+    return (
+        _flag(_QUIET, quiet_help),
+        _opt("--progress", progress_help, dest="progress", action="store_true", default=None),
+        _opt("--no-progress", "never show the progress bar", dest="progress", action="store_false"),
+    )
+
+
+def _bar_over(unit):
+    return f"show the progress bar over {unit} (default: when stderr is a terminal)"
+
+
+# Each command's one-line help (in 'fastnn --help') and description (in 'fastnn COMMAND --help').
+_COMMAND_TEXTS = {
+    "train": (
+        "train a network with mini-batch SGD (chapter 3's options)",
+        "Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
+        "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
+    ),
+    "tune": (
+        "search eta, lambda, mini-batch size, width, momentum with Optuna",
+        "Search the hyper-parameters with Optuna (pip install 'fastnn[tune]'): each trial "
+        "trains on the training split with early stopping and is scored on the validation "
+        "split; bad trials are pruned after an epoch. Options of 'train' that are given "
+        "stay fixed; eta, lambda, the mini-batch size, momentum and (without --sizes) the "
+        "hidden width are searched unless given. Several processes with the same --storage "
+        "and --study cooperate on one study.",
+    ),
+    "evaluate": (
+        "print accuracy and cost of a saved model",
+        "Print the accuracy and cost (unregularized) of a saved model on a split of the data.",
+    ),
+    "predict": (
+        "print the predicted label of each example",
+        "Print one predicted label per line, for the rows of --input "
+        "(.npy, or .csv/.txt with comma/space separated values) or of a "
+        "split of the data.",
+    ),
+    "export": (
+        "write a saved model as ONNX (for ONNX Runtime and others)",
+        "Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
+        "probabilities (or output, for a linear output layer) and label "
+        "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
+        'pip install "fastnn[onnx]".',
+    ),
+    "download": (
+        "download MNIST (four IDX files, verified by SHA-256)",
+        "Download the four MNIST IDX files from public mirrors ({mirrors}), verify their SHA-256 "
+        "against the checksums shipped with fastnn and install them atomically. "
+        "Files already there and intact are kept; interrupted downloads resume.",
+    ),
+    "reproduce": (
+        "reproduce chapter 3's MNIST results table and figures",
+        "Run the experiments of chapter 3 of 'Neural Networks and Deep "
+        "Learning' with the book's settings and print the results table next "
+        "to the book's figures; --figures DIR also redraws the chapter's "
+        "figures from fastnn runs (PNG + the JSON of their series). Full "
+        "settings take minutes; without MNIST only the figures that need no "
+        "data are made.",
+    ),
+}
 
 
 def build_parser() -> _Parser:
     from ._version import __version__
+    from .download import MNIST_MIRRORS
 
     parser = _Parser(
         prog=PROG,
@@ -413,275 +486,187 @@ def build_parser() -> _Parser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = {
+        name: sub.add_parser(
+            name,
+            help=help,
+            description=description.format(mirrors=", ".join(MNIST_MIRRORS)),
+            formatter_class=_Formatter,
+        )
+        for name, (help, description) in _COMMAND_TEXTS.items()
+    }
 
     # ---- train -----------------------------------------------------------------------------------
-    t = sub.add_parser(
-        "train",
-        help="train a network with mini-batch SGD (chapter 3's options)",
-        description="Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
-        "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
-        formatter_class=_Formatter,
+    t = commands["train"]
+    _add_options(
+        _add_train_options(t),
+        _opt(
+            "--eval",
+            "data monitored after each epoch (and used by early stopping / eta schedule)",
+            dest="eval_on",
+            choices=("validation", "test", "none"),
+            default="validation",
+        ),
+        _opt(
+            "--no-monitor-training",
+            "do not compute training cost/accuracy after each epoch (report the mean "
+            "training loss tracked during the epoch instead)",
+            dest="monitor_training",
+            action="store_false",
+        ),
     )
-    g = _add_train_options(t)
-    g.add_argument(
-        "--eval",
-        dest="eval_on",
-        choices=("validation", "test", "none"),
-        default="validation",
-        help="data monitored after each epoch (and used by early stopping / eta schedule)",
-    )
-    g.add_argument(
-        "--no-monitor-training",
-        dest="monitor_training",
-        action="store_false",
-        help="do not compute training cost/accuracy after each epoch (report the mean "
-        "training loss tracked during the epoch instead)",
-    )
-
-    g = t.add_argument_group("output")
-    g.add_argument("--save", metavar="PATH", help="save the trained model (JSON, network2-compatible)")
-    g.add_argument(
-        "--json",
-        metavar="PATH",
-        help="write the training history as JSON, with the run's settings and the final result",
-    )
-    g.add_argument(
-        "--checkpoint",
-        metavar="PATH",
-        help="write a checkpoint after every epoch (the model and its training state: "
-        "velocity, random generators, epoch, eta schedule, early stopping)",
-    )
-    g.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from --checkpoint PATH up to --epochs in total (bit for bit the "
-        "same as one uninterrupted run); starts afresh if PATH does not exist yet",
-    )
-    g.add_argument(
-        "--plot",
-        metavar="PATH",
-        help="write a PNG of cost and accuracy per epoch (needs matplotlib: pip install 'fastnn[plot]')",
-    )
-    _add_progress_options(
-        g, "print only the final result line (no notes, progress bar or epoch lines)", "mini-batches"
+    _add_options(
+        _add_output_group(
+            t,
+            "save the trained model (JSON, network2-compatible)",
+            "write the training history as JSON, with the run's settings and the final result",
+            "write a PNG of cost and accuracy per epoch (needs matplotlib: pip install 'fastnn[plot]')",
+        ),
+        _opt(
+            "--checkpoint",
+            "write a checkpoint after every epoch (the model and its training state: "
+            "velocity, random generators, epoch, eta schedule, early stopping)",
+            metavar="PATH",
+        ),
+        _flag(
+            "--resume",
+            "continue from --checkpoint PATH up to --epochs in total (bit for bit the "
+            "same as one uninterrupted run); starts afresh if PATH does not exist yet",
+        ),
+        *_progress_options(
+            "print only the final result line (no notes, progress bar or epoch lines)",
+            _bar_over("mini-batches"),
+        ),
     )
 
     # ---- tune ------------------------------------------------------------------------------------
-    tp = sub.add_parser(
-        "tune",
-        help="search eta, lambda, mini-batch size, width, momentum with Optuna",
-        description="Search the hyper-parameters with Optuna (pip install 'fastnn[tune]'): each trial "
-        "trains on the training split with early stopping and is scored on the validation "
-        "split; bad trials are pruned after an epoch. Options of 'train' that are given "
-        "stay fixed; eta, lambda, the mini-batch size, momentum and (without --sizes) the "
-        "hidden width are searched unless given. Several processes with the same --storage "
-        "and --study cooperate on one study.",
-        formatter_class=_Formatter,
-    )
+    tp = commands["tune"]
     _add_train_options(tp)
     tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)  # searched unless given
-    g = tp.add_argument_group("search")
-    g.add_argument(
-        "--trials",
-        type=_pos_int,
-        default=None,
-        metavar="N",
-        help="number of trials run by this process (default: 20, or as many as --timeout allows)",
+    _add_options(
+        tp.add_argument_group("search"),
+        _opt(
+            "--trials",
+            "number of trials run by this process (default: 20, or as many as --timeout allows)",
+            type=_pos_int,
+            metavar="N",
+        ),
+        _opt(
+            "--jobs",
+            "trials run at the same time, in threads sharing the data (one core each)",
+            type=_pos_int,
+            default=1,
+            metavar="J",
+        ),
+        _opt("--timeout", "stop starting trials after S seconds", type=_pos_float, metavar="S"),
+        _opt(
+            "--storage",
+            "Optuna storage shared by cooperating processes: sqlite:///study.db, "
+            "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)",
+            metavar="URL",
+        ),
+        _opt("--study", "study name in --storage (an existing study is continued)", metavar="NAME"),
+        _opt(
+            "--space",
+            "search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
+            "--space eta=0.05:5:log --space hidden=sigmoid,tanh",
+            metavar="NAME=RANGE",
+            action="append",
+            type=_space_item,
+        ),
+        _opt(
+            "--no-prune",
+            "let every trial run to its end (no median pruning)",
+            dest="prune",
+            action="store_false",
+        ),
+        _flag(
+            "--eta-from-threshold",
+            "search eta in [t/100, t], t = the book's eta threshold",
+        ),
+        _flag(
+            "--eta-threshold",
+            "only estimate and print the book's eta threshold (no search)",
+        ),
     )
-    g.add_argument(
-        "--jobs",
-        type=_pos_int,
-        default=1,
-        metavar="J",
-        help="trials run at the same time, in threads sharing the data (one core each)",
+    _add_options(
+        _add_output_group(
+            tp,
+            "save the best trial's network (retrained from its seed if it ran elsewhere)",
+            "write every trial (params, value, state, per-epoch values)",
+            "write Optuna's history, importance and slice plots as PNGs",
+            plot_metavar="DIR",
+        ),
+        _opt("--top", "best trials in the final table", type=_pos_int, default=5, metavar="K"),
+        *_progress_options("print only the final table", _bar_over("trials")),
     )
-    g.add_argument(
-        "--timeout", type=_pos_float, default=None, metavar="S", help="stop starting trials after S seconds"
-    )
-    g.add_argument(
-        "--storage",
-        metavar="URL",
-        default=None,
-        help="Optuna storage shared by cooperating processes: sqlite:///study.db, "
-        "journal:FILE, postgresql://user:pw@host/db ... (default: in memory)",
-    )
-    g.add_argument(
-        "--study",
-        metavar="NAME",
-        default=None,
-        help="study name in --storage (an existing study is continued)",
-    )
-    g.add_argument(
-        "--space",
-        metavar="NAME=RANGE",
-        action="append",
-        type=_space_item,
-        default=None,
-        help="search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
-        "--space eta=0.05:5:log --space hidden=sigmoid,tanh",
-    )
-    g.add_argument(
-        "--no-prune",
-        dest="prune",
-        action="store_false",
-        help="let every trial run to its end (no median pruning)",
-    )
-    g.add_argument(
-        "--eta-from-threshold",
-        action="store_true",
-        help="search eta in [t/100, t], t = the book's eta threshold",
-    )
-    g.add_argument(
-        "--eta-threshold",
-        action="store_true",
-        help="only estimate and print the book's eta threshold (no search)",
-    )
-    g = tp.add_argument_group("output")
-    g.add_argument(
-        "--json", metavar="PATH", help="write every trial (params, value, state, per-epoch values)"
-    )
-    g.add_argument(
-        "--save",
-        metavar="PATH",
-        help="save the best trial's network (retrained from its seed if it ran elsewhere)",
-    )
-    g.add_argument("--plot", metavar="DIR", help="write Optuna's history, importance and slice plots as PNGs")
-    g.add_argument("--top", type=_pos_int, default=5, metavar="K", help="best trials in the final table")
-    _add_progress_options(g, "print only the final table", "trials")
 
     # ---- evaluate --------------------------------------------------------------------------------
-    e = sub.add_parser(
-        "evaluate",
-        help="print accuracy and cost of a saved model",
-        formatter_class=_Formatter,
-        description="Print the accuracy and cost (unregularized) of a saved model on a split of the data.",
-    )
-    e.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
+    e = _add_options(commands["evaluate"], _opt("model", _MODEL_HELP))
     _add_data_args(e, auto_help="data set (default: by the model's input size: 784 -> MNIST, 64 -> digits)")
-    e.add_argument("--split", choices=("test", "validation", "training"), default="test")
-    e.add_argument("-q", "--quiet", action="store_true", help="print only 'accuracy cost'")
+    _add_options(e, _SPLIT, _flag(_QUIET, "print only 'accuracy cost'"))
 
     # ---- predict ---------------------------------------------------------------------------------
-    pr = sub.add_parser(
-        "predict",
-        help="print the predicted label of each example",
-        formatter_class=_Formatter,
-        description="Print one predicted label per line, for the rows of --input "
-        "(.npy, or .csv/.txt with comma/space separated values) or of a "
-        "split of the data.",
-    )
-    pr.add_argument("model", help="model file")
-    pr.add_argument(
-        "--input",
-        metavar="FILE",
-        help="examples as rows, values in the model's input space: .npy, .npz (one "
-        "array, or --key), CSV/text with or without a header row (a label column "
-        "is dropped), or '-' for standard input",
-    )
-    pr.add_argument("--key", metavar="NAME", default=None, help="the array to read from --input FILE.npz")
-    pr.add_argument(
-        "--scale",
-        type=_pos_float,
-        metavar="S",
-        default=None,
-        help="divide the input by S first (e.g. 255 for raw pixels)",
+    pr = _add_options(
+        commands["predict"],
+        _opt("model", "model file"),
+        _opt(
+            "--input",
+            "examples as rows, values in the model's input space: .npy, .npz (one "
+            "array, or --key), CSV/text with or without a header row (a label column "
+            "is dropped), or '-' for standard input",
+            metavar="FILE",
+        ),
+        _opt("--key", "the array to read from --input FILE.npz", metavar="NAME"),
+        _opt(
+            "--scale", "divide the input by S first (e.g. 255 for raw pixels)", type=_pos_float, metavar="S"
+        ),
     )
     _add_data_args(pr, auto_help="data set when --input is not given (default: by the model's input size)")
-    pr.add_argument("--split", choices=("test", "validation", "training"), default="test")
-    pr.add_argument("--limit", type=_pos_int, metavar="N", default=None, help="only the first N examples")
-    pr.add_argument("--scores", action="store_true", help="also print the output activations")
-    pr.add_argument("-q", "--quiet", action="store_true", help="no note on stderr about the data used")
+    _add_options(
+        pr,
+        _SPLIT,
+        _opt("--limit", "only the first N examples", type=_pos_int, metavar="N"),
+        _flag("--scores", "also print the output activations"),
+        _flag(_QUIET, "no note on stderr about the data used"),
+    )
 
     # ---- export ----------------------------------------------------------------------------------
-    x = sub.add_parser(
-        "export",
-        help="write a saved model as ONNX (for ONNX Runtime and others)",
-        formatter_class=_Formatter,
-        description="Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
-        "probabilities (or output, for a linear output layer) and label "
-        "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
-        'pip install "fastnn[onnx]".',
+    _add_options(
+        commands["export"],
+        _opt("model", _MODEL_HELP),
+        _opt("out", "the ONNX file to write (atomically)", metavar="OUT.onnx"),
+        _opt("--opset", "ONNX opset to target (default: 17)", type=_pos_int, metavar="N"),
+        _flag(_QUIET, "print nothing on success"),
     )
-    x.add_argument("model", help="model file written by 'fastnn train --save', Network.save or network2")
-    x.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write (atomically)")
-    x.add_argument(
-        "--opset", type=_pos_int, metavar="N", default=None, help="ONNX opset to target (default: 17)"
-    )
-    x.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     # ---- download --------------------------------------------------------------------------------
-    from .download import MNIST_MIRRORS
-
-    d = sub.add_parser(
-        "download",
-        help="download MNIST (four IDX files, verified by SHA-256)",
-        formatter_class=_Formatter,
-        description="Download the four MNIST IDX files from public mirrors ("
-        + ", ".join(MNIST_MIRRORS)
-        + "), verify their SHA-256 against "
-        "the checksums shipped with fastnn and install them atomically. "
-        "Files already there and intact are kept; interrupted downloads "
-        "resume.",
+    _add_options(
+        commands["download"],
+        _opt("dataset", "the data set (mnist)", type=str.lower, choices=("mnist",)),
+        _opt("--dir", "target directory (default: ~/.fastnn/mnist, where fastnn looks)", metavar="DIR"),
+        _opt("--mirror", "a base URL to try first (the four .gz files under it)", metavar="URL"),
+        *_progress_options(
+            "print only errors", "show a progress bar per file (default: when stderr is a terminal)"
+        ),
     )
-    d.add_argument("dataset", type=str.lower, choices=("mnist",), help="the data set (mnist)")
-    d.add_argument(
-        "--dir",
-        metavar="DIR",
-        default=None,
-        help="target directory (default: ~/.fastnn/mnist, where fastnn looks)",
-    )
-    d.add_argument(
-        "--mirror", metavar="URL", default=None, help="a base URL to try first (the four .gz files under it)"
-    )
-    d.add_argument(
-        "--progress",
-        dest="progress",
-        action="store_true",
-        default=None,
-        help="show a progress bar per file (default: when stderr is a terminal)",
-    )
-    d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    d.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
     # ---- reproduce -------------------------------------------------------------------------------
-    rp = sub.add_parser(
-        "reproduce",
-        help="reproduce chapter 3's MNIST results table and figures",
-        formatter_class=_Formatter,
-        description="Run the experiments of chapter 3 of 'Neural Networks and Deep "
-        "Learning' with the book's settings and print the results table next "
-        "to the book's figures; --figures DIR also redraws the chapter's "
-        "figures from fastnn runs (PNG + the JSON of their series). Full "
-        "settings take minutes; without MNIST only the figures that need no "
-        "data are made.",
-    )
-    rp.add_argument(
-        "--quick",
-        action="store_true",
-        help="one seed of reduced runs (under a minute; numbers not comparable to the book)",
-    )
-    rp.add_argument(
-        "--figures",
-        metavar="DIR",
-        default=None,
-        help="write the chapter's figures (PNG) and their series (JSON) into DIR (needs matplotlib)",
-    )
-    rp.add_argument("--markdown", metavar="FILE", default=None, help="write a markdown report to FILE")
-    rp.add_argument(
-        "--json", metavar="FILE", default=None, help="write every run and figure series to FILE as JSON"
-    )
-    rp.add_argument(
-        "--seeds",
-        type=_pos_int,
-        metavar="N",
-        default=None,
-        help="seeds per experiment (default 3; 1 with --quick)",
-    )
-    rp.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        default=None,
-        help="directory holding the four MNIST IDX files. Default: $FASTNN_DATA, then ~/.fastnn/mnist",
+    _add_options(
+        commands["reproduce"],
+        _flag(
+            "--quick",
+            "one seed of reduced runs (under a minute; numbers not comparable to the book)",
+        ),
+        _opt(
+            "--figures",
+            "write the chapter's figures (PNG) and their series (JSON) into DIR (needs matplotlib)",
+            metavar="DIR",
+        ),
+        _opt("--markdown", "write a markdown report to FILE", metavar="FILE"),
+        _opt("--json", "write every run and figure series to FILE as JSON", metavar="FILE"),
+        _opt("--seeds", "seeds per experiment (default 3; 1 with --quick)", type=_pos_int, metavar="N"),
+        _opt("--data-dir", _DATA_DIR_HELP + ". Default: $FASTNN_DATA, then ~/.fastnn/mnist", metavar="DIR"),
     )
     return _case_insensitive(parser)
 
@@ -1119,20 +1104,25 @@ def _resume(args, fresh, n_training):
     return net, int(state["epoch"])
 
 
+# SGD's keyword arguments given by the shared training options of the same name (and --threads)
+_SGD_NAMES = (
+    "regularization",
+    "momentum",
+    "dropout",
+    "early_stopping",
+    "restore_best",
+    "eta_schedule",
+    "eta_decay",
+    "min_eta_ratio",
+    "shuffle",
+)
+
+
 def _sgd_options(args):
     """SGD keyword arguments from the shared training options (None: not given to 'tune')."""
-    return dict(
-        regularization=args.regularization,
-        momentum=args.momentum,
-        dropout=args.dropout,
-        early_stopping=args.early_stopping,
-        restore_best=args.restore_best,
-        eta_schedule=args.eta_schedule,
-        eta_decay=args.eta_decay,
-        min_eta_ratio=args.min_eta_ratio,
-        shuffle=args.shuffle,
-        n_threads=args.threads,
-    )
+    options = {name: getattr(args, name) for name in _SGD_NAMES}
+    options["n_threads"] = args.threads
+    return options
 
 
 def cmd_train(args):
@@ -1588,19 +1578,32 @@ def cmd_tune(args):
 # --------------------------------------------------------------------------------------------------
 # evaluate / predict
 # --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _reading(path, not_found, is_dir, unreadable, invalid="{error}"):
+    """Reading a file the user named: its failures become one-line CLIErrors. The messages are
+    formats of {path}, {reason} (the OS error) and {error} (a ValueError: a malformed file)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise CLIError(not_found.format(path=path)) from None
+    except IsADirectoryError:
+        raise CLIError(is_dir.format(path=path)) from None
+    except OSError as e:
+        raise CLIError(unreadable.format(path=path, reason=e.strerror or e)) from None
+    except ValueError as e:
+        raise CLIError(invalid.format(path=path, error=e)) from None
+
+
 def _load_model(path):
     from .io import load
 
-    try:
+    with _reading(
+        path,
+        "model file not found: {path}",
+        "{path}: is a directory, not a model file",
+        "cannot read {path}: {reason}",
+    ):
         return load(path)
-    except FileNotFoundError:
-        raise CLIError(f"model file not found: {path}") from None
-    except IsADirectoryError:
-        raise CLIError(f"{path}: is a directory, not a model file") from None
-    except OSError as e:
-        raise CLIError(f"cannot read {path}: {e.strerror or e}") from None
-    except ValueError as e:
-        raise CLIError(str(e)) from None
 
 
 def _data_for_model(args, net):
@@ -1641,16 +1644,14 @@ def _read_input(path, n_inputs, dtype, key=None):
 
     from .files import read_features
 
-    try:
+    with _reading(
+        path,
+        "--input {path}: file not found",
+        "--input {path}: is a directory",
+        "--input {path}: cannot read it: {reason}",
+        "--input {error}",
+    ):
         X = read_features(path, n_inputs, key=key)
-    except FileNotFoundError:
-        raise CLIError(f"--input {path}: file not found") from None
-    except IsADirectoryError:
-        raise CLIError(f"--input {path}: is a directory") from None
-    except OSError as e:
-        raise CLIError(f"--input {path}: cannot read it: {e.strerror or e}") from None
-    except ValueError as e:
-        raise CLIError(f"--input {e}") from None
     if X.shape[1] != n_inputs:
         raise CLIError(f"--input {path}: expected rows of {n_inputs} values, got an array of shape {X.shape}")
     return np.ascontiguousarray(X, dtype=dtype)

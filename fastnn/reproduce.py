@@ -657,9 +657,19 @@ def _figure(ncols, width_per=5.0, height=3.8, dpi=100):
     return fig, axes
 
 
-def _save(fig, path):
+def _one_panel(dpi):
+    """A figure of one wide panel: (fig, ax)."""
+    fig, axes = _figure(1, width_per=7.0, height=4.2, dpi=dpi)
+    return fig, axes[0]
+
+
+def _save(fig, path, title=None, quick=False, ax=None, **font):
+    """Title the figure (or its panel `ax`), marked " — QUICK" for reduced runs, and write the PNG
+    atomically."""
     from .io import atomic_write_bytes
 
+    if title is not None:
+        (fig.suptitle if ax is None else ax.set_title)(title + (" — QUICK" if quick else ""), **font)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -686,8 +696,7 @@ def draw_slowdown(series, path, dpi=100):
         ax.set_ylabel("cost")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
-    fig.suptitle("Learning slowdown (§3.1): one sigmoid neuron, input 1, target 0, 300 epochs")
-    _save(fig, path)
+    _save(fig, path, "Learning slowdown (§3.1): one sigmoid neuron, input 1, target 0, 300 epochs")
 
 
 def draw_softmax(series, path, dpi=100):
@@ -715,10 +724,11 @@ def draw_softmax(series, path, dpi=100):
         ax.set_title(f"e^(c·zj) / Σk e^(c·zk): {what}", fontsize=10)
         ax.legend(fontsize=8)
     axes[2].axhline(0.5, color="gray", linestyle="--", linewidth=1)
-    fig.suptitle(
-        "Softmax (§3.1.4): monotonic, non-local, sums to 1; c → ∞ gives the maximum (1/2 each on a tie)"
+    _save(
+        fig,
+        path,
+        "Softmax (§3.1.4): monotonic, non-local, sums to 1; c → ∞ gives the maximum (1/2 each on a tie)",
     )
-    _save(fig, path)
 
 
 def draw_overfitting(run, path, quick=False, dpi=100):
@@ -741,13 +751,11 @@ def draw_overfitting(run, path, quick=False, dpi=100):
     axes[2].axvline(best + 1, color="gray", linestyle=":", label=f"minimum: epoch {best + 1}")
     for ax in axes:
         ax.legend(fontsize=8)
-    fig.suptitle(
+    title = (
         f"Overfitting (§3.2): [784,30,10], large init, first {run.n_training:,} training images, "
         f"{run.epochs} epochs, η = 0.5, λ = 0, {run.n_evaluation:,} test images"
-        + (" — QUICK" if quick else ""),
-        fontsize=11,
     )
-    _save(fig, path)
+    _save(fig, path, title, quick, fontsize=11)
 
 
 def draw_regularization(run0, run1, path, quick=False, dpi=100):
@@ -778,17 +786,15 @@ def draw_regularization(run0, run1, path, quick=False, dpi=100):
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    fig.suptitle(
+    title = (
         f"L2 regularization (§3.2.1): the overfitting run with λ = 0.1 beside λ = 0 "
-        f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)" + (" — QUICK" if quick else ""),
-        fontsize=11,
+        f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)"
     )
-    _save(fig, path)
+    _save(fig, path, title, quick, fontsize=11)
 
 
 def draw_weight_init(series, path, quick=False, dpi=100):
-    fig, axes = _figure(1, width_per=7.0, height=4.2, dpi=dpi)
-    ax = axes[0]
+    fig, ax = _one_panel(dpi)
     for key, label in (("default", "weights N(0, 1/n_in) (1/√n_in)"), ("large", "weights N(0, 1)")):
         s = series[key]
         ax.plot(s["epoch"], s["validation_accuracy"], marker=".", label=label)
@@ -801,17 +807,15 @@ def draw_weight_init(series, path, quick=False, dpi=100):
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(
+    title = (
         f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g}, "
-        f"{s['n_training']:,} images, {len(s['epoch'])} epochs" + (" — QUICK" if quick else ""),
-        fontsize=10,
+        f"{s['n_training']:,} images, {len(s['epoch'])} epochs"
     )
-    _save(fig, path)
+    _save(fig, path, title, quick, ax, fontsize=10)
 
 
 def draw_training_size(series, path, quick=False, dpi=100):
-    fig, axes = _figure(1, width_per=7.0, height=4.2, dpi=dpi)
-    ax = axes[0]
+    fig, ax = _one_panel(dpi)
     from matplotlib.ticker import FuncFormatter
 
     ax.plot(series["n"], series["accuracy"], marker="o", label="fastnn, 1/√n_in init")
@@ -821,14 +825,10 @@ def draw_training_size(series, path, quick=False, dpi=100):
     ax.set_xlabel("training images (log scale)")
     ax.set_ylabel(f"test accuracy (%, {series['n_test']:,} images)")
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(
-        "More training data (§3.2.2): [784,30,10], η = 0.5,\nλ = 5.0·n/50,000, "
-        + ("50,000/n" if quick else "30·50,000/n")
-        + " epochs (the same number of steps)"
-        + (" — QUICK" if quick else ""),
-        fontsize=10,
+    title = "More training data (§3.2.2): [784,30,10], η = 0.5,\nλ = 5.0·n/50,000, " + (
+        "50,000/n" if quick else "30·50,000/n"
     )
-    _save(fig, path)
+    _save(fig, path, title + " epochs (the same number of steps)", quick, ax, fontsize=10)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -64,6 +64,23 @@ def start_fastnn(directory, *args, **env):
     )
 
 
+def run_python(code, cwd=None, env=None, timeout=300):
+    """Run ``python -c CODE`` in a child that imports the tested fastnn (``package_env()`` unless
+    `env` is given); returns the CompletedProcess (text, stdout and stderr captured, no stdin)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=package_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def run_fastnn(directory, *args, timeout=180, **env):
     """Run ``python -m fastnn ARGS`` in ``directory`` with ``fastnn_env(directory, **env)``;
     returns the CompletedProcess (text, stdout and stderr captured, no stdin)."""

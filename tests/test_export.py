@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import package_env, run_python
 
 import fastnn
 from fastnn import cli
@@ -378,15 +378,7 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
     blocks = _readme_block("Use the model elsewhere")
     code = blocks[0]
     assert len(code.strip().splitlines()) == 6
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = run_python(code, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "model.onnx").exists()
 
@@ -395,15 +387,7 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
 def test_readme_torch_example_runs_as_written(tmp_path, torch):
     onnx_block, torch_block = _readme_block("Use the model elsewhere")[:2]
     code = onnx_block + torch_block + "assert net.sizes == (784, 30, 10)\n"
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = run_python(code, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
 
@@ -588,9 +572,7 @@ def test_importing_the_exporter_imports_neither_onnx_nor_torch():
         "import sys, fastnn.export, fastnn.sklearn, fastnn.cli; "
         "assert not {'onnx', 'onnxruntime', 'torch'} & set(sys.modules), sorted(sys.modules)"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code], check=False, env=_env(), capture_output=True, text=True, timeout=300
-    )
+    run = run_python(code)
     assert run.returncode == 0, run.stderr[-2000:]
 
 

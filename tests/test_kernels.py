@@ -3,14 +3,12 @@ training on each path (a subprocess with FASTNN_ISA set) against the reference; 
 reproducibility."""
 
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import package_env, run_python
 
 import fastnn
 from fastnn import _core
@@ -188,15 +186,7 @@ print(json.dumps(out))
 
 
 def run_path(isa, kernels="own"):
-    env = package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels)
-    proc = subprocess.run(
-        [sys.executable, "-c", TRAIN_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(ROOT),
-        timeout=300,
-    )
+    proc = run_python(TRAIN_SCRIPT, ROOT, package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -217,28 +207,13 @@ def test_seeded_runs_are_bit_reproducible_per_isa_path(isa):
     assert run_path(isa)["digests"] == run_path(isa)["digests"]
 
 
-def test_bad_environment_is_refused_at_import():
-    env = package_env(FASTNN_ISA="sse9")
-    proc = subprocess.run(
-        [sys.executable, "-c", "import fastnn._core"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(ROOT),
-        timeout=120,
-    )
-    assert proc.returncode != 0 and "FASTNN_ISA" in proc.stderr
-    env = package_env(FASTNN_KERNELS="fast")
+@pytest.mark.parametrize("name, value", [("FASTNN_ISA", "sse9"), ("FASTNN_KERNELS", "fast")])
+def test_bad_environment_is_refused_at_import(name, value):
+    env = package_env()
     env.pop("FASTNN_ISA", None)
-    proc = subprocess.run(
-        [sys.executable, "-c", "import fastnn._core"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(ROOT),
-        timeout=120,
-    )
-    assert proc.returncode != 0 and "FASTNN_KERNELS" in proc.stderr
+    env[name] = value
+    proc = run_python("import fastnn._core", ROOT, env, timeout=120)
+    assert proc.returncode != 0 and name in proc.stderr
 
 
 def test_blas_path_selectable_and_equivalent():

@@ -1,11 +1,12 @@
 """The public Network API: construction, parameters, data forms, monitoring, schedules, learning."""
 
 import copy
+import inspect
 import pickle
 
 import numpy as np
 import pytest
-from conftest import assert_unchanged, package_env, snapshot
+from conftest import assert_unchanged, run_python, snapshot
 
 import fastnn
 from fastnn.reference import ReferenceNetwork
@@ -95,26 +96,9 @@ def test_network2_list_data_equals_arrays(toy):
     eval_pairs = [(x.reshape(-1, 1), int(t)) for x, t in zip(X, y)]  # evaluation form
     a = fastnn.Network([5, 4, 3], seed=3)
     b = fastnn.Network([5, 4, 3], seed=3)
-    ra = a.SGD(
-        pairs,
-        2,
-        7,
-        0.5,
-        0.1,
-        evaluation_data=eval_pairs,
-        monitor_evaluation_accuracy=True,
-        monitor_training_cost=True,
-    )
-    rb = b.SGD(
-        (X, y),
-        2,
-        7,
-        0.5,
-        0.1,
-        evaluation_data=(X, y),
-        monitor_evaluation_accuracy=True,
-        monitor_training_cost=True,
-    )
+    monitor = dict(monitor_evaluation_accuracy=True, monitor_training_cost=True)
+    ra = a.SGD(pairs, 2, 7, 0.5, 0.1, evaluation_data=eval_pairs, **monitor)
+    rb = b.SGD((X, y), 2, 7, 0.5, 0.1, evaluation_data=(X, y), **monitor)
     assert np.array_equal(a._params, b._params)
     assert ra == rb
     assert a.accuracy(eval_pairs) == b.accuracy(X, y)
@@ -167,20 +151,10 @@ def test_defaults_reproduce_plain_sgd_exactly(toy):
     a = fastnn.Network([5, 6, 3], seed=4)
     b = fastnn.Network([5, 6, 3], seed=4)
     a.SGD((X, y), 3, 8, 0.5, 1.0)
-    b.SGD(
-        (X, y),
-        3,
-        8,
-        0.5,
-        1.0,
-        regularization="l2",
-        momentum=0.0,
-        dropout=0.0,
-        early_stopping=None,
-        eta_schedule=None,
-        track_loss=False,
-        progress=False,
-    )
+    keywords = inspect.signature(fastnn.Network.SGD).parameters.values()
+    defaults = {p.name: p.default for p in keywords if p.kind is p.KEYWORD_ONLY}
+    assert {"regularization", "momentum", "dropout", "early_stopping", "eta_schedule"} <= set(defaults)
+    b.SGD((X, y), 3, 8, 0.5, 1.0, **defaults)  # every keyword given, at its default
     assert np.array_equal(a._params, b._params)
 
 
@@ -354,17 +328,13 @@ def test_nan_in_training_x_is_found_in_the_compiled_loop_and_changes_nothing(shu
 
 def test_import_is_light(tmp_path):
     """`import fastnn` takes scipy's BLAS table without importing scipy.linalg (27 MB, 0.3 s)."""
-    import subprocess
-    import sys
 
     code = (
         "import sys, fastnn, numpy as np; assert 'scipy.linalg' not in sys.modules; "
         "n = fastnn.Network([3, 2], seed=0); n.SGD((np.eye(3), np.array([0, 1, 1])), 1, 1, 0.1); "
         "import scipy.linalg; print(scipy.linalg.solve(np.eye(2), np.ones(2)).sum())"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=package_env()
-    )
+    out = run_python(code, tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2.0"
 

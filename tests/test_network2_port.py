@@ -37,34 +37,18 @@ def test_book_usage_gives_the_array_api_numbers(book_data, tmp_path):
         warnings.simplefilter("error")  # network2's CrossEntropyCost matches: no warning
         net = fastnn.Network([d, 30, 10], cost=network2.CrossEntropyCost)
     assert net.cost is fastnn.CrossEntropyCost and net.output == "sigmoid"
-    lists = net.SGD(
-        training_data,
-        3,
-        10,
-        0.5,
-        lmbda=5.0,
-        evaluation_data=validation_data,
+    monitor_all = dict(
         monitor_evaluation_cost=True,
         monitor_evaluation_accuracy=True,
         monitor_training_cost=True,
         monitor_training_accuracy=True,
     )
+    lists = net.SGD(training_data, 3, 10, 0.5, lmbda=5.0, evaluation_data=validation_data, **monitor_all)
 
     np.random.seed(1)
     arr = fastnn.Network([d, 30, 10], cost="cross-entropy")
     assert arr.seed == net.seed
-    want = arr.SGD(
-        (X, y),
-        3,
-        10,
-        0.5,
-        lmbda=5.0,
-        evaluation_data=(Xv, yv),
-        monitor_evaluation_cost=True,
-        monitor_evaluation_accuracy=True,
-        monitor_training_cost=True,
-        monitor_training_accuracy=True,
-    )
+    want = arr.SGD((X, y), 3, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv), **monitor_all)
     assert lists == want  # bit for bit
     assert np.array_equal(net._params, arr._params)
 
@@ -159,25 +143,9 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
     core = fastnn.Network([64, 20, 10], cost="cross-entropy", seed=3)
     records = []
     w = np.random.default_rng(0).random(len(X))
-    got = net.SGD(
-        (X, y),
-        4,
-        10,
-        0.25,
-        evaluation_data=(Xv, yv),
-        monitor_evaluation_cost=True,
-        monitor_evaluation_accuracy=True,
-        early_stopping=10,
-        momentum=0.3,
-        callback=records.append,
-        sample_weight=w,
-        track_loss=True,
-    )
-    want = core.SGD(
-        (X, y),
-        4,
-        10,
-        0.5,
+    run = dict(
+        epochs=4,
+        mini_batch_size=10,
         evaluation_data=(Xv, yv),
         monitor_evaluation_cost=True,
         monitor_evaluation_accuracy=True,
@@ -186,6 +154,8 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
         sample_weight=w,
         track_loss=True,
     )
+    got = net.SGD((X, y), eta=0.25, callback=records.append, **run)  # twice the cost: half the eta
+    want = core.SGD((X, y), eta=0.5, **run)
     assert net.history.records[0].training_loss == pytest.approx(
         2 * core.history.records[0].training_loss, rel=1e-9
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env, run_fastnn
+from conftest import package_env, run_fastnn, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("learning-slowdown", "overfitting", "regularization", "weight-init", "training-size", "softmax")
@@ -101,9 +101,7 @@ def test_reproduce_does_not_import_matplotlib_without_figures():
         "import sys, fastnn.reproduce as r; d = r.softmax_series(); "
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=package_env(), capture_output=True, text=True, check=False
-    )
+    out = run_python(code, ROOT)
     assert out.returncode == 0, out.stderr
 
 
