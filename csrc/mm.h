@@ -4,8 +4,9 @@
  *   forward   z (m, n_out) = act(A · Wᵀ + b), A's row i read at a + rows[i] * lda (rows == NULL:
  *             consecutive rows), optionally dropout: mask (m, n_out) drawn from rng, drop = z * mask
  *   backward  dp (m, n_in) = (d · W) ⊙ act'(ap) [⊙ mask]                              (BP2)
- *   update    W ← βW + α δᵀA (L1: W − c sgn W + α δᵀA; momentum: V ← μV + α δᵀA − c(W|sgn W),
- *             W ← W + V) and b ← b + α Σ_rows δ (momentum: vb ← μ vb + α Σ δ, b ← b + vb)
+ *   update    W ← βW + δᵀA (L1: W − c sgn W + δᵀA; momentum: V ← μV + δᵀA − c(W|sgn W),
+ *             W ← W + V) and b ← b + Σ_rows δ (momentum: vb ← μ vb + Σ δ, b ← b + vb), where δ
+ *             already carries the step −η/m (the caller scales δᴸ once; BP2 passes it on)
  *
  * W is the (n_out, n_in) row-major parameter block itself. No static state, no allocation.
  * One table of kernels per instruction set: generic (GCC/clang vector extensions, 16-byte vectors:
@@ -31,7 +32,7 @@
     typedef void (*fnn_mm_update##SFX##_t)(REAL *w, REAL *b, REAL *vw, REAL *vb, const REAL *d,   \
                                            const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,   \
                                            ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,          \
-                                           REAL alpha, REAL beta, REAL mu, REAL c, int reg,     \
+                                           REAL beta, REAL mu, REAL c, int reg,                   \
                                            const fnn_prefetch *pf);
 
 /* Rows to fetch towards L2 while a kernel computes (the next mini-batch's input rows, which the

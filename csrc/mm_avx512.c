@@ -1,4 +1,5 @@
-/* fastnn small-matrix kernels, avx512 path: mm_impl.h compiled with 64-byte vectors for avx512f,avx512vl,avx512dq,avx2,fma.
+/* fastnn small-matrix kernels, avx512 path: mm_impl.h compiled with 64-byte vectors for
+ * avx512f,avx512vl,avx512dq,avx2,fma; the partial last vector of a row is an AVX-512 masked move.
  * x86-64 only; the target is enabled for this file's functions alone (the rest of the package
  * stays baseline), and the dispatcher only hands this table out when the CPU has it. */
 #include <string.h>
@@ -12,17 +13,18 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 #endif
+#include <immintrin.h>
 
 #define ISA _avx512
 #define VBYTES 64
+#define MM_LANES_D 8
+#define MM_LANES_F 16
+#define MM_LOADN_D(p, n) ((VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1u), (p)))
+#define MM_LOADN_F(p, n) ((VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
+#define MM_STOREN_D(p, v, n) _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1u), (__m512d)(v))
+#define MM_STOREN_F(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 
 #define NAME "avx512"
 #include "mm_instantiate.h"
-
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-
+#include "mm_target_end.h"
 #endif

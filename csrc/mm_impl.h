@@ -1,13 +1,19 @@
-/* Template body of fastnn's register-blocked small-matrix kernels (see mm.h for the contract).
+/* Template body of fastnn's register-blocked small-matrix kernels (see mm.h for the contract and
+ * DESIGN.md for the blocking and its measured speed).
  *
- * Included by mm_generic.c, mm_avx2.c and mm_avx512.c, once per precision, with
+ * Included by mm_generic.c, mm_avx2.c and mm_avx512.c (through mm_instantiate.h), once per
+ * precision, with
  *   REAL      double | float          SFX     _d | _f
  *   ISA       the table suffix         VBYTES  bytes per vector register (16, 32, 64)
+ *   LANES     VBYTES / sizeof(REAL) as a literal (for the reduction's index lists)
  *   SINT      the same-width signed integer (for comparison masks)
- * No intrinsics: GCC/clang vector extensions, so the same text compiles for SSE2/NEON (generic),
- * AVX2+FMA and AVX-512 depending on the target the including file enables. Loads and stores go
- * through memcpy (unaligned moves). Every block is a compile-time (RI, RO/CK) instance of an
- * always-inline function, so its accumulators live in registers.
+ *   MM_LOADN(p, n), MM_STOREN(p, v, n)   the first n < LANES lanes only (the others read as 0 /
+ *             are not written): masked moves on AVX2/AVX-512, a short loop on the portable path
+ * Otherwise no intrinsics: GCC/clang vector extensions, so the same text compiles for SSE2/NEON
+ * (generic), AVX2+FMA and AVX-512. Full vectors move through memcpy (unaligned moves). Every block
+ * is a compile-time (rows x outputs / vectors) instance of an always-inline function, so its
+ * accumulators live in registers; the last, partial vector of a row is a masked move, never a
+ * scalar loop.
  */
 
 #define MM_CAT_(a, b) a##b
@@ -16,7 +22,7 @@
 #define MF(name) MM_CAT3(name, ISA, SFX)
 #define VEC MF(mm_vec)
 #define IVEC MF(mm_ivec)
-#define VW ((ptrdiff_t)(VBYTES / sizeof(REAL)))
+#define VW ((ptrdiff_t)LANES)
 #define MM_INLINE static inline __attribute__((always_inline))
 
 typedef REAL VEC __attribute__((vector_size(VBYTES)));
@@ -28,17 +34,30 @@ MM_INLINE VEC MF(ld)(const REAL *p) {
     return v;
 }
 MM_INLINE void MF(st)(REAL *p, VEC v) { memcpy(p, &v, sizeof v); }
+#ifdef MM_GENERIC_TAILS /* the portable path's partial vectors: through a zeroed buffer */
+MM_INLINE VEC MF(ldn_buf)(const REAL *p, int n) {
+    REAL t[LANES] = {0};
+    for (int j = 0; j < n; j++) t[j] = p[j];
+    return MF(ld)(t);
+}
+MM_INLINE void MF(stn_buf)(REAL *p, VEC v, int n) {
+    REAL t[LANES];
+    MF(st)(t, v);
+    for (int j = 0; j < n; j++) p[j] = t[j];
+}
+#endif
+/* n lanes (1 <= n <= LANES): a full move when n == LANES (blocks are instantiated separately for
+ * full last vectors, where n is the constant LANES and this test folds away) */
+MM_INLINE VEC MF(ldn)(const REAL *p, int n) { return n == (int)VW ? MF(ld)(p) : MM_LOADN(p, n); }
+MM_INLINE void MF(stn)(REAL *p, VEC v, int n) {
+    if (n == (int)VW)
+        MF(st)(p, v);
+    else
+        MM_STOREN(p, v, n);
+}
 MM_INLINE VEC MF(bc)(REAL s) { /* broadcast: s - 0 == s exactly, so the compiler drops the op */
     const VEC zero = {0};
     return s - zero;
-}
-/* Horizontal sum by halving (a fixed order: results are reproducible on one ISA path). */
-MM_INLINE REAL MF(hsum)(VEC v) {
-    REAL t[VBYTES / sizeof(REAL)];
-    memcpy(t, &v, sizeof v);
-    for (int w = (int)(VW / 2); w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) t[j] += t[j + w];
-    return t[0];
 }
 /* c * sgn(x) (sgn(0) = 0) without branches. */
 MM_INLINE VEC MF(csgn)(VEC x, REAL c) {
@@ -47,7 +66,6 @@ MM_INLINE VEC MF(csgn)(VEC x, REAL c) {
     const VEC cv = MF(bc)(c);
     return (VEC)((IVEC)cv & pos) - (VEC)((IVEC)cv & neg);
 }
-MM_INLINE REAL MF(csgn1)(REAL x, REAL c) { return c * (REAL)((x > 0) - (x < 0)); }
 
 /* act'(z) in terms of a = act(z), times the gradient g (BP2's Hadamard factor). */
 MM_INLINE VEC MF(dact)(VEC g, VEC a, int act) {
@@ -59,51 +77,103 @@ MM_INLINE VEC MF(dact)(VEC g, VEC a, int act) {
     default: return g;
     }
 }
-MM_INLINE REAL MF(dact1)(REAL g, REAL a, int act) {
-    switch (act) {
-    case FNN_SIGMOID: return g * (a * ((REAL)1 - a));
-    case FNN_TANH: return g * ((REAL)1 - a * a);
-    case FNN_RELU: return a > (REAL)0 ? g : (REAL)0;
-    default: return g;
+
+/* ------------------------------------------------------------------------------------------------
+ * Transposing reduction: NA <= LANES accumulators -> one vector whose lane j is the sum of
+ * accumulator j's lanes. log2(LANES) levels of pairwise "low halves + high halves" shuffles
+ * (mm_reduce.h): LANES - 1 combines for LANES sums instead of one horizontal sum each. A fixed
+ * order, so results are reproducible on one ISA path.
+ * ---------------------------------------------------------------------------------------------- */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define MM_SHUF(u, v, s, half)                                                                 \
+    __builtin_shufflevector(u, v, MM_CAT(MM_CAT3(MM_RED, LANES, _), MM_CAT(s, half)))
+MM_INLINE VEC MF(comb)(VEC u, VEC v, const int s) {
+    switch (s) {
+#if LANES >= 16
+    case 3: return MM_SHUF(u, v, 3, A) + MM_SHUF(u, v, 3, B);
+#endif
+#if LANES >= 8
+    case 2: return MM_SHUF(u, v, 2, A) + MM_SHUF(u, v, 2, B);
+#endif
+#if LANES >= 4
+    case 1: return MM_SHUF(u, v, 1, A) + MM_SHUF(u, v, 1, B);
+#endif
+    default: return MM_SHUF(u, v, 0, A) + MM_SHUF(u, v, 0, B);
     }
 }
+MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
+    VEC t[LANES];
+    for (int j = 0; j < (int)VW; j++) t[j] = j < na ? acc[j] : (VEC){0};
+    int s = 0;
+    for (int cnt = (int)VW; cnt > 1; cnt /= 2, s++)
+        for (int j = 0; j < cnt / 2; j++) t[j] = MF(comb)(t[2 * j], t[2 * j + 1], s);
+    return t[0];
+}
+#undef MM_SHUF
+#else /* compilers without __builtin_shufflevector: one horizontal sum by halving per lane */
+MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
+    REAL out[LANES] = {0};
+    for (int j = 0; j < na; j++) {
+        REAL t[LANES];
+        memcpy(t, &acc[j], sizeof t);
+        for (int w = (int)(VW / 2); w >= 1; w /= 2)
+            for (int q = 0; q < w; q++) t[q] += t[q + w];
+        out[j] = t[0];
+    }
+    return MF(ld)(out);
+}
+#endif
 
 #define ROW(a, lda, rows, i) ((a) + ((rows) ? (rows)[i] : (i)) * (lda))
 
 /* ------------------------------------------------------------------------------------------------
- * forward: z (RI rows, RO outputs) = A_rows · W_[o0, o0+RO)ᵀ ; dot products along n_in, vectorised
- * along n_in (W row-major), horizontal sums at the end; RI*RO accumulators.
+ * forward: z (RI rows, RO outputs) = A_rows · W_[o0, o0+RO)ᵀ + b; dot products along n_in,
+ * vectorised along n_in (W row-major, the canonical storage), RI*RO accumulators, reduced
+ * together at the end (MF(reduce)), the bias added on the way out. The last partial vector of
+ * n_in is a masked load (zeros beyond n_in).
  * ---------------------------------------------------------------------------------------------- */
 #define F_RI 5
 #define F_RO 4
+#define F_NA (F_RI * F_RO)
+#define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow,
-                           const REAL *restrict w, ptrdiff_t n_in, const int RI, const int RO) {
-    VEC acc[F_RI][F_RO];
-    for (int i = 0; i < RI; i++)
-        for (int o = 0; o < RO; o++) acc[i][o] = (VEC){0};
+                           const REAL *restrict w, const REAL *restrict b, ptrdiff_t n_in,
+                           const int RI, const int RO) {
+    VEC acc[F_NG * LANES];
+    for (int j = 0; j < RI * RO; j++) acc[j] = (VEC){0};
     ptrdiff_t k = 0;
     for (; k + VW <= n_in; k += VW) {
         VEC wv[F_RO];
         for (int o = 0; o < RO; o++) wv[o] = MF(ld)(w + o * n_in + k);
         for (int i = 0; i < RI; i++) {
             const VEC av = MF(ld)(arow[i] + k);
-            for (int o = 0; o < RO; o++) acc[i][o] += av * wv[o];
+            for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
         }
     }
-    for (int i = 0; i < RI; i++)
-        for (int o = 0; o < RO; o++) {
-            REAL s = MF(hsum)(acc[i][o]);
-            for (ptrdiff_t kk = k; kk < n_in; kk++) s += arow[i][kk] * w[o * n_in + kk];
-            z[i * ldz + o] = s;
+    if (k < n_in) {
+        const int r = (int)(n_in - k);
+        VEC wv[F_RO];
+        for (int o = 0; o < RO; o++) wv[o] = MF(ldn)(w + o * n_in + k, r);
+        for (int i = 0; i < RI; i++) {
+            const VEC av = MF(ldn)(arow[i] + k, r);
+            for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
         }
+    }
+    REAL sums[F_NG * LANES];
+    for (int g = 0; g * (int)VW < RI * RO; g++) {
+        const int na = RI * RO - g * (int)VW < (int)VW ? RI * RO - g * (int)VW : (int)VW;
+        MF(st)(sums + g * VW, MF(reduce)(acc + g * VW, na));
+    }
+    for (int i = 0; i < RI; i++)
+        for (int o = 0; o < RO; o++) z[i * ldz + o] = sums[i * RO + o] + b[o];
 }
 
-#define FWD_RO_CASES(RI)                                                                     \
-    switch (ro) {                                                                            \
-    case 4: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, n_in, RI, 4); break;            \
-    case 3: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, n_in, RI, 3); break;            \
-    case 2: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, n_in, RI, 2); break;            \
-    default: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, n_in, RI, 1); break;           \
+#define FWD_RO_CASES(RI)                                                                      \
+    switch (ro) {                                                                             \
+    case 4: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 4); break;     \
+    case 3: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 3); break;     \
+    case 2: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 2); break;     \
+    default: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 1); break;    \
     }
 
 void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
@@ -125,8 +195,8 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
             default: FWD_RO_CASES(1) break;
             }
         }
-        /* bias + activation (+ dropout) on this row block while it is in L1 */
-        MM_CAT(fnn_activate, SFX)(zb, b, ri, n_out, act);
+        /* activation (+ dropout) on this row block while it is in L1; the bias is in already */
+        MM_CAT(fnn_activate, SFX)(zb, NULL, ri, n_out, act);
         if (mask != NULL)
             MM_CAT(fnn_dropout, SFX)(drop + i0 * n_out, mask + i0 * n_out, zb, ri * n_out, rng, p);
     }
@@ -135,18 +205,22 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
 /* ------------------------------------------------------------------------------------------------
  * backward (BP2): dp (m, n_in) = (d (m, n_out) · W) ⊙ act'(ap) [⊙ mask]; broadcast δ, vectorise
  * along n_in; RI rows x CK vectors of accumulators; the Hadamard factor fused into the store.
+ * The block's last vector holds `last` lanes (LANES but at the end of a row).
  * ---------------------------------------------------------------------------------------------- */
 #define B_RI 4
 #define B_CK 4
 MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL *restrict w,
                            ptrdiff_t n_out, ptrdiff_t n_in, const REAL *restrict ap,
-                           const REAL *restrict mask, int act, const int RI, const int CK) {
+                           const REAL *restrict mask, int act, const int RI, const int CK,
+                           int last, const int FULL) {
+    if (FULL) last = (int)VW;
     VEC acc[B_RI][B_CK];
     for (int i = 0; i < RI; i++)
         for (int c = 0; c < CK; c++) acc[i][c] = (VEC){0};
     for (ptrdiff_t o = 0; o < n_out; o++) {
         VEC wv[B_CK];
-        for (int c = 0; c < CK; c++) wv[c] = MF(ld)(w + o * n_in + c * VW);
+        for (int c = 0; c < CK; c++)
+            wv[c] = c < CK - 1 ? MF(ld)(w + o * n_in + c * VW) : MF(ldn)(w + o * n_in + c * VW, last);
         for (int i = 0; i < RI; i++) {
             const VEC dv = MF(bc)(d[i * n_out + o]);
             for (int c = 0; c < CK; c++) acc[i][c] += dv * wv[c];
@@ -154,32 +228,43 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
     }
     for (int i = 0; i < RI; i++)
         for (int c = 0; c < CK; c++) {
-            VEC g = MF(dact)(acc[i][c], MF(ld)(ap + i * n_in + c * VW), act);
-            if (mask != NULL) g *= MF(ld)(mask + i * n_in + c * VW);
-            MF(st)(dp + i * n_in + c * VW, g);
+            const int n = c < CK - 1 ? (int)VW : last;
+            VEC g = MF(dact)(acc[i][c], MF(ldn)(ap + i * n_in + c * VW, n), act);
+            if (mask != NULL) g *= MF(ldn)(mask + i * n_in + c * VW, n);
+            MF(stn)(dp + i * n_in + c * VW, g, n);
         }
 }
 
-#define BWD_CK_CASES(RI)                                                                      \
-    switch (ck) {                                                                             \
-    case 4: MF(bwd_blk)(dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in,               \
-                        ap + i0 * n_in + k, mask ? mask + i0 * n_in + k : NULL, act, RI, 4); break; \
-    case 3: MF(bwd_blk)(dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in,               \
-                        ap + i0 * n_in + k, mask ? mask + i0 * n_in + k : NULL, act, RI, 3); break; \
-    case 2: MF(bwd_blk)(dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in,               \
-                        ap + i0 * n_in + k, mask ? mask + i0 * n_in + k : NULL, act, RI, 2); break; \
-    default: MF(bwd_blk)(dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in,              \
-                         ap + i0 * n_in + k, mask ? mask + i0 * n_in + k : NULL, act, RI, 1); break; \
+#define BWD_ARGS(RI, CK)                                                                       \
+    dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in, ap + i0 * n_in + k,                \
+        mask ? mask + i0 * n_in + k : NULL, act, RI, CK, last
+#define BWD_CK_CASES(RI)                                                                       \
+    if (last == VW) {                                                                          \
+        switch (ck) {                                                                          \
+        case 4: MF(bwd_blk)(BWD_ARGS(RI, 4), 1); break;                                        \
+        case 3: MF(bwd_blk)(BWD_ARGS(RI, 3), 1); break;                                        \
+        case 2: MF(bwd_blk)(BWD_ARGS(RI, 2), 1); break;                                        \
+        default: MF(bwd_blk)(BWD_ARGS(RI, 1), 1); break;                                       \
+        }                                                                                      \
+    } else {                                                                                   \
+        switch (ck) {                                                                          \
+        case 4: MF(bwd_blk)(BWD_ARGS(RI, 4), 0); break;                                        \
+        case 3: MF(bwd_blk)(BWD_ARGS(RI, 3), 0); break;                                        \
+        case 2: MF(bwd_blk)(BWD_ARGS(RI, 2), 0); break;                                        \
+        default: MF(bwd_blk)(BWD_ARGS(RI, 1), 0); break;                                       \
+        }                                                                                      \
     }
 
 void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
                          const REAL *restrict w, ptrdiff_t n_out, ptrdiff_t n_in,
                          const REAL *restrict ap, const REAL *restrict mask, int act) {
-    const ptrdiff_t kv = n_in - n_in % VW; /* columns done with full vectors */
+    const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
     for (ptrdiff_t i0 = 0; i0 < m; i0 += B_RI) {
         const int ri = (int)(m - i0 < B_RI ? m - i0 : B_RI);
-        for (ptrdiff_t k = 0; k < kv; k += B_CK * VW) {
-            const int ck = (int)((kv - k) / VW < B_CK ? (kv - k) / VW : B_CK);
+        for (ptrdiff_t v0 = 0; v0 < nv; v0 += B_CK) {
+            const int ck = (int)(nv - v0 < B_CK ? nv - v0 : B_CK);
+            const ptrdiff_t k = v0 * VW;
+            const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
             switch (ri) {
             case 4: BWD_CK_CASES(4) break;
             case 3: BWD_CK_CASES(3) break;
@@ -187,74 +272,39 @@ void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
             default: BWD_CK_CASES(1) break;
             }
         }
-        for (int i = 0; i < ri; i++) /* scalar tail columns */
-            for (ptrdiff_t k = kv; k < n_in; k++) {
-                REAL s = 0;
-                for (ptrdiff_t o = 0; o < n_out; o++) s += d[(i0 + i) * n_out + o] * w[o * n_in + k];
-                s = MF(dact1)(s, ap[(i0 + i) * n_in + k], act);
-                if (mask != NULL) s *= mask[(i0 + i) * n_in + k];
-                dp[(i0 + i) * n_in + k] = s;
-            }
     }
 }
 
 /* ------------------------------------------------------------------------------------------------
- * update (BP3/BP4 fused with the step): G = δᵀ A (never stored), then per element
- *   plain:     w <- beta w + alpha g                        (L2: beta = 1 - eta lambda / n)
- *   L1:        w <- w - c sgn(w) + alpha g                  (eq. 96)
- *   momentum:  v <- mu v + alpha g - c (w | sgn w);  w <- w + v
- * RO outputs x CK vectors of accumulators; broadcast δ, vectorise along n_in; A rows read through
- * `rows` (the permutation) when given.
+ * update (BP3/BP4 fused with the step). δ arrives already multiplied by the step α = -η/m (and by
+ * each row's sample weight), so G = δᵀ A is the whole gradient step:
+ *   plain:     w <- beta w + G                              (L2: beta = 1 - eta lambda / n)
+ *   L1:        w <- w - c sgn(w) + G                        (eq. 96)
+ *   momentum:  v <- mu v + G - c (w | sgn w);  w <- w + v
+ * Without momentum the accumulators start from beta w (or w - c sgn w), so the rows of A are
+ * fused straight onto the weights: one load and one store per weight, no arithmetic beyond the
+ * products. RO outputs x CK vectors of accumulators; broadcast δ, vectorise along n_in; A rows
+ * read through `rows` (the permutation) when given; the block's last vector holds `last` lanes.
  * ---------------------------------------------------------------------------------------------- */
 #define U_RO 4
 #define U_CK 4
-MM_INLINE void MF(upd_store)(REAL *restrict wp, REAL *restrict vp, VEC g, REAL alpha, REAL beta,
-                             REAL mu, REAL c, int reg) {
-    VEC wv = MF(ld)(wp);
-    if (vp == NULL) {
-        if (reg == FNN_REG_L1)
-            wv = (wv - MF(csgn)(wv, c)) + g * MF(bc)(alpha);
-        else
-            wv = wv * MF(bc)(beta) + g * MF(bc)(alpha);
-    } else {
-        VEC v = MF(ld)(vp) * MF(bc)(mu) + g * MF(bc)(alpha);
-        if (reg == FNN_REG_L2)
-            v -= MF(bc)(c) * wv;
-        else if (reg == FNN_REG_L1)
-            v -= MF(csgn)(wv, c);
-        wv += v;
-        MF(st)(vp, v);
-    }
-    MF(st)(wp, wv);
-}
-
-MM_INLINE void MF(upd_store1)(REAL *restrict wp, REAL *restrict vp, REAL g, REAL alpha, REAL beta,
-                              REAL mu, REAL c, int reg) {
-    REAL wv = *wp;
-    if (vp == NULL) {
-        if (reg == FNN_REG_L1)
-            wv = (wv - MF(csgn1)(wv, c)) + g * alpha;
-        else
-            wv = wv * beta + g * alpha;
-    } else {
-        REAL v = *vp * mu + g * alpha;
-        if (reg == FNN_REG_L2)
-            v -= c * wv;
-        else if (reg == FNN_REG_L1)
-            v -= MF(csgn1)(wv, c);
-        wv += v;
-        *vp = v;
-    }
-    *wp = wv;
-}
-
 MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
                            const REAL *restrict d, ptrdiff_t n_out, const REAL *a, ptrdiff_t lda,
-                           const ptrdiff_t *rows, ptrdiff_t m, REAL alpha, REAL beta, REAL mu,
-                           REAL c, int reg, const int RO, const int CK) {
+                           const ptrdiff_t *rows, ptrdiff_t m, REAL beta, REAL mu, REAL c, int reg,
+                           const int RO, const int CK, int last, const int FULL) {
+    if (FULL) last = (int)VW;
     VEC acc[U_RO][U_CK];
     for (int o = 0; o < RO; o++)
-        for (int q = 0; q < CK; q++) acc[o][q] = (VEC){0};
+        for (int q = 0; q < CK; q++) {
+            const int n = q < CK - 1 ? (int)VW : last;
+            if (vw != NULL) {
+                acc[o][q] = (VEC){0};
+            } else {
+                const VEC wv = MF(ldn)(w + o * n_in + q * VW, n);
+                acc[o][q] = reg == FNN_REG_L1 ? wv - MF(csgn)(wv, c)
+                            : reg == FNN_REG_L2 ? wv * MF(bc)(beta) : wv;
+            }
+        }
     /* the next block of W (and V) rows, same columns: fetched while this block computes */
     for (int o = 0; o < RO; o++)
         for (int q = 0; q < CK * (int)VBYTES; q += 64) {
@@ -264,51 +314,79 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
     for (ptrdiff_t i = 0; i < m; i++) {
         const REAL *ar = ROW(a, lda, rows, i);
         VEC av[U_CK];
-        for (int q = 0; q < CK; q++) av[q] = MF(ld)(ar + q * VW);
+        for (int q = 0; q < CK; q++)
+            av[q] = q < CK - 1 ? MF(ld)(ar + q * VW) : MF(ldn)(ar + q * VW, last);
         for (int o = 0; o < RO; o++) {
             const VEC dv = MF(bc)(d[i * n_out + o]);
             for (int q = 0; q < CK; q++) acc[o][q] += dv * av[q];
         }
     }
     for (int o = 0; o < RO; o++)
-        for (int q = 0; q < CK; q++)
-            MF(upd_store)(w + o * n_in + q * VW, vw ? vw + o * n_in + q * VW : NULL, acc[o][q],
-                          alpha, beta, mu, c, reg);
+        for (int q = 0; q < CK; q++) {
+            const int n = q < CK - 1 ? (int)VW : last;
+            REAL *wp = w + o * n_in + q * VW;
+            if (vw == NULL) {
+                MF(stn)(wp, acc[o][q], n);
+            } else {
+                REAL *vp = vw + o * n_in + q * VW;
+                VEC wv = MF(ldn)(wp, n);
+                VEC v = MF(ldn)(vp, n) * MF(bc)(mu) + acc[o][q];
+                if (reg == FNN_REG_L2)
+                    v -= MF(bc)(c) * wv;
+                else if (reg == FNN_REG_L1)
+                    v -= MF(csgn)(wv, c);
+                MF(stn)(vp, v, n);
+                MF(stn)(wp, wv + v, n);
+            }
+        }
 }
 
-#define UPD_CK_CASES(RO)                                                                          \
-    switch (ck) {                                                                                 \
-    case 4: MF(upd_blk)(wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, alpha, beta, mu, c, reg, RO, 4); break; \
-    case 3: MF(upd_blk)(wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, alpha, beta, mu, c, reg, RO, 3); break; \
-    case 2: MF(upd_blk)(wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, alpha, beta, mu, c, reg, RO, 2); break; \
-    default: MF(upd_blk)(wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, alpha, beta, mu, c, reg, RO, 1); break; \
+#define UPD_ARGS(RO, CK)                                                                       \
+    wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, beta, mu, c, reg, RO, CK, last
+#define UPD_CK_CASES(RO)                                                                       \
+    if (last == VW) {                                                                          \
+        switch (ck) {                                                                          \
+        case 4: MF(upd_blk)(UPD_ARGS(RO, 4), 1); break;                                        \
+        case 3: MF(upd_blk)(UPD_ARGS(RO, 3), 1); break;                                        \
+        case 2: MF(upd_blk)(UPD_ARGS(RO, 2), 1); break;                                        \
+        default: MF(upd_blk)(UPD_ARGS(RO, 1), 1); break;                                       \
+        }                                                                                      \
+    } else {                                                                                   \
+        switch (ck) {                                                                          \
+        case 4: MF(upd_blk)(UPD_ARGS(RO, 4), 0); break;                                        \
+        case 3: MF(upd_blk)(UPD_ARGS(RO, 3), 0); break;                                        \
+        case 2: MF(upd_blk)(UPD_ARGS(RO, 2), 0); break;                                        \
+        default: MF(upd_blk)(UPD_ARGS(RO, 1), 0); break;                                       \
+        }                                                                                      \
     }
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
-                       ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL alpha, REAL beta,
-                       REAL mu, REAL c, int reg, const fnn_prefetch *pf) {
+                       ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL beta, REAL mu, REAL c,
+                       int reg, const fnn_prefetch *pf) {
     /* prefetches spread evenly over the blocks (a burst would stall on the fill buffers) */
+    const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
     ptrdiff_t pf_row = 0, pf_off = 0, pf_per_blk = 0;
     if (pf != NULL && pf->m > 0) {
         const ptrdiff_t lines = pf->m * ((pf->row_bytes + 63) / 64);
-        const ptrdiff_t blocks = ((n_in + U_CK * VW - 1) / (U_CK * VW)) * ((n_out + U_RO - 1) / U_RO);
+        const ptrdiff_t blocks = ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO);
         pf_per_blk = (lines + blocks - 1) / (blocks > 0 ? blocks : 1);
     }
-    /* biases (eq. 94, or their velocity): b <- b + alpha Σ_rows δ */
+    /* biases (eq. 94, or their velocity): b <- b + Σ_rows δ (δ carries the step) */
     for (ptrdiff_t o = 0; o < n_out; o++) {
         REAL s = 0;
         for (ptrdiff_t i = 0; i < m; i++) s += d[i * n_out + o];
         if (vb == NULL) {
-            b[o] += alpha * s;
+            b[o] += s;
         } else {
-            vb[o] = mu * vb[o] + alpha * s;
+            vb[o] = mu * vb[o] + s;
             b[o] += vb[o];
         }
     }
-    const ptrdiff_t kv = n_in - n_in % VW;
-    for (ptrdiff_t k = 0; k < kv; k += U_CK * VW) {
-        const int ck = (int)((kv - k) / VW < U_CK ? (kv - k) / VW : U_CK);
+    for (ptrdiff_t v0 = 0; v0 < nv; v0 += U_CK) {
+        const int ck = (int)(nv - v0 < U_CK ? nv - v0 : U_CK);
+        const ptrdiff_t k = v0 * VW;
+        const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
         for (ptrdiff_t o0 = 0; o0 < n_out; o0 += U_RO) {
             const int ro = (int)(n_out - o0 < U_RO ? n_out - o0 : U_RO);
             REAL *wb = w + o0 * n_in + k;
@@ -329,23 +407,20 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
             }
         }
     }
-    for (ptrdiff_t k = kv; k < n_in; k++) /* scalar tail columns */
-        for (ptrdiff_t o = 0; o < n_out; o++) {
-            REAL s = 0;
-            for (ptrdiff_t i = 0; i < m; i++) s += d[i * n_out + o] * ROW(a, lda, rows, i)[k];
-            MF(upd_store1)(w + o * n_in + k, vw ? vw + o * n_in + k : NULL, s, alpha, beta, mu, c,
-                           reg);
-        }
 }
 
 #undef F_RI
 #undef F_RO
+#undef F_NA
+#undef F_NG
 #undef B_RI
 #undef B_CK
 #undef U_RO
 #undef U_CK
 #undef FWD_RO_CASES
+#undef BWD_ARGS
 #undef BWD_CK_CASES
+#undef UPD_ARGS
 #undef UPD_CK_CASES
 #undef ROW
 #undef VEC

@@ -53,11 +53,11 @@ cdef extern from "mm.h" nogil:
                            Py_ssize_t n_in, const float *ap, const float *mask, int act) noexcept nogil
         void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
                          const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
-                         Py_ssize_t n_out, Py_ssize_t n_in, double alpha, double beta, double mu,
+                         Py_ssize_t n_out, Py_ssize_t n_in, double beta, double mu,
                          double c, int reg, const fnn_prefetch *pf) noexcept nogil
         void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, const float *a,
                          Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
-                         Py_ssize_t n_in, float alpha, float beta, float mu, float c,
+                         Py_ssize_t n_in, float beta, float mu, float c,
                          int reg, const fnn_prefetch *pf) noexcept nogil
     const fnn_mm_table *fnn_mm_select(const char *name)
 
@@ -591,6 +591,10 @@ cdef class Trainer:
                 scale_rows(dl, sw, perm + r0, m, K)
             else:
                 scale_rows(dl, sw + r0, NULL, m, K)
+        # The step: δᴸ <- (−η/m) δᴸ once; BP2 carries the factor to every δˡ, so the updates below
+        # add δᵀa and Σ δ as they are (eqs. 20-21 with the step folded in).
+        for i in range(m * K):
+            dl[i] *= step
 
         # Backwards: BP2 for δ^{l-1} (with the old W^l), then the fused updates of W^l, b^l.
         for l in range(L - 1, -1, -1):
@@ -620,23 +624,24 @@ cdef class Trainer:
                           V + self.b_off[l] if momentum > 0 else NULL, dl,
                           x_rows if l == 0 and not gathered else a_in,
                           d0 if l == 0 else n_in, rows if l == 0 and not gathered else NULL,
-                          m, n_out, n_in, step, beta, <floating>momentum, shrink, reg,
+                          m, n_out, n_in, beta, <floating>momentum, shrink, reg,
                           &pf if l == 0 else NULL)
             elif momentum > 0:
-                # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v
-                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], step, <floating>momentum)
+                # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
+                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>1,
+                               <floating>momentum)
                 momentum_step(w, V + self.w_off[l], n_in * n_out, shrink, reg)
-                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, step,
+                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, <floating>1,
                           <floating>momentum, work + self.tmp_off)
             else:
                 if reg == FNN_REG_L1:
                     # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
                     l1_shrink(w, n_in * n_out, shrink)
-                # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2)
-                update_product(m, n_out, n_in, dl, a_in, w, step, beta)
+                # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
+                update_product(m, n_out, n_in, dl, a_in, w, <floating>1, beta)
                 # b <- b − (η/m) Σ δ                       (eq. 94)
-                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, step, <floating>0,
-                          work + self.tmp_off)
+                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, <floating>1,
+                          <floating>0, work + self.tmp_off)
             if l > 0:
                 dl = work + self.delta_off[l]
         return loss
@@ -936,7 +941,7 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
                   double beta=1.0, double mu=0.0, double c=0.0, regularization=None, isa=None,
                   Py_ssize_t repeat=1):
     """In place, by the own update kernel: W ← βW + α Dᵀ A[rows] and b ← b + α Σ D (L1, momentum
-    with VW/Vb: see csrc/mm.h)."""
+    with VW/Vb: see csrc/mm.h). The kernel takes δ with the step folded in: it is given α D."""
     cdef const fnn_mm_table *t = _table(isa)
     cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], _r
     rows = _rows_arg(rows, m, A.shape[0])
@@ -959,8 +964,9 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     cdef int reg = REGULARIZATIONS[regularization]
     if m == 0:
         return
+    cdef const floating[:, ::1] Ds = np.multiply(D, <floating>alpha)
     with nogil:
         for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
-                      &D[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
-                      <floating>alpha, <floating>beta, <floating>mu, <floating>c, reg)
+                      &Ds[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
+                      <floating>beta, <floating>mu, <floating>c, reg)
