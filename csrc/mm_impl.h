@@ -291,17 +291,20 @@ void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
 MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
                            const REAL *restrict d, ptrdiff_t n_out, const REAL *a, ptrdiff_t lda,
                            const ptrdiff_t *rows, ptrdiff_t m, REAL beta, REAL mu, REAL c, int reg,
-                           const int RO, const int CK, int last, const int FULL) {
+                           const int RO, const int CK, int last, const int FULL, const int MOM) {
+    /* FULL, MOM: compile-time instances (full last vector; momentum). With the momentum branch
+     * decided at run time, GCC kept the accumulators in memory (a store per FMA). */
     if (FULL) last = (int)VW;
-    VEC acc[U_RO][U_CK];
+    if (!MOM) vw = NULL;
+    VEC acc[U_RO * U_CK]; /* [o * CK + q] */
     for (int o = 0; o < RO; o++)
         for (int q = 0; q < CK; q++) {
             const int n = q < CK - 1 ? (int)VW : last;
-            if (vw != NULL) {
-                acc[o][q] = (VEC){0};
+            if (MOM) {
+                acc[o * CK + q] = (VEC){0};
             } else {
                 const VEC wv = MF(ldn)(w + o * n_in + q * VW, n);
-                acc[o][q] = reg == FNN_REG_L1 ? wv - MF(csgn)(wv, c)
+                acc[o * CK + q] = reg == FNN_REG_L1 ? wv - MF(csgn)(wv, c)
                             : reg == FNN_REG_L2 ? wv * MF(bc)(beta) : wv;
             }
         }
@@ -318,19 +321,19 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
             av[q] = q < CK - 1 ? MF(ld)(ar + q * VW) : MF(ldn)(ar + q * VW, last);
         for (int o = 0; o < RO; o++) {
             const VEC dv = MF(bc)(d[i * n_out + o]);
-            for (int q = 0; q < CK; q++) acc[o][q] += dv * av[q];
+            for (int q = 0; q < CK; q++) acc[o * CK + q] += dv * av[q];
         }
     }
     for (int o = 0; o < RO; o++)
         for (int q = 0; q < CK; q++) {
             const int n = q < CK - 1 ? (int)VW : last;
             REAL *wp = w + o * n_in + q * VW;
-            if (vw == NULL) {
-                MF(stn)(wp, acc[o][q], n);
+            if (!MOM) {
+                MF(stn)(wp, acc[o * CK + q], n);
             } else {
                 REAL *vp = vw + o * n_in + q * VW;
                 VEC wv = MF(ldn)(wp, n);
-                VEC v = MF(ldn)(vp, n) * MF(bc)(mu) + acc[o][q];
+                VEC v = MF(ldn)(vp, n) * MF(bc)(mu) + acc[o * CK + q];
                 if (reg == FNN_REG_L2)
                     v -= MF(bc)(c) * wv;
                 else if (reg == FNN_REG_L1)
@@ -343,21 +346,22 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
 
 #define UPD_ARGS(RO, CK)                                                                       \
     wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, beta, mu, c, reg, RO, CK, last
+#define UPD_CALL(RO, CK)                                                                       \
+    do {                                                                                       \
+        if (last == VW) {                                                                      \
+            if (vw) MF(upd_blk)(UPD_ARGS(RO, CK), 1, 1);                                       \
+            else MF(upd_blk)(UPD_ARGS(RO, CK), 1, 0);                                          \
+        } else {                                                                               \
+            if (vw) MF(upd_blk)(UPD_ARGS(RO, CK), 0, 1);                                       \
+            else MF(upd_blk)(UPD_ARGS(RO, CK), 0, 0);                                          \
+        }                                                                                      \
+    } while (0)
 #define UPD_CK_CASES(RO)                                                                       \
-    if (last == VW) {                                                                          \
-        switch (ck) {                                                                          \
-        case 4: MF(upd_blk)(UPD_ARGS(RO, 4), 1); break;                                        \
-        case 3: MF(upd_blk)(UPD_ARGS(RO, 3), 1); break;                                        \
-        case 2: MF(upd_blk)(UPD_ARGS(RO, 2), 1); break;                                        \
-        default: MF(upd_blk)(UPD_ARGS(RO, 1), 1); break;                                       \
-        }                                                                                      \
-    } else {                                                                                   \
-        switch (ck) {                                                                          \
-        case 4: MF(upd_blk)(UPD_ARGS(RO, 4), 0); break;                                        \
-        case 3: MF(upd_blk)(UPD_ARGS(RO, 3), 0); break;                                        \
-        case 2: MF(upd_blk)(UPD_ARGS(RO, 2), 0); break;                                        \
-        default: MF(upd_blk)(UPD_ARGS(RO, 1), 0); break;                                       \
-        }                                                                                      \
+    switch (ck) {                                                                              \
+    case 4: UPD_CALL(RO, 4); break;                                                            \
+    case 3: UPD_CALL(RO, 3); break;                                                            \
+    case 2: UPD_CALL(RO, 2); break;                                                            \
+    default: UPD_CALL(RO, 1); break;                                                           \
     }
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
@@ -422,6 +426,7 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef BWD_CK_CASES
 #undef UPD_ARGS
 #undef UPD_CK_CASES
+#undef UPD_CALL
 #undef ROW
 #undef VEC
 #undef IVEC

@@ -38,6 +38,34 @@ def check_finite(arr, name):
             raise ValueError(f"{name}: contains NaN or infinity{where}")
 
 
+SIMD_ALIGN = 64  # bytes: one cache line, one AVX-512 register
+
+
+def aligned_empty(shape, dtype):
+    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary (numpy's own
+    allocator gives 16). fastnn's kernels read rows of X and W with full-width vector loads; a
+    load that straddles two cache lines costs twice (bench/flop_limit.py: up to ~20 % of an
+    epoch), so the arrays fastnn allocates itself (parameters, converted or loaded data) start
+    aligned; rows stay aligned when a row is a multiple of 64 bytes (784 float32 or float64)."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(nbytes + SIMD_ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % SIMD_ALIGN
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(arr, dtype):
+    """arr as a C-contiguous `dtype` array: arr itself when it already is one, else a 64-byte
+    aligned copy (see aligned_empty)."""
+    dtype = np.dtype(dtype)
+    if arr.dtype == dtype and arr.flags.c_contiguous:
+        return arr
+    out = aligned_empty(arr.shape, dtype)
+    np.copyto(out, arr, casting="unsafe")
+    return out
+
+
 def _as_numeric(a, name):
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name}: expected numeric array data, got {type(a).__name__}")
@@ -61,7 +89,7 @@ def to_features(X, name, width, dtype, check=True):
     if arr.shape[1] != width:
         raise ValueError(f"{name}: expected shape (n, {width}), got {arr.shape}")
     with np.errstate(over="ignore", invalid="ignore"):  # values too large for float32 -> inf: refused below
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+        arr = aligned_copy(arr, dtype)
     if check:
         check_finite(arr, name)
     return arr

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import numpy as np
 
+from ._validation import aligned_empty
 from ._vocabulary import Interval, check_hyper, resolve_dtype
 
 if TYPE_CHECKING:
@@ -432,7 +433,7 @@ def _check_labels(y: np.ndarray, where, max_label: int = _N_CLASSES - 1) -> None
 def _to_float(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """uint8 (n, ...) -> C-contiguous dtype (n, d) in [0, 1] without a full-size temporary."""
     n, d = images.shape[0], int(np.prod(images.shape[1:], dtype=np.int64))
-    out = np.empty((n, d), dtype=dtype)
+    out = aligned_empty((n, d), dtype)  # 64-byte aligned rows: full-speed vector loads
     np.divide(images.reshape(n, d), 255, out=out, dtype=dtype)
     return out
 

@@ -21,7 +21,16 @@ _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._training import Monitor, _TrainingRun, resume_state
-from ._validation import check_finite, is_pairs, network2_xy, split_data, to_features, to_sample_weight, to_y
+from ._validation import (
+    aligned_empty,
+    check_finite,
+    is_pairs,
+    network2_xy,
+    split_data,
+    to_features,
+    to_sample_weight,
+    to_y,
+)
 from ._vocabulary import (
     HIDDEN,
     OUTPUTS,
@@ -140,7 +149,8 @@ class Network:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)
-        self._params = np.zeros(self._layout.n_params, dtype=self.dtype)
+        self._params = aligned_empty(self._layout.n_params, self.dtype)  # W¹ on a 64-byte line
+        self._params[...] = 0
         self._velocity: np.ndarray | None = None
         self._make_views()
         self.history: History | None = None
