@@ -96,6 +96,7 @@ def _set_index_checks(on: bool) -> bool: ...
 def softmax(z: npt.ArrayLike, c: float = 1.0) -> _Floats: ...
 
 # fastnn's own small-matrix kernels (csrc/mm_*.c) and their import-time choice
+OWN_ANY_ROWS: int
 OWN_MAX_ROWS: int
 OWN_MAX_WEIGHTS: int
 ISA_NAMES: tuple[str, ...]

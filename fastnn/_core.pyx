@@ -89,15 +89,18 @@ EVAL_BLOCK = 1024
 # Kernel choice, made once at import (see DESIGN.md, "Own kernels or BLAS"):
 #   FASTNN_ISA=generic|avx2|avx512   the instruction set of fastnn's own kernels (default: the best
 #                                    this CPU runs); FASTNN_KERNELS=auto|own|blas (default auto).
-#   auto: a training layer uses fastnn's own kernels when the mini-batch has at most OWN_MAX_ROWS
-#   rows and the layer at most OWN_MAX_WEIGHTS weights, BLAS otherwise. OWN_MAX_WEIGHTS is 0 for
-#   now: on the AVX-512 benchmark host OpenBLAS' small-matrix GEMM kernels measured as fast or
-#   faster than fastnn's own for every layer of the chapter's networks (bench/flop_limit.py), so
-#   auto means BLAS until they win. "own" uses them for every training layer; inference (many rows
-#   per block) always uses BLAS.
+#   auto: a training layer uses fastnn's own kernels when the mini-batch has at most OWN_ANY_ROWS
+#   rows (any layer), or at most OWN_MAX_ROWS rows and the layer at most OWN_MAX_WEIGHTS weights;
+#   BLAS otherwise, and always on the portable "generic" path (arm64, or x86 without AVX2), where
+#   the vendor BLAS has the better kernels. Measured on the AVX-512 benchmark host
+#   (bench/results/flop_limit.md, bench/results/kernels.md): the own kernels win on every layer of
+#   the chapter's networks at mini-batches 10 to 128 (1.0-1.3x), and on wide layers (784 x 800) at
+#   mini-batch 10 (1.4-2x); BLAS wins on wide layers from mini-batch ~32. Inference (many rows per
+#   block) always uses BLAS. "own" uses them for every training layer, "blas" never.
 # ---------------------------------------------------------------------------------------------
+OWN_ANY_ROWS = 16
 OWN_MAX_ROWS = 128
-OWN_MAX_WEIGHTS = 0
+OWN_MAX_WEIGHTS = 200_000
 ISA_NAMES = ("avx512", "avx2", "generic")
 cdef const fnn_mm_table *_MM = NULL
 
@@ -121,7 +124,8 @@ def _choose_kernels():
     if _MM == NULL:
         mode = "blas"
     return dict(mode=mode, isa=None if mode == "blas" else _MM.name.decode(),
-                available=available, own_max_rows=OWN_MAX_ROWS, own_max_weights=OWN_MAX_WEIGHTS)
+                available=available, own_any_rows=OWN_ANY_ROWS, own_max_rows=OWN_MAX_ROWS,
+                own_max_weights=OWN_MAX_WEIGHTS)
 
 
 #: How this process computes its products: mode ("auto" | "own" | "blas"), isa (the own kernels'
@@ -135,7 +139,12 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out):
     mode = KERNELS["mode"]
     if KERNELS["isa"] is None or mode == "blas":
         return False
-    return mode == "own" or (batch_size <= OWN_MAX_ROWS and n_in * n_out <= OWN_MAX_WEIGHTS)
+    if mode == "own":
+        return True
+    if KERNELS["isa"] == "generic":
+        return False
+    return batch_size <= OWN_ANY_ROWS or (batch_size <= OWN_MAX_ROWS
+                                          and n_in * n_out <= OWN_MAX_WEIGHTS)
 
 
 # ---------------------------------------------------------------------------------------------
