@@ -10,7 +10,6 @@ Nielsen's *Neural Networks and Deep Learning*, with the hot loops compiled (Cyth
 from __future__ import annotations
 
 import importlib
-import os
 from typing import TYPE_CHECKING
 
 from ._version import __version__
@@ -19,12 +18,13 @@ from .history import EpochRecord, History
 
 if TYPE_CHECKING:
     from ._core import softmax
+    from .io import load
     from .network import Network
 
 # Loaded on first use (PEP 562, as SciPy does), so that `import fastnn.data` and
 # `import fastnn.sklearn` do not load the compiled core, while `fastnn.data.load_mnist()` and
 # `fastnn.Network` work after a plain `import fastnn`.
-_LAZY = {"Network": "network", "softmax": "_core"}
+_LAZY = {"Network": "network", "softmax": "_core", "load": "io"}
 _SUBMODULES = ("data", "sklearn", "io", "cli", "reference", "plotting", "tune", "export", "reproduce")
 
 
@@ -46,30 +46,6 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
-
-
-def load(filename: str | os.PathLike[str]) -> Network:
-    """Load a network saved by :meth:`Network.save` or by network2.py's ``save``.
-
-    Parameters
-    ----------
-    filename : str or os.PathLike
-        A JSON model file.
-
-    Returns
-    -------
-    Network
-
-    Raises
-    ------
-    ValueError
-        If the file is not a valid model file (the message names the first bad field).
-    OSError
-        If the file cannot be read.
-    """
-    from .io import load as _load
-
-    return _load(filename)
 
 
 __all__ = [

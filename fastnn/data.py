@@ -773,6 +773,20 @@ def _contiguous_strides(shape, itemsize, order):
     return tuple(strides)
 
 
+def _is_sequence(obj, n):
+    """A tuple or list of n items (how pickled MNIST files hold their parts)."""
+    return isinstance(obj, (tuple, list)) and len(obj) == n
+
+
+def _what(obj):
+    """What a pickled part is, for messages: 'list of length 2', 'array of shape (3,)', 'dict'."""
+    if isinstance(obj, np.ndarray):
+        return f"array of shape {obj.shape}"
+    if isinstance(obj, (tuple, list)):
+        return f"{type(obj).__name__} of length {len(obj)}"
+    return type(obj).__name__
+
+
 def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
     """Read network2's ``mnist.pkl.gz``.
 
@@ -826,33 +840,23 @@ def load_pickle(path: PathLike, dtype: DTypeLike = np.float64) -> Dataset:
         raise ValueError(f"{path}: corrupt pickle ({type(exc).__name__}: {exc})") from exc
     del raw
 
-    if not isinstance(obj, (tuple, list)) or len(obj) != 3:
-        got = (
-            f"{type(obj).__name__} of length {len(obj)}"
-            if isinstance(obj, (tuple, list))
-            else type(obj).__name__
+    if not _is_sequence(obj, 3):
+        raise ValueError(
+            f"{path}: expected a tuple (training, validation, test) of 3 parts, got {_what(obj)}"
         )
-        raise ValueError(f"{path}: expected a tuple (training, validation, test) of 3 parts, got {got}")
     parts = []
     d = None
     for name, part in zip(Dataset._fields, obj):
         where = f"{path}: {name}"
-        if not isinstance(part, (tuple, list)) or len(part) != 2:
-            got = (
-                f"{type(part).__name__} of length {len(part)}"
-                if isinstance(part, (tuple, list))
-                else type(part).__name__
-            )
-            raise ValueError(f"{where}: expected a pair (X, y), got {got}")
+        if not _is_sequence(part, 2):
+            raise ValueError(f"{where}: expected a pair (X, y), got {_what(part)}")
         X, y = part
         if not isinstance(X, np.ndarray) or X.ndim != 2:
-            got = f"array of shape {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
-            raise ValueError(f"{where}: X must be a 2-D array (n, d), got {got}")
+            raise ValueError(f"{where}: X must be a 2-D array (n, d), got {_what(X)}")
         if X.dtype.kind not in "fiu":
             raise ValueError(f"{where}: X must be numeric, got dtype {X.dtype}")
         if not isinstance(y, np.ndarray) or y.ndim != 1:
-            got = f"array of shape {y.shape}" if isinstance(y, np.ndarray) else type(y).__name__
-            raise ValueError(f"{where}: y must be a 1-D array of labels, got {got}")
+            raise ValueError(f"{where}: y must be a 1-D array of labels, got {_what(y)}")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{where}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
         if X.shape[0] == 0:

@@ -443,16 +443,22 @@ def test_load_pickle_missing_and_corrupt(tmp_path):
 # --------------------------------------------------------------------------------------------------
 # digits
 # --------------------------------------------------------------------------------------------------
-def test_load_digits(digits):
-    (Xtr, ytr), (Xva, yva), (Xte, yte) = digits
-    assert Xtr.shape == (1197, 64) and Xva.shape == (300, 64) and Xte.shape == (300, 64)
-    assert ytr.shape == (1197,) and yva.shape == (300,) and yte.shape == (300,)
-    for X, y in digits:
+def _check_dataset(ds, rows, n_inputs, n_classes=10):
+    """A loaded data set: parts of `rows` (training, validation, test) rows, float64 C-contiguous X
+    in [0, 1] (1 reached), int64 labels in [0, n_classes)."""
+    assert tuple(len(y) for _, y in ds) == rows
+    for X, y in ds:
+        assert X.shape == (len(y), n_inputs) and y.shape == (len(y),)
         assert X.dtype == np.float64 and X.flags.c_contiguous and y.dtype == np.int64
         assert X.min() >= 0.0 and X.max() <= 1.0
-        assert y.min() >= 0 and y.max() <= 9
-    assert Xtr.max() == 1.0
-    assert digits.n_inputs == 64 and digits.n_classes == 10
+        assert y.min() >= 0 and y.max() < n_classes
+    assert ds.training[0].max() == 1.0
+    assert ds.n_inputs == n_inputs and ds.n_classes == n_classes
+
+
+def test_load_digits(digits):
+    _check_dataset(digits, (1197, 300, 300), 64)
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = digits
     # the three parts are a permutation of scikit-learn's data
     from sklearn.datasets import load_digits as sk
 
@@ -583,11 +589,9 @@ def test_onehot():
 @pytest.mark.slow  # loads the real MNIST (~1.5 s); the synthetic IDX tests cover the same reader
 @pytest.mark.mnist
 def test_real_mnist(mnist):
-    (Xtr, ytr), (Xva, yva), (Xte, yte) = mnist
-    assert Xtr.shape == (50000, 784) and Xva.shape == (10000, 784) and Xte.shape == (10000, 784)
-    assert ytr.shape == (50000,) and yva.shape == (10000,) and yte.shape == (10000,)
+    _check_dataset(mnist, (50000, 10000, 10000), 784)
+    (Xtr, ytr), (_, yva), (_, yte) = mnist
     for X, y in mnist:
-        assert X.dtype == np.float64 and X.flags.c_contiguous and y.dtype == np.int64
         assert X.min() == 0.0 and X.max() == 1.0
         counts = np.bincount(y, minlength=10)
         assert len(counts) == 10 and counts.min() > 0.07 * len(y) and counts.max() < 0.13 * len(y)
@@ -597,7 +601,6 @@ def test_real_mnist(mnist):
         np.bincount(np.concatenate([ytr, yva])), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     )
     assert abs(Xtr.mean() - 0.1307) < 0.002
-    assert mnist.n_inputs == 784 and mnist.n_classes == 10
 
 
 @pytest.mark.slow  # loads the real MNIST (~1.5 s); the synthetic IDX tests cover the same reader

@@ -184,19 +184,17 @@ def test_a_name_match_alone_is_not_enough():
         net.save("/tmp/never-written.json")
 
 
-def test_verbose_prints_network2_lines(digits, capsys):
+def _digits_run(digits, epochs, **options):
+    """A [64, 10, 10] network (seed 0) after `epochs` of SGD on the digits (mini-batch 10, eta 0.5),
+    monitoring its accuracy on their validation split; returns it and that split's labels."""
     (X, y), (Xv, yv), _ = digits
     net = fastnn.Network([64, 10, 10], seed=0)
-    net.SGD(
-        (X, y),
-        2,
-        10,
-        0.5,
-        evaluation_data=(Xv, yv),
-        monitor_evaluation_accuracy=True,
-        monitor_training_cost=True,
-        verbose=True,
-    )
+    net.SGD((X, y), epochs, 10, 0.5, evaluation_data=(Xv, yv), monitor_evaluation_accuracy=True, **options)
+    return net, yv
+
+
+def test_verbose_prints_network2_lines(digits, capsys):
+    net, yv = _digits_run(digits, 2, monitor_training_cost=True, verbose=True)
     out = capsys.readouterr().out.splitlines()
     acc = net.history.records[1].evaluation_accuracy
     assert out[0] == "Epoch 0 training complete"
@@ -230,22 +228,11 @@ def test_one_progress_bar_per_run_with_loss_and_accuracy(digits, monkeypatch):
             super().__init__(*a, **k)
 
     monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
-    (X, y), (Xv, yv), _ = digits
     import io as _io
 
     buf = _io.StringIO()
     monkeypatch.setattr("sys.stderr", buf)
-    net = fastnn.Network([64, 10, 10], seed=0)
-    net.SGD(
-        (X, y),
-        3,
-        10,
-        0.5,
-        evaluation_data=(Xv, yv),
-        monitor_evaluation_accuracy=True,
-        track_loss=True,
-        progress=True,
-    )
+    net, _ = _digits_run(digits, 3, track_loss=True, progress=True)
     assert len(bars) == 1 and bars[0]["leave"] is True and bars[0]["total"] == 3 * 120
     last = buf.getvalue().rstrip().split("\r")[-1]
     assert "epoch 3/3" in last and "loss=" in last and "val acc=" in last and "360/360" in last

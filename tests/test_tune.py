@@ -30,6 +30,11 @@ def states(study):
     return [t.state.name for t in study.trials]
 
 
+def _search(digits, **settings):
+    """A Search on the digits' training split, scored on their validation split."""
+    return Search(digits.training, digits.validation, **settings)
+
+
 def test_tune_returns_a_reproducible_study(digits):
     study = tune(digits.training, digits.validation, n_trials=8, epochs=10, seed=3)
     assert isinstance(study, optuna.Study) and len(study.trials) == 8
@@ -73,7 +78,7 @@ def test_fixed_arguments_leave_the_space_and_reach_every_trial(digits):
 
 
 def test_threads_share_the_data_and_number_trials_once(digits):
-    s = Search(digits.training, digits.validation, n_trials=6, n_jobs=2, epochs=5, seed=1)
+    s = _search(digits, n_trials=6, n_jobs=2, epochs=5, seed=1)
     study = s.run()
     numbers = [t.number for t in study.trials]
     assert sorted(numbers) == list(range(6))
@@ -83,7 +88,7 @@ def test_threads_share_the_data_and_number_trials_once(digits):
 
 
 def test_retrain_gives_the_same_network(digits):
-    s = Search(digits.training, digits.validation, n_trials=4, epochs=6, seed=5)
+    s = _search(digits, n_trials=4, epochs=6, seed=5)
     study = s.run()
     number, value, net = s.best_network
     again = retrain(study, digits.training, digits.validation)
@@ -94,9 +99,7 @@ def test_retrain_gives_the_same_network(digits):
 
 def test_pruned_trials_stop_through_the_callback(digits):
     pruner = optuna.pruners.ThresholdPruner(lower=0.999, n_warmup_steps=2)
-    s = Search(
-        digits.training, digits.validation, n_trials=3, epochs=10, seed=0, pruner=pruner, early_stopping=100
-    )
+    s = _search(digits, n_trials=3, epochs=10, seed=0, pruner=pruner, early_stopping=100)
     study = s.run()
     assert states(study) == ["PRUNED"] * 3
     for t in study.trials:
@@ -105,9 +108,8 @@ def test_pruned_trials_stop_through_the_callback(digits):
 
 
 def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(digits):
-    s = Search(
-        digits.training,
-        digits.validation,
+    s = _search(
+        digits,
         n_trials=3,
         epochs=5,
         seed=0,
@@ -127,9 +129,8 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(digits):
 def test_the_stop_flag_stops_running_trials(digits):
     stop = threading.Event()
     timer = threading.Timer(0.3, stop.set)
-    s = Search(
-        digits.training,
-        digits.validation,
+    s = _search(
+        digits,
         n_trials=50,
         n_jobs=2,
         epochs=100_000,
@@ -276,7 +277,7 @@ def test_eta_threshold(digits):
 
 
 def test_eta_from_threshold_sets_the_eta_range(digits):
-    s = Search(digits.training, digits.validation, n_trials=1, epochs=2, seed=0, eta_from_threshold=True)
+    s = _search(digits, n_trials=1, epochs=2, seed=0, eta_from_threshold=True)
     thr = eta_threshold(digits.training, [64, 30, 10], seed=s.seed)
     assert s.eta_threshold == thr
     assert (s.space["eta"].low, s.space["eta"].high) == pytest.approx((thr / 100, thr))
@@ -309,21 +310,7 @@ def test_cli_tune_writes_trials_and_the_best_network(tmp_path):
 
     import fastnn
 
-    r = _cli(
-        tmp_path,
-        "--trials",
-        "6",
-        "--jobs",
-        "2",
-        "--epochs",
-        "8",
-        "--seed",
-        "0",
-        "--json",
-        "trials.json",
-        "--save",
-        "best.json",
-    )
+    r = _cli(tmp_path, *"--trials 6 --jobs 2 --epochs 8 --seed 0 --json trials.json --save best.json".split())
     assert r.returncode == 0, r.stderr
     lines = TRIAL_LINE.findall(r.stdout)
     assert len(lines) == 6 and r.stdout.count(" epoch(s) ") == 6
@@ -416,24 +403,10 @@ def test_cli_ctrl_c_keeps_finished_trials_and_writes_outputs(tmp_path):
 
     from conftest import start_fastnn
 
-    p = start_fastnn(
-        tmp_path,
-        "tune",
-        "--data",
-        "digits",
-        "--trials",
-        "100000",
-        "--jobs",
-        "2",
-        "--epochs",
-        "30",
-        "--seed",
-        "0",
-        "--json",
-        "t.json",
-        "--save",
-        "best.json",
+    options = (
+        "tune --data digits --trials 100000 --jobs 2 --epochs 30 --seed 0 --json t.json --save best.json"
     )
+    p = start_fastnn(tmp_path, *options.split())
     seen, lines = 0, []
     while seen < 2:  # two trials completed: Ctrl-C
         line = p.stdout.readline()

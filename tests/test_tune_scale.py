@@ -66,19 +66,9 @@ def test_two_processes_share_one_study(tmp_path, kind):
     # a third process saves the best trial, which ran in another process: retrained, same network
     r = run_fastnn(
         tmp_path,
-        "tune",
-        "--data",
-        "digits",
-        "--trials",
-        "1",
-        "--epochs",
-        "1",
-        "--storage",
+        *"tune --data digits --trials 1 --epochs 1 --storage".split(),
         url,
-        "--study",
-        "shared",
-        "--save",
-        "best.json",
+        *"--study shared --save best.json".split(),
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
@@ -163,19 +153,7 @@ def test_cli_plots(tmp_path):
     if not _has_matplotlib():
         pytest.skip("matplotlib not installed")
     r = run_fastnn(
-        tmp_path,
-        "tune",
-        "--data",
-        "digits",
-        "--trials",
-        "6",
-        "--epochs",
-        "5",
-        "--seed",
-        "0",
-        "--plot",
-        "plots",
-        timeout=600,
+        tmp_path, *"tune --data digits --trials 6 --epochs 5 --seed 0 --plot plots".split(), timeout=600
     )
     assert r.returncode == 0, r.stderr
     for name in ("history", "importances", "slice"):
