@@ -5,11 +5,11 @@
                                        [--seeds N] [--rows r1,r2,...] [--data-dir DIR] [--dtype float32]
                                        [--threads N]
 
-A thin wrapper around ``fastnn reproduce`` (fastnn/reproduce.py, installed with the package): same table,
-same experiments and settings. Kept here for its extra options: ``--rows`` (a subset of the experiments),
-``--dtype``, ``--threads``, ``--markdown`` (print the table as markdown) and ``--out FILE`` (the markdown
-report, what ``fastnn reproduce --markdown FILE`` writes); and MNIST is also looked for in
-``../shared/data/mnist`` next to the repository.
+A thin wrapper around ``fastnn reproduce`` (it runs the same command, fastnn.cli's ``cmd_reproduce``):
+same table, same experiments and settings, same checks of its arguments. Kept here for its extra
+options: ``--rows`` (a subset of the experiments), ``--dtype``, ``--threads``, ``--markdown`` (print
+the table as markdown) and ``--out FILE`` (the markdown report, what ``fastnn reproduce --markdown
+FILE`` writes); and MNIST is also looked for in ``../shared/data/mnist`` next to the repository.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def find_mnist_dir(data_dir):
 
 
 def main(argv=None):
-    from fastnn.reproduce import EXPERIMENT_KEYS, reproduce
+    from fastnn.cli import CLIError, cmd_reproduce
+    from fastnn.reproduce import EXPERIMENT_KEYS
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -49,9 +50,14 @@ def main(argv=None):
     p.add_argument(
         "--rows", default=None, help="comma-separated experiment keys: " + ",".join(EXPERIMENT_KEYS)
     )
-    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    # dest: the names of `fastnn reproduce`'s options, whose command this script runs
+    p.add_argument(
+        "--markdown", action="store_true", dest="print_markdown", help="print the table as markdown"
+    )
     p.add_argument("--json", metavar="FILE", help="write every run (per-epoch accuracies included) as JSON")
-    p.add_argument("--out", metavar="FILE", help="write a markdown report (table + machine) to FILE")
+    p.add_argument(
+        "--out", metavar="FILE", dest="markdown", help="write a markdown report (table + machine) to FILE"
+    )
     p.add_argument("--figures", metavar="DIR", help="also write the chapter's figures (PNG + JSON) to DIR")
     p.add_argument("--data-dir", default=None, help="directory with the four MNIST IDX files")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -74,20 +80,20 @@ def main(argv=None):
     if args.seeds is not None and args.seeds < 1:
         p.error("--seeds: expected at least 1")
     command = "python bench/reproduce_chapter3.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    reproduce(
-        quick=args.quick,
-        figures=args.figures,
-        markdown=args.out,
-        json_file=args.json,
-        seeds=args.seeds,
-        data_dir=directory,
-        rows=rows,
-        dtype=args.dtype,
-        n_threads=args.threads,
-        command=command.strip(),
-        print_markdown=args.markdown,
-    )
-    return 0
+    args.data_dir = directory
+    try:
+        return cmd_reproduce(
+            args,
+            command=command.strip(),
+            markdown_flag="--out",
+            rows=rows,
+            dtype=args.dtype,
+            n_threads=args.threads,
+            print_markdown=args.print_markdown,
+        )
+    except CLIError as e:
+        print(f"reproduce_chapter3: {e}", file=sys.stderr)
+        return e.code
 
 
 if __name__ == "__main__":

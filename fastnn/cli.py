@@ -1759,17 +1759,23 @@ def cmd_download(args):
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
-def cmd_reproduce(args):
+def cmd_reproduce(args, *, command=None, markdown_flag="--markdown", **more):
+    """`command`: the command line the report quotes (default: this one, when it is `fastnn
+    reproduce`); `markdown_flag`: how messages name the option of ``args.markdown``; `more`:
+    further arguments of fastnn.reproduce.reproduce (bench/reproduce_chapter3.py, which runs this
+    command with its --out, --rows, --dtype, --threads and --markdown)."""
     from .plotting import MISSING_MATPLOTLIB, matplotlib_available
     from .reproduce import reproduce
 
-    for flag, path in (("--markdown", args.markdown), ("--json", args.json)):
+    for flag, path in ((markdown_flag, args.markdown), ("--json", args.json)):
         _check_output_path(flag, path)
     if args.figures is not None:
         if os.path.exists(args.figures) and not os.path.isdir(args.figures):
             raise CLIError(f"--figures {args.figures}: exists and is not a directory")
         if not matplotlib_available():
             raise CLIError(f"--figures: {MISSING_MATPLOTLIB}")
+    if command is None and sys.argv[1:2] == ["reproduce"]:
+        command = " ".join([PROG, *sys.argv[1:]])
     directory, reason = _find_mnist(args.data_dir)  # a bad $FASTNN_DATA is an error here
     if directory is None and args.data_dir is not None:
         raise CLIError(_mnist_not_found(reason, args.data_dir))
@@ -1781,7 +1787,8 @@ def cmd_reproduce(args):
             json_file=args.json,
             seeds=args.seeds,
             data_dir=args.data_dir,
-            command=" ".join([PROG, *sys.argv[1:]]) if sys.argv[1:2] == ["reproduce"] else None,
+            command=command,
+            **more,
         )
     except OSError as e:
         raise CLIError(f"cannot write the results: {e}") from None
