@@ -308,12 +308,6 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
                             : reg == FNN_REG_L2 ? wv * MF(bc)(beta) : wv;
             }
         }
-    /* the next block of W (and V) rows, same columns: fetched while this block computes */
-    for (int o = 0; o < RO; o++)
-        for (int q = 0; q < CK * (int)VBYTES; q += 64) {
-            __builtin_prefetch((const char *)(w + (RO + o) * n_in) + q, 1, 3);
-            if (vw) __builtin_prefetch((const char *)(vw + (RO + o) * n_in) + q, 1, 3);
-        }
     for (ptrdiff_t i = 0; i < m; i++) {
         const REAL *ar = ROW(a, lda, rows, i);
         VEC av[U_CK];
