@@ -68,7 +68,7 @@ sys.path.insert(0, str(HERE))
 ETA = 0.5
 LMBDA = 5.0
 N_INFERENCE = 10_000
-ALL_IMPLS = ("fastnn", "bound", "ideal", "reference", "book", "torch", "sklearn")
+ALL_IMPLS = ("fastnn", "fastnn-blas", "bound", "ideal", "reference", "book", "torch", "sklearn")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -236,6 +236,23 @@ class FastnnRunner(Runner):
             self.inner.append(float(h.records[-1].seconds))
         except Exception:  # noqa: BLE001
             pass
+
+
+class FastnnBlasRunner(FastnnRunner):
+    """fastnn with every product on BLAS (what FASTNN_KERNELS=blas selects), in the same process:
+    the before/after comparison for fastnn's own kernels (issue #11)."""
+
+    name = "fastnn-blas"
+
+    def epoch(self):
+        from fastnn import _core
+
+        saved = _core.KERNELS["mode"]
+        _core.KERNELS["mode"] = "blas"  # read when SGD builds its Trainer
+        try:
+            super().epoch()
+        finally:
+            _core.KERNELS["mode"] = saved
 
 
 class BoundRunner(Runner):
@@ -411,6 +428,7 @@ class SklearnRunner(Runner):
 def make_runners(impls, threads):
     table = {
         "fastnn": lambda: FastnnRunner(threads),
+        "fastnn-blas": lambda: FastnnBlasRunner(threads),
         "bound": lambda: BoundRunner("products"),
         "ideal": lambda: BoundRunner("ideal"),
         "reference": ReferenceRunner,
@@ -424,7 +442,7 @@ def make_runners(impls, threads):
 # ----------------------------------------------------------------------------------------------------------
 # measuring
 # ----------------------------------------------------------------------------------------------------------
-FAST = ("fastnn", "bound", "ideal")
+FAST = ("fastnn", "fastnn-blas", "bound", "ideal")
 
 
 def _last(times, fast, fast_reps):
@@ -454,7 +472,12 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
     ideal) run `fast_reps` sub-rounds back to back (so fastnn / bound is also measured as a paired ratio,
     robust to a machine whose load changes), then the slow ones once; the starting implementation rotates."""
     (Xtr, ytr), (Xva, yva) = data
-    X = np.ascontiguousarray(Xtr, dtype=case.dtype)
+    try:  # 64-byte aligned rows, as fastnn's loaders and SGD's own conversion give them
+        from fastnn._validation import aligned_copy
+
+        X = aligned_copy(np.asarray(Xtr), case.dtype)
+    except ImportError:
+        X = np.ascontiguousarray(Xtr, dtype=case.dtype)
     runners, notes = [], {}
     for r in make_runners(impls, threads):
         try:
@@ -495,6 +518,7 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
         "paired": {
             ("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
             ("ideal", "bound"): paired_ratio(times, "ideal", "bound"),
+            ("fastnn-blas", "fastnn"): paired_ratio(times, "fastnn-blas", "fastnn"),
         }
     }
     fr = next((r for r in runners if r.name == "fastnn"), None)
@@ -813,7 +837,7 @@ def tables(results, impls, markdown):
         out.append("")
         out += table(hdr, rows)
         out.append("")
-        others = [i for i in ("reference", "book", "torch", "sklearn") if i in tp]
+        others = [i for i in ("fastnn-blas", "reference", "book", "torch", "sklearn") if i in tp]
         hdr = (
             ["case"]
             + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else [])

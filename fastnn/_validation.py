@@ -55,11 +55,11 @@ def aligned_empty(shape, dtype):
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
-def aligned_copy(arr, dtype):
-    """arr as a C-contiguous `dtype` array: arr itself when it already is one, else a 64-byte
-    aligned copy (see aligned_empty)."""
+def aligned_copy(arr, dtype, always=False):
+    """arr as a C-contiguous `dtype` array: arr itself when it already is one (unless `always`),
+    else a 64-byte aligned copy (see aligned_empty)."""
     dtype = np.dtype(dtype)
-    if arr.dtype == dtype and arr.flags.c_contiguous:
+    if arr.dtype == dtype and arr.flags.c_contiguous and not always:
         return arr
     out = aligned_empty(arr.shape, dtype)
     np.copyto(out, arr, casting="unsafe")

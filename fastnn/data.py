@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import numpy as np
 
-from ._validation import aligned_empty
+from ._validation import aligned_copy, aligned_empty
 from ._vocabulary import Interval, check_hyper, resolve_dtype
 
 if TYPE_CHECKING:
@@ -921,13 +921,13 @@ def load_digits(
             f"n_validation + n_test must be less than the {n} digits, got {n_validation} + {n_test}"
         )
     perm = np.random.default_rng(seed).permutation(n)
-    X = np.ascontiguousarray(data[perm] / 16.0, dtype=dt)
+    X = data[perm] / 16.0
     y = target[perm].astype(np.int64)
     a, b = n_train, n_train + n_validation
     return Dataset(
-        training=(X[:a].copy(), y[:a].copy()),
-        validation=(X[a:b].copy(), y[a:b].copy()),
-        test=(X[b:].copy(), y[b:].copy()),
+        training=(aligned_copy(X[:a], dt, always=True), y[:a].copy()),
+        validation=(aligned_copy(X[a:b], dt, always=True), y[a:b].copy()),
+        test=(aligned_copy(X[b:], dt, always=True), y[b:].copy()),
     )
 
 

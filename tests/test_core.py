@@ -277,3 +277,32 @@ def test_core_entry_points_check_their_input():
         _core.Trainer(lay, np.zeros(3), 2)
     with pytest.raises(ValueError, match="X: expected shape"):
         _core.evaluate(lay, params, np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_arrays_fastnn_allocates_start_on_a_cache_line(dtype):
+    """Parameters, converted training data and loaded data sets are 64-byte aligned, so the
+    kernels' full-width row loads never straddle two cache lines (aligned_empty)."""
+    from fastnn._validation import SIMD_ALIGN, aligned_copy, aligned_empty
+
+    for shape in [(0,), (1,), (3, 5), (1000, 784)]:
+        a = aligned_empty(shape, dtype)
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert a.size == 0 or a.ctypes.data % SIMD_ALIGN == 0  # (an empty array has no data)
+    x = np.arange(12.0).reshape(3, 4)[:, ::2]  # not contiguous: an aligned copy
+    c = aligned_copy(x, dtype)
+    assert c.ctypes.data % SIMD_ALIGN == 0 and c.dtype == dtype
+    np.testing.assert_array_equal(c, x.astype(dtype))
+    same = np.ascontiguousarray(x, dtype=dtype)
+    assert aligned_copy(same, dtype) is same  # already right: no copy, whatever its alignment
+    net = fastnn.Network([784, 30, 10], dtype=dtype, seed=0)
+    assert net._params.ctypes.data % SIMD_ALIGN == 0 and net.weights[0].ctypes.data % SIMD_ALIGN == 0
+    for X, _ in fastnn.data.load_digits(dtype=dtype):
+        assert X.ctypes.data % SIMD_ALIGN == 0
+
+
+def test_mnist_rows_start_on_cache_lines(mnist_dir):
+    from fastnn._validation import SIMD_ALIGN
+
+    for X, _ in fastnn.data.load_mnist(mnist_dir, dtype=np.float32, validation_size=100):
+        assert X.ctypes.data % SIMD_ALIGN == 0 and X.strides[0] % SIMD_ALIGN == 0

@@ -261,3 +261,41 @@ def test_trainer_reports_its_kernels(monkeypatch):
         _core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas" for a, b in ((784, 30), (30, 10))
     )
     assert _core.Trainer(lay, net._params, 10).kernels == want
+
+
+@pytest.mark.parametrize(
+    ("isa", "batch", "n_in", "n_out", "want"),
+    [
+        ("avx512", 10, 784, 30, True),  # the chapter's layers at any mini-batch up to 128
+        ("avx512", 128, 784, 100, True),
+        ("avx512", 129, 784, 30, False),  # beyond OWN_MAX_ROWS: BLAS
+        ("avx512", 10, 784, 800, True),  # wide layer, small mini-batch: own (OWN_ANY_ROWS)
+        ("avx512", 32, 784, 800, False),  # wide layer, larger mini-batch: BLAS
+        ("avx2", 16, 2000, 2000, True),
+        ("generic", 10, 784, 30, False),  # portable path: BLAS unless FASTNN_KERNELS=own
+    ],
+)
+def test_auto_rule_picks_own_kernels_where_they_win(monkeypatch, isa, batch, n_in, n_out, want):
+    monkeypatch.setitem(_core.KERNELS, "mode", "auto")
+    monkeypatch.setitem(_core.KERNELS, "isa", isa)
+    assert _core.uses_own_kernels(batch, n_in, n_out) is want
+    monkeypatch.setitem(_core.KERNELS, "mode", "own")
+    assert _core.uses_own_kernels(batch, n_in, n_out) is True
+    monkeypatch.setitem(_core.KERNELS, "mode", "blas")
+    assert _core.uses_own_kernels(batch, n_in, n_out) is False
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernels_take_the_step_folded_into_delta(dtype):
+    """The update kernel adds δᵀA as given (the trainer folds -η/m into δᴸ once): with α = 1 in
+    kernel_update the result is W + DᵀA exactly as numpy computes it (to rounding)."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((7, 33)).astype(dtype)
+    b = rng.standard_normal(7).astype(dtype)
+    D = rng.standard_normal((3, 7)).astype(dtype)
+    A = rng.standard_normal((3, 33)).astype(dtype)
+    W0, b0 = W.copy(), b.copy()
+    _core.kernel_update(W, b, D, A, alpha=1.0)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(W, W0 + D.T @ A, rtol=tol, atol=tol)
+    np.testing.assert_allclose(b, b0 + D.sum(axis=0), rtol=tol, atol=tol)
