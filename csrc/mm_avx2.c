@@ -21,12 +21,12 @@
 
 #define ISA _avx2
 #define VBYTES 32
-#define MM_LANES_D 4
-#define MM_LANES_F 8
-#define MM_LOADN_D(p, n) ((VEC)_mm256_maskload_pd((p), MM_MASK4(n)))
-#define MM_LOADN_F(p, n) ((VEC)_mm256_maskload_ps((p), MM_MASK8(n)))
-#define MM_STOREN_D(p, v, n) _mm256_maskstore_pd((p), MM_MASK4(n), (__m256d)(v))
-#define MM_STOREN_F(p, v, n) _mm256_maskstore_ps((p), MM_MASK8(n), (__m256)(v))
+#define MM_LANES_d 4
+#define MM_LANES_f 8
+#define MM_LOADN_d(p, n) ((VEC)_mm256_maskload_pd((p), MM_MASK4(n)))
+#define MM_LOADN_f(p, n) ((VEC)_mm256_maskload_ps((p), MM_MASK8(n)))
+#define MM_STOREN_d(p, v, n) _mm256_maskstore_pd((p), MM_MASK4(n), (__m256d)(v))
+#define MM_STOREN_f(p, v, n) _mm256_maskstore_ps((p), MM_MASK8(n), (__m256)(v))
 
 #define NAME "avx2"
 #include "mm_instantiate.h"

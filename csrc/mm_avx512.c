@@ -17,12 +17,12 @@
 
 #define ISA _avx512
 #define VBYTES 64
-#define MM_LANES_D 8
-#define MM_LANES_F 16
-#define MM_LOADN_D(p, n) ((VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1u), (p)))
-#define MM_LOADN_F(p, n) ((VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
-#define MM_STOREN_D(p, v, n) _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1u), (__m512d)(v))
-#define MM_STOREN_F(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
+#define MM_LANES_d 8
+#define MM_LANES_f 16
+#define MM_LOADN_d(p, n) ((VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1u), (p)))
+#define MM_LOADN_f(p, n) ((VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
+#define MM_STOREN_d(p, v, n) _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1u), (__m512d)(v))
+#define MM_STOREN_f(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 
 #define NAME "avx512"
 #include "mm_instantiate.h"

@@ -9,12 +9,12 @@
 
 #define ISA _generic
 #define VBYTES 16
-#define MM_LANES_D 2
-#define MM_LANES_F 4
-#define MM_LOADN_D(p, n) MF(ldn_buf)((p), (n))
-#define MM_LOADN_F(p, n) MF(ldn_buf)((p), (n))
-#define MM_STOREN_D(p, v, n) MF(stn_buf)((p), (v), (n))
-#define MM_STOREN_F(p, v, n) MF(stn_buf)((p), (v), (n))
+#define MM_LANES_d 2
+#define MM_LANES_f 4
+#define MM_LOADN_d(p, n) MF(ldn_buf)((p), (n))
+#define MM_LOADN_f(p, n) MF(ldn_buf)((p), (n))
+#define MM_STOREN_d(p, v, n) MF(stn_buf)((p), (v), (n))
+#define MM_STOREN_f(p, v, n) MF(stn_buf)((p), (v), (n))
 #define MM_GENERIC_TAILS 1
 
 #define NAME "generic"

@@ -5,10 +5,11 @@
  * precision, with
  *   REAL      double | float          SFX     _d | _f
  *   ISA       the table suffix         VBYTES  bytes per vector register (16, 32, 64)
- *   LANES     VBYTES / sizeof(REAL) as a literal (for the reduction's index lists)
  *   SINT      the same-width signed integer (for comparison masks)
- *   MM_LOADN(p, n), MM_STOREN(p, v, n)   the first n < LANES lanes only (the others read as 0 /
- *             are not written): masked moves on AVX2/AVX-512, a short loop on the portable path
+ * and, per precision (suffix SFX), from the ISA file:
+ *   MM_LANES_d/_f                         VBYTES / sizeof(REAL) as a literal (the reduction's lists)
+ *   MM_LOADN_d/_f(p, n), MM_STOREN_d/_f(p, v, n)   the first n < LANES lanes only (the others read
+ *             as 0 / are not written): masked moves on AVX2/AVX-512, a short loop on the portable path
  * Otherwise no intrinsics: GCC/clang vector extensions, so the same text compiles for SSE2/NEON
  * (generic), AVX2+FMA and AVX-512. Full vectors move through memcpy (unaligned moves). Every block
  * is a compile-time (rows x outputs / vectors) instance of an always-inline function, so its
@@ -20,6 +21,9 @@
 #define MM_CAT(a, b) MM_CAT_(a, b)
 #define MM_CAT3(a, b, c) MM_CAT(MM_CAT(a, b), c)
 #define MF(name) MM_CAT3(name, ISA, SFX)
+#define LANES MM_CAT(MM_LANES, SFX)
+#define MM_LOADN MM_CAT(MM_LOADN, SFX)
+#define MM_STOREN MM_CAT(MM_STOREN, SFX)
 #define VEC MF(mm_vec)
 #define IVEC MF(mm_ivec)
 #define VW ((ptrdiff_t)LANES)
@@ -238,21 +242,21 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
 #define BWD_ARGS(RI, CK)                                                                       \
     dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in, ap + i0 * n_in + k,                \
         mask ? mask + i0 * n_in + k : NULL, act, RI, CK, last
+/* switch on the block's vector count ck (1..4): CALL(A, CK) with CK a compile-time constant */
+#define CK_SWITCH(CALL, A)                                                                     \
+    switch (ck) {                                                                              \
+    case 4: CALL(A, 4); break;                                                                 \
+    case 3: CALL(A, 3); break;                                                                 \
+    case 2: CALL(A, 2); break;                                                                 \
+    default: CALL(A, 1); break;                                                                \
+    }
+#define BWD_FULL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 1)
+#define BWD_TAIL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 0)
 #define BWD_CK_CASES(RI)                                                                       \
     if (last == VW) {                                                                          \
-        switch (ck) {                                                                          \
-        case 4: MF(bwd_blk)(BWD_ARGS(RI, 4), 1); break;                                        \
-        case 3: MF(bwd_blk)(BWD_ARGS(RI, 3), 1); break;                                        \
-        case 2: MF(bwd_blk)(BWD_ARGS(RI, 2), 1); break;                                        \
-        default: MF(bwd_blk)(BWD_ARGS(RI, 1), 1); break;                                       \
-        }                                                                                      \
+        CK_SWITCH(BWD_FULL, RI)                                                                \
     } else {                                                                                   \
-        switch (ck) {                                                                          \
-        case 4: MF(bwd_blk)(BWD_ARGS(RI, 4), 0); break;                                        \
-        case 3: MF(bwd_blk)(BWD_ARGS(RI, 3), 0); break;                                        \
-        case 2: MF(bwd_blk)(BWD_ARGS(RI, 2), 0); break;                                        \
-        default: MF(bwd_blk)(BWD_ARGS(RI, 1), 0); break;                                       \
-        }                                                                                      \
+        CK_SWITCH(BWD_TAIL, RI)                                                                \
     }
 
 void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
@@ -350,13 +354,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
             else MF(upd_blk)(UPD_ARGS(RO, CK), 0, 0);                                          \
         }                                                                                      \
     } while (0)
-#define UPD_CK_CASES(RO)                                                                       \
-    switch (ck) {                                                                              \
-    case 4: UPD_CALL(RO, 4); break;                                                            \
-    case 3: UPD_CALL(RO, 3); break;                                                            \
-    case 2: UPD_CALL(RO, 2); break;                                                            \
-    default: UPD_CALL(RO, 1); break;                                                           \
-    }
+#define UPD_CK_CASES(RO) CK_SWITCH(UPD_CALL, RO)
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
@@ -418,6 +416,9 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef FWD_RO_CASES
 #undef BWD_ARGS
 #undef BWD_CK_CASES
+#undef BWD_FULL
+#undef BWD_TAIL
+#undef CK_SWITCH
 #undef UPD_ARGS
 #undef UPD_CK_CASES
 #undef UPD_CALL
@@ -426,3 +427,9 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef IVEC
 #undef VW
 #undef MF
+#undef LANES
+#undef MM_LOADN
+#undef MM_STOREN
+#undef REAL
+#undef SFX
+#undef SINT
