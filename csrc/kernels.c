@@ -25,15 +25,23 @@ void fnn_rng_seed(uint64_t *s, uint64_t seed) {
     }
 }
 
+/* one xoshiro256** step on a state held in locals (the mask loop keeps it in registers) */
+static inline uint64_t rng_step(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3) {
+    const uint64_t result = rotl(*s1 * 5, 7) * 9;
+    const uint64_t t = *s1 << 17;
+    *s2 ^= *s0;
+    *s3 ^= *s1;
+    *s1 ^= *s2;
+    *s0 ^= *s3;
+    *s2 ^= t;
+    *s3 = rotl(*s3, 45);
+    return result;
+}
+
 uint64_t fnn_rng_next(uint64_t *s) {
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
+    uint64_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    const uint64_t result = rng_step(&s0, &s1, &s2, &s3);
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
     return result;
 }
 

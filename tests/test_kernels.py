@@ -299,3 +299,39 @@ def test_kernels_take_the_step_folded_into_delta(dtype):
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(W, W0 + D.T @ A, rtol=tol, atol=tol)
     np.testing.assert_allclose(b, b0 + D.sum(axis=0), rtol=tol, atol=tol)
+
+
+def _xoshiro_masks(seed, count, p):
+    """splitmix64 seeding + xoshiro256** (Blackman & Vigna), written out in Python: the dropout
+    stream the core must draw (one 53-bit uniform per mask value), so seeded runs keep their masks."""
+    mask64 = (1 << 64) - 1
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & mask64
+
+    s = []
+    for _ in range(4):
+        seed = (seed + 0x9E3779B97F4A7C15) & mask64
+        z = seed
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+        s.append(z ^ (z >> 31))
+    out = []
+    for _ in range(count):
+        result = (rotl((s[1] * 5) & mask64, 7) * 9) & mask64
+        t = (s[1] << 17) & mask64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+        out.append(1 / (1 - p) if (result >> 11) * 2.0**-53 >= p else 0.0)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**63 + 5])
+def test_dropout_masks_are_the_xoshiro_stream(seed):
+    for dtype in (np.float64, np.float32):
+        got = _core.fill_mask(seed, 257, 0.3, dtype=dtype)
+        np.testing.assert_array_equal(got, _xoshiro_masks(seed, 257, 0.3).astype(dtype))
