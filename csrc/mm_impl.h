@@ -59,6 +59,15 @@ MM_INLINE void MF(stn)(REAL *p, VEC v, int n) {
     else
         MM_STOREN(p, v, n);
 }
+/* the same where "full" is a compile-time constant of the block (a run-time test of n there made GCC
+ * keep the block's accumulators in memory) */
+MM_INLINE VEC MF(ldp)(const REAL *p, const int full, int n) { return full ? MF(ld)(p) : MM_LOADN(p, n); }
+MM_INLINE void MF(stp)(REAL *p, VEC v, const int full, int n) {
+    if (full)
+        MF(st)(p, v);
+    else
+        MM_STOREN(p, v, n);
+}
 MM_INLINE VEC MF(bc)(REAL s) { /* broadcast: s - 0 == s exactly, so the compiler drops the op */
     const VEC zero = {0};
     return s - zero;
@@ -224,7 +233,7 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
     for (ptrdiff_t o = 0; o < n_out; o++) {
         VEC wv[B_CK];
         for (int c = 0; c < CK; c++)
-            wv[c] = c < CK - 1 ? MF(ld)(w + o * n_in + c * VW) : MF(ldn)(w + o * n_in + c * VW, last);
+            wv[c] = MF(ldp)(w + o * n_in + c * VW, FULL || c < CK - 1, last);
         for (int i = 0; i < RI; i++) {
             const VEC dv = MF(bc)(d[i * n_out + o]);
             for (int c = 0; c < CK; c++) acc[i][c] += dv * wv[c];
@@ -232,10 +241,10 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
     }
     for (int i = 0; i < RI; i++)
         for (int c = 0; c < CK; c++) {
-            const int n = c < CK - 1 ? (int)VW : last;
-            VEC g = MF(dact)(acc[i][c], MF(ldn)(ap + i * n_in + c * VW, n), act);
-            if (mask != NULL) g *= MF(ldn)(mask + i * n_in + c * VW, n);
-            MF(stn)(dp + i * n_in + c * VW, g, n);
+            const int full = FULL || c < CK - 1;
+            VEC g = MF(dact)(acc[i][c], MF(ldp)(ap + i * n_in + c * VW, full, last), act);
+            if (mask != NULL) g *= MF(ldp)(mask + i * n_in + c * VW, full, last);
+            MF(stp)(dp + i * n_in + c * VW, g, full, last);
         }
 }
 
@@ -303,11 +312,11 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
     VEC acc[U_RO * U_CK]; /* [o * CK + q] */
     for (int o = 0; o < RO; o++)
         for (int q = 0; q < CK; q++) {
-            const int n = q < CK - 1 ? (int)VW : last;
+            const int full = FULL || q < CK - 1;
             if (MOM) {
                 acc[o * CK + q] = (VEC){0};
             } else {
-                const VEC wv = MF(ldn)(w + o * n_in + q * VW, n);
+                const VEC wv = MF(ldp)(w + o * n_in + q * VW, full, last);
                 acc[o * CK + q] = reg == FNN_REG_L1 ? wv - MF(csgn)(wv, c)
                             : reg == FNN_REG_L2 ? wv * MF(bc)(beta) : wv;
             }
@@ -316,7 +325,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
         const REAL *ar = ROW(a, lda, rows, i);
         VEC av[U_CK];
         for (int q = 0; q < CK; q++)
-            av[q] = q < CK - 1 ? MF(ld)(ar + q * VW) : MF(ldn)(ar + q * VW, last);
+            av[q] = MF(ldp)(ar + q * VW, FULL || q < CK - 1, last);
         for (int o = 0; o < RO; o++) {
             const VEC dv = MF(bc)(d[i * n_out + o]);
             for (int q = 0; q < CK; q++) acc[o * CK + q] += dv * av[q];
@@ -324,20 +333,20 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
     }
     for (int o = 0; o < RO; o++)
         for (int q = 0; q < CK; q++) {
-            const int n = q < CK - 1 ? (int)VW : last;
+            const int full = FULL || q < CK - 1;
             REAL *wp = w + o * n_in + q * VW;
             if (!MOM) {
-                MF(stn)(wp, acc[o * CK + q], n);
+                MF(stp)(wp, acc[o * CK + q], full, last);
             } else {
                 REAL *vp = vw + o * n_in + q * VW;
-                VEC wv = MF(ldn)(wp, n);
-                VEC v = MF(ldn)(vp, n) * MF(bc)(mu) + acc[o * CK + q];
+                VEC wv = MF(ldp)(wp, full, last);
+                VEC v = MF(ldp)(vp, full, last) * MF(bc)(mu) + acc[o * CK + q];
                 if (reg == FNN_REG_L2)
                     v -= MF(bc)(c) * wv;
                 else if (reg == FNN_REG_L1)
                     v -= MF(csgn)(wv, c);
-                MF(stn)(vp, v, n);
-                MF(stn)(wp, wv + v, n);
+                MF(stp)(vp, v, full, last);
+                MF(stp)(wp, wv + v, full, last);
             }
         }
 }
