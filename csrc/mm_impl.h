@@ -145,8 +145,32 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
  * together at the end (MF(reduce)), the bias added on the way out. The last partial vector of
  * n_in is a masked load (zeros beyond n_in).
  * ---------------------------------------------------------------------------------------------- */
-#define F_RI 5
-#define F_RO 4
+/* Block sizes per register file: AVX-512 has 32 vector registers, AVX2 and SSE2 16; a block's
+ * accumulators plus its operands must fit in them, or the compiler keeps the accumulators in memory.
+ * forward F_RI x F_RO accumulators (+ F_RO W vectors + 1), backward B_RI x B_CK (+ B_CK + 1),
+ * update U_RO x U_CK (+ U_CK + 1). Measured choices: DESIGN.md. -DMM_BLOCK_SMALL gives every path
+ * the 16-register sizes (for measuring). */
+#if VBYTES == 64 && !defined(MM_BLOCK_SMALL)
+#define MM_WIDE 1
+#else
+#define MM_WIDE 0
+#endif
+#define F_RI (MM_WIDE ? 5 : 3)
+#define F_RO (MM_WIDE ? 4 : 3)
+#define B_RI (MM_WIDE ? 4 : 3)
+#define B_CK (MM_WIDE ? 4 : 3)
+#define U_RO (MM_WIDE ? 4 : 3)
+#define U_CK (MM_WIDE ? 4 : 3)
+/* switch on a block dimension x (1..5): CALL(A, n) with n a compile-time constant <= MAX */
+#define MM_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SWITCH_N(x, MAX, CALL, A)                                                              \
+    switch (x) {                                                                               \
+    case 5: CALL(A, MM_MIN(5, MAX)); break;                                                    \
+    case 4: CALL(A, MM_MIN(4, MAX)); break;                                                    \
+    case 3: CALL(A, MM_MIN(3, MAX)); break;                                                    \
+    case 2: CALL(A, MM_MIN(2, MAX)); break;                                                    \
+    default: CALL(A, 1); break;                                                                \
+    }
 #define F_NA (F_RI * F_RO)
 #define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow,
@@ -181,13 +205,8 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
         for (int o = 0; o < RO; o++) z[i * ldz + o] = sums[i * RO + o] + b[o];
 }
 
-#define FWD_RO_CASES(RI)                                                                      \
-    switch (ro) {                                                                             \
-    case 4: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 4); break;     \
-    case 3: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 3); break;     \
-    case 2: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 2); break;     \
-    default: MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, 1); break;    \
-    }
+#define FWD_CALL(RI, RO) MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, RO)
+#define FWD_RO_CASES(RI) SWITCH_N(ro, F_RO, FWD_CALL, RI)
 
 void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
                         ptrdiff_t m, const REAL *restrict w, const REAL *restrict b,
@@ -201,9 +220,9 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
         for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
             const int ro = (int)(n_out - o0 < F_RO ? n_out - o0 : F_RO);
             switch (ri) {
-            case 5: FWD_RO_CASES(5) break;
-            case 4: FWD_RO_CASES(4) break;
-            case 3: FWD_RO_CASES(3) break;
+            case 5: FWD_RO_CASES(MM_MIN(5, F_RI)) break;
+            case 4: FWD_RO_CASES(MM_MIN(4, F_RI)) break;
+            case 3: FWD_RO_CASES(MM_MIN(3, F_RI)) break;
             case 2: FWD_RO_CASES(2) break;
             default: FWD_RO_CASES(1) break;
             }
@@ -220,8 +239,6 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
  * along n_in; RI rows x CK vectors of accumulators; the Hadamard factor fused into the store.
  * The block's last vector holds `last` lanes (LANES but at the end of a row).
  * ---------------------------------------------------------------------------------------------- */
-#define B_RI 4
-#define B_CK 4
 MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL *restrict w,
                            ptrdiff_t n_out, ptrdiff_t n_in, const REAL *restrict ap,
                            const REAL *restrict mask, int act, const int RI, const int CK,
@@ -251,21 +268,13 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
 #define BWD_ARGS(RI, CK)                                                                       \
     dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in, ap + i0 * n_in + k,                \
         mask ? mask + i0 * n_in + k : NULL, act, RI, CK, last
-/* switch on the block's vector count ck (1..4): CALL(A, CK) with CK a compile-time constant */
-#define CK_SWITCH(CALL, A)                                                                     \
-    switch (ck) {                                                                              \
-    case 4: CALL(A, 4); break;                                                                 \
-    case 3: CALL(A, 3); break;                                                                 \
-    case 2: CALL(A, 2); break;                                                                 \
-    default: CALL(A, 1); break;                                                                \
-    }
 #define BWD_FULL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 1)
 #define BWD_TAIL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 0)
 #define BWD_CK_CASES(RI)                                                                       \
     if (last == VW) {                                                                          \
-        CK_SWITCH(BWD_FULL, RI)                                                                \
+        SWITCH_N(ck, B_CK, BWD_FULL, RI)                                                       \
     } else {                                                                                   \
-        CK_SWITCH(BWD_TAIL, RI)                                                                \
+        SWITCH_N(ck, B_CK, BWD_TAIL, RI)                                                       \
     }
 
 void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
@@ -279,8 +288,8 @@ void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
             const ptrdiff_t k = v0 * VW;
             const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
             switch (ri) {
-            case 4: BWD_CK_CASES(4) break;
-            case 3: BWD_CK_CASES(3) break;
+            case 4: BWD_CK_CASES(MM_MIN(4, B_RI)) break;
+            case 3: BWD_CK_CASES(MM_MIN(3, B_RI)) break;
             case 2: BWD_CK_CASES(2) break;
             default: BWD_CK_CASES(1) break;
             }
@@ -299,8 +308,6 @@ void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
  * products. RO outputs x CK vectors of accumulators; broadcast δ, vectorise along n_in; A rows
  * read through `rows` (the permutation) when given; the block's last vector holds `last` lanes.
  * ---------------------------------------------------------------------------------------------- */
-#define U_RO 4
-#define U_CK 4
 MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
                            const REAL *restrict d, ptrdiff_t n_out, const REAL *a, ptrdiff_t lda,
                            const ptrdiff_t *rows, ptrdiff_t m, REAL beta, REAL mu, REAL c, int reg,
@@ -363,7 +370,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
             else MF(upd_blk)(UPD_ARGS(RO, CK), 0, 0);                                          \
         }                                                                                      \
     } while (0)
-#define UPD_CK_CASES(RO) CK_SWITCH(UPD_CALL, RO)
+#define UPD_CK_CASES(RO) SWITCH_N(ck, U_CK, UPD_CALL, RO)
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
@@ -405,8 +412,8 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
                 }
             }
             switch (ro) {
-            case 4: UPD_CK_CASES(4) break;
-            case 3: UPD_CK_CASES(3) break;
+            case 4: UPD_CK_CASES(MM_MIN(4, U_RO)) break;
+            case 3: UPD_CK_CASES(MM_MIN(3, U_RO)) break;
             case 2: UPD_CK_CASES(2) break;
             default: UPD_CK_CASES(1) break;
             }
@@ -427,7 +434,10 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef BWD_CK_CASES
 #undef BWD_FULL
 #undef BWD_TAIL
-#undef CK_SWITCH
+#undef SWITCH_N
+#undef MM_MIN
+#undef MM_WIDE
+#undef FWD_CALL
 #undef UPD_ARGS
 #undef UPD_CK_CASES
 #undef UPD_CALL
