@@ -245,14 +245,10 @@ class FastnnBlasRunner(FastnnRunner):
     name = "fastnn-blas"
 
     def epoch(self):
-        from fastnn import _core
+        from _kernel_mode import kernel_mode
 
-        saved = _core.KERNELS["mode"]
-        _core.KERNELS["mode"] = "blas"  # read when SGD builds its Trainer
-        try:
+        with kernel_mode("blas"):
             super().epoch()
-        finally:
-            _core.KERNELS["mode"] = saved
 
 
 class BoundRunner(Runner):

@@ -5,7 +5,7 @@
 In one process, on one thread, interleaved round by round: a 1536² numpy matmul (float64 and float32;
 OpenBLAS runs near peak there) and one epoch of fastnn on 50,000 MNIST rows (synthetic rows of the
 same shape when MNIST is absent) for each case, with fastnn's own kernels and with the BLAS path
-(``_core.KERNELS["mode"]`` set to "own" / "blas" for each Trainer construction, whatever the import-time
+(bench/_kernel_mode.py: "own" / "blas" for each SGD call, whatever the import-time
 choice).
 For each, the best of the rounds. Reported:
 
@@ -26,6 +26,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(1, str(HERE))
+
+from _kernel_mode import kernel_mode  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import _core  # noqa: E402
@@ -126,14 +129,10 @@ def main(argv=None):
                     if key not in nets:
                         nets[key] = fastnn.Network(sizes, dtype=dt, seed=0)
                     net = nets[key]
-                    saved = _core.KERNELS["mode"]
-                    _core.KERNELS["mode"] = mode  # "own": every layer on fastnn's kernels
-                    try:
+                    with kernel_mode(mode):  # "own": every layer on fastnn's kernels
                         t = clock()
                         net.SGD((X, y), 1, mb, 0.1, 5.0, n_threads=1, **opts)
                         best.setdefault(key, []).append(clock() - t)
-                    finally:
-                        _core.KERNELS["mode"] = saved
         blas = [
             i.get("internal_api", "?") + " " + i.get("version", "?")
             for i in threadpool_info()

@@ -38,12 +38,6 @@ static inline uint64_t rng_step(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64
     return result;
 }
 
-uint64_t fnn_rng_next(uint64_t *s) {
-    uint64_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
-    const uint64_t result = rng_step(&s0, &s1, &s2, &s3);
-    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
-    return result;
-}
 
 /* ---- double ---- */
 #define REAL double

@@ -37,8 +37,8 @@
                            ptrdiff_t n, int act, int cost);                                          \
     ptrdiff_t fnn_count_correct##SFX(const REAL *z, const ptrdiff_t *labels, const REAL *targets,    \
                                      ptrdiff_t m, ptrdiff_t n);                                      \
-    void fnn_bias_step##SFX(REAL *b, REAL *vb, const REAL *d, ptrdiff_t m, ptrdiff_t n, REAL alpha,  \
-                            REAL mu, REAL *tmp);                                                     \
+    void fnn_bias_step##SFX(REAL *b, REAL *vb, const REAL *d, ptrdiff_t m, ptrdiff_t n, REAL mu,     \
+                            REAL *tmp);                                                              \
     void fnn_l1_shrink##SFX(REAL *w, ptrdiff_t count, REAL c);                                       \
     void fnn_momentum_step##SFX(REAL *w, REAL *v, ptrdiff_t count, REAL c, int reg);                 \
     void fnn_gather_rows##SFX(REAL *dst, const REAL *src, const ptrdiff_t *idx, ptrdiff_t m,         \
@@ -54,6 +54,5 @@ FNN_DECLARE(float, _f)
 
 /* xoshiro256** pseudo-random generator (dropout masks); state is 4 words, seeded by splitmix64. */
 void fnn_rng_seed(uint64_t *state, uint64_t seed);
-uint64_t fnn_rng_next(uint64_t *state);
 
 #endif

@@ -224,20 +224,20 @@ ptrdiff_t FN(fnn_count_correct)(const REAL *restrict z, const ptrdiff_t *restric
     return correct;
 }
 
-/* BP3 + update of the biases: b <- b + alpha * sum_rows(d)  (alpha = -eta/m), or with momentum
- * vb <- mu vb + alpha * sum_rows(d); b <- b + vb. tmp holds n values of scratch. */
+/* BP3 + update of the biases, d carrying the step -eta/m: b <- b + sum_rows(d), or with momentum
+ * vb <- mu vb + sum_rows(d); b <- b + vb. tmp holds n values of scratch. */
 FNN_HOT void FN(fnn_bias_step)(REAL *restrict b, REAL *restrict vb, const REAL *restrict d, ptrdiff_t m,
-                       ptrdiff_t n, REAL alpha, REAL mu, REAL *restrict tmp) {
+                       ptrdiff_t n, REAL mu, REAL *restrict tmp) {
     for (ptrdiff_t j = 0; j < n; j++) tmp[j] = d[j];
     for (ptrdiff_t i = 1; i < m; i++) {
         const REAL *restrict row = d + i * n;
         for (ptrdiff_t j = 0; j < n; j++) tmp[j] += row[j];
     }
     if (vb == NULL) {
-        for (ptrdiff_t j = 0; j < n; j++) b[j] -= -alpha * tmp[j];
+        for (ptrdiff_t j = 0; j < n; j++) b[j] += tmp[j];
     } else {
         for (ptrdiff_t j = 0; j < n; j++) {
-            vb[j] = mu * vb[j] + alpha * tmp[j];
+            vb[j] = mu * vb[j] + tmp[j];
             b[j] += vb[j];
         }
     }

@@ -50,17 +50,8 @@ MM_INLINE void MF(stn_buf)(REAL *p, VEC v, int n) {
     for (int j = 0; j < n; j++) p[j] = t[j];
 }
 #endif
-/* n lanes (1 <= n <= LANES): a full move when n == LANES (blocks are instantiated separately for
- * full last vectors, where n is the constant LANES and this test folds away) */
-MM_INLINE VEC MF(ldn)(const REAL *p, int n) { return n == (int)VW ? MF(ld)(p) : MM_LOADN(p, n); }
-MM_INLINE void MF(stn)(REAL *p, VEC v, int n) {
-    if (n == (int)VW)
-        MF(st)(p, v);
-    else
-        MM_STOREN(p, v, n);
-}
-/* the same where "full" is a compile-time constant of the block (a run-time test of n there made GCC
- * keep the block's accumulators in memory) */
+/* A vector move that is full, or holds only its first n < LANES lanes; "full" is a compile-time
+ * constant of the block (a run-time test of n made GCC keep the block's accumulators in memory). */
 MM_INLINE VEC MF(ldp)(const REAL *p, const int full, int n) { return full ? MF(ld)(p) : MM_LOADN(p, n); }
 MM_INLINE void MF(stp)(REAL *p, VEC v, const int full, int n) {
     if (full)
@@ -190,9 +181,9 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
     if (k < n_in) {
         const int r = (int)(n_in - k);
         VEC wv[F_RO];
-        for (int o = 0; o < RO; o++) wv[o] = MF(ldn)(w + o * n_in + k, r);
+        for (int o = 0; o < RO; o++) wv[o] = MF(ldp)(w + o * n_in + k, 0, r);
         for (int i = 0; i < RI; i++) {
-            const VEC av = MF(ldn)(arow[i] + k, r);
+            const VEC av = MF(ldp)(arow[i] + k, 0, r);
             for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
         }
     }

@@ -166,11 +166,11 @@ cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_i
 
 
 cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
-                                const floating *a, floating *w, floating alpha,
-                                floating beta) noexcept nogil:
-    """BP4 fused with the update: w <- beta w + alpha dᵀ a (no gradient matrix materialised)."""
-    _gemm(c'N', c'T', <int>n_in, <int>n_out, <int>m, alpha, a, <int>n_in, d, <int>n_out, beta, w,
-          <int>n_in)
+                                const floating *a, floating *w, floating beta) noexcept nogil:
+    """BP4 fused with the update: w <- beta w + dᵀ a, d carrying the step −η/m (no gradient
+    matrix materialised)."""
+    _gemm(c'N', c'T', <int>n_in, <int>n_out, <int>m, <floating>1, a, <int>n_in, d, <int>n_out, beta,
+          w, <int>n_in)
 
 
 # The C kernels' declarations and their fused wrappers (activate, backprop_act, output_delta, cost_z,
@@ -637,20 +637,19 @@ cdef class Trainer:
                           &pf if l == 0 else NULL)
             elif momentum > 0:
                 # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
-                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>1,
-                               <floating>momentum)
+                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>momentum)
                 momentum_step(w, V + self.w_off[l], n_in * n_out, shrink, reg)
-                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, <floating>1,
-                          <floating>momentum, work + self.tmp_off)
+                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, <floating>momentum,
+                          work + self.tmp_off)
             else:
                 if reg == FNN_REG_L1:
                     # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
                     l1_shrink(w, n_in * n_out, shrink)
                 # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-                update_product(m, n_out, n_in, dl, a_in, w, <floating>1, beta)
+                update_product(m, n_out, n_in, dl, a_in, w, beta)
                 # b <- b − (η/m) Σ δ                       (eq. 94)
-                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, <floating>1,
-                          <floating>0, work + self.tmp_off)
+                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, <floating>0,
+                          work + self.tmp_off)
             if l > 0:
                 dl = work + self.delta_off[l]
         return loss
