@@ -20,12 +20,64 @@
 
 #include "kernels.h"
 
+/* Rows to fetch towards L2 while a kernel computes (the next mini-batch's input rows, which the
+ * first layer reads in place through the permutation): rows[0..m) of base, row_bytes each. */
+typedef struct fnn_prefetch {
+    const char *base;
+    ptrdiff_t row_bytes;
+    const ptrdiff_t *rows;
+    ptrdiff_t m;
+} fnn_prefetch;
+
+/* A cursor that spreads pf's lines (its rows' 64-byte lines, in order) evenly over a kernel's
+ * `steps` blocks: fnn_pf_step issues the next few. Prefetching into L2 (hint 2): a burst of them
+ * would stall on the line fill buffers, and a row prefetched to L1 would be evicted before use. */
+typedef struct fnn_pf_cursor {
+    const fnn_prefetch *pf;
+    ptrdiff_t row, off, per_step;
+} fnn_pf_cursor;
+
+static inline fnn_pf_cursor fnn_pf_begin(const fnn_prefetch *pf, ptrdiff_t steps) {
+    fnn_pf_cursor c = {pf, 0, 0, 0};
+    if (pf != NULL && pf->m > 0 && steps > 0)
+        c.per_step = (pf->m * ((pf->row_bytes + 63) / 64) + steps - 1) / steps;
+    return c;
+}
+
+static inline void fnn_pf_step(fnn_pf_cursor *c) {
+#if defined(__GNUC__)
+    for (ptrdiff_t q = 0; q < c->per_step && c->row < c->pf->m; q++) {
+        __builtin_prefetch(c->pf->base + c->pf->rows[c->row] * c->pf->row_bytes + c->off, 0, 2);
+        c->off += 64;
+        if (c->off >= c->pf->row_bytes) {
+            c->off = 0;
+            c->row++;
+        }
+    }
+#else
+    (void)c;
+#endif
+}
+
+/* The first `lines` 64-byte lines of each of pf's rows, at once (a few per row: they start the
+ * hardware's stream prefetch of the rest early). */
+static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
+#if defined(__GNUC__)
+    for (ptrdiff_t i = 0; i < pf->m; i++)
+        for (int q = 0; q < lines && 64 * q < pf->row_bytes; q++)
+            __builtin_prefetch(pf->base + pf->rows[i] * pf->row_bytes + 64 * q, 0, 2);
+#else
+    (void)pf;
+    (void)lines;
+#endif
+}
+
 #define FNN_MM_DECLARE_TYPES(REAL, SFX)                                                           \
     typedef void (*fnn_mm_forward##SFX##_t)(REAL *z, const REAL *a, ptrdiff_t lda,                \
                                             const ptrdiff_t *rows, ptrdiff_t m, const REAL *w,    \
                                             const REAL *b, ptrdiff_t n_out, ptrdiff_t n_in,       \
                                             int act, REAL *drop, REAL *mask, uint64_t *rng,       \
-                                            double p);                                            \
+                                            double p, const fnn_prefetch *pf);                    \
     typedef void (*fnn_mm_backward##SFX##_t)(REAL *dp, const REAL *d, ptrdiff_t m, const REAL *w, \
                                              ptrdiff_t n_out, ptrdiff_t n_in, const REAL *ap,     \
                                              const REAL *mask, int act);                          \
@@ -35,14 +87,6 @@
                                            REAL beta, REAL mu, REAL c, int reg,                   \
                                            const fnn_prefetch *pf);
 
-/* Rows to fetch towards L2 while a kernel computes (the next mini-batch's input rows, which the
- * first layer reads in place through the permutation): rows[0..m) of base, row_bytes each. */
-typedef struct fnn_prefetch {
-    const char *base;
-    ptrdiff_t row_bytes;
-    const ptrdiff_t *rows;
-    ptrdiff_t m;
-} fnn_prefetch;
 
 FNN_MM_DECLARE_TYPES(double, _d)
 FNN_MM_DECLARE_TYPES(float, _f)

@@ -11,7 +11,8 @@
  *   MM_LOADN_d/_f(p, n), MM_STOREN_d/_f(p, v, n)   the first n < LANES lanes only (the others read
  *             as 0 / are not written): masked moves on AVX2/AVX-512, a short loop on the portable path
  * Otherwise no intrinsics: GCC/clang vector extensions, so the same text compiles for SSE2/NEON
- * (generic), AVX2+FMA and AVX-512. Full vectors move through memcpy (unaligned moves). Every block
+ * (generic), AVX2+FMA and AVX-512. Full vectors move as may_alias, element-aligned vector types
+ * (unaligned moves; memcpy made GCC emit integer-domain byte moves). Every block
  * is a compile-time (rows x outputs / vectors) instance of an always-inline function, so its
  * accumulators live in registers; the last, partial vector of a row is a masked move, never a
  * scalar loop.
@@ -31,13 +32,10 @@
 
 typedef REAL VEC __attribute__((vector_size(VBYTES)));
 typedef SINT IVEC __attribute__((vector_size(VBYTES)));
+typedef REAL MF(mm_uvec) __attribute__((vector_size(VBYTES), aligned(sizeof(REAL)), may_alias));
 
-MM_INLINE VEC MF(ld)(const REAL *p) {
-    VEC v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-MM_INLINE void MF(st)(REAL *p, VEC v) { memcpy(p, &v, sizeof v); }
+MM_INLINE VEC MF(ld)(const REAL *p) { return *(const MF(mm_uvec) *)p; }
+MM_INLINE void MF(st)(REAL *p, VEC v) { *(MF(mm_uvec) *)p = v; }
 #ifdef MM_GENERIC_TAILS /* the portable path's partial vectors: through a zeroed buffer */
 MM_INLINE VEC MF(ldn_buf)(const REAL *p, int n) {
     REAL t[LANES] = {0};
@@ -106,11 +104,20 @@ MM_INLINE VEC MF(comb)(VEC u, VEC v, const int s) {
     }
 }
 MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
+    /* fully unrolled (na is a compile-time constant of the block): no loop, no switch on s, and
+     * no combines of two all-zero vectors when na < LANES */
+    const VEC zero = {0};
     VEC t[LANES];
-    for (int j = 0; j < (int)VW; j++) t[j] = j < na ? acc[j] : (VEC){0};
-    int s = 0;
-    for (int cnt = (int)VW; cnt > 1; cnt /= 2, s++)
-        for (int j = 0; j < cnt / 2; j++) t[j] = MF(comb)(t[2 * j], t[2 * j + 1], s);
+#pragma GCC unroll 16
+    for (int j = 0; j < (int)VW; j++) t[j] = j < na ? acc[j] : zero; /* (the zeros are never read) */
+    int cnt = na, s = 0;
+#pragma GCC unroll 4
+    for (int width = (int)VW; width > 1; width /= 2, s++) {
+        const int next = (cnt + 1) / 2;
+#pragma GCC unroll 16
+        for (int j = 0; j < next; j++) t[j] = MF(comb)(t[2 * j], 2 * j + 1 < cnt ? t[2 * j + 1] : zero, s);
+        cnt = next;
+    }
     return t[0];
 }
 #undef MM_SHUF
@@ -163,6 +170,7 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
     default: CALL(A, 1); break;                                                                \
     }
 #define F_NA (F_RI * F_RO)
+#define MM_PASS_ROWS 128 /* rows per pass of the update (its table of row pointers) */
 #define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow,
                            const REAL *restrict w, const REAL *restrict b, ptrdiff_t n_in,
@@ -202,7 +210,8 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
 void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
                         ptrdiff_t m, const REAL *restrict w, const REAL *restrict b,
                         ptrdiff_t n_out, ptrdiff_t n_in, int act, REAL *drop, REAL *mask,
-                        uint64_t *rng, double p) {
+                        uint64_t *rng, double p, const fnn_prefetch *pf) {
+    fnn_pf_cursor pfc = fnn_pf_begin(pf, ((m + F_RI - 1) / F_RI) * ((n_out + F_RO - 1) / F_RO));
     for (ptrdiff_t i0 = 0; i0 < m; i0 += F_RI) {
         const int ri = (int)(m - i0 < F_RI ? m - i0 : F_RI);
         const REAL *arow[F_RI];
@@ -210,6 +219,7 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
         REAL *zb = z + i0 * n_out;
         for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
             const int ro = (int)(n_out - o0 < F_RO ? n_out - o0 : F_RO);
+            fnn_pf_step(&pfc);
             switch (ri) {
             case 5: FWD_RO_CASES(MM_MIN(5, F_RI)) break;
             case 4: FWD_RO_CASES(MM_MIN(4, F_RI)) break;
@@ -300,8 +310,8 @@ void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
  * read through `rows` (the permutation) when given; the block's last vector holds `last` lanes.
  * ---------------------------------------------------------------------------------------------- */
 MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
-                           const REAL *restrict d, ptrdiff_t n_out, const REAL *a, ptrdiff_t lda,
-                           const ptrdiff_t *rows, ptrdiff_t m, REAL beta, REAL mu, REAL c, int reg,
+                           const REAL *restrict d, ptrdiff_t n_out, const REAL *const *arow,
+                           ptrdiff_t k, ptrdiff_t m, REAL beta, REAL mu, REAL c, int reg,
                            const int RO, const int CK, int last, const int FULL, const int MOM) {
     /* FULL, MOM: compile-time instances (full last vector; momentum). With the momentum branch
      * decided at run time, GCC kept the accumulators in memory (a store per FMA). */
@@ -320,7 +330,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
             }
         }
     for (ptrdiff_t i = 0; i < m; i++) {
-        const REAL *ar = ROW(a, lda, rows, i);
+        const REAL *ar = arow[i] + k;
         VEC av[U_CK];
         for (int q = 0; q < CK; q++)
             av[q] = MF(ldp)(ar + q * VW, FULL || q < CK - 1, last);
@@ -350,7 +360,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
 }
 
 #define UPD_ARGS(RO, CK)                                                                       \
-    wb, vb_, n_in, d + o0, n_out, a + k, lda, rows, m, beta, mu, c, reg, RO, CK, last
+    wb, vb_, n_in, d + o0, n_out, arow, k, m, beta, mu, c, reg, RO, CK, last
 #define UPD_CALL(RO, CK)                                                                       \
     do {                                                                                       \
         if (last == VW) {                                                                      \
@@ -363,18 +373,36 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
     } while (0)
 #define UPD_CK_CASES(RO) SWITCH_N(ck, U_CK, UPD_CALL, RO)
 
+/* One pass over W (and V) for the rows arow[0..m): every block once. */
+static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restrict d,
+                         const REAL *const *arow, ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,
+                         REAL beta, REAL mu, REAL c, int reg, fnn_pf_cursor *pfc) {
+    const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
+    for (ptrdiff_t v0 = 0; v0 < nv; v0 += U_CK) {
+        const int ck = (int)(nv - v0 < U_CK ? nv - v0 : U_CK);
+        const ptrdiff_t k = v0 * VW;
+        const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
+        for (ptrdiff_t o0 = 0; o0 < n_out; o0 += U_RO) {
+            const int ro = (int)(n_out - o0 < U_RO ? n_out - o0 : U_RO);
+            REAL *wb = w + o0 * n_in + k;
+            REAL *vb_ = vw ? vw + o0 * n_in + k : NULL;
+            fnn_pf_step(pfc);
+            switch (ro) {
+            case 4: UPD_CK_CASES(MM_MIN(4, U_RO)) break;
+            case 3: UPD_CK_CASES(MM_MIN(3, U_RO)) break;
+            case 2: UPD_CK_CASES(2) break;
+            default: UPD_CK_CASES(1) break;
+            }
+        }
+    }
+}
+
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
                        ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL beta, REAL mu, REAL c,
                        int reg, const fnn_prefetch *pf) {
-    /* prefetches spread evenly over the blocks (a burst would stall on the fill buffers) */
-    const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
-    ptrdiff_t pf_row = 0, pf_off = 0, pf_per_blk = 0;
-    if (pf != NULL && pf->m > 0) {
-        const ptrdiff_t lines = pf->m * ((pf->row_bytes + 63) / 64);
-        const ptrdiff_t blocks = ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO);
-        pf_per_blk = (lines + blocks - 1) / (blocks > 0 ? blocks : 1);
-    }
+    const ptrdiff_t nv = (n_in + VW - 1) / VW;
+    fnn_pf_cursor pfc = fnn_pf_begin(pf, ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO));
     /* biases (eq. 94, or their velocity): b <- b + Σ_rows δ (δ carries the step) */
     for (ptrdiff_t o = 0; o < n_out; o++) {
         REAL s = 0;
@@ -386,28 +414,20 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
             b[o] += vb[o];
         }
     }
-    for (ptrdiff_t v0 = 0; v0 < nv; v0 += U_CK) {
-        const int ck = (int)(nv - v0 < U_CK ? nv - v0 : U_CK);
-        const ptrdiff_t k = v0 * VW;
-        const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
-        for (ptrdiff_t o0 = 0; o0 < n_out; o0 += U_RO) {
-            const int ro = (int)(n_out - o0 < U_RO ? n_out - o0 : U_RO);
-            REAL *wb = w + o0 * n_in + k;
-            REAL *vb_ = vw ? vw + o0 * n_in + k : NULL;
-            for (ptrdiff_t q = 0; q < pf_per_blk && pf_row < pf->m; q++) {
-                __builtin_prefetch(pf->base + pf->rows[pf_row] * pf->row_bytes + pf_off, 0, 2);
-                pf_off += 64;
-                if (pf_off >= pf->row_bytes) {
-                    pf_off = 0;
-                    pf_row++;
-                }
-            }
-            switch (ro) {
-            case 4: UPD_CK_CASES(MM_MIN(4, U_RO)) break;
-            case 3: UPD_CK_CASES(MM_MIN(3, U_RO)) break;
-            case 2: UPD_CK_CASES(2) break;
-            default: UPD_CK_CASES(1) break;
-            }
+    /* The blocks read A's rows through a table of row pointers (computed once, not per block
+     * and row), MM_PASS_ROWS rows per pass over W. A second pass (m > MM_PASS_ROWS) adds its
+     * rows' δᵀA to W as it is (the same operations, in the same order, as one pass) and, with
+     * momentum, to V and W both: V' = V + G and W' = W + G give W' = W_0 + V'. */
+    const REAL *arow[MM_PASS_ROWS];
+    for (ptrdiff_t r0 = 0; r0 < m; r0 += MM_PASS_ROWS) {
+        const ptrdiff_t mc = m - r0 < MM_PASS_ROWS ? m - r0 : MM_PASS_ROWS;
+        for (ptrdiff_t i = 0; i < mc; i++) arow[i] = ROW(a, lda, rows, r0 + i);
+        if (r0 == 0) {
+            MF(upd_pass)(w, vw, d, arow, mc, n_out, n_in, beta, mu, c, reg, &pfc);
+        } else {
+            MF(upd_pass)(w, NULL, d + r0 * n_out, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
+            if (vw != NULL)
+                MF(upd_pass)(vw, NULL, d + r0 * n_out, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
         }
     }
 }
@@ -415,6 +435,7 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef F_RI
 #undef F_RO
 #undef F_NA
+#undef MM_PASS_ROWS
 #undef F_NG
 #undef B_RI
 #undef B_CK

@@ -41,11 +41,11 @@ cdef extern from "mm.h" nogil:
         void (*forward_d)(double *z, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
                           Py_ssize_t m, const double *w, const double *b, Py_ssize_t n_out,
                           Py_ssize_t n_in, int act, double *drop, double *mask, uint64_t *rng,
-                          double p) noexcept nogil
+                          double p, const fnn_prefetch *pf) noexcept nogil
         void (*forward_f)(float *z, const float *a, Py_ssize_t lda, const Py_ssize_t *rows,
                           Py_ssize_t m, const float *w, const float *b, Py_ssize_t n_out,
                           Py_ssize_t n_in, int act, float *drop, float *mask, uint64_t *rng,
-                          double p) noexcept nogil
+                          double p, const fnn_prefetch *pf) noexcept nogil
         void (*backward_d)(double *dp, const double *d, Py_ssize_t m, const double *w,
                            Py_ssize_t n_out, Py_ssize_t n_in, const double *ap, const double *mask,
                            int act) noexcept nogil
@@ -60,6 +60,7 @@ cdef extern from "mm.h" nogil:
                          Py_ssize_t n_in, float beta, float mu, float c,
                          int reg, const fnn_prefetch *pf) noexcept nogil
     const fnn_mm_table *fnn_mm_select(const char *name)
+    void fnn_pf_heads(const fnn_prefetch *pf, int lines)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
@@ -531,11 +532,25 @@ cdef class Trainer:
                 batch_labels = labels + r0
             else:
                 batch_targets = T + r0 * K
-        cdef fnn_prefetch pf
-        pf.base = <const char*>X
-        pf.row_bytes = d0 * sizeof(floating)
-        pf.rows = perm + r0 + B if perm != NULL else NULL
-        pf.m = min(B, n - r0 - B) if perm != NULL and r0 + B < n else 0
+        # Prefetch towards L2 of the input rows that the next mini-batches read in place through
+        # perm: the next one's rows whole, a third of them spread over the first layer's forward
+        # and the rest over its update, and the first lines of each row of the one after that
+        # (measured: bench/results/flop_limit.md, DESIGN.md).
+        cdef fnn_prefetch pf_fwd, pf_upd, pf_later
+        pf_fwd.base = <const char*>X
+        pf_fwd.row_bytes = d0 * sizeof(floating)
+        pf_fwd.rows = perm + r0 + B if perm != NULL else NULL
+        pf_fwd.m = min(B, n - r0 - B) if perm != NULL and r0 + B < n else 0
+        pf_upd = pf_fwd
+        pf_fwd.m = pf_upd.m // 3
+        pf_upd.m -= pf_fwd.m
+        if pf_upd.rows != NULL:
+            pf_upd.rows += pf_fwd.m
+        pf_later = pf_fwd
+        pf_later.rows = perm + r0 + 2 * B if perm != NULL else NULL
+        pf_later.m = min(B, n - r0 - 2 * B) if perm != NULL and r0 + 2 * B < n else 0
+        if self.own[0]:
+            fnn_pf_heads(&pf_later, 2)
         if gathered:
             gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
             a_in = work + self.act_off[0]
@@ -571,7 +586,7 @@ cdef class Trainer:
                            n_out, n_in, self.output_act if l == L - 1 else self.hidden_act,
                            work + self.drop_off[l + 1] if drop and l < L - 1 else NULL,
                            work + self.mask_off[l + 1] if drop and l < L - 1 else NULL,
-                           self.rng, self.dropout_p)
+                           self.rng, self.dropout_p, &pf_fwd if l == 0 else NULL)
             else:
                 forward_product(m, n_out, n_in, a_in, P + self.w_off[l], a)
                 activate(a, P + self.b_off[l], m, n_out,
@@ -634,7 +649,7 @@ cdef class Trainer:
                           x_rows if l == 0 and not gathered else a_in,
                           d0 if l == 0 else n_in, rows if l == 0 and not gathered else NULL,
                           m, n_out, n_in, beta, <floating>momentum, shrink, reg,
-                          &pf if l == 0 else NULL)
+                          &pf_upd if l == 0 else NULL)
             elif momentum > 0:
                 # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
                 update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>momentum)

@@ -42,7 +42,7 @@ def shapes():
     rng = np.random.default_rng(0)
     out = [(m, n_in, n_out) for m in SIZES for n_in, n_out in zip(SIZES, SIZES[::-1])]
     out += [(int(rng.choice(SIZES)), int(rng.choice(SIZES)), int(rng.choice(SIZES))) for _ in range(12)]
-    out += [(10, 784, 30), (10, 30, 10), (100, 784, 100)]
+    out += [(10, 784, 30), (10, 30, 10), (100, 784, 100), (300, 33, 17)]  # 300: 3 update passes
     return out
 
 
