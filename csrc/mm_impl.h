@@ -171,27 +171,33 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
     }
 #define F_NA (F_RI * F_RO)
 #define MM_PASS_ROWS 128 /* rows per pass of the update (its table of row pointers) */
+#ifndef MM_FWD_CHUNK_BYTES
+#define MM_FWD_CHUNK_BYTES 16384 /* the forward's A-row bytes per block and column chunk */
+#endif
 #define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
-MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow,
-                           const REAL *restrict w, const REAL *restrict b, ptrdiff_t n_in,
-                           const int RI, const int RO) {
+MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow, ptrdiff_t k0,
+                           const REAL *restrict w, ptrdiff_t ldw, const REAL *restrict b,
+                           ptrdiff_t len, int first, const int RI, const int RO) {
+    /* columns [k0, k0 + len) of the rows: z = sums + b for the first chunk of a row, z += sums after */
     VEC acc[F_NG * LANES];
     for (int j = 0; j < RI * RO; j++) acc[j] = (VEC){0};
+    const REAL *ar[F_RI];
+    for (int i = 0; i < RI; i++) ar[i] = arow[i] + k0;
     ptrdiff_t k = 0;
-    for (; k + VW <= n_in; k += VW) {
+    for (; k + VW <= len; k += VW) {
         VEC wv[F_RO];
-        for (int o = 0; o < RO; o++) wv[o] = MF(ld)(w + o * n_in + k);
+        for (int o = 0; o < RO; o++) wv[o] = MF(ld)(w + o * ldw + k);
         for (int i = 0; i < RI; i++) {
-            const VEC av = MF(ld)(arow[i] + k);
+            const VEC av = MF(ld)(ar[i] + k);
             for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
         }
     }
-    if (k < n_in) {
-        const int r = (int)(n_in - k);
+    if (k < len) {
+        const int r = (int)(len - k);
         VEC wv[F_RO];
-        for (int o = 0; o < RO; o++) wv[o] = MF(ldp)(w + o * n_in + k, 0, r);
+        for (int o = 0; o < RO; o++) wv[o] = MF(ldp)(w + o * ldw + k, 0, r);
         for (int i = 0; i < RI; i++) {
-            const VEC av = MF(ldp)(arow[i] + k, 0, r);
+            const VEC av = MF(ldp)(ar[i] + k, 0, r);
             for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
         }
     }
@@ -200,32 +206,48 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
         const int na = RI * RO - g * (int)VW < (int)VW ? RI * RO - g * (int)VW : (int)VW;
         MF(st)(sums + g * VW, MF(reduce)(acc + g * VW, na));
     }
-    for (int i = 0; i < RI; i++)
-        for (int o = 0; o < RO; o++) z[i * ldz + o] = sums[i * RO + o] + b[o];
+    if (first) {
+        for (int i = 0; i < RI; i++)
+            for (int o = 0; o < RO; o++) z[i * ldz + o] = sums[i * RO + o] + b[o];
+    } else {
+        for (int i = 0; i < RI; i++)
+            for (int o = 0; o < RO; o++) z[i * ldz + o] += sums[i * RO + o];
+    }
 }
 
-#define FWD_CALL(RI, RO) MF(fwd_blk)(zb + o0, n_out, arow, w + o0 * n_in, b + o0, n_in, RI, RO)
+#define FWD_CALL(RI, RO)                                                                       \
+    MF(fwd_blk)(zb + o0, n_out, arow, k0, w + o0 * n_in + k0, n_in, b + o0, len, k0 == 0, RI, RO)
 #define FWD_RO_CASES(RI) SWITCH_N(ro, F_RO, FWD_CALL, RI)
 
 void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
                         ptrdiff_t m, const REAL *restrict w, const REAL *restrict b,
                         ptrdiff_t n_out, ptrdiff_t n_in, int act, REAL *drop, REAL *mask,
                         uint64_t *rng, double p, const fnn_prefetch *pf) {
-    fnn_pf_cursor pfc = fnn_pf_begin(pf, ((m + F_RI - 1) / F_RI) * ((n_out + F_RO - 1) / F_RO));
+    /* Columns in chunks, so that a block's rows of A (F_RI x chunk) and its W rows stay in L1 while
+     * the W blocks stream by (f64 784-input rows: two chunks; f32: one); a chunk's dot products are
+     * added to z. */
+    const ptrdiff_t nv = (n_in + VW - 1) / VW;
+    const ptrdiff_t nchunk = ((ptrdiff_t)(F_RI * sizeof(REAL)) * n_in + MM_FWD_CHUNK_BYTES - 1) / MM_FWD_CHUNK_BYTES;
+    const ptrdiff_t kc = ((nv + nchunk - 1) / nchunk) * VW;
+    fnn_pf_cursor pfc =
+        fnn_pf_begin(pf, ((m + F_RI - 1) / F_RI) * ((n_out + F_RO - 1) / F_RO) * nchunk);
     for (ptrdiff_t i0 = 0; i0 < m; i0 += F_RI) {
         const int ri = (int)(m - i0 < F_RI ? m - i0 : F_RI);
         const REAL *arow[F_RI];
         for (int i = 0; i < F_RI; i++) arow[i] = ROW(a, lda, rows, i0 + (i < ri ? i : 0));
         REAL *zb = z + i0 * n_out;
-        for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
-            const int ro = (int)(n_out - o0 < F_RO ? n_out - o0 : F_RO);
-            fnn_pf_step(&pfc);
-            switch (ri) {
-            case 5: FWD_RO_CASES(MM_MIN(5, F_RI)) break;
-            case 4: FWD_RO_CASES(MM_MIN(4, F_RI)) break;
-            case 3: FWD_RO_CASES(MM_MIN(3, F_RI)) break;
-            case 2: FWD_RO_CASES(2) break;
-            default: FWD_RO_CASES(1) break;
+        for (ptrdiff_t k0 = 0; k0 < n_in; k0 += kc) {
+            const ptrdiff_t len = n_in - k0 < kc ? n_in - k0 : kc;
+            for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
+                const int ro = (int)(n_out - o0 < F_RO ? n_out - o0 : F_RO);
+                fnn_pf_step(&pfc);
+                switch (ri) {
+                case 5: FWD_RO_CASES(MM_MIN(5, F_RI)) break;
+                case 4: FWD_RO_CASES(MM_MIN(4, F_RI)) break;
+                case 3: FWD_RO_CASES(MM_MIN(3, F_RI)) break;
+                case 2: FWD_RO_CASES(2) break;
+                default: FWD_RO_CASES(1) break;
+                }
             }
         }
         /* activation (+ dropout) on this row block while it is in L1; the bias is in already */
