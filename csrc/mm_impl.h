@@ -172,7 +172,7 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
 #define F_NA (F_RI * F_RO)
 #define MM_PASS_ROWS 128 /* rows per pass of the update (its table of row pointers) */
 #ifndef MM_FWD_CHUNK_BYTES
-#define MM_FWD_CHUNK_BYTES 16384 /* the forward's A-row bytes per block and column chunk */
+#define MM_FWD_CHUNK_BYTES 40960 /* a forward block's A and W rows per column chunk (L1d: 48 kB) */
 #endif
 #define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow, ptrdiff_t k0,
@@ -223,11 +223,12 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
                         ptrdiff_t m, const REAL *restrict w, const REAL *restrict b,
                         ptrdiff_t n_out, ptrdiff_t n_in, int act, REAL *drop, REAL *mask,
                         uint64_t *rng, double p, const fnn_prefetch *pf) {
-    /* Columns in chunks, so that a block's rows of A (F_RI x chunk) and its W rows stay in L1 while
-     * the W blocks stream by (f64 784-input rows: two chunks; f32: one); a chunk's dot products are
-     * added to z. */
+    /* Columns in chunks, so that a block's F_RI rows of A and F_RO rows of W stay in L1 together
+     * while the W blocks stream by (AVX-512 f64 784-input rows: two chunks; f32, and AVX2's 3 x 3
+     * blocks: one); a chunk's dot products are added to z. */
     const ptrdiff_t nv = (n_in + VW - 1) / VW;
-    const ptrdiff_t nchunk = ((ptrdiff_t)(F_RI * sizeof(REAL)) * n_in + MM_FWD_CHUNK_BYTES - 1) / MM_FWD_CHUNK_BYTES;
+    const ptrdiff_t nchunk =
+        ((ptrdiff_t)((F_RI + F_RO) * sizeof(REAL)) * n_in + MM_FWD_CHUNK_BYTES - 1) / MM_FWD_CHUNK_BYTES;
     const ptrdiff_t kc = ((nv + nchunk - 1) / nchunk) * VW;
     fnn_pf_cursor pfc =
         fnn_pf_begin(pf, ((m + F_RI - 1) / F_RI) * ((n_out + F_RO - 1) / F_RO) * nchunk);
