@@ -38,7 +38,6 @@ static inline uint64_t rng_step(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64
     return result;
 }
 
-
 /* ---- double ---- */
 #define REAL double
 #define SFX _d

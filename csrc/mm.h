@@ -6,7 +6,8 @@
  *   backward  dp (m, n_in) = (d · W) ⊙ act'(ap) [⊙ mask]                              (BP2)
  *   update    W ← βW + δᵀA (L1: W − c sgn W + δᵀA; momentum: V ← μV + δᵀA − c(W|sgn W),
  *             W ← W + V) and b ← b + Σ_rows δ (momentum: vb ← μ vb + Σ δ, b ← b + vb), where δ
- *             already carries the step −η/m (the caller scales δᴸ once; BP2 passes it on)
+ *             already carries the step −η/m (the caller scales δᴸ once; BP2 passes it on); the
+ *             bias step is fnn_bias_step's, with tmp its n_out values of scratch
  *
  * W is the (n_out, n_in) row-major parameter block itself. No static state, no allocation.
  * One table of kernels per instruction set: generic (GCC/clang vector extensions, 16-byte vectors:
@@ -37,6 +38,11 @@ typedef struct fnn_pf_cursor {
     ptrdiff_t row, off, per_step;
 } fnn_pf_cursor;
 
+/* the 64-byte line at byte `off` of pf's row i */
+static inline const char *fnn_pf_line(const fnn_prefetch *pf, ptrdiff_t i, ptrdiff_t off) {
+    return pf->base + pf->rows[i] * pf->row_bytes + off;
+}
+
 static inline fnn_pf_cursor fnn_pf_begin(const fnn_prefetch *pf, ptrdiff_t steps) {
     fnn_pf_cursor c = {pf, 0, 0, 0};
     if (pf != NULL && pf->m > 0 && steps > 0)
@@ -47,7 +53,7 @@ static inline fnn_pf_cursor fnn_pf_begin(const fnn_prefetch *pf, ptrdiff_t steps
 static inline void fnn_pf_step(fnn_pf_cursor *c) {
 #if defined(__GNUC__)
     for (ptrdiff_t q = 0; q < c->per_step && c->row < c->pf->m; q++) {
-        __builtin_prefetch(c->pf->base + c->pf->rows[c->row] * c->pf->row_bytes + c->off, 0, 2);
+        __builtin_prefetch(fnn_pf_line(c->pf, c->row, c->off), 0, 2);
         c->off += 64;
         if (c->off >= c->pf->row_bytes) {
             c->off = 0;
@@ -65,7 +71,7 @@ static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
 #if defined(__GNUC__)
     for (ptrdiff_t i = 0; i < pf->m; i++)
         for (int q = 0; q < lines && 64 * q < pf->row_bytes; q++)
-            __builtin_prefetch(pf->base + pf->rows[i] * pf->row_bytes + 64 * q, 0, 2);
+            __builtin_prefetch(fnn_pf_line(pf, i, 64 * q), 0, 2);
 #else
     (void)pf;
     (void)lines;
@@ -84,9 +90,8 @@ static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
     typedef void (*fnn_mm_update##SFX##_t)(REAL *w, REAL *b, REAL *vw, REAL *vb, const REAL *d,   \
                                            const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,   \
                                            ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,          \
-                                           REAL beta, REAL mu, REAL c, int reg,                   \
+                                           REAL beta, REAL mu, REAL c, int reg, REAL *tmp,        \
                                            const fnn_prefetch *pf);
-
 
 FNN_MM_DECLARE_TYPES(double, _d)
 FNN_MM_DECLARE_TYPES(float, _f)

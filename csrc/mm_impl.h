@@ -170,11 +170,9 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
     default: CALL(A, 1); break;                                                                \
     }
 #define F_NA (F_RI * F_RO)
-#define MM_PASS_ROWS 128 /* rows per pass of the update (its table of row pointers) */
-#ifndef MM_FWD_CHUNK_BYTES
-#define MM_FWD_CHUNK_BYTES 40960 /* a forward block's A and W rows per column chunk (L1d: 48 kB) */
-#endif
 #define F_NG ((F_NA + LANES - 1) / LANES) /* reduced vectors per block */
+#define MM_FWD_CHUNK_BYTES 40960 /* a forward block's A and W rows per column chunk (L1d: 48 kB) */
+#define MM_PASS_ROWS 128         /* rows per pass of the update (its table of row pointers) */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow, ptrdiff_t k0,
                            const REAL *restrict w, ptrdiff_t ldw, const REAL *restrict b,
                            ptrdiff_t len, int first, const int RI, const int RO) {
@@ -423,20 +421,11 @@ static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restri
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
                        ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL beta, REAL mu, REAL c,
-                       int reg, const fnn_prefetch *pf) {
+                       int reg, REAL *restrict tmp, const fnn_prefetch *pf) {
     const ptrdiff_t nv = (n_in + VW - 1) / VW;
     fnn_pf_cursor pfc = fnn_pf_begin(pf, ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO));
     /* biases (eq. 94, or their velocity): b <- b + Σ_rows δ (δ carries the step) */
-    for (ptrdiff_t o = 0; o < n_out; o++) {
-        REAL s = 0;
-        for (ptrdiff_t i = 0; i < m; i++) s += d[i * n_out + o];
-        if (vb == NULL) {
-            b[o] += s;
-        } else {
-            vb[o] = mu * vb[o] + s;
-            b[o] += vb[o];
-        }
-    }
+    MM_CAT(fnn_bias_step, SFX)(b, vb, d, m, n_out, mu, tmp);
     /* The blocks read A's rows through a table of row pointers (computed once, not per block
      * and row), MM_PASS_ROWS rows per pass over W. A second pass (m > MM_PASS_ROWS) adds its
      * rows' δᵀA to W as it is (the same operations, in the same order, as one pass) and, with
@@ -459,6 +448,7 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
 #undef F_RO
 #undef F_NA
 #undef MM_PASS_ROWS
+#undef MM_FWD_CHUNK_BYTES
 #undef F_NG
 #undef B_RI
 #undef B_CK

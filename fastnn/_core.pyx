@@ -54,11 +54,11 @@ cdef extern from "mm.h" nogil:
         void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
                          const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
                          Py_ssize_t n_out, Py_ssize_t n_in, double beta, double mu,
-                         double c, int reg, const fnn_prefetch *pf) noexcept nogil
+                         double c, int reg, double *tmp, const fnn_prefetch *pf) noexcept nogil
         void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, const float *a,
                          Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
                          Py_ssize_t n_in, float beta, float mu, float c,
-                         int reg, const fnn_prefetch *pf) noexcept nogil
+                         int reg, float *tmp, const fnn_prefetch *pf) noexcept nogil
     const fnn_mm_table *fnn_mm_select(const char *name)
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
 
@@ -172,6 +172,17 @@ cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
     matrix materialised)."""
     _gemm(c'N', c'T', <int>n_in, <int>n_out, <int>m, <floating>1, a, <int>n_in, d, <int>n_out, beta,
           w, <int>n_in)
+
+
+cdef inline fnn_prefetch input_rows(const floating *X, Py_ssize_t d0, const Py_ssize_t *perm,
+                                    Py_ssize_t start, Py_ssize_t count) noexcept nogil:
+    """Rows perm[start:start+count] of X, to prefetch (none without perm: consecutive rows stream)."""
+    cdef fnn_prefetch pf
+    pf.base = <const char*>X
+    pf.row_bytes = d0 * sizeof(floating)
+    pf.rows = perm + start if perm != NULL else NULL
+    pf.m = count if perm != NULL else 0
+    return pf
 
 
 # The C kernels' declarations and their fused wrappers (activate, backprop_act, output_delta, cost_z,
@@ -536,19 +547,10 @@ cdef class Trainer:
         # perm: the next one's rows whole, a third of them spread over the first layer's forward
         # and the rest over its update, and the first lines of each row of the one after that
         # (measured: bench/results/flop_limit.md, DESIGN.md).
-        cdef fnn_prefetch pf_fwd, pf_upd, pf_later
-        pf_fwd.base = <const char*>X
-        pf_fwd.row_bytes = d0 * sizeof(floating)
-        pf_fwd.rows = perm + r0 + B if perm != NULL else NULL
-        pf_fwd.m = min(B, n - r0 - B) if perm != NULL and r0 + B < n else 0
-        pf_upd = pf_fwd
-        pf_fwd.m = pf_upd.m // 3
-        pf_upd.m -= pf_fwd.m
-        if pf_upd.rows != NULL:
-            pf_upd.rows += pf_fwd.m
-        pf_later = pf_fwd
-        pf_later.rows = perm + r0 + 2 * B if perm != NULL else NULL
-        pf_later.m = min(B, n - r0 - 2 * B) if perm != NULL and r0 + 2 * B < n else 0
+        cdef Py_ssize_t n_next = max(0, min(B, n - r0 - B))
+        cdef fnn_prefetch pf_fwd = input_rows(X, d0, perm, r0 + B, n_next // 3)
+        cdef fnn_prefetch pf_upd = input_rows(X, d0, perm, r0 + B + n_next // 3, n_next - n_next // 3)
+        cdef fnn_prefetch pf_later = input_rows(X, d0, perm, r0 + 2 * B, max(0, min(B, n - r0 - 2 * B)))
         if self.own[0]:
             fnn_pf_heads(&pf_later, 2)
         if gathered:
@@ -649,7 +651,7 @@ cdef class Trainer:
                           x_rows if l == 0 and not gathered else a_in,
                           d0 if l == 0 else n_in, rows if l == 0 and not gathered else NULL,
                           m, n_out, n_in, beta, <floating>momentum, shrink, reg,
-                          &pf_upd if l == 0 else NULL)
+                          work + self.tmp_off, &pf_upd if l == 0 else NULL)
             elif momentum > 0:
                 # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
                 update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>momentum)
@@ -988,8 +990,9 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     if m == 0:
         return
     cdef const floating[:, ::1] Ds = np.multiply(D, <floating>alpha)
+    cdef floating[::1] tmp = np.empty(n_out, dtype=dt)
     with nogil:
         for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
                       &Ds[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
-                      <floating>beta, <floating>mu, <floating>c, reg)
+                      <floating>beta, <floating>mu, <floating>c, reg, &tmp[0])

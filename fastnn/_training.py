@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _core
 from ._threads import blas_limit
+from ._validation import aligned_zeros
 from .costs import UserCost
 from .history import EpochRecord, History
 
@@ -140,7 +141,7 @@ class _TrainingRun:
         # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
         self.start = _Snapshot(net)
         if momentum > 0 and net._velocity is None:
-            net._velocity = np.zeros_like(net._params)
+            net._velocity = aligned_zeros(net._params.shape, net.dtype)  # as the parameters
         if state is not None:
             self.from_checkpoint(state)
         self.step = epoch_step(

@@ -55,6 +55,13 @@ def aligned_empty(shape, dtype):
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
+def aligned_zeros(shape, dtype):
+    """Zeros, 64-byte aligned (see aligned_empty): parameters and velocities."""
+    out = aligned_empty(shape, dtype)
+    out[...] = 0
+    return out
+
+
 def aligned_copy(arr, dtype, always=False):
     """arr as a C-contiguous `dtype` array: arr itself when it already is one (unless `always`),
     else a 64-byte aligned copy (see aligned_empty)."""

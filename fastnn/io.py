@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._validation import aligned_copy
 from ._vocabulary import (
     COST_CLASS_NAMES,
     DTYPES,
@@ -480,7 +481,8 @@ def _state_from_dict(net, d) -> None:
     if _is_int(d.get("seed")):
         net.seed = d["seed"]
     generator_state(net._rng, d.get("rng"), "state.rng")
-    net._velocity = flat(d.get("velocity"), "state.velocity")
+    velocity = flat(d.get("velocity"), "state.velocity")
+    net._velocity = None if velocity is None else aligned_copy(velocity, net.dtype, always=True)
     run = d.get("run")
     if run is None:
         return

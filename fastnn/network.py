@@ -22,7 +22,7 @@ from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._training import Monitor, _TrainingRun, resume_state
 from ._validation import (
-    aligned_empty,
+    aligned_zeros,
     check_finite,
     is_pairs,
     network2_xy,
@@ -149,8 +149,7 @@ class Network:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)
-        self._params = aligned_empty(self._layout.n_params, self.dtype)  # W¹ on a 64-byte line
-        self._params[...] = 0
+        self._params = aligned_zeros(self._layout.n_params, self.dtype)  # W¹ on a 64-byte line
         self._velocity: np.ndarray | None = None
         self._make_views()
         self.history: History | None = None

@@ -39,6 +39,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _vocabulary as V
+from ._validation import aligned_copy
 from .costs import COSTS
 
 if TYPE_CHECKING:
@@ -309,7 +310,7 @@ class _BaseNetwork(BaseEstimator):
         # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
         undo = (
             net._params.copy(),
-            None if net._velocity is None else net._velocity.copy(),
+            None if net._velocity is None else aligned_copy(net._velocity, net.dtype, always=True),
             copy.deepcopy(net._rng.bit_generator.state),
             net.history,
         )

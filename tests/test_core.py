@@ -280,7 +280,7 @@ def test_core_entry_points_check_their_input():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_arrays_fastnn_allocates_start_on_a_cache_line(dtype):
+def test_arrays_fastnn_allocates_start_on_a_cache_line(dtype, tmp_path):
     """Parameters, converted training data and loaded data sets are 64-byte aligned, so the
     kernels' full-width row loads never straddle two cache lines (aligned_empty)."""
     from fastnn._validation import SIMD_ALIGN, aligned_copy, aligned_empty
@@ -297,6 +297,12 @@ def test_arrays_fastnn_allocates_start_on_a_cache_line(dtype):
     assert aligned_copy(same, dtype) is same  # already right: no copy, whatever its alignment
     net = fastnn.Network([784, 30, 10], dtype=dtype, seed=0)
     assert net._params.ctypes.data % SIMD_ALIGN == 0 and net.weights[0].ctypes.data % SIMD_ALIGN == 0
+    X, y = np.random.default_rng(0).random((20, 784)), np.arange(20) % 10
+    net.SGD((X, y), 1, 10, 0.1, momentum=0.9)  # the velocity, read by the update kernel like W
+    assert net._velocity.ctypes.data % SIMD_ALIGN == 0
+    path = tmp_path / "checkpoint.json"
+    net.save(path, state=True)
+    assert fastnn.load(path)._velocity.ctypes.data % SIMD_ALIGN == 0
     for X, _ in fastnn.data.load_digits(dtype=dtype):
         assert X.ctypes.data % SIMD_ALIGN == 0
 
