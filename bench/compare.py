@@ -121,9 +121,9 @@ def _read_idx(path):
 def load_data(n_train=50_000):
     """((X_train, y_train), (X_val, y_val), (X_test, y_test), description); float64 X in [0, 1].
 
-    Real MNIST from ../shared/data/mnist (or $FASTNN_DATA) when present, else synthetic of the same shape."""
-    candidates = [Path(os.environ["FASTNN_DATA"])] if os.environ.get("FASTNN_DATA") else []
-    candidates.append(SHARED_MNIST)
+    Real MNIST from $FASTNN_DATA when set, else from ../shared/data/mnist; when absent there,
+    synthetic rows of the same shape (main refuses them without --allow-synthetic)."""
+    candidates = [Path(os.environ["FASTNN_DATA"])] if os.environ.get("FASTNN_DATA") else [SHARED_MNIST]
     for d in candidates:
         try:
             from fastnn.data import load_mnist  # noqa: WPS433 (optional: fastnn may not be built yet)
@@ -950,6 +950,12 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="write the markdown report to this file")
     ap.add_argument("--impls", default=",".join(ALL_IMPLS), help="subset of " + ",".join(ALL_IMPLS))
     ap.add_argument("--n-train", type=int, default=None, help="training rows (default 50,000; quick: 10,000)")
+    ap.add_argument(
+        "--allow-synthetic",
+        action="store_true",
+        help="without MNIST ($FASTNN_DATA or ../shared/data/mnist), run on synthetic rows of its "
+        "shape instead of stopping (their timings and accuracies are not MNIST's)",
+    )
     args = ap.parse_args(argv)
 
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
@@ -989,6 +995,11 @@ def main(argv=None):
         for line in env_lines:
             log(line)
         (Xtr, ytr), (Xva, yva), (Xte, yte), src = load_data(n_train)
+        if src.startswith("SYNTHETIC") and not args.allow_synthetic:
+            ap.error(
+                f"MNIST not found in {os.environ.get('FASTNN_DATA') or SHARED_MNIST}: set "
+                "FASTNN_DATA to its directory, or pass --allow-synthetic"
+            )
         log(f"data: {src}")
         results = []
         for cid in wanted:

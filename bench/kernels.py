@@ -6,7 +6,8 @@ Each kernel runs `repeat` times inside one compiled call (no Python in between);
 interleaved across ISA paths. FLOPs: forward and update 2·m·n_in·n_out, backward the same.
 The forward kernel includes bias + sigmoid; the update includes the bias step (counted as GEMM
 FLOPs only). The first layer's forward/update read rows of a 50,000-row X through a random
-permutation, as in training.
+permutation, as in training, but the same m rows in every call: they are in cache after the first
+(in training the rows come from memory, prefetched; bench/flop_limit.py times whole epochs).
 """
 
 import argparse

@@ -47,12 +47,59 @@ def test_compare_script_runs_and_reports_targets(tmp_path):
         "--cases",
         "h30-mb10-f64,inference",
         "--markdown",
+        "--allow-synthetic",
         "--out",
         str(tmp_path / "compare.md"),
     )
     assert r.returncode == 0, r.stderr
     assert re.search(r"\d+ of \d+ target checks met", r.stdout)
     assert (tmp_path / "compare.md").read_text().count("|") > 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["compare.py", "flop_limit.py"])
+def test_benchmarks_refuse_synthetic_data_unless_asked(script, tmp_path):
+    """A benchmark that feeds the README must not quietly time synthetic rows when MNIST is missing."""
+    env = package_env()
+    env["FASTNN_DATA"] = str(tmp_path / "no-mnist")  # when set, the only place they look
+    case = "h30-mb10-f64" if script == "compare.py" else "[784,30,10] b10 f32"
+    r = subprocess.run(
+        [sys.executable, str(BENCH / script), "--cases", case],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "MNIST not found in" in r.stderr and "no-mnist" in r.stderr and "--allow-synthetic" in r.stderr
+
+
+@pytest.mark.slow
+def test_flop_limit_script(tmp_path):
+    out = tmp_path / "flop_limit.md"
+    r = run_script(
+        "flop_limit.py",
+        "--repeats",
+        "5",
+        "--cases",
+        "[784,30,10] b10 f32",
+        "--no-blas",
+        "--allow-synthetic",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| [784,30,10] b10 f32"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    epoch, ratio, alone, alone_ratio = (
+        float(cells[2]),
+        float(cells[3].rstrip("×")),
+        float(cells[8]),
+        float(cells[9].rstrip("×")),
+    )
+    assert epoch > 0 and alone > 0 and ratio > 0.5 and alone_ratio > 0.5
+    assert "1536² matmul: float64" in out.read_text()
 
 
 @pytest.mark.slow
