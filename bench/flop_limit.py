@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(1, str(HERE))
+sys.path.insert(0, str(HERE))  # _kernel_mode; fastnn itself as installed (or on PYTHONPATH)
 
 from _kernel_mode import kernel_mode  # noqa: E402
 

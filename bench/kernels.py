@@ -11,13 +11,10 @@ permutation, as in training, but the same m rows in every call: they are in cach
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fastnn import _core
 from fastnn._validation import aligned_copy
 
