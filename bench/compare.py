@@ -118,11 +118,12 @@ def _read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
-def load_data(n_train=50_000):
+def load_data(n_train=50_000, allow_synthetic=True):
     """((X_train, y_train), (X_val, y_val), (X_test, y_test), description); float64 X in [0, 1].
 
     Real MNIST from $FASTNN_DATA when set, else from ../shared/data/mnist; when absent there,
-    synthetic rows of the same shape (main refuses them without --allow-synthetic)."""
+    synthetic rows of the same shape, or FileNotFoundError unless allow_synthetic (the benchmarks
+    that feed the README refuse them without --allow-synthetic)."""
     candidates = [Path(os.environ["FASTNN_DATA"])] if os.environ.get("FASTNN_DATA") else [SHARED_MNIST]
     for d in candidates:
         try:
@@ -151,6 +152,11 @@ def load_data(n_train=50_000):
             src = f"MNIST via local IDX reader ({d})"
         break
     else:
+        if not allow_synthetic:
+            raise FileNotFoundError(
+                f"MNIST not found in {candidates[0]}: set FASTNN_DATA to its directory, or pass "
+                "--allow-synthetic"
+            )
         rng = np.random.default_rng(0)
 
         def synth(n):
@@ -994,12 +1000,10 @@ def main(argv=None):
         env_lines = environment(args.threads)
         for line in env_lines:
             log(line)
-        (Xtr, ytr), (Xva, yva), (Xte, yte), src = load_data(n_train)
-        if src.startswith("SYNTHETIC") and not args.allow_synthetic:
-            ap.error(
-                f"MNIST not found in {os.environ.get('FASTNN_DATA') or SHARED_MNIST}: set "
-                "FASTNN_DATA to its directory, or pass --allow-synthetic"
-            )
+        try:
+            (Xtr, ytr), (Xva, yva), (Xte, yte), src = load_data(n_train, args.allow_synthetic)
+        except FileNotFoundError as e:
+            ap.error(str(e))
         log(f"data: {src}")
         results = []
         for cid in wanted:

@@ -3,10 +3,10 @@
     env -u OPENBLAS_CORETYPE python bench/flop_limit.py [--repeats 7] [--out bench/results/flop_limit.md]
 
 In one process, on one thread, interleaved round by round: a 1536² numpy matmul (float64 and float32;
-OpenBLAS runs near peak there) and one epoch of fastnn on 50,000 MNIST rows (synthetic rows of the
-same shape when MNIST is absent) for each case, with fastnn's own kernels and with the BLAS path
-(bench/_kernel_mode.py: "own" / "blas" for each SGD call, whatever the import-time
-choice).
+OpenBLAS runs near peak there) and one epoch of fastnn on 50,000 MNIST rows for each case, with
+fastnn's own kernels and with the BLAS path (bench/_kernel_mode.py: "own" / "blas" for each SGD
+call, whatever the import-time choice). Data: compare.load_data ($FASTNN_DATA, else
+../shared/data/mnist; synthetic rows of the same shape only with --allow-synthetic).
 For each, the best of the rounds. Reported:
 
     ratio = best epoch time / (GEMM FLOPs the epoch needs / best large-GEMM rate of that dtype)
@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _kernel_mode; fastnn itself as installed (or on PYTHONPATH)
 
 from _kernel_mode import kernel_mode  # noqa: E402
+from compare import load_data  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import _core  # noqa: E402
@@ -49,18 +50,6 @@ CASES = [  # (name, sizes, mini-batch, dtype, SGD options, target ratio or None)
     ("[784,30,10] b100 f64", (784, 30, 10), 100, np.float64, {}, None),
     ("[784,100,10] b100 f32", (784, 100, 10), 100, np.float32, {}, None),
 ]
-
-
-def load(n=50_000):
-    from fastnn.data import find_mnist, load_mnist
-
-    shared = HERE.parent.parent / "shared" / "data" / "mnist"
-    for c in [os.environ.get("FASTNN_DATA") or shared]:  # FASTNN_DATA, when set, and only it
-        if find_mnist(c)[0] is not None:
-            X, y = load_mnist(c).training  # 64-byte aligned rows, as fastnn's loaders give them
-            return X[:n], y[:n], f"MNIST ({c})"
-    rng = np.random.default_rng(0)
-    return rng.random((n, 784)), rng.integers(0, 10, n), "synthetic"
 
 
 def epoch_flops(sizes, n):
@@ -163,10 +152,10 @@ def main(argv=None):
 
     if args.repeats < 5:
         ap.error(f"--repeats: expected >= 5 (best of at least 5), got {args.repeats}")
-    X64, y, source = load()
-    if source == "synthetic" and not args.allow_synthetic:
-        where = os.environ.get("FASTNN_DATA") or HERE.parent.parent / "shared" / "data" / "mnist"
-        ap.error(f"MNIST not found in {where}: set FASTNN_DATA to its directory, or pass --allow-synthetic")
+    try:
+        (X64, y), _, _, source = load_data(50_000, args.allow_synthetic)  # MNIST: 64-byte aligned rows
+    except FileNotFoundError as e:
+        ap.error(str(e))
     X32 = aligned_copy(X64, np.float32)  # what SGD itself would convert to
     cases = [c for c in CASES if not args.cases or args.cases in c[0]]
     modes = ["own"] if args.no_blas or _core.KERNELS["isa"] is None else ["own", "blas"]
@@ -215,7 +204,7 @@ def main(argv=None):
         f"- BLAS: {', '.join(blas) or '?'}; "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; 1 thread",
         f"- fastnn kernels: {_core.KERNELS}",
-        f"- data: {source}, 50,000 rows; best of {args.repeats} rounds, interleaved; clock: "
+        f"- data: {source}; best of {args.repeats} rounds, interleaved; clock: "
         f"{'thread CPU time' if args.clock == 'cpu' else 'wall time'}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
         f"- 1536² matmul: float64 {rate[np.float64] / 1e9:.1f} GFLOP/s, "
