@@ -774,23 +774,43 @@ def _find_mnist(path):
         raise CLIError(str(e)) from None
 
 
-def _load_file_data(args, dtype, whole):
+def _model_classes(net):
+    """The label of each output of a model: its stored mapping, else the output index itself."""
+    classes = getattr(net, "classes", None)
+    if classes is not None:
+        return list(classes)
+    return [0, 1] if net.sizes[-1] == 1 else list(range(net.sizes[-1]))
+
+
+def _load_file_data(args, dtype, whole, model=None):
     """(Dataset, name, note) from --data FILE: every row in each part (evaluate/predict, `whole`),
     or a shuffled, stratified training/validation split by --validation-fraction (train; no test
-    part: the final result is on the validation rows)."""
+    part: the final result is on the validation rows). The labels become class indices: through
+    the `model`'s classes (evaluate/predict), else the labels present (train; the mapping and the
+    label column are left in args.file_classes / args.file_label_column for the model)."""
     import numpy as np
 
     from .data import Dataset
-    from .files import load_file
+    from .files import read_labelled
 
     path = args.data
     try:
-        X, y, how = load_file(path, label_column=getattr(args, "label_column", None))
+        d = read_labelled(
+            path,
+            label_column=getattr(args, "label_column", None),
+            dtype=dtype,
+            classes=None if model is None else _model_classes(model),
+            remembered=None if model is None else getattr(model, "label_column", None),
+        )
     except OSError as e:
         raise CLIError(f"--data {path}: cannot read it: {e.strerror or e}") from None
     except ValueError as e:
         raise CLIError(f"--data {e!s}") from None
-    X = np.ascontiguousarray(X, dtype=dtype)
+    X, y, how = d.X, d.y, d.note
+    args.file_classes, args.file_label_column = d.classes, d.label_column
+    if model is None and d.classes != list(range(len(d.classes))):
+        shown = ", ".join(map(str, d.classes[:5])) + (", ..." if len(d.classes) > 5 else "")
+        how += f"; {len(d.classes)} classes: {shown}"
     name = os.path.basename(path)
     empty = (X[:0], y[:0])
     if whole:
@@ -824,11 +844,13 @@ def _load_file_data(args, dtype, whole):
     )
     hi = float(X.max()) if X.size else 0.0
     if hi > 1.5:
-        note += f"; values up to {hi:g}: scale them to [0, 1] (e.g. pixels / 255) for the book's settings"
+        note += (
+            f"; values up to {hi:g}: scale them to [0, 1] (divide by {_divisor(X):g}) for the book's settings"
+        )
     return ds, name, note
 
 
-def _load_data(args, dtype, *, need_inputs=None, for_training=False):
+def _load_data(args, dtype, *, need_inputs=None, for_training=False, model=None):
     """(Dataset, name, note) for --data/--data-dir (auto-selection when --data is not given)."""
     from . import data as fdata
 
@@ -836,7 +858,7 @@ def _load_data(args, dtype, *, need_inputs=None, for_training=False):
     if _is_file_data(choice):
         if args.data_dir is not None:
             raise CLIError("--data-dir is for MNIST; it cannot be used with --data FILE", EXIT_USAGE)
-        return _load_file_data(args, dtype, whole=need_inputs is not None and not for_training)
+        return _load_file_data(args, dtype, whole=need_inputs is not None and not for_training, model=model)
     if getattr(args, "label_column", None) is not None:
         raise CLIError("--label-column is for --data FILE", EXIT_USAGE)
     if args.data_dir is not None:
@@ -1158,6 +1180,8 @@ def cmd_train(args):
     done = 0  # epochs already trained (--resume)
     if args.resume and os.path.exists(args.checkpoint):
         net, done = _resume(args, net, len(y))
+    net.classes = getattr(args, "file_classes", None)  # the label of each output (--data FILE)
+    net.label_column = getattr(args, "file_label_column", None)
 
     _note(args, data_note)
     if done:
@@ -1607,7 +1631,7 @@ def _load_model(path):
 
 
 def _data_for_model(args, net):
-    ds, name, note = _load_data(args, net.dtype, need_inputs=int(net.sizes[0]))
+    ds, name, note = _load_data(args, net.dtype, need_inputs=int(net.sizes[0]), model=net)
     if ds.n_inputs != net.sizes[0]:
         raise CLIError(
             f"{args.model}: the model has {net.sizes[0]} inputs but the {name} data has {ds.n_inputs}"
@@ -1637,9 +1661,10 @@ def cmd_evaluate(args):
     return EXIT_OK
 
 
-def _read_input(path, n_inputs, dtype, key=None):
+def _read_input(path, n_inputs, dtype, key=None, label_column=None, remembered=None):
     """--input: .npy, .npz (one array, or --key), CSV/text with or without a header row, or '-'
-    (stdin); a CSV with one extra (label) column has it dropped."""
+    (stdin); a CSV with one extra (label) column has it dropped: --label-column, else the one the
+    model was trained with, else one named label/y/target/class, else the last."""
     import numpy as np
 
     from .files import read_features
@@ -1651,20 +1676,34 @@ def _read_input(path, n_inputs, dtype, key=None):
         "--input {path}: cannot read it: {reason}",
         "--input {error}",
     ):
-        X = read_features(path, n_inputs, key=key)
+        X = read_features(
+            path, n_inputs, key=key, label_column=label_column, remembered=remembered, dtype=dtype
+        )
     if X.shape[1] != n_inputs:
         raise CLIError(f"--input {path}: expected rows of {n_inputs} values, got an array of shape {X.shape}")
     return np.ascontiguousarray(X, dtype=dtype)
 
 
+def _divisor(X):
+    """The scale raw integer data implies: 16 for 0-16 (scikit-learn's digits), 255 for 8-bit
+    pixels, 65535 for 16-bit; the maximum otherwise."""
+    hi = float(X.max())
+    for d in (16, 255, 65535):
+        if hi <= d:
+            return d
+    return hi
+
+
 def _warn_raw_pixels(args, X):
-    """Models trained on MNIST/digits see pixels in [0, 1]: 0-255 input is almost surely raw."""
+    """Models trained on MNIST/digits see pixels in [0, 1]: integer input up to 16/255 is almost
+    surely raw."""
     import numpy as np
 
-    if X.size and X.min() >= 0 and 1.5 < X.max() <= 255 and np.all(X == np.round(X)):
+    if X.size and X.min() >= 0 and 1.5 < X.max() <= 65535 and np.all(X == np.round(X)):
+        d = _divisor(X)
         print(
-            f"{PROG}: warning: the input looks like raw 0-255 pixels (values up to {X.max():g}), "
-            f"but fastnn's data are scaled to [0, 1]; add --scale 255 to divide them",
+            f"{PROG}: warning: the input looks like raw 0-{d:g} pixels (values up to {X.max():g}), "
+            f"but fastnn's data are scaled to [0, 1]; add --scale {d:g} to divide them",
             file=sys.stderr,
             flush=True,
         )
@@ -1676,7 +1715,14 @@ def cmd_predict(args):
     if args.input:
         if args.data or args.data_dir:
             raise CLIError("--input and --data/--data-dir cannot be used together", EXIT_USAGE)
-        X = _read_input(args.input, int(net.sizes[0]), net.dtype, key=args.key)
+        X = _read_input(
+            args.input,
+            int(net.sizes[0]),
+            net.dtype,
+            key=args.key,
+            label_column=args.label_column,
+            remembered=getattr(net, "label_column", None),
+        )
     else:
         if args.key is not None:
             raise CLIError("--key is for --input FILE.npz", EXIT_USAGE)
@@ -1690,16 +1736,20 @@ def cmd_predict(args):
     elif args.input:
         _warn_raw_pixels(args, X)
     out = sys.stdout
+    classes = getattr(net, "classes", None)
+
+    def names(ks):  # the model's labels of the predicted outputs
+        return [str(int(k)) if classes is None else str(classes[k]) for k in ks]
+
     if net.sizes[-1] == 1 and net.output == "linear":  # regression: no label, the output value
         out.write("".join(f"{v:.6g}\n" for v in net.feedforward(X)[:, 0]))
     elif args.scores:
         A = net.feedforward(X)
-        labels = net.predict(X)  # the argmax of z (one rule with accuracy), not of A
+        labels = names(net.predict(X))  # the argmax of z (one rule with accuracy), not of A
         for label, row in zip(labels, A):
-            out.write(f"{int(label)}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
+            out.write(f"{label}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
     else:
-        labels = net.predict(X)
-        out.write("".join(f"{int(v)}\n" for v in labels))
+        out.write("".join(f"{v}\n" for v in names(net.predict(X))))
     out.flush()
     return EXIT_OK
 

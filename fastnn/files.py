@@ -1,13 +1,22 @@
 """The user's own data files, for ``fastnn train/evaluate/predict --data FILE`` and
 ``predict --input FILE``:
 
-- ``.npz``: arrays ``X`` (n, d) and ``y`` (n,) int labels (``x``/``Y`` spellings too); for features
+- ``.npz``: arrays ``X`` (n, d) and ``y`` (n,) labels (``x``/``Y`` spellings too); for features
   only, the file's single array or the one named by ``key``;
 - ``.npy``: one (n, d) array (features only);
-- CSV or whitespace-separated text (any other name): one example per row; a first row that is not
-  all numbers is a header. The label is the column named by ``label_column`` (a header name or a
-  0-based index), else a column named label/labels/y/target/class, else the last column;
+- CSV or whitespace-separated text (any other name): one example per row; a header row is
+  recognised by a name above a number (or np.savetxt's ``# a,b,c``). The label is the column named
+  by ``label_column`` (a header name or a 0-based index), else a column named
+  label/labels/y/target/class, else the last column;
 - ``-``: standard input, in any of these formats (detected from the first bytes).
+
+Labels are integers (any value, negative too) or class names (iris's ``setosa``): the classes are
+the distinct labels present, sorted, at most :data:`MAX_CLASSES`; class k of a network trained on
+the file is ``classes[k]`` (one mapping, stored in the model file by ``fastnn train``).
+
+Text files are read by numpy's C reader (``np.loadtxt``) from the file itself, straight into the
+final dtype: the peak memory is about the examples' array plus a small buffer (measured: at most
+3x the file's size, see ``tests/test_csv_memory.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +24,11 @@ from __future__ import annotations
 import io
 import os
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["LABEL_NAMES", "load_file", "read_features"]
+__all__ = ["LABEL_NAMES", "MAX_CLASSES", "Labelled", "load_file", "read_features", "read_labelled"]
 
 #: Header names taken for the label column when no label_column is given.
 LABEL_NAMES = ("label", "labels", "y", "target", "class")
@@ -27,13 +37,17 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _raw(path):
-    """(bytes, kind, name): the file's (or stdin's) content and format: 'npz', 'npy' or 'text'."""
+    """(bytes, kind, name): the file's (or stdin's) content and format: 'npz', 'npy' or 'text'.
+    A text file is not read here (``bytes`` is None): the CSV reader streams it."""
     if path == "-":
         data, name = sys.stdin.buffer.read(), "<stdin>"
     else:
         name = os.fspath(path)
         with open(name, "rb") as f:
-            data = f.read()
+            magic = f.read(len(_NPY_MAGIC))
+            if not magic.startswith((_ZIP_MAGIC, _NPY_MAGIC)):
+                return None, "text", name
+            data = magic + f.read()
     if data.startswith(_ZIP_MAGIC):
         return data, "npz", name
     if data.startswith(_NPY_MAGIC):
@@ -49,29 +63,250 @@ def _is_number(text):
     return True
 
 
-def _read_text(data, name):
-    """(header or None, (n, k) float array) from CSV / whitespace-separated text."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{name}: not text (not UTF-8 at byte {e.start}) nor .npy/.npz") from None
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise ValueError(f"{name}: empty file")
-    delimiter = "," if "," in lines[0] else None
-    first = [c.strip().strip('"') for c in (lines[0].split(delimiter) if delimiter else lines[0].split())]
-    header = None
-    if not all(_is_number(c) for c in first):
-        header, lines = first, lines[1:]
+class _Table:
+    """A CSV / whitespace-separated text file, read by numpy's C reader (``np.loadtxt``) straight
+    into the final arrays: the file is streamed (never held whole in memory, never split into
+    Python strings), the features go into their final dtype, the label column is read on its own.
+
+    Attributes: ``header`` (list of names or None), ``n_cols``, ``delimiter``, ``skip`` (lines
+    before the first data row)."""
+
+    def __init__(self, data, name):
+        self.data, self.name = data, name
+        lines = []  # the first two non-blank lines, with their line numbers
+        try:
+            with self._open() as f:
+                for number, line in enumerate(f):
+                    if line.strip():
+                        lines.append((number, line.strip()))
+                        if len(lines) == 2:
+                            break
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{name}: not text (not UTF-8 at byte {e.start}) nor .npy/.npz") from None
         if not lines:
-            raise ValueError(f"{name}: a header row and no data")
-    try:
-        table = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2, dtype=np.float64)
-    except ValueError as e:
-        raise ValueError(f"{name}: cannot read the rows as numbers: {str(e).splitlines()[0]}") from None
-    if header is not None and len(header) != table.shape[1]:
-        raise ValueError(f"{name}: the header has {len(header)} columns, the rows {table.shape[1]}")
-    return header, table
+            raise ValueError(f"{name}: empty file")
+        first = lines[0][1]
+        commented = first.startswith("#")  # np.savetxt's header: "# a,b,c"
+        if commented:
+            first = first.lstrip("#").strip()
+        self.delimiter = "," if "," in first else None
+        fields = self._split(first)
+        second = self._split(lines[1][1]) if len(lines) > 1 else None
+        # a header: a commented first line, or a first row with a name where the next row has a
+        # number (a row of data may hold names: string labels such as iris's 'setosa')
+        if commented or (
+            not all(map(_is_number, fields))
+            and (second is None or any(not _is_number(a) and _is_number(b) for a, b in zip(fields, second)))
+        ):
+            self.header = fields
+            self.skip = lines[0][0] + 1
+            if second is None:
+                raise ValueError(f"{name}: a header row and no data")
+            self.n_cols = len(second)
+            if len(fields) != self.n_cols:
+                raise ValueError(f"{name}: the header has {len(fields)} columns, the rows {self.n_cols}")
+        else:
+            self.header, self.skip, self.n_cols = None, 0, len(fields)
+
+    def _split(self, line):
+        parts = line.split(self.delimiter) if self.delimiter else line.split()
+        return [c.strip().strip('"') for c in parts]
+
+    def _open(self):
+        if self.data is None:
+            return open(self.name, encoding="utf-8-sig", newline=None)
+        return io.TextIOWrapper(io.BytesIO(self.data), encoding="utf-8-sig")
+
+    def column_name(self, i):
+        """'column 3 ('digit')' or 'column 3' (0-based)."""
+        return f"column {i}" + (f" ({self.header[i]!r})" if self.header is not None else "")
+
+    def read(self, columns, dtype, *, label=None):
+        """The given columns as an (n, len(columns)) array of dtype (1-D for dtype=str)."""
+        import re
+
+        with self._open() as f:
+            try:
+                return np.loadtxt(
+                    f,
+                    dtype=dtype,
+                    delimiter=self.delimiter,
+                    skiprows=self.skip,
+                    usecols=columns,
+                    ndmin=1 if dtype is str else 2,
+                    quotechar='"' if self.delimiter else None,
+                )
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"{self.name}: not text (not UTF-8 at byte {e.start}) nor .npy/.npz"
+                ) from None
+            except ValueError as e:
+                text = str(e).splitlines()[0] if str(e) else type(e).__name__
+                m = re.match(r"could not convert string '(.*)' to \w+ at row (\d+), column (\d+)", text)
+                if m is None:
+                    raise ValueError(f"{self.name}: cannot read the rows as numbers: {text}") from None
+                value, row, col = m.group(1), int(m.group(2)), int(m.group(3)) - 1
+                message = (
+                    f"{self.name}: cannot read the rows as numbers: {self.column_name(col)} holds "
+                    f"{value!r} (data row {row})"
+                )
+                if label is not None:
+                    ref = self.header[col] if self.header is not None else col
+                    message += (
+                        f"; the label was taken from {self.column_name(label)}: if the labels are "
+                        f"in {self.column_name(col)}, give label_column={ref!r} (--label-column {ref})"
+                    )
+                raise ValueError(message) from None
+
+
+#: At most this many classes (distinct labels) in a data file: more is almost surely not a label column.
+MAX_CLASSES = 10_000
+
+
+class Labelled(NamedTuple):
+    """A data file read for training or evaluation (:func:`read_labelled`)."""
+
+    X: np.ndarray
+    """(n, d) examples, C-contiguous, of the dtype asked for"""
+    y: np.ndarray
+    """(n,) int64 class indices: the label of row i is ``classes[y[i]]``"""
+    classes: list
+    """the original labels (ints or strings), one per class, sorted"""
+    label_column: dict | None
+    """``{"name": header name or None, "index": 0-based, "columns": n}`` for a text file"""
+    note: str
+    """where the labels came from, for a report line"""
+
+
+def _class_values(raw, name, where, label_hint):
+    """(classes, inverse) of a label vector: ints (any size) or strings; raises ValueError."""
+    raw = np.asarray(raw)
+    if raw.ndim == 2 and raw.shape[1] == 1:
+        raw = raw[:, 0]
+    if raw.ndim != 1:
+        raise ValueError(f"{name}: expected labels of shape (n,), got {raw.shape}")
+    if raw.dtype.kind in "US":
+        texts = np.char.strip(raw.astype(str))
+        try:
+            values = texts.astype(np.float64)
+        except ValueError:  # names: 'setosa', 'cat', ...
+            classes, inverse = np.unique(texts, return_inverse=True)
+            return [str(c) for c in classes], inverse, texts
+        raw = values
+    else:
+        texts = None
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.round(raw))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}: labels must be integers 0, 1, 2, ... or class names, got {float(raw[i]):g} "
+                f"(row {i}) in {where}{label_hint}"
+            )
+    elif raw.dtype.kind not in "iub":
+        raise ValueError(
+            f"{name}: labels must be integers 0, 1, 2, ... or class names, got dtype {raw.dtype}"
+        )
+    classes, inverse = np.unique(raw, return_inverse=True)
+    values = []
+    for k, c in enumerate(classes):
+        if raw.dtype.kind == "f" and abs(c) >= 2**53 and texts is not None:
+            text = texts[int(np.argmax(inverse == k))]  # exact digits of a huge integer label
+            try:
+                values.append(int(text))
+                continue
+            except ValueError:
+                pass
+        values.append(int(c))
+    return values, inverse, None
+
+
+def _check_classes(classes, name, where, label_hint):
+    if len(classes) > MAX_CLASSES:
+        raise ValueError(
+            f"{name}: {len(classes):,} distinct labels in {where}: more than {MAX_CLASSES:,} "
+            f"classes is refused (a network output per class){label_hint}"
+        )
+
+
+def _to_known_classes(values, inverse, known, name, where):
+    """Class indices of the labels in the mapping ``known`` (a model's classes)."""
+    index = {(type(c) is str, c): i for i, c in enumerate(known)}
+    codes = np.empty(len(values), dtype=np.int64)
+    unknown = []
+    for k, v in enumerate(values):
+        i = index.get((type(v) is str, v))
+        if i is None:
+            unknown.append(v)
+        codes[k] = -1 if i is None else i
+    if unknown:
+        raise ValueError(
+            f"{name}: labels {unknown[:10]} in {where} are not among the model's classes {list(known)[:20]}"
+            + (" ..." if len(known) > 20 else "")
+        )
+    return codes[inverse]
+
+
+def read_labelled(path, *, label_column=None, dtype=np.float64, classes=None, remembered=None):
+    """A data file of examples and labels as :class:`Labelled`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or "-"
+        .npz (arrays X and y) or CSV/whitespace-separated text (header row optional), or ``"-"``.
+    label_column : str or int, optional
+        The text file's label column: a header name or a 0-based index (negative counts from the end).
+    dtype : the examples' dtype (float64 or float32), read straight into it.
+    classes : list, optional
+        A trained model's classes: the labels are mapped to these (an unknown label is an error);
+        default: the labels present, sorted (at most :data:`MAX_CLASSES`).
+    remembered : dict, optional
+        A model's ``label_column`` (name, index, columns), used when ``label_column`` is not given:
+        the column of that name when the header has it, else that index.
+    """
+    dtype = np.dtype(dtype)
+    data, kind, name = _raw(path)
+    label_info = None
+    if kind == "npz":
+        arrays = _npz(data, name)
+        X = _pick(arrays, ("X", "x"), name, "the examples")
+        raw = _pick(arrays, ("y", "Y", "labels"), name, "the labels")
+        note, where, hint = "arrays X and y", "array y", ""
+        X = _features(X, name, dtype)
+    elif kind == "npy":
+        raise ValueError(
+            f"{name}: a .npy file holds one array; training needs examples and labels: "
+            f"use a .npz with X and y, or a CSV with a label column"
+        )
+    else:
+        table = _Table(data, name)
+        col = _label_index(table.header, table.n_cols, label_column, name, remembered)
+        label_info = {
+            "name": table.header[col] if table.header is not None else None,
+            "index": col,
+            "columns": table.n_cols,
+        }
+        where = table.column_name(col)
+        note = f"labels from {where}"
+        if label_column is None and remembered is None:
+            hint = "; is that the label column? Give label_column= (--label-column NAME|INDEX)"
+        else:
+            hint = ""
+        raw = table.read([col], str)
+        X = table.read([i for i in range(table.n_cols) if i != col], dtype, label=col)
+        X = _features(X, name, dtype)
+    values, inverse, _ = _class_values(raw, name, where, hint)
+    _check_classes(values, name, where, hint)
+    if len(X) != len(inverse):
+        raise ValueError(f"{name}: {len(X)} examples but {len(inverse)} labels")
+    if len(X) == 0:
+        raise ValueError(f"{name}: no examples")
+    if classes is None:
+        y = np.ascontiguousarray(inverse, dtype=np.int64)
+        classes = values
+    else:
+        y = _to_known_classes(values, inverse, classes, name, where)
+    return Labelled(X, y, list(classes), label_info, note)
 
 
 def _npz(data, name):
@@ -92,24 +327,7 @@ def _pick(arrays, names, name, what):
     )
 
 
-def _labels(y, name):
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name}: expected labels of shape (n,), got {y.shape}")
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            raise ValueError(f"{name}: labels must be integers 0, 1, 2, ...")
-    elif y.dtype.kind not in "iub":
-        raise ValueError(f"{name}: labels must be integers 0, 1, 2, ..., got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(f"{name}: labels must be >= 0, got {y.min()}")
-    return y
-
-
-def _features(X, name):
+def _features(X, name, dtype=np.float64):
     X = np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(1, -1)
@@ -117,47 +335,44 @@ def _features(X, name):
         raise ValueError(f"{name}: expected a 2-D array (n, d) of examples, got shape {X.shape}")
     if X.dtype.kind not in "iufb":
         raise ValueError(f"{name}: expected numbers, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    if not np.all(np.isfinite(X)):
-        row = int(np.argwhere(~np.isfinite(X))[0][0])
-        raise ValueError(f"{name}: contains NaN or infinity (row {row})")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    bad = _first_non_finite_row(X)
+    if bad is not None:
+        raise ValueError(f"{name}: contains NaN or infinity (row {bad})")
     return X
 
 
+def _first_non_finite_row(X, block=4096):
+    """The first row holding NaN/inf, or None; checked in blocks (no full-size boolean array)."""
+    for r0 in range(0, len(X), block):
+        part = X[r0 : r0 + block]
+        if not np.isfinite(part).all():
+            return r0 + int(np.argwhere(~np.isfinite(part))[0][0])
+    return None
+
+
 def load_file(path, *, label_column=None):
-    """``(X, y, note)`` from a .npz or CSV/text file (or ``"-"``, stdin): X float64 (n, d), y int64
-    labels (n,), note saying where the labels came from. Raises ValueError naming the file."""
-    data, kind, name = _raw(path)
-    if kind == "npz":
-        arrays = _npz(data, name)
-        X = _pick(arrays, ("X", "x"), name, "the examples")
-        y = _pick(arrays, ("y", "Y", "labels"), name, "the labels")
-        note = "arrays X and y"
-    elif kind == "npy":
-        raise ValueError(
-            f"{name}: a .npy file holds one array; training needs examples and labels: "
-            f"use a .npz with X and y, or a CSV with a label column"
-        )
+    """``(X, y, note)`` from a .npz or CSV/text file (or ``"-"``, stdin): X float64 (n, d), y the
+    labels (n,) as in the file (int64, or strings for class names), note saying where the labels
+    came from. Raises ValueError naming the file. See :func:`read_labelled` for the class mapping."""
+    d = read_labelled(path, label_column=label_column)
+    if all(isinstance(c, str) for c in d.classes):
+        labels = np.asarray(d.classes, dtype=str)
+    elif all(-(2**63) <= c < 2**63 for c in d.classes):
+        labels = np.asarray(d.classes, dtype=np.int64)
     else:
-        header, table = _read_text(data, name)
-        col = _label_index(header, table.shape[1], label_column, name)
-        y = table[:, col]
-        X = np.delete(table, col, axis=1)
-        if header is not None:
-            note = f"labels from column {header[col]!r}"
-        else:
-            note = "labels from the last column" if col == table.shape[1] - 1 else f"labels from column {col}"
-    X, y = _features(X, name), _labels(y, name)
-    if len(X) != len(y):
-        raise ValueError(f"{name}: {len(X)} examples but {len(y)} labels")
-    if len(X) == 0:
-        raise ValueError(f"{name}: no examples")
-    return X, y, note
+        labels = np.asarray(d.classes, dtype=object)
+    return d.X, labels[d.y], d.note
 
 
-def _label_index(header, n_cols, label_column, name):
+def _label_index(header, n_cols, label_column, name, remembered=None):
     if n_cols < 2:
         raise ValueError(f"{name}: expected at least 2 columns (features and a label), got {n_cols}")
+    if label_column is None and remembered is not None:
+        if header is not None and remembered.get("name") in header:
+            return header.index(remembered["name"])
+        if remembered.get("index", n_cols) < n_cols:
+            return int(remembered["index"])
     if label_column is None:
         if header is not None:
             for i, h in enumerate(header):
@@ -179,13 +394,20 @@ def _label_index(header, n_cols, label_column, name):
     return i % n_cols
 
 
-def read_features(path, n_inputs=None, *, key=None):
-    """Examples (n, d) float64 from .npy, .npz (its single array, or ``key``), CSV/text with or
-    without a header row, or ``"-"`` (stdin). With ``n_inputs``: a text file with exactly one
-    column more (a label column, named as :data:`LABEL_NAMES` or the last) has it dropped."""
+def read_features(path, n_inputs=None, *, key=None, label_column=None, remembered=None, dtype=np.float64):
+    """Examples (n, d) from .npy, .npz (its single array, or ``key``), CSV/text with or without a
+    header row, or ``"-"`` (stdin).
+
+    With ``n_inputs`` (a model's input width), a text file's rows must hold either ``n_inputs``
+    values or one more, a label column, which is dropped: ``label_column`` (a header name or a
+    0-based index), else the model's ``remembered`` label column (its name in the header, else its
+    position), else a column named as :data:`LABEL_NAMES`, else the last. Any other width, or
+    ``label_column`` with rows of exactly ``n_inputs`` values, is a ValueError."""
     data, kind, name = _raw(path)
     if key is not None and kind != "npz":
         raise ValueError(f"{name}: key={key!r} is for .npz files")
+    if label_column is not None and kind != "text":
+        raise ValueError(f"{name}: a label column is for CSV/text files, this is a .{kind}")
     if kind == "npz":
         arrays = _npz(data, name)
         if key is not None:
@@ -207,10 +429,26 @@ def read_features(path, n_inputs=None, *, key=None):
         except (ValueError, OSError) as e:
             raise ValueError(f"{name}: not a valid .npy file: {str(e).splitlines()[0]}") from None
     else:
-        header, X = _read_text(data, name)
-        if n_inputs is not None and X.shape[1] == n_inputs + 1:
-            X = np.delete(X, _label_index(header, X.shape[1], None, name), axis=1)
-    return _features(X, name)
+        table = _Table(data, name)
+        columns = list(range(table.n_cols))
+        if n_inputs is not None:
+            if table.n_cols == n_inputs + 1:
+                col = _label_index(table.header, table.n_cols, label_column, name, remembered)
+                columns.remove(col)
+            elif table.n_cols != n_inputs:
+                raise ValueError(
+                    f"{name}: rows of {table.n_cols} values, but the model takes {n_inputs} inputs "
+                    f"(or {n_inputs + 1} values with a label column, which is dropped)"
+                )
+            elif label_column is not None:
+                raise ValueError(
+                    f"{name}: label column {label_column!r} asked for, but the rows hold "
+                    f"{n_inputs} values, the model's inputs alone"
+                )
+        elif label_column is not None:
+            columns.remove(_label_index(table.header, table.n_cols, label_column, name))
+        X = table.read(columns, dtype)
+    return _features(X, name, dtype)
 
 
 def _check_npy_header(data, name):

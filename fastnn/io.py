@@ -66,8 +66,10 @@ __all__ = [
 
 #: value of the ``format`` field that marks a fastnn file
 FORMAT = "fastnn.Network"
-#: version of the file layout; bumped on an incompatible change
-FORMAT_VERSION = 1
+#: version of the file layout; bumped on a change (2: optional ``classes``, ``label_column``, ``history``)
+FORMAT_VERSION = 2
+#: versions this fastnn reads (1: fastnn 0.2.0's files)
+READ_VERSIONS = (1, 2)
 
 # fastnn cost names -> the network2 class names the files store
 _COST_NAME_TO_CLASS = {name: cls for cls, name in COST_CLASS_NAMES.items()}
@@ -375,7 +377,7 @@ def to_dict(net: Network) -> dict:
                 raise ValueError(f"cannot save: {field} contains NaN or infinite values")
         weights.append(_lossless_floats(w))
         biases.append(_lossless_floats(b.reshape(-1, 1)))  # network2's column vectors
-    return {
+    d = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "fastnn_version": __version__,
@@ -388,6 +390,16 @@ def to_dict(net: Network) -> dict:
         "weights": weights,
         "biases": biases,
     }
+    classes = getattr(net, "classes", None)
+    if classes is not None:
+        d["classes"] = [c if isinstance(c, str) else int(c) for c in classes]
+    label_column = getattr(net, "label_column", None)
+    if label_column is not None:
+        d["label_column"] = {k: label_column[k] for k in ("name", "index", "columns")}
+    history = getattr(net, "history", None)
+    if history is not None:
+        d["history"] = _finite_or_none(history.to_dict())
+    return d
 
 
 def save(net: Network, path: PathLike, state: bool = False) -> None:
@@ -593,11 +605,11 @@ def _parse(data):
         if "version" not in data:
             raise _Bad("version", "missing")
         version = data["version"]
-        if not _is_int(version) or version != FORMAT_VERSION:
+        if not _is_int(version) or version not in READ_VERSIONS:
             raise _Bad(
                 "version",
-                f"unsupported version {version!r} (this fastnn reads version "
-                f"{FORMAT_VERSION}; a newer fastnn may read it)",
+                f"unsupported version {version!r} (this fastnn reads versions "
+                f"{', '.join(map(str, READ_VERSIONS))}; a newer fastnn may read it)",
             )
     for field in ("sizes", "weights", "biases", "cost"):
         if field not in data:
@@ -638,7 +650,75 @@ def _parse(data):
         weights.append(_array(data["weights"][l], f"weights[{l}]", [(n_out, n_in)], dtype))
         biases.append(_array(data["biases"][l], f"biases[{l}]", [(n_out,), (n_out, 1)], dtype))
     kwargs = dict(cost=cost, output=output, hidden=hidden, weight_init=weight_init, dtype=dtype)
-    return sizes, kwargs, weights, biases
+    extra = {
+        "classes": _classes(data, sizes[-1]),
+        "label_column": _label_column(data, sizes[0]),
+        "history": _history(data),
+    }
+    return sizes, kwargs, weights, biases, extra
+
+
+def _classes(data, n_out):
+    """The optional ``classes`` field: one distinct label (int or string) per output unit."""
+    if "classes" not in data:
+        return None
+    value = data["classes"]
+    if not isinstance(value, list):
+        raise _Bad("classes", f"expected a list of labels, got {type(value).__name__}")
+    if len(value) != n_out and not (n_out == 1 and len(value) in (1, 2)):
+        raise _Bad("classes", f"expected {n_out} labels (one per output unit), got {len(value)}")
+    kinds = {str if isinstance(c, str) else int if _is_int(c) else None for c in value}
+    if None in kinds or len(kinds) > 1:
+        raise _Bad("classes", "expected integers or strings (all of one kind)")
+    if len(set(value)) != len(value):
+        raise _Bad("classes", "expected distinct labels, got repeated ones")
+    return list(value)
+
+
+def _label_column(data, n_in):
+    """The optional ``label_column`` field: {"name": str | null, "index": int, "columns": int}."""
+    if "label_column" not in data:
+        return None
+    value = data["label_column"]
+    if not isinstance(value, dict) or set(value) != {"name", "index", "columns"}:
+        raise _Bad("label_column", 'expected an object with "name", "index" and "columns"')
+    name, index, columns = value["name"], value["index"], value["columns"]
+    if name is not None and not isinstance(name, str):
+        raise _Bad("label_column.name", f"expected a string or null, got {name!r}")
+    if not _is_int(columns) or columns != n_in + 1:
+        raise _Bad("label_column.columns", f"expected {n_in + 1} (the inputs and the label), got {columns!r}")
+    if not _is_int(index) or not 0 <= index < columns:
+        raise _Bad("label_column.index", f"expected an integer in [0, {columns}), got {index!r}")
+    return {"name": name, "index": index, "columns": columns}
+
+
+def _history(data):
+    """The optional ``history`` field (History.to_dict())."""
+    from dataclasses import fields
+
+    from .history import STOP_REASONS, EpochRecord, History
+
+    if "history" not in data:
+        return None
+    value = data["history"]
+    if not isinstance(value, dict) or not isinstance(value.get("records", []), list):
+        raise _Bad("history", "expected an object with a list of records")
+    known = {f.name for f in fields(EpochRecord)}
+    for i, r in enumerate(value.get("records", [])):
+        if not isinstance(r, dict) or not set(r) <= known or not {"epoch", "eta", "n_training"} <= set(r):
+            raise _Bad(f"history.records[{i}]", "expected an epoch record")
+        for k, v in r.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise _Bad(f"history.records[{i}].{k}", f"expected a number, got {v!r}")
+    if value.get("stop_reason", "completed") not in STOP_REASONS:
+        raise _Bad("history.stop_reason", f"expected one of {', '.join(STOP_REASONS)}")
+    best = value.get("best_epoch")
+    if best is not None and not _is_int(best):
+        raise _Bad("history.best_epoch", f"expected an integer or null, got {best!r}")
+    try:
+        return History.from_dict(value)
+    except (TypeError, ValueError) as e:
+        raise _Bad("history", f"malformed ({e})") from None
 
 
 def load(path: PathLike) -> Network:
@@ -687,13 +767,14 @@ def load(path: PathLike) -> Network:
     except RecursionError:
         raise ValueError(f"{name}: not a fastnn/network2 model file: JSON nested too deeply") from None
     try:
-        sizes, kwargs, weights, biases = _parse(data)
+        sizes, kwargs, weights, biases, extra = _parse(data)
     except _Bad as e:
         raise ValueError(f"{name}: invalid model file: {e.field}: {e.problem}") from None
     try:
         net = Network(sizes, **kwargs)
         net.weights = weights
         net.biases = biases
+        net.classes, net.label_column, net.history = extra["classes"], extra["label_column"], extra["history"]
     except (ValueError, TypeError) as e:  # e.g. a (cost, output) pair the Network refuses
         raise ValueError(f"{name}: invalid model file: {e}") from None
     if isinstance(data, dict) and "state" in data:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,6 +102,13 @@ class Network:
         ``biases[l]`` of shape ``(sizes[l+1],)``.
     history : History or None
         Per-epoch records of the last :meth:`SGD` call.
+    classes : list or None
+        The label of each output unit (``classes[k]`` for output k: ints or strings), set by
+        ``fastnn train --data FILE`` from the labels present and kept in the model file; None: output
+        k is label k. :meth:`predict` returns output indices; ``fastnn predict`` prints ``classes[k]``.
+    label_column : dict or None
+        ``{"name", "index", "columns"}`` of the CSV column the labels were read from by
+        ``fastnn train --data FILE.csv`` (kept in the model file; ``fastnn predict`` drops that column).
     n_threads : int or None
         BLAS threads for inference and (unless ``SGD(n_threads=...)``) training; None means one.
 
@@ -131,6 +139,12 @@ class Network:
                 raise TypeError(f"sizes: expected integers, got {list(sizes)!r}")
             if s < 1:
                 raise ValueError(f"sizes: every layer needs at least 1 neuron, got {list(sizes)}")
+        n_params = sum(int(a) * int(b) + int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+        if n_params * resolve_dtype(dtype).itemsize > sys.maxsize:
+            raise ValueError(
+                f"sizes: {list(sizes)} would need {n_params:,} parameters, more than this "
+                f"machine's address space holds"
+            )
         if output is not None:
             check_choice("output", output, OUTPUTS)
         cost, output = network_cost(cost, output)
@@ -153,6 +167,8 @@ class Network:
         self._velocity: np.ndarray | None = None
         self._make_views()
         self.history: History | None = None
+        self.classes: list | None = None
+        self.label_column: dict | None = None
         if weight_init == "large":
             self.large_weight_initializer()
         else:

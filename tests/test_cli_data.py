@@ -107,7 +107,7 @@ def test_validation_fraction_zero_trains_on_everything(digits_xy, tmp_path, caps
     "content, message",
     [
         (b"a,b\n", "a header row and no data"),
-        (b"1,2,x\n3,4,y\n", "cannot read the rows as numbers"),
+        (b"1,x,2\n3,y,4\n", "cannot read the rows as numbers"),
         (b"0.1,0.2,1.5\n", "labels must be integers"),
     ],
 )

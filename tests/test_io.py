@@ -386,7 +386,7 @@ def _delete(key):
 CORRUPT_DICTS = {
     "top-level-list": (lambda d: [d], "top level"),
     "wrong-format": (_set(["format"], "keras"), "format"),
-    "wrong-version": (_set(["version"], 2), "version"),
+    "wrong-version": (_set(["version"], 99), "version"),
     "version-string": (_set(["version"], "1"), "version"),
     "version-missing": (_delete("version"), "version"),
     "missing-sizes": (_delete("sizes"), "sizes"),
