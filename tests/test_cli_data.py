@@ -232,3 +232,12 @@ def test_choices_take_any_case(capsys):
     )
     assert code == 0, err
     assert "hidden=relu" in out and "l1" in out
+
+
+def test_raw_pixel_warning_names_the_divisor(model, tmp_path, capsys):
+    """0-16 data (scikit-learn's digits as they come) -> --scale 16, not --scale 255."""
+    path, _ = model
+    raw = np.round(load_digits().test[0][:6] * 16)
+    np.savetxt(tmp_path / "raw16.csv", raw, delimiter=",", fmt="%d")
+    code, _, err = main(capsys, "predict", path, "--input", "raw16.csv")
+    assert code == 0 and "raw 0-16 pixels" in err and "--scale 16" in err and "255" not in err, err
