@@ -11,8 +11,15 @@ share it. The rule:
 
 (Before, the first caller's limit silently held for all of them, and threadpoolctl's own
 restore-on-exit left BLAS at 1 thread for good when the calls did not end in reverse order.)
+
+The bookkeeping is exception-safe: a limit outside 1..MAX_THREADS is refused with a ValueError
+before anything is counted or applied, a call is counted only once its limit is in force, and the
+original limits are restored (and the state cleared) when the last call leaves even if applying
+or restoring a limit raised. One bad call cannot leave the process with a stale entry that makes
+every later call fail.
 """
 
+import numbers
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -21,6 +28,39 @@ try:  # threadpoolctl is a dependency; keep the core usable without it all the s
     from threadpoolctl import ThreadpoolController
 except Exception:  # pragma: no cover
     ThreadpoolController = None
+try:  # threadpoolctl >= 3.6: only one "controlling" Python thread may set OpenBLAS's limit
+    from threadpoolctl import OpenBLASController as _OpenBLASController
+except Exception:  # pragma: no cover
+    _OpenBLASController = None
+
+
+def _free_control():
+    """Let the calling thread set (and restore) OpenBLAS's process-wide limit.
+
+    threadpoolctl lets only the first thread that set OpenBLAS's limit set it again, and silently
+    ignores the others: a restore made by the thread that happened to leave last (say, a thread
+    predicting while the main thread trained) did nothing, and BLAS stayed at 1 thread for good.
+    fastnn's changes are serialised by the policy's lock, so it clears that claim around each one."""
+    clear = getattr(_OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+#: the largest thread count fastnn accepts anywhere (SGD, Network.n_threads, --threads, tune)
+MAX_THREADS = 1024
+
+
+def check_threads(value, name="n_threads"):
+    """`value` as an int in [1, MAX_THREADS]; TypeError/ValueError naming `name` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if not (value == value and abs(value) != float("inf") and float(value).is_integer()):
+            raise TypeError(f"{name}: expected an integer, got {value!r}")
+    value = int(value)
+    if not 1 <= value <= MAX_THREADS:
+        raise ValueError(f"{name}: expected a value in [1, {MAX_THREADS}], got {value}")
+    return value
 
 
 class BlasThreadPolicy:
@@ -46,21 +86,44 @@ class BlasThreadPolicy:
 
     def _apply(self, n_threads):
         if n_threads != self._applied:
-            limiter = self.controller.limit(limits=n_threads, user_api="blas")
+            _free_control()
+            try:
+                limiter = self.controller.limit(limits=n_threads, user_api="blas")
+            finally:
+                _free_control()
             if self._original is None:
                 self._original = limiter  # remembers the limits from before the first call
             self._applied = n_threads
 
+    def _restore(self):
+        """Back to the limits from before the first call; the state is cleared whatever happens."""
+        original, self._original, self._applied = self._original, None, None
+        if original is not None:
+            _free_control()
+            try:
+                original.restore_original_limits()
+            finally:
+                _free_control()
+
     @contextmanager
     def limit(self, n_threads):
         """BLAS limited to at most `n_threads` threads inside the block (None: no limit asked)."""
-        if n_threads is None or self.controller is None:
+        if n_threads is None:
             yield
             return
-        n_threads = int(n_threads)
+        n_threads = check_threads(n_threads)  # before anything is counted or applied
+        if self.controller is None:
+            yield
+            return
         with self._lock:
+            try:
+                self._apply(min(n_threads, min(self._active, default=n_threads)))
+            except BaseException:
+                # nothing counted; with no other call inside, the process's own limits come back
+                if not self._active:
+                    self._restore()
+                raise
             self._active[n_threads] += 1
-            self._apply(min(self._active))
         try:
             yield
         finally:
@@ -69,10 +132,12 @@ class BlasThreadPolicy:
                 if not self._active[n_threads]:
                     del self._active[n_threads]
                 if self._active:
-                    self._apply(min(self._active))
+                    try:
+                        self._apply(min(self._active))
+                    except Exception:  # keep the smaller limit in force rather than fail the call
+                        pass
                 else:
-                    original, self._original, self._applied = self._original, None, None
-                    original.restore_original_limits()
+                    self._restore()
 
 
 #: the policy every fastnn call goes through

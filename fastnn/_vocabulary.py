@@ -89,7 +89,7 @@ HYPER = {
     "min_eta_ratio": Interval(0.0, 1.0, low_open=True),
     "early_stopping": COUNT,
     "eta_schedule": COUNT,
-    "n_threads": COUNT,
+    "n_threads": Interval(1, 1024, integer=True),  # _threads.MAX_THREADS
     "validation_fraction": _RATIO,  # the estimators' held-out share
 }
 

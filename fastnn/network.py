@@ -21,6 +21,7 @@ _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 
 from . import _core
 from ._threads import blas_limit as _blas_limit
+from ._threads import check_threads as _check_threads
 from ._training import Monitor, _TrainingRun, resume_state
 from ._validation import (
     aligned_zeros,
@@ -299,7 +300,16 @@ class Network:
     #: one: fastnn's products are small and a second thread measured slower in every case on a
     #: shared 2-core machine ([784,30,10] f64 mini-batch 100: 0.26 s -> 1.09 s per epoch; 10,000
     #: MNIST rows through [784,100,10]: 0.090 s -> 0.119 s).
-    n_threads = None
+    _n_threads = None
+
+    @property
+    def n_threads(self) -> int | None:
+        return self._n_threads
+
+    @n_threads.setter
+    def n_threads(self, value: int | None) -> None:
+        # checked on assignment (1..1024), so a bad value never reaches the BLAS thread policy
+        self._n_threads = None if value is None else _check_threads(value, "n_threads")
 
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False):
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):

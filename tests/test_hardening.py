@@ -437,7 +437,7 @@ HYPER_CASES = {
         r"^early_stopping: expected a value in \[1, inf\]",
     ),
     "eta_schedule-zero": (dict(eta_schedule=0), ValueError, r"^eta_schedule: expected a value in \[1"),
-    "n_threads-zero": (dict(n_threads=0), ValueError, r"^n_threads: expected a value in \[1, inf\]"),
+    "n_threads-zero": (dict(n_threads=0), ValueError, r"^n_threads: expected a value in \[1, 1024\]"),
     "regularization": (dict(regularization="l3"), ValueError, r"^regularization: expected one of 'l2', 'l1'"),
     "callback": (dict(callback=3), TypeError, r"^callback: expected a callable"),
     "early-stopping-without-eval": (dict(early_stopping=2), ValueError, r"^evaluation_data: "),
