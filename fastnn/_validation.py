@@ -181,10 +181,7 @@ def split_data(data, name, sizes):
         return data
     if isinstance(data, (str, bytes, np.ndarray)):
         raise TypeError(f"{expected}, got {type(data).__name__}")
-    try:
-        pairs = list(data)
-    except TypeError:
-        raise TypeError(f"{expected}, got {type(data).__name__}") from None
+    pairs = read_pairs(data, name, expected)
     if not pairs:
         return np.empty((0, sizes[0])), np.empty(0, dtype=np.intp)
     for i, p in enumerate(pairs):
@@ -201,6 +198,24 @@ def split_data(data, name, sizes):
     else:
         y = np.stack([np.ravel(y) for y in ys])
     return X, y
+
+
+def read_pairs(data, name, expected=None):
+    """list(data); an iterator (zip, map, a generator) that yields nothing is an error: it was
+    almost surely read up by an earlier call (Python 3's zip is one pass; network2 ran on Python 2,
+    where zip made a list)."""
+    try:
+        pairs = list(data)
+    except TypeError:
+        what = expected or f"{name}: expected (X, y) arrays or a list of (x, y) pairs"
+        raise TypeError(f"{what}, got {type(data).__name__}") from None
+    if not pairs and isinstance(data, collections.abc.Iterator):
+        raise ValueError(
+            f"{name}: the {type(data).__name__} object gave no (x, y) pairs: it looks exhausted "
+            f"(a zip, map or generator can be read only once, and an earlier call read it); "
+            f"wrap it in list(...) once, e.g. data = list(zip(X, y))"
+        )
+    return pairs
 
 
 def is_pairs(data, sizes):
@@ -233,7 +248,7 @@ def network2_xy(pairs, convert, vectors, method, sizes):
     """(X, y) from network2's (x, y) pairs for accuracy/total_cost; with `convert` given, y must be
     as it says (`vectors`: one-hot/target vectors, else int labels)."""
     if not isinstance(pairs, (list, tuple)):
-        pairs = list(pairs)  # zip/map/generator: read once
+        pairs = read_pairs(pairs, "data")  # zip/map/generator: read once
     X, y = split_data(pairs, "data", sizes)
     if convert is not None and sizes[-1] > 1 and len(y):
         is_vectors = np.ndim(y) == 2

@@ -645,7 +645,11 @@ def build_parser() -> _Parser:
         commands["download"],
         _opt("dataset", "the data set (mnist)", type=str.lower, choices=("mnist",)),
         _opt("--dir", "target directory (default: ~/.fastnn/mnist, where fastnn looks)", metavar="DIR"),
-        _opt("--mirror", "a base URL to try first (the four .gz files under it)", metavar="URL"),
+        _opt(
+            "--mirror",
+            "a base URL to try first (the four .gz files under it), or a local directory holding them",
+            metavar="URL|DIR",
+        ),
         *_progress_options(
             "print only errors", "show a progress bar per file (default: when stderr is a terminal)"
         ),

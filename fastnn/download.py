@@ -112,6 +112,15 @@ def _fetch(url, part, timeout, bar_factory):
     return part.read_bytes()
 
 
+def _base_url(base):
+    """A mirror's base URL ending in '/': a local directory (a plain path, as --mirror /some/dir)
+    becomes its file:// URL."""
+    base = os.fspath(base)
+    if "://" not in base and os.path.isdir(os.path.expanduser(base)):
+        base = Path(os.path.expanduser(base)).resolve().as_uri()
+    return base if base.endswith("/") else base + "/"
+
+
 def _remove_partial(part):
     for p in (part, Path(str(part) + ".url")):
         try:
@@ -124,7 +133,8 @@ def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, 
     """Download the four MNIST files into ``directory`` (default ``~/.fastnn/mnist``) and return it.
 
     ``mirrors``: base URLs tried in order (default :data:`MNIST_MIRRORS`); ``mirror``: a base URL
-    tried first. Files already there whose content verifies are kept. ``progress``: a byte
+    tried first. A base may be a local directory holding the four ``.gz`` files (a path or a
+    ``file://`` URL). Files already there whose content verifies are kept. ``progress``: a byte
     progress bar per file on stderr (default: when stderr is a terminal). Raises
     :class:`DownloadError` naming every mirror tried and its failure when a file cannot be had.
     The result loads with :func:`fastnn.data.load_mnist` (``load_mnist(directory)``).
@@ -140,7 +150,7 @@ def download_mnist(directory=None, *, mirrors=None, mirror=None, progress=None, 
         bases = [mirror] + [b for b in bases if b != mirror]
     if not bases:
         raise ValueError("mirrors: expected at least one base URL")
-    bases = [b if b.endswith("/") else b + "/" for b in bases]
+    bases = [_base_url(b) for b in bases]
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(f"{target}: exists and is not a directory")
     target.mkdir(parents=True, exist_ok=True)

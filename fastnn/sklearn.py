@@ -174,10 +174,70 @@ def _fit_or_restore(fit):
     return wrapper
 
 
+#: scikit-learn's MLPClassifier/MLPRegressor parameters that fastnn names or does differently:
+#: what to write instead (said by the TypeError / ValueError of a habit like max_iter=200).
+SKLEARN_HABITS = {
+    "max_iter": "fastnn calls it epochs: epochs={v!r}",
+    "alpha": (
+        "fastnn's L2 parameter is lmbda, the book's, divided by the training-set size n: "
+        "lmbda = alpha * n / batch_size (e.g. alpha={v!r} on 50,000 rows, batch_size=10: "
+        "lmbda={example:g})"
+    ),
+    "learning_rate_init": (
+        "fastnn calls it eta: eta={v!r} (fastnn's plain mini-batch SGD, no Adam, wants the "
+        "book's 0.1-3, not Adam's 0.001)"
+    ),
+    "solver": (
+        "fastnn trains with mini-batch SGD only (the book's); drop solver= "
+        "(solver='sgd' with momentum: momentum=0.9)"
+    ),
+    "learning_rate": (
+        "fastnn halves eta after N epochs without improvement with eta_schedule=N "
+        "(scikit-learn's 'adaptive'); the default is a constant eta"
+    ),
+    "nesterovs_momentum": "fastnn's momentum is the book's (not Nesterov's): use momentum=",
+    "beta_1": "an Adam parameter: fastnn trains with SGD (eta, momentum)",
+    "beta_2": "an Adam parameter: fastnn trains with SGD (eta, momentum)",
+    "epsilon": "an Adam parameter: fastnn trains with SGD (eta, momentum)",
+    "max_fun": "an L-BFGS parameter: fastnn trains with SGD (epochs)",
+    "power_t": "fastnn has no inverse-scaling schedule: eta_schedule=N halves eta on a plateau",
+}
+
+
+def _habit_messages(cls_name, kwargs):
+    """One sentence per scikit-learn habit among ``kwargs``, '' if none."""
+    out = []
+    for name, value in kwargs.items():
+        if name in SKLEARN_HABITS:
+            example = value * 50_000 / 10 if isinstance(value, numbers.Real) else float("nan")
+            out.append(f"{name}: " + SKLEARN_HABITS[name].format(v=value, example=example))
+    return "; ".join(out)
+
+
 class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
 
     _parameter_constraints: ClassVar[dict] = _PARAMETER_CONSTRAINTS
+
+    def __new__(cls, *args, **kwargs):
+        # scikit-learn habits (max_iter=, alpha=, ...) get fastnn's name and the conversion
+        # instead of a bare "unexpected keyword argument"
+        habits = {k: v for k, v in kwargs.items() if k in SKLEARN_HABITS}
+        if habits:
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected keyword argument {next(iter(habits))!r} "
+                f"(a scikit-learn MLP parameter): {_habit_messages(cls.__name__, habits)}"
+            )
+        return super().__new__(cls)
+
+    def set_params(self, **params):
+        habits = {k: v for k, v in params.items() if k in SKLEARN_HABITS}
+        if habits:
+            raise ValueError(
+                f"Invalid parameter {next(iter(habits))!r} for estimator {type(self).__name__} "
+                f"(a scikit-learn MLP parameter): {_habit_messages(type(self).__name__, habits)}"
+            )
+        return super().set_params(**params)
 
     # ----------------------------------------------------------------------------- parameters
     def _validated_params(self):
