@@ -114,7 +114,13 @@ def _case_insensitive(parser):
 # argument types
 # --------------------------------------------------------------------------------------------------
 def _sizes(text):
-    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    # "784,30,10", "784, 30, 10" or "784 30 10"; an empty field ("64,,10", "64,10,") is an error
+    parts = [p.strip() for p in text.split(",")] if "," in text else text.split()
+    if "" in parts:
+        raise argparse.ArgumentTypeError(
+            f"empty layer size in {text!r} (two commas in a row, or one at an end?); "
+            f"expected comma-separated positive integers such as 784,30,10"
+        )
     try:
         sizes = [int(p) for p in parts]
     except ValueError:
@@ -324,7 +330,7 @@ def _add_train_options(p):
         _opt(
             "--seed",
             "random seed of initialization, shuffling and dropout (default: fresh entropy)",
-            type=int,
+            type=_nonneg_int,
             metavar="N",
         ),
     )
@@ -650,6 +656,13 @@ def build_parser() -> _Parser:
             "a base URL to try first (the four .gz files under it), or a local directory holding them",
             metavar="URL|DIR",
         ),
+        _opt(
+            "--stall-window",
+            "abandon a mirror that delivers less than 1 kB/s over S seconds (default: 60)",
+            type=_pos_float,
+            default=60.0,
+            metavar="S",
+        ),
         *_progress_options(
             "print only errors", "show a progress bar per file (default: when stderr is a terminal)"
         ),
@@ -699,8 +712,9 @@ def _pct(count, n):
 
 
 def _check_outputs(args):
-    """--save/--json/--plot checked before any data is loaded: each writable (fastnn.io's rules),
-    no two of them the same file (whatever the spelling); notes whether one of them is stdout."""
+    """--save/--json/--plot/--checkpoint checked before any data is loaded: each writable
+    (fastnn.io's rules), no two of them the same file (whatever the spelling), --checkpoint a
+    regular file; notes whether one of them is stdout."""
     from . import io as fio
 
     seen = {}
@@ -709,14 +723,22 @@ def _check_outputs(args):
     except OSError:
         stdout_id = None
     args.outputs_to_stdout = False
-    for flag in ("--save", "--json", "--plot"):
-        path = getattr(args, flag[2:])
+    for flag in ("--save", "--json", "--plot", "--checkpoint"):
+        path = getattr(args, flag[2:], None)
         if path is None:
             continue
         try:
             key = fio.output_identity(path)
+            kind = fio.output_target(path)[0]
         except OSError as e:
             raise CLIError(f"{flag} {path}: {_os_reason(e, path)}") from None
+        if flag == "--checkpoint" and kind != "file":
+            raise CLIError(
+                f"--checkpoint {path}: not a regular file; a checkpoint is rewritten after every "
+                f"epoch and read back by --resume, so it must be a file (not stdout, a descriptor, "
+                f"a device or a FIFO)",
+                EXIT_USAGE,
+            )
         if key in seen:
             other, other_path = seen[key]
             raise CLIError(
@@ -1089,10 +1111,15 @@ def _training_set(args):
 
 
 class _Checkpointer:
-    """SGD callback: after each epoch, net.save(PATH, state=True) (atomic), then the next callback."""
+    """SGD callback: after each epoch, net.save(PATH, state=True) (atomic), then the next callback.
+
+    A checkpoint that cannot be written (disk full, directory removed, ...) is a warning on
+    stderr for that epoch, not the end of the run: training goes on, the next epoch tries again,
+    --save/--json/--plot are written at the end and the exit status is 1 (``failures``)."""
 
     def __init__(self, path, then):
         self.path, self.then, self.net = path, then, None
+        self.failures = []  # (epoch, reason) of each checkpoint not written
 
     def __call__(self, record):
         from . import io as fio
@@ -1100,8 +1127,27 @@ class _Checkpointer:
         try:
             fio.save(self.net, self.path, state=True)
         except (OSError, ValueError) as e:
-            raise CLIError(f"--checkpoint {self.path}: cannot write it: {e}") from None
+            reason = _os_reason(e, self.path) if isinstance(e, OSError) else str(e)
+            self.failures.append((record.epoch, reason))
+            print(
+                f"{PROG}: warning: --checkpoint {self.path}: cannot write the checkpoint of epoch "
+                f"{record.epoch}: {reason}; training goes on",
+                file=sys.stderr,
+                flush=True,
+            )
         return self.then(record)
+
+    def summary(self):
+        """One error line for the checkpoints not written, or None."""
+        if not self.failures:
+            return None
+        epochs = [e for e, _ in self.failures]
+        if len(epochs) == 1:
+            which = f"epoch {epochs[0]}"
+        else:
+            which = f"{len(epochs)} epochs ({epochs[0]}-{epochs[-1]})"
+        reason = self.failures[-1][1]
+        return f"--checkpoint {self.path}: the checkpoint of {which} could not be written ({reason})"
 
 
 def _resume(args, fresh, n_training):
@@ -1229,9 +1275,10 @@ def cmd_train(args):
     interrupted = False
     start = time.perf_counter()
     callback = _EpochPrinter(args, eval_name, progress)
+    checkpointer: _Checkpointer | None = None
     if args.checkpoint:
-        callback = _Checkpointer(args.checkpoint, callback)
-        callback.net = net
+        callback = checkpointer = _Checkpointer(args.checkpoint, callback)
+        checkpointer.net = net
     try:
         net.SGD(
             (X, y),
@@ -1268,6 +1315,8 @@ def cmd_train(args):
             flush=True,
         )
         errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name))
+        if checkpointer is not None and checkpointer.summary():
+            errors.append(checkpointer.summary())
         for msg in errors:
             print(f"{PROG}: error: {msg}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -1302,6 +1351,8 @@ def cmd_train(args):
         stop_reason=getattr(history, "stop_reason", None),
     )
     errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name), result)
+    if checkpointer is not None and checkpointer.summary():
+        errors.append(checkpointer.summary())
     if errors:
         raise CLIError(errors[0] if len(errors) == 1 else "; ".join(errors))
     return EXIT_OK
@@ -1798,7 +1849,11 @@ def cmd_download(args):
 
     try:
         target = download_mnist(
-            args.dir, mirror=args.mirror, progress=args.progress and not args.quiet, quiet=args.quiet
+            args.dir,
+            mirror=args.mirror,
+            progress=args.progress and not args.quiet,
+            quiet=args.quiet,
+            stall_window=args.stall_window,
         )
     except DownloadError as e:
         raise CLIError(str(e).replace("\n", " ").replace("  ", " ")) from None

@@ -185,6 +185,31 @@ def _gzip_errors(path: Path):
 
 # No IDX item (image) may be larger than this; a claim above it is a corrupt header.
 _IDX_MAX_BYTES = 1 << 40
+
+#: Default of :func:`max_decompressed_bytes`: 4 GiB (MNIST's images are 47 MB).
+DEFAULT_MAX_DECOMPRESSED = 4 << 30
+#: Deflate cannot expand data by more than ~1032:1; a compressed member or gzip file whose
+#: header claims more than this many times its compressed size cannot hold what it claims.
+DEFLATE_MAX_RATIO = 1100
+
+
+def max_decompressed_bytes() -> int:
+    """The most bytes one compressed input (an IDX .gz, a .npz's arrays) may decompress to:
+    ``FASTNN_MAX_DECOMPRESSED`` from the environment (bytes; suffixes k, M, G allowed), else
+    :data:`DEFAULT_MAX_DECOMPRESSED`. A header claiming more is refused before anything is
+    decompressed."""
+    text = os.environ.get("FASTNN_MAX_DECOMPRESSED", "").strip()
+    if not text:
+        return DEFAULT_MAX_DECOMPRESSED
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1].lower(), 1)
+    digits = text[:-1] if scale != 1 else text
+    if not digits.isdigit() or len(digits) > 18 or int(digits) * scale < 1:
+        raise ValueError(
+            f"FASTNN_MAX_DECOMPRESSED: expected a positive number of bytes (e.g. 500M, 8G), got {text!r}"
+        )
+    return int(digits) * scale
+
+
 _GZ_CHUNK = 1 << 20
 
 
@@ -206,6 +231,24 @@ def _read_body_incrementally(f, path: Path, body: int):
     if got != body or extra:
         return None, got, extra
     return np.frombuffer(buf, dtype=np.uint8), got, extra
+
+
+def _check_gzip_claim(path: Path, f, shape: str, claimed: int) -> None:
+    """A gzipped IDX header's claim must fit in the compressed bytes and under the configured
+    maximum: checked before decompressing the body."""
+    st = os.fstat(f.fileobj.fileno())
+    compressed = st.st_size
+    limit = max_decompressed_bytes()
+    if stat.S_ISREG(st.st_mode) and claimed > compressed * DEFLATE_MAX_RATIO:
+        raise ValueError(
+            f"{path}: the header claims {shape} ubyte = {claimed:,} bytes, more than "
+            f"{compressed:,} gzipped bytes can hold; not a plausible IDX file"
+        )
+    if claimed > limit:
+        raise ValueError(
+            f"{path}: the header claims {shape} ubyte = {claimed:,} bytes, more than the "
+            f"{limit:,} allowed (set FASTNN_MAX_DECOMPRESSED to allow more)"
+        )
 
 
 def read_idx(path: PathLike, expected_magic: int | None = None) -> np.ndarray:
@@ -284,6 +327,8 @@ def read_idx(path: PathLike, expected_magic: int | None = None) -> np.ndarray:
             )
         # Compare the header's claim with the data really there BEFORE allocating: a 26-byte file
         # claiming 60000x65535x65535 must be an error naming the file, not a MemoryError.
+        if isinstance(f, gzip.GzipFile):
+            _check_gzip_claim(path, f, shape, header + body)
         if isinstance(f, gzip.GzipFile) or not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             out, got, extra = _read_body_incrementally(f, path, body)
         else:

@@ -24,6 +24,10 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tokenize
+import zipfile
+import zlib
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -309,12 +313,120 @@ def read_labelled(path, *, label_column=None, dtype=np.float64, classes=None, re
     return Labelled(X, y, list(classes), label_info, note)
 
 
+# What reading a damaged archive or header can raise besides ValueError/OSError.
+_ARCHIVE_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    SyntaxError,
+    TypeError,
+    KeyError,
+    NotImplementedError,  # an unsupported compression method
+    RuntimeError,  # an encrypted member
+    RecursionError,
+    zlib.error,
+    tokenize.TokenError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+)
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class _NpzArrays(Mapping):
+    """The arrays of a .npz, read lazily (only those asked for): every member's .npy header is
+    checked first, before anything is decompressed (dtype, and a claimed size that fits in the
+    member's compressed bytes and under :func:`fastnn.data.max_decompressed_bytes`); a member is
+    then decompressed into an array of exactly the claimed size, never more."""
+
+    def __init__(self, data, name):
+        from .data import max_decompressed_bytes
+
+        self.name = name
+        self.limit = max_decompressed_bytes()
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zip.infolist()
+        except _ARCHIVE_ERRORS as e:
+            raise ValueError(f"{name}: not a valid .npz file: {_first_line(e)}") from None
+        self.members = {}
+        total = 0
+        for info in infos:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            claimed = self._check_member(info)
+            total += claimed
+            self.members[key] = info
+        if total > self.limit:
+            raise ValueError(
+                f"{name}: its arrays claim {total:,} bytes in all, more than the {self.limit:,} "
+                f"allowed (set FASTNN_MAX_DECOMPRESSED to allow more)"
+            )
+
+    def _check_member(self, info):
+        """The member's claimed array size in bytes, after checking its header."""
+        from numpy.lib import format as npformat
+
+        from .data import DEFLATE_MAX_RATIO
+
+        name, member = self.name, info.filename
+        try:
+            with self.zip.open(info) as f:
+                version = npformat.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = npformat.read_array_header_1_0(f)
+                else:
+                    shape, _, dtype = npformat.read_array_header_2_0(f)
+        except _ARCHIVE_ERRORS as e:
+            raise ValueError(
+                f"{name}: member {member!r} is not a valid .npy array: {_first_line(e)}"
+            ) from None
+        if dtype.hasobject:
+            raise ValueError(f"{name}: member {member!r}: expected numbers, got dtype {dtype}")
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        room = info.compress_size * DEFLATE_MAX_RATIO if info.compress_type else info.compress_size
+        if claimed > room or claimed > info.file_size:
+            raise ValueError(
+                f"{name}: member {member!r} claims shape {shape} of {dtype} = {claimed:,} bytes, "
+                f"more than its {info.compress_size:,} compressed bytes can hold"
+            )
+        if claimed > self.limit:
+            raise ValueError(
+                f"{name}: member {member!r} claims shape {shape} of {dtype} = {claimed:,} bytes, "
+                f"more than the {self.limit:,} allowed (set FASTNN_MAX_DECOMPRESSED to allow more)"
+            )
+        return claimed
+
+    def __getitem__(self, key):
+        info = self.members[key]
+        try:
+            with self.zip.open(info) as f:
+                return np.lib.format.read_array(f, allow_pickle=False)
+        except MemoryError:
+            raise ValueError(
+                f"{self.name}: not enough memory for member {info.filename!r} "
+                f"({info.file_size:,} bytes decompressed)"
+            ) from None
+        except _ARCHIVE_ERRORS as e:
+            raise ValueError(
+                f"{self.name}: member {info.filename!r} is not a valid .npy array: {_first_line(e)}"
+            ) from None
+
+    def __contains__(self, key):  # without reading the member (Mapping's default would)
+        return key in self.members
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def __len__(self):
+        return len(self.members)
+
+
 def _npz(data, name):
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError) as e:
-        raise ValueError(f"{name}: not a valid .npz file: {str(e).splitlines()[0]}") from None
+    """The .npz's arrays, a read-only mapping read lazily (see :class:`_NpzArrays`)."""
+    return _NpzArrays(data, name)
 
 
 def _pick(arrays, names, name, what):
@@ -426,8 +538,8 @@ def read_features(path, n_inputs=None, *, key=None, label_column=None, remembere
         _check_npy_header(data, name)
         try:
             X = np.load(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise ValueError(f"{name}: not a valid .npy file: {str(e).splitlines()[0]}") from None
+        except _ARCHIVE_ERRORS as e:
+            raise ValueError(f"{name}: not a valid .npy file: {_first_line(e)}") from None
     else:
         table = _Table(data, name)
         columns = list(range(table.n_cols))
@@ -461,8 +573,8 @@ def _check_npy_header(data, name):
         shape, _, dtype = (
             npformat.read_array_header_1_0(f) if version == (1, 0) else npformat.read_array_header_2_0(f)
         )
-    except (ValueError, OSError, SyntaxError, TypeError) as e:
-        raise ValueError(f"{name}: not a valid .npy file: {str(e).splitlines()[0]}") from None
+    except _ARCHIVE_ERRORS as e:
+        raise ValueError(f"{name}: not a valid .npy file: {_first_line(e)}") from None
     if dtype.hasobject:
         raise ValueError(f"{name}: expected numbers, got dtype {dtype}")
     claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize

@@ -247,13 +247,43 @@ def _remove_stale_temps(directory: str, stem: str) -> None:
                 pass
 
 
+#: how long a write to a FIFO waits for a reader before giving up (seconds)
+FIFO_WAIT = 10.0
+
+
+def _open_stream(path: str, wait: float | None = None) -> int:
+    """Open a character device or FIFO for writing without blocking forever: a FIFO with no
+    reader is retried for ``wait`` seconds (default :data:`FIFO_WAIT`), then refused with an
+    OSError (ENXIO) naming the path. The descriptor returned blocks again for the writes."""
+    import time
+
+    deadline = time.monotonic() + (FIFO_WAIT if wait is None else wait)
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        try:
+            fd = os.open(path, flags)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                raise OSError(
+                    errno.ENXIO, f"{path}: a FIFO with no reader (nothing read from it for {FIFO_WAIT:g} s)"
+                ) from None
+            time.sleep(0.05)
+    os.set_blocking(fd, True)
+    return fd
+
+
 def write_output(path: PathLike, data: bytes) -> None:
     """THE writer of every file fastnn writes (models, histories, plots, ...).
 
     * ``-``, ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N`` (the path as
       given, not resolved) mean the inherited descriptor: ``data`` is written there at its current
       position (no truncation, no rename), after flushing Python's own stdout/stderr buffers.
-    * A character device (``/dev/null``) or a FIFO is written straight through, never replaced.
+    * A character device (``/dev/null``) or a FIFO is written straight through, never replaced; a
+      FIFO nobody reads is waited for :data:`FIFO_WAIT` seconds, then refused (an OSError), so a
+      run never hangs on it.
     * A regular file, or a path that does not exist yet, is written atomically: a temporary file
       ``.fastnn-tmp-<hash of the name>-<pid>-<random>`` created with O_EXCL in the target's
       directory, fsync'ed, given the old file's permission bits (new file: 0o666 minus the umask)
@@ -277,7 +307,7 @@ def write_output(path: PathLike, data: bytes) -> None:
         _write_all(where, data)
         return
     if kind == "stream":
-        fd = os.open(where, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = _open_stream(where)
         try:
             _write_all(fd, data)
         finally:
@@ -471,80 +501,234 @@ def _state_to_dict(net) -> dict:
     return out
 
 
-def _state_from_dict(net, d) -> None:
-    """Restore a checkpoint's "state" field into a freshly loaded ``net`` (raises _Bad)."""
-    from .history import History
+_U64 = 2**64
+_MAX_EPOCH = 10**9  # far beyond any run; keeps a crafted count from reaching the epoch loop
+_STATE_KEYS = ("seed", "rng", "velocity", "run")
+_RUN_KEYS = ("epoch", "eta", "eta0", "perm", "rng", "step_rng", "watch", "params", "velocity", "history")
+_WATCH_KEYS = ("best_score", "best_epoch", "since_best", "since_change", "best_params", "best_velocity")
+_HISTORY_KEYS = ("records", "best_epoch", "stop_reason", "restored_best", "settings")
 
-    if not isinstance(d, dict):
-        raise _Bad("state", f"expected an object, got {type(d).__name__}")
+
+def _object(value, field, keys, optional=()):
+    """``value`` must be a JSON object with exactly ``keys`` (plus any of ``optional``)."""
+    if not isinstance(value, dict):
+        raise _Bad(field, f"expected an object, got {_json_type(value)}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise _Bad(f"{field}.{missing[0]}", "missing")
+    extra = sorted(k for k in value if k not in keys and k not in optional)
+    if extra:
+        raise _Bad(f"{field}.{extra[0]}", "unknown field")
+    return value
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value!r})"
+    if isinstance(value, (int, float)):
+        return f"the number {_short(value)}"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    return {"list": "a list", "dict": "an object"}.get(type(value).__name__, type(value).__name__)
+
+
+def _int(value, field, lo, hi, *, none=False):
+    """An integer in [lo, hi] (or None when ``none``)."""
+    if value is None and none:
+        return None
+    if not _is_int(value):
+        raise _Bad(field, f"expected an integer{' or null' if none else ''}, got {_json_type(value)}")
+    if not lo <= value <= hi:
+        raise _Bad(field, f"expected an integer from {lo:,} to {hi:,}, got {_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+def _real(value, field, *, positive=False, minimum=None, none=False):
+    """A finite number (> 0 when ``positive``, >= ``minimum``), or None when ``none``."""
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(field, f"expected a number{' or null' if none else ''}, got {_json_type(value)}")
+    try:
+        x = float(value)
+    except OverflowError:
+        raise _Bad(field, f"expected a finite number, got {_short(value)}") from None
+    if not np.isfinite(x):
+        raise _Bad(field, f"expected a finite number, got {value!r}")
+    if positive and not x > 0:
+        raise _Bad(field, f"expected a number > 0, got {value!r}")
+    if minimum is not None and x < minimum:
+        raise _Bad(field, f"expected a number >= {minimum}, got {value!r}")
+    return x
+
+
+def _pcg64_state(value, field):
+    """A PCG64 generator state as numpy writes it, checked exactly (numpy itself would accept a
+    float state silently or fail half-way with an OverflowError)."""
+    _object(value, field, ("bit_generator", "state", "has_uint32", "uinteger"))
+    if value["bit_generator"] != "PCG64":
+        raise _Bad(f"{field}.bit_generator", f"expected 'PCG64', got {_json_type(value['bit_generator'])}")
+    inner = _object(value["state"], f"{field}.state", ("state", "inc"))
+    _int(inner["state"], f"{field}.state.state", 0, 2**128 - 1)
+    _int(inner["inc"], f"{field}.state.inc", 0, 2**128 - 1)
+    _int(value["has_uint32"], f"{field}.has_uint32", 0, 1)
+    _int(value["uinteger"], f"{field}.uinteger", 0, 2**32 - 1)
+    return {
+        "bit_generator": "PCG64",
+        "state": {"state": inner["state"], "inc": inner["inc"]},
+        "has_uint32": value["has_uint32"],
+        "uinteger": value["uinteger"],
+    }
+
+
+def _history(value, field, epoch):
+    """A History from a checkpoint's history object, every record checked."""
+    from .history import STOP_REASONS, EpochRecord, History
+
+    _object(value, field, _HISTORY_KEYS)
+    records_in = value["records"]
+    if not isinstance(records_in, list):
+        raise _Bad(f"{field}.records", f"expected a list, got {_json_type(records_in)}")
+    if len(records_in) != epoch:  # one record per epoch trained, 1..epoch
+        raise _Bad(f"{field}.records", f"{len(records_in)} records for {epoch} epochs trained")
+    names = list(EpochRecord.__dataclass_fields__)  # every field is written (dataclasses.asdict)
+    records = []
+    for i, r in enumerate(records_in):
+        where = f"{field}.records[{i}]"
+        _object(r, where, names)
+        ep = _int(r["epoch"], f"{where}.epoch", i + 1, i + 1)
+        n_tr = _int(r["n_training"], f"{where}.n_training", 1, 2**62)
+        n_ev = _int(r.get("n_evaluation"), f"{where}.n_evaluation", 0, 2**62, none=True)
+        rec = {
+            "epoch": ep,
+            "eta": _real(r["eta"], f"{where}.eta", positive=True),
+            "seconds": _real(r["seconds"], f"{where}.seconds", minimum=0),
+            # an infinite speed (a 0 s epoch) is written as null
+            "examples_per_second": _real(
+                r["examples_per_second"], f"{where}.examples_per_second", minimum=0, none=True
+            ),
+            "n_training": n_tr,
+            "n_evaluation": n_ev,
+        }
+        if rec["examples_per_second"] is None:
+            rec["examples_per_second"] = float("inf")
+        for name in names:
+            if name in rec:
+                continue
+            if name.endswith("_accuracy"):
+                top = n_tr if name.startswith("training") else (n_ev if n_ev is not None else 0)
+                rec[name] = _int(r[name], f"{where}.{name}", 0, top, none=True)
+            elif name == "evaluation_seconds":
+                rec[name] = _real(r[name], f"{where}.{name}", minimum=0, none=True)
+            else:  # costs and losses: finite, or null (NaN/inf are written as null)
+                rec[name] = _real(r[name], f"{where}.{name}", none=True)
+        records.append(EpochRecord(**rec))
+    best = _int(value["best_epoch"], f"{field}.best_epoch", 1, max(epoch, 1), none=True)
+    stop = value["stop_reason"]
+    if not isinstance(stop, str) or stop not in STOP_REASONS:
+        raise _Bad(
+            f"{field}.stop_reason", f"expected one of {', '.join(STOP_REASONS)}, got {_json_type(stop)}"
+        )
+    restored = value["restored_best"]
+    if not isinstance(restored, bool):
+        raise _Bad(f"{field}.restored_best", f"expected true or false, got {_json_type(restored)}")
+    settings = value["settings"]
+    if not isinstance(settings, dict):
+        raise _Bad(f"{field}.settings", f"expected an object, got {_json_type(settings)}")
+    return History(
+        records=records, best_epoch=best, stop_reason=stop, restored_best=restored, settings=dict(settings)
+    )
+
+
+def _state_from_dict(net, d) -> None:
+    """Restore a checkpoint's "state" field into a freshly loaded ``net`` (raises _Bad).
+
+    Every field is checked first (types, ranges, finiteness, shapes, the generators' states, the
+    history's records); only when all of it is valid is anything applied to ``net``."""
     n = net.n_parameters
 
     def flat(value, field):
         if value is None:
             return None
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if isinstance(v, bool):
+                    raise _Bad(f"{field}[{i}]", f"expected a number, got {_json_type(v)}")
         return _array(value, field, [(n,)], net.dtype)
 
-    def generator_state(gen, value, field):
-        try:
-            gen.bit_generator.state = value
-        except (TypeError, ValueError, KeyError) as e:
-            raise _Bad(field, f"not a state of {type(gen.bit_generator).__name__}: {e}") from None
-
-    if _is_int(d.get("seed")):
-        net.seed = d["seed"]
-    generator_state(net._rng, d.get("rng"), "state.rng")
-    velocity = flat(d.get("velocity"), "state.velocity")
-    net._velocity = None if velocity is None else aligned_copy(velocity, net.dtype, always=True)
-    run = d.get("run")
-    if run is None:
-        return
-    if not isinstance(run, dict):
-        raise _Bad("state.run", f"expected an object, got {type(run).__name__}")
-    try:
-        perm = np.asarray(run["perm"])
-        if (
-            perm.ndim != 1
-            or perm.dtype.kind not in "iu"
-            or not np.array_equal(np.sort(perm), np.arange(len(perm)))
-        ):
-            raise _Bad("state.run.perm", "expected a permutation of 0..n-1")
+    _object(d, "state", _STATE_KEYS)
+    seed = _int(d["seed"], "state.seed", 0, 2**1024 - 1, none=True)  # as Network(seed=...) takes
+    if type(net._rng.bit_generator).__name__ != "PCG64":  # pragma: no cover - Network uses PCG64
+        raise _Bad("state.rng", "this network's generator is not PCG64")
+    rng = _pcg64_state(d["rng"], "state.rng")
+    velocity = flat(d["velocity"], "state.velocity")
+    run = d["run"]
+    train_state = None
+    if run is not None:
+        _object(run, "state.run", _RUN_KEYS)
+        epoch = _int(run["epoch"], "state.run.epoch", 0, _MAX_EPOCH)
+        eta = _real(run["eta"], "state.run.eta", positive=True)
+        eta0 = _real(run["eta0"], "state.run.eta0", positive=True)
+        perm_in = run["perm"]
+        if not isinstance(perm_in, list) or not perm_in:
+            got = _json_type(perm_in)
+            raise _Bad("state.run.perm", f"expected a non-empty list of row indices, got {got}")
+        if not all(_is_int(i) and 0 <= i < len(perm_in) for i in perm_in):
+            raise _Bad("state.run.perm", f"expected a permutation of 0..{len(perm_in) - 1}")
+        perm = np.asarray(perm_in, dtype=np.intp)
+        if not np.array_equal(np.sort(perm), np.arange(len(perm))):
+            raise _Bad("state.run.perm", f"expected a permutation of 0..{len(perm) - 1} (an index repeats)")
+        run_rng = _pcg64_state(run["rng"], "state.run.rng")
         step_rng = run["step_rng"]
         if isinstance(step_rng, list):
-            if len(step_rng) != 4 or not all(_is_int(v) and 0 <= v < 2**64 for v in step_rng):
+            if len(step_rng) != 4 or not all(_is_int(v) and 0 <= v < _U64 for v in step_rng):
                 raise _Bad("state.run.step_rng", "expected 4 unsigned 64-bit integers")
+            if not any(step_rng):
+                raise _Bad("state.run.step_rng", "expected 4 unsigned 64-bit integers, not all zero")
             step_rng = tuple(step_rng)
-        elif not isinstance(step_rng, dict):
-            raise _Bad("state.run.step_rng", f"expected a list or an object, got {step_rng!r}")
-        probe = np.random.default_rng(0)
-        generator_state(probe, run["rng"], "state.run.rng")
-        w = run["watch"]
-        best = w["best_score"]
+        elif isinstance(step_rng, dict):  # the reference trainer (a cost class): a numpy state
+            step_rng = _pcg64_state(step_rng, "state.run.step_rng")
+        else:
+            raise _Bad("state.run.step_rng", f"expected a list or an object, got {_json_type(step_rng)}")
+        w = _object(run["watch"], "state.run.watch", _WATCH_KEYS)
+        best_epoch = _int(w["best_epoch"], "state.run.watch.best_epoch", 1, max(epoch, 1), none=True)
         watch = {
-            "best_score": -np.inf if best is None else float(best),
-            "best_epoch": w["best_epoch"],
-            "since_best": int(w["since_best"]),
-            "since_change": int(w["since_change"]),
+            "best_score": _real(w["best_score"], "state.run.watch.best_score", none=True),
+            "best_epoch": best_epoch,
+            "since_best": _int(w["since_best"], "state.run.watch.since_best", 0, epoch),
+            "since_change": _int(w["since_change"], "state.run.watch.since_change", 0, epoch),
             "best_params": flat(w["best_params"], "state.run.watch.best_params"),
             "best_velocity": flat(w["best_velocity"], "state.run.watch.best_velocity"),
         }
-        history = History.from_dict(run["history"])
-        net._train_state = dict(
-            epoch=int(run["epoch"]),
-            eta=float(run["eta"]),
-            eta0=float(run["eta0"]),
-            perm=perm.astype(np.intp),
-            rng=run["rng"],
+        if watch["best_score"] is None:
+            watch["best_score"] = -np.inf
+        train_state = dict(
+            epoch=epoch,
+            eta=eta,
+            eta0=eta0,
+            perm=perm,
+            rng=run_rng,
             step_rng=step_rng,
             watch=watch,
-            params=flat(run.get("params"), "state.run.params"),
-            velocity=flat(run.get("velocity"), "state.run.velocity"),
-            history=history,
+            params=flat(run["params"], "state.run.params"),
+            velocity=flat(run["velocity"], "state.run.velocity"),
+            history=_history(run["history"], "state.run.history", epoch),
         )
-        net.history = history
-    except (KeyError, TypeError, ValueError) as e:
-        if isinstance(e, _Bad):
-            raise
-        raise _Bad("state.run", f"incomplete or malformed training state ({type(e).__name__}: {e})") from None
+    # ---- everything is valid: apply ----
+    if seed is not None:
+        net.seed = seed
+    net._rng.bit_generator.state = rng
+    net._velocity = None if velocity is None else aligned_copy(velocity, net.dtype, always=True)
+    if train_state is not None:
+        net._train_state = train_state
+        net.history = train_state["history"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -766,6 +950,8 @@ def load(path: PathLike) -> Network:
         ) from None
     except RecursionError:
         raise ValueError(f"{name}: not a fastnn/network2 model file: JSON nested too deeply") from None
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits (Python's conversion limit)
+        raise ValueError(f"{name}: not a fastnn/network2 model file: {str(e).splitlines()[0]}") from None
     try:
         sizes, kwargs, weights, biases, extra = _parse(data)
     except _Bad as e:

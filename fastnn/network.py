@@ -22,7 +22,7 @@ _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
-from ._training import Monitor, _TrainingRun, resume_state
+from ._training import Monitor, _Snapshot, _TrainingRun, resume_state
 from ._validation import (
     aligned_zeros,
     check_finite,
@@ -161,6 +161,11 @@ class Network:
         self.dtype = resolve_dtype(dtype)
         if seed is None:  # network2 draws from np.random: np.random.seed(...) makes runs repeatable
             seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))  # noqa: NPY002 (network2's generator)
+        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed: expected a non-negative integer or None, got {type(seed).__name__}")
+        elif not 0 <= seed < 2**1024:
+            got = seed if seed < 0 else f"an integer of {len(str(seed))} digits"
+            raise ValueError(f"seed: expected a non-negative integer below 2**1024, got {got}")
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._layout = _core.Layout(self.sizes, hidden, output, core_cost_name(cost), self.dtype)
@@ -390,7 +395,35 @@ class Network:
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
         with _blas_limit(self.n_threads or 1):
             _core.evaluate(self._layout, self._params, X, out=z, raw=True)
+        _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
+
+    def _count_correct(self, X, t, what="accuracy"):
+        """Rows whose predicted class (predict's rule) matches t, computed from the output
+        layer's weighted inputs in blocks; ValueError naming how many rows give a non-finite
+        output (such a row has no class: it is never counted as correct)."""
+        n_out = self.sizes[-1]
+        block = max(1, min(4096, (1 << 22) // n_out))  # at most 32 MB of outputs at a time
+        correct, bad, first = 0, 0, None
+        z = np.empty((min(block, len(X)), n_out), dtype=self.dtype)
+        for r0 in range(0, len(X), block):
+            r1 = min(len(X), r0 + block)
+            zb = z[: r1 - r0]
+            with _blas_limit(self.n_threads or 1):
+                _core.evaluate(self._layout, self._params, X[r0:r1], out=zb, raw=True)
+            finite = np.isfinite(zb).all(axis=1)
+            if not finite.all():
+                bad += int((~finite).sum())
+                first = r0 + int(np.argmin(finite)) if first is None else first
+            if t.kind == "labels":
+                labels = t.labels[r0:r1]
+            else:
+                Y = t.targets[r0:r1]
+                labels = (Y[:, 0] >= 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
+            correct += int(np.sum((_labels_from_z(zb, self.output) == labels) & finite))
+        if bad:
+            raise ValueError(_non_finite_message(what, bad, len(X), first, self.dtype))
+        return correct
 
     def _check_has_classes(self, what):
         if self.sizes[-1] == 1 and self.output == "linear":
@@ -446,7 +479,7 @@ class Network:
                     "pass labels or one-hot rows as y"
                 )
             Xa, t = self._dataset(X if y is None else (X, y), "data")
-        return int(self._evaluate(Xa, t, want_correct=True)[1])
+        return self._count_correct(Xa, t)
 
     def total_cost(
         self,
@@ -759,29 +792,36 @@ class Network:
             lmbda=lmbda,
             regularization=regularization,
         )
-        run = _TrainingRun(
-            self,
-            (X, y),
-            (Xe, ye),
-            monitor,
-            epochs=epochs,
-            mini_batch_size=mini_batch_size,
-            eta=eta,
-            momentum=momentum,
-            dropout=dropout,
-            shuffle=shuffle,
-            early_stopping=early_stopping,
-            restore_best=restore_best,
-            eta_schedule=eta_schedule,
-            eta_decay=eta_decay,
-            min_eta_ratio=min_eta_ratio,
-            track_loss=track_loss,
-            progress=progress,
-            verbose=verbose,
-            n_threads=n_threads,
-            sample_weight=sample_weight,
-            state=state,
-        )
+        # a refused resume (a state the run cannot take) leaves the network as it was
+        before = _Snapshot(self) if state is not None else None
+        try:
+            run = _TrainingRun(
+                self,
+                (X, y),
+                (Xe, ye),
+                monitor,
+                epochs=epochs,
+                mini_batch_size=mini_batch_size,
+                eta=eta,
+                momentum=momentum,
+                dropout=dropout,
+                shuffle=shuffle,
+                early_stopping=early_stopping,
+                restore_best=restore_best,
+                eta_schedule=eta_schedule,
+                eta_decay=eta_decay,
+                min_eta_ratio=min_eta_ratio,
+                track_loss=track_loss,
+                progress=progress,
+                verbose=verbose,
+                n_threads=n_threads,
+                sample_weight=sample_weight,
+                state=state,
+            )
+        except BaseException:
+            if before is not None:
+                before.restore(self)
+            raise
         try:
             for epoch in run.epochs():
                 record = run.train_epoch(epoch)
@@ -856,6 +896,22 @@ class _ParameterList(list):
 
     __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
     __iadd__ = __imul__ = _fixed
+
+
+def _non_finite_message(what, bad, n, first, dtype):
+    return (
+        f"{what}: {bad:,} of {n:,} rows give a non-finite output (NaN or infinity; first: row "
+        f"{first}), so they have no predicted class; inputs too large for "
+        f"{np.dtype(dtype).name}, or parameters that overflow?"
+    )
+
+
+def _check_finite_outputs(z, what):
+    """Refuse outputs with non-finite rows (they have no class), naming how many."""
+    if z.size and not np.isfinite(z).all():
+        finite = np.isfinite(z).all(axis=1)
+        bad = int((~finite).sum())
+        raise ValueError(_non_finite_message(what, bad, len(z), int(np.argmin(finite)), z.dtype))
 
 
 def _labels_from_z(z, output):
