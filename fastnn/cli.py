@@ -1331,26 +1331,33 @@ def cmd_train(args):
 
     final = next(part for part in ("test", "validation", "training") if len(getattr(ds, part)[1]))
     Xt, yt = getattr(ds, final)
-    acc = int(net.accuracy(Xt, yt))
     test_cost = float(net.total_cost(Xt, yt))
-    print(
-        f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
-        f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]",
-        file=_report_stream(args),
-        flush=True,
-    )
+    try:
+        acc = int(net.accuracy(Xt, yt))
+    except ValueError as e:  # non-finite outputs: reported, and the trained outputs still written
+        acc, accuracy_error = None, f"{final}: {e}"
+    else:
+        accuracy_error = None
+        print(
+            f"{final}: accuracy {_pct(acc, len(yt)):.2f} % ({acc:,}/{len(yt):,}), cost {test_cost:.4f}  "
+            f"[{data_name}, {n_done} epoch(s), {elapsed:.1f} s]",
+            file=_report_stream(args),
+            flush=True,
+        )
 
     result = dict(
         split=final,
         accuracy=acc,
         n=len(yt),
-        fraction=acc / len(yt) if len(yt) else None,
+        fraction=acc / len(yt) if len(yt) and acc is not None else None,
         cost=test_cost,
         epochs=n_done,
         seconds=elapsed,
         stop_reason=getattr(history, "stop_reason", None),
     )
     errors = _write_outputs(args, net, eval_name, title, _run_settings(args, net, data_name), result)
+    if accuracy_error:
+        errors.insert(0, accuracy_error)
     if checkpointer is not None and checkpointer.summary():
         errors.append(checkpointer.summary())
     if errors:
@@ -1704,7 +1711,10 @@ def cmd_evaluate(args):
     ds, name, note = _data_for_model(args, net)
     _note(args, note)
     X, y = getattr(ds, args.split)
-    acc = int(net.accuracy(X, y))
+    try:
+        acc = int(net.accuracy(X, y))
+    except ValueError as e:  # rows whose output is NaN/inf have no class: named, not counted
+        raise CLIError(f"{args.model} on {name}: {e}") from None
     cost = float(net.total_cost(X, y))
     if args.quiet:
         print(f"{acc / len(y):.6f} {cost:.6f}")
@@ -1796,15 +1806,20 @@ def cmd_predict(args):
     def names(ks):  # the model's labels of the predicted outputs
         return [str(int(k)) if classes is None else str(classes[k]) for k in ks]
 
-    if net.sizes[-1] == 1 and net.output == "linear":  # regression: no label, the output value
+    regression = net.sizes[-1] == 1 and net.output == "linear"
+    try:  # rows whose output is NaN/inf have no class: an error naming how many, nothing printed
+        predicted = None if regression else net.predict(X)
+    except ValueError as e:
+        raise CLIError(f"{args.model}: {e}") from None
+    if regression:  # no label, the output value
         out.write("".join(f"{v:.6g}\n" for v in net.feedforward(X)[:, 0]))
     elif args.scores:
         A = net.feedforward(X)
-        labels = names(net.predict(X))  # the argmax of z (one rule with accuracy), not of A
+        labels = names(predicted)  # the argmax of z (one rule with accuracy), not of A
         for label, row in zip(labels, A):
             out.write(f"{label}\t" + " ".join(f"{v:.6g}" for v in row) + "\n")
     else:
-        out.write("".join(f"{v}\n" for v in names(net.predict(X))))
+        out.write("".join(f"{v}\n" for v in names(predicted)))
     out.flush()
     return EXIT_OK
 

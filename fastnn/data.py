@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ._typing import ArrayLike, DTypeLike, PathLike
 
 __all__ = [
+    "DEFAULT_MAX_DECOMPRESSED",
     "DEFAULT_MNIST_DIR",
     "MNIST_FILES",
     "MNIST_MIRROR",
@@ -55,6 +56,7 @@ __all__ = [
     "load_file",
     "load_mnist",
     "load_pickle",
+    "max_decompressed_bytes",
     "mnist_available",
     "onehot",
     "read_idx",

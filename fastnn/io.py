@@ -253,11 +253,12 @@ FIFO_WAIT = 10.0
 
 def _open_stream(path: str, wait: float | None = None) -> int:
     """Open a character device or FIFO for writing without blocking forever: a FIFO with no
-    reader is retried for ``wait`` seconds (default :data:`FIFO_WAIT`), then refused with an
+    reader is retried for ``wait`` seconds (default ``FIFO_WAIT``), then refused with an
     OSError (ENXIO) naming the path. The descriptor returned blocks again for the writes."""
     import time
 
-    deadline = time.monotonic() + (FIFO_WAIT if wait is None else wait)
+    wait = FIFO_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
     flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     while True:
         try:
@@ -268,7 +269,7 @@ def _open_stream(path: str, wait: float | None = None) -> int:
                 raise
             if time.monotonic() >= deadline:
                 raise OSError(
-                    errno.ENXIO, f"{path}: a FIFO with no reader (nothing read from it for {FIFO_WAIT:g} s)"
+                    errno.ENXIO, f"{path}: a FIFO with no reader (nothing read from it for {wait:g} s)"
                 ) from None
             time.sleep(0.05)
     os.set_blocking(fd, True)
@@ -282,7 +283,7 @@ def write_output(path: PathLike, data: bytes) -> None:
       given, not resolved) mean the inherited descriptor: ``data`` is written there at its current
       position (no truncation, no rename), after flushing Python's own stdout/stderr buffers.
     * A character device (``/dev/null``) or a FIFO is written straight through, never replaced; a
-      FIFO nobody reads is waited for :data:`FIFO_WAIT` seconds, then refused (an OSError), so a
+      FIFO nobody reads is waited for ``FIFO_WAIT`` (10) seconds, then refused (an OSError), so a
       run never hangs on it.
     * A regular file, or a path that does not exist yet, is written atomically: a temporary file
       ``.fastnn-tmp-<hash of the name>-<pid>-<random>`` created with O_EXCL in the target's
@@ -541,8 +542,15 @@ def _int(value, field, lo, hi, *, none=False):
     if not _is_int(value):
         raise _Bad(field, f"expected an integer{' or null' if none else ''}, got {_json_type(value)}")
     if not lo <= value <= hi:
-        raise _Bad(field, f"expected an integer from {lo:,} to {hi:,}, got {_short(value)}")
+        raise _Bad(field, f"expected an integer from {_bound(lo)} to {_bound(hi)}, got {_short(value)}")
     return value
+
+
+def _bound(v: int) -> str:
+    """2**128 - 1 rather than its 39 digits."""
+    if v >= 2**32 and (v + 1) & v == 0:
+        return f"2**{(v + 1).bit_length() - 1} - 1"
+    return f"{v:,}"
 
 
 def _short(value) -> str:
@@ -588,22 +596,24 @@ def _pcg64_state(value, field):
     }
 
 
-def _history(value, field, epoch):
-    """A History from a checkpoint's history object, every record checked."""
+def _history_checked(value, field, epoch=None):
+    """A History from a history object (History.to_dict()), every field and record checked.
+    ``epoch``: the epochs trained (a checkpoint's run: one record for each, numbered 1..epoch);
+    None (a model file's history): any number of records, numbered 1, 2, 3, ..."""
     from .history import STOP_REASONS, EpochRecord, History
 
     _object(value, field, _HISTORY_KEYS)
     records_in = value["records"]
     if not isinstance(records_in, list):
         raise _Bad(f"{field}.records", f"expected a list, got {_json_type(records_in)}")
-    if len(records_in) != epoch:  # one record per epoch trained, 1..epoch
+    if epoch is not None and len(records_in) != epoch:  # one record per epoch trained, 1..epoch
         raise _Bad(f"{field}.records", f"{len(records_in)} records for {epoch} epochs trained")
     names = list(EpochRecord.__dataclass_fields__)  # every field is written (dataclasses.asdict)
     records = []
     for i, r in enumerate(records_in):
         where = f"{field}.records[{i}]"
         _object(r, where, names)
-        ep = _int(r["epoch"], f"{where}.epoch", i + 1, i + 1)
+        ep = _int(r["epoch"], f"{where}.epoch", i + 1, i + 1)  # records of epochs 1, 2, 3, ...
         n_tr = _int(r["n_training"], f"{where}.n_training", 1, 2**62)
         n_ev = _int(r.get("n_evaluation"), f"{where}.n_evaluation", 0, 2**62, none=True)
         rec = {
@@ -630,7 +640,8 @@ def _history(value, field, epoch):
             else:  # costs and losses: finite, or null (NaN/inf are written as null)
                 rec[name] = _real(r[name], f"{where}.{name}", none=True)
         records.append(EpochRecord(**rec))
-    best = _int(value["best_epoch"], f"{field}.best_epoch", 1, max(epoch, 1), none=True)
+    last = epoch if epoch is not None else (records[-1].epoch if records else 0)
+    best = _int(value["best_epoch"], f"{field}.best_epoch", 1, max(last, 1), none=True)
     stop = value["stop_reason"]
     if not isinstance(stop, str) or stop not in STOP_REASONS:
         raise _Bad(
@@ -719,7 +730,7 @@ def _state_from_dict(net, d) -> None:
             watch=watch,
             params=flat(run["params"], "state.run.params"),
             velocity=flat(run["velocity"], "state.run.velocity"),
-            history=_history(run["history"], "state.run.history", epoch),
+            history=_history_checked(run["history"], "state.run.history", epoch),
         )
     # ---- everything is valid: apply ----
     if seed is not None:
@@ -877,32 +888,10 @@ def _label_column(data, n_in):
 
 
 def _history(data):
-    """The optional ``history`` field (History.to_dict())."""
-    from dataclasses import fields
-
-    from .history import STOP_REASONS, EpochRecord, History
-
+    """The optional ``history`` field (History.to_dict()), checked as strictly as a checkpoint's."""
     if "history" not in data:
         return None
-    value = data["history"]
-    if not isinstance(value, dict) or not isinstance(value.get("records", []), list):
-        raise _Bad("history", "expected an object with a list of records")
-    known = {f.name for f in fields(EpochRecord)}
-    for i, r in enumerate(value.get("records", [])):
-        if not isinstance(r, dict) or not set(r) <= known or not {"epoch", "eta", "n_training"} <= set(r):
-            raise _Bad(f"history.records[{i}]", "expected an epoch record")
-        for k, v in r.items():
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise _Bad(f"history.records[{i}].{k}", f"expected a number, got {v!r}")
-    if value.get("stop_reason", "completed") not in STOP_REASONS:
-        raise _Bad("history.stop_reason", f"expected one of {', '.join(STOP_REASONS)}")
-    best = value.get("best_epoch")
-    if best is not None and not _is_int(best):
-        raise _Bad("history.best_epoch", f"expected an integer or null, got {best!r}")
-    try:
-        return History.from_dict(value)
-    except (TypeError, ValueError) as e:
-        raise _Bad("history", f"malformed ({e})") from None
+    return _history_checked(data["history"], "history")
 
 
 def load(path: PathLike) -> Network:

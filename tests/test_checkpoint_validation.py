@@ -20,8 +20,11 @@ CHECKPOINT = FIXTURES / "checkpoint-0.2.0.json"
 MODEL = FIXTURES / "model-0.2.0.json"
 
 
+_CHECKPOINT_DOC = json.loads(CHECKPOINT.read_text())
+
+
 def _doc():
-    return json.loads(CHECKPOINT.read_text())
+    return copy.deepcopy(_CHECKPOINT_DOC)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,18 +112,29 @@ def test_there_are_many_cases():
     assert len({p for p, _ in CASES}) >= 55 and len(CASES) > 500
 
 
-@pytest.mark.parametrize("path,mutation", CASES, ids=[f"{p}:{m}" for p, m in CASES])
-def test_every_field_mutated_is_refused_naming_file_and_field(tmp_path, path, mutation):
+@pytest.mark.slow  # ~60 fields x 10 mutations, a second per mutation
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_every_field_mutated_is_refused_naming_file_and_field(tmp_path, mutation):
     f = tmp_path / "ck.json"
-    f.write_text(json.dumps(_mutated(path, mutation)))
-    with pytest.raises(ValueError) as e:
-        fastnn.load(f)
-    msg = str(e.value)
-    assert msg.startswith(f"{f}: invalid checkpoint: "), msg
-    # the field is named: the mutated one, or (lists) the list or a member it reached first
-    named = msg.split(": ")[2]
-    assert named.startswith(_field_of(path).rsplit(".", 1)[0]), (path, msg)
-    assert len(msg.splitlines()) == 1 and len(msg) < 400, msg
+    wrong = []
+    for path in [p for p, m in CASES if m == mutation]:
+        f.write_text(json.dumps(_mutated(path, mutation)))
+        try:
+            fastnn.load(f)
+        except ValueError as e:
+            msg = str(e)
+            # the field is named: the mutated one, or (lists) the list or a member reached first
+            named = msg.split(": ")[2] if msg.count(": ") >= 2 else ""
+            if not (
+                msg.startswith(f"{f}: invalid checkpoint: ")
+                and named.startswith(_field_of(path).rsplit(".", 1)[0])
+                and len(msg.splitlines()) == 1
+                and len(msg) < 400
+            ):
+                wrong.append((path, msg))
+        else:
+            wrong.append((path, "accepted"))
+    assert not wrong, wrong
 
 
 def test_mutations_name_the_exact_field(tmp_path):
@@ -233,6 +247,7 @@ CLI_CASES = [
 ]
 
 
+@pytest.mark.slow  # every command, export included
 @pytest.mark.parametrize("path,mutation", CLI_CASES)
 def test_commands_print_one_error_line(tmp_path, capsys, path, mutation, monkeypatch):
     monkeypatch.setenv("FASTNN_DATA", str(tmp_path / "none"))
@@ -258,3 +273,70 @@ def test_commands_print_one_error_line(tmp_path, capsys, path, mutation, monkeyp
             and "invalid checkpoint" in lines[0]
             and path.split("[")[0].split(".")[1] in lines[0]
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# the fields the current format added (version 2): the model file's history, every field mutated
+# --------------------------------------------------------------------------------------------------
+def _build_current_doc():
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 4))
+    y = rng.integers(0, 3, 40)
+    net = fastnn.Network([4, 5, 3], seed=3)
+    net.SGD((X, y), 2, 10, 0.5, evaluation_data=(X[:10], y[:10]), monitor_evaluation_accuracy=True)
+    return json.loads(
+        json.dumps(fastnn.io.to_dict(net) | {"history": fastnn.io._finite_or_none(net.history.to_dict())})
+    )
+
+
+_CURRENT = None
+
+
+def _current_doc():
+    """A model file of the current format with a history (built once, copied per use)."""
+    global _CURRENT
+    if _CURRENT is None:
+        _CURRENT = _build_current_doc()
+    return copy.deepcopy(_CURRENT)
+
+
+def _history_cases():
+    doc = _current_doc()
+    for path, container, key in _paths(doc["history"], "history"):
+        for name in MUTATIONS:
+            if name == "negative" and any(tag in path for tag in NEGATIVE_OK):
+                continue
+            if name == "bool" and isinstance(container[key], bool):
+                continue
+            if path.startswith("history.settings") or (name == "object" and path == "history.settings"):
+                continue
+            yield path, name
+
+
+HISTORY_CASES = list(_history_cases())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_model_history_fields_mutated_are_refused(tmp_path, mutation):
+    f = tmp_path / "m.json"
+    wrong = []
+    for path in [p for p, m in HISTORY_CASES if m == mutation]:
+        doc = _current_doc()
+        for p, container, key in _paths(doc["history"], "history"):
+            if p == path:
+                if mutation == "missing":
+                    del container[key]
+                else:
+                    container[key] = copy.deepcopy(MUTATIONS[mutation])
+                break
+        f.write_text(json.dumps(doc))
+        try:
+            fastnn.load(f)
+        except ValueError as e:
+            msg = str(e)
+            if not (msg.startswith(f"{f}: invalid model file: history") and len(msg) < 400):
+                wrong.append((path, msg))
+        else:
+            wrong.append((path, "accepted"))
+    assert not wrong, wrong
