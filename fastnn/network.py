@@ -417,9 +417,14 @@ class Network:
                 first = r0 + int(np.argmin(finite)) if first is None else first
             if t.kind == "labels":
                 labels = t.labels[r0:r1]
-            else:
+            else:  # the class of a target row: as predict's rule for z (one sigmoid: >= 0.5)
                 Y = t.targets[r0:r1]
-                labels = (Y[:, 0] >= 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
+                if Y.shape[1] > 1:
+                    labels = Y.argmax(axis=1)
+                elif self.output == "sigmoid":
+                    labels = (Y[:, 0] >= 0.5).astype(np.intp)
+                else:  # one softmax/linear output: the argmax of one column, 0
+                    labels = np.zeros(len(Y), dtype=np.intp)
             correct += int(np.sum((_labels_from_z(zb, self.output) == labels) & finite))
         if bad:
             raise ValueError(_non_finite_message(what, bad, len(X), first, self.dtype))

@@ -137,11 +137,11 @@ def test_small_npz_claiming_a_huge_array_is_refused(tmp_path):
             call()
 
 
-@pytest.mark.slow  # builds a 1.5 GB deflate bomb (~1.5 MB) and runs children
+@pytest.mark.slow  # builds a 1.5 GB deflate bomb (~6.5 MB) and runs children
 def test_npz_deflate_bomb_is_refused_in_every_reader(tmp_path):
     n = 1_500_000_000
     f = tmp_path / "bomb.npz"
-    with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:  # level 1: 4x faster
         with z.open("X.npy", "w", force_zip64=True) as m:
             m.write(_npy_header((n // 8 - 16,)))  # a 128-byte header, then exactly the claim
             chunk, left = bytes(1 << 22), n - 128
@@ -149,7 +149,7 @@ def test_npz_deflate_bomb_is_refused_in_every_reader(tmp_path):
                 m.write(chunk[: min(left, len(chunk))])
                 left -= min(left, len(chunk))
         z.writestr("y.npy", _npy_header((3,), "<i8") + bytes(24))
-    assert f.stat().st_size < 3 << 20
+    assert f.stat().st_size < 8 << 20  # 1.5 GB in ~6.5 MB
     # over the configured maximum: refused from the header alone
     expect_value_error(
         f"import fastnn.files as F; F.load_file({str(f)!r})",
