@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Seconds per training epoch: fastnn vs its products-only bound, the reference, the book's per-example
-algorithm, PyTorch and scikit-learn -- in ONE process, interleaved, median of >= 3 epochs each.
+"""Seconds per training epoch: fastnn vs its products-only bound, JAX (the whole epoch compiled by XLA),
+the reference, the book's per-example algorithm, PyTorch and scikit-learn -- interleaved, median of >= 3
+epochs each.
 
 Run it from the repository root with OpenBLAS' core-type overrides removed (they select a slower kernel for
 the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with):
@@ -10,7 +11,9 @@ the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with
 Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,...`` (``all`` by default; also
 ``inference``), ``--repeats N`` (rounds, default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown``
 (also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls``
-(subset of fastnn,bound,ideal,reference,book,torch,sklearn), ``--n-train N``.
+(subset of fastnn,fastnn-blas,bound,ideal,jax,jax-threads,reference,book,torch,sklearn), ``--n-train N``,
+``--jax-python PATH`` (the Python that runs the JAX worker, default $FASTNN_JAX_PYTHON or this one; JAX
+is a benchmark peer only, never a dependency: without it the JAX columns are skipped with a note).
 
 Measurement: per case, one untimed warm-up epoch each, then N rounds; in each round fastnn, bound and
 ideal run
@@ -29,6 +32,15 @@ bench/setup_bound.py): a compiled loop making exactly the core's BLAS
                 per layer: 5 gemms per mini-batch for [784, 30, 10]) and nothing else.
 * ideal      -- the same plus the row gather by a permutation, bias + sigmoid, δᴸ, σ' and the bias update:
                 a minimal complete trainer in plain compiled loops.
+* jax        -- JAX, ``jax.jit`` over a ``lax.scan`` of the mini-batch steps with ``jax.grad``
+                (bench/jax_peer.py, in a worker process of its own): the same network, initial
+                parameters, η, λ (decay 1 − ηλ/n) and cost, float64 via ``jax_enable_x64``, the rows gathered
+                by a fresh permutation per epoch inside the compiled epoch; XLA on one thread
+                (XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"). The worker
+                times the compiled call (plus making the permutation); compile time is reported apart.
+                Before timing, one epoch of 10,000 rows from the same start in the same order is compared
+                with fastnn's (max |difference| of the parameters, in the notes).
+* jax-threads -- the same with XLA's default threads (a second worker).
 * reference  -- ``fastnn.reference`` (matrix-based numpy).
 * book       -- ``bench/book_network.py``: network2's per-example backprop with column vectors.
 * torch      -- PyTorch CPU, nn.Linear + nn.Sigmoid, optim.SGD(lr=η, weight_decay=λ/n on the weights only),
@@ -40,7 +52,9 @@ bench/setup_bound.py): a compiled loop making exactly the core's BLAS
 
 Targets (ratios computed in the same run): fastnn ≤ 1.3× bound; ≥ 2× (f64) / ≥ 2.5× (f32) faster than the
 reference; ≥ 8× faster than PyTorch; ≥ 6× (f64) / ≥ 10× (f32) faster than MLPClassifier; ≥ 12× faster than the
-per-example algorithm; fastnn f32 ≥ 1.5× faster than f64; inference ≤ 1.2× its bound.
+per-example algorithm; fastnn f32 ≥ 1.5× faster than f64; inference ≤ 1.2× its bound; fastnn (one thread)
+≥ 1.1× faster than JAX on one thread in every case (issue #29). The per-example algorithm is not run on the
+wide [784,800,10] layer (minutes per epoch).
 """
 
 from __future__ import annotations
@@ -68,7 +82,20 @@ sys.path.insert(0, str(HERE))
 ETA = 0.5
 LMBDA = 5.0
 N_INFERENCE = 10_000
-ALL_IMPLS = ("fastnn", "fastnn-blas", "bound", "ideal", "reference", "book", "torch", "sklearn")
+ALL_IMPLS = (
+    "fastnn",
+    "fastnn-blas",
+    "bound",
+    "ideal",
+    "jax",
+    "jax-threads",
+    "reference",
+    "book",
+    "torch",
+    "sklearn",
+)
+# The per-example algorithm takes minutes per epoch on the wide layer: not run there.
+BOOK_MAX_HIDDEN = 100
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -97,12 +124,10 @@ class Case:
 
 
 DEFAULT_CASES = [
-    Case(30, 10, np.float64),
-    Case(30, 10, np.float32),
-    Case(30, 100, np.float64),
-    Case(100, 10, np.float64),
-    Case(100, 10, np.float32),
-    Case(100, 100, np.float64),
+    Case(hidden, mb, dtype)
+    for hidden in (30, 100, 800)
+    for mb in (10, 100)
+    for dtype in (np.float64, np.float32)
 ]
 
 
@@ -326,6 +351,10 @@ class BookRunner(Runner):
     name = "book"
 
     def setup(self, case, X, y):
+        if case.hidden > BOOK_MAX_HIDDEN:
+            raise Skip(
+                f"the per-example algorithm runs up to {BOOK_MAX_HIDDEN} hidden neurons (minutes per epoch)"
+            )
         from book_network import BookNetwork, to_book_format
 
         W, b = initial_params(case.sizes)
@@ -427,12 +456,182 @@ class SklearnRunner(Runner):
         return [w.T for w in self.clf.coefs_], self.clf.intercepts_
 
 
+# JAX runs in worker processes (bench/jax_peer.py): XLA's thread count is fixed per process, and the
+# worker may run under another Python (--jax-python / $FASTNN_JAX_PYTHON) that has jax installed.
+JAX_PYTHON = os.environ.get("FASTNN_JAX_PYTHON") or sys.executable
+JAX_CHECK_ROWS = 10_000
+_jax_files = {}
+
+
+def _jax_tmpdir():
+    if "dir" not in _jax_files:
+        import atexit
+        import shutil
+        import tempfile
+
+        d = tempfile.mkdtemp(prefix="fastnn-jax-")
+        atexit.register(shutil.rmtree, d, True)
+        _jax_files["dir"] = d
+    return _jax_files["dir"]
+
+
+def _jax_file(key, make):
+    """A .npy/.npz file in a temporary directory, written once per key by make(path)."""
+    if key not in _jax_files:
+        ext = "npz" if key[0] == "params" else "npy"
+        path = os.path.join(_jax_tmpdir(), f"{len(_jax_files)}-{key[0]}.{ext}")
+        make(path)
+        _jax_files[key] = path
+    return _jax_files[key]
+
+
+def _params_file(sizes):
+    """The common initial parameters (initial_params) of a network, as an .npz file W0.., b0.."""
+    W, b = initial_params(sizes)
+    arrays = {**{f"W{l}": w for l, w in enumerate(W)}, **{f"b{l}": v for l, v in enumerate(b)}}
+    return _jax_file(("params", tuple(sizes)), lambda p: np.savez(p, **arrays))
+
+
+class JaxWorker:
+    """One bench/jax_peer.py process: `threads` 1 (XLA on one thread) or 0 (XLA's default)."""
+
+    def __init__(self, threads, python=None):
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [python or JAX_PYTHON, str(HERE / "jax_peer.py"), "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        hello = self._read()
+        if not hello.get("ok"):
+            self.close()
+            raise Skip(f"jax not installed (benchmark peer, not a dependency): {hello.get('error')}")
+        self.info = hello
+
+    def _read(self):
+        import json
+
+        line = self.proc.stdout.readline()
+        if not line:
+            return {"ok": False, "error": f"the worker ({JAX_PYTHON}) exited with {self.proc.wait()}"}
+        return json.loads(line)
+
+    def call(self, cmd, **kw):
+        import json
+
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
+        self.proc.stdin.flush()
+        reply = self._read()
+        if not reply.get("ok"):
+            raise RuntimeError(f"jax worker, {cmd}: {reply.get('error')}")
+        return reply
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+                self.proc.wait()
+
+
+def jax_fastnn_check(worker, case, X, y, rows=JAX_CHECK_ROWS):
+    """Max |weight and bias difference| between JAX and fastnn after one epoch of the first `rows`
+    rows in the same shuffled order, from the same initial parameters (float64: ~1e-13)."""
+    Network = _needs("fastnn not available", "fastnn", "Network")
+    rng = np.random.default_rng(1)
+    n = min(rows, len(X))
+    perm = rng.permutation(n)
+    Xc = np.ascontiguousarray(X[:n][perm])
+    yc = np.ascontiguousarray(y[:n][perm])
+    W, b = initial_params(case.sizes)
+    net = Network(case.sizes, cost=case.cost, dtype=case.dtype, seed=0)
+    net.weights = [w.astype(case.dtype) for w in W]
+    net.biases = [v.astype(case.dtype) for v in b]
+    net.SGD((Xc, yc), 1, case.mb, ETA, LMBDA, shuffle=False)
+    d = _jax_tmpdir()
+    np.save(os.path.join(d, "check-x.npy"), Xc)
+    np.save(os.path.join(d, "check-y.npy"), yc)
+    worker.call(
+        "setup",
+        x=os.path.join(d, "check-x.npy"),
+        y=os.path.join(d, "check-y.npy"),
+        params=_params_file(case.sizes),
+        mb=case.mb,
+        dtype=case.dtype.name,
+        eta=ETA,
+        lmbda=LMBDA,
+    )
+    np.save(os.path.join(d, "check-perm.npy"), np.arange(n))
+    worker.call("order", perm=os.path.join(d, "check-perm.npy"))
+    worker.call("epoch")
+    worker.call("save", path=os.path.join(d, "check-out.npz"))
+    with np.load(os.path.join(d, "check-out.npz")) as f:
+        diffs = [np.max(np.abs(f[f"W{l}"] - np.asarray(w, np.float64))) for l, w in enumerate(net.weights)]
+        diffs += [np.max(np.abs(f[f"b{l}"] - np.asarray(v, np.float64))) for l, v in enumerate(net.biases)]
+    return float(max(diffs))
+
+
+class JaxRunner(Runner):
+    """JAX, the whole epoch one compiled XLA call (bench/jax_peer.py); "jax": XLA on one thread,
+    "jax-threads": its default threads. epoch() returns the worker's own timing of the compiled call
+    (plus the epoch's permutation), without the pipe round trip."""
+
+    def __init__(self, threads_mode):
+        super().__init__()
+        self.mode = threads_mode
+        self.name = "jax" if threads_mode == 1 else "jax-threads"
+        self.worker = None
+
+    def setup(self, case, X, y):
+        self.worker = JaxWorker(self.mode)
+        self.check = jax_fastnn_check(self.worker, case, X, y) if self.mode == 1 else None
+        key = ("x", case.dtype.name, X.shape, X.__array_interface__["data"][0])
+        xf = _jax_file(key, lambda p: np.save(p, X))
+        yf = _jax_file(("y", y.shape, y.__array_interface__["data"][0]), lambda p: np.save(p, y))
+        r = self.worker.call(
+            "setup",
+            x=xf,
+            y=yf,
+            params=_params_file(case.sizes),
+            mb=case.mb,
+            dtype=case.dtype.name,
+            eta=ETA,
+            lmbda=LMBDA,
+            seed=0,
+        )
+        self.compile_s = r["compile_s"]
+
+    def epoch(self):
+        return self.worker.call("epoch")["seconds"]
+
+    def params(self):
+        path = os.path.join(_jax_tmpdir(), f"{self.name}-out.npz")
+        self.worker.call("save", path=path)
+        with np.load(path) as f:
+            L = sum(1 for k in f.files if k.startswith("W"))
+            return [f[f"W{l}"] for l in range(L)], [f[f"b{l}"] for l in range(L)]
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+
 def make_runners(impls, threads):
     table = {
         "fastnn": lambda: FastnnRunner(threads),
         "fastnn-blas": lambda: FastnnBlasRunner(threads),
         "bound": lambda: BoundRunner("products"),
         "ideal": lambda: BoundRunner("ideal"),
+        "jax": lambda: JaxRunner(1),
+        "jax-threads": lambda: JaxRunner(0),
         "reference": ReferenceRunner,
         "book": BookRunner,
         "torch": lambda: TorchRunner(threads),
@@ -444,7 +643,7 @@ def make_runners(impls, threads):
 # ----------------------------------------------------------------------------------------------------------
 # measuring
 # ----------------------------------------------------------------------------------------------------------
-FAST = ("fastnn", "fastnn-blas", "bound", "ideal")
+FAST = ("fastnn", "fastnn-blas", "bound", "ideal", "jax", "jax-threads")
 
 
 def _last(times, fast, fast_reps):
@@ -457,8 +656,9 @@ def _timed(r):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        r.epoch()
-        return time.perf_counter() - t0
+        own = r.epoch()  # a runner timing itself (a worker process) returns its seconds
+        dt = time.perf_counter() - t0
+        return dt if own is None else own
 
 
 def paired_ratio(times, a, b):
@@ -487,6 +687,10 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
             runners.append(r)
         except Skip as e:
             notes[r.name] = str(e)
+        except RuntimeError as e:  # a peer's worker process failed: its column is left out, said why
+            notes[r.name] = str(e)
+            if hasattr(r, "close"):
+                r.close()
     fast = [r for r in runners if r.name in FAST]
     slow = [r for r in runners if r.name not in FAST]
     times = {r.name: [] for r in runners}
@@ -521,8 +725,16 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
             ("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
             ("ideal", "bound"): paired_ratio(times, "ideal", "bound"),
             ("fastnn-blas", "fastnn"): paired_ratio(times, "fastnn-blas", "fastnn"),
+            ("jax", "fastnn"): paired_ratio(times, "jax", "fastnn"),
+            ("jax-threads", "fastnn"): paired_ratio(times, "jax-threads", "fastnn"),
         }
     }
+    for r in runners:
+        if isinstance(r, JaxRunner):
+            extra[f"{r.name}_compile"] = r.compile_s
+            if r.check is not None:
+                extra["jax_check"] = r.check
+            r.close()
     fr = next((r for r in runners if r.name == "fastnn"), None)
     if fr is not None and fr.inner:
         extra["fastnn_inner"] = statistics.median(fr.inner)
@@ -540,8 +752,9 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
     }
 
 
-def run_inference(data_test, dtype, repeats, threads, log):
+def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
     from_fastnn = None
+    compile_s = {}
     sizes = (784, 100, 10)
     X = np.ascontiguousarray(data_test[0][:N_INFERENCE], dtype=dtype)
     W, b = initial_params(sizes)
@@ -605,6 +818,20 @@ def run_inference(data_test, dtype, repeats, threads, log):
         fns["torch"] = tf
     except Exception as e:  # noqa: BLE001
         notes["torch"] = f"PyTorch not installed ({type(e).__name__})"
+    jax_workers = []
+    for who, mode in (("jax", 1), ("jax-threads", 0)):
+        if who not in impls:
+            continue
+        try:
+            w = JaxWorker(mode)
+            jax_workers.append(w)
+            xf = _jax_file(("xi", np.dtype(dtype).name), lambda p: np.save(p, X))
+            compile_s[who] = w.call(
+                "infer_setup", x=xf, params=_params_file(sizes), dtype=np.dtype(dtype).name
+            )["compile_s"]
+            fns[who] = lambda w=w: w.call("infer")["seconds"]
+        except (Skip, RuntimeError) as e:
+            notes[who] = str(e)
     times = {k: [] for k in fns}
     names = list(fns)
     n_rounds = max(5 * repeats, 15)
@@ -612,8 +839,8 @@ def run_inference(data_test, dtype, repeats, threads, log):
         k = rnd % max(1, len(names))
         for name in names[k:] + names[:k]:
             t0 = time.perf_counter()
-            fns[name]()
-            dt = time.perf_counter() - t0
+            own = fns[name]()
+            dt = time.perf_counter() - t0 if not isinstance(own, float) else own
             if rnd:
                 times[name].append(dt)
     if from_fastnn is not None and "ideal" in fns:
@@ -626,10 +853,19 @@ def run_inference(data_test, dtype, repeats, threads, log):
             )
         )
         log(f"  inference: max |fastnn − ideal| = {err:.2e}")
+    for w in jax_workers:
+        w.close()
     case = Case(100, N_INFERENCE, dtype, inference=True)
     res = {k: statistics.median(v) for k, v in times.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
-    extra = {"paired": {("fastnn", "bound"): paired_ratio(times, "fastnn", "bound")}}
+    extra = {
+        "paired": {
+            ("fastnn", "bound"): paired_ratio(times, "fastnn", "bound"),
+            ("jax", "fastnn"): paired_ratio(times, "jax", "fastnn"),
+            ("jax-threads", "fastnn"): paired_ratio(times, "jax-threads", "fastnn"),
+        }
+    }
+    extra.update({f"{who}_compile": v for who, v in compile_s.items()})
     return {
         "case": case,
         "median": res,
@@ -736,6 +972,12 @@ def fastnn_over_bound(r, who="fastnn"):
     return v if v is not None else _ratio(r["median"].get(who), r["median"].get("bound"))
 
 
+def over_fastnn(r, who):
+    """who / fastnn: the paired ratio when measured (back-to-back epochs), else the ratio of the medians."""
+    v = r["extra"].get("paired", {}).get((who, "fastnn"))
+    return v if v is not None else _ratio(r["median"].get(who), r["median"].get("fastnn"))
+
+
 def targets(results):
     """List of (target, case label, value, ok): the performance issue's targets, exactly as scoped there.
 
@@ -792,6 +1034,10 @@ def targets(results):
         if twin is not None:
             v = twin["median"]["fastnn"] / r["median"]["fastnn"]
             rows.append(("fastnn f64 / f32 ≥ 1.5", f"[784,{c.hidden},10] mb {c.mb}", v, v >= 1.5))
+    for r in results:  # issue #29: ahead of JAX (one thread) by >= 1.1x in every case
+        v = over_fastnn(r, "jax")
+        if v is not None:
+            rows.append(("jax (1 thread) / fastnn ≥ 1.1", r["case"].label, v, v >= 1.1))
     for r in results:
         if r.get("inference"):
             v = fastnn_over_bound(r)
@@ -839,7 +1085,11 @@ def tables(results, impls, markdown):
         out.append("")
         out += table(hdr, rows)
         out.append("")
-        others = [i for i in ("fastnn-blas", "reference", "book", "torch", "sklearn") if i in tp]
+        others = [
+            i
+            for i in ("fastnn-blas", "jax", "jax-threads", "reference", "book", "torch", "sklearn")
+            if i in tp
+        ]
         hdr = (
             ["case"]
             + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else [])
@@ -847,7 +1097,6 @@ def tables(results, impls, markdown):
         )
         rows = []
         for r in train:
-            m = r["median"]
             row = [r["case"].label]
             if "bound" in tp:
                 sp = r["spread"]
@@ -856,7 +1105,7 @@ def tables(results, impls, markdown):
                     fmt_r(_ratio(sp.get("fastnn", (None,))[0], sp.get("bound", (None,))[0])),
                     fmt_r(fastnn_over_bound(r, "ideal")),
                 ]
-            row += [fmt_r(_ratio(m.get(i), m.get("fastnn"))) for i in others]
+            row += [fmt_r(over_fastnn(r, i)) for i in others]
             rows.append(row)
         out.append(
             "Ratios, same run (`x / fastnn` > 1: fastnn is faster). `fastnn / bound` and `ideal / bound`: "
@@ -887,14 +1136,21 @@ def tables(results, impls, markdown):
     if infer:
         ip = [
             i
-            for i in ("fastnn", "bound", "ideal", "reference", "torch")
+            for i in ("fastnn", "bound", "ideal", "jax", "jax-threads", "reference", "torch")
             if any(i in r["median"] for r in infer)
         ]
-        hdr = ["inference, 10,000 rows, [784,100,10]"] + [f"{i}" for i in ip] + ["fastnn / bound"]
+        jp = [i for i in ("jax", "jax-threads") if i in ip]
+        hdr = (
+            ["inference, 10,000 rows, [784,100,10]"]
+            + [f"{i}" for i in ip]
+            + ["fastnn / bound"]
+            + [f"{i} / fastnn" for i in jp]
+        )
         rows = [
             [("f64" if r["case"].dtype == np.float64 else "f32")]
             + [fmt_s(r["median"].get(i)) for i in ip]
             + [fmt_r(fastnn_over_bound(r))]
+            + [fmt_r(over_fastnn(r, i)) for i in jp]
             for r in infer
         ]
         out.append(
@@ -920,6 +1176,18 @@ def tables(results, impls, markdown):
     for r in results:
         for k, v in r["notes"].items():
             notes.append(f"{k}: skipped ({v})")
+        jx = [
+            f"{who} compile {r['extra'][who + '_compile']:.2f} s"
+            for who in ("jax", "jax-threads")
+            if r["extra"].get(who + "_compile") is not None
+        ]
+        if "jax_check" in r["extra"]:
+            jx.append(
+                f"after one epoch of {JAX_CHECK_ROWS:,} rows from the same start in the same order, "
+                f"max |JAX − fastnn| over weights and biases = {r['extra']['jax_check']:.1e}"
+            )
+        if jx:
+            notes.append(f"{r['case'].label}: " + "; ".join(jx) + " (compile time not in the epoch's)")
         fi = r["extra"].get("fastnn_inner")
         if fi is not None and "fastnn" in r["median"]:
             notes.append(
@@ -957,6 +1225,11 @@ def main(argv=None):
     ap.add_argument("--impls", default=",".join(ALL_IMPLS), help="subset of " + ",".join(ALL_IMPLS))
     ap.add_argument("--n-train", type=int, default=None, help="training rows (default 50,000; quick: 10,000)")
     ap.add_argument(
+        "--jax-python",
+        default=None,
+        help="the Python that runs the JAX worker (default: $FASTNN_JAX_PYTHON or this Python)",
+    )
+    ap.add_argument(
         "--allow-synthetic",
         action="store_true",
         help="without MNIST ($FASTNN_DATA or ../shared/data/mnist), run on synthetic rows of its "
@@ -964,6 +1237,9 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
 
+    global JAX_PYTHON
+    if args.jax_python:
+        JAX_PYTHON = args.jax_python
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
     if repeats < 3:
         ap.error("--repeats must be >= 3 (the median of at least 3)")
@@ -1015,7 +1291,7 @@ def main(argv=None):
         if "inference" in wanted:
             for dt in (np.float64, np.float32):
                 log(f"inference {np.dtype(dt).name} ...")
-                results.append(run_inference((Xte, yte), dt, repeats, args.threads, log))
+                results.append(run_inference((Xte, yte), dt, repeats, args.threads, log, impls))
         load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
 
     header = [
