@@ -43,6 +43,9 @@ PROG = "fastnn"
 DEMO_EPOCHS = 3  # on MNIST (about a second); the 8x8 digits get DEMO_EPOCHS_DIGITS and a
 DEMO_EPOCHS_DIGITS = 30  # lambda for their 1,197 images (the book's 5.0 is for 50,000): 97-99 %
 DEMO_LMBDA_DIGITS = 0.5
+# 'tune' with a database: fastnn.tune's DEFAULT_HEARTBEAT, DEFAULT_RETRIES and DEFAULT_RECONNECT (not
+# imported from there: the parser is built without the compiled core; a test keeps them equal)
+DEFAULT_HEARTBEAT, DEFAULT_RETRIES, DEFAULT_RECONNECT = 30, 2, 60
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -553,8 +556,9 @@ def build_parser() -> _Parser:
         tp.add_argument_group("search"),
         _opt(
             "--trials",
-            "number of trials run by this process (default: 20, or as many as --timeout allows)",
-            type=_pos_int,
+            "number of trials run by this process (default: 20, or as many as --timeout allows; "
+            "0: only report the study of --storage/--study, with --json/--save/--plot)",
+            type=_nonneg_int,
             metavar="N",
         ),
         _opt(
@@ -572,6 +576,12 @@ def build_parser() -> _Parser:
             metavar="URL",
         ),
         _opt("--study", "study name in --storage (an existing study is continued)", metavar="NAME"),
+        _opt(
+            "--dask",
+            "run the trials on the Dask cluster of this scheduler (tcp://host:8786), one per worker "
+            "thread; without --storage the study lives in the scheduler's memory",
+            metavar="ADDRESS",
+        ),
         _opt(
             "--space",
             "search NAME over LOW:HIGH, LOW:HIGH:log or a list a,b,c (repeatable), e.g. "
@@ -593,6 +603,43 @@ def build_parser() -> _Parser:
         _flag(
             "--eta-threshold",
             "only estimate and print the book's eta threshold (no search)",
+        ),
+    )
+    _add_options(
+        tp.add_argument_group(
+            "workers that fail (a database --storage)",
+            "A running trial records a heartbeat; one silent for the grace period (its worker "
+            "died) is failed by the next worker that starts a trial and queued again with the same "
+            "parameters and seed. A lost database connection is retried before the worker stops.",
+        ),
+        _opt(
+            "--heartbeat",
+            f"seconds between the heartbeats of a running trial (default: {DEFAULT_HEARTBEAT}; 0: none)",
+            type=_nonneg_int,
+            default=DEFAULT_HEARTBEAT,
+            metavar="S",
+        ),
+        _opt(
+            "--grace",
+            "seconds without heartbeat after which a running trial counts as dead "
+            "(default: twice --heartbeat)",
+            type=_pos_int,
+            metavar="S",
+        ),
+        _opt(
+            "--retries",
+            f"times a dead trial is queued again (default: {DEFAULT_RETRIES}; 0: never)",
+            type=_nonneg_int,
+            default=DEFAULT_RETRIES,
+            metavar="N",
+        ),
+        _opt(
+            "--reconnect",
+            f"seconds to keep retrying a lost database connection before stopping "
+            f"(default: {DEFAULT_RECONNECT})",
+            type=_nonneg_float,
+            default=DEFAULT_RECONNECT,
+            metavar="S",
         ),
     )
     _add_options(
@@ -1429,6 +1476,8 @@ class _TrialPrinter:
         )
         if attrs.get("fail_reason"):
             line += f"  ({attrs['fail_reason']})"
+        if t.system_attrs.get("failed_trial") is not None:
+            line += f"  (retry of trial {t.system_attrs['failed_trial']}, whose worker died)"
         with self.lock:
             if self.bar is not None:
                 self.bar.update(1)
@@ -1459,6 +1508,8 @@ def _trial_record(t):
         "values": [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
         "seconds": t.duration.total_seconds() if t.duration else None,
         "started": t.datetime_start.isoformat() if t.datetime_start else None,
+        "retry_of": t.system_attrs.get("failed_trial"),
+        "worker": a.get("worker"),
     }
 
 
@@ -1466,10 +1517,15 @@ def _best_table(study, metric, top):
     import optuna
 
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    counts = {s: sum(t.state.name == s for t in study.trials) for s in ("COMPLETE", "PRUNED", "FAIL")}
+    states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+    counts = {s: sum(t.state.name == s for t in study.trials) for s in states}
+    # trials failed by the heartbeat (their worker died) and queued again with the same parameters
+    retried = {n for t in study.trials for n in t.system_attrs.get("retry_history", ())}
     head = (
         f"study {study.study_name!r}: {len(study.trials)} trial(s), {counts['COMPLETE']} complete, "
         f"{counts['PRUNED']} pruned, {counts['FAIL']} failed"
+        + (f" ({len(retried)} lost with their worker and retried)" if retried else "")
+        + "".join(f", {counts[s]} {s.lower()}" for s in ("RUNNING", "WAITING") if counts[s])
     )
     if not done:
         return head
@@ -1603,13 +1659,44 @@ def cmd_tune(args):
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is printed here
     n_trials = args.trials if args.trials is not None else (None if args.timeout else 20)
+    if n_trials == 0 and not (args.storage and args.study):
+        raise CLIError("--trials 0 reports a stored study: give its --storage and --study", EXIT_USAGE)
+    if args.grace is not None and not args.heartbeat:
+        raise CLIError("--grace: needs a heartbeat (--heartbeat 0 turns it off)", EXIT_USAGE)
+    if args.dask and args.jobs != 1:
+        raise CLIError(
+            f"--jobs {args.jobs}: not used with --dask (each Dask worker thread runs one trial at a time)",
+            EXIT_USAGE,
+        )
+    client = _dask_client(args.dask) if args.dask else None
+    try:
+        return _run_tune(args, ft, training, ds, sizes, dtype, fixed, n_trials, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _dask_client(address):
+    """A dask.distributed Client of the scheduler at `address`, or a one-line CLIError."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise CLIError("--dask: needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address)  # connect timeout: dask's distributed.comm.timeouts.connect (30 s)
+    except (OSError, ValueError, TypeError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CLIError(f"--dask {address}: cannot reach the scheduler: {msg}") from None
+
+
+def _run_tune(args, ft, training, ds, sizes, dtype, fixed, n_trials, client):
     printer = _TrialPrinter(args, None, n_trials)
     try:
         search = ft.Search(
             training,
             ds.validation,
             sizes=sizes if args.sizes else None,
-            n_trials=n_trials,
+            n_trials=1 if n_trials == 0 else n_trials,  # --trials 0: set up (and checked), not run
             n_jobs=args.jobs,
             timeout=args.timeout,
             storage=args.storage,
@@ -1621,9 +1708,14 @@ def cmd_tune(args):
             pruner="median" if args.prune else "none",
             eta_from_threshold=args.eta_from_threshold,
             callbacks=[printer],
+            heartbeat=args.heartbeat,
+            grace_period=args.grace,
+            retries=args.retries,
+            reconnect=args.reconnect,
+            dask_client=client,
             **fixed,
         )
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ImportError) as e:
         printer.close()
         raise CLIError(str(e).splitlines()[0], EXIT_USAGE) from None
     metric = printer.metric = search.settings.metric
@@ -1636,12 +1728,20 @@ def cmd_tune(args):
     _note(
         args,
         f"study {search.study.study_name!r} ({_safe_url(args.storage) or 'in memory'}): "
-        + (f"{n_trials} trial(s), " if n_trials else "trials until the timeout, ")
-        + f"{args.jobs} job(s), seed {search.seed}; searching {', '.join(search.space)}; fixed "
+        + (
+            "reporting only, "
+            if n_trials == 0
+            else (f"{n_trials} trial(s), " if n_trials else "trials until the timeout, ")
+        )
+        + (f"on the Dask cluster at {args.dask}, " if args.dask else f"{args.jobs} job(s), ")
+        + f"seed {search.seed}; searching {', '.join(search.space)}; fixed "
         + ", ".join(f"{k}={v}" for k, v in sorted(search.settings.fixed.items())),
     )
     try:
-        search.run()
+        if n_trials != 0:
+            search.run()
+    except ft.StorageLost as e:
+        raise CLIError(str(e)) from None
     finally:
         printer.close()
     if search.interrupted:

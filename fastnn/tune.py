@@ -36,6 +36,7 @@ __all__ = [
     "MISSING_OPTUNA",
     "TUNABLE",
     "Search",
+    "StorageLost",
     "TrialFailed",
     "default_space",
     "eta_threshold",
@@ -79,6 +80,13 @@ TUNABLE = NETWORK_ARGS + SGD_ARGS + (WIDTH,)
 #: Trials per process start with these unless fixed: early stopping answers "how many epochs".
 DEFAULT_EPOCHS = 30
 DEFAULT_N_THREADS = 1  # BLAS threads per trial: trials run side by side, one core each
+#: A database storage: seconds between the heartbeats of a running trial; a trial silent for the grace
+#: period (twice the heartbeat) is failed by the next worker that starts a trial and queued again with
+#: the same parameters and seed, at most DEFAULT_RETRIES times; a lost connection is retried for
+#: DEFAULT_RECONNECT seconds before the search stops.
+DEFAULT_HEARTBEAT = 30
+DEFAULT_RETRIES = 2
+DEFAULT_RECONNECT = 60
 
 
 def _optuna():
@@ -92,6 +100,19 @@ def _optuna():
 class TrialFailed(Exception):
     """A trial that could not finish (diverged, invalid combination, interrupted): recorded as
     FAIL with ``trial.user_attrs["fail_reason"]``; the study goes on."""
+
+
+class StorageLost(RuntimeError):
+    """The study's database could not be reached for longer than ``reconnect`` seconds: the search
+    stopped. Trials finished before are in the database; the one running then is failed by the next
+    worker once its heartbeat is older than the grace period, and retried."""
+
+
+def _redact(url):
+    """A storage URL for messages: its password replaced by ``***``."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url) if isinstance(url, str) else type(url).__name__
 
 
 # --------------------------------------------------------------------------------------------------
@@ -182,6 +203,13 @@ def _suggest(trial, name, dist):
     if isinstance(dist, IntDistribution):
         return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
     return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def _worker_name():
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _trial_seed(seed, number):
@@ -311,10 +339,11 @@ def retrain(trial, training_data, evaluation_data):
 # --------------------------------------------------------------------------------------------------
 # studies and storages
 # --------------------------------------------------------------------------------------------------
-def _storage(storage):
+def _storage(storage, heartbeat=None, grace_period=None, retries=None):
     """An Optuna storage from None (in memory), a storage object, ``journal:FILE`` (Optuna's
     journal file, safe for several processes, also on NFS) or an RDB URL (sqlite:///FILE,
-    postgresql://..., mysql://...)."""
+    postgresql://..., mysql://...; with the heartbeat, grace period and retries of
+    :func:`fastnn._rdb.open_rdb`)."""
     optuna = _optuna()
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -341,24 +370,26 @@ def _storage(storage):
                 "expected an RDB URL such as sqlite:///study.db or "
                 "postgresql://user:password@host/db, or journal:FILE"
             )
-        return _rdb_storage(storage)
+        return _rdb_storage(storage, heartbeat, grace_period, retries)
     except Exception as e:  # noqa: BLE001  (sqlalchemy/driver errors of every kind: one line)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"storage: cannot open {storage!r}: {msg}") from None
 
 
-def _rdb_storage(url, attempts=6):
+def _rdb_storage(url, heartbeat=None, grace_period=None, retries=None, attempts=6):
     """optuna's RDBStorage; workers started together race to create the schema of a new database
     (a UNIQUE constraint or "table already exists" error for all but one): the losers retry."""
     import random
     import time
 
-    optuna = _optuna()
+    _optuna()
     from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from ._rdb import open_rdb
 
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url)
+            return open_rdb(url, heartbeat, grace_period, retries)
         except (IntegrityError, OperationalError) as e:
             racing = isinstance(e, IntegrityError) or any(
                 w in str(e) for w in ("already exists", "locked", "duplicate")
@@ -369,11 +400,24 @@ def _rdb_storage(url, attempts=6):
     raise AssertionError("unreachable")
 
 
-def open_study(storage=None, study_name=None, direction="maximize", sampler=None, pruner=None):
+def open_study(
+    storage=None,
+    study_name=None,
+    direction="maximize",
+    sampler=None,
+    pruner=None,
+    *,
+    heartbeat=None,
+    grace_period=None,
+    retries=None,
+):
     """Create or load (same name in the same storage) a study, refusing one that optimizes in
-    another direction."""
+    another direction. For a database URL: ``heartbeat`` (seconds between the heartbeats of a running
+    trial; None: none), ``grace_period`` (a trial whose heartbeat is older is failed by the next
+    worker that starts a trial; default twice the heartbeat) and ``retries`` (such a trial is queued
+    again with the same parameters and seed, at most that many times)."""
     optuna = _optuna()
-    st = _storage(storage)
+    st = _storage(storage, heartbeat, grace_period, retries)
     if study_name is not None and (not isinstance(study_name, str) or not study_name):
         raise ValueError(f"study_name: expected a non-empty string, got {study_name!r}")
     study = optuna.create_study(
@@ -430,6 +474,11 @@ class Search:
         eta_from_threshold=False,
         callbacks=(),
         stop=None,
+        heartbeat=DEFAULT_HEARTBEAT,
+        grace_period=None,
+        retries=DEFAULT_RETRIES,
+        reconnect=DEFAULT_RECONNECT,
+        dask_client=None,
         **fixed,
     ):
         # ---- every argument checked before anything runs ----
@@ -441,6 +490,26 @@ class Search:
         if n_trials is None and timeout is None:
             raise ValueError("n_trials/timeout: give at least one, or the search never ends")
         self.n_trials, self.timeout = n_trials, timeout
+        heartbeat = check_hyper("heartbeat", heartbeat or 0, low=0, integer=True) or None
+        if grace_period is not None:
+            grace_period = check_hyper("grace_period", grace_period, low=1, integer=True)
+            if heartbeat is None:
+                raise ValueError("grace_period: needs a heartbeat (heartbeat=0 or None turns it off)")
+            if grace_period <= heartbeat:
+                raise ValueError(
+                    f"grace_period: expected more than the heartbeat ({heartbeat} s), got {grace_period}: "
+                    f"every live trial would look dead"
+                )
+        self.retries = check_hyper("retries", retries, low=0, integer=True)
+        self.reconnect = check_hyper("reconnect", reconnect, low=0.0)
+        self.heartbeat, self.grace_period = heartbeat, grace_period
+        if dask_client is not None and not (
+            hasattr(dask_client, "submit") and hasattr(dask_client, "scheduler_info")
+        ):
+            raise TypeError(
+                f"dask_client: expected a dask.distributed.Client, got {type(dask_client).__name__}"
+            )
+        self.dask_client = dask_client
         epochs = check_hyper("epochs", epochs, low=1, integer=True)
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
@@ -514,12 +583,28 @@ class Search:
         self.space.update(space)
         self._check_space()
 
+        if dask_client is not None and storage is None:
+            # no database: a storage in the memory of the Dask scheduler, which every worker reaches
+            try:
+                from optuna_integration import DaskStorage
+            except ImportError:
+                raise ImportError(
+                    "dask_client without a storage needs optuna-integration (pip install "
+                    "optuna-integration), or give a database storage the workers can reach"
+                ) from None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", _optuna().exceptions.ExperimentalWarning)
+                storage = DaskStorage(client=dask_client)
+        self._storage_spec = storage
         self.study = open_study(
             storage,
             study_name,
             self.direction,
             sampler if sampler is not None else self._sampler(),
             self._pruner(pruner),
+            heartbeat=heartbeat,
+            grace_period=grace_period,
+            retries=self.retries,
         )
         self._check_study_space()
         self.callbacks = list(callbacks)
@@ -527,6 +612,8 @@ class Search:
         self.interrupted = False
         self._lock = threading.Lock()
         self.best_network = None  # (number, value, network) of this process' best trial
+        self._finished = 0  # trials finished by this process (for the reconnection's remaining count)
+        self._down_since = None  # monotonic time of the first storage error since the last trial
 
     def _sampler(self):
         return _optuna().samplers.TPESampler(seed=self.seed)
@@ -592,8 +679,10 @@ class Search:
     # ---- one trial ----
     def objective(self, trial):
         optuna = _optuna()
-        seed = _trial_seed(self.seed, trial.number)
+        inherited = trial.user_attrs.get("fastnn")  # a retried (or enqueued with it) trial: its seed
+        seed = inherited["seed"] if inherited else _trial_seed(self.seed, trial.number)
         trial.set_user_attr("fastnn", {"seed": seed, "settings": self.settings.to_dict()})
+        trial.set_user_attr("worker", _worker_name())  # host:pid, to tell which worker ran it
         if self.stop.is_set():
             self._fail(trial, "interrupted before it started")
         params = {name: _suggest(trial, name, d) for name, d in self.space.items()}
@@ -647,6 +736,8 @@ class Search:
         raise TrialFailed(reason) from None
 
     def _after_trial(self, study, frozen):
+        self._finished += 1
+        self._down_since = None
         if self.stop.is_set():
             study.stop()
 
@@ -667,18 +758,14 @@ class Search:
 
             restore = signal.signal(signal.SIGINT, on_sigint)
         try:
-            # BLAS limited for the whole search, not call by call: between two calls the policy
-            # restores the original limit, and with trials in threads those windows let BLAS start
-            # its own threads, whose spinning cost 40-70 % more CPU per trial with 2 jobs (measured)
-            with blas_limit(self.settings.fixed.get("n_threads")):
-                self.study.optimize(
-                    self.objective,
-                    n_trials=self.n_trials,
-                    timeout=self.timeout,
-                    n_jobs=self.n_jobs,
-                    catch=(TrialFailed,),
-                    callbacks=[self._after_trial, *self.callbacks],
-                )
+            if self.dask_client is not None:
+                self._optimize_dask()
+            else:
+                # BLAS limited for the whole search, not call by call: between two calls the policy
+                # restores the original limit, and with trials in threads those windows let BLAS start
+                # its own threads, whose spinning cost 40-70 % more CPU per trial with 2 jobs (measured)
+                with blas_limit(self.settings.fixed.get("n_threads")):
+                    self._optimize_reconnecting()
         finally:
             if restore is not None:
                 signal.signal(signal.SIGINT, restore)
@@ -686,6 +773,214 @@ class Search:
         if self.interrupted:
             _logger.warning("search interrupted: finished trials kept, running ones stopped")
         return self.study
+
+    def _optimize_reconnecting(self):
+        """``study.optimize`` for the trials still to run; a database that cannot be reached (a
+        restart, a network cut) is retried every second for ``reconnect`` seconds, then the search
+        stops with :class:`StorageLost`. The trial running when the connection was lost is left to
+        the heartbeat: failed by the next worker after the grace period, and retried."""
+        import time
+
+        errors = self._storage_errors()
+        start = time.monotonic()
+        while not self.stop.is_set():
+            n_trials = None if self.n_trials is None else self.n_trials - self._finished
+            timeout = None if self.timeout is None else self.timeout - (time.monotonic() - start)
+            if (n_trials is not None and n_trials <= 0) or (timeout is not None and timeout <= 0):
+                return
+            try:
+                self.study.optimize(
+                    self.objective,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    n_jobs=self.n_jobs,
+                    catch=(TrialFailed,),
+                    callbacks=[self._after_trial, *self.callbacks],
+                )
+                return
+            except Exception as e:
+                cause = _storage_cause(e, errors)
+                if cause is None:
+                    raise
+                self._wait_for_storage(cause, errors)
+
+    def _storage_errors(self):
+        if isinstance(self._storage_spec, str) and "://" in self._storage_spec:
+            from ._rdb import storage_errors
+
+            return storage_errors()
+        return ()
+
+    def _wait_for_storage(self, error, errors):
+        """After a storage error: back when the database answers, or StorageLost after
+        ``reconnect`` seconds without a finished trial."""
+        import time
+
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        where = _redact(self._storage_spec)
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            _logger.warning(
+                "storage %s: %s; retrying the connection for up to %g s", where, first, self.reconnect
+            )
+        while True:
+            waited = time.monotonic() - self._down_since
+            if waited >= self.reconnect:
+                raise StorageLost(
+                    f"storage {where}: unreachable for {waited:.0f} s ({first}); the trials finished "
+                    f"before are in the study, the running one is failed after the grace period and "
+                    f"retried by the next worker"
+                ) from None
+            try:
+                self.study.user_attrs  # noqa: B018  (one query: does the database answer?)
+            except errors as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                if self.stop.wait(min(1.0, self.reconnect - waited)):
+                    return
+                continue
+            _logger.warning("storage %s: reachable again after %.0f s; the search goes on", where, waited)
+            return
+
+    # ---- trials on a Dask cluster ----
+    def __getstate__(self):
+        """What a Dask worker needs to run trials: no data (scattered once), study, lock, stop flag
+        or callbacks (the worker's own)."""
+        state = dict(self.__dict__)
+        for name in ("training", "evaluation", "study", "_lock", "stop", "callbacks", "dask_client"):
+            state[name] = None
+        state["best_network"] = None
+        if self.study is not None:  # else a worker's copy, sent on (Dask moves tasks between workers)
+            state["_sampler_pruner"] = (self.study.sampler, self.study.pruner, self.study.study_name)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+        self.callbacks = []
+
+    def _optimize_dask(self):
+        """One Dask task per trial (at most one per worker thread at a time); the data scattered to
+        every worker once; each finished trial reported here to the callbacks, in finishing order."""
+        import time
+        import uuid
+
+        from distributed import Event, as_completed
+
+        client = self.dask_client
+        slots = max(1, sum(client.nthreads().values()))
+        data = client.scatter([*self.training, *self.evaluation], broadcast=True, hash=False)
+        stop_name = f"fastnn-stop-{uuid.uuid4().hex}"
+        stop_event = Event(stop_name, client=client)
+        start, submitted, stopping = time.monotonic(), 0, False
+        pending = as_completed()
+
+        def submit_more():
+            nonlocal submitted
+            while (
+                pending.count() < slots
+                and not self.stop.is_set()
+                and (self.n_trials is None or submitted < self.n_trials)
+                and (self.timeout is None or time.monotonic() - start < self.timeout)
+            ):
+                pending.add(client.submit(_dask_trial, self, *data, stop_name, pure=False))
+                submitted += 1
+
+        submit_more()
+        try:
+            while not pending.is_empty():
+                # wake up now and then to pass on Ctrl-C to the workers' trials
+                done = pending.next_batch(block=False)
+                if not done:
+                    if self.stop.wait(0.1) and not stopping:
+                        stopping = True
+                        stop_event.set()
+                    continue
+                for future in done:
+                    number, best = future.result()
+                    if best is not None:
+                        with self._lock:
+                            old = self.best_network
+                            if old is None or (
+                                best[1] > old[1] if self.direction == "maximize" else best[1] < old[1]
+                            ):
+                                self.best_network = best
+                    if number is not None:
+                        storage = self.study._storage
+                        frozen = storage.get_trial(
+                            storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+                        )
+                        for callback in (self._after_trial, *self.callbacks):
+                            callback(self.study, frozen)
+                submit_more()
+        finally:
+            if self.stop.is_set():
+                stop_event.set()
+            client.cancel(data)
+
+
+def _storage_cause(error, errors):
+    """The storage error behind `error` (itself, or one it was raised while handling: Optuna's
+    post-trial bookkeeping can fail with another exception when the database is gone), or None."""
+    seen = 0
+    while error is not None and seen < 10:
+        if errors and isinstance(error, errors):
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
+#: Studies opened by this (Dask worker) process, by storage URL and study name.
+_WORKER_STUDIES: dict = {}
+
+
+class _DaskStop:
+    """The stop flag of trials on a Dask worker: the client's ``distributed.Event`` (one scheduler
+    round trip per epoch)."""
+
+    def __init__(self, name):
+        from distributed import Event
+
+        self.event = Event(name)
+
+    def is_set(self):
+        return self.event.is_set()
+
+
+def _dask_trial(search, X, y, X_evaluation, y_evaluation, stop_name):
+    """One trial of `search` on a Dask worker: (its number, (number, value, network) if it finished
+    better than nothing, else None)."""
+    optuna = _optuna()
+    search.training, search.evaluation = (X, y), (X_evaluation, y_evaluation)
+    search.stop = _DaskStop(stop_name)
+    sampler, pruner, name = search._sampler_pruner
+    spec = search._storage_spec
+    key = (spec, name) if isinstance(spec, str) else None
+    study = _WORKER_STUDIES.get(key) if key else None
+    if study is None:
+        study = open_study(
+            spec,
+            name,
+            search.direction,
+            sampler,
+            pruner,
+            heartbeat=search.heartbeat,
+            grace_period=search.grace_period,
+            retries=search.retries,
+        )
+        if key:
+            _WORKER_STUDIES[key] = study
+    study.sampler.reseed_rng()  # each task a fresh draw (the pickled sampler is the same everywhere)
+    ran = []
+    with warnings.catch_warnings(), blas_limit(search.settings.fixed.get("n_threads")):
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.optimize(
+            search.objective,
+            n_trials=1,
+            catch=(TrialFailed,),
+            callbacks=[lambda study, frozen: ran.append(frozen.number)],
+        )
+    return (ran[0] if ran else None), search.best_network
 
 
 def tune(training_data, evaluation_data, **options):

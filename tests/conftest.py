@@ -242,3 +242,154 @@ def sgd_draws(net, n, epochs):
 def seeded():
     """The seeding hook: ``seeded(net, n, epochs) -> (seed, perms)``, see ``sgd_draws``."""
     return sgd_draws
+
+
+# --------------------------------------------------------------------------------------------------
+# A throw-away PostgreSQL server (tests/test_tune_postgres.py, tests/test_tune_dask.py)
+# --------------------------------------------------------------------------------------------------
+def missing_service(reason):
+    """Skip a test whose service (a database server, a driver) is missing, with the reason; under CI
+    (``CI=true``) fail instead: CI installs the service, so its absence is a broken CI, not a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class PostgresServer:
+    """A PostgreSQL server of its own: ``initdb`` (as the ``postgres`` user when run as root, which
+    initdb refuses) in a temporary directory, listening on 127.0.0.1 at a free port with its socket in
+    that directory, password authentication (a random password: tests check it never appears in an
+    output). ``url(db)`` is the SQLAlchemy URL of database ``db`` (created by ``create_database``);
+    ``stop()``/``start()`` restart it on the same port and data."""
+
+    USER = "fastnn"
+
+    def __init__(self, bindir, root):
+        import secrets
+        import socket
+
+        self.bindir, self.root = Path(bindir), Path(root)
+        self.data, self.log = self.root / "data", self.root / "server.log"
+        self.password = "pw-" + secrets.token_hex(8)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._as_owner = []
+        if os.geteuid() == 0:  # initdb and postgres refuse root
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            self._as_owner = ["runuser", "-u", "postgres", "--"]
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self._as_owner:
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        os.chmod(pwfile, 0o600)
+        self._run(
+            "initdb",
+            "-D",
+            self.data,
+            "-U",
+            self.USER,
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        pwfile.unlink()
+        self.start()
+
+    def _run(self, tool, *args):
+        import subprocess
+
+        r = subprocess.run(
+            [*self._as_owner, str(self.bindir / tool), *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        if r.returncode:
+            raise RuntimeError(f"{tool} failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}")
+        return r
+
+    def start(self):
+        # a test server: no fsync (its data dies with the session), small and quick
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode="fast"):
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
+
+    def url(self, db):
+        return f"postgresql+psycopg://{self.USER}:{self.password}@127.0.0.1:{self.port}/{db}"
+
+    def connect(self, db="postgres"):
+        import psycopg
+
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.USER,
+            password=self.password,
+            dbname=db,
+            autocommit=True,
+        )
+
+    def create_database(self, name):
+        """A new, empty database ``name``; returns its URL."""
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A ``PostgresServer`` for the session (Debian's ``postgresql`` package: /usr/lib/postgresql/*/bin;
+    the driver: ``pip install 'fastnn[postgres]'``), stopped and removed at the end. Skips without them
+    (fails under CI)."""
+    import glob
+    import shutil
+    import tempfile
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing_service("psycopg (PostgreSQL driver) not installed: pip install 'fastnn[postgres]'")
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3].split(".")[0])
+    )
+    if not found:
+        missing_service("PostgreSQL server not installed (apt-get install postgresql)")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        missing_service("running as root without runuser: cannot start PostgreSQL as the postgres user")
+    root = tempfile.mkdtemp(prefix="fastnn-pg-")
+    try:
+        server = PostgresServer(Path(found[-1]).parent, root)
+    except (RuntimeError, OSError, KeyError) as e:
+        shutil.rmtree(root, ignore_errors=True)
+        missing_service(f"cannot start PostgreSQL: {e}")
+    try:
+        yield server
+    finally:
+        try:
+            server.stop("immediate")
+        except RuntimeError:
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """The URL of a new database of the session's server, named for the test."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    return postgres_server.create_database(name)
