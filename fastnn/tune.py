@@ -383,14 +383,14 @@ def _rdb_storage(url, heartbeat=None, grace_period=None, retries=None, attempts=
     import time
 
     _optuna()
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     from ._rdb import open_rdb
 
     for attempt in range(attempts):
         try:
             return open_rdb(url, heartbeat, grace_period, retries)
-        except (IntegrityError, OperationalError) as e:
+        except (IntegrityError, OperationalError, ProgrammingError) as e:  # PostgreSQL: DuplicateTable
             racing = isinstance(e, IntegrityError) or any(
                 w in str(e) for w in ("already exists", "locked", "duplicate")
             )
