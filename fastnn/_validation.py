@@ -73,7 +73,18 @@ def aligned_copy(arr, dtype, always=False):
     return out
 
 
+def refuse_masked(a, name):
+    """A numpy masked array is refused: np.asarray would silently drop its mask."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name}: a numpy masked array; its mask would be ignored (the masked values used as "
+            f"they are): pass a plain array, e.g. without the masked rows or with them filled "
+            f"(a.filled(value))"
+        )
+
+
 def _as_numeric(a, name):
+    refuse_masked(a, name)
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name}: expected numeric array data, got {type(a).__name__}")
     try:
@@ -159,10 +170,27 @@ def to_sample_weight(w, name, n, dtype):
         )
     if n and arr.min() < 0:
         raise ValueError(f"{name}: expected weights >= 0, got {arr.min()} (at index {int(arr.argmin())})")
-    total = float(arr.sum())
-    if not total > 0:
-        raise ValueError(f"{name}: expected at least one positive weight, got all zero")
-    return np.ascontiguousarray(arr * (n / total), dtype=dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        total = float(arr.sum())
+        if not total > 0:
+            raise ValueError(f"{name}: expected at least one positive weight, got all zero")
+        if not np.isfinite(total):
+            raise ValueError(
+                f"{name}: the weights' sum overflows (largest {arr.max():g}) when they are "
+                f"normalised to mean 1; divide them all by a common factor"
+            )
+        scale = n / total
+        out = np.ascontiguousarray(arr * scale, dtype=dtype)
+    tiny = np.finfo(dtype).tiny  # the smallest normal number of the training dtype
+    lost = (arr > 0) & ~(out >= tiny)
+    if not np.isfinite(scale) or not np.all(np.isfinite(out)) or lost.any():
+        i = int(np.argmax(lost)) if lost.any() else int(np.argmin(arr))
+        raise ValueError(
+            f"{name}: the weights underflow when normalised to mean 1 in {np.dtype(dtype).name} "
+            f"(weight {arr[i]:g} at index {i}, mean {total / n:g}): too small, or too small "
+            f"next to the others; multiply them all by a common factor or drop those rows"
+        )
+    return out
 
 
 # ---- network2's lists of (x, y) pairs ----------------------------------------------------------

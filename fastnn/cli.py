@@ -1602,9 +1602,9 @@ def _tune_outputs(args, search, training, ds, metric):
 
 def _safe_url(url):
     """A storage URL without its password (it goes to the terminal and the JSON)."""
-    import re
+    from .tune import safe_url
 
-    return None if url is None else re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return None if url is None else safe_url(url)
 
 
 def _has_complete(study):

@@ -86,7 +86,12 @@ def expected_failed_checks(estimator):
 
 
 def _validate_data(estimator, *args, **kwargs):
-    """scikit-learn's input validation (``validate_data`` since 1.6, the ``_validate_data`` method before)."""
+    """scikit-learn's input validation (``validate_data`` since 1.6, the ``_validate_data`` method before).
+    Masked arrays are refused first (scikit-learn's conversion would drop the mask)."""
+    from ._validation import refuse_masked
+
+    for name, a in zip(("X", "y"), args):
+        refuse_masked(a, name)
     if _sklearn_validate_data is not None:
         return _sklearn_validate_data(estimator, *args, **kwargs)
     return estimator._validate_data(*args, **kwargs)  # pragma: no cover
@@ -528,6 +533,9 @@ def _sample_weights(estimator, sample_weight, n, dtype, y_encoded=None, classes=
     """sample_weight (checked by scikit-learn) times the classifier's class_weight, or None."""
     from sklearn.utils.validation import _check_sample_weight
 
+    from ._validation import refuse_masked
+
+    refuse_masked(sample_weight, "sample_weight")
     w = (
         None
         if sample_weight is None

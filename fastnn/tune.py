@@ -109,10 +109,8 @@ class StorageLost(RuntimeError):
 
 
 def _redact(url):
-    """A storage URL for messages: its password replaced by ``***``."""
-    import re
-
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url) if isinstance(url, str) else type(url).__name__
+    """A storage URL for messages: its password replaced by ``***`` (see :func:`safe_url`)."""
+    return safe_url(url) if isinstance(url, str) else type(url).__name__
 
 
 # --------------------------------------------------------------------------------------------------
@@ -372,8 +370,58 @@ def _storage(storage, heartbeat=None, grace_period=None, retries=None):
             )
         return _rdb_storage(storage, heartbeat, grace_period, retries)
     except Exception as e:  # noqa: BLE001  (sqlalchemy/driver errors of every kind: one line)
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"storage: cannot open {storage!r}: {msg}") from None
+        raise storage_error(e, storage, "cannot open") from None
+
+
+def safe_url(url):
+    """A storage URL without its password (for messages, the terminal, JSON and histories)."""
+    import re
+
+    if not isinstance(url, str):
+        return url
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)  # to the last @ before the path
+
+
+def _password(url):
+    import re
+
+    m = re.search(r"://[^:/@]*:([^/]*)@", url) if isinstance(url, str) else None
+    return m.group(1) if m and m.group(1) else None
+
+
+def storage_error(e, storage, doing):
+    """A ValueError of one line for a storage failure (a driver's, sqlalchemy's or Optuna's:
+    an unreachable server, a foreign schema, a read-only database): the storage named by
+    :func:`safe_url`, the password masked wherever the message repeats it."""
+    text = str(e).strip()
+    msg = text.splitlines()[0] if text else type(e).__name__
+    cause = getattr(e, "__cause__", None) or getattr(e, "orig", None)
+    if cause is not None and str(cause).strip():
+        first = str(cause).strip().splitlines()[0]
+        if first not in msg:
+            msg += f" ({first})"
+    password = _password(storage)
+    if password:
+        from urllib.parse import quote, unquote
+
+        pieces = {password, quote(password, safe=""), unquote(password)}
+        pieces |= {p for p in password.split("@") if len(p) >= 3}  # an unencoded @ in it
+        for piece in sorted(pieces, key=len, reverse=True):
+            msg = msg.replace(piece, "***")
+    return ValueError(f"storage: {doing} {safe_url(storage)!r}: {msg}")
+
+
+def storage_errors():
+    """The exception types a storage can raise (driver errors reach us wrapped by sqlalchemy)."""
+    optuna = _optuna()
+    kinds = [optuna.exceptions.StorageInternalError]
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        kinds.append(SQLAlchemyError)
+    except ImportError:  # pragma: no cover - optuna's RDB storage needs sqlalchemy
+        pass
+    return tuple(kinds)
 
 
 def _rdb_storage(url, heartbeat=None, grace_period=None, retries=None, attempts=6):
@@ -420,14 +468,17 @@ def open_study(
     st = _storage(storage, heartbeat, grace_period, retries)
     if study_name is not None and (not isinstance(study_name, str) or not study_name):
         raise ValueError(f"study_name: expected a non-empty string, got {study_name!r}")
-    study = optuna.create_study(
-        storage=st,
-        study_name=study_name,
-        direction=direction,
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    try:
+        study = optuna.create_study(
+            storage=st,
+            study_name=study_name,
+            direction=direction,
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
+    except storage_errors() as e:  # a foreign schema, a read-only database, a lost connection
+        raise storage_error(e, storage, "cannot use") from None
     wanted = (
         optuna.study.StudyDirection.MAXIMIZE
         if direction == "maximize"
@@ -436,7 +487,7 @@ def open_study(
     if list(study.directions) != [wanted]:
         have = "/".join(d.name.lower() for d in study.directions)
         raise ValueError(
-            f"study_name: the study {study.study_name!r} in {storage} optimizes "
+            f"study_name: the study {study.study_name!r} in {safe_url(storage)} optimizes "
             f"({have}), but this search would {direction} the validation "
             f"{'accuracy' if direction == 'maximize' else 'cost'}; use another "
             f"study name"
@@ -606,7 +657,10 @@ class Search:
             grace_period=grace_period,
             retries=self.retries,
         )
-        self._check_study_space()
+        try:
+            self._check_study_space()
+        except storage_errors() as e:
+            raise storage_error(e, storage, "cannot read the trials of") from None
         self.callbacks = list(callbacks)
         self.stop = stop if stop is not None else threading.Event()
         self.interrupted = False
