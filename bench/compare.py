@@ -10,7 +10,8 @@ the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with
 
 Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,...`` (``all`` by default; also
 ``inference``), ``--repeats N`` (rounds, default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown``
-(also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there), ``--impls``
+(also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there),
+``--sub-rounds N`` (back-to-back epochs of the fast implementations per round, default 3), ``--impls``
 (subset of fastnn,fastnn-blas,bound,ideal,jax,jax-threads,reference,book,torch,sklearn), ``--n-train N``,
 ``--jax-python PATH`` (the Python that runs the JAX worker, default $FASTNN_JAX_PYTHON or this one; JAX
 is a benchmark peer only, never a dependency: without it the JAX columns are skipped with a note).
@@ -842,20 +843,24 @@ def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
             compile_s[who] = w.call(
                 "infer_setup", x=xf, params=_params_file(sizes), dtype=np.dtype(dtype).name
             )["compile_s"]
-            fns[who] = lambda w=w: w.call("infer")["seconds"]
+            fns[who] = lambda w=w: w.call("infer")
         except (Skip, RuntimeError) as e:
             notes[who] = str(e)
     times = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
     names = list(fns)
     n_rounds = max(5 * repeats, 15)
     for rnd in range(n_rounds + 1):
         k = rnd % max(1, len(names))
         for name in names[k:] + names[:k]:
-            t0 = time.perf_counter()
-            own = fns[name]()
-            dt = time.perf_counter() - t0 if not isinstance(own, float) else own
+            t0, c0 = time.perf_counter(), time.process_time()
+            own = fns[name]()  # a worker's reply carries its own timings
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            if isinstance(own, dict) and "seconds" in own:
+                dt, dc = own["seconds"], own["cpu_seconds"]
             if rnd:
                 times[name].append(dt)
+                cpu[name].append(dc)
     if from_fastnn is not None and "ideal" in fns:
         err = float(
             np.max(
@@ -879,6 +884,14 @@ def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
         }
     }
     extra.update({f"{who}_compile": v for who, v in compile_s.items()})
+    extra["cpu"] = {
+        k: statistics.median(v) for k, v in cpu.items() if v and k in ("fastnn", "jax", "jax-threads")
+    }
+    for who in ("jax", "jax-threads"):
+        if cpu.get(who) and cpu.get("fastnn"):
+            extra["paired"][(who, "fastnn", "cpu")] = statistics.median(
+                x / y for x, y in zip(cpu[who], cpu["fastnn"])
+            )
     return {
         "case": case,
         "median": res,
@@ -1131,25 +1144,6 @@ def tables(results, impls, markdown):
         out.append("")
         out += table(hdr, rows)
         out.append("")
-        cpu_rows = [r for r in train if "jax" in r["extra"].get("cpu", {}) and "fastnn" in r["extra"]["cpu"]]
-        if cpu_rows:
-            jp = [i for i in ("jax", "jax-threads") if any(i in r["extra"]["cpu"] for r in cpu_rows)]
-            out.append(
-                "CPU seconds per epoch (process time, all threads; median), the same epochs as above: on a "
-                "shared host the CPU time does not count the time a process waits for a CPU, which wall "
-                "time does (`x / fastnn`: median of the per-round ratios):"
-            )
-            out.append("")
-            out += table(
-                ["case", "fastnn CPU s", *[f"{i} CPU s" for i in jp], *[f"{i} / fastnn (CPU)" for i in jp]],
-                [
-                    [r["case"].label, fmt_s(r["extra"]["cpu"]["fastnn"])]
-                    + [fmt_s(r["extra"]["cpu"].get(i)) for i in jp]
-                    + [fmt_r(r["extra"]["paired"].get((i, "fastnn", "cpu"))) for i in jp]
-                    for r in cpu_rows
-                ],
-            )
-            out.append("")
         accs = [r for r in train if r["acc"]]
         if accs:
             ai = [i for i in present if any(i in r["acc"] for r in accs)]
@@ -1194,6 +1188,25 @@ def tables(results, impls, markdown):
         )
         out.append("")
         out += table(hdr, rows)
+        out.append("")
+    cpu_rows = [r for r in results if "jax" in r["extra"].get("cpu", {}) and "fastnn" in r["extra"]["cpu"]]
+    if cpu_rows:
+        jp = [i for i in ("jax", "jax-threads") if any(i in r["extra"]["cpu"] for r in cpu_rows)]
+        out.append(
+            "CPU seconds per epoch or inference call (process time, all threads; median), the same runs "
+            "as above: on a shared host the CPU time does not count the time a process waits for a CPU, "
+            "which wall time does (`x / fastnn`: median of the per-round ratios):"
+        )
+        out.append("")
+        out += table(
+            ["case", "fastnn CPU s", *[f"{i} CPU s" for i in jp], *[f"{i} / fastnn (CPU)" for i in jp]],
+            [
+                [r["case"].label, fmt_s(r["extra"]["cpu"]["fastnn"])]
+                + [fmt_s(r["extra"]["cpu"].get(i)) for i in jp]
+                + [fmt_r(r["extra"]["paired"].get((i, "fastnn", "cpu"))) for i in jp]
+                for r in cpu_rows
+            ],
+        )
         out.append("")
     tg = targets(results)
     if tg:
@@ -1254,6 +1267,12 @@ def main(argv=None):
         default=None,
         help="timed epochs per implementation (default 5; quick: 3); at least 3",
     )
+    ap.add_argument(
+        "--sub-rounds",
+        type=int,
+        default=3,
+        help="back-to-back epochs of the fast implementations per round (default 3)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads (default 1)")
     ap.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
     ap.add_argument("--out", default=None, help="write the markdown report to this file")
@@ -1278,6 +1297,8 @@ def main(argv=None):
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
     if repeats < 3:
         ap.error("--repeats must be >= 3 (the median of at least 3)")
+    if args.sub_rounds < 1:
+        ap.error("--sub-rounds must be >= 1")
     n_train = args.n_train or (10_000 if args.quick else 50_000)
     impls = [i.strip() for i in args.impls.split(",") if i.strip()]
     bad = [i for i in impls if i not in ALL_IMPLS]
@@ -1322,7 +1343,9 @@ def main(argv=None):
                 continue
             case = by_id[cid]
             log(f"case {case.label} ...")
-            results.append(run_case(case, ((Xtr, ytr), (Xva, yva)), impls, repeats, args.threads, log))
+            results.append(
+                run_case(case, ((Xtr, ytr), (Xva, yva)), impls, repeats, args.threads, log, args.sub_rounds)
+            )
         if "inference" in wanted:
             for dt in (np.float64, np.float32):
                 log(f"inference {np.dtype(dt).name} ...")

@@ -99,10 +99,11 @@ def softmax(z: npt.ArrayLike, c: float = 1.0) -> _Floats: ...
 OWN_ANY_ROWS: int
 OWN_MAX_ROWS: int
 OWN_MAX_WEIGHTS: int
+OWN_AVX2_MAX_BYTES: int
 ISA_NAMES: tuple[str, ...]
 KERNELS: dict[str, Any]
 
-def uses_own_kernels(batch_size: int, n_in: int, n_out: int) -> bool: ...
+def uses_own_kernels(batch_size: int, n_in: int, n_out: int, itemsize: int = 8) -> bool: ...
 def kernel_forward(
     A: _Floats,
     W: _Floats,

@@ -98,10 +98,15 @@ EVAL_BLOCK = 1024
 #   the chapter's networks at mini-batches 10 to 128 (1.0-1.3x), and on wide layers (784 x 800) at
 #   mini-batch 10 (1.4-2x); BLAS wins on wide layers from mini-batch ~32. Inference (many rows per
 #   block) always uses BLAS. "own" uses them for every training layer, "blas" never.
+#   On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes BLAS above
+#   OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W outgrows L2
+#   (Zen 3: 512 kB). Measured on a Zen 3 host (issue #29, CPU time): f64 [784,100,10] mini-batch
+#   100 (W 627 kB) 11-13 % faster on BLAS; f32 (313 kB) and f64 [784,30,10] faster on the own.
 # ---------------------------------------------------------------------------------------------
 OWN_ANY_ROWS = 16
 OWN_MAX_ROWS = 128
 OWN_MAX_WEIGHTS = 200_000
+OWN_AVX2_MAX_BYTES = 524_288
 ISA_NAMES = ("avx512", "avx2", "generic")
 cdef const fnn_mm_table *_MM = NULL
 
@@ -126,7 +131,7 @@ def _choose_kernels():
         mode = "blas"
     return dict(mode=mode, isa=None if mode == "blas" else _MM.name.decode(),
                 available=available, own_any_rows=OWN_ANY_ROWS, own_max_rows=OWN_MAX_ROWS,
-                own_max_weights=OWN_MAX_WEIGHTS)
+                own_max_weights=OWN_MAX_WEIGHTS, own_avx2_max_bytes=OWN_AVX2_MAX_BYTES)
 
 
 #: How this process computes its products: mode ("auto" | "own" | "blas"), isa (the own kernels'
@@ -134,9 +139,10 @@ def _choose_kernels():
 KERNELS = _choose_kernels()
 
 
-def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out):
+def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
+                     Py_ssize_t itemsize=8):
     """True when a training layer (n_in -> n_out) with mini-batches of `batch_size` rows runs
-    fastnn's own kernels in this process (the rule above)."""
+    fastnn's own kernels in this process (the rule above); itemsize: 8 (float64) or 4 (float32)."""
     mode = KERNELS["mode"]
     if KERNELS["isa"] is None or mode == "blas":
         return False
@@ -144,8 +150,11 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out):
         return True
     if KERNELS["isa"] == "generic":
         return False
-    return batch_size <= OWN_ANY_ROWS or (batch_size <= OWN_MAX_ROWS
-                                          and n_in * n_out <= OWN_MAX_WEIGHTS)
+    if batch_size <= OWN_ANY_ROWS:
+        return True
+    if batch_size > OWN_MAX_ROWS or n_in * n_out > OWN_MAX_WEIGHTS:
+        return False
+    return KERNELS["isa"] != "avx2" or n_in * n_out * itemsize <= OWN_AVX2_MAX_BYTES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +381,8 @@ cdef class Trainer:
         self.mm = _MM
         own = np.zeros(L, dtype=np.uint8)
         for l in range(L):
-            own[l] = _MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1])
+            own[l] = _MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1],
+                                                      layout.dtype.itemsize)
         self.own = own
         self.kernels = tuple(KERNELS["isa"] if o else "blas" for o in own)
 

@@ -272,6 +272,9 @@ def test_trainer_reports_its_kernels(monkeypatch):
         ("avx512", 10, 784, 800, True),  # wide layer, small mini-batch: own (OWN_ANY_ROWS)
         ("avx512", 32, 784, 800, False),  # wide layer, larger mini-batch: BLAS
         ("avx2", 16, 2000, 2000, True),
+        ("avx2", 100, 784, 30, True),  # W 188 kB (f64) fits L2
+        ("avx2", 100, 784, 100, False),  # f64 W 627 kB: over OWN_AVX2_MAX_BYTES, BLAS (issue #29)
+        ("avx512", 100, 784, 100, True),  # AVX-512 hosts: 1-2 MB of L2
         ("generic", 10, 784, 30, False),  # portable path: BLAS unless FASTNN_KERNELS=own
     ],
 )
@@ -283,6 +286,17 @@ def test_auto_rule_picks_own_kernels_where_they_win(monkeypatch, isa, batch, n_i
     assert _core.uses_own_kernels(batch, n_in, n_out) is True
     monkeypatch.setitem(_core.KERNELS, "mode", "blas")
     assert _core.uses_own_kernels(batch, n_in, n_out) is False
+
+
+@pytest.mark.parametrize(
+    ("isa", "itemsize", "want"), [("avx2", 8, False), ("avx2", 4, True), ("avx512", 8, True)]
+)
+def test_avx2_rule_weighs_the_layer_in_bytes(monkeypatch, isa, itemsize, want):
+    """[784,100] at mini-batch 100: f64 (627 kB) goes to BLAS on the AVX2 path, f32 (313 kB) stays."""
+    monkeypatch.setitem(_core.KERNELS, "mode", "auto")
+    monkeypatch.setitem(_core.KERNELS, "isa", isa)
+    assert _core.uses_own_kernels(100, 784, 100, itemsize) is want
+    assert _core.uses_own_kernels(10, 784, 100, itemsize) is True  # up to OWN_ANY_ROWS: always own
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
