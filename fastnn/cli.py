@@ -46,6 +46,7 @@ DEMO_LMBDA_DIGITS = 0.5
 # 'tune' with a database: fastnn.tune's DEFAULT_HEARTBEAT, DEFAULT_RETRIES and DEFAULT_RECONNECT (not
 # imported from there: the parser is built without the compiled core; a test keeps them equal)
 DEFAULT_HEARTBEAT, DEFAULT_RETRIES, DEFAULT_RECONNECT = 30, 2, 60
+DEFAULT_LMBDA_PER = 10_000  # train's default lambda = n / 10,000: the book's 5.0 for 50,000 images
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -350,10 +351,10 @@ def _add_train_options(p):
         _opt("--eta", "learning rate", type=_number("eta"), default=0.5),
         _opt(
             "--lmbda --lambda",
-            "regularization parameter (divided by the training-set size, as in the book)",
+            "regularization parameter lambda, divided by the training-set size n as in the book "
+            "(default: n / 10,000 = the book's lambda/n: 5.0 on MNIST's 50,000 images)",
             dest="lmbda",
             type=_number("lmbda"),
-            default=5.0,
         ),
         _opt("--regularization", "regularization kind", choices=REGULARIZATIONS, default="l2"),
         _opt("--momentum", "momentum coefficient mu in [0, 1)", type=_number("momentum"), default=0.0),
@@ -435,7 +436,8 @@ _COMMAND_TEXTS = {
     "train": (
         "train a network with mini-batch SGD (chapter 3's options)",
         "Train a network with mini-batch SGD. Defaults are the book's chapter-3 settings: "
-        "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, lambda 5.0.",
+        "cross-entropy, sigmoid output, 30 epochs, mini-batch 10, eta 0.5, and lambda = n / 10,000 "
+        "for n training examples (the book's 5.0 for MNIST's 50,000, scaled to the data).",
     ),
     "tune": (
         "search eta, lambda, mini-batch size, width, momentum with Optuna",
@@ -540,7 +542,14 @@ def build_parser() -> _Parser:
         _flag(
             "--resume",
             "continue from --checkpoint PATH up to --epochs in total (bit for bit the "
-            "same as one uninterrupted run); starts afresh if PATH does not exist yet",
+            "same as one uninterrupted run); starts afresh if PATH does not exist yet. Refused "
+            "when --epochs is not above the checkpoint's epoch or a training option (--eta, "
+            "--lmbda, --batch, --seed, --momentum, ...) differs from the checkpoint's run",
+        ),
+        _flag(
+            "--force-resume",
+            "with --resume: continue even with other training options than the checkpoint's, "
+            "or with --epochs not above its epoch (then nothing is trained; the outputs are written)",
         ),
         *_progress_options(
             "print only the final result line (no notes, progress bar or epoch lines)",
@@ -1220,7 +1229,72 @@ def _resume(args, fresh, n_training):
             f"examples, this data has {n_training:,}",
             EXIT_USAGE,
         )
-    return net, int(state["epoch"])
+    done = int(state["epoch"])
+    if not args.force_resume:
+        if args.epochs <= done:
+            raise CLIError(
+                f"--resume: {args.checkpoint} is after epoch {done} already and --epochs "
+                f"{args.epochs} is the total, so there is nothing to train; give --epochs above "
+                f"{done}, or --force-resume to write the outputs of the checkpoint as it is",
+                EXIT_USAGE,
+            )
+        changed = _resume_changes(args, net, state)
+        if changed:
+            raise CLIError(
+                f"--resume: {args.checkpoint} was trained with "
+                + ", ".join(f"{flag} {old}" for flag, old, _ in changed)
+                + "; these options give "
+                + ", ".join(f"{flag} {new}" for flag, _, new in changed)
+                + ": resume with the checkpoint's options, or pass --force-resume to continue "
+                "with the new ones",
+                EXIT_USAGE,
+            )
+    return net, done
+
+
+# the training options a checkpoint's run recorded (History.settings) and the flag that sets each
+_RESUME_SETTINGS = (
+    ("mini_batch_size", "--batch", "batch"),
+    ("lmbda", "--lmbda", "lmbda"),
+    ("regularization", "--regularization", "regularization"),
+    ("momentum", "--momentum", "momentum"),
+    ("dropout", "--dropout", "dropout"),
+    ("early_stopping", "--early-stopping", "early_stopping"),
+    ("eta_schedule", "--eta-schedule", "eta_schedule"),
+    ("eta_decay", "--eta-decay", "eta_decay"),
+    ("min_eta_ratio", "--min-eta-ratio", "min_eta_ratio"),
+    ("shuffle", "--no-shuffle", "shuffle"),
+)
+
+
+def _resume_changes(args, net, state):
+    """[(flag, checkpoint's value, this run's value)] of the training options that differ from
+    the run the checkpoint holds (seed, eta and the SGD settings its history recorded)."""
+    changed = []
+    if args.seed is not None and net.seed != args.seed:
+        changed.append(("--seed", net.seed, args.seed))
+    eta0 = state.get("eta0")
+    if eta0 is not None and float(eta0) != float(args.eta):
+        changed.append(("--eta", f"{float(eta0):g}", f"{args.eta:g}"))
+    history = state.get("history")
+    settings = getattr(history, "settings", None) or {}
+    for key, flag, dest in _RESUME_SETTINGS:
+        if key not in settings:
+            continue
+        old, new = settings[key], getattr(args, dest)
+        if key == "shuffle":
+            if bool(old) != bool(new):
+                changed.append((flag, "off" if not old else "on", "off" if not new else "on"))
+            continue
+        if old != new and not (old in (None, 0) and new in (None, 0)):
+            changed.append(
+                (
+                    flag,
+                    "none" if old is None else f"{old:g}" if isinstance(old, float) else old,
+                    "none" if new is None else f"{new:g}" if isinstance(new, float) else new,
+                )
+            )
+    return changed
 
 
 # SGD's keyword arguments given by the shared training options of the same name (and --threads)
@@ -1257,8 +1331,14 @@ def cmd_train(args):
         raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
     if args.resume and not args.checkpoint:
         raise CLIError("--resume needs --checkpoint PATH (the checkpoint to continue)", EXIT_USAGE)
+    if args.force_resume and not args.resume:
+        raise CLIError("--force-resume is for --resume", EXIT_USAGE)
     _check_output_path("--checkpoint", args.checkpoint)
     cost, output, dtype, ds, data_name, data_note, (X, y), sizes = _training_set(args)
+    lmbda_note = ""
+    if args.lmbda is None:  # the book's lambda/n: 5.0 for 50,000 images, scaled to this data
+        args.lmbda = len(y) / DEFAULT_LMBDA_PER
+        lmbda_note = f" (default: n / {DEFAULT_LMBDA_PER:,} for n = {len(y):,} training examples)"
 
     from .network import Network
 
@@ -1306,7 +1386,7 @@ def cmd_train(args):
         args,
         f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
         f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
-        f"eta={args.eta:g} lambda={args.lmbda:g}"
+        f"eta={args.eta:g} lambda={args.lmbda:.4g}{lmbda_note}"
         + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
         + (f" momentum={args.momentum:g}" if args.momentum else "")
         + (f" dropout={args.dropout:g}" if args.dropout else "")
