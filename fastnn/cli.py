@@ -461,8 +461,9 @@ _COMMAND_TEXTS = {
     "export": (
         "write a saved model as ONNX (for ONNX Runtime and others)",
         "Write a saved model as an ONNX file: input X (N, n_inputs), outputs "
-        "probabilities (or output, for a linear output layer) and label "
-        "(the predicted class, as 'fastnn predict'). Needs the onnx package: "
+        "probabilities (softmax output layer), activations (sigmoid: each in (0, 1), rows do not "
+        "sum to 1) or output (linear), and label (the predicted output index, as 'fastnn "
+        "predict'; a model's classes are in the metadata). Needs the onnx package: "
         'pip install "fastnn[onnx]".',
     ),
     "download": (
@@ -699,6 +700,11 @@ def build_parser() -> _Parser:
         _opt("model", _MODEL_HELP),
         _opt("out", "the ONNX file to write (atomically)", metavar="OUT.onnx"),
         _opt("--opset", "ONNX opset to target (default: 17)", type=_pos_int, metavar="N"),
+        _opt(
+            "--dtype",
+            "the graph's floating type (default: the model's); float32 for callers that feed float32",
+            choices=DTYPES,
+        ),
         _flag(_QUIET, "print nothing on success"),
     )
 
@@ -2009,7 +2015,7 @@ def cmd_export(args):
 
     net = _load_model(args.model)
     try:
-        to_onnx(net, args.out, opset=args.opset)  # written by fastnn.io's writer (atomic)
+        to_onnx(net, args.out, opset=args.opset, dtype=args.dtype)  # fastnn.io's writer (atomic)
     except ImportError as e:
         raise CLIError(str(e).split(" (")[0]) from None
     except ValueError as e:
@@ -2029,10 +2035,12 @@ def cmd_export(args):
         raise CLIError(f"cannot write {args.out}: {reason}") from None
     # on stderr: the ONNX file itself may be going to stdout ('fastnn export model.json - > m.onnx')
     where = "the model to stdout" if args.out == "-" else args.out
-    first = "output" if net.output == "linear" else "probabilities"
+    from .export import ACTIVATIONS_NAME
+
+    first = ACTIVATIONS_NAME[net.output]
     _note(
         args,
-        f"wrote {where}: input X (N, {net.sizes[0]}) {net.dtype.name}, outputs {first} "
+        f"wrote {where}: input X (N, {net.sizes[0]}) {args.dtype or net.dtype.name}, outputs {first} "
         f"(N, {net.sizes[-1]}) and label (N,)",
         sys.stderr,
     )

@@ -1,6 +1,6 @@
 """Take a trained network anywhere: ONNX export and PyTorch interop::
 
-    to_onnx(net, path=None, *, opset=None, probabilities=True)  -> onnx.ModelProto  (fastnn[onnx])
+    to_onnx(net, path=None, *, opset=None, probabilities=True, dtype=None)  -> onnx.ModelProto  (fastnn[onnx])
     to_torch(net)                                               -> torch.nn.Sequential
     from_torch(module, cost=None)                               -> fastnn.Network
 
@@ -10,10 +10,12 @@ that needs it, and a missing one raises ``ImportError`` with the command that in
 The ONNX graph is the feedforward pass of chapter 3, layer by layer: z = W a + b as a ``Gemm`` with the
 weights as stored ((n_out, n_in), ``transB=1``), then a = σ(z) (``Sigmoid``, ``Tanh`` or ``Relu`` in the
 hidden layers; ``Sigmoid``, ``Softmax`` on axis 1, or nothing for a linear output layer). The input ``X``
-has a dynamic batch dimension and the network's dtype. Outputs:
+has a dynamic batch dimension and the network's dtype (or ``dtype=``'s: a float64 network exported
+as float32 for ONNX Runtime callers that feed float32). Outputs:
 
-- ``probabilities`` (sigmoid or softmax output layer) or ``output`` (linear): the activations aᴸ, equal
-  to ``net.feedforward(X)``;
+- the activations aᴸ, equal to ``net.feedforward(X)``, named for what they are: ``probabilities``
+  for a softmax output layer (rows sum to 1), ``activations`` for a sigmoid one (each output in
+  (0, 1) on its own; rows do not sum to 1), ``output`` for a linear one;
 - ``label`` (int64): ``net.predict``'s rule, the ArgMax over the output layer's weighted input zᴸ (for
   a single sigmoid output, ``zᴸ ≥ 0`` as 0/1) — so it equals ``predict`` even where saturated outputs
   tie at 1.0.
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from ._typing import PathLike
     from .network import Network
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "from_torch", "to_onnx", "to_torch"]
+__all__ = ["ACTIVATIONS_NAME", "DEFAULT_OPSET", "MIN_OPSET", "from_torch", "to_onnx", "to_torch"]
 
 #: ONNX opset used unless told otherwise (ONNX Runtime >= 1.13 runs it)
 DEFAULT_OPSET = 17
@@ -185,8 +187,35 @@ def _write(model, path):
     atomic_write_bytes(path, model.SerializeToString())
 
 
+#: the name of the activations output of to_onnx, by output layer
+ACTIVATIONS_NAME = {"softmax": "probabilities", "sigmoid": "activations", "linear": "output"}
+
+
+def _as_dtype(net, dtype):
+    """``net`` itself, or a copy in ``dtype`` (float32/float64) with its parameters converted."""
+    from ._vocabulary import resolve_dtype
+    from .network import Network
+
+    if dtype is None or resolve_dtype(dtype) == np.dtype(net.dtype):
+        return net
+    dtype = resolve_dtype(dtype)
+    copy = Network(list(net.sizes), cost=net.cost, output=net.output, hidden=net.hidden, dtype=dtype, seed=0)
+    with np.errstate(over="raise"):
+        try:
+            copy.weights = [np.asarray(w, dtype=dtype) for w in net.weights]
+            copy.biases = [np.asarray(b, dtype=dtype) for b in net.biases]
+        except FloatingPointError:
+            raise ValueError(f"dtype: a parameter of the network overflows {dtype.name}") from None
+    return copy
+
+
 def to_onnx(
-    net: Network, path: PathLike | None = None, *, opset: int | None = None, probabilities: bool = True
+    net: Network,
+    path: PathLike | None = None,
+    *,
+    opset: int | None = None,
+    probabilities: bool = True,
+    dtype: Any = None,
 ) -> Any:
     """The network as an ONNX model (and written to ``path``, atomically, when given).
 
@@ -198,25 +227,34 @@ def to_onnx(
     opset : int, optional
         ONNX opset, in [MIN_OPSET, the installed onnx's newest]; default DEFAULT_OPSET (17).
     probabilities : bool, default True
-        Also output the activations aᴸ (named ``probabilities`` for a sigmoid or softmax output layer,
-        ``output`` for a linear one); False: only ``label``.
+        Also output the activations aᴸ (named ``probabilities`` for a softmax output layer,
+        ``activations`` for a sigmoid one, whose rows do not sum to 1, ``output`` for a linear one:
+        :data:`ACTIVATIONS_NAME`); False: only ``label``.
+    dtype : {"float32", "float64"}, optional
+        The graph's dtype (input, parameters, outputs); default the network's. A float64 network
+        exported as float32 serves callers that feed float32 (ONNX Runtime refuses a float32 ``X``
+        for a float64 graph); its outputs then match ``feedforward`` to float32 precision, and
+        ``label`` may differ from ``predict`` where two outputs' z are within float32 rounding.
 
     Returns
     -------
     onnx.ModelProto
-        Input ``X`` (N, sizes[0]) in the network's dtype; outputs [``probabilities``|``output``,]
-        ``label`` (int64, ``net.predict``'s rule). ``metadata_props`` hold sizes, cost, output, hidden,
-        dtype and fastnn_version. ``onnx.checker.check_model`` has passed on it.
+        Input ``X`` (N, sizes[0]) in the graph's dtype; outputs [``probabilities``|``activations``|
+        ``output``,] ``label`` (int64, ``net.predict``'s rule). ``metadata_props`` hold sizes,
+        cost, output, hidden, dtype, fastnn_version and the model's ``classes`` (JSON) when it has
+        them (``label`` k is ``classes[k]``). ``onnx.checker.check_model`` has passed on it.
     """
     onnx, helper, numpy_helper = _import_onnx()
     _check_network(net)
     opset = _resolve_opset(opset, onnx)
+    classes = getattr(net, "classes", None)
+    net = _as_dtype(net, dtype)
     g = _Graph(helper, numpy_helper)
     z, a = _feedforward_nodes(g, net)
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(net.dtype))
     outputs = []
     if probabilities:
-        name = "output" if net.output == "linear" else "probabilities"
+        name = ACTIVATIONS_NAME[net.output]
         g.node("Identity", [a], name)
         outputs.append((name, elem, ["N", int(net.sizes[-1])]))
     _label_nodes(g, net, z)
@@ -225,7 +263,8 @@ def to_onnx(
         f"fastnn {net!r}: X -> {' -> '.join(o[0] for o in outputs)}; label = argmax of the "
         f"output layer's weighted input z (one sigmoid output: z >= 0)"
     )
-    model = _build_model(net, g, outputs, opset, onnx, helper, _metadata(net), doc)
+    extra = None if classes is None else {"classes": json.dumps(list(classes))}
+    model = _build_model(net, g, outputs, opset, onnx, helper, _metadata(net, extra), doc)
     if path is not None:
         _write(model, path)
     return model

@@ -669,7 +669,14 @@ class Network:
             changes it; the next call with momentum continues from it); assigning
             weights/biases or re-initialising resets it to zero.
         dropout : float in [0, 1), default 0.0
-            Probability of dropping a hidden neuron (inverted scaling, so inference is unchanged).
+            Probability of dropping a hidden neuron. Not the book's exact procedure: the book
+            deletes half the hidden neurons once per mini-batch and halves the outgoing weights at
+            inference; fastnn draws an independent mask for every example of the mini-batch and
+            scales the kept activations by 1/(1−p) during training ("inverted" dropout), so the
+            trained weights are used as they are at inference (``feedforward``, ``predict``, saved
+            and exported models need no rescaling) and the mask is drawn in the compiled kernels
+            (no per-mini-batch Python step). Both make the expected input of the next layer the
+            same in training and inference.
         early_stopping : int, optional
             Stop after this many epochs without a better evaluation score.
         restore_best : bool, default True

@@ -1,6 +1,7 @@
 """fastnn.export: ONNX (checked with ONNX Runtime), PyTorch interop, the estimators' to_onnx/coefs_,
 the `fastnn export` command and the README's "Use the model elsewhere" example."""
 
+import json
 import os
 import re
 import subprocess
@@ -67,7 +68,7 @@ def test_onnx_runtime_equals_feedforward_and_predict(hidden, cost, output, dtype
     model = to_onnx(net)
     onnx.checker.check_model(model, full_check=True)
     session = _session(model)
-    out_name = "output" if output == "linear" else "probabilities"
+    out_name = {"linear": "output", "sigmoid": "activations", "softmax": "probabilities"}[output]
     assert [i.name for i in session.get_inputs()] == ["X"]
     assert [o.name for o in session.get_outputs()] == [out_name, "label"]
     rng = np.random.default_rng(7)
@@ -589,3 +590,39 @@ def test_cli_export_to_stdout(tmp_path):
     assert run.returncode == 0, run.stderr
     assert b"wrote the model to stdout" in run.stderr
     assert run.stdout == to_onnx(fastnn.load(model)).SerializeToString()
+
+
+def test_onnx_output_named_for_what_it_is():
+    """Sigmoid outputs are not probabilities (rows do not sum to 1): 'activations'; softmax:
+    'probabilities'."""
+    sig = fastnn.Network([6, 4, 3], seed=0)
+    soft = fastnn.Network([6, 4, 3], cost="log-likelihood", seed=0)
+    assert [o.name for o in _session(to_onnx(sig)).get_outputs()] == ["activations", "label"]
+    assert [o.name for o in _session(to_onnx(soft)).get_outputs()] == ["probabilities", "label"]
+    X = np.random.default_rng(0).standard_normal((50, 6))
+    a = _session(to_onnx(sig)).run(["activations"], {"X": X})[0]
+    assert not np.allclose(a.sum(axis=1), 1.0)
+    p = _session(to_onnx(soft)).run(["probabilities"], {"X": X})[0]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_onnx_float32_export_of_a_float64_network(tmp_path, capsys):
+    net = fastnn.Network([6, 4, 3], seed=0)
+    net.classes = ["a", "b", "c"]
+    X = np.random.default_rng(1).standard_normal((200, 6))
+    session = _session(to_onnx(net, dtype="float32"))
+    assert session.get_inputs()[0].type == "tensor(float)"
+    a, label = session.run(None, {"X": X.astype(np.float32)})
+    assert a.dtype == np.float32
+    np.testing.assert_allclose(a, net.feedforward(X), rtol=1e-5, atol=1e-6)
+    assert np.mean(label == net.predict(X)) > 0.98
+    assert net.dtype == np.float64 and net.classes == ["a", "b", "c"]  # the network is unchanged
+    meta = {p.key: p.value for p in to_onnx(net).metadata_props}
+    assert json.loads(meta["classes"]) == ["a", "b", "c"]
+    with pytest.raises(TypeError, match="dtype: expected float32 or float64"):
+        to_onnx(net, dtype="float16")
+    net.save(tmp_path / "m.json")
+    code = cli.main(["export", str(tmp_path / "m.json"), str(tmp_path / "m.onnx"), "--dtype", "float32"])
+    err = capsys.readouterr().err
+    assert code == 0 and "float32, outputs activations" in err, err
+    assert _session(onnx.load(str(tmp_path / "m.onnx"))).get_inputs()[0].type == "tensor(float)"
