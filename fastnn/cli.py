@@ -1269,7 +1269,7 @@ _RESUME_SETTINGS = (
     ("eta_schedule", "--eta-schedule", "eta_schedule"),
     ("eta_decay", "--eta-decay", "eta_decay"),
     ("min_eta_ratio", "--min-eta-ratio", "min_eta_ratio"),
-    ("shuffle", "--no-shuffle", "shuffle"),
+    ("shuffle", "shuffling", "shuffle"),
 )
 
 

@@ -63,7 +63,7 @@ def test_epochs_not_beyond_the_checkpoint_refused(checkpoint, capsys, tmp_path):
         (["--seed", "4"], "--seed 3; these options give --seed 4"),
         (["--momentum", "0.5"], "--momentum 0.3; these options give --momentum 0.5"),
         (["--dropout", "0.2"], "--dropout"),
-        (["--no-shuffle"], "--no-shuffle on; these options give --no-shuffle off"),
+        (["--no-shuffle"], "shuffling on; these options give shuffling off"),
     ],
 )
 def test_changed_options_refused(checkpoint, capsys, extra, says):
