@@ -534,6 +534,11 @@ def build_parser() -> _Parser:
             "write the training history as JSON, with the run's settings and the final result",
             "write a PNG of cost and accuracy per epoch (needs matplotlib: pip install 'fastnn[plot]')",
         ),
+        _flag(
+            "--plot-penalty",
+            "with --plot: also draw network2's cost with the regularization term (dashed; its n is "
+            "each set's own size, so the validation curve can rise while the accuracy rises)",
+        ),
         _opt(
             "--checkpoint",
             "write a checkpoint after every epoch (the model and its training state: "
@@ -1121,7 +1126,13 @@ def _write_outputs(args, net, eval_name, title=None, run=None, result=None):
             from .plotting import plot_history
 
             try:
-                plot_history(history, args.plot, evaluation_label=eval_name, title=title)
+                plot_history(
+                    history,
+                    args.plot,
+                    evaluation_label=eval_name,
+                    title=title,
+                    with_penalty=getattr(args, "plot_penalty", False),
+                )
                 _note(args, f"wrote the learning curves to {args.plot}")
             except (OSError, ValueError, ImportError) as e:
                 errors.append(f"cannot write the plot {args.plot}: {e}")
@@ -1337,6 +1348,8 @@ def cmd_train(args):
         raise CLIError(f"{flag} needs evaluation data; it cannot be used with --eval none", EXIT_USAGE)
     if args.resume and not args.checkpoint:
         raise CLIError("--resume needs --checkpoint PATH (the checkpoint to continue)", EXIT_USAGE)
+    if args.plot_penalty and not args.plot:
+        raise CLIError("--plot-penalty is for --plot PATH", EXIT_USAGE)
     if args.force_resume and not args.resume:
         raise CLIError("--force-resume is for --resume", EXIT_USAGE)
     _check_output_path("--checkpoint", args.checkpoint)

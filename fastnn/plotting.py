@@ -77,6 +77,7 @@ def plot_history(
     title: str | None = None,
     evaluation_label: str = "validation",
     dpi: int = 100,
+    with_penalty: bool = False,
 ) -> Any:
     """The learning curves: a matplotlib Figure with two panels, cost per epoch and accuracy (%)
     per epoch; written to ``path`` when given (PNG, or SVG/PDF by the suffix), atomically.
@@ -96,6 +97,11 @@ def plot_history(
     evaluation_label : str, default "validation"
         Name of the evaluation data in the legend.
     dpi : int, default 100
+    with_penalty : bool, default False
+        Also draw network2's cost with the regularization term ½(λ/n)Σw² (dashed). Off by default:
+        that term uses each set's own n, so the evaluation curve carries a larger penalty and can
+        rise while the accuracy rises, which reads as overfitting when it is not. (A history with
+        no data cost, from an older fastnn, is drawn with the term and says so in its legend.)
 
     Returns
     -------
@@ -116,6 +122,7 @@ def plot_history(
     # two sets. Dashed: network2's cost with the term ½(λ/n)Σw², whose n is each set's own size
     # (so the evaluation curve carries a larger penalty: it is not a sign of overfitting).
     drawn_cost = 0
+    drawn_penalty_only = False  # an old history: network2's cost alone
     colors = {}
     for key, label in (("training", "training"), ("evaluation", evaluation_label)):
         xs, ys = _series(records, f"{key}_data_cost")
@@ -124,22 +131,27 @@ def plot_history(
             colors[key] = line.get_color()
             drawn_cost += 1
         xs2, ys2 = _series(records, f"{key}_cost")
-        if ys2 and (not ys or any(a != b for a, b in zip(ys, ys2))):
+        if ys2 and (not ys or (with_penalty and any(a != b for a, b in zip(ys, ys2)))):
             ax_cost.plot(
                 xs2,
                 ys2,
-                linestyle="--",
+                linestyle="--" if ys else "-",
                 marker=".",
                 color=colors.get(key),
-                label=f"{label}: cost + penalty (network2)" if ys else label,
+                label=f"{label}: with penalty (network2)",
             )
             drawn_cost += 1
+            drawn_penalty_only = drawn_penalty_only or not ys
         if key == "training" and not ys and not ys2:
             xs, ys = _series(records, "training_loss")
             if ys:
                 ax_cost.plot(xs, ys, marker=".", label="training (mean loss during the epoch)")
                 drawn_cost += 1
-    ax_cost.set_title("cost per example (dashed: with the regularization term)")
+    ax_cost.set_title(
+        "cost per example (dashed: + ½(λ/n)Σw², n = each set's size)"
+        if with_penalty or drawn_penalty_only
+        else "cost per example, without the regularization term"
+    )
     ax_cost.set_xlabel("epoch")
 
     drawn_acc = 0
@@ -157,7 +169,7 @@ def plot_history(
     for ax, drawn in ((ax_cost, drawn_cost), (ax_acc, drawn_acc)):
         ax.grid(True, alpha=0.3)
         if drawn:
-            ax.legend()
+            ax.legend(fontsize="small")
         else:
             ax.text(0.5, 0.5, "not monitored", ha="center", va="center", transform=ax.transAxes)
         if records:
