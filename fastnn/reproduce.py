@@ -492,8 +492,6 @@ def build_rows(experiments, runs, quick):
         epochs = rs[0].epochs
         label = exp.label
         reduced = quick and (epochs != exp.epochs or rs[0].n_training != (exp.train_size or FULL_TRAIN))
-        if reduced:
-            label += f" — QUICK: {epochs} epochs, {rs[0].n_training:,} images"
         values = [_value(r, exp.metric) for r in rs]
         fastnn_text = _summary(values)
         seconds = statistics.fmean(r.seconds for r in rs)
@@ -510,11 +508,31 @@ def build_rows(experiments, runs, quick):
             fastnn_text = f"{_summary(values)} vs {_summary([_value(r, other.metric) for r in ors])}"
             seconds = statistics.fmean(r.seconds for r in rs) + statistics.fmean(r.seconds for r in ors)
             extra = "both runs: 1 epoch"
-        diff = ""
-        if exp.book_value is not None and not reduced:
+        if exp.book_value is None:
+            diff = "(none)"
+        elif reduced:
+            diff = "n/a (quick)"
+        else:
             diff = f"{statistics.fmean(values) - exp.book_value:+.2f}"
+        if reduced:  # the reduction in the note column: the experiment's name stays whole
+            quick_note = f"QUICK: {epochs} epoch{'s' if epochs != 1 else ''}, {rs[0].n_training:,} images"
+            extra = f"{quick_note}; {extra}" if extra else quick_note
         rows.append((label, exp.book, fastnn_text, diff, extra, f"{seconds:.1f} s", str(len(rs))))
     return rows
+
+
+#: printed above the table of a --quick run
+QUICK_NOTE = (
+    "QUICK: reduced runs (at most {train:,} training and {eval:,} evaluation images, a few epochs, one "
+    "seed; see the note column): the fastnn column is NOT comparable to the book's, which are full "
+    "runs, and Δ is given for full runs only."
+)
+
+
+def commit_text(info):
+    """'fastnn 0.2.0 (f68bbd0)', or 'fastnn 0.2.0' when no git checkout says which commit."""
+    commit = info.get("commit")
+    return f"fastnn {info['fastnn']}" + (f" ({commit})" if commit and commit != "?" else "")
 
 
 HEADER = (
@@ -535,22 +553,23 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def text_table(rows):
+def text_table(rows, first_width=56):
+    """The table as text; a long experiment name wraps onto more lines (never cut)."""
+    import textwrap
+
+    wrapped = [[textwrap.wrap(r[0], first_width) or [""], *r[1:]] for r in rows]
     widths = [
-        max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i])
+        max(len(HEADER[i]), *(max(map(len, r[0])) if i == 0 else len(r[i]) for r in wrapped))
+        if rows
+        else len(HEADER[i])
         for i in range(len(HEADER))
     ]
-    widths[0] = min(widths[0], 70)
-    out = []
-    for row in [HEADER, *rows]:
-        cells = []
-        for i, c in enumerate(row):
-            if i == 0 and len(c) > widths[0]:
-                c = c[: widths[0] - 1] + "…"
-            cells.append(c.ljust(widths[i]))
-        out.append("  ".join(cells).rstrip())
-        if row is HEADER:
-            out.append("  ".join("-" * w for w in widths))
+    out = ["  ".join(h.ljust(w) for h, w in zip(HEADER, widths)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    for name_lines, *rest in wrapped:
+        for k, name in enumerate(name_lines):
+            cells = [name, *(rest if k == 0 else [""] * len(rest))]
+            out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
     return "\n".join(out)
 
 
@@ -669,14 +688,17 @@ def draw_slowdown(series, path, dpi=100):
                 ax.plot(
                     s["epoch"],
                     s["data_cost"],
-                    label=f"start (w, b) = ({s['w0']}, {s['b0']}), output {s['output_start']:.2f}",
+                    label=f"start (w, b) = ({s['w0']}, {s['b0']}), a = {s['output_start']:.2f}",
                 )
         eta = next(s["eta"] for s in series.values() if s["cost"] == cost)
         ax.set_title(f"{cost} cost, η = {eta}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("cost")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8)
+        if cost == "quadratic":  # between the curves, where neither passes
+            ax.legend(fontsize=8, loc="center", bbox_to_anchor=(0.43, 0.42))
+        else:
+            ax.legend(fontsize=8)
     _save(fig, path, "Learning slowdown (§3.1): one sigmoid neuron, input 1, target 0, 300 epochs")
 
 
@@ -690,14 +712,29 @@ def draw_softmax(series, path, dpi=100):
     ax.set_title(f"softmax, z = ({z[0]}, {z[1]}, {z[2]}, z4)", fontsize=10)
     ax.set_xlabel("z4")
     ax.set_ylabel("output activation")
-    ax.legend(fontsize=8, loc="center left")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.0, 0.47), ncol=2)
     for ax, key, zkey, what in (
         (axes[1], "a_c", "z", "distinct maximum"),
         (axes[2], "a_tie", "z_tie", "tie for the maximum"),
     ):
         zz = series[zkey]
         for j, a in enumerate(series[key]):
-            ax.plot(series["c"], a, label=f"a{j + 1} (z{j + 1} = {zz[j]})")
+            tied = [k for k in range(j) if zz[k] == zz[j]]
+            if tied:  # drawn dashed over its twin, which it would hide
+                ax.plot(
+                    series["c"],
+                    a,
+                    linestyle=(0, (4, 3)),
+                    linewidth=2,
+                    label=f"a{j + 1} (z{j + 1} = {zz[j]}, = a{tied[0] + 1})",
+                )
+            else:
+                ax.plot(
+                    series["c"],
+                    a,
+                    linewidth=2.5 if zz.count(zz[j]) > 1 else 1.5,
+                    label=f"a{j + 1} (z{j + 1} = {zz[j]})",
+                )
         ax.plot(series["c"], series["sum" + key[1:]], "k:", label="sum")
         ax.set_xscale("log")
         ax.set_xlabel("scale c")
@@ -766,7 +803,10 @@ def draw_regularization(run0, run1, path, quick=False, dpi=100):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8)
+        if ax is axes[0]:  # below the test curves, clear of them after the first epochs
+            ax.legend(fontsize=7, loc="lower right", ncol=2)
+        else:
+            ax.legend(fontsize=8)
     title = (
         f"L2 regularization (§3.2.1): the overfitting run with λ = 0.1 beside λ = 0 "
         f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)"
@@ -789,7 +829,7 @@ def draw_weight_init(series, path, quick=False, dpi=100):
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     title = (
-        f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g}, "
+        f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g},\n"
         f"{s['n_training']:,} images, {len(s['epoch'])} epochs"
     )
     _save(fig, path, title, quick, ax, fontsize=10)
@@ -945,10 +985,12 @@ def reproduce(
     table_rows = build_rows(experiments, runs, quick) if runs else []
     info = machine_info(dtype, n_threads)
     if table_rows:
+        if quick:
+            print(QUICK_NOTE.format(train=QUICK_TRAIN, eval=QUICK_EVAL) + "\n", file=out)
         print(markdown_table(table_rows) if print_markdown else text_table(table_rows), file=out)
         print(
             f"\nTotal {elapsed / 60:.1f} min on {info['cpu']} ({info['cores']} cores), {info['blas']}; "
-            f"fastnn {info['fastnn']} ({info['commit']}), {info['dtype']}.",
+            f"{commit_text(info)}, {info['dtype']}.",
             file=out,
             flush=True,
         )
@@ -1049,6 +1091,7 @@ def _report(command, quick, seeds, rows, info, elapsed, load_start, json_file, w
                 "range is noise."
             ),
             "",
+            *([QUICK_NOTE.format(train=QUICK_TRAIN, eval=QUICK_EVAL), ""] if quick else []),
             markdown_table(rows),
             "",
         ]
@@ -1068,10 +1111,7 @@ def _report(command, quick, seeds, rows, info, elapsed, load_start, json_file, w
         "",
         f"- CPU: {info['cpu']}, {info['cores']} cores available",
         f"- BLAS: {info['blas']}; fastnn threads: {info['n_threads']}",
-        (
-            f"- Python {info['python']}, NumPy {info['numpy']}, fastnn {info['fastnn']} "
-            f"(commit {info['commit']}), {info['dtype']}"
-        ),
+        (f"- Python {info['python']}, NumPy {info['numpy']}, {commit_text(info)}, {info['dtype']}"),
         (
             f"- {info['date']}; total {elapsed / 60:.1f} min; load average at the start {load_start}, at the "
             f"end {info['load_average']} (1/5/15 min; other work on the machine slows the times, not the "

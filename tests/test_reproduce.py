@@ -148,6 +148,10 @@ def test_reproduce_quick_writes_six_figures_that_show_the_chapter(tmp_path, mnis
     ):
         assert f"] {key} seed 0:" in r.stderr
     assert "82.27 %" in r.stdout and "QUICK" in r.stdout
+    # quick numbers are said to be not comparable; names whole; Δ says why it is empty (#24)
+    assert "NOT comparable to the book's" in r.stdout and "n/a (quick)" in r.stdout
+    assert "…" not in r.stdout and "(?)" not in r.stdout
+    assert "NOT comparable to the book's" in (tmp_path / "report.md").read_text()
     payload = json.loads((tmp_path / "all.json").read_text())
     assert len(payload["runs"]) == 10 and set(payload["figures"]) >= set(FIGURES) - {"regularization"}
     assert "| Experiment" in (tmp_path / "report.md").read_text()
@@ -179,3 +183,16 @@ def test_bench_wrapper_keeps_its_table(tmp_path, mnist_dir):
     assert r.returncode == 0, r.stderr
     assert "| [784,30,10], η=0.1, λ=5.0: validation accuracy after epoch 1" in r.stdout
     assert "softmax + log-likelihood" in (tmp_path / "r.md").read_text()
+
+
+def test_text_table_wraps_long_names_and_footer_without_unknown_commit():
+    from fastnn.reproduce import HEADER, commit_text, text_table
+
+    name = "an experiment with a very long name " * 3
+    row = (name.strip(), "95.49 %", "81.10 %", "n/a (quick)", "QUICK: 1 epoch", "0.4 s", "1")
+    text = text_table([row])
+    assert "…" not in text
+    assert " ".join(text.split()).count("very long name") == 3  # every word kept, wrapped
+    assert text.splitlines()[0].startswith(HEADER[0])
+    assert commit_text({"fastnn": "0.2.0", "commit": "?"}) == "fastnn 0.2.0"
+    assert commit_text({"fastnn": "0.2.0", "commit": "abc1234"}) == "fastnn 0.2.0 (abc1234)"
