@@ -666,6 +666,7 @@ def build_parser() -> _Parser:
             plot_metavar="DIR",
         ),
         _opt("--top", "best trials in the final table", type=_pos_int, default=5, metavar="K"),
+        _flag("-v --verbose", "also print a line per epoch of every trial (its validation value)"),
         *_progress_options("print only the final table", _bar_over("trials")),
     )
 
@@ -1588,6 +1589,25 @@ class _TrialPrinter:
             else:
                 print(line, flush=True)
 
+    def epoch(self, number, record, value):
+        """Search's epoch_callback (any thread): the bar's postfix on a terminal; with -v a line."""
+        with self.lock:
+            if self.bar is not None:
+                self.bar.set_postfix_str(
+                    f"trial {number} epoch {record.epoch} {_fmt_value(value, self.metric)}", refresh=True
+                )
+            if not self.args.verbose or self.args.quiet:
+                return
+            line = (
+                f"  trial {number:>3}  epoch {record.epoch:>3}  {_fmt_value(value, self.metric):>8}  "
+                f"eta {record.eta:.4g}  {record.seconds:.2f} s"
+            )
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stdout)
+                sys.stdout.flush()
+            else:
+                print(line, flush=True)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()
@@ -1689,7 +1709,7 @@ def _tune_outputs(args, search, training, ds, metric):
     if args.plot:
         try:
             os.makedirs(args.plot, exist_ok=True)
-            written, skipped = ft.plot_study(study, args.plot)
+            written, skipped = ft.plot_study(study, args.plot, metric=metric)
             for name, path in written.items():
                 _note(args, f"wrote the {name} plot to {path}")
             for name, why in skipped.items():
@@ -1807,6 +1827,7 @@ def _run_tune(args, ft, training, ds, sizes, dtype, fixed, n_trials, client):
             pruner="median" if args.prune else "none",
             eta_from_threshold=args.eta_from_threshold,
             callbacks=[printer],
+            epoch_callback=printer.epoch,
             heartbeat=args.heartbeat,
             grace_period=args.grace,
             retries=args.retries,

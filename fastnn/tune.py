@@ -524,6 +524,7 @@ class Search:
         pruner="median",
         eta_from_threshold=False,
         callbacks=(),
+        epoch_callback=None,
         stop=None,
         heartbeat=DEFAULT_HEARTBEAT,
         grace_period=None,
@@ -662,6 +663,9 @@ class Search:
         except storage_errors() as e:
             raise storage_error(e, storage, "cannot read the trials of") from None
         self.callbacks = list(callbacks)
+        if epoch_callback is not None and not callable(epoch_callback):
+            raise TypeError(f"epoch_callback: expected a callable, got {epoch_callback!r}")
+        self.epoch_callback = epoch_callback  # (trial number, EpochRecord, value) after each epoch
         self.stop = stop if stop is not None else threading.Event()
         self.interrupted = False
         self._lock = threading.Lock()
@@ -750,7 +754,10 @@ class Search:
             """SGD's callback: never raises (an error, e.g. from the storage, is kept and raised
             after SGD has returned); returns False to stop the run."""
             try:
-                trial.report(self.settings.epoch_value(net, rec, self.evaluation), rec.epoch)
+                value = self.settings.epoch_value(net, rec, self.evaluation)
+                if self.epoch_callback is not None:
+                    self.epoch_callback(trial.number, rec, value)
+                trial.report(value, rec.epoch)
                 if self.stop.is_set():
                     why.append("interrupted")
                 elif trial.should_prune():
@@ -900,7 +907,16 @@ class Search:
         """What a Dask worker needs to run trials: no data (scattered once), study, lock, stop flag
         or callbacks (the worker's own)."""
         state = dict(self.__dict__)
-        for name in ("training", "evaluation", "study", "_lock", "stop", "callbacks", "dask_client"):
+        for name in (
+            "training",
+            "evaluation",
+            "study",
+            "_lock",
+            "stop",
+            "callbacks",
+            "epoch_callback",
+            "dask_client",
+        ):
             state[name] = None
         state["best_network"] = None
         if self.study is not None:  # else a worker's copy, sent on (Dask moves tasks between workers)
@@ -1156,9 +1172,53 @@ PLOTS = {
 }
 
 
-def plot_study(study, directory, dpi=100):
+def _tidy_axes(axes, objective_label, percent):
+    """Optuna's matplotlib plots made readable: on log axes, a few major ticks with labels and no
+    minor labels (they overlapped); the objective named and, for an accuracy, shown in percent as
+    the CLI prints it (not "Objective Value" on a 0-1 scale)."""
+    import math
+
+    from matplotlib.ticker import (
+        FixedLocator,
+        FuncFormatter,
+        LogFormatterSciNotation,
+        NullFormatter,
+        PercentFormatter,
+    )
+
+    for ax in axes:
+        if ax.get_xscale() == "log":
+            lo, hi = sorted(ax.get_xlim())
+            if lo > 0 and math.log10(hi / lo) >= 2:  # decades: at most 4 labelled
+                decades = list(range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1))
+                step = -(-len(decades) // 4)
+                ax.xaxis.set_major_locator(FixedLocator([10.0**k for k in decades[::step]]))
+                ax.xaxis.set_major_formatter(LogFormatterSciNotation())
+            elif lo > 0:  # under two decades: 1-2-5 values inside the range
+                ticks = [
+                    m * 10.0**k
+                    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                    for m in (1, 2, 5)
+                    if lo <= m * 10.0**k <= hi
+                ]
+                ax.xaxis.set_major_locator(FixedLocator(ticks))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        if ax.get_ylabel() == "Objective Value":
+            ax.set_ylabel(objective_label)
+        legend = ax.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                if text.get_text() == "Objective Value":
+                    text.set_text(objective_label)
+        if percent:
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+def plot_study(study, directory, dpi=100, metric=None):
     """Optuna's optimization history, parameter importances and slice plots as PNGs in
-    `directory` (written atomically). Returns {name: path written}, {name: reason not written}."""
+    `directory` (written atomically). Returns {name: path written}, {name: reason not written}.
+    ``metric`` ("accuracy" or "cost"): the objective's name on the axes (accuracy in percent)."""
     import io
     import os
 
@@ -1172,20 +1232,25 @@ def plot_study(study, directory, dpi=100):
     written, skipped = {}, {}
     for name, fn in PLOTS.items():
         path = os.path.join(directory, f"{name}.png")
-        try:
-            with warnings.catch_warnings():  # "experimental" since Optuna 2.2
-                warnings.simplefilter("ignore", _optuna().exceptions.ExperimentalWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _optuna().exceptions.ExperimentalWarning)  # since Optuna 2.2
+            # a parameter with a single value: matplotlib's "identical low and high xlims" (harmless)
+            warnings.filterwarnings("ignore", message=".*identical low and high", category=UserWarning)
+            try:
                 ax = getattr(ovm, fn)(study)
-        except Exception as e:  # e.g. importances need two finished trials  # noqa: BLE001
-            skipped[name] = str(e).splitlines()[0] if str(e) else type(e).__name__
-            continue
-        first = np.ravel(ax)[0] if isinstance(ax, np.ndarray) else ax
-        fig = first.get_figure()
-        try:
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-            atomic_write_bytes(path, buf.getvalue())
-            written[name] = path
-        finally:
-            plt.close(fig)
+            except Exception as e:  # e.g. importances need two finished trials  # noqa: BLE001
+                skipped[name] = str(e).splitlines()[0] if str(e) else type(e).__name__
+                continue
+            axes = list(np.ravel(ax)) if isinstance(ax, np.ndarray) else [ax]
+            fig = axes[0].get_figure()
+            try:
+                if name != "importances":
+                    label = f"validation {metric}" if metric else "objective (validation)"
+                    _tidy_axes(axes, label, metric == "accuracy")
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+                atomic_write_bytes(path, buf.getvalue())
+                written[name] = path
+            finally:
+                plt.close(fig)
     return written, skipped
