@@ -6,7 +6,8 @@
 Builds a tiny LD_PRELOAD library that counts every malloc/calloc/realloc/posix_memalign/
 aligned_alloc call in the process (C, Cython, numpy, OpenBLAS alike), then re-runs this script
 under it. One compiled ``Trainer.train`` call is timed for 1 mini-batch and for 5,000 mini-batches
-of [784, 30, 10] (and the dropout + momentum variant); any allocation per mini-batch would show up as
+of [784, 30, 10] (and the dropout + momentum variant; each also on a team of 2 threads, which is
+created once per call); any allocation per mini-batch would show up as
 a difference of thousands between the two counts. Also prints Python-level allocations seen by
 tracemalloc in the same window.
 """
@@ -79,11 +80,16 @@ def measure():
     n, B = 50_000, 10
     X = rng.random((n, 784))
     y = rng.integers(0, 10, n).astype(np.intp)
-    for label, kw in (("plain SGD + L2", {}), ("dropout 0.5 + momentum 0.9", dict(momentum=0.9))):
+    for label, kw, T in (
+        ("plain SGD + L2", {}, 1),
+        ("dropout 0.5 + momentum 0.9", dict(momentum=0.9), 1),
+        ("plain SGD + L2, 2 threads", {}, 2),
+        ("dropout+momentum, 2 threads", dict(momentum=0.9), 2),
+    ):
         net = Network([784, 30, 10], seed=0)
         lay = net._layout
         velocity = np.zeros_like(net._params) if kw else None
-        trainer = _core.Trainer(lay, net._params, B, velocity, 0.5 if kw else 0.0, 1)
+        trainer = _core.Trainer(lay, net._params, B, velocity, 0.5 if kw else 0.0, 1, n_threads=T)
         t = _core.Targets(lay, y, None, n)
         perm = rng.permutation(n).astype(np.intp)
         trainer.begin(X, t, perm, 5.0, n, "l2", **kw)

@@ -38,6 +38,8 @@ static inline uint64_t rng_step(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64
     return result;
 }
 
+uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3]); }
+
 /* ---- double ---- */
 #define REAL double
 #define SFX _d

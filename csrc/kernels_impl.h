@@ -227,10 +227,11 @@ ptrdiff_t FN(fnn_count_correct)(const REAL *restrict z, const ptrdiff_t *restric
 /* BP3 + update of the biases, d carrying the step -eta/m: b <- b + sum_rows(d), or with momentum
  * vb <- mu vb + sum_rows(d); b <- b + vb. tmp holds n values of scratch. */
 FNN_HOT void FN(fnn_bias_step)(REAL *restrict b, REAL *restrict vb, const REAL *restrict d, ptrdiff_t m,
-                       ptrdiff_t n, REAL mu, REAL *restrict tmp) {
+                       ptrdiff_t n, ptrdiff_t ld, REAL mu, REAL *restrict tmp) {
+    /* d's rows are ld apart (a block of columns of a wider δ: one thread's neurons) */
     for (ptrdiff_t j = 0; j < n; j++) tmp[j] = d[j];
     for (ptrdiff_t i = 1; i < m; i++) {
-        const REAL *restrict row = d + i * n;
+        const REAL *restrict row = d + i * ld;
         for (ptrdiff_t j = 0; j < n; j++) tmp[j] += row[j];
     }
     if (vb == NULL) {
@@ -295,23 +296,24 @@ FNN_HOT int FN(fnn_all_finite)(const REAL *restrict x, ptrdiff_t count) {
     return bad == 0;
 }
 
-/* Dropout mask: 0 with probability p, else 1/(1-p) (inverted dropout), one 53-bit uniform each.
- * The generator's state lives in locals for the loop (no call, no memory round trip per draw). */
-void FN(fnn_fill_mask)(REAL *restrict mask, ptrdiff_t count, uint64_t *rng, double p) {
+/* Dropout mask of an (m, n) block with rows ld apart: 0 with probability p, else 1/(1-p)
+ * (inverted dropout), from the counter-based stream of kernels.h (one 53-bit uniform each). */
+void FN(fnn_fill_mask)(REAL *restrict mask, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ld, const fnn_drop *drop) {
+    const double p = drop->p;
     const REAL keep = (REAL)(1.0 / (1.0 - p));
-    uint64_t s0 = rng[0], s1 = rng[1], s2 = rng[2], s3 = rng[3];
-    for (ptrdiff_t i = 0; i < count; i++) {
-        const double u = (double)(rng_step(&s0, &s1, &s2, &s3) >> 11) * 0x1.0p-53;
-        mask[i] = u >= p ? keep : (REAL)0;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const uint64_t h = fnn_drop_row(drop, i);
+        REAL *restrict row = mask + i * ld;
+        for (ptrdiff_t j = 0; j < n; j++) row[j] = fnn_drop_u(drop, h, j) >= p ? keep : (REAL)0;
     }
-    rng[0] = s0, rng[1] = s1, rng[2] = s2, rng[3] = s3;
 }
 
-/* out <- a * mask with a fresh mask. */
-FNN_HOT void FN(fnn_dropout)(REAL *restrict out, REAL *restrict mask, const REAL *restrict a, ptrdiff_t count,
-                     uint64_t *rng, double p) {
-    FN(fnn_fill_mask)(mask, count, rng, p);
-    for (ptrdiff_t i = 0; i < count; i++) out[i] = a[i] * mask[i];
+/* out <- a * mask with the block's mask (all three (m, n) with rows ld apart). */
+FNN_HOT void FN(fnn_dropout)(REAL *restrict out, REAL *restrict mask, const REAL *restrict a, ptrdiff_t m,
+                             ptrdiff_t n, ptrdiff_t ld, const fnn_drop *drop) {
+    FN(fnn_fill_mask)(mask, m, n, ld, drop);
+    for (ptrdiff_t i = 0; i < m; i++)
+        for (ptrdiff_t j = 0; j < n; j++) out[i * ld + j] = a[i * ld + j] * mask[i * ld + j];
 }
 
 #undef FN

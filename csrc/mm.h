@@ -2,10 +2,13 @@
  * with the elementwise work around them fused in (see mm_impl.h and DESIGN.md):
  *
  *   forward   z (m, n_out) = act(A · Wᵀ + b), A's row i read at a + rows[i] * lda (rows == NULL:
- *             consecutive rows), optionally dropout: mask (m, n_out) drawn from rng, drop = z * mask
+ *             consecutive rows), z's rows ldz apart (ldz > n_out: one thread's block of neurons),
+ *             optionally dropout: mask (m, n_out) from the counter-based stream dr (kernels.h),
+ *             drop = z * mask, both with z's layout
  *   backward  dp (m, n_in) = (d · W) ⊙ act'(ap) [⊙ mask]                              (BP2)
+ *             dp, ap, mask and W with rows ld apart (ld > n_in: a block of columns)
  *   update    W ← βW + δᵀA (L1: W − c sgn W + δᵀA; momentum: V ← μV + δᵀA − c(W|sgn W),
- *             W ← W + V) and b ← b + Σ_rows δ (momentum: vb ← μ vb + Σ δ, b ← b + vb), where δ
+ *             W ← W + V) and b ← b + Σ_rows δ (δ's rows ldd apart: ldd > n_out, a block of rows of W) (momentum: vb ← μ vb + Σ δ, b ← b + vb), where δ
  *             already carries the step −η/m (the caller scales δᴸ once; BP2 passes it on); the
  *             bias step is fnn_bias_step's, with tmp its n_out values of scratch
  *
@@ -79,19 +82,19 @@ static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
 }
 
 #define FNN_MM_DECLARE_TYPES(REAL, SFX)                                                           \
-    typedef void (*fnn_mm_forward##SFX##_t)(REAL *z, const REAL *a, ptrdiff_t lda,                \
+    typedef void (*fnn_mm_forward##SFX##_t)(REAL *z, ptrdiff_t ldz, const REAL *a, ptrdiff_t lda, \
                                             const ptrdiff_t *rows, ptrdiff_t m, const REAL *w,    \
                                             const REAL *b, ptrdiff_t n_out, ptrdiff_t n_in,       \
-                                            int act, REAL *drop, REAL *mask, uint64_t *rng,       \
-                                            double p, const fnn_prefetch *pf);                    \
+                                            int act, REAL *drop, REAL *mask, const fnn_drop *dr,  \
+                                            const fnn_prefetch *pf);                              \
     typedef void (*fnn_mm_backward##SFX##_t)(REAL *dp, const REAL *d, ptrdiff_t m, const REAL *w, \
-                                             ptrdiff_t n_out, ptrdiff_t n_in, const REAL *ap,     \
-                                             const REAL *mask, int act);                          \
+                                             ptrdiff_t n_out, ptrdiff_t n_in, ptrdiff_t ld,       \
+                                             const REAL *ap, const REAL *mask, int act);          \
     typedef void (*fnn_mm_update##SFX##_t)(REAL *w, REAL *b, REAL *vw, REAL *vb, const REAL *d,   \
-                                           const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,   \
-                                           ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,          \
-                                           REAL beta, REAL mu, REAL c, int reg, REAL *tmp,        \
-                                           const fnn_prefetch *pf);
+                                           ptrdiff_t ldd, const REAL *a, ptrdiff_t lda,           \
+                                           const ptrdiff_t *rows, ptrdiff_t m, ptrdiff_t n_out,   \
+                                           ptrdiff_t n_in, REAL beta, REAL mu, REAL c, int reg,   \
+                                           REAL *tmp, const fnn_prefetch *pf);
 
 FNN_MM_DECLARE_TYPES(double, _d)
 FNN_MM_DECLARE_TYPES(float, _f)

@@ -214,13 +214,13 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
 }
 
 #define FWD_CALL(RI, RO)                                                                       \
-    MF(fwd_blk)(zb + o0, n_out, arow, k0, w + o0 * n_in + k0, n_in, b + o0, len, k0 == 0, RI, RO)
+    MF(fwd_blk)(zb + o0, ldz, arow, k0, w + o0 * n_in + k0, n_in, b + o0, len, k0 == 0, RI, RO)
 #define FWD_RO_CASES(RI) SWITCH_N(ro, F_RO, FWD_CALL, RI)
 
-void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
-                        ptrdiff_t m, const REAL *restrict w, const REAL *restrict b,
-                        ptrdiff_t n_out, ptrdiff_t n_in, int act, REAL *drop, REAL *mask,
-                        uint64_t *rng, double p, const fnn_prefetch *pf) {
+void MF(fnn_mm_forward)(REAL *restrict z, ptrdiff_t ldz, const REAL *a, ptrdiff_t lda,
+                        const ptrdiff_t *rows, ptrdiff_t m, const REAL *restrict w,
+                        const REAL *restrict b, ptrdiff_t n_out, ptrdiff_t n_in, int act,
+                        REAL *drop, REAL *mask, const fnn_drop *dr, const fnn_prefetch *pf) {
     /* Columns in chunks, so that a block's F_RI rows of A and F_RO rows of W stay in L1 together
      * while the W blocks stream by (AVX-512 f64 784-input rows: two chunks; f32, and AVX2's 3 x 3
      * blocks: one); a chunk's dot products are added to z. */
@@ -234,7 +234,7 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
         const int ri = (int)(m - i0 < F_RI ? m - i0 : F_RI);
         const REAL *arow[F_RI];
         for (int i = 0; i < F_RI; i++) arow[i] = ROW(a, lda, rows, i0 + (i < ri ? i : 0));
-        REAL *zb = z + i0 * n_out;
+        REAL *zb = z + i0 * ldz;
         for (ptrdiff_t k0 = 0; k0 < n_in; k0 += kc) {
             const ptrdiff_t len = n_in - k0 < kc ? n_in - k0 : kc;
             for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
@@ -250,9 +250,16 @@ void MF(fnn_mm_forward)(REAL *restrict z, const REAL *a, ptrdiff_t lda, const pt
             }
         }
         /* activation (+ dropout) on this row block while it is in L1; the bias is in already */
-        MM_CAT(fnn_activate, SFX)(zb, NULL, ri, n_out, act);
-        if (mask != NULL)
-            MM_CAT(fnn_dropout, SFX)(drop + i0 * n_out, mask + i0 * n_out, zb, ri * n_out, rng, p);
+        if (ldz == n_out) {
+            MM_CAT(fnn_activate, SFX)(zb, NULL, ri, n_out, act);
+        } else { /* a block of columns (one thread's neurons): row by row */
+            for (int i = 0; i < ri; i++) MM_CAT(fnn_activate, SFX)(zb + i * ldz, NULL, 1, n_out, act);
+        }
+        if (mask != NULL) {
+            fnn_drop blk = *dr;
+            blk.row0 += i0;
+            MM_CAT(fnn_dropout, SFX)(drop + i0 * ldz, mask + i0 * ldz, zb, ri, n_out, ldz, &blk);
+        }
     }
 }
 
@@ -288,8 +295,8 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
 }
 
 #define BWD_ARGS(RI, CK)                                                                       \
-    dp + i0 * n_in + k, d + i0 * n_out, w + k, n_out, n_in, ap + i0 * n_in + k,                \
-        mask ? mask + i0 * n_in + k : NULL, act, RI, CK, last
+    dp + i0 * ld + k, d + i0 * n_out, w + k, n_out, ld, ap + i0 * ld + k,                      \
+        mask ? mask + i0 * ld + k : NULL, act, RI, CK, last
 #define BWD_FULL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 1)
 #define BWD_TAIL(RI, CK) MF(bwd_blk)(BWD_ARGS(RI, CK), 0)
 #define BWD_CK_CASES(RI)                                                                       \
@@ -300,8 +307,10 @@ MM_INLINE void MF(bwd_blk)(REAL *restrict dp, const REAL *restrict d, const REAL
     }
 
 void MF(fnn_mm_backward)(REAL *restrict dp, const REAL *restrict d, ptrdiff_t m,
-                         const REAL *restrict w, ptrdiff_t n_out, ptrdiff_t n_in,
+                         const REAL *restrict w, ptrdiff_t n_out, ptrdiff_t n_in, ptrdiff_t ld,
                          const REAL *restrict ap, const REAL *restrict mask, int act) {
+    /* columns [0, n_in) of dp, ap, mask and W, whose rows are ld apart (ld > n_in: a block of
+     * columns, one thread's share; each column's sums are the same operations either way) */
     const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
     for (ptrdiff_t i0 = 0; i0 < m; i0 += B_RI) {
         const int ri = (int)(m - i0 < B_RI ? m - i0 : B_RI);
@@ -381,7 +390,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
 }
 
 #define UPD_ARGS(RO, CK)                                                                       \
-    wb, vb_, n_in, d + o0, n_out, arow, k, m, beta, mu, c, reg, RO, CK, last
+    wb, vb_, n_in, d + o0, ldd, arow, k, m, beta, mu, c, reg, RO, CK, last
 #define UPD_CALL(RO, CK)                                                                       \
     do {                                                                                       \
         if (last == VW) {                                                                      \
@@ -395,7 +404,7 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
 #define UPD_CK_CASES(RO) SWITCH_N(ck, U_CK, UPD_CALL, RO)
 
 /* One pass over W (and V) for the rows arow[0..m): every block once. */
-static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restrict d,
+static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restrict d, ptrdiff_t ldd,
                          const REAL *const *arow, ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,
                          REAL beta, REAL mu, REAL c, int reg, fnn_pf_cursor *pfc) {
     const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
@@ -419,13 +428,14 @@ static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restri
 }
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
-                       const REAL *restrict d, const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows,
+                       const REAL *restrict d, ptrdiff_t ldd, const REAL *a, ptrdiff_t lda,
+                       const ptrdiff_t *rows,
                        ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL beta, REAL mu, REAL c,
                        int reg, REAL *restrict tmp, const fnn_prefetch *pf) {
     const ptrdiff_t nv = (n_in + VW - 1) / VW;
     fnn_pf_cursor pfc = fnn_pf_begin(pf, ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO));
     /* biases (eq. 94, or their velocity): b <- b + Σ_rows δ (δ carries the step) */
-    MM_CAT(fnn_bias_step, SFX)(b, vb, d, m, n_out, mu, tmp);
+    MM_CAT(fnn_bias_step, SFX)(b, vb, d, m, n_out, ldd, mu, tmp);
     /* The blocks read A's rows through a table of row pointers (computed once, not per block
      * and row), MM_PASS_ROWS rows per pass over W. A second pass (m > MM_PASS_ROWS) adds its
      * rows' δᵀA to W as it is (the same operations, in the same order, as one pass) and, with
@@ -435,11 +445,12 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
         const ptrdiff_t mc = m - r0 < MM_PASS_ROWS ? m - r0 : MM_PASS_ROWS;
         for (ptrdiff_t i = 0; i < mc; i++) arow[i] = ROW(a, lda, rows, r0 + i);
         if (r0 == 0) {
-            MF(upd_pass)(w, vw, d, arow, mc, n_out, n_in, beta, mu, c, reg, &pfc);
+            MF(upd_pass)(w, vw, d, ldd, arow, mc, n_out, n_in, beta, mu, c, reg, &pfc);
         } else {
-            MF(upd_pass)(w, NULL, d + r0 * n_out, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
+            MF(upd_pass)(w, NULL, d + r0 * ldd, ldd, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
             if (vw != NULL)
-                MF(upd_pass)(vw, NULL, d + r0 * n_out, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
+                MF(upd_pass)(vw, NULL, d + r0 * ldd, ldd, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE,
+                             &pfc);
         }
     }
 }

@@ -45,6 +45,7 @@ class Trainer:
     bad_index: int
     rng_state: tuple[int, int, int, int]
     kernels: tuple[str, ...]
+    threads: int
     def __init__(
         self,
         layout: Layout,
@@ -53,6 +54,7 @@ class Trainer:
         velocity: _Floats | None = None,
         dropout: float = 0.0,
         seed: int = 0,
+        n_threads: int = 1,
     ) -> None: ...
     def begin(
         self,
@@ -68,15 +70,25 @@ class Trainer:
     ) -> None: ...
     def train(self, start: int, stop: int, eta: float, check_input: bool = False) -> float: ...
 
-def fill_mask(seed: int, count: int, p: float, dtype: npt.DTypeLike = ...) -> _Floats: ...
+def useful_threads(sizes: Any, batch_size: int, n_threads: int, itemsize: int = 8) -> int: ...
+def fill_mask(
+    key: int,
+    rows: int,
+    cols: int,
+    p: float,
+    dtype: npt.DTypeLike = ...,
+    row0: int = 0,
+    col0: int = 0,
+) -> _Floats: ...
+def epoch_keys(seed: int, count: int) -> list[int]: ...
 
 class MaskStream:
     seed: int
     p: float
     dtype: np.dtype[Any]
-    drawn: int
+    keys: list[int]
     def __init__(self, seed: int, p: float, dtype: npt.DTypeLike = ...) -> None: ...
-    def next(self, shape: tuple[int, ...]) -> _Floats: ...
+    def batch(self, epoch: int, row0: int, m: int, hidden_sizes: Any) -> list[_Floats]: ...
 
 def evaluate(
     layout: Layout,

@@ -28,7 +28,23 @@ cdef extern from "kernels.h" nogil:
     int FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD
     int FNN_REG_NONE, FNN_REG_L2, FNN_REG_L1
 
+    ctypedef struct fnn_drop:
+        uint64_t key
+        Py_ssize_t row0
+        Py_ssize_t col0
+        double p
     void fnn_rng_seed(uint64_t *state, uint64_t seed)
+    uint64_t fnn_rng_next(uint64_t *state)
+
+cdef extern from "team.h" nogil:
+    ctypedef struct fnn_team:
+        pass
+    ctypedef void (*fnn_team_fn)(void *ctx, fnn_team *team, int tid) noexcept nogil
+    int FNN_TEAM_MAX
+    int fnn_team_run(int n, fnn_team_fn fn, void *ctx)
+    int fnn_team_sync(fnn_team *team)
+    void fnn_team_stop(fnn_team *team)
+    int fnn_team_size(const fnn_team *team)
 
 cdef extern from "mm.h" nogil:
     ctypedef struct fnn_prefetch:
@@ -38,26 +54,27 @@ cdef extern from "mm.h" nogil:
         Py_ssize_t m
     ctypedef struct fnn_mm_table:
         const char *name
-        void (*forward_d)(double *z, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
-                          Py_ssize_t m, const double *w, const double *b, Py_ssize_t n_out,
-                          Py_ssize_t n_in, int act, double *drop, double *mask, uint64_t *rng,
-                          double p, const fnn_prefetch *pf) noexcept nogil
-        void (*forward_f)(float *z, const float *a, Py_ssize_t lda, const Py_ssize_t *rows,
-                          Py_ssize_t m, const float *w, const float *b, Py_ssize_t n_out,
-                          Py_ssize_t n_in, int act, float *drop, float *mask, uint64_t *rng,
-                          double p, const fnn_prefetch *pf) noexcept nogil
+        void (*forward_d)(double *z, Py_ssize_t ldz, const double *a, Py_ssize_t lda,
+                          const Py_ssize_t *rows, Py_ssize_t m, const double *w, const double *b,
+                          Py_ssize_t n_out, Py_ssize_t n_in, int act, double *drop, double *mask,
+                          const fnn_drop *dr, const fnn_prefetch *pf) noexcept nogil
+        void (*forward_f)(float *z, Py_ssize_t ldz, const float *a, Py_ssize_t lda,
+                          const Py_ssize_t *rows, Py_ssize_t m, const float *w, const float *b,
+                          Py_ssize_t n_out, Py_ssize_t n_in, int act, float *drop, float *mask,
+                          const fnn_drop *dr, const fnn_prefetch *pf) noexcept nogil
         void (*backward_d)(double *dp, const double *d, Py_ssize_t m, const double *w,
-                           Py_ssize_t n_out, Py_ssize_t n_in, const double *ap, const double *mask,
-                           int act) noexcept nogil
+                           Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t ld, const double *ap,
+                           const double *mask, int act) noexcept nogil
         void (*backward_f)(float *dp, const float *d, Py_ssize_t m, const float *w, Py_ssize_t n_out,
-                           Py_ssize_t n_in, const float *ap, const float *mask, int act) noexcept nogil
+                           Py_ssize_t n_in, Py_ssize_t ld, const float *ap, const float *mask,
+                           int act) noexcept nogil
         void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
-                         const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
-                         Py_ssize_t n_out, Py_ssize_t n_in, double beta, double mu,
+                         Py_ssize_t ldd, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
+                         Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, double beta, double mu,
                          double c, int reg, double *tmp, const fnn_prefetch *pf) noexcept nogil
-        void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, const float *a,
-                         Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m, Py_ssize_t n_out,
-                         Py_ssize_t n_in, float beta, float mu, float c,
+        void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, Py_ssize_t ldd,
+                         const float *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
+                         Py_ssize_t n_out, Py_ssize_t n_in, float beta, float mu, float c,
                          int reg, float *tmp, const fnn_prefetch *pf) noexcept nogil
     const fnn_mm_table *fnn_mm_select(const char *name)
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
@@ -298,8 +315,343 @@ cdef class Targets:
 # Training
 # ---------------------------------------------------------------------------------------------
 
+# The stages of one mini-batch (DESIGN.md, "One training on every core"). A Run holds what a
+# compiled ``train`` call needs; each thread of the team walks the chunk's mini-batches with its own
+# Batch and calls the stages on its share: the neurons [part(n, tid), part(n, tid + 1)) of every
+# hidden layer (its rows of W: its slice of the forward and its rows' update), the same columns of
+# BP2's δ, and thread 0 alone the output layer (forward, δᴸ, BP2, update: small). Each neuron's sums
+# are the same operations in the same order whatever thread computes them, so results do not
+# depend on the number of threads. With one thread every stage is the whole layer, as it always was.
+cdef struct Run:
+    const void *X
+    Py_ssize_t n
+    void *P
+    void *V
+    void *work
+    const Py_ssize_t *labels
+    const void *T
+    const Py_ssize_t *perm
+    Py_ssize_t *lab
+    const void *sw
+    Py_ssize_t start, stop, n_total
+    double eta, lmbda, momentum, dropout_p
+    int reg
+    bint track_loss, check_input, check_indices
+    int L, hidden_act, output_act, cost
+    Py_ssize_t B, tmp_off, tmp_stride, target_off
+    const Py_ssize_t *sizes
+    const Py_ssize_t *w_off
+    const Py_ssize_t *b_off
+    const Py_ssize_t *act_off
+    const Py_ssize_t *delta_off
+    const Py_ssize_t *drop_off
+    const Py_ssize_t *mask_off
+    const Py_ssize_t *hid_off
+    const unsigned char *own
+    const fnn_mm_table *mm
+    uint64_t drop_key
+    double loss                 # thread 0's summed loss
+    Py_ssize_t *bad             # per thread: [2 tid] first bad input batch, [2 tid + 1] bad index
+
+
+cdef struct Batch:
+    Py_ssize_t k, r0, m
+    const Py_ssize_t *rows      # perm + r0, or NULL (consecutive rows)
+    const Py_ssize_t *batch_labels
+    const void *batch_targets
+    bint gathered               # layer 0 on BLAS with a perm: the rows gathered into act[0]
+    fnn_prefetch pf_fwd, pf_upd
+    double step, shrink, beta
+
+
+# Rows of W (neurons) per share are multiples of ROW_GRAIN, BP2's columns of COL_GRAIN (a vector).
+cdef enum:
+    ROW_GRAIN = 4
+    COL_GRAIN = 16
+
+
+cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexcept nogil:
+    """Start of thread t's share of n items in blocks of `grain` (t = T: n)."""
+    cdef Py_ssize_t nb = (n + grain - 1) // grain
+    return min(n, (nb * t // T) * grain)
+
+
+cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
+                            const floating *X) noexcept nogil:
+    """The mini-batch's rows and y, and the checks that must pass before it changes anything:
+    0 = go, 1 = an index out of range, 2 = input rows not finite (this thread's share of them).
+    Every thread checks the perm indices; thread 0 (the only reader of y) gathers and checks y."""
+    cdef Py_ssize_t B = r.B, n = r.n, d0 = r.sizes[0], K = r.sizes[r.L], i, lo, hi
+    cdef const Py_ssize_t *perm = r.perm
+    cdef const floating *T_ = <const floating*>r.T
+    cdef floating *work = <floating*>r.work
+    cdef const floating *a_in
+    b.k = k
+    b.r0 = k * B
+    b.m = min(B, n - b.r0)
+    cdef Py_ssize_t r0 = b.r0, m = b.m
+    b.rows = perm + r0 if perm != NULL else NULL
+    b.gathered = perm != NULL and not r.own[0]
+    b.step = -r.eta / m
+    b.shrink = r.eta * r.lmbda / r.n_total
+    b.beta = 1 - r.eta * r.lmbda / r.n_total if r.reg == FNN_REG_L2 else 1.0
+    # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
+    # labels and perm were validated on entry, but the kernel never trusts them to stay so.
+    if r.check_indices and perm != NULL:
+        for i in range(m):
+            if <size_t>perm[r0 + i] >= <size_t>n:
+                return 1
+    b.batch_labels = NULL
+    b.batch_targets = NULL
+    if tid == 0:
+        if perm != NULL:
+            if r.labels != NULL:
+                for i in range(m):
+                    r.lab[i] = r.labels[perm[r0 + i]]
+                b.batch_labels = r.lab
+            else:
+                gather_rows(work + r.target_off, T_, perm + r0, m, K)
+                b.batch_targets = work + r.target_off
+        else:
+            if r.labels != NULL:
+                b.batch_labels = r.labels + r0
+            else:
+                b.batch_targets = T_ + r0 * K
+    # Prefetch towards L2 of the input rows that the next mini-batches read in place through
+    # perm: the next one's rows whole, a third of them spread over the first layer's forward
+    # and the rest over its update, and the first lines of each row of the one after that
+    # (measured: bench/results/flop_limit.md, DESIGN.md). Every thread reads every input row.
+    cdef Py_ssize_t n_next = max(0, min(B, n - r0 - B))
+    b.pf_fwd = input_rows(X, d0, perm, r0 + B, n_next // 3)
+    b.pf_upd = input_rows(X, d0, perm, r0 + B + n_next // 3, n_next - n_next // 3)
+    cdef fnn_prefetch pf_later = input_rows(X, d0, perm, r0 + 2 * B, max(0, min(B, n - r0 - 2 * B)))
+    if r.own[0]:
+        fnn_pf_heads(&pf_later, 2)
+    if b.gathered:  # (one thread: the team runs only when every layer is on the own kernels)
+        gather_rows(work + r.act_off[0], X, perm + r0, m, d0)
+        a_in = work + r.act_off[0]
+    else:
+        a_in = X + r0 * d0
+    if r.check_indices and b.batch_labels != NULL:
+        for i in range(m):
+            if <size_t>b.batch_labels[i] >= <size_t>K:
+                return 1
+    if r.check_input:
+        lo = part(m, tid, T, 1)
+        hi = part(m, tid + 1, T, 1)
+        if perm == NULL or b.gathered:
+            if not all_finite(a_in + lo * d0, (hi - lo) * d0):
+                return 2
+        else:
+            for i in range(lo, hi):
+                if not all_finite(X + perm[r0 + i] * d0, d0):
+                    return 2
+    return 0
+
+
+cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const floating *X) noexcept nogil:
+    """a^{l+1} = act(a^l W^lᵀ + b^l) [dropped out]: this thread's neurons of a hidden layer (all
+    of them with one thread), or the whole output layer on thread 0."""
+    cdef floating *P = <floating*>r.P
+    cdef floating *work = <floating*>r.work
+    cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
+    cdef Py_ssize_t o0 = 0, o1 = n_out
+    cdef bint hidden = l < r.L - 1
+    cdef bint drop = r.dropout_p > 0 and hidden
+    cdef int act = r.hidden_act if hidden else r.output_act
+    cdef floating *a = work + r.act_off[l + 1]
+    cdef const floating *a_in
+    cdef fnn_drop dr
+    dr.key = r.drop_key
+    dr.row0 = b.r0
+    dr.col0 = r.hid_off[l]
+    dr.p = r.dropout_p
+    if l > 0:
+        a_in = work + r.drop_off[l] if r.dropout_p > 0 else work + r.act_off[l]
+    elif b.gathered:
+        a_in = work + r.act_off[0]
+    else:
+        a_in = X + b.r0 * d0
+    if T > 1 and hidden:
+        o0 = part(n_out, tid, T, ROW_GRAIN)
+        o1 = part(n_out, tid + 1, T, ROW_GRAIN)
+    elif tid != 0:
+        return
+    if o1 <= o0:
+        return
+    dr.col0 += o0
+    if r.own[l]:
+        # bias, activation and dropout fused into the kernel (per row block, in L1); layer 0 reads
+        # X's rows in place through perm
+        mm_forward(r.mm, a + o0, n_out, X if l == 0 and b.rows != NULL else a_in,
+                   d0 if l == 0 else n_in, b.rows if l == 0 else NULL, m,
+                   P + r.w_off[l] + o0 * n_in, P + r.b_off[l] + o0, o1 - o0, n_in, act,
+                   work + r.drop_off[l + 1] + o0 if drop else NULL,
+                   work + r.mask_off[l + 1] + o0 if drop else NULL, &dr,
+                   &b.pf_fwd if l == 0 else NULL)
+    else:  # (one thread)
+        forward_product(m, n_out, n_in, a_in, P + r.w_off[l], a)
+        activate(a, P + r.b_off[l], m, n_out, act)
+        if drop:
+            dropout(work + r.drop_off[l + 1], work + r.mask_off[l + 1], a, m, n_out, n_out, &dr)
+
+
+cdef inline double stage_output_delta(Run *r, Batch *b, const floating *X) noexcept nogil:
+    """BP1 on thread 0: δᴸ overwrites aᴸ (rows scaled by their sample weight), then the step −η/m
+    folded in once (BP2 carries it to every δˡ); returns the mini-batch's loss (if tracked)."""
+    cdef floating *work = <floating*>r.work
+    cdef const floating *sw = <const floating*>r.sw
+    cdef Py_ssize_t K = r.sizes[r.L], m = b.m, r0 = b.r0, i
+    cdef const Py_ssize_t *perm = r.perm
+    cdef const floating *targets = <const floating*>b.batch_targets
+    cdef floating *dl = work + r.act_off[r.L]
+    cdef floating step = <floating>b.step
+    cdef double loss
+    if sw == NULL or not r.track_loss:
+        loss = output_delta(dl, b.batch_labels, targets, m, K, r.output_act, r.cost, r.track_loss)
+    else:
+        # Weighted loss Σ w_i C_i: one row at a time (the cost of a row is a sum over K outputs).
+        loss = 0.0
+        for i in range(m):
+            loss += <double>sw[perm[r0 + i] if perm != NULL else r0 + i] * output_delta(
+                dl + i * K, b.batch_labels + i if b.batch_labels != NULL else NULL,
+                targets + i * K if targets != NULL else NULL, 1, K, r.output_act, r.cost, 1)
+    if sw != NULL:
+        # Per-row weight: δᴸ_i <- w_i δᴸ_i, so BP2-BP4 give Σ_i w_i ∇C_i.
+        if perm != NULL:
+            scale_rows(dl, sw, perm + r0, m, K)
+        else:
+            scale_rows(dl, sw + r0, NULL, m, K)
+    # The step: δᴸ <- (−η/m) δᴸ once; BP2 carries the factor to every δˡ, so the updates below
+    # add δᵀa and Σ δ as they are (eqs. 20-21 with the step folded in).
+    for i in range(m * K):
+        dl[i] *= step
+    return loss
+
+
+cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team *team,
+                               const floating *X) noexcept nogil:
+    """Layer l backwards: BP2 for δˡ (with the old Wˡ), then the fused update of Wˡ, bˡ (and their
+    velocity). A hidden layer with a team: this thread's columns of δˡ, a barrier (every thread
+    has read the old Wˡ), then this thread's rows of Wˡ; the output layer: thread 0, whole.
+    Returns nonzero when the team was stopped."""
+    cdef floating *P = <floating*>r.P
+    cdef floating *V = <floating*>r.V
+    cdef floating *work = <floating*>r.work
+    cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
+    cdef Py_ssize_t o0 = 0, o1 = n_out, c0 = 0, c1 = n_in
+    cdef bint drop = r.dropout_p > 0
+    cdef bint split = T > 1 and l < r.L - 1
+    cdef bint mom = r.momentum > 0
+    cdef floating *w = P + r.w_off[l]
+    cdef floating *dl = work + (r.act_off[r.L] if l == r.L - 1 else r.delta_off[l + 1])
+    cdef floating *tmp = work + r.tmp_off + tid * r.tmp_stride
+    cdef const floating *a_in
+    if not split and tid != 0:
+        return 0
+    if l == 0:
+        a_in = work + r.act_off[0] if b.gathered else X + b.r0 * d0
+    elif drop:
+        a_in = work + r.drop_off[l]
+    else:
+        a_in = work + r.act_off[l]
+    if split:
+        c0 = part(n_in, tid, T, COL_GRAIN)
+        c1 = part(n_in, tid + 1, T, COL_GRAIN)
+        o0 = part(n_out, tid, T, ROW_GRAIN)
+        o1 = part(n_out, tid + 1, T, ROW_GRAIN)
+    if l > 0 and c1 > c0:
+        if r.own[l]:
+            mm_backward(r.mm, work + r.delta_off[l] + c0, dl, m, w + c0, n_out, c1 - c0, n_in,
+                        work + r.act_off[l] + c0, work + r.mask_off[l] + c0 if drop else NULL,
+                        r.hidden_act)
+        else:  # (one thread)
+            backward_product(m, n_out, n_in, dl, w, work + r.delta_off[l])
+            backprop_act(work + r.delta_off[l], work + r.act_off[l],
+                         work + r.mask_off[l] if drop else NULL, m * n_in, r.hidden_act)
+    if split and l > 0 and fnn_team_sync(team):
+        return 1
+    if o1 <= o0:
+        return 0
+    if r.own[l]:
+        # W and b (and their velocity) in one pass; layer 0 reads X through perm
+        mm_update(r.mm, w + o0 * n_in, P + r.b_off[l] + o0,
+                  V + r.w_off[l] + o0 * n_in if mom else NULL,
+                  V + r.b_off[l] + o0 if mom else NULL, dl + o0, n_out,
+                  X if l == 0 and b.rows != NULL and not b.gathered else a_in,
+                  d0 if l == 0 else n_in, b.rows if l == 0 and not b.gathered else NULL,
+                  m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
+                  r.reg, tmp, &b.pf_upd if l == 0 else NULL)
+    elif mom:  # (one thread)
+        # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
+        update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum)
+        momentum_step(w, V + r.w_off[l], n_in * n_out, <floating>b.shrink, r.reg)
+        bias_step(P + r.b_off[l], V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
+    else:
+        if r.reg == FNN_REG_L1:
+            # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
+            l1_shrink(w, n_in * n_out, <floating>b.shrink)
+        # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
+        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta)
+        # b <- b − (η/m) Σ δ                       (eq. 94)
+        bias_step(P + r.b_off[l], <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
+    return 0
+
+
+cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexcept nogil:
+    """One thread's walk over mini-batches [r.start, r.stop). Barriers: before each layer's
+    forward after the first (it reads every neuron of the layer below), before each hidden layer's
+    backward step (it reads the δ the layer above produced), and inside it (old W read before the
+    update). Nothing changes a parameter before the first barrier of a mini-batch, so a check that
+    fails on any thread stops the team before that mini-batch changes anything."""
+    cdef int T = fnn_team_size(team), L = r.L, l, status
+    cdef Py_ssize_t k
+    cdef Batch b
+    for k in range(r.start, r.stop):
+        status = stage_begin(r, &b, k, tid, T, X)
+        if status:
+            r.bad[2 * tid + (status == 1)] = k
+            fnn_team_stop(team)
+            return
+        for l in range(L):
+            if l > 0 and T > 1 and fnn_team_sync(team):
+                return
+            stage_forward(r, &b, l, tid, T, X)
+        if tid == 0:
+            r.loss += stage_output_delta(r, &b, X)
+        for l in range(L - 1, -1, -1):
+            if l < L - 1 and T > 1 and fnn_team_sync(team):
+                return
+            if stage_backward(r, &b, l, tid, T, team, X):
+                return
+
+
+cdef void _team_member_d(void *ctx, fnn_team *team, int tid) noexcept nogil:
+    run_batches(<Run*>ctx, team, tid, <const double*>(<Run*>ctx).X)
+
+
+cdef void _team_member_f(void *ctx, fnn_team *team, int tid) noexcept nogil:
+    run_batches(<Run*>ctx, team, tid, <const float*>(<Run*>ctx).X)
+
+
+def useful_threads(sizes, Py_ssize_t batch_size, Py_ssize_t n_threads, Py_ssize_t itemsize=8):
+    """The threads a training of `sizes` with mini-batches of `batch_size` runs on when asked for
+    `n_threads`: 1 without a hidden layer or with a layer on BLAS (the team splits the own
+    kernels' work), else at most one per ROW_GRAIN neurons of the widest hidden layer (and
+    FNN_TEAM_MAX)."""
+    sizes = [int(s) for s in sizes]
+    if n_threads <= 1 or len(sizes) < 3:
+        return 1
+    if not all(_MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1], itemsize)
+               for l in range(len(sizes) - 1)):
+        return 1
+    widest = max(sizes[1:-1])
+    return int(max(1, min(n_threads, (widest + ROW_GRAIN - 1) // ROW_GRAIN, FNN_TEAM_MAX)))
+
+
 cdef class Trainer:
-    """Every buffer one SGD call needs, allocated once; ``train`` runs mini-batches in nogil code.
+    """Every buffer one SGD call needs, allocated once; ``train`` runs mini-batches in nogil code,
+    on a team of ``threads`` threads (see ``useful_threads``) that lives for that call.
 
     A run: ``begin(X, y, perm, ...)`` checks and binds what stays the same for the whole run (the
     data, the shuffling order array, λ, n, regularization, momentum, loss tracking, sample
@@ -311,13 +663,18 @@ cdef class Trainer:
       act[l]   (B, sizes[l])  activations a^l (act[0] is the gathered input batch; act[L] becomes δ^L)
       delta[l] (B, sizes[l])  δ^l of hidden layers
       drop[l], mask[l]        dropped activations and the mask (hidden layers, only with dropout)
+
+    Dropout masks come from a counter-based stream (csrc/kernels.h): each epoch (a ``train`` call
+    with start 0) draws one key from the trainer's generator, and the decision for (row, neuron)
+    is a hash of (key, the row's position in the epoch, the neuron), whatever thread draws it.
     """
     cdef readonly Layout layout
     cdef readonly Py_ssize_t batch_size
     cdef readonly double dropout_p
     cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
     cdef readonly Py_ssize_t bad_index   # first mini-batch with a label/perm index out of range, or -1
-    cdef object params, velocity, work, label_buf
+    cdef readonly int threads            # the team's size (1: this thread alone)
+    cdef object params, velocity, work, label_buf, bad_buf, hid_off_arr
     # the run bound by begin(): data, order, settings
     cdef object X, perm, sample_weight
     cdef Targets y
@@ -325,22 +682,25 @@ cdef class Trainer:
     cdef double lmbda, momentum
     cdef int reg
     cdef bint track_loss
-    cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off
-    cdef Py_ssize_t tmp_off, target_off
+    cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off, hid_off
+    cdef Py_ssize_t tmp_off, tmp_stride, target_off
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
     cdef int L, hidden_act, output_act, cost
     cdef uint64_t rng[4]
+    cdef uint64_t drop_key
     cdef const fnn_mm_table *mm                   # fastnn's own kernels (the import-time choice)
     cdef unsigned char[::1] own                   # per weight layer: 1 = own kernels, 0 = BLAS
     cdef readonly tuple kernels                   # per weight layer: "avx512", "avx2", "generic" or "blas"
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
-                 double dropout=0.0, uint64_t seed=0):
+                 double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
         cdef int L = layout.n_layers, l
         if batch_size < 1:
             raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+        if not 1 <= n_threads <= 1024:
+            raise ValueError(f"n_threads: expected a value in [1, 1024], got {n_threads}")
         self.layout = layout
         self.sizes, self.w_off, self.b_off = layout.sizes, layout.w_off, layout.b_off
         self.L, self.hidden_act, self.output_act, self.cost = (layout.n_layers, layout.hidden_act,
@@ -352,10 +712,12 @@ cdef class Trainer:
         self.batch_size = batch_size
         self.dropout_p = dropout
         sizes = layout.sizes
+        self.threads = useful_threads(list(sizes), batch_size, n_threads, layout.dtype.itemsize)
         act_off = np.zeros(L + 1, dtype=np.intp)
         delta_off = np.zeros(L + 1, dtype=np.intp)
         drop_off = np.zeros(L + 1, dtype=np.intp)
         mask_off = np.zeros(L + 1, dtype=np.intp)
+        hid_off = np.zeros(L + 1, dtype=np.intp)
         pos = 0
         for l in range(L + 1):
             act_off[l] = pos
@@ -368,16 +730,23 @@ cdef class Trainer:
                 pos += batch_size * sizes[l]
                 mask_off[l] = pos
                 pos += batch_size * sizes[l]
+            hid_off[l] = hid_off[l - 1] + sizes[l]
         self.tmp_off = pos
-        pos += max(sizes)
+        self.tmp_stride = max(sizes)        # one bias scratch per thread
+        pos += self.tmp_stride * self.threads
         self.target_off = pos
         pos += batch_size * sizes[L]
         self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
+        self.hid_off_arr = hid_off
+        self.hid_off = hid_off
         self.work = np.zeros(pos, dtype=layout.dtype)
         self.label_buf = np.zeros(batch_size, dtype=np.intp)
+        self.bad_buf = np.full(2 * self.threads, -1, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
+        self.drop_key = 0
         self.bad_batch = -1
-        # Own kernels or BLAS, per layer (the rule: uses_own_kernels; the same for every layer today).
+        self.bad_index = -1
+        # Own kernels or BLAS, per layer (the rule: uses_own_kernels).
         self.mm = _MM
         own = np.zeros(L, dtype=np.uint8)
         for l in range(L):
@@ -450,7 +819,9 @@ cdef class Trainer:
 
         check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
         is how SGD validates X without an extra pass over it); on a bad batch, training stops
-        before that batch changes anything and ``bad_batch`` holds its index."""
+        before that batch changes anything and ``bad_batch`` holds its index.
+
+        A call with start 0 begins an epoch: it draws the epoch's dropout key."""
         if self.y is None:
             raise ValueError("train: no run bound; call begin(X, y, ...) first")
         if not 0 <= start <= stop <= self.n_batches:
@@ -458,17 +829,14 @@ cdef class Trainer:
                              f"got {start}, {stop}")
         if not eta > 0:
             raise ValueError(f"eta: expected > 0, got {eta}")
+        if start == 0 and self.dropout_p > 0:
+            self.drop_key = fnn_rng_next(self.rng)
         if self.layout.dtype == np.float64:
-            return self._train[double](self.X, self.y, self.perm, start, stop, eta, self.lmbda,
-                                       self.n_total, self.reg, self.momentum, self.track_loss,
-                                       check_input, self.sample_weight)
-        return self._train[float](self.X, self.y, self.perm, start, stop, eta, self.lmbda,
-                                  self.n_total, self.reg, self.momentum, self.track_loss,
-                                  check_input, self.sample_weight)
+            return self._train[double](self.X, self.y, self.perm, start, stop, eta, check_input)
+        return self._train[float](self.X, self.y, self.perm, start, stop, eta, check_input)
 
     cdef double _train(self, const floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
-                       Py_ssize_t stop, double eta, double lmbda, Py_ssize_t n_total, int reg,
-                       double momentum, bint track_loss, bint check_input, object sample_weight):
+                       Py_ssize_t stop, double eta, bint check_input):
         cdef floating[::1] P = self.params
         cdef floating[::1] V = self.velocity if self.velocity is not None else self.params
         cdef floating[::1] work = self.work
@@ -476,241 +844,109 @@ cdef class Trainer:
         cdef const Py_ssize_t[::1] labels = y.labels
         cdef const Py_ssize_t[::1] perm_v = perm if perm is not None else np.empty(0, dtype=np.intp)
         cdef Py_ssize_t[::1] lab = self.label_buf
-        cdef const floating[::1] sw = (sample_weight if sample_weight is not None
+        cdef Py_ssize_t[::1] bad = self.bad_buf
+        cdef const floating[::1] sw = (self.sample_weight if self.sample_weight is not None
                                        else np.empty(0, dtype=self.layout.dtype))
         cdef bint use_labels = y.kind == "labels"
-        cdef double loss = 0.0
-        cdef Py_ssize_t k
-        cdef Py_ssize_t n = X.shape[0]
+        cdef Py_ssize_t n = X.shape[0], i
+        cdef int ran
+        cdef Run r
         self.bad_batch = -1
         self.bad_index = -1
         if n == 0 or stop <= start:
             return 0.0
+        bad[:] = -1
+        r.X = &X[0, 0]
+        r.n = n
+        r.P = &P[0]
+        r.V = &V[0]
+        r.work = &work[0]
+        r.labels = &labels[0] if use_labels else NULL
+        r.T = NULL if use_labels else &T[0, 0]
+        r.perm = &perm_v[0] if perm_v.shape[0] > 0 else NULL
+        r.lab = &lab[0]
+        r.sw = &sw[0] if sw.shape[0] > 0 else NULL
+        r.start, r.stop, r.n_total = start, stop, self.n_total
+        r.eta, r.lmbda, r.momentum, r.dropout_p = eta, self.lmbda, self.momentum, self.dropout_p
+        r.reg = self.reg
+        r.track_loss, r.check_input, r.check_indices = self.track_loss, check_input, _CHECK_INDICES
+        r.L, r.hidden_act, r.output_act, r.cost = self.L, self.hidden_act, self.output_act, self.cost
+        r.B, r.tmp_off, r.tmp_stride, r.target_off = (self.batch_size, self.tmp_off, self.tmp_stride,
+                                                      self.target_off)
+        r.sizes, r.w_off, r.b_off = &self.sizes[0], &self.w_off[0], &self.b_off[0]
+        r.act_off, r.delta_off = &self.act_off[0], &self.delta_off[0]
+        r.drop_off, r.mask_off, r.hid_off = &self.drop_off[0], &self.mask_off[0], &self.hid_off[0]
+        r.own = &self.own[0]
+        r.mm = self.mm
+        r.drop_key = self.drop_key
+        r.loss = 0.0
+        r.bad = &bad[0]
         with nogil:
-            for k in range(start, stop):
-                loss += self._batch(&X[0, 0], n, &P[0], &V[0], &work[0],
-                                    &labels[0] if use_labels else NULL,
-                                    NULL if use_labels else &T[0, 0],
-                                    &perm_v[0] if perm_v.shape[0] > 0 else NULL,
-                                    &lab[0], &sw[0] if sw.shape[0] > 0 else NULL, k, eta, lmbda,
-                                    n_total, reg, momentum, track_loss, check_input)
-                if self.bad_batch >= 0 or self.bad_index >= 0:
-                    break
+            if floating is double:
+                ran = fnn_team_run(self.threads, _team_member_d, &r)
+            else:
+                ran = fnn_team_run(self.threads, _team_member_f, &r)
+        # the first bad mini-batch any thread saw (every thread stops in the same mini-batch)
+        for i in range(ran):
+            if bad[2 * i] >= 0 and (self.bad_batch < 0 or bad[2 * i] < self.bad_batch):
+                self.bad_batch = bad[2 * i]
+            if bad[2 * i + 1] >= 0 and (self.bad_index < 0 or bad[2 * i + 1] < self.bad_index):
+                self.bad_index = bad[2 * i + 1]
         if self.bad_index >= 0:
             raise ValueError(f"labels/perm: mini-batch {self.bad_index} holds an index out of range "
                              f"(changed after validation?); training stopped before that mini-batch")
-        return loss
-
-    cdef double _batch(self, const floating *X, Py_ssize_t n, floating *P, floating *V, floating *work,
-                       const Py_ssize_t *labels, const floating *T, const Py_ssize_t *perm,
-                       Py_ssize_t *lab, const floating *sw, Py_ssize_t k, double eta, double lmbda,
-                       Py_ssize_t n_total, int reg, double momentum, bint track_loss,
-                       bint check_input) noexcept nogil:
-        """One mini-batch: feedforward, δᴸ (BP1, rows scaled by their sample weight), BP2
-        backwards, BP3/BP4 fused updates. Layers on fastnn's own kernels read the first layer's
-        input rows straight from X through perm; the BLAS path gathers them first."""
-        cdef int L = self.L, l
-        cdef Py_ssize_t B = self.batch_size
-        cdef Py_ssize_t r0 = k * B
-        cdef Py_ssize_t m = min(B, n - r0)
-        cdef Py_ssize_t d0 = self.sizes[0], i, n_in, n_out
-        cdef Py_ssize_t K = self.sizes[L]
-        cdef const fnn_mm_table *mm = self.mm
-        cdef const floating *a_in
-        cdef const floating *x_rows = X + r0 * d0 if perm == NULL else X   # layer 0 input, own path
-        cdef const Py_ssize_t *rows = perm + r0 if perm != NULL else NULL
-        cdef floating *a
-        cdef floating *dl
-        cdef floating *w
-        cdef const Py_ssize_t *batch_labels = NULL
-        cdef const floating *batch_targets = NULL
-        cdef bint drop = self.dropout_p > 0
-        cdef bint gathered = perm != NULL and not self.own[0]
-        cdef double loss
-        cdef floating step = <floating>(-eta / m)
-        cdef floating shrink = <floating>(eta * lmbda / n_total)
-        cdef floating beta = <floating>(1 - eta * lmbda / n_total) if reg == FNN_REG_L2 else <floating>1
-
-        # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
-        # labels and perm were validated on entry, but the kernel never trusts them to stay so.
-        if _CHECK_INDICES and perm != NULL:
-            for i in range(m):
-                if <size_t>perm[r0 + i] >= <size_t>n:
-                    self.bad_index = k
-                    return 0.0
-
-        # The mini-batch: rows perm[r0:r0+m] (or consecutive rows) and their y.
-        if perm != NULL:
-            if labels != NULL:
-                for i in range(m):
-                    lab[i] = labels[perm[r0 + i]]
-                batch_labels = lab
-            else:
-                gather_rows(work + self.target_off, T, perm + r0, m, K)
-                batch_targets = work + self.target_off
-        else:
-            if labels != NULL:
-                batch_labels = labels + r0
-            else:
-                batch_targets = T + r0 * K
-        # Prefetch towards L2 of the input rows that the next mini-batches read in place through
-        # perm: the next one's rows whole, a third of them spread over the first layer's forward
-        # and the rest over its update, and the first lines of each row of the one after that
-        # (measured: bench/results/flop_limit.md, DESIGN.md).
-        cdef Py_ssize_t n_next = max(0, min(B, n - r0 - B))
-        cdef fnn_prefetch pf_fwd = input_rows(X, d0, perm, r0 + B, n_next // 3)
-        cdef fnn_prefetch pf_upd = input_rows(X, d0, perm, r0 + B + n_next // 3, n_next - n_next // 3)
-        cdef fnn_prefetch pf_later = input_rows(X, d0, perm, r0 + 2 * B, max(0, min(B, n - r0 - 2 * B)))
-        if self.own[0]:
-            fnn_pf_heads(&pf_later, 2)
-        if gathered:
-            gather_rows(work + self.act_off[0], X, perm + r0, m, d0)
-            a_in = work + self.act_off[0]
-        else:
-            a_in = X + r0 * d0
-
-        if _CHECK_INDICES and batch_labels != NULL:
-            for i in range(m):
-                if <size_t>batch_labels[i] >= <size_t>K:
-                    self.bad_index = k
-                    return 0.0
-
-        if check_input:
-            if perm == NULL or gathered:
-                if not all_finite(a_in, m * d0):
-                    self.bad_batch = k
-                    return 0.0
-            else:
-                for i in range(m):
-                    if not all_finite(X + perm[r0 + i] * d0, d0):
-                        self.bad_batch = k
-                        return 0.0
-
-        # Feedforward: a^l = act(a^{l-1} W^lᵀ + b^l); hidden layers optionally dropped out.
-        for l in range(L):
-            n_in = self.sizes[l]
-            n_out = self.sizes[l + 1]
-            a = work + self.act_off[l + 1]
-            if self.own[l]:
-                # bias, activation and dropout fused into the kernel (per row block, in L1)
-                mm_forward(mm, a, x_rows if l == 0 else a_in, d0 if l == 0 else n_in,
-                           rows if l == 0 else NULL, m, P + self.w_off[l], P + self.b_off[l],
-                           n_out, n_in, self.output_act if l == L - 1 else self.hidden_act,
-                           work + self.drop_off[l + 1] if drop and l < L - 1 else NULL,
-                           work + self.mask_off[l + 1] if drop and l < L - 1 else NULL,
-                           self.rng, self.dropout_p, &pf_fwd if l == 0 else NULL)
-            else:
-                forward_product(m, n_out, n_in, a_in, P + self.w_off[l], a)
-                activate(a, P + self.b_off[l], m, n_out,
-                         self.output_act if l == L - 1 else self.hidden_act)
-                if drop and l < L - 1:
-                    dropout(work + self.drop_off[l + 1], work + self.mask_off[l + 1], a, m * n_out,
-                            self.rng, self.dropout_p)
-            a_in = work + self.drop_off[l + 1] if drop and l < L - 1 else a
-
-        # BP1: δ^L overwrites a^L.
-        dl = work + self.act_off[L]
-        if sw == NULL or not track_loss:
-            loss = output_delta(dl, batch_labels, batch_targets, m, K, self.output_act, self.cost,
-                                track_loss)
-        else:
-            # Weighted loss Σ w_i C_i: one row at a time (the cost of a row is a sum over K outputs).
-            loss = 0.0
-            for i in range(m):
-                loss += <double>sw[perm[r0 + i] if perm != NULL else r0 + i] * output_delta(
-                    dl + i * K, batch_labels + i if batch_labels != NULL else NULL,
-                    batch_targets + i * K if batch_targets != NULL else NULL, 1, K,
-                    self.output_act, self.cost, 1)
-        if sw != NULL:
-            # Per-row weight: δᴸ_i <- w_i δᴸ_i, so BP2-BP4 give Σ_i w_i ∇C_i.
-            if perm != NULL:
-                scale_rows(dl, sw, perm + r0, m, K)
-            else:
-                scale_rows(dl, sw + r0, NULL, m, K)
-        # The step: δᴸ <- (−η/m) δᴸ once; BP2 carries the factor to every δˡ, so the updates below
-        # add δᵀa and Σ δ as they are (eqs. 20-21 with the step folded in).
-        for i in range(m * K):
-            dl[i] *= step
-
-        # Backwards: BP2 for δ^{l-1} (with the old W^l), then the fused updates of W^l, b^l.
-        for l in range(L - 1, -1, -1):
-            n_in = self.sizes[l]
-            n_out = self.sizes[l + 1]
-            w = P + self.w_off[l]
-            if l == 0:
-                a_in = work + self.act_off[0] if gathered else X + r0 * d0
-            elif drop:
-                a_in = work + self.drop_off[l]
-            else:
-                a_in = work + self.act_off[l]
-            if l > 0:
-                if self.own[l]:
-                    mm_backward(mm, work + self.delta_off[l], dl, m, w, n_out, n_in,
-                                work + self.act_off[l], work + self.mask_off[l] if drop else NULL,
-                                self.hidden_act)
-                else:
-                    backward_product(m, n_out, n_in, dl, w, work + self.delta_off[l])
-                    backprop_act(work + self.delta_off[l], work + self.act_off[l],
-                                 work + self.mask_off[l] if drop else NULL, m * n_in,
-                                 self.hidden_act)
-            if self.own[l]:
-                # W and b (and their velocity) in one pass; layer 0 reads X through perm
-                mm_update(mm, w, P + self.b_off[l],
-                          V + self.w_off[l] if momentum > 0 else NULL,
-                          V + self.b_off[l] if momentum > 0 else NULL, dl,
-                          x_rows if l == 0 and not gathered else a_in,
-                          d0 if l == 0 else n_in, rows if l == 0 and not gathered else NULL,
-                          m, n_out, n_in, beta, <floating>momentum, shrink, reg,
-                          work + self.tmp_off, &pf_upd if l == 0 else NULL)
-            elif momentum > 0:
-                # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
-                update_product(m, n_out, n_in, dl, a_in, V + self.w_off[l], <floating>momentum)
-                momentum_step(w, V + self.w_off[l], n_in * n_out, shrink, reg)
-                bias_step(P + self.b_off[l], V + self.b_off[l], dl, m, n_out, <floating>momentum,
-                          work + self.tmp_off)
-            else:
-                if reg == FNN_REG_L1:
-                    # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
-                    l1_shrink(w, n_in * n_out, shrink)
-                # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-                update_product(m, n_out, n_in, dl, a_in, w, beta)
-                # b <- b − (η/m) Σ δ                       (eq. 94)
-                bias_step(P + self.b_off[l], <floating*>NULL, dl, m, n_out, <floating>0,
-                          work + self.tmp_off)
-            if l > 0:
-                dl = work + self.delta_off[l]
-        return loss
+        return r.loss
 
 
-def fill_mask(uint64_t seed, Py_ssize_t count, double p, dtype=np.float64):
-    """The dropout masks a Trainer seeded with `seed` draws, in order (for tests): count values,
-    each 0 or 1/(1-p). The trainer draws one mask per hidden layer per mini-batch, (m, n_l) each."""
-    out = np.empty(count, dtype=dtype)
+def fill_mask(uint64_t key, Py_ssize_t rows, Py_ssize_t cols, double p, dtype=np.float64,
+              Py_ssize_t row0=0, Py_ssize_t col0=0):
+    """The dropout mask of the counter-based stream (for tests): (rows, cols) values, each 0 or
+    1/(1-p), element (i, j) being the decision for row row0 + i and hidden neuron col0 + j under
+    `key` (csrc/kernels.h)."""
+    if rows < 0 or cols < 0:
+        raise ValueError(f"rows, cols: expected >= 0, got {rows}, {cols}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p: expected a probability in [0, 1), got {p}")
+    if np.dtype(dtype) not in (np.float64, np.float32):
+        raise TypeError(f"dtype: expected float64 or float32, got {np.dtype(dtype)}")
+    out = np.empty((rows, cols), dtype=dtype)
     if out.dtype == np.float64:
-        _fill_mask[double](out, seed, p)
+        _fill_mask[double](out, key, row0, col0, p)
     else:
-        _fill_mask[float](out, seed, p)
+        _fill_mask[float](out, key, row0, col0, p)
     return out
 
 
-cdef void _fill_mask(floating[::1] out, uint64_t seed, double p):
+cdef void _fill_mask(floating[:, ::1] out, uint64_t key, Py_ssize_t row0, Py_ssize_t col0, double p):
+    cdef fnn_drop dr
+    dr.key, dr.row0, dr.col0, dr.p = key, row0, col0, p
+    if out.shape[0] and out.shape[1]:
+        draw_mask(&out[0, 0], out.shape[0], out.shape[1], out.shape[1], &dr)
+
+
+def epoch_keys(uint64_t seed, Py_ssize_t count):
+    """The dropout keys of a Trainer seeded with `seed`, one per epoch, in order (for tests)."""
     cdef uint64_t state[4]
     fnn_rng_seed(state, seed)
-    if out.shape[0]:
-        draw_mask(&out[0], out.shape[0], state, p)
+    return [int(fnn_rng_next(state)) for _ in range(count)]
 
 
 class MaskStream:
-    """Python mirror of a Trainer's dropout mask sequence (for tests against the reference)."""
+    """Python mirror of a Trainer's dropout masks (for tests against the reference): the masks
+    of epoch e (0, 1, ... of the Trainer seeded with `seed`), rows row0..row0+m of the epoch's
+    order, for the hidden layers of the given sizes."""
 
     def __init__(self, seed, p, dtype=np.float64):
-        self.seed, self.p, self.dtype, self.drawn = seed, p, np.dtype(dtype), 0
+        self.seed, self.p, self.dtype, self.keys = seed, p, np.dtype(dtype), []
 
-    def next(self, shape):
-        count = int(np.prod(shape))
-        out = fill_mask(self.seed, self.drawn + count, self.p, self.dtype)[self.drawn:]
-        self.drawn += count
-        return out.reshape(shape)
+    def batch(self, epoch, row0, m, hidden_sizes):
+        while len(self.keys) <= epoch:
+            self.keys = epoch_keys(self.seed, epoch + 1)
+        col0, masks = 0, []
+        for size in hidden_sizes:
+            masks.append(fill_mask(self.keys[epoch], m, size, self.p, self.dtype, row0, col0))
+            col0 += size
+        return masks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,7 +1146,8 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
                    rows=None, Py_ssize_t m=-1, str act="sigmoid", isa=None, double dropout=0.0,
                    uint64_t seed=0, Py_ssize_t repeat=1):
     """z = act(A[rows] Wᵀ + b) by the own forward kernel (rows None: the first m rows of A).
-    With dropout: returns (z, dropped, mask), the mask drawn as a Trainer seeded with `seed`."""
+    With dropout: returns (z, dropped, mask), the mask of the stream keyed by `seed` (rows 0..m,
+    neurons 0..n_out: ``fill_mask(seed, m, n_out, dropout)``)."""
     cdef const fnn_mm_table *t = _table(isa)
     if m < 0:
         m = A.shape[0] if rows is None else len(rows)
@@ -931,17 +1168,17 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
     drop = np.zeros((m, n_out), dtype=dt)
     mask = np.zeros((m, n_out), dtype=dt)
     cdef floating[:, ::1] zv = z, dv = drop, mv = mask
-    cdef uint64_t state[4]
+    cdef fnn_drop dr
+    dr.key, dr.row0, dr.col0, dr.p = seed, 0, 0, dropout
     cdef int a = ACTIVATIONS[act]
     cdef bint has_rows = rows.shape[0] > 0
     if m == 0:
         return (z, drop, mask) if dropout > 0 else z
     with nogil:
         for _r in range(repeat):
-            fnn_rng_seed(state, seed)
-            mm_forward(t, &zv[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, &W[0, 0],
-                       &b[0], n_out, n_in, a, &dv[0, 0] if dropout > 0 else NULL,
-                       &mv[0, 0] if dropout > 0 else NULL, state, dropout)
+            mm_forward(t, &zv[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m,
+                       &W[0, 0], &b[0], n_out, n_in, a, &dv[0, 0] if dropout > 0 else NULL,
+                       &mv[0, 0] if dropout > 0 else NULL, &dr, NULL)
     return (z, drop, mask) if dropout > 0 else z
 
 
@@ -966,7 +1203,7 @@ def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const fl
         return out
     with nogil:
         for _r in range(repeat):
-            mm_backward(t, &ov[0, 0], &D[0, 0], m, &W[0, 0], n_out, n_in, &Ap[0, 0],
+            mm_backward(t, &ov[0, 0], &D[0, 0], m, &W[0, 0], n_out, n_in, n_in, &Ap[0, 0],
                         &mv[0, 0] if has_mask else NULL, a)
     return out
 
@@ -1004,5 +1241,5 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     with nogil:
         for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
-                      &Ds[0, 0], &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out, n_in,
-                      <floating>beta, <floating>mu, <floating>c, reg, &tmp[0])
+                      &Ds[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out,
+                      n_in, <floating>beta, <floating>mu, <floating>c, reg, &tmp[0], NULL)

@@ -1,4 +1,10 @@
-"""fastnn's BLAS thread policy: how many threads the BLAS library may use during a call.
+"""fastnn's threads: the thread budget of a training's team, and the BLAS thread policy.
+
+``n_threads`` (SGD, ``Network.n_threads``, ``--threads``, the estimators) is the size of the team of
+POSIX threads that runs ONE training inside the compiled loop (fastnn/_core.pyx, csrc/team.c); BLAS
+layers and inference keep one BLAS thread. :func:`team_threads` applies the process's budget.
+
+The BLAS thread policy: how many threads the BLAS library may use during a call.
 
 The BLAS thread count is one process-wide setting (threadpoolctl changes it for every thread), so
 fastnn calls that overlap in time — SGD in several Python threads, inference inside a callback —
@@ -20,7 +26,9 @@ every later call fail.
 """
 
 import numbers
+import os
 import threading
+import warnings
 from collections import Counter
 from contextlib import contextmanager
 
@@ -61,6 +69,68 @@ def check_threads(value, name="n_threads"):
     if not 1 <= value <= MAX_THREADS:
         raise ValueError(f"{name}: expected a value in [1, {MAX_THREADS}], got {value}")
     return value
+
+
+def available_cores():
+    """The CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count`` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_budget():
+    """Inside a joblib/loky worker process: the threads it may use (loky sets OMP_NUM_THREADS and
+    the BLAS variables to cpu_count // n_jobs in its workers); None elsewhere."""
+    import multiprocessing
+
+    if "Loky" not in multiprocessing.current_process().name:
+        return None
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        try:
+            value = int(os.environ.get(name, ""))
+        except ValueError:
+            continue
+        if value >= 1:
+            return value
+    return None
+
+
+_warned: set = set()
+
+
+def _warn_once(key, message):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def team_threads(n_threads):
+    """The team size for a training asked to use `n_threads`: capped, with one warning per
+    process, by a joblib worker's thread budget."""
+    n_threads = check_threads(n_threads)
+    budget = _worker_budget()
+    if budget is not None and n_threads > budget:
+        _warn_once(
+            "worker",
+            f"n_threads={n_threads} inside a joblib worker whose thread budget is {budget}: "
+            f"training on {budget} thread(s) (n_jobs x n_threads would oversubscribe the cores)",
+        )
+        return budget
+    return n_threads
+
+
+def warn_oversubscription(n_jobs, n_threads):
+    """One warning when n_jobs concurrent trainings of n_threads threads each exceed the cores
+    this process may use."""
+    cores = available_cores()
+    if n_jobs * n_threads > cores:
+        _warn_once(
+            ("jobs", n_jobs, n_threads, cores),
+            f"{n_jobs} jobs x {n_threads} threads = {n_jobs * n_threads} threads on the {cores} "
+            f"core(s) this process may use: the trainings will slow each other down (lower "
+            f"--jobs or --threads)",
+        )
 
 
 class BlasThreadPolicy:

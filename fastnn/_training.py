@@ -71,11 +71,12 @@ class _Snapshot:
         net.history = self.history
 
 
-def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None):
-    """The component that runs an epoch's mini-batches: the compiled core's Trainer, or the
-    reference EpochStep for a cost class the core cannot run; both train the network's own
-    parameter buffer in place and share one interface (see fastnn.reference.EpochStep),
-    including ``rng_state`` (the dropout generator; given: continue that stream)."""
+def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None, n_threads=1):
+    """The component that runs an epoch's mini-batches: the compiled core's Trainer (on a team of
+    up to `n_threads` threads), or the reference EpochStep for a cost class the core cannot run;
+    both train the network's own parameter buffer in place and share one interface (see
+    fastnn.reference.EpochStep), including ``rng_state`` (the dropout generator; given: continue
+    that stream)."""
     seed = 0 if rng_state is not None else int(net._rng.integers(0, 2**63))
     velocity = net._velocity if momentum > 0 else None
     if isinstance(net.cost, UserCost):
@@ -83,7 +84,9 @@ def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None):
 
         step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
     else:
-        step = _core.Trainer(net._layout, net._params, mini_batch_size, velocity, dropout, seed)
+        step = _core.Trainer(
+            net._layout, net._params, mini_batch_size, velocity, dropout, seed, n_threads=n_threads
+        )
     if rng_state is not None:
         step.rng_state = rng_state
     return step
@@ -144,8 +147,15 @@ class _TrainingRun:
             net._velocity = aligned_zeros(net._params.shape, net.dtype)  # as the parameters
         if state is not None:
             self.from_checkpoint(state)
+        # the training's threads: a team inside the compiled loop (not BLAS threads)
+        self.threads = n_threads if n_threads is not None else (net.n_threads or 1)
         self.step = epoch_step(
-            net, mini_batch_size, momentum, dropout, None if state is None else state["step_rng"]
+            net,
+            mini_batch_size,
+            momentum,
+            dropout,
+            None if state is None else state["step_rng"],
+            n_threads=self.threads,
         )
         n = self.n
         self.perm = np.arange(n, dtype=np.intp) if state is None else np.array(state["perm"], dtype=np.intp)
@@ -167,7 +177,6 @@ class _TrainingRun:
         self.first = 1 if state is None else state["epoch"] + 1
         self.last = self.first + epochs - 1
         self.n_batches = -(-n // mini_batch_size)
-        self.threads = n_threads if n_threads is not None else (net.n_threads or 1)
         self.history = History(
             settings=dict(
                 epochs=epochs,
@@ -245,7 +254,7 @@ class _TrainingRun:
         self.epoch_start = _Snapshot(net)
         if self.bar is not None:
             self.bar.epoch(epoch, self.last)
-        with blas_limit(self.threads):
+        with blas_limit(1):  # BLAS layers keep one thread (n_threads is the team's size)
             loss = self._chunks(check_input=epoch == self.first)
         seconds = time.perf_counter() - t0
         if not np.all(np.isfinite(net._params)) or not math.isfinite(loss):

@@ -22,6 +22,7 @@ _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
+from ._threads import team_threads as _team_threads
 from ._training import Monitor, _Snapshot, _TrainingRun, resume_state
 from ._validation import (
     aligned_zeros,
@@ -111,7 +112,8 @@ class Network:
         ``{"name", "index", "columns"}`` of the CSV column the labels were read from by
         ``fastnn train --data FILE.csv`` (kept in the model file; ``fastnn predict`` drops that column).
     n_threads : int or None
-        BLAS threads for inference and (unless ``SGD(n_threads=...)``) training; None means one.
+        Threads of the team that runs ``SGD`` (unless ``SGD(n_threads=...)``), 1..1024; None means
+        one. Inference and BLAS layers keep one BLAS thread.
 
     Examples
     --------
@@ -301,10 +303,9 @@ class Network:
         return to_features(X, name, self.sizes[0], self.dtype)
 
     # ---- inference ---------------------------------------------------------------------------
-    #: BLAS threads for inference and (unless SGD's n_threads says otherwise) training. None means
-    #: one: fastnn's products are small and a second thread measured slower in every case on a
-    #: shared 2-core machine ([784,30,10] f64 mini-batch 100: 0.26 s -> 1.09 s per epoch; 10,000
-    #: MNIST rows through [784,100,10]: 0.090 s -> 0.119 s).
+    #: The training's threads (unless SGD's n_threads says otherwise). None means one. Inference
+    #: keeps one BLAS thread: fastnn's products are small and a second BLAS thread measured slower
+    #: (10,000 MNIST rows through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
     _n_threads = None
 
     @property
@@ -319,7 +320,7 @@ class Network:
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False):
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):
             return self._evaluate_user_cost(X, t, out, want_cost, want_correct)
-        with _blas_limit(self.n_threads or 1):
+        with _blas_limit(1):
             return _core.evaluate(
                 self._layout, self._params, X, t, out=out, want_cost=want_cost, want_correct=want_correct
             )
@@ -332,7 +333,7 @@ class Network:
         for r0 in range(0, len(X), block):
             r1 = min(len(X), r0 + block)
             z = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
-            with _blas_limit(self.n_threads or 1):
+            with _blas_limit(1):
                 _core.evaluate(self._layout, self._params, X[r0:r1], out=z, raw=True)
             a = (
                 _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output)
@@ -393,7 +394,7 @@ class Network:
         """
         X = self._features(X)
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
-        with _blas_limit(self.n_threads or 1):
+        with _blas_limit(1):
             _core.evaluate(self._layout, self._params, X, out=z, raw=True)
         _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
@@ -409,7 +410,7 @@ class Network:
         for r0 in range(0, len(X), block):
             r1 = min(len(X), r0 + block)
             zb = z[: r1 - r0]
-            with _blas_limit(self.n_threads or 1):
+            with _blas_limit(1):
                 _core.evaluate(self._layout, self._params, X[r0:r1], out=zb, raw=True)
             finite = np.isfinite(zb).all(axis=1)
             if not finite.all():
@@ -701,7 +702,13 @@ class Network:
             restore of the best epoch), ``history.stop_reason`` becomes ``"callback-error"`` and
             the exception propagates.
         n_threads : int, optional
-            BLAS threads for training (default: ``Network.n_threads``, i.e. one).
+            Threads that run this ONE training (1..1024; default: ``Network.n_threads``, i.e. one):
+            a team of POSIX threads inside the compiled loop, each owning a block of every hidden
+            layer's neurons (its rows of W). The results are bit-for-bit the same for every
+            ``n_threads``. Clamped to the useful number of blocks (one per 4 neurons of the
+            widest hidden layer); 1 when a layer runs on BLAS (wide layers at large mini-batches),
+            for networks without a hidden layer, and on Windows. Inside a joblib worker, capped
+            by the worker's thread budget (one warning).
         sample_weight : array-like of shape (n,), optional
             Weights of the training rows (finite, >= 0, not all zero): normalised to mean 1, row
             :math:`i`'s :math:`\delta^L` is scaled by :math:`w_i`, so a full-batch step follows the
@@ -746,6 +753,7 @@ class Network:
             eta_schedule = check_hyper("eta_schedule", eta_schedule)
         if n_threads is not None:
             n_threads = check_hyper("n_threads", n_threads)
+        n_threads = _team_threads(self.n_threads or 1 if n_threads is None else n_threads)
         _check_callback(callback)
         if (
             self.sizes[-1] == 1

@@ -150,9 +150,10 @@ class ReferenceNetwork:
         sample_weight=None,
     ):
         """Train; mini-batches are consecutive slices of the data in order, or of X[perm] for
-        perm in `perms` (one permutation per epoch). `mask_stream.next(shape)` supplies dropout
-        masks (one per hidden layer per mini-batch, in that order). `sample_weight` (n,) weighs
-        the rows, normalised to mean 1 over the data: the step of a mini-batch is
+        perm in `perms` (one permutation per epoch). `mask_stream.batch(epoch, row0, m,
+        hidden_sizes)` supplies the dropout masks of a mini-batch (one per hidden layer: rows
+        row0..row0+m of the epoch's order; fastnn._core.MaskStream mirrors the core's stream).
+        `sample_weight` (n,) weighs the rows, normalised to mean 1 over the data: the step of a mini-batch is
         −(η/m) Σ_x w_x ∇C_x, so a full-batch step follows ∇ of Σ w_x C_x / Σ w_x."""
         X, y = training_data
         X = np.asarray(X, dtype=self.dtype)
@@ -168,7 +169,7 @@ class ReferenceNetwork:
                 idx = order[k : k + mini_batch_size]
                 masks = None
                 if mask_stream is not None:
-                    masks = [mask_stream.next((len(idx), s)) for s in self.sizes[1:-1]]
+                    masks = mask_stream.batch(epoch, k, len(idx), self.sizes[1:-1])
                 self.update_mini_batch(
                     X[idx],
                     Y[idx],

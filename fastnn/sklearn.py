@@ -142,6 +142,7 @@ _PARAMETER_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "verbose": ["verbose"],
     "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
+    "n_threads": [Interval(numbers.Integral, 1, 1024, closed="both")],
 }
 _CLASS_WEIGHT_CONSTRAINT = [StrOptions({"balanced"}), dict, None]
 
@@ -266,6 +267,7 @@ class _BaseNetwork(BaseEstimator):
                 "weight_init",
                 "shuffle",
                 "warm_start",
+                "n_threads",
             )
         }
         p["hidden_layer_sizes"] = tuple(
@@ -357,6 +359,7 @@ class _BaseNetwork(BaseEstimator):
             shuffle=bool(self.shuffle),
             track_loss=True,
             progress=p["verbose"] >= 2,
+            n_threads=int(p["n_threads"]),
         )
         monitor = None
         if use_validation:
@@ -637,6 +640,10 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         Continue training the fitted network on the next ``fit`` instead of starting over.
     verbose : int, default=0
         1: one line per epoch on stderr; 2: also a progress bar.
+    n_threads : int, default=1
+        Threads that run the training (``Network.SGD(n_threads=...)``): the same fitted network
+        for any value. Inside a joblib worker (``GridSearchCV(n_jobs=...)``), capped by the
+        worker's thread budget.
     tol : float or None, default=None
         None: train exactly ``epochs`` epochs, as the book does. A number: stop once the epoch's mean
         training loss has not improved by at least ``tol`` for ``n_iter_no_change`` epochs in a
@@ -690,6 +697,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         warm_start=False,
         verbose=0,
         tol=None,
+        n_threads=1,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -714,6 +722,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         self.warm_start = warm_start
         self.verbose = verbose
         self.tol = tol
+        self.n_threads = n_threads
         self.class_weight = class_weight
 
     def _check_extra_params(self, p):
@@ -953,6 +962,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         warm_start=False,
         verbose=0,
         tol=None,
+        n_threads=1,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cost = cost
@@ -976,6 +986,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
         self.warm_start = warm_start
         self.verbose = verbose
         self.tol = tol
+        self.n_threads = n_threads
 
     def _check_extra_params(self, p):
         if p["cost"] != "quadratic":

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from ._threads import blas_limit
+from ._threads import blas_limit, warn_oversubscription
 from ._validation import split_data, to_features
 from ._vocabulary import check_hyper, resolve_dtype
 from .costs import default_output, resolve_cost
@@ -79,7 +79,7 @@ TUNABLE = NETWORK_ARGS + SGD_ARGS + (WIDTH,)
 
 #: Trials per process start with these unless fixed: early stopping answers "how many epochs".
 DEFAULT_EPOCHS = 30
-DEFAULT_N_THREADS = 1  # BLAS threads per trial: trials run side by side, one core each
+DEFAULT_N_THREADS = 1  # threads per trial: trials run side by side, one core each
 #: A database storage: seconds between the heartbeats of a running trial; a trial silent for the grace
 #: period (twice the heartbeat) is failed by the next worker that starts a trial and queued again with
 #: the same parameters and seed, at most DEFAULT_RETRIES times; a lost connection is retried for
@@ -608,6 +608,7 @@ class Search:
             raise ValueError(f"metric: expected 'accuracy' or 'cost', got {metric!r}")
         self.direction = "maximize" if metric == "accuracy" else "minimize"
         fixed.setdefault("n_threads", DEFAULT_N_THREADS)
+        warn_oversubscription(self.n_jobs, check_hyper("n_threads", fixed["n_threads"]))
         fixed.setdefault("stopping_metric", metric)
         if fixed.get("early_stopping") is None and fixed.get("eta_schedule") is None:
             fixed["early_stopping"] = max(2, epochs // 6)
@@ -825,7 +826,7 @@ class Search:
                 # BLAS limited for the whole search, not call by call: between two calls the policy
                 # restores the original limit, and with trials in threads those windows let BLAS start
                 # its own threads, whose spinning cost 40-70 % more CPU per trial with 2 jobs (measured)
-                with blas_limit(self.settings.fixed.get("n_threads")):
+                with blas_limit(1):
                     self._optimize_reconnecting()
         finally:
             if restore is not None:
@@ -1042,7 +1043,7 @@ def _dask_trial(search, X, y, X_evaluation, y_evaluation, stop_name):
             _WORKER_STUDIES[key] = study
     study.sampler.reseed_rng()  # each task a fresh draw (the pickled sampler is the same everywhere)
     ran = []
-    with warnings.catch_warnings(), blas_limit(search.settings.fixed.get("n_threads")):
+    with warnings.catch_warnings(), blas_limit(1):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.optimize(
             search.objective,
@@ -1076,7 +1077,8 @@ def tune(training_data, evaluation_data, **options):
     - ``seed``: trial k uses the seed derived from (seed, k) (``user_attrs["fastnn"]["seed"]``),
       the TPE sampler is seeded with it: with ``n_jobs=1`` a study is reproducible.
     - ``n_jobs``: trials run in that many threads sharing the (converted once) training arrays;
-      each trial's BLAS uses ``n_threads=1`` unless fixed.
+      each trial trains on ``n_threads=1`` thread unless fixed (``fixed={"n_threads": T}``: each
+      trial on a team of T; one warning when n_jobs x T exceeds the cores this process may use).
     - ``storage``/``study_name``: an Optuna storage (``"sqlite:///study.db"``, ``"journal:FILE"``,
       any RDB URL) shared by several processes or machines cooperating on one study.
     - ``metric``, ``sampler``, ``pruner``, ``eta_from_threshold``, ``callbacks`` (Optuna study

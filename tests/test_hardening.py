@@ -760,8 +760,11 @@ def _core_cases():
         "kernel_exp-None": lambda: _core.kernel_exp(None),
         "kernel_exp-2d": lambda: _core.kernel_exp(np.zeros((2, 2))),
         "kernel_exp-int": lambda: _core.kernel_exp(np.zeros(3, dtype=np.int64)),
-        "fill_mask-negative-count": lambda: _core.fill_mask(1, -5, 0.5),
-        "fill_mask-dtype": lambda: _core.fill_mask(1, 5, 0.5, np.int64),
+        "fill_mask-negative-count": lambda: _core.fill_mask(1, -5, 3, 0.5),
+        "fill_mask-dtype": lambda: _core.fill_mask(1, 5, 3, 0.5, np.int64),
+        "fill_mask-p-one": lambda: _core.fill_mask(1, 5, 3, 1.0),
+        "Trainer-n_threads-zero": lambda: _core.Trainer(lay, params, 2, n_threads=0),
+        "Trainer-n_threads-huge": lambda: _core.Trainer(lay, params, 2, n_threads=10**30),
         "parameter_layout-None": lambda: _core.parameter_layout(None),
     }
     return c

@@ -72,7 +72,7 @@ def test_forward_dropout_draws_the_trainers_masks(isa, dtype):
         W = (rng.standard_normal((n_out, n_in)) * 0.1).astype(dtype)
         b = np.zeros(n_out, dtype=dtype)
         z, dropped, mask = _core.kernel_forward(X, W, b, isa=isa, dropout=0.5, seed=9)
-        want_mask = _core.fill_mask(9, m * n_out, 0.5, dtype).reshape(m, n_out)
+        want_mask = _core.fill_mask(9, m, n_out, 0.5, dtype)
         np.testing.assert_array_equal(mask, want_mask)
         np.testing.assert_array_equal(dropped, z * mask)
 
@@ -315,37 +315,63 @@ def test_kernels_take_the_step_folded_into_delta(dtype):
     np.testing.assert_allclose(b, b0 + D.sum(axis=0), rtol=tol, atol=tol)
 
 
-def _xoshiro_masks(seed, count, p):
-    """splitmix64 seeding + xoshiro256** (Blackman & Vigna), written out in Python: the dropout
-    stream the core must draw (one 53-bit uniform per mask value), so seeded runs keep their masks."""
-    mask64 = (1 << 64) - 1
+_M64 = (1 << 64) - 1
+
+
+def _xoshiro_outputs(seed, count):
+    """splitmix64 seeding + xoshiro256** (Blackman & Vigna), written out in Python: the trainer's
+    generator, which draws one dropout key per epoch."""
 
     def rotl(x, k):
-        return ((x << k) | (x >> (64 - k))) & mask64
+        return ((x << k) | (x >> (64 - k))) & _M64
 
     s = []
     for _ in range(4):
-        seed = (seed + 0x9E3779B97F4A7C15) & mask64
-        z = seed
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
-        s.append(z ^ (z >> 31))
+        seed = (seed + 0x9E3779B97F4A7C15) & _M64
+        s.append(_mix64(seed))
     out = []
     for _ in range(count):
-        result = (rotl((s[1] * 5) & mask64, 7) * 9) & mask64
-        t = (s[1] << 17) & mask64
+        result = (rotl((s[1] * 5) & _M64, 7) * 9) & _M64
+        t = (s[1] << 17) & _M64
         s[2] ^= s[0]
         s[3] ^= s[1]
         s[1] ^= s[2]
         s[0] ^= s[3]
         s[2] ^= t
         s[3] = rotl(s[3], 45)
-        out.append(1 / (1 - p) if (result >> 11) * 2.0**-53 >= p else 0.0)
-    return np.array(out)
+        out.append(result)
+    return out
+
+
+def _mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _counter_masks(key, rows, cols, p, row0=0, col0=0):
+    """The counter-based dropout stream (csrc/kernels.h), written out in Python: the decision for
+    (row, neuron) is a hash of (key, row, neuron) alone — whatever thread draws it."""
+    out = np.zeros((rows, cols))
+    for i in range(rows):
+        h = _mix64((key + (row0 + i) * 0x9E3779B97F4A7C15) & _M64)
+        for j in range(cols):
+            u = (_mix64(h ^ (((col0 + j) * 0xD1B54A32D192ED03) & _M64)) >> 11) * 2.0**-53
+            out[i, j] = 1 / (1 - p) if u >= p else 0.0
+    return out
 
 
 @pytest.mark.parametrize("seed", [0, 7, 2**63 + 5])
-def test_dropout_masks_are_the_xoshiro_stream(seed):
+def test_dropout_keys_are_the_xoshiro_stream(seed):
+    assert _core.epoch_keys(seed, 5) == _xoshiro_outputs(seed, 5)
+
+
+@pytest.mark.parametrize("key", [0, 7, 2**63 + 5])
+def test_dropout_masks_are_the_counter_stream(key):
     for dtype in (np.float64, np.float32):
-        got = _core.fill_mask(seed, 257, 0.3, dtype=dtype)
-        np.testing.assert_array_equal(got, _xoshiro_masks(seed, 257, 0.3).astype(dtype))
+        for row0, col0 in [(0, 0), (130, 45)]:
+            got = _core.fill_mask(key, 13, 21, 0.3, dtype=dtype, row0=row0, col0=col0)
+            np.testing.assert_array_equal(got, _counter_masks(key, 13, 21, 0.3, row0, col0).astype(dtype))
+    # a block of the stream is the same values as the whole (no dependence on who draws it)
+    whole = _core.fill_mask(key, 20, 30, 0.5)
+    np.testing.assert_array_equal(_core.fill_mask(key, 7, 11, 0.5, row0=5, col0=13), whole[5:12, 13:24])

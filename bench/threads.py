@@ -1,0 +1,144 @@
+#!/usr/bin/env python
+"""One training on a team of threads: epochs of T=1 and T=2 interleaved in ONE process, the ceiling
+of two concurrent T=1 trainings measured in the same run, and users' unaligned X (16 bytes off a
+64-byte line) against aligned X.
+
+    env -u OPENBLAS_CORETYPE python bench/threads.py [--quick] [--repeats N] [--out FILE]
+
+Per case: one untimed warm-up epoch per setting, then N rounds (default 7); in each round T=1 and
+T=2 (and the offset-X runs) train one epoch each, the starting setting alternating. Reported: best
+and median seconds per epoch, and the T=2 speed-up from the medians and from the bests.
+
+The ceiling: two T=1 trainings of the same case at once, in two Python threads (the core releases
+the GIL): if the machine gives this process two cores, their rate is ~2x one training's; on a
+machine shared with other work it is lower, and no team can beat it. Read every figure beside the
+load average printed with it: on a loaded machine T=2 can be slower than T=1 (the team's barriers
+wait for a thread that has no core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import load_data
+
+import fastnn
+
+CASES = {
+    "h30-mb10": dict(sizes=[784, 30, 10], batch=10),
+    "h100-mb10": dict(sizes=[784, 100, 10], batch=10),
+    "h100-mb100": dict(sizes=[784, 100, 10], batch=100),
+    "h30-mb10-momentum": dict(sizes=[784, 30, 10], batch=10, momentum=0.9),
+    "h30-mb10-dropout": dict(sizes=[784, 30, 10], batch=10, dropout=0.5),
+}
+
+
+def offset(X):
+    """X's copy whose rows start 16 bytes after a 64-byte line (as users' arrays often do)."""
+    buf = np.empty(X.size * X.itemsize + 128, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64 + 16
+    out = buf[start : start + X.size * X.itemsize].view(X.dtype).reshape(X.shape)
+    out[...] = X
+    return out
+
+
+def epoch(case, X, y, T, seed=0):
+    net = fastnn.Network(case["sizes"], dtype=X.dtype, seed=seed)
+    opts = {k: v for k, v in case.items() if k in ("momentum", "dropout")}
+    t0 = time.perf_counter()
+    net.SGD((X, y), 1, case["batch"], 0.5, 5.0, n_threads=T, **opts)
+    return time.perf_counter() - t0
+
+
+def concurrent_pair(case, X, y):
+    """Seconds for two T=1 epochs run at once in two threads."""
+    out = [None, None]
+
+    def run(i):
+        out[i] = epoch(case, X, y, 1, seed=i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10,000 rows, 3 rounds, two cases")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--cases", default="all")
+    ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--allow-synthetic", action="store_true")
+    ap.add_argument("--out", help="write the markdown table there")
+    args = ap.parse_args(argv)
+    n = 10_000 if args.quick else 50_000
+    repeats = 3 if args.quick else args.repeats
+    names = list(CASES) if args.cases == "all" else args.cases.split(",")
+    if args.quick and args.cases == "all":
+        names = names[:2]
+    (Xtr, ytr), _, _, source = load_data(n, allow_synthetic=args.allow_synthetic)
+    Xtr, ytr = Xtr[:n], ytr[:n]
+    lines = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    say(
+        f"# bench/threads.py — {platform.node()}, {os.cpu_count()} CPUs "
+        f"(affinity {len(os.sched_getaffinity(0))}), fastnn {fastnn.__version__}, own kernels "
+        f"{fastnn._core.KERNELS['isa']}, {source}, {n} rows, {repeats} rounds"
+    )
+    say(f"load average at start: {os.getloadavg()}")
+    say()
+    say(
+        "| case | dtype | T=1 best / median s | T=2 best / median s | T=2 speed-up (median, best) | "
+        "two concurrent T=1: rate vs one | offset X / aligned, T=1 | offset X / aligned, T=2 | load |"
+    )
+    say("|---|---|---|---|---|---|---|---|---|")
+    for dtype in args.dtypes.split(","):
+        X = np.ascontiguousarray(Xtr, dtype=dtype)
+        X_off = offset(X)
+        assert X_off.ctypes.data % 64 == 16
+        for name in names:
+            case = CASES[name]
+            times = {k: [] for k in ("1", "2", "1off", "2off")}
+            settings = [("1", X, 1), ("2", X, 2), ("1off", X_off, 1), ("2off", X_off, 2)]
+            for _key, data, T in settings:  # warm-up
+                epoch(case, data, ytr, T)
+            for r in range(repeats):
+                order = settings if r % 2 == 0 else settings[::-1]
+                for key, data, T in order:
+                    times[key].append(epoch(case, data, ytr, T))
+            pair = min(concurrent_pair(case, X, ytr) for _ in range(max(2, repeats // 3)))
+            med = {k: statistics.median(v) for k, v in times.items()}
+            best = {k: min(v) for k, v in times.items()}
+            say(
+                f"| {name} | {dtype} | {best['1']:.3f} / {med['1']:.3f} | {best['2']:.3f} / {med['2']:.3f} | "
+                f"{med['1'] / med['2']:.2f}x, {best['1'] / best['2']:.2f}x | "
+                f"{2 * best['1'] / pair:.2f}x | {med['1off'] / med['1']:.3f} | "
+                f"{med['2off'] / med['2']:.3f} | "
+                f"{os.getloadavg()[0]:.1f} |"
+            )
+    say()
+    say(f"load average at end: {os.getloadavg()}")
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
