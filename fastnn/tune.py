@@ -1246,8 +1246,10 @@ def plot_study(study, directory, dpi=100, metric=None):
             axes = list(np.ravel(ax)) if isinstance(ax, np.ndarray) else [ax]
             fig = axes[0].get_figure()
             try:
-                if name != "importances":
-                    label = f"validation {metric}" if metric else "objective (validation)"
+                label = f"validation {metric}" if metric else "objective (validation)"
+                if name == "importances":  # its legend only
+                    _tidy_axes(axes, f"importance for the {label}", False)
+                else:
                     _tidy_axes(axes, label, metric == "accuracy")
                 buf = io.BytesIO()
                 fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
