@@ -159,6 +159,8 @@ def _open_no_follow(path, flags):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, f"{path}: not a regular file; refusing to write into it")
+        if st.st_nlink > 1:  # a hard link planted there: writing would change the other name's file
+            raise OSError(errno.EMLINK, f"{path}: has {st.st_nlink} hard links; refusing to write into it")
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -188,7 +190,7 @@ def _fetch(url, part, timeout, bar_factory, size, window=60.0, min_rate=1024.0):
     url_file = Path(str(part) + ".url")
     cap = size + size // 100
     have = 0
-    if _regular(part) and _regular(url_file):
+    if _regular(part) and _regular(url_file) and os.lstat(part).st_nlink == 1:
         fd = _open_no_follow(url_file, os.O_RDONLY)
         with os.fdopen(fd, "rb") as f:
             same = f.read(4096) == url.encode("utf-8")

@@ -207,3 +207,16 @@ def test_bad_limits_are_refused(tmp_path):
     for kw in ({"stall_window": 0}, {"min_rate": -1}, {"timeout": float("inf")}, {"stall_window": "1"}):
         with pytest.raises(ValueError):
             dl.download_mnist(tmp_path, **kw)
+
+
+def test_hard_link_planted_at_the_partial_file_is_not_written(server, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    part = tmp_path / ".x.part"
+    os.link(victim, part)
+    (tmp_path / ".x.part.url").write_text(f"{server}/good/{LABELS}.gz")  # looks like a resume
+    assert _fetch(f"{server}/good/{LABELS}.gz", part) == dl.mnist_checksums()[LABELS]
+    assert victim.read_text() == "precious\n"
+    os.link(part, tmp_path / "again")
+    with pytest.raises(OSError, match="hard links"):
+        dl._open_no_follow(part, os.O_RDWR)

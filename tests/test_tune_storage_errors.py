@@ -94,3 +94,25 @@ def test_safe_url_masks_every_spelling():
     assert ft.safe_url("postgresql://u@h/db") == "postgresql://u@h/db"
     e = ft.storage_error(ValueError(f"bad password {SECRET}"), f"postgresql://u:{SECRET}@h/db", "cannot open")
     assert SECRET not in str(e) and str(e).count("***") == 2
+
+
+@pytest.mark.slow  # a PostgreSQL server of its own (tests/conftest.py)
+def test_wrong_password_on_a_real_server_is_not_printed(
+    postgres_server, postgres_url, data, tmp_path, capsys
+):
+    """The server answers (password authentication failed): the error names the storage, never the
+    password given, nor the server's real one."""
+    wrong = "Wr0ng-" + SECRET
+    url = postgres_url.replace(f":{postgres_server.password}@", f":{wrong}@")
+    assert wrong in url
+    code = _tune(data, url, "--json", str(tmp_path / "out.json"))
+    out, err = capsys.readouterr()
+    assert code in (1, 2) and "Traceback" not in err and "storage:" in err, err
+    for text in (out, err):
+        assert wrong not in text and postgres_server.password not in text
+    # and with the right password, the run's outputs carry no password either
+    code = _tune(data, postgres_url, "--json", str(tmp_path / "ok.json"), "-q")
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    for text in (out, err, (tmp_path / "ok.json").read_text()):
+        assert postgres_server.password not in text
