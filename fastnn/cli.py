@@ -1847,7 +1847,8 @@ def _run_tune(args, ft, training, ds, sizes, dtype, fixed, n_trials, client):
         )
     _note(
         args,
-        f"study {search.study.study_name!r} ({_safe_url(args.storage) or 'in memory'}): "
+        f"study {search.study.study_name!r} "
+        f"({_safe_url(args.storage) or ('in the Dask scheduler' if args.dask else 'in memory')}): "
         + (
             "reporting only, "
             if n_trials == 0

@@ -981,7 +981,8 @@ class Search:
                         frozen = storage.get_trial(
                             storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
                         )
-                        for callback in (self._after_trial, *self.callbacks):
+                        self._finished += 1  # (no study.stop() outside Optuna's loop: the stop flag)
+                        for callback in self.callbacks:
                             callback(self.study, frozen)
                 submit_more()
         finally:
@@ -1080,7 +1081,18 @@ def tune(training_data, evaluation_data, **options):
       each trial trains on ``n_threads=1`` thread unless fixed (``fixed={"n_threads": T}``: each
       trial on a team of T; one warning when n_jobs x T exceeds the cores this process may use).
     - ``storage``/``study_name``: an Optuna storage (``"sqlite:///study.db"``, ``"journal:FILE"``,
-      any RDB URL) shared by several processes or machines cooperating on one study.
+      any RDB URL such as ``"postgresql+psycopg://user:password@host/db"``) shared by several
+      processes or machines cooperating on one study.
+    - With a database URL: ``heartbeat`` (seconds between the heartbeats of a running trial, default
+      30; 0 or None: none), ``grace_period`` (a trial without heartbeat that long — its worker died —
+      is failed by the next worker that starts a trial; default twice the heartbeat), ``retries``
+      (such a trial is queued again with the same parameters and seed, at most that many times,
+      default 2), ``reconnect`` (seconds a lost database connection is retried before the search
+      stops with :class:`StorageLost`, default 60).
+    - ``dask_client``: a ``dask.distributed.Client``; the trials run on its workers, one per worker
+      thread at a time, the data sent to each worker once; without ``storage`` the study lives in the
+      scheduler (optuna-integration's ``DaskStorage``). Callbacks run here, as trials finish
+      (``study.stop()`` works only in Optuna's own loop: stop a Dask search with ``stop``).
     - ``metric``, ``sampler``, ``pruner``, ``eta_from_threshold``, ``callbacks`` (Optuna study
       callbacks), ``stop`` (a ``threading.Event`` that stops the search) are accepted too.
 

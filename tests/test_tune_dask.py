@@ -111,3 +111,32 @@ def test_cli_dask_unreachable_and_jobs(tmp_path):
     assert r.stderr.strip().startswith("fastnn: error: --dask tcp://127.0.0.1:9: cannot reach the scheduler")
     r = run_fastnn(tmp_path, *"tune --data digits --trials 1 --jobs 2 --dask tcp://127.0.0.1:9".split())
     assert r.returncode == 2 and "--jobs 2: not used with --dask" in r.stderr
+
+
+def test_cli_ctrl_c_stops_the_trials_on_the_workers(tmp_path, cluster):
+    """Ctrl-C in the client: no new trial, the running ones stop at the end of their epoch on the
+    workers (a distributed.Event), the finished ones are kept and reported."""
+    import signal
+    import time
+
+    from conftest import start_fastnn
+
+    options = (
+        "tune --data digits --trials 1000 --epochs 2000 --early-stopping 100000 --no-prune --json t.json"
+    )
+    p = start_fastnn(tmp_path, *options.split(), "--dask", cluster.scheduler_address)
+    lines = []
+    while not any(line.startswith("fastnn: study '") for line in lines):  # the search has started
+        line = p.stdout.readline()
+        assert line, "".join(lines) + p.stderr.read()
+        lines.append(line)
+    time.sleep(3)  # trials running on both workers
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, "".join(lines) + out + err
+    assert "interrupted: finished trials kept" in err
+    doc = json.loads((tmp_path / "t.json").read_text())
+    states = [t["state"] for t in doc["trials"]]
+    assert "RUNNING" not in states and len(states) < 20
+    stopped = [t for t in doc["trials"] if (t["fail_reason"] or "").startswith("interrupted after epoch")]
+    assert stopped and all(t["epochs"] < 2000 for t in stopped)

@@ -10,7 +10,7 @@ import signal
 import time
 
 import pytest
-from conftest import run_fastnn, start_fastnn
+from conftest import start_fastnn
 
 optuna = pytest.importorskip("optuna")
 
@@ -32,6 +32,17 @@ def _no_password(server, *texts):
         assert server.password not in text
 
 
+def _report(capsys, monkeypatch, tmp_path, url, *args):
+    """`fastnn tune --trials 0` (the study's report, no trial run) in this process: (status, out, err)."""
+    from fastnn import cli
+
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    status = cli.main(["tune", "--data", "digits", "--trials", "0", "--storage", url, "--study", "s", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def _tune(tmp_path, url, *args, **env):
     return start_fastnn(
         tmp_path, "tune", "--data", "digits", "--storage", url, "--study", "s", *map(str, args), **env
@@ -39,7 +50,7 @@ def _tune(tmp_path, url, *args, **env):
 
 
 @pytest.mark.slow
-def test_four_workers_share_one_study(tmp_path, postgres_server, postgres_url):
+def test_four_workers_share_one_study(tmp_path, postgres_server, postgres_url, capsys, monkeypatch):
     n, workers = 5, 4
     procs = [
         _tune(
@@ -94,20 +105,15 @@ def test_four_workers_share_one_study(tmp_path, postgres_server, postgres_url):
     )
 
     # a report afterwards (no trial run) agrees with the database
-    r = run_fastnn(
-        tmp_path,
-        *"tune --data digits --trials 0 --study s --json r.json --storage".split(),
-        postgres_url,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
-    assert f"study 's': {workers * n} trial(s)" in r.stdout and "reporting only" in r.stdout
-    assert not TRIAL_LINE.findall(r.stdout)
+    code, out, err = _report(capsys, monkeypatch, tmp_path, postgres_url, "--json", "r.json")
+    assert code == 0, err
+    assert f"study 's': {workers * n} trial(s)" in out and "reporting only" in out
+    assert not TRIAL_LINE.findall(out)
     doc = json.loads((tmp_path / "r.json").read_text())
     assert [(t["number"], t["state"], t["value"]) for t in doc["trials"]] == [
         (t.number, t.state.name, t.value) for t in sorted(trials, key=lambda t: t.number)
     ]
-    _no_password(postgres_server, r.stdout, r.stderr)
+    _no_password(postgres_server, out, err)
 
 
 def _slow_trial_args(trials, epochs=600):
@@ -142,10 +148,12 @@ def _running(url):
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_trial_is_retried_by_a_survivor(tmp_path, postgres_server, postgres_url):
-    victim = _tune(tmp_path, postgres_url, *_slow_trial_args(1), "--seed", 1)
+def test_a_worker_killed_mid_trial_is_retried_by_a_survivor(
+    tmp_path, postgres_server, postgres_url, capsys, monkeypatch
+):
+    victim = _tune(tmp_path, postgres_url, *_slow_trial_args(1, 400), "--seed", 1)
     first = _wait_for(lambda: _running(postgres_url), [victim], what="the victim's trial")[0]
-    survivor = _tune(tmp_path, postgres_url, *_slow_trial_args(2), "--seed", 2, "--json", "s.json")
+    survivor = _tune(tmp_path, postgres_url, *_slow_trial_args(2, 400), "--seed", 2, "--json", "s.json")
     time.sleep(1.0)  # mid-trial, heartbeats recorded
     assert victim.poll() is None, victim.communicate()
     victim.send_signal(signal.SIGKILL)
@@ -169,19 +177,17 @@ def test_a_worker_killed_mid_trial_is_retried_by_a_survivor(tmp_path, postgres_s
     print(f"\nSIGKILL to the retried trial's start: {lag:.2f} s (grace 2 s, survivor already running)")
     assert lag < 60
 
-    r = run_fastnn(
-        tmp_path, *"tune --data digits --trials 0 --study s --storage".split(), postgres_url, timeout=300
-    )
-    assert r.returncode == 0, r.stderr
-    assert f"study 's': {len(study.trials)} trial(s)" in r.stdout
-    assert "1 failed (1 lost with their worker and retried)" in r.stdout
-    head = next(line for line in r.stdout.splitlines() if line.startswith("study 's': "))
+    code, out, err = _report(capsys, monkeypatch, tmp_path, postgres_url)
+    assert code == 0, err
+    assert f"study 's': {len(study.trials)} trial(s)" in out
+    assert "1 failed (1 lost with their worker and retried)" in out
+    head = next(line for line in out.splitlines() if line.startswith("study 's': "))
     assert "running" not in head and "waiting" not in head
 
 
 @pytest.mark.slow
 def test_the_database_restarted_mid_study(tmp_path, postgres_server, postgres_url):
-    args = [*_slow_trial_args(4, epochs=300), "--reconnect", 60]
+    args = [*_slow_trial_args(3, epochs=150), "--reconnect", 60]
     procs = [_tune(tmp_path, postgres_url, *args, "--seed", w) for w in (1, 2)]
     _wait_for(
         lambda: (
@@ -195,7 +201,7 @@ def test_the_database_restarted_mid_study(tmp_path, postgres_server, postgres_ur
     complete = [t for t in _study(postgres_url, "s").trials if t.state.name == "COMPLETE"]
     before = {t.number: (t.params, t.value) for t in complete}
     postgres_server.stop("fast")
-    time.sleep(3)
+    time.sleep(1.5)
     postgres_server.start()
     results = _wait(procs)
     for code, out, err in results:
