@@ -3,6 +3,7 @@
     python bench/results_hash.py                  # one line per case: name, hash
     python bench/results_hash.py --write FILE     # record the reference (bench/results/results_hash.txt)
     python bench/results_hash.py --check FILE     # exit 1 and list the cases whose hash differs
+    python bench/results_hash.py --threads 3 --check FILE   # the same hashes on a team of 3 threads
 
 (fastnn as installed, or the checkout's in-place build with ``PYTHONPATH=$PWD``.)
 
@@ -31,6 +32,8 @@ import warnings
 import numpy as np
 
 import fastnn
+
+THREADS = 1  # --threads: every case trains on a team of this many threads (results must not change)
 
 
 def _data(n=530, d=20, k=4, seed=0):
@@ -61,7 +64,7 @@ def _api(sizes, dtype="float64", epochs=3, batch=10, eta=0.5, lmbda=0.0, n=530, 
         kw["monitor_evaluation_accuracy"] = True
     if "sample_weight" in kw:
         kw["sample_weight"] = np.random.default_rng(3).uniform(0.2, 2.0, n)
-    net.SGD((X, y), epochs, batch, eta, lmbda, **kw)
+    net.SGD((X, y), epochs, batch, eta, lmbda, n_threads=THREADS, **kw)
     return _digest(net.weights, net.biases)
 
 
@@ -102,10 +105,16 @@ def _estimator(kind, **params):
 
     X, y = _data(n=300, d=12, k=3)
     if kind == "classifier":
-        est = NetworkClassifier(hidden_layer_sizes=(15,), epochs=3, random_state=2, **params).fit(X, y)
+        est = NetworkClassifier(
+            hidden_layer_sizes=(15,), epochs=3, random_state=2, n_threads=THREADS, **params
+        )
+        est = est.fit(X, y)
     else:
         Y = np.stack([X[:, 0] - X[:, 1], X[:, 2] * 0.5], axis=1)
-        est = NetworkRegressor(hidden_layer_sizes=(15,), epochs=3, random_state=2, **params).fit(X, Y)
+        est = NetworkRegressor(
+            hidden_layer_sizes=(15,), epochs=3, random_state=2, n_threads=THREADS, **params
+        )
+        est = est.fit(X, Y)
     net = est.network_
     return _digest(net.weights, net.biases)
 
@@ -175,8 +184,11 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--write", metavar="FILE", help="write the hashes to FILE (the reference)")
     g.add_argument("--check", metavar="FILE", help="compare with FILE; exit 1 on any difference")
+    ap.add_argument("--threads", type=int, default=1, help="n_threads of every training (default: 1)")
     ap.add_argument("cases", nargs="*", help="case names (default: all)")
     args = ap.parse_args(argv)
+    global THREADS
+    THREADS = args.threads
     hashes = compute(args.cases or None)
     if args.check:
         ref = _read(args.check)
