@@ -20,7 +20,9 @@ Measurement: per case, one untimed warm-up epoch each, then N rounds; in each ro
 ideal run
 3 back-to-back sub-rounds (so fastnn / bound is a paired ratio, robust to a machine whose load changes), then
 the slow implementations once each; the starting implementation rotates. The machine is shared: read the load
-average printed with the results, and rerun when it was high.
+average printed with the results, and rerun when it was high. fastnn's and JAX's CPU time (process time) is
+reported beside the wall time: under load, XLA's two Eigen threads (it keeps two even with the one-thread
+flags, handing the work back and forth) wait less for a CPU than fastnn's one thread (DESIGN.md).
 
 What each column is (every implementation starts from the same parameters, N(0, 1/n_in) weights and N(0, 1)
 biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in chapter 3):
