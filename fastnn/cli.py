@@ -1380,6 +1380,19 @@ def cmd_train(args):
     net.classes = getattr(args, "file_classes", None)  # the label of each output (--data FILE)
     net.label_column = getattr(args, "file_label_column", None)
 
+    # the run's first line: the network and every setting, the lambda used among them
+    _note(
+        args,
+        f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
+        f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
+        f"eta={args.eta:g} lambda={args.lmbda:.4g}{lmbda_note}"
+        + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
+        + (f" momentum={args.momentum:g}" if args.momentum else "")
+        + (f" dropout={args.dropout:g}" if args.dropout else "")
+        + (f" early-stopping={args.early_stopping}" if args.early_stopping else "")
+        + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
+        + (f" seed={args.seed}" if args.seed is not None else ""),
+    )
     _note(args, data_note)
     if done:
         _note(args, f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}")
@@ -1402,18 +1415,6 @@ def cmd_train(args):
     if progress is None:
         progress = sys.stderr.isatty()
     progress = bool(progress) and not args.quiet
-    _note(
-        args,
-        f"network {sizes} cost={cost} output={output} hidden={args.hidden} "
-        f"init={args.weight_init} dtype={dtype.name}; epochs={args.epochs} batch={args.batch} "
-        f"eta={args.eta:g} lambda={args.lmbda:.4g}{lmbda_note}"
-        + (f" {args.regularization}" if args.lmbda and args.regularization != "l2" else "")
-        + (f" momentum={args.momentum:g}" if args.momentum else "")
-        + (f" dropout={args.dropout:g}" if args.dropout else "")
-        + (f" early-stopping={args.early_stopping}" if args.early_stopping else "")
-        + (f" eta-schedule={args.eta_schedule}" if args.eta_schedule else "")
-        + (f" seed={args.seed}" if args.seed is not None else ""),
-    )
 
     title = (
         f"fastnn {list(sizes)}, {cost}, {output} output, {args.hidden} hidden, "
@@ -1702,6 +1703,8 @@ def _tune_outputs(args, search, training, ds, metric):
             flush=True,
         )
         try:
+            net.classes = getattr(args, "file_classes", None)  # --data FILE: the labels' mapping
+            net.label_column = getattr(args, "file_label_column", None)
             fio.save(net, args.save)
             _note(args, f"saved the best trial's network to {args.save}")
         except (OSError, ValueError) as e:

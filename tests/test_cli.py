@@ -60,7 +60,8 @@ def test_train_digits_writes_model_history_and_plot(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     out = r.stdout
-    assert "digits" in out.splitlines()[0]  # the one-line note on the data used
+    assert "lambda=" in out.splitlines()[0]  # the run's first line: the settings, the lambda used
+    assert "digits" in out.splitlines()[1]  # then the one-line note on the data used
     epoch_lines = [ln for ln in out.splitlines() if re.match(r"epoch\s+\d+/2\b", ln)]
     assert len(epoch_lines) == 2, out
     for ln in epoch_lines:
@@ -204,8 +205,8 @@ def test_mnist_is_used_when_found(tmp_path, mnist_dir):
         FASTNN_DATA=str(mnist_dir),
     )
     assert r.returncode == 0, r.stderr
-    first = r.stdout.splitlines()[0]
-    assert "MNIST" in first and str(mnist_dir) in first
+    data_line = r.stdout.splitlines()[1]  # after the settings line
+    assert "MNIST" in data_line and str(mnist_dir) in data_line
     assert "[784, 30, 10]" in r.stdout
     m = TEST_LINE.search(r.stdout)
     assert m and m.group(3) == "10,000"

@@ -174,3 +174,21 @@ def test_model_file_fields_are_validated(tmp_path):
         (tmp_path / "bad.json").write_text(json.dumps(d))
         with pytest.raises(ValueError, match=rf"bad\.json: invalid model file: {field}"):
             fastnn.load(tmp_path / "bad.json")
+
+
+def test_tune_save_keeps_the_mapping(iris, tmp_path, capsys):
+    pytest.importorskip("optuna")
+    X, names = iris
+    with open(tmp_path / "iris.csv", "w") as f:
+        f.write("a,b,c,d,species\n")
+        for row, name in zip(X, names):
+            f.write(",".join(f"{v:g}" for v in row) + f",{name}\n")
+    code, out, err = main(
+        capsys, "tune", "--data", "iris.csv", "--trials", "2", "--epochs", "3", "--seed", "0",
+        "--save", "best.json", "--no-progress", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    net = fastnn.load(tmp_path / "best.json")
+    assert net.classes == ["setosa", "versicolor", "virginica"] and net.label_column["name"] == "species"
+    code, out, err = main(capsys, "predict", "best.json", "--input", "iris.csv")
+    assert code == 0 and set(out.split()) <= set(net.classes), err

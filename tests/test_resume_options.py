@@ -94,7 +94,8 @@ def test_default_lambda_is_the_books_lambda_over_n(capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     n = len(fastnn.data.load_digits().training[1])
-    assert f"lambda={n / 10_000:.4g} (default: n / 10,000 for n = {n:,} training examples)" in out, out
+    first = out.splitlines()[0]  # the run's first line says the lambda used
+    assert f"lambda={n / 10_000:.4g} (default: n / 10,000 for n = {n:,} training examples)" in first, out
     import json
 
     with open("h.json") as f:
