@@ -58,6 +58,9 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #define EPS 1.1102230246251565e-16
 /* Taylor polynomial of e^r to degree 13: error < 1e-17 on |r| <= ln2/2 */
 #define EXP_POLY(r) (1.0 / 1.0 + (r) * (1.0 / 1.0 + (r) * (1.0 / 2.0 + (r) * (1.0 / 6.0 + (r) * (1.0 / 24.0 + (r) * (1.0 / 120.0 + (r) * (1.0 / 720.0 + (r) * (1.0 / 5040.0 + (r) * (1.0 / 40320.0 + (r) * (1.0 / 362880.0 + (r) * (1.0 / 3628800.0 + (r) * (1.0 / 39916800.0 + (r) * (1.0 / 479001600.0 + (r) * 1.0 / 6227020800.0)))))))))))))
+/* tanh(x) = x + x^3 P(x^2)/Q(x^2) on |x| < 0.625 (Cephes tanh.c, relative error ~2.5e-16) */
+#define TANH_NUM(z) ((-9.64399179425052238628e-1 * (z) - 9.92877231001918586564e1) * (z) - 1.61468768441708447952e3)
+#define TANH_DEN(z) ((((z) + 1.12811678491632931402e2) * (z) + 2.23548839060100448583e3) * (z) + 4.84406305325125486048e3)
 #include "kernels_impl.h"
 #undef REAL
 #undef SFX
@@ -75,6 +78,8 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #undef TINY
 #undef EPS
 #undef EXP_POLY
+#undef TANH_NUM
+#undef TANH_DEN
 
 /* ---- float ---- */
 #define REAL float
@@ -94,4 +99,7 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #define EPS 5.9604645e-08f
 /* Taylor polynomial of e^r to degree 7: error < 6e-9 on |r| <= ln2/2 */
 #define EXP_POLY(r) (1.0f / 1.0f + (r) * (1.0f / 1.0f + (r) * (1.0f / 2.0f + (r) * (1.0f / 6.0f + (r) * (1.0f / 24.0f + (r) * (1.0f / 120.0f + (r) * (1.0f / 720.0f + (r) * 1.0f / 5040.0f)))))))
+/* tanhf(x) = x + x^3 P(x^2) on |x| < 0.625 (Cephes tanhf.c, relative error ~1e-7) */
+#define TANH_NUM(z) ((((-5.70498872745e-3f * (z) + 2.06390887954e-2f) * (z) - 5.37397155531e-2f) * (z) + 1.33314422036e-1f) * (z) - 3.33332819422e-1f)
+#define TANH_DEN(z) 1.0f
 #include "kernels_impl.h"

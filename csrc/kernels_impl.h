@@ -29,6 +29,23 @@ static inline REAL FN(exp_one)(REAL x) {
     return p * scale;
 }
 
+/* tanh(z) to a relative error of ~3e-16 (double) / ~1.2e-7 (float) for every finite z, branchless
+ * so that the loop vectorizes, one division: 1 - 2 / (e^2x + 1) alone loses every digit as x -> 0
+ * (9e-5 relative at 1e-12 in double, exactly 0 below 1e-8 in float), so |z| < 0.625 takes Cephes'
+ * approximation x + x^3 P(x^2)/Q(x^2) (float: Q = 1), else (e^2x - 1) / (e^2x + 1) (no cancellation
+ * there: e^2x >= 3.49). Odd: computed for |z|, the sign put back. */
+static inline REAL FN(tanh_one)(REAL z) {
+    const REAL x = z < (REAL)0 ? -z : z;
+    const REAL x2 = x * x;
+    const REAL e = FN(exp_one)((REAL)2 * x);
+    const REAL q = TANH_DEN(x2);
+    const int small = x < (REAL)0.625;
+    const REAL num = small ? x * q + x * x2 * TANH_NUM(x2) : e - (REAL)1;
+    const REAL den = small ? q : e + (REAL)1;
+    const REAL t = num / den;
+    return z < (REAL)0 ? -t : t;
+}
+
 FNN_HOT void FN(fnn_exp)(REAL *restrict out, const REAL *restrict x, ptrdiff_t count) {
     for (ptrdiff_t i = 0; i < count; i++) out[i] = FN(exp_one)(x[i]);
 }
@@ -46,9 +63,8 @@ FNN_HOT void FN(fnn_activate)(REAL *restrict a, const REAL *restrict b, ptrdiff_
     case FNN_SIGMOID: /* sigma(z) = 1 / (1 + e^-z)  (eq. 3) */
         for (ptrdiff_t i = 0; i < count; i++) a[i] = (REAL)1 / ((REAL)1 + FN(exp_one)(-a[i]));
         break;
-    case FNN_TANH: /* tanh(z) = 1 - 2 / (e^2z + 1) */
-        for (ptrdiff_t i = 0; i < count; i++)
-            a[i] = (REAL)1 - (REAL)2 / (FN(exp_one)((REAL)2 * a[i]) + (REAL)1);
+    case FNN_TANH: /* tanh (tanh_one): a rational near 0, else (e^2|z| - 1) / (e^2|z| + 1) */
+        for (ptrdiff_t i = 0; i < count; i++) a[i] = FN(tanh_one)(a[i]);
         break;
     case FNN_RELU:
         for (ptrdiff_t i = 0; i < count; i++) a[i] = a[i] > (REAL)0 ? a[i] : (REAL)0;
