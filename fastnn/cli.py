@@ -1671,8 +1671,11 @@ def _tune_outputs(args, search, training, ds, metric):
     from . import tune as ft
 
     study, errors = search.study, []
+    # one snapshot of the best trial for --json and --save: other workers may finish a better trial
+    # in between, and the saved network must be the one the JSON names
+    best_trial = study.best_trial if _has_complete(study) else None
     if args.json:
-        best = [t.number for t in study.best_trials] if _has_complete(study) else []
+        best = [best_trial.number] if best_trial is not None else []
         doc = {
             "study": study.study_name,
             "storage": _safe_url(args.storage),
@@ -1686,8 +1689,8 @@ def _tune_outputs(args, search, training, ds, metric):
             _note(args, f"wrote {len(study.trials)} trial(s) to {args.json}")
         except (OSError, ValueError, TypeError) as e:
             errors.append(f"cannot write {args.json}: {e}")
-    if args.save and _has_complete(study):
-        best = study.best_trial
+    if args.save and best_trial is not None:
+        best = best_trial
         if search.best_network is not None and search.best_network[0] == best.number:
             net = search.best_network[2]
         else:

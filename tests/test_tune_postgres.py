@@ -88,11 +88,15 @@ def test_four_workers_share_one_study(tmp_path, postgres_server, postgres_url, c
         assert "***" in doc["storage"]
         for rec in doc["trials"]:  # what the worker saw agrees with the database
             t = by_number[rec["number"]]
-            assert rec["params"] == t.params and rec["seed"] == t.user_attrs["fastnn"]["seed"]
             if rec["state"] in FINISHED:
+                assert rec["params"] == t.params and rec["seed"] == t.user_attrs["fastnn"]["seed"]
                 assert rec["state"] == t.state.name and rec["value"] == t.value
             else:
-                assert rec["state"] == "RUNNING"  # another worker's trial, finished since
+                # another worker's trial, finished since; seen while it was starting, so only the
+                # parameters it had suggested by then (none, some or all), never different ones
+                assert rec["state"] == "RUNNING"
+                assert rec["params"].items() <= t.params.items()
+                assert rec["seed"] in (None, t.user_attrs["fastnn"]["seed"])
         assert len({by_number[k].user_attrs["worker"] for k in ran[w]}) == 1  # its own, one process
         # the best trial as this worker saw it at its end, saved (retrained if it ran elsewhere)
         best = by_number[doc["best_trial"]]
@@ -141,8 +145,10 @@ def _wait_for(predicate, procs, timeout=120, what="condition"):
 
 
 def _running(url):
+    """The RUNNING trials that are training: an epoch reported, so every parameter suggested (a trial
+    is RUNNING from its creation, before its worker has suggested anything)."""
     try:
-        return [t for t in _study(url, "s").trials if t.state.name == "RUNNING"]
+        return [t for t in _study(url, "s").trials if t.state.name == "RUNNING" and t.intermediate_values]
     except KeyError:  # the study is not created yet
         return []
 
