@@ -158,7 +158,9 @@ setup(
             include_dirs=["csrc"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=compile_args(),
-            extra_link_args=["-fsanitize=address"] if ASAN else [],
+            # -pthread: libpthread.so.0 named as needed, where glibc < 2.34 keeps pthread_create
+            extra_link_args=(["-pthread"] if sys.platform != "win32" else [])
+            + (["-fsanitize=address"] if ASAN else []),
         )
     ],
     cmdclass={"build_ext": build_ext},

@@ -23,6 +23,24 @@ int fnn_team_stopped(const fnn_team *team) { return team->stop; }
 #include <signal.h>
 #include <stdatomic.h>
 
+/* Bind the pthread calls to their oldest symbol versions. glibc 2.34 moved them from libpthread into
+ * libc under new versions (GLIBC_2.34; pthread_sigmask GLIBC_2.32), so a build on a newer glibc
+ * would otherwise need glibc >= 2.34; bound to the old versions, which every glibc since keeps, the
+ * extension needs only glibc 2.17 symbols (manylinux2014) wherever it is built. */
+#if defined(__linux__) && defined(__GLIBC__) && !defined(FASTNN_NO_SYMVER)
+#if defined(__x86_64__)
+#define FNN_GLIBC_BASE "GLIBC_2.2.5"
+#elif defined(__aarch64__)
+#define FNN_GLIBC_BASE "GLIBC_2.17"
+#endif
+#ifdef FNN_GLIBC_BASE
+__asm__(".symver pthread_create,pthread_create@" FNN_GLIBC_BASE);
+__asm__(".symver pthread_join,pthread_join@" FNN_GLIBC_BASE);
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@" FNN_GLIBC_BASE);
+__asm__(".symver pthread_sigmask,pthread_sigmask@" FNN_GLIBC_BASE);
+#endif
+#endif
+
 /* Spins before sleeping: ~20 µs on a 3 GHz core, longer than a barrier's wait when the threads
  * have cores of their own, short enough that a thread without one soon gives it back. */
 #define FNN_SPINS 4000
