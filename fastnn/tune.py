@@ -1208,13 +1208,16 @@ def _tidy_axes(axes, objective_label, percent):
                 step = -(-len(decades) // 4)
                 ax.xaxis.set_major_locator(FixedLocator([10.0**k for k in decades[::step]]))
                 ax.xaxis.set_major_formatter(LogFormatterSciNotation())
-            elif lo > 0:  # under two decades: 1-2-5 values inside the range
-                ticks = [
-                    m * 10.0**k
-                    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-                    for m in (1, 2, 5)
-                    if lo <= m * 10.0**k <= hi
-                ]
+            elif lo > 0:  # under two decades: 1-2-5 values inside the range (1-3 or 1 if over 4)
+                for mantissas in ((1, 2, 5), (1, 3), (1,)):
+                    ticks = [
+                        m * 10.0**k
+                        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                        for m in mantissas
+                        if lo <= m * 10.0**k <= hi
+                    ]
+                    if len(ticks) <= 4:
+                        break
                 ax.xaxis.set_major_locator(FixedLocator(ticks))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())

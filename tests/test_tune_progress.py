@@ -30,7 +30,8 @@ def test_verbose_prints_every_epoch(capsys):
     assert code == 0 and "  epoch " not in out
 
 
-def test_plots_name_the_objective_and_leak_no_warning(tmp_path, capsys):
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_plots_name_the_objective_and_leak_no_warning(tmp_path, capsys, seed):
     pytest.importorskip("matplotlib")
     import fastnn.tune as ft
 
@@ -51,7 +52,7 @@ def test_plots_name_the_objective_and_leak_no_warning(tmp_path, capsys):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
     study.optimize(
         lambda t: (
             t.suggest_float("eta", 1e-3, 10, log=True) * 0 + t.suggest_int("width", 14, 93, log=True) / 100
