@@ -310,6 +310,7 @@ def download_mnist(
     file.
     """
     from .data import DEFAULT_MNIST_DIR
+    from .io import sync_directory
 
     for value, what in ((timeout, "timeout"), (stall_window, "stall_window"), (min_rate, "min_rate")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
@@ -390,7 +391,7 @@ def download_mnist(
                 continue
             os.replace(part, final)  # same directory: atomic; the data was fsync'ed
             _remove_partial(part)
-            _sync_directory(target)
+            sync_directory(target)
             say(f"{name}.gz: downloaded from {base}, verified (SHA-256)")
             break
         else:
@@ -401,16 +402,3 @@ def download_mnist(
                 f"four files into {target} by hand."
             )
     return target
-
-
-def _sync_directory(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -346,7 +346,12 @@ def write_output(path: PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
-    # make the rename itself durable (best effort: not every platform/filesystem allows it)
+    sync_directory(directory)
+
+
+def sync_directory(directory) -> None:
+    """Make a rename inside ``directory`` durable: fsync the directory itself (best effort: not every
+    platform or filesystem allows it)."""
     try:
         dfd = os.open(directory, os.O_RDONLY)
     except OSError:

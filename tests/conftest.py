@@ -14,6 +14,78 @@ import pytest
 SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
+CHILD_ADDRESS_LIMIT = 1 << 30  # 1 GiB of address space: fastnn + numpy + scipy need ~0.25 GiB
+
+
+def run_child(code, *, limit=CHILD_ADDRESS_LIMIT, **env):
+    """Run ``code`` in a fresh interpreter (limited to ``limit`` bytes of address space; 0: no limit),
+    with the same fastnn as this process and ``env`` added to its environment: a hostile input that
+    crashes or allocates without bound fails the test instead of killing or swapping pytest."""
+    import subprocess
+    import sys
+    import textwrap
+
+    prelude = textwrap.dedent(f"""
+        import resource, sys
+        if {limit!r}:
+            resource.setrlimit(resource.RLIMIT_AS, ({limit!r}, {limit!r}))
+    """)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=Path(__file__).resolve().parents[1],
+        env=package_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def expect_value_error(call, *patterns, **env):
+    """Child process (:func:`run_child`): ``call`` must raise ValueError whose message holds every
+    pattern. Returns the child's output."""
+    r = run_child(
+        f"""
+        try:
+            {call}
+        except ValueError as e:
+            print("VALUEERROR", e)
+        else:
+            print("NO ERROR")
+        """,
+        **env,
+    )
+    assert r.returncode == 0, f"child crashed (status {r.returncode}):\n{r.stderr[-2000:]}"
+    assert "VALUEERROR" in r.stdout, r.stdout + r.stderr[-2000:]
+    for p in patterns:
+        assert p in r.stdout, r.stdout
+    return r.stdout
+
+
+def mnist_gz_files(mnist_dir, names):
+    """{name.gz: gzip bytes} of the MNIST files ``names`` found in ``mnist_dir`` (gzipped or not):
+    what a mirror serves, for the download tests' local HTTP servers."""
+    import gzip
+
+    files = {}
+    for n in names:
+        for variant in (n + ".gz", n):
+            p = Path(mnist_dir) / variant
+            if p.is_file():
+                raw = p.read_bytes()
+                files[n + ".gz"] = raw if variant.endswith(".gz") else gzip.compress(raw)
+                break
+    return files
+
+
+def cli_main(capsys, *args):
+    """``fastnn ARGS`` in this process: (exit status, stdout, stderr); arguments as strings."""
+    from fastnn import cli
+
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def package_env(**extra):
     """``os.environ`` for a subprocess that must import the same fastnn as this test process
     (installed in site-packages, or built in place in a checkout run with ``python -m pytest``)."""

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import cli_main as main
 
 import fastnn
-from fastnn import cli
 from fastnn.data import load_digits
 
 pytestmark = pytest.mark.usefixtures("no_mnist")
@@ -21,12 +21,6 @@ def digits_xy():
     X = np.concatenate([ds.training[0], ds.validation[0]])
     y = np.concatenate([ds.training[1], ds.validation[1]])
     return X, y, ds.test
-
-
-def main(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_on_npz_and_csv_then_evaluate_and_predict(digits_xy, tmp_path, capsys):

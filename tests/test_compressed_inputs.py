@@ -7,50 +7,12 @@ run in child processes under an address-space limit (see test_hostile_files.py).
 import gzip
 import io
 import struct
-import subprocess
-import sys
-import textwrap
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env
-
-ROOT = Path(__file__).resolve().parents[1]
-LIMIT = 1 << 30
-
-
-def run_child(code, limit=LIMIT, **env):
-    prelude = f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
-    return subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        cwd=ROOT,
-        env=package_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def expect_value_error(call, *patterns, **env):
-    r = run_child(
-        f"""
-        try:
-            {call}
-        except ValueError as e:
-            print("VALUEERROR", e)
-        else:
-            print("NO ERROR")
-        """,
-        **env,
-    )
-    assert r.returncode == 0, f"child crashed (status {r.returncode}):\n{r.stderr[-2000:]}"
-    assert "VALUEERROR" in r.stdout, r.stdout + r.stderr[-2000:]
-    for p in patterns:
-        assert p in r.stdout, r.stdout
-    return r.stdout
+from conftest import expect_value_error, run_child
 
 
 def _idx_header(dims):

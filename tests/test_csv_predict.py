@@ -7,18 +7,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import cli_main as main
 
 import fastnn
-from fastnn import cli
 from fastnn.data import load_digits
 
 pytestmark = pytest.mark.usefixtures("no_mnist")
-
-
-def main(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

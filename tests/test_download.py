@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+from conftest import mnist_gz_files
 
 from fastnn import cli
 from fastnn.data import download_mnist, find_mnist
@@ -64,14 +65,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server(mnist_dir):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files = {}
-    for n in NAMES:
-        for variant in (n + ".gz", n):
-            p = mnist_dir / variant
-            if p.is_file():
-                raw = p.read_bytes()
-                httpd.files[n + ".gz"] = raw if variant.endswith(".gz") else gzip.compress(raw)
-                break
+    httpd.files = mnist_gz_files(mnist_dir, NAMES)
     httpd.requests = []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

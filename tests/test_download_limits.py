@@ -4,7 +4,6 @@ symlink or a FIFO planted at the partial file. Each download stops at the file's
 shipped with the checksums), the checksum is computed while streaming, a slow mirror is abandoned
 after a configurable window, and the next mirror is tried. No internet."""
 
-import gzip
 import http.server
 import os
 import re
@@ -13,6 +12,7 @@ import time
 import zlib
 
 import pytest
+from conftest import mnist_gz_files
 
 from fastnn import cli
 from fastnn import download as dl
@@ -86,14 +86,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server(mnist_dir):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
-    httpd.files = {}
-    for n in SIZES:
-        for variant in (n + ".gz", n):
-            p = mnist_dir / variant
-            if p.is_file():
-                raw = p.read_bytes()
-                httpd.files[n + ".gz"] = raw if variant.endswith(".gz") else gzip.compress(raw)
-                break
+    httpd.files = mnist_gz_files(mnist_dir, SIZES)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -7,57 +7,16 @@ import gzip
 import os
 import pickle
 import struct
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import package_env
+from conftest import expect_value_error, run_child
 
 _RECONSTRUCT = (np._core if hasattr(np, "_core") else np.core).multiarray._reconstruct
-ROOT = Path(__file__).resolve().parents[1]
-LIMIT = 1 << 30  # 1 GiB of address space: fastnn + numpy + scipy need ~0.25 GiB
 
 asan = pytest.mark.skipif(
     os.environ.get("FASTNN_ASAN") == "1", reason="address-space limit and ASan's shadow memory do not mix"
 )
-
-
-def run_child(code, *, limit=LIMIT):
-    """Run ``code`` in a fresh interpreter (limited to ``limit`` bytes of address space)."""
-    prelude = textwrap.dedent(f"""
-        import resource, sys
-        if {limit!r}:
-            resource.setrlimit(resource.RLIMIT_AS, ({limit!r}, {limit!r}))
-    """)
-    env = package_env()
-    return subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def expect_value_error(call, *patterns):
-    """Child process: ``call`` must raise ValueError whose message holds every pattern."""
-    r = run_child(f"""
-        try:
-            {call}
-        except ValueError as e:
-            print("VALUEERROR", e)
-        else:
-            print("NO ERROR")
-    """)
-    assert r.returncode == 0, f"child crashed (status {r.returncode}):\n{r.stderr[-2000:]}"
-    assert "VALUEERROR" in r.stdout, r.stdout + r.stderr[-2000:]
-    for p in patterns:
-        assert p in r.stdout, r.stdout
-    return r.stdout
 
 
 # ------------------------------------------------------------------------------------------------

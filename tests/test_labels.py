@@ -8,17 +8,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import cli_main as main
 
 import fastnn
-from fastnn import cli, files
+from fastnn import files
 
 pytestmark = pytest.mark.usefixtures("no_mnist")
-
-
-def main(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

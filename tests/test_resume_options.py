@@ -4,6 +4,7 @@ refused with exit 2 and a message, unless --force-resume is given."""
 
 import numpy as np
 import pytest
+from conftest import cli_main
 
 import fastnn
 from fastnn import cli
@@ -26,9 +27,7 @@ BASE = [
 
 
 def run(capsys, *extra):
-    code = cli.main([*BASE, *map(str, extra)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli_main(capsys, *BASE, *extra)
 
 
 @pytest.fixture
