@@ -128,3 +128,27 @@ def test_memory_script(mnist_dir):
     r = run_script("memory.py", "--epochs", "1", "--data-dir", str(mnist_dir))
     assert r.returncode == 0, r.stderr
     assert re.search(r"peak RSS: [0-9.]+ MB = data \+ [0-9.]+ MB", r.stdout)
+
+
+def test_compare_builds_reads_compare_output():
+    """bench/compare_builds.py collects each epoch and each inference median of compare.py's output
+    per case, in seconds (a bare figure is seconds, 'ms' milliseconds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_builds", BENCH / "compare_builds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = """case [784,30,10] mb 10 f64 ...
+  warm-up epoch done (fastnn)
+  round 1: fastnn 0.044
+  round 2: fastnn 0.043
+inference, 10,000 rows, [784,100,10]   fastnn    bound    ideal  reference  fastnn / bound
+f64                                   56.6 ms  48.5 ms  55.1 ms    59.9 ms           1.20×
+f32                                    0.101  77.0 ms  98.7 ms    95.7 ms           1.31×
+| f64 | 56.6 ms | 48.5 ms |
+"""
+    assert module.parse(text) == {
+        "[784,30,10] mb 10 f64": [0.044, 0.043],
+        "inference f64": [pytest.approx(0.0566)],
+        "inference f32": [0.101],
+    }
