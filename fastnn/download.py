@@ -309,8 +309,8 @@ def download_mnist(
     partial file ``.<name>.gz.part`` is opened without following symlinks and must be a regular
     file.
     """
+    from ._output_files import sync_directory
     from .data import DEFAULT_MNIST_DIR
-    from .io import sync_directory
 
     for value, what in ((timeout, "timeout"), (stall_window, "stall_window"), (min_rate, "min_rate")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):

@@ -182,7 +182,7 @@ def _build_model(net, g, outputs, opset, onnx, helper, metadata, doc):
 
 
 def _write(model, path):
-    from .io import atomic_write_bytes
+    from ._output_files import atomic_write_bytes
 
     atomic_write_bytes(path, model.SerializeToString())
 

@@ -111,7 +111,7 @@ def plot_history(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .io import atomic_write_bytes
+    from ._output_files import atomic_write_bytes
 
     records = _records(history)
     fig = Figure(figsize=(10, 4), dpi=dpi)

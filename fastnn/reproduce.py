@@ -277,7 +277,7 @@ def run_experiment(
 ) -> Run:
     """Train one experiment of the table. ``monitor_all``: also record the training and evaluation
     cost (data cost) and the training accuracy per epoch (what the figures draw)."""
-    import fastnn
+    from .network import Network
 
     (X, y), validation, test = data
     n_full = len(X)
@@ -292,7 +292,7 @@ def run_experiment(
     lmbda = exp.lmbda * train_size / min(exp.train_size or n_full, n_full)
     epochs = epochs or (exp.quick_epochs if quick else exp.epochs)
     n_eval = len(evaluation[1])
-    net = fastnn.Network(list(exp.sizes), cost=exp.cost, weight_init=exp.weight_init, dtype=dtype, seed=seed)
+    net = Network(list(exp.sizes), cost=exp.cost, weight_init=exp.weight_init, dtype=dtype, seed=seed)
     callbacks = []
     series = {}
     if monitor_all:
@@ -350,13 +350,13 @@ def run_experiment(
 def slowdown_series(epochs=300):
     """The single sigmoid neuron of section 3.1 (input 1, target 0): cost per epoch (epoch 0 = start)
     for each start (w, b) and cost. Quadratic: η = 0.15; cross-entropy: η = 0.005 (the book's)."""
-    import fastnn
+    from .network import Network
 
     out = {}
     X, y = np.array([[1.0]]), np.array([[0.0]])
     for cost, eta in (("quadratic", 0.15), ("cross-entropy", 0.005)):
         for w, b in ((0.6, 0.9), (2.0, 2.0)):
-            net = fastnn.Network([1, 1], cost=cost)
+            net = Network([1, 1], cost=cost)
             net.weights, net.biases = [np.array([[w]])], [np.array([b])]
             start_cost, start_out = net.total_cost(X, y), float(net.feedforward(X)[0, 0])
             _, _, costs, _ = net.SGD((X, y), epochs, 1, eta, monitor_training_cost=True)
@@ -376,17 +376,17 @@ def slowdown_series(epochs=300):
 def softmax_series():
     """Softmax of z = (2.5, −1, 3.2, 0.5) (the book's interactive example) as z₄ sweeps −5 … 5; and
     softmax with a scale c for that z and for one with a tie for the maximum (Problem: c → ∞)."""
-    import fastnn
+    from ._core import softmax
 
     z0 = np.array([2.5, -1.0, 3.2, 0.5])
     sweep = np.linspace(-5.0, 5.0, 201)
     Z = np.repeat(z0[None, :], len(sweep), axis=0)
     Z[:, 3] = sweep
-    A = fastnn.softmax(Z)
+    A = softmax(Z)
     cs = np.logspace(-2, 2, 161)
     tie = np.array([2.5, -1.0, 3.2, 3.2])
-    A_c = np.array([fastnn.softmax(z0, c=c) for c in cs])
-    A_tie = np.array([fastnn.softmax(tie, c=c) for c in cs])
+    A_c = np.array([softmax(z0, c=c) for c in cs])
+    A_tie = np.array([softmax(tie, c=c) for c in cs])
     return {
         "z": z0.tolist(),
         "z4": sweep.tolist(),
@@ -405,7 +405,7 @@ def training_size_series(data, *, quick=False, dtype=np.float64, n_threads=None,
     """Test accuracy of [784,30,10] (1/√n_in init, η = 0.5, cross-entropy) against the training-set
     size n: as the book, λ = 5.0·n/50,000 and 30·50,000/n epochs (the same number of mini-batch steps
     and weight decay for every n; --quick: 1·50,000/n epochs)."""
-    import fastnn
+    from .network import Network
 
     (X, y), _, (Xt, yt) = data
     if quick:
@@ -416,7 +416,7 @@ def training_size_series(data, *, quick=False, dtype=np.float64, n_threads=None,
     for n in sizes:
         epochs = max(1, round(budget * FULL_TRAIN / n))
         lmbda = 5.0 * n / FULL_TRAIN
-        net = fastnn.Network([784, 30, 10], seed=seed, dtype=dtype)
+        net = Network([784, 30, 10], seed=seed, dtype=dtype)
         t0 = time.perf_counter()
         net.SGD((X[:n], y[:n]), epochs, 10, 0.5, lmbda=lmbda, n_threads=n_threads)
         acc = 100.0 * net.accuracy(Xt, yt) / len(yt)
@@ -581,7 +581,7 @@ def _loadavg():
 
 
 def machine_info(dtype=np.float64, n_threads=None):
-    import fastnn
+    from ._version import __version__
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -613,7 +613,7 @@ def machine_info(dtype=np.float64, n_threads=None):
         pass
     commit = "?"
     try:
-        repo = Path(fastnn.__file__).resolve().parents[1]
+        repo = Path(__file__).resolve().parents[1]
         if (repo / ".git").exists():
             commit = (
                 subprocess.run(
@@ -633,7 +633,7 @@ def machine_info(dtype=np.float64, n_threads=None):
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas,
-        "fastnn": fastnn.__version__,
+        "fastnn": __version__,
         "commit": commit,
         "dtype": np.dtype(dtype).name,
         "n_threads": "automatic" if n_threads is None else n_threads,
@@ -666,7 +666,7 @@ def _one_panel(dpi):
 def _save(fig, path, title=None, quick=False, ax=None, **font):
     """Title the figure (or its panel `ax`), marked " — QUICK" for reduced runs, and write the PNG
     atomically."""
-    from .io import atomic_write_bytes
+    from ._output_files import atomic_write_bytes
 
     if title is not None:
         (fig.suptitle if ax is None else ax.set_title)(title + (" — QUICK" if quick else ""), **font)
@@ -1006,7 +1006,7 @@ def reproduce(
         "figures": series,
     }
     if markdown is not None:
-        from .io import atomic_write_text
+        from ._output_files import atomic_write_text
 
         atomic_write_text(
             markdown,
@@ -1026,7 +1026,7 @@ def reproduce(
         )
         print(f"# wrote {markdown}", file=stream, flush=True)
     if json_file is not None:
-        from .io import atomic_write_text
+        from ._output_files import atomic_write_text
 
         atomic_write_text(json_file, json.dumps(payload, indent=1, allow_nan=False))
         print(f"# wrote {json_file}", file=stream, flush=True)
@@ -1034,7 +1034,7 @@ def reproduce(
 
 
 def _write_figures(directory, series, figure_runs, quick, dpi):
-    from .io import atomic_write_text
+    from ._output_files import atomic_write_text
 
     written = []
 

@@ -100,7 +100,7 @@ def _validate_data(estimator, *args, **kwargs):
 def _network_class():
     # Imported lazily: fastnn/__init__.py may import this module, and importing fastnn.sklearn must
     # stay cheap.
-    from fastnn import Network
+    from .network import Network
 
     return Network
 

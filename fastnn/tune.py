@@ -1239,7 +1239,7 @@ def plot_study(study, directory, dpi=100, metric=None):
     import io
     import os
 
-    from .io import atomic_write_bytes
+    from ._output_files import atomic_write_bytes
     from .plotting import require_matplotlib
 
     require_matplotlib()

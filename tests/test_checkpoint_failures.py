@@ -14,7 +14,7 @@ import pytest
 from conftest import package_env
 
 import fastnn
-from fastnn import cli
+from fastnn import _output_files, cli
 from fastnn import io as fio
 
 
@@ -92,7 +92,7 @@ def test_file_size_limit_on_the_checkpoint_only(tmp_path, data):
     assert model.stat().st_size < 3500 and fastnn.load(model).sizes == (4, 5, 3)
     assert len(json.loads(hist.read_text())["records"]) == 3
     assert not ck.exists()
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(fio.TMP_PREFIX)]  # no temp left
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(_output_files.TMP_PREFIX)]  # no temp left
 
 
 @pytest.mark.parametrize("other", ["--save", "--json"])

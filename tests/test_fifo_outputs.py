@@ -1,5 +1,5 @@
 """A FIFO that nobody reads as an output (issue #23): never an endless hang — waited for
-``fastnn.io.FIFO_WAIT`` seconds, then an OSError naming it; the command line reports it after
+``fastnn._output_files.FIFO_WAIT`` seconds, then an OSError naming it; the command line reports it after
 writing the other outputs (exit 1)."""
 
 import json
@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from fastnn import cli
+from fastnn import _output_files, cli
 from fastnn import io as fio
 
 
 def test_fifo_without_reader_is_refused_after_the_wait(tmp_path, monkeypatch):
-    monkeypatch.setattr(fio, "FIFO_WAIT", 0.3)
+    monkeypatch.setattr(_output_files, "FIFO_WAIT", 0.3)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     t0 = time.monotonic()
@@ -25,7 +25,7 @@ def test_fifo_without_reader_is_refused_after_the_wait(tmp_path, monkeypatch):
 
 
 def test_fifo_whose_reader_comes_late_is_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(fio, "FIFO_WAIT", 5.0)
+    monkeypatch.setattr(_output_files, "FIFO_WAIT", 5.0)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
@@ -43,7 +43,7 @@ def test_fifo_whose_reader_comes_late_is_written(tmp_path, monkeypatch):
 
 
 def test_cli_save_to_a_fifo_without_reader(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(fio, "FIFO_WAIT", 0.3)
+    monkeypatch.setattr(_output_files, "FIFO_WAIT", 0.3)
     rng = np.random.default_rng(0)
     X = rng.random((50, 3))
     np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 0.5).astype(int))

@@ -16,6 +16,7 @@ import pytest
 from conftest import package_env
 
 import fastnn
+from fastnn import _output_files
 from fastnn import io as fio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,7 +246,7 @@ def test_temporary_names_are_unique_short_and_recognisable(tmp_path, monkeypatch
         fio.write_output(tmp_path / long_name, b"x")
     assert len(set(seen)) == 3
     for name in seen:
-        assert name.startswith(fio.TMP_PREFIX) and str(os.getpid()) in name
+        assert name.startswith(_output_files.TMP_PREFIX) and str(os.getpid()) in name
         assert len(name) <= 48
     assert os.listdir(tmp_path) == [long_name]
 
@@ -273,7 +274,7 @@ def test_several_processes_saving_to_one_target(tmp_path):
 
 def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     target = tmp_path / "model.json"
-    stem = fio._tmp_stem(str(target))
+    stem = _output_files._tmp_stem(str(target))
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     ).stdout.strip()
@@ -281,7 +282,7 @@ def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     stale.write_text("half a model")
     alive = tmp_path / f"{stem}1-00000001"  # pid 1 is alive: maybe writing now
     alive.write_text("in progress")
-    other = tmp_path / f"{fio._tmp_stem(str(tmp_path / 'other.json'))}{dead}-0badf00d"
+    other = tmp_path / f"{_output_files._tmp_stem(str(tmp_path / 'other.json'))}{dead}-0badf00d"
     other.write_text("another target's")
     fastnn.Network([2, 2], seed=0).save(target)
     assert not stale.exists() and alive.exists() and other.exists()
@@ -315,7 +316,7 @@ def test_plot_goes_through_the_same_writer(tmp_path, monkeypatch):
         monitor_evaluation_accuracy=True,
     )
     calls = []
-    real = fio.write_output
-    monkeypatch.setattr(fio, "write_output", lambda p, d: (calls.append(p), real(p, d)))
+    real = _output_files.write_output
+    monkeypatch.setattr(_output_files, "write_output", lambda p, d: (calls.append(p), real(p, d)))
     plot_history(net.history, tmp_path / "c.png")
     assert calls == [tmp_path / "c.png"]
