@@ -5,8 +5,9 @@ Build (from the repository root, after building the extension in place)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 Warnings are errors. The API reference (docs/api/) is generated from each public module's ``__all__``
-by docs/_apigen.py at every build; the guides are the README, the chapter-3 companion page
-(docs/chapter3.md, when present), the changelog and the contributing guide.
+by docs/_apigen.py at every build, and so is the command-line reference (docs/api/cli.rst: every
+command's ``--help``, from ``fastnn.cli.build_parser()``); the guides are the Markdown pages of docs/
+(listed in docs/index.md), the changelog and the contributing guide.
 """
 
 import os
@@ -63,12 +64,9 @@ numpydoc_class_members_toctree = False
 numpydoc_show_inherited_class_members = False
 numpydoc_xref_param_type = False
 
-# ---- pages written in Markdown (README, chapter 3, changelog) ---------------------------------
+# ---- pages written in Markdown (the guides, chapter 3, changelog) -------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-
-# The chapter-3 companion page is written separately; list it when it is there.
-HAS_CHAPTER3 = (DOCS / "chapter3.md").exists()
 
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),
@@ -84,12 +82,6 @@ html_title = f"fastnn {release}"
 html_static_path: list = []
 
 
-def _add_chapter3(app, docname, source):
-    """Put the chapter-3 page into the guides' toctree when the file exists."""
-    if docname == "index" and HAS_CHAPTER3:
-        source[0] = source[0].replace("\nguide\n", "\nguide\nchapter3\n", 1)
-
-
 def _skip_member(app, what, name, obj, skip, options):
     """scikit-learn generates set_<method>_request for metadata routing; it documents them itself."""
     if name.startswith("set_") and name.endswith("_request"):
@@ -98,5 +90,4 @@ def _skip_member(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    app.connect("source-read", _add_chapter3)
     app.connect("autodoc-skip-member", _skip_member)

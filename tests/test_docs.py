@@ -90,3 +90,35 @@ def test_built_reference_lists_every_public_name(apigen, tmp_path):
         missing = [name for name in names if name not in documented]
         assert not missing, f"the API reference lacks these names of {module}.__all__: {missing}"
         assert (out / "api" / f"{module}.html").exists()
+
+
+# ---- the README is a front page (issue #25) -------------------------------------------------------
+README_LIMIT = 12 * 1024
+SETUP_COMMANDS = ["pip install . && fastnn", 'pip install ".[test]" && pytest']
+
+
+def test_readme_is_a_front_page_of_at_most_12_kB():
+    size = (ROOT / "README.md").stat().st_size
+    assert size <= README_LIMIT, f"README.md is {size:,} bytes, over {README_LIMIT:,}: move material to docs/"
+
+
+def test_readme_first_screen_holds_exactly_the_two_setup_commands():
+    """The first screen (up to the first section after "Set up") shows the two commands verbatim, in
+    their own bash blocks, and no other command block."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = text.index("\n## Set up")
+    first_screen = text[: text.index("\n## ", setup + 1)]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", first_screen, re.M | re.S)
+    assert [(lang, code.strip()) for lang, code in blocks] == [("bash", c) for c in SETUP_COMMANDS]
+
+
+def test_readme_links_into_docs_resolve():
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?:docs/)?[\w./-]+\.md)(?:#[\w-]+)?\)", text)
+    assert len(links) >= 7
+    for link in links:
+        assert (ROOT / link).is_file(), f"README links to {link}, which does not exist"

@@ -1,5 +1,5 @@
 """fastnn.export: ONNX (checked with ONNX Runtime), PyTorch interop, the estimators' to_onnx/coefs_,
-the `fastnn export` command and the README's "Use the model elsewhere" example."""
+the `fastnn export` command and the user guide's "Use the model elsewhere" example (docs/guide.md)."""
 
 import json
 import os
@@ -362,10 +362,10 @@ def test_coefs_and_intercepts_in_mlpclassifier_layout(iris):
 
 
 # ------------------------------------------------------------------------------------------------
-# README example, run as written
+# the user guide's example, run as written
 # ------------------------------------------------------------------------------------------------
-def _readme_block(title):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def _guide_block(title):
+    text = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
     section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
@@ -375,8 +375,8 @@ def _env():
     return package_env()
 
 
-def test_readme_onnx_example_runs_as_written(tmp_path):
-    blocks = _readme_block("Use the model elsewhere")
+def test_guide_onnx_example_runs_as_written(tmp_path):
+    blocks = _guide_block("Use the model elsewhere")
     code = blocks[0]
     assert len(code.strip().splitlines()) == 6
     run = run_python(code, cwd=tmp_path)
@@ -385,8 +385,8 @@ def test_readme_onnx_example_runs_as_written(tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_torch_example_runs_as_written(tmp_path, torch):
-    onnx_block, torch_block = _readme_block("Use the model elsewhere")[:2]
+def test_guide_torch_example_runs_as_written(tmp_path, torch):
+    onnx_block, torch_block = _guide_block("Use the model elsewhere")[:2]
     code = onnx_block + torch_block + "assert net.sizes == (784, 30, 10)\n"
     run = run_python(code, cwd=tmp_path)
     assert run.returncode == 0, run.stderr

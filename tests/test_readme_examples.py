@@ -1,5 +1,6 @@
-"""The README's Python examples run as shown (issue #24): every ```python block, in order, in one
-child process (later blocks use the `net` and `search` of earlier ones), on the real MNIST. What
+"""The README's and the guides' Python examples run as shown (issue #24): every ```python block of the
+README, docs/guide.md, docs/network2.md and docs/scaling.md, in that order, in one child process
+(later blocks use the `net` of earlier ones), on the real MNIST. What
 needs something outside the project runs against a local stand-in: the book's `mnist_loader` and
 `network2` modules against a `load_data_wrapper()` built from the same MNIST and the project's
 network2 stand-in (tests/network2_standin.py), the Dask cluster against a local one
@@ -44,12 +45,16 @@ SUBSTITUTIONS = {
 }
 
 
+PAGES = ["README.md", "docs/guide.md", "docs/network2.md", "docs/scaling.md"]
+
+
 def readme_blocks():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = []
-    for m in re.finditer(r"^```python\n(.*?)^```", text, re.M | re.S):
-        line = text[: m.start()].count("\n") + 1
-        blocks.append((line, m.group(1)))
+    for page in PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for m in re.finditer(r"^```python\n(.*?)^```", text, re.M | re.S):
+            line = text[: m.start()].count("\n") + 1
+            blocks.append((f"{page}:{line}", m.group(1)))
     return blocks
 
 
@@ -79,11 +84,11 @@ def test_readme_python_examples_run_as_shown(tmp_path, mnist_dir):
     for line, code in readme_blocks():
         missing = [m for marker, m in OPTIONAL.items() if marker in code and not importlib.util.find_spec(m)]
         if missing:  # the lean test extra (pip install ".[test]"); CI installs them all
-            parts.append(f"print('README line {line}: skipped (no {', '.join(missing)})')\n")
+            parts.append(f"print('{line}: skipped (no {', '.join(missing)})')\n")
             continue
         for original, local in SUBSTITUTIONS.items():
             code = code.replace(original, local)
-        parts.append(f"print('README line {line}', flush=True)\n" + code)
+        parts.append(f"print('{line}', flush=True)\n" + code)
     script = tmp_path / "readme_examples.py"
     script.write_text("\n".join(parts))
     env = package_env(FASTNN_DATA=str(mnist_dir))
