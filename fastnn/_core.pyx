@@ -1,8 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The compiled core of fastnn: mini-batch SGD and inference over C-contiguous buffers.
 
-Everything here runs without the GIL. Matrix products go to BLAS through
-``scipy.linalg.cython_blas``; the elementwise work is done by the C kernels in ``csrc/``.
+Everything here runs without the GIL. A training layer's products run on fastnn's own fused kernels
+(``csrc/mm_*.c``) or on BLAS (``scipy.linalg.cython_blas``), chosen per layer by the mini-batch size and
+the layer's size (``uses_own_kernels``, "Kernel choice" below); inference always uses BLAS. The
+elementwise work is done by the C kernels in ``csrc/``.
 
 Storage conventions (shared with ``fastnn.network``):
 
@@ -104,21 +106,19 @@ EVAL_BLOCK = 1024
 
 
 # ---------------------------------------------------------------------------------------------
-# Kernel choice, made once at import (see DESIGN.md, "Own kernels or BLAS"):
+# Kernel choice, made once at import (see DESIGN.md, "Own small-matrix kernels"):
 #   FASTNN_ISA=generic|avx2|avx512   the instruction set of fastnn's own kernels (default: the best
 #                                    this CPU runs); FASTNN_KERNELS=auto|own|blas (default auto).
 #   auto: a training layer uses fastnn's own kernels when the mini-batch has at most OWN_ANY_ROWS
 #   rows (any layer), or at most OWN_MAX_ROWS rows and the layer at most OWN_MAX_WEIGHTS weights;
 #   BLAS otherwise, and always on the portable "generic" path (arm64, or x86 without AVX2), where
-#   the vendor BLAS has the better kernels. Measured on the AVX-512 benchmark host
-#   (bench/results/flop_limit.md, bench/results/kernels.md): the own kernels win on every layer of
-#   the chapter's networks at mini-batches 10 to 128 (1.0-1.3x), and on wide layers (784 x 800) at
-#   mini-batch 10 (1.4-2x); BLAS wins on wide layers from mini-batch ~32. Inference (many rows per
-#   block) always uses BLAS. "own" uses them for every training layer, "blas" never.
-#   On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes BLAS above
-#   OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W outgrows L2
-#   (Zen 3: 512 kB). Measured on a Zen 3 host (issue #29, CPU time): f64 [784,100,10] mini-batch
-#   100 (W 627 kB) 11-13 % faster on BLAS; f32 (313 kB) and f64 [784,30,10] faster on the own.
+#   the vendor BLAS has the better kernels. The choice is per layer: [784,800,10] at mini-batch 32
+#   runs its first layer (627,200 weights) on BLAS and its output layer on the own kernels.
+#   Inference (many rows per block) always uses BLAS. "own" uses them for every training layer,
+#   "blas" never. On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes
+#   BLAS above OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W
+#   outgrows L2 (Zen 3: 512 kB). The measurements behind the thresholds: DESIGN.md and
+#   bench/results/kernels.md, compare.md, compare_wide.md.
 # ---------------------------------------------------------------------------------------------
 OWN_ANY_ROWS = 16
 OWN_MAX_ROWS = 128

@@ -825,7 +825,8 @@ class Search:
             else:
                 # BLAS limited for the whole search, not call by call: between two calls the policy
                 # restores the original limit, and with trials in threads those windows let BLAS start
-                # its own threads, whose spinning cost 40-70 % more CPU per trial with 2 jobs (measured)
+                # its own threads, whose spinning cost more CPU per trial with 2 jobs (docs/guide.md,
+                # "Tune hyper-parameters")
                 with blas_limit(1):
                     self._optimize_reconnecting()
         finally:
