@@ -1,13 +1,16 @@
 """The cost of tanh hidden layers: one SGD epoch of a tanh network, A/B between two builds of fastnn.
 
-    python bench/tanh_epoch.py --builds OLD_DIR NEW_DIR [--repeats 7] [--rows 50000]
+    python bench/tanh_epoch.py --builds OLD_DIR NEW_DIR [--repeats 7] [--rows 50000] [--kernel-calls 200]
 
 Each build directory is put first on PYTHONPATH of a child process (a checkout with its in-place
 build, or a copy of the package's parent directory). The children alternate A, B, A, B, ... so that
 the load of a shared machine falls on both alike; each child trains every case one epoch to warm
 up, then one timed epoch. Printed: the median seconds per case and build, and the ratio NEW / OLD
 (issue #23: the accurate tanh must keep the epoch within 2 % of the old one). MNIST's 50,000
-training rows when found ($FASTNN_DATA or ~/.fastnn/mnist), else synthetic rows of the same shape.
+training rows ($FASTNN_DATA or ~/.fastnn/mnist); without them the children stop with exit status 2
+unless --allow-synthetic (random rows of MNIST's shape). Then the tanh kernel alone, on --rows x 30
+normal values (sd 2), the minimum of --kernel-calls calls per build and dtype. The load average is
+printed before and after: quote it beside the figures.
 """
 
 from __future__ import annotations
@@ -30,15 +33,24 @@ CHILD = r"""
 import json, sys, time
 import numpy as np
 import fastnn
-from fastnn.data import load_mnist, mnist_available
-rows = int(sys.argv[1])
-if mnist_available():
-    X, y = load_mnist().training
+from fastnn.data import find_mnist, load_mnist
+rows, allow_synthetic = int(sys.argv[1]), sys.argv[3] == "1"
+try:
+    found, reason = find_mnist()
+except FileNotFoundError as e:  # $FASTNN_DATA names no directory
+    found, reason = None, str(e)
+if found is not None:
+    X, y = load_mnist(found).training
     X, y = X[:rows], y[:rows]
-else:
+    data = f"MNIST ({len(X):,} rows)"
+elif allow_synthetic:
     rng = np.random.default_rng(0)
     X, y = rng.random((rows, 784)), rng.integers(0, 10, rows)
-out = {"fastnn": fastnn.__file__, "times": {}}
+    data = f"SYNTHETIC rows ({rows:,}; MNIST not found)"
+else:
+    print(f"MNIST not found: {reason}\npass --allow-synthetic to time random rows", file=sys.stderr)
+    sys.exit(2)
+out = {"fastnn": fastnn.__file__, "data": data, "times": {}}
 for sizes, mb, dtype in json.loads(sys.argv[2]):
     Xd = np.ascontiguousarray(X, dtype=dtype)
     net = fastnn.Network(sizes, hidden="tanh", dtype=dtype, seed=0)
@@ -50,16 +62,34 @@ print(json.dumps(out))
 """
 
 
-def run(build, rows):
+KERNEL = r"""
+import sys, time, numpy as np
+from fastnn import _core
+rows, calls = int(sys.argv[1]), int(sys.argv[2])
+for dt in (np.float64, np.float32):
+    z = np.random.default_rng(0).normal(0, 2, (rows, 30)).astype(dt)
+    b = np.zeros(30, dt)
+    best = 1e9
+    for _ in range(calls):
+        t = time.perf_counter()
+        _core.kernel_activate(z, b, "tanh")
+        best = min(best, time.perf_counter() - t)
+    print(np.dtype(dt).name, best * 1e3)
+"""
+
+
+def child(build, code, *args):
+    """Run `code` in a child whose fastnn is the build's; its stdout, or exit with its error."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(build), PYTHONSAFEPATH="1", OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(rows), json.dumps(CASES)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(proc.stdout)
+    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(proc.returncode if proc.returncode in (1, 2) else 1)
+    return proc.stdout
+
+
+def load_average():
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def main():
@@ -67,18 +97,23 @@ def main():
     ap.add_argument("--builds", nargs=2, metavar=("OLD", "NEW"), required=True)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--rows", type=int, default=50_000)
+    ap.add_argument("--kernel-calls", type=int, default=200, help="calls of the kernel alone per build")
+    ap.add_argument("--allow-synthetic", action="store_true", help="random rows when MNIST is not found")
     args = ap.parse_args()
+    for name in ("repeats", "rows", "kernel_calls"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    print(f"start: {load_average()}")
     times = {b: {} for b in args.builds}
     for _ in range(args.repeats):
         for b in args.builds:
-            out = run(b, args.rows)
+            out = json.loads(
+                child(b, CHILD, str(args.rows), json.dumps(CASES), str(int(args.allow_synthetic)))
+            )
             for case, t in out["times"].items():
                 times[b].setdefault(case, []).append(t)
     old, new = args.builds
-    load = os.getloadavg()
-    print(
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.repeats} runs per build, interleaved"
-    )
+    print(f"end of the epochs: {load_average()}; {args.repeats} runs per build, interleaved; {out['data']}")
     print(
         f"{'case':32} {'old med':>8} {'new med':>8} {'ratio':>6} {'old min':>8} {'new min':>8} {'ratio':>6}"
     )
@@ -87,24 +122,17 @@ def main():
         a0, b0 = min(times[old][case]), min(times[new][case])
         print(f"{case:32} {a:8.3f} {b:8.3f} {b / a:6.3f} {a0:8.3f} {b0:8.3f} {b0 / a0:6.3f}")
     print()
-    # the kernel alone: a hidden layer of 50,000 x 30 weighted inputs (one epoch's forward tanh)
-    print("tanh kernel on 50,000 x 30 values (min of 200 calls, ms):")
+    # the kernel alone: a hidden layer of ROWS x 30 weighted inputs (one epoch's forward tanh)
+    print(f"tanh kernel on {args.rows:,} x 30 values (min of {args.kernel_calls} calls, ms):")
+    ms = {}
     for b in args.builds:
-        env = dict(os.environ, PYTHONPATH=os.path.abspath(b), PYTHONSAFEPATH="1")
-        code = (
-            "import time, numpy as np; from fastnn import _core\n"
-            "for dt in (np.float64, np.float32):\n"
-            "    z = np.random.default_rng(0).normal(0, 2, (50000, 30)).astype(dt); b = np.zeros(30, dt)\n"
-            "    best = 1e9\n"
-            "    for _ in range(200):\n"
-            "        t = time.perf_counter(); _core.kernel_activate(z, b, 'tanh')\n"
-            "        best = min(best, time.perf_counter() - t)\n"
-            "    print(f'  {np.dtype(dt).name}: {best * 1e3:.3f}', end='')\n"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        )
-        print(f"  {b}:{out.stdout}")
+        for line in child(b, KERNEL, str(args.rows), str(args.kernel_calls)).split("\n"):
+            if line.strip():
+                dt, t = line.split()
+                ms.setdefault(dt, []).append(float(t))
+    for dt, (a, b) in ms.items():
+        print(f"  {dt}: old {a:.3f}  new {b:.3f}  new / old {b / a:.3f}")
+    print(f"end: {load_average()}")
 
 
 if __name__ == "__main__":

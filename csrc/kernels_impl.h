@@ -9,12 +9,27 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
+/* c ? a : b by bit masks, the same value as the ternary. Written as a ternary, gcc may make it a
+ * branch (it folds a constant arm into what follows: the exp clamps) and, with trapping math (the
+ * default), a loop holding that branch is not vectorized where there are no masked instructions:
+ * the AVX2 and baseline clones of the sigmoid and tanh loops ran one value at a time (issue #23). */
+static inline REAL FN(select)(int c, REAL a, REAL b) {
+    UINT ab, bb;
+    memcpy(&ab, &a, sizeof ab);
+    memcpy(&bb, &b, sizeof bb);
+    const UINT m = (UINT)0 - (UINT)c;
+    const UINT rb = (ab & m) | (bb & ~m);
+    REAL r;
+    memcpy(&r, &rb, sizeof r);
+    return r;
+}
+
 /* exp(x) for one value, written so that a loop of it vectorizes (no libm call, no branch):
  * x = k ln2 + r with |r| <= ln2/2 (Cody-Waite), exp(r) by a Taylor polynomial, 2^k built in the
  * exponent bits. Inputs are clamped to the range where the result is a finite normal number. */
 static inline REAL FN(exp_one)(REAL x) {
-    x = x < EXP_LO ? EXP_LO : x;
-    x = x > EXP_HI ? EXP_HI : x;
+    x = FN(select)(x < EXP_LO, EXP_LO, x);
+    x = FN(select)(x > EXP_HI, EXP_HI, x);
     const REAL t = x * (REAL)1.4426950408889634 + SHIFTER; /* round(x / ln2) in the low bits */
     const REAL kd = t - SHIFTER;
     REAL r = x - kd * LN2_HI;
@@ -35,15 +50,15 @@ static inline REAL FN(exp_one)(REAL x) {
  * approximation x + x^3 P(x^2)/Q(x^2) (float: Q = 1), else (e^2x - 1) / (e^2x + 1) (no cancellation
  * there: e^2x >= 3.49). Odd: computed for |z|, the sign put back. */
 static inline REAL FN(tanh_one)(REAL z) {
-    const REAL x = z < (REAL)0 ? -z : z;
+    const REAL x = FN(select)(z < (REAL)0, -z, z);
     const REAL x2 = x * x;
     const REAL e = FN(exp_one)((REAL)2 * x);
     const REAL q = TANH_DEN(x2);
     const int small = x < (REAL)0.625;
-    const REAL num = small ? x * q + x * x2 * TANH_NUM(x2) : e - (REAL)1;
-    const REAL den = small ? q : e + (REAL)1;
+    const REAL num = FN(select)(small, x * q + x * x2 * TANH_NUM(x2), e - (REAL)1);
+    const REAL den = FN(select)(small, q, e + (REAL)1);
     const REAL t = num / den;
-    return z < (REAL)0 ? -t : t;
+    return FN(select)(z < (REAL)0, -t, t);
 }
 
 FNN_HOT void FN(fnn_exp)(REAL *restrict out, const REAL *restrict x, ptrdiff_t count) {

@@ -152,3 +152,40 @@ f32                                    0.101  77.0 ms  98.7 ms    95.7 ms       
         "inference f64": [pytest.approx(0.0566)],
         "inference f32": [0.101],
     }
+
+
+@pytest.mark.slow
+def test_tanh_epoch_script(tmp_path):
+    """bench/tanh_epoch.py, tiny: the same build as OLD and NEW, synthetic rows, one repeat."""
+    import fastnn
+
+    build = str(pathlib.Path(fastnn.__file__).resolve().parents[1])
+    env = package_env(FASTNN_DATA=str(tmp_path / "no-mnist"))
+    args = ["--builds", build, build, "--repeats", "2", "--rows", "200", "--kernel-calls", "3"]
+    r = subprocess.run(
+        [sys.executable, str(BENCH / "tanh_epoch.py"), *args, "--allow-synthetic"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "SYNTHETIC rows (200; MNIST not found)" in r.stdout and "2 runs per build" in r.stdout
+    rows = [line.split() for line in r.stdout.splitlines() if " mb" in line and "float" in line]
+    assert len(rows) == 4, r.stdout  # the four cases: medians, ratio, minimums, ratio
+    assert all(float(x) > 0 for row in rows for x in row[-6:]), r.stdout
+    kernel = re.findall(r"(float64|float32): old ([0-9.]+)  new ([0-9.]+)  new / old ([0-9.]+)", r.stdout)
+    assert [k[0] for k in kernel] == ["float64", "float32"] and all(float(k[1]) > 0 for k in kernel)
+    # without MNIST and without --allow-synthetic: exit status 2 and the reason, no timing
+    r = subprocess.run(
+        [sys.executable, str(BENCH / "tanh_epoch.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "MNIST not found" in r.stderr and "--allow-synthetic" in r.stderr and "no-mnist" in r.stderr
+    assert "runs per build" not in r.stdout
