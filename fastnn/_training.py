@@ -20,6 +20,7 @@ import numpy as np
 from . import _core
 from ._threads import blas_limit
 from ._validation import aligned_zeros
+from ._vocabulary import history_settings
 from .costs import UserCost
 from .history import EpochRecord, History
 
@@ -71,21 +72,23 @@ class _Snapshot:
         net.history = self.history
 
 
-def epoch_step(net, mini_batch_size, momentum, dropout, rng_state=None, n_threads=1):
+def epoch_step(net, options, rng_state=None):
     """The component that runs an epoch's mini-batches: the compiled core's Trainer (on a team of
-    up to `n_threads` threads), or the reference EpochStep for a cost class the core cannot run;
+    up to ``options.n_threads`` threads), or the reference EpochStep for a cost class the core
+    cannot run;
     both train the network's own parameter buffer in place and share one interface (see
     fastnn.reference.EpochStep), including ``rng_state`` (the dropout generator; given: continue
     that stream)."""
     seed = 0 if rng_state is not None else int(net._rng.integers(0, 2**63))
-    velocity = net._velocity if momentum > 0 else None
+    mini_batch_size, dropout = options.mini_batch_size, options.dropout
+    velocity = net._velocity if options.momentum > 0 else None
     if isinstance(net.cost, UserCost):
         from .reference import EpochStep
 
         step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
     else:
         step = _core.Trainer(
-            net._layout, net._params, mini_batch_size, velocity, dropout, seed, n_threads=n_threads
+            net._layout, net._params, mini_batch_size, velocity, dropout, seed, n_threads=options.n_threads
         )
     if rng_state is not None:
         step.rng_state = rng_state
@@ -109,108 +112,71 @@ def resume_state(net, n):
 
 
 class _TrainingRun:
-    """One SGD call's state and its epoch, monitoring and rollback steps (arguments already
-    checked by Network.SGD). `state`: a checkpoint state (``net._train_state``) to continue."""
+    """One SGD call's state and its epoch, monitoring and rollback steps, for the checked options
+    Network.SGD hands over (a frozen ``_vocabulary.TrainingOptions``). `state`: a checkpoint state
+    (``net._train_state``) to continue."""
 
-    def __init__(
-        self,
-        net,
-        training,
-        evaluation,
-        monitor,
-        *,
-        epochs,
-        mini_batch_size,
-        eta,
-        momentum,
-        dropout,
-        shuffle,
-        early_stopping,
-        restore_best,
-        eta_schedule,
-        eta_decay,
-        min_eta_ratio,
-        track_loss,
-        progress,
-        verbose,
-        n_threads,
-        sample_weight,
-        state=None,
-    ):
+    def __init__(self, net, training, evaluation, options, state=None):
         (X, y), (Xe, ye) = training, evaluation
+        o = self.options = options
         self.net, self.X, self.y, self.Xe, self.ye, self.n = net, X, y, Xe, ye, len(X)
-        self.monitoring, self.shuffle, self.track_loss = monitor, shuffle, track_loss
-        self.verbose = verbose
+        needs_eval = o.early_stopping is not None or o.eta_schedule is not None
+        monitor = Monitor(
+            training_cost=o.monitor_training_cost,
+            training_accuracy=o.monitor_training_accuracy,
+            evaluation_cost=o.monitor_evaluation_cost,
+            evaluation_accuracy=o.monitor_evaluation_accuracy,
+            evaluation_score=needs_eval,
+            score_by_cost=o.stopping_metric == "cost",
+            lmbda=o.lmbda,
+            regularization=o.regularization,
+        )
+        self.monitoring, self.shuffle, self.track_loss = monitor, o.shuffle, o.track_loss
+        self.verbose = o.verbose
         # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
         self.start = _Snapshot(net)
-        if momentum > 0 and net._velocity is None:
+        if o.momentum > 0 and net._velocity is None:
             net._velocity = aligned_zeros(net._params.shape, net.dtype)  # as the parameters
         if state is not None:
             self.from_checkpoint(state)
         # the training's threads: a team inside the compiled loop (not BLAS threads)
-        self.threads = n_threads if n_threads is not None else (net.n_threads or 1)
-        self.step = epoch_step(
-            net,
-            mini_batch_size,
-            momentum,
-            dropout,
-            None if state is None else state["step_rng"],
-            n_threads=self.threads,
-        )
+        self.threads = o.n_threads if o.n_threads is not None else (net.n_threads or 1)
+        o = self.options = o.replace(n_threads=self.threads)
+        self.step = epoch_step(net, o, None if state is None else state["step_rng"])
         n = self.n
         self.perm = np.arange(n, dtype=np.intp) if state is None else np.array(state["perm"], dtype=np.intp)
         self.step.begin(  # shuffled in place each epoch
             X,
             y,
-            self.perm if shuffle else None,
-            lmbda=monitor.lmbda,
+            self.perm if o.shuffle else None,
+            lmbda=o.lmbda,
             n_total=n,
-            regularization=monitor.regularization,
-            momentum=momentum,
-            track_loss=track_loss,
-            sample_weight=sample_weight,
+            regularization=o.regularization,
+            momentum=o.momentum,
+            track_loss=o.track_loss,
+            sample_weight=o.sample_weight,
         )
-        self.eta0 = eta if state is None or eta_schedule is None else state["eta0"]
-        if state is not None and eta_schedule is not None:
+        eta = o.eta
+        self.eta0 = eta if state is None or o.eta_schedule is None else state["eta0"]
+        if state is not None and o.eta_schedule is not None:
             eta = state["eta"]
         self.eta = eta
         self.first = 1 if state is None else state["epoch"] + 1
-        self.last = self.first + epochs - 1
-        self.n_batches = -(-n // mini_batch_size)
-        self.history = History(
-            settings=dict(
-                epochs=epochs,
-                mini_batch_size=mini_batch_size,
-                eta=eta,
-                lmbda=monitor.lmbda,
-                regularization=monitor.regularization,
-                momentum=momentum,
-                dropout=dropout,
-                early_stopping=early_stopping,
-                eta_schedule=eta_schedule,
-                eta_decay=eta_decay,
-                min_eta_ratio=min_eta_ratio,
-                shuffle=bool(shuffle),
-                n_training=n,
-                n_evaluation=None if Xe is None else len(Xe),
-            )
-        )
+        self.last = self.first + o.epochs - 1
+        self.n_batches = -(-n // o.mini_batch_size)
+        # the options History.settings records (_vocabulary: setting=True), η the one run with
+        settings = history_settings(o)
+        settings.update(eta=eta, n_training=n, n_evaluation=None if Xe is None else len(Xe))
+        self.history = History(settings=settings)
         if state is not None:
             self.history.records = list(state["history"].records)
         net.history = self.history
         self.lists = ([], [], [], [])
-        self.watch = _ValidationWatch(
-            net,
-            early_stopping,
-            eta_schedule,
-            eta_decay,
-            min_eta_ratio,
-            self.eta0,
-            keep_best=monitor.evaluation_score and restore_best,
-        )
+        keep_best = monitor.evaluation_score and o.restore_best
+        self.watch = _ValidationWatch(net, o, self.eta0, keep_best=keep_best)
         if state is not None:
             self.watch.load_state(state["watch"])
-        self.bar = _Progress(epochs, self.n_batches) if progress and epochs else None
+        self.bar = _Progress(o.epochs, self.n_batches) if o.progress and o.epochs else None
         self.epoch_start = None  # _Snapshot of the running epoch (rollback)
         self.chunk = min(self.n_batches, 16)  # mini-batches per compiled call, adapted to ~0.1 s
 
@@ -403,9 +369,10 @@ class _ValidationWatch:
     early, and multiply η by `eta_decay` after n epochs without improvement, stopping once
     η < η₀·min_eta_ratio."""
 
-    def __init__(self, net, early_stopping, eta_schedule, eta_decay, min_eta_ratio, eta0, keep_best):
-        self.net, self.early_stopping, self.eta_schedule = net, early_stopping, eta_schedule
-        self.eta_decay, self.eta_floor, self.keep_best = eta_decay, eta0 * min_eta_ratio, keep_best
+    def __init__(self, net, options, eta0, keep_best):
+        self.net, self.early_stopping, self.eta_schedule = net, options.early_stopping, options.eta_schedule
+        self.eta_decay, self.eta_floor = options.eta_decay, eta0 * options.min_eta_ratio
+        self.keep_best = keep_best
         self.best_score, self.best_epoch = -math.inf, None
         self.best_params = self.best_velocity = None
         self.since_best = self.since_change = 0

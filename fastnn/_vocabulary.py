@@ -1,5 +1,6 @@
-"""fastnn's vocabulary: every name the chapter's options take, the rules between them, and the one
-set of checks for them — in pure Python (no compiled core, no scipy), so that ``fastnn.data``,
+"""fastnn's vocabulary and THE spec of the training options: every name the chapter's options take,
+each training option declared once (``SGDArguments``), the rules between them, and the one set of
+checks for them — in pure Python (no compiled core, no scipy), so that ``fastnn.data``,
 ``fastnn.sklearn``, the command line, the model files and the compiled core all read the same
 tables.
 
@@ -8,11 +9,16 @@ The estimators of :mod:`fastnn.sklearn` build scikit-learn's ``_parameter_constr
 same tables (:func:`sklearn_constraint`) and so raise scikit-learn's ``InvalidParameterError``.
 """
 
+import dataclasses
+import inspect
 import math
 import numbers
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Optional, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, DataLike, EpochCallback, MonitorLists
 
 # ---- names ------------------------------------------------------------------------------------
 #: the three costs of chapter 3, in the order of the book
@@ -77,21 +83,6 @@ class Interval(NamedTuple):
 _UNIT = Interval(0.0, 1.0, high_open=True)
 _RATIO = Interval(0.0, 1.0, low_open=True, high_open=True)
 COUNT = Interval(1, integer=True)
-#: SGD's numeric arguments (also the CLI's flags and the estimators' parameters of the same name)
-HYPER = {
-    "epochs": Interval(0, integer=True),
-    "mini_batch_size": COUNT,
-    "eta": Interval(0.0, low_open=True),
-    "lmbda": Interval(0.0),
-    "momentum": _UNIT,
-    "dropout": _UNIT,
-    "eta_decay": _RATIO,
-    "min_eta_ratio": Interval(0.0, 1.0, low_open=True),
-    "early_stopping": COUNT,
-    "eta_schedule": COUNT,
-    "n_threads": Interval(1, 1024, integer=True),  # _threads.MAX_THREADS
-    "validation_fraction": _RATIO,  # the estimators' held-out share
-}
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -192,3 +183,420 @@ def sklearn_constraint(interval):
     ]
     kind = numbers.Integral if interval.integer else numbers.Real
     return SkInterval(kind, interval.low, interval.high, closed=closed)
+
+
+# ---- THE training options: each declared once ---------------------------------------------------
+# Network.SGD's arguments are the parameters of SGDArguments.__call__ below: name, static type,
+# default and position in the signature, and — in the ``Annotated`` metadata, an :class:`Option` —
+# the check (an interval, the choices or a function), a one-line help, the command line's flag,
+# whether tune() may fix or search it (and its default search range), whether the history records
+# it. Everything else is generated from it: Network.SGD's ``__signature__`` and its checks
+# (:func:`check_options`, one call, returning the frozen :class:`TrainingOptions`), the training
+# run's settings (:func:`history_settings`), the command line's training flags, the estimators'
+# parameters and constraints (:data:`ESTIMATOR`, whose parameters take the rules of the options
+# they set), tune's TUNABLE names and default space. Adding an option is one parameter below (see
+# CONTRIBUTING.md); tests/test_options_spec.py fails when another module lists three or more of
+# these names by hand.
+REQUIRED = inspect.Parameter.empty
+
+
+class Flag(NamedTuple):
+    """The command-line flag of a training option ('fastnn train' and 'fastnn tune')."""
+
+    flags: str  #: "--batch --mini-batch-size": the first one names the option in messages
+    default: Any = None  #: the command line's default (None: not given)
+    metavar: Optional[str] = None
+    dest: Optional[str] = None  #: the argparse attribute, when not the option's name
+    interval: Optional[Interval] = None  #: the flag's own bound, when narrower (--epochs: >= 1)
+    negate: bool = False  #: an on/off option the flag turns off (--no-shuffle)
+    help: Optional[str] = None  #: the flag's help, when not the option's
+
+
+class Search(NamedTuple):
+    """tune's default search range of an option: log-uniform or uniform on [low, high] ("log per
+    row": times the number of training rows), or one of `choices` (those <= the rows); `order`:
+    its place in the sampling order (Optuna's seeded samplers draw in that order)."""
+
+    order: int
+    kind: str  #: "log", "log per row", "uniform" or "choices"
+    low: float = 0.0
+    high: float = 0.0
+    choices: tuple = ()
+
+
+class Option(NamedTuple):
+    """What one training option accepts and where it appears besides Network.SGD."""
+
+    #: an Interval, the tuple of choices, a function ``(name, value) -> value`` raising
+    #: TypeError/ValueError, or None (taken as given: the on/off options, the per-row weights
+    #: which are checked with the data)
+    check: Any = None
+    help: str = ""
+    flag: Optional[Flag] = None
+    #: recorded in ``History.settings`` (and compared by the command line's --resume)
+    setting: bool = False
+    #: tune() may fix or search it (False: tune sets it itself)
+    tunable: bool = True
+    #: tune's default search range (None: fixed at its default unless searched or given)
+    search: Optional[Search] = None
+
+
+def check_callback(name, callback):
+    """The callback contract: None, or a callable accepting one positional argument (the
+    EpochRecord)."""
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise TypeError(f"{name}: expected a callable, got {type(callback).__name__}")
+    try:
+        sig = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return callback  # some builtins have no signature: trust them
+    try:
+        sig.bind(None)
+    except TypeError as e:
+        raise TypeError(
+            f"{name}: must accept one positional argument (the EpochRecord of "
+            f"the epoch), but {getattr(callback, '__name__', callback)!r}{sig} "
+            f"cannot: {e}"
+        ) from None
+    return callback
+
+
+_OFF = (
+    "with early stopping / eta schedule, keep the last parameters instead of the best on the evaluation data"
+)
+
+
+class SGDArguments(Protocol):
+    """Network.SGD's arguments, THE declaration (Network.SGD is typed as this)."""
+
+    def __call__(
+        self,
+        training_data: "DataLike",
+        epochs: Annotated[
+            int,
+            Option(
+                Interval(0, integer=True),
+                "number of epochs",
+                Flag("--epochs", 30, interval=COUNT),
+                setting=True,
+                tunable=False,
+            ),
+        ],
+        mini_batch_size: Annotated[
+            int,
+            Option(
+                COUNT,
+                "mini-batch size",
+                Flag("--batch --mini-batch-size", 10, dest="batch"),
+                setting=True,
+                search=Search(3, "choices", choices=(10, 20, 50, 100)),
+            ),
+        ],
+        eta: Annotated[
+            float,
+            Option(
+                Interval(0.0, low_open=True),
+                "learning rate",
+                Flag("--eta", 0.5),
+                setting=True,
+                search=Search(1, "log", 0.01, 10.0),
+            ),
+        ],
+        lmbda: Annotated[
+            float,
+            Option(
+                Interval(0.0),
+                "regularization parameter lambda, divided by the training-set size n as in the book "
+                "(default: n / 10,000 = the book's lambda/n: 5.0 on MNIST's 50,000 images)",
+                Flag("--lmbda --lambda"),
+                setting=True,
+                search=Search(2, "log per row", 1e-6, 3e-3),
+            ),
+        ] = 0.0,
+        evaluation_data: "DataLike | None" = None,
+        monitor_evaluation_cost: Annotated[
+            bool, Option(help="record the evaluation cost after each epoch", tunable=False)
+        ] = False,
+        monitor_evaluation_accuracy: Annotated[
+            bool, Option(help="record the evaluation accuracy after each epoch", tunable=False)
+        ] = False,
+        monitor_training_cost: Annotated[
+            bool, Option(help="record the training cost after each epoch", tunable=False)
+        ] = False,
+        monitor_training_accuracy: Annotated[
+            bool, Option(help="record the training accuracy after each epoch", tunable=False)
+        ] = False,
+        shuffle: Annotated[
+            bool,
+            Option(
+                help="shuffle the training data each epoch",
+                flag=Flag("--no-shuffle", negate=True, help="do not shuffle the training data each epoch"),
+                setting=True,
+            ),
+        ] = True,
+        *,
+        regularization: Annotated[
+            str,
+            Option(
+                REGULARIZATIONS,
+                "regularization kind",
+                Flag("--regularization", "l2"),
+                setting=True,
+            ),
+        ] = "l2",
+        momentum: Annotated[
+            float,
+            Option(
+                _UNIT,
+                "momentum coefficient mu in [0, 1)",
+                Flag("--momentum", 0.0),
+                setting=True,
+                search=Search(4, "uniform", 0.0, 0.9),
+            ),
+        ] = 0.0,
+        dropout: Annotated[
+            float,
+            Option(
+                _UNIT,
+                "dropout probability for hidden units, in [0, 1)",
+                Flag("--dropout", 0.0),
+                setting=True,
+            ),
+        ] = 0.0,
+        early_stopping: Annotated[
+            "int | None",
+            Option(
+                COUNT,
+                "stop after N epochs without a better evaluation accuracy",
+                Flag("--early-stopping", metavar="N"),
+                setting=True,
+            ),
+        ] = None,
+        restore_best: Annotated[
+            bool,
+            Option(
+                help="with early stopping or the schedule, keep the parameters of the best evaluation epoch",
+                flag=Flag("--no-restore-best", negate=True, help=_OFF),
+            ),
+        ] = True,
+        eta_schedule: Annotated[
+            "int | None",
+            Option(
+                COUNT,
+                "multiply eta by --eta-decay after N epochs without improvement; stop when "
+                "eta falls below eta * --min-eta-ratio",
+                Flag("--eta-schedule", metavar="N"),
+                setting=True,
+            ),
+        ] = None,
+        eta_decay: Annotated[
+            float, Option(_RATIO, "eta schedule factor", Flag("--eta-decay", 0.5), setting=True)
+        ] = 0.5,
+        min_eta_ratio: Annotated[
+            float,
+            Option(
+                Interval(0.0, 1.0, low_open=True),
+                "eta schedule floor, as a fraction of the initial eta (default: 1/128)",
+                Flag("--min-eta-ratio", 1 / 128),
+                setting=True,
+            ),
+        ] = 1.0 / 128,
+        stopping_metric: Annotated[
+            str, Option(STOPPING_METRICS, "what early stopping and the eta schedule watch")
+        ] = "accuracy",
+        track_loss: Annotated[
+            bool, Option(help="record the mean training loss of each epoch's mini-batches")
+        ] = False,
+        progress: Annotated[bool, Option(help="show a tqdm progress bar", tunable=False)] = False,
+        callback: Annotated[
+            "EpochCallback | None",
+            Option(check_callback, "called with each epoch's EpochRecord; False stops", tunable=False),
+        ] = None,
+        n_threads: Annotated[
+            "int | None",
+            Option(
+                Interval(1, 1024, integer=True),  # _threads.MAX_THREADS
+                "threads that run this one training (default: 1): a team inside the compiled "
+                "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread",
+                Flag("--threads", metavar="N", dest="threads"),
+            ),
+        ] = None,
+        sample_weight: Annotated[
+            "ArrayLike | None", Option(help="weights of the training rows", tunable=False)
+        ] = None,
+        verbose: Annotated[bool, Option(help="print network2's lines after each epoch")] = False,
+        resume: Annotated[bool, Option(help="continue the previous training run")] = False,
+    ) -> "MonitorLists": ...
+
+
+def _spec(signature):
+    """{name: (Option, default, parameter kind)} of the Annotated parameters of a signature."""
+    out = {}
+    for p in signature.parameters.values():
+        meta = getattr(p.annotation, "__metadata__", ())
+        if meta and isinstance(meta[0], Option):
+            out[p.name] = (meta[0], p.default, p.kind)
+    return out
+
+
+_SGD_SIGNATURE = inspect.signature(SGDArguments.__call__)
+#: every training option: name -> Option (in Network.SGD's order)
+OPTIONS = {name: o for name, (o, _, _) in _spec(_SGD_SIGNATURE).items()}
+#: each training option's default (REQUIRED for epochs, mini_batch_size, eta)
+DEFAULTS = {name: d for name, (_, d, _) in _spec(_SGD_SIGNATURE).items()}
+#: the numeric options' intervals, and the estimators' held-out share
+HYPER = {name: o.check for name, o in OPTIONS.items() if isinstance(o.check, Interval)}
+HYPER["validation_fraction"] = _RATIO
+
+
+def _plain(annotation):
+    """The type of an Annotated annotation (what the signatures show), forward references as text."""
+    if hasattr(annotation, "__metadata__"):
+        annotation = annotation.__origin__
+    return getattr(annotation, "__forward_arg__", annotation)
+
+
+def sgd_signature(self_name="self"):
+    """Network.SGD's signature (for its ``__signature__``): the declared one, Annotated stripped."""
+    params = [
+        p.replace(annotation=_plain(p.annotation)) for p in list(_SGD_SIGNATURE.parameters.values())[1:]
+    ]
+    self_param = inspect.Parameter(self_name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return _SGD_SIGNATURE.replace(parameters=[self_param, *params])
+
+
+#: the frozen object a training run is given: every option, checked (see check_options)
+TrainingOptions = dataclasses.make_dataclass(
+    "TrainingOptions",
+    [(name, Any) for name in OPTIONS],
+    frozen=True,
+    namespace={
+        "__doc__": "Network.SGD's training options, checked (built by check_options).",
+        "__module__": __name__,
+        "replace": dataclasses.replace,
+    },
+)
+
+
+def check_option(name, value):
+    """One training option checked (and normalised: numbers to int/float) by its declared rule."""
+    check = OPTIONS[name].check
+    if value is None and DEFAULTS[name] is None:
+        return None
+    if isinstance(check, Interval):
+        return check_hyper(name, value, check)
+    if isinstance(check, tuple):
+        return check_choice(name, value, check)
+    if check is not None:
+        return check(name, value)
+    return value
+
+
+def check_options(**given):
+    """Every training option checked by its declared rule, in Network.SGD's order (the defaults
+    for those not given), as one frozen TrainingOptions; TypeError/ValueError otherwise."""
+    values = {}
+    for name, default in DEFAULTS.items():
+        value = given.pop(name, default)
+        if value is REQUIRED:
+            raise TypeError(f"{name}: a required argument is missing")
+        values[name] = check_option(name, value)
+    if given:
+        raise TypeError(f"unexpected training option {next(iter(given))!r}")
+    return TrainingOptions(**values)
+
+
+def history_settings(options):
+    """The options a run's ``History.settings`` records (the on/off ones as bool)."""
+    return {
+        name: bool(getattr(options, name)) if isinstance(DEFAULTS[name], bool) else getattr(options, name)
+        for name, o in OPTIONS.items()
+        if o.setting
+    }
+
+
+#: the options tune() may fix or search
+TUNABLE_OPTIONS = tuple(name for name, o in OPTIONS.items() if o.tunable)
+#: the options tune() sets itself
+SET_BY_TUNE = tuple(name for name, o in OPTIONS.items() if not o.tunable)
+#: tune's default search: option -> Search, in sampling order
+SEARCHED = dict(sorted(((n, o.search) for n, o in OPTIONS.items() if o.search), key=lambda i: i[1].order))
+#: the options with a command-line flag: name -> Flag (in Network.SGD's order)
+FLAGS = {name: o.flag for name, o in OPTIONS.items() if o.flag is not None}
+
+
+# ---- the estimators' parameters (fastnn.sklearn), from the options ------------------------------
+class Param(NamedTuple):
+    """A parameter of NetworkClassifier/NetworkRegressor: its default (the classifier's; a class
+    may override it), the training option whose rule it takes (`option`; with `none`: or None;
+    an on/off option: "boolean"), or its own constraints — Interval, a tuple of choices, or
+    scikit-learn's names ("boolean", "verbose", "random_state", "array-like"), types and None."""
+
+    default: Any
+    option: Optional[str] = None
+    none: bool = False
+    constraints: tuple = ()
+    #: handed to SGD as it is, as that option
+    passed: bool = False
+
+
+#: the estimators' parameters, in their signature's order (hidden_layer_sizes positional, the rest
+#: keyword-only); fastnn.sklearn generates __init__'s signature and _parameter_constraints from it
+ESTIMATOR = {
+    "hidden_layer_sizes": Param((30,), constraints=("array-like", COUNT)),
+    "cost": Param("log-likelihood", constraints=(COSTS,)),  # and fastnn's cost classes
+    "output": Param(None, constraints=(OUTPUTS, None)),
+    "activation": Param("sigmoid", constraints=(HIDDEN + tuple(ACTIVATION_ALIASES),)),
+    "eta": Param(0.5, "eta"),
+    "lmbda": Param(0.0, "lmbda"),
+    "regularization": Param("l2", "regularization", passed=True),
+    "momentum": Param(0.0, "momentum", passed=True),
+    "dropout": Param(0.0, "dropout", passed=True),
+    "batch_size": Param(10, "mini_batch_size"),
+    "epochs": Param(30, constraints=(COUNT,)),  # per fit: at least one
+    "early_stopping": Param(False, constraints=("boolean",)),
+    "validation_fraction": Param(0.1, constraints=(_RATIO,)),
+    "n_iter_no_change": Param(10, "early_stopping"),
+    "eta_schedule": Param(None, "eta_schedule", none=True),
+    "weight_init": Param("default", constraints=(WEIGHT_INITS,)),
+    "dtype": Param("float64", constraints=(DTYPES,)),  # and the numpy types/dtypes
+    "shuffle": Param(True, "shuffle", passed=True),
+    "random_state": Param(None, constraints=("random_state",)),
+    "warm_start": Param(False, constraints=("boolean",)),
+    "verbose": Param(0, constraints=("verbose",)),
+    "tol": Param(None, constraints=(Interval(0.0), None)),
+    "n_threads": Param(1, "n_threads", passed=True),
+    "class_weight": Param(None, constraints=(("balanced",), dict, None)),  # the classifier's only
+}
+
+
+def estimator_constraints(name):
+    """A parameter's constraints: its option's rule (or None) or its own."""
+    param = ESTIMATOR[name]
+    if param.option is None:
+        return param.constraints
+    check = OPTIONS[param.option].check
+    if check is None and isinstance(DEFAULTS[param.option], bool):
+        check = "boolean"
+    return (check,) + ((None,) if param.none else ())
+
+
+#: the estimators' parameters handed to SGD as they are: SGD option -> estimator parameter
+ESTIMATOR_PASSED = {param.option: name for name, param in ESTIMATOR.items() if param.passed}
+
+
+def estimator_signature(exclude=(), **defaults):
+    """The estimators' ``__init__`` signature (for ``__signature__``, which scikit-learn's
+    get_params reads): self, hidden_layer_sizes, then the rest keyword-only; `defaults` override
+    the table's, `exclude` leaves parameters out."""
+    P = inspect.Parameter
+    params = [P("self", P.POSITIONAL_OR_KEYWORD)]
+    for i, (name, param) in enumerate(ESTIMATOR.items()):
+        if name not in exclude:
+            kind = P.POSITIONAL_OR_KEYWORD if i == 0 else P.KEYWORD_ONLY
+            params.append(P(name, kind, default=defaults.pop(name, param.default)))
+    if defaults:
+        raise TypeError(f"unknown estimator parameter {next(iter(defaults))!r}")
+    return inspect.Signature(params)

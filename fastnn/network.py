@@ -7,7 +7,6 @@ four monitoring lists) with an array API on top (``feedforward``, ``predict``, `
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 import sys
@@ -23,7 +22,7 @@ from . import _core
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
 from ._threads import team_threads as _team_threads
-from ._training import Monitor, _Snapshot, _TrainingRun, resume_state
+from ._training import _Snapshot, _TrainingRun, resume_state
 from ._validation import (
     aligned_zeros,
     check_finite,
@@ -38,29 +37,40 @@ from ._vocabulary import (
     HIDDEN,
     OUTPUTS,
     REGULARIZATIONS,
-    STOPPING_METRICS,
     WEIGHT_INITS,
     check_choice,
     check_hyper,
+    check_options,
     check_pairing,
     resolve_dtype,
+    sgd_signature,
 )
 from .costs import UserCost, core_cost_name, network_cost, resolve_cost
 from .history import History
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ._typing import (
         ArrayLike,
         DataLike,
         DTypeLike,
-        EpochCallback,
         FloatArray,
         IntArray,
         MonitorLists,
         PathLike,
     )
+    from ._vocabulary import SGDArguments
+
+
+_SGD_SIGNATURE = sgd_signature()
+
+
+def _training_options(sgd: Callable[..., MonitorLists]) -> SGDArguments:
+    """Network.SGD takes the arguments declared once in _vocabulary.SGDArguments: its signature
+    (shown by help() and inspect) is generated from there, and type checkers read it there."""
+    sgd.__signature__ = _SGD_SIGNATURE  # type: ignore[attr-defined]
+    return sgd
 
 
 class Network:
@@ -588,37 +598,8 @@ class Network:
         return self.accuracy(X, y) / max(len(X), 1)
 
     # ---- training ----------------------------------------------------------------------------
-    def SGD(
-        self,
-        training_data: DataLike,
-        epochs: int,
-        mini_batch_size: int,
-        eta: float,
-        lmbda: float = 0.0,
-        evaluation_data: DataLike | None = None,
-        monitor_evaluation_cost: bool = False,
-        monitor_evaluation_accuracy: bool = False,
-        monitor_training_cost: bool = False,
-        monitor_training_accuracy: bool = False,
-        shuffle: bool = True,
-        *,
-        regularization: str = "l2",
-        momentum: float = 0.0,
-        dropout: float = 0.0,
-        early_stopping: int | None = None,
-        restore_best: bool = True,
-        eta_schedule: int | None = None,
-        eta_decay: float = 0.5,
-        min_eta_ratio: float = 1.0 / 128,
-        stopping_metric: str = "accuracy",
-        track_loss: bool = False,
-        progress: bool = False,
-        callback: EpochCallback | None = None,
-        n_threads: int | None = None,
-        sample_weight: ArrayLike | None = None,
-        verbose: bool = False,
-        resume: bool = False,
-    ) -> MonitorLists:
+    @_training_options  # the arguments: _vocabulary.SGDArguments, the options' one declaration
+    def SGD(self, *args: Any, **kwargs: Any) -> MonitorLists:
         r"""Mini-batch stochastic gradient descent, as network2.SGD.
 
         Each epoch shuffles the training rows (``shuffle=False``: consecutive mini-batches in
@@ -737,52 +718,36 @@ class Network:
         mini-batch, and re-raises KeyboardInterrupt (``history.stop_reason == "interrupted"``).
         """
         # ---- check everything before anything changes ----
-        epochs = check_hyper("epochs", epochs)
-        mini_batch_size = check_hyper("mini_batch_size", mini_batch_size)
-        eta = check_hyper("eta", eta)
-        lmbda = check_hyper("lmbda", lmbda)
-        momentum = check_hyper("momentum", momentum)
-        dropout = check_hyper("dropout", dropout)
-        eta_decay = check_hyper("eta_decay", eta_decay)
-        min_eta_ratio = check_hyper("min_eta_ratio", min_eta_ratio)
-        check_choice("regularization", regularization, REGULARIZATIONS)
-        check_choice("stopping_metric", stopping_metric, STOPPING_METRICS)
-        if early_stopping is not None:
-            early_stopping = check_hyper("early_stopping", early_stopping)
-        if eta_schedule is not None:
-            eta_schedule = check_hyper("eta_schedule", eta_schedule)
-        if n_threads is not None:
-            n_threads = check_hyper("n_threads", n_threads)
-        n_threads = _team_threads(self.n_threads or 1 if n_threads is None else n_threads)
-        _check_callback(callback)
-        if (
-            self.sizes[-1] == 1
-            and self.output == "linear"
-            and (
-                monitor_evaluation_accuracy
-                or monitor_training_accuracy
-                or (
-                    (early_stopping is not None or eta_schedule is not None) and stopping_metric == "accuracy"
-                )
-            )
-        ):
+        try:
+            bound = _SGD_SIGNATURE.bind(self, *args, **kwargs).arguments
+        except TypeError as e:  # as Python says it: "SGD() got an unexpected keyword argument 'x'"
+            raise TypeError(f"SGD() {e}") from None
+        training_data, evaluation_data = bound.pop("training_data"), bound.pop("evaluation_data", None)
+        del bound["self"]
+        o = check_options(**bound)  # every option by its declared rule (_vocabulary.SGDArguments)
+        n_threads = _team_threads(self.n_threads or 1 if o.n_threads is None else o.n_threads)
+        needs_eval = o.early_stopping is not None or o.eta_schedule is not None
+        accuracy = o.monitor_evaluation_accuracy or o.monitor_training_accuracy
+        by_accuracy = accuracy or (needs_eval and o.stopping_metric == "accuracy")
+        if self.sizes[-1] == 1 and self.output == "linear" and by_accuracy:
             what = (
                 'early_stopping/eta_schedule with stopping_metric="accuracy"'
-                if not (monitor_evaluation_accuracy or monitor_training_accuracy)
+                if not accuracy
                 else "monitor_*_accuracy"
             )
             self._check_has_classes(what)
         # X's values are checked for NaN/inf inside the compiled loop during the first epoch, while
         # each mini-batch is in cache (no extra pass over the data); see reject_bad_batch.
-        X, y = self._dataset(training_data, "training_data", check_finite=epochs == 0)
+        X, y = self._dataset(training_data, "training_data", check_finite=o.epochs == 0)
         n = len(X)
         if n == 0:
             raise ValueError("training_data: expected at least one example, got 0")
-        if mini_batch_size > n:
+        if o.mini_batch_size > n:
             raise ValueError(
                 f"mini_batch_size: expected at most the number of training examples "
-                f"({n}), got {mini_batch_size}"
+                f"({n}), got {o.mini_batch_size}"
             )
+        sample_weight = o.sample_weight
         if sample_weight is not None:
             sample_weight = to_sample_weight(sample_weight, "sample_weight", n, self.dtype)
         Xe = ye = None
@@ -790,54 +755,23 @@ class Network:
             Xe, ye = self._dataset(evaluation_data, "evaluation_data")
             if len(Xe) == 0:
                 raise ValueError("evaluation_data: expected at least one example, got 0")
-        needs_eval = early_stopping is not None or eta_schedule is not None
         if needs_eval and Xe is None:
             raise ValueError(
                 "evaluation_data: early_stopping and eta_schedule monitor the "
-                f"evaluation {stopping_metric}, so evaluation_data is required"
+                f"evaluation {o.stopping_metric}, so evaluation_data is required"
             )
-        if (monitor_evaluation_cost or monitor_evaluation_accuracy) and Xe is None:
+        if (o.monitor_evaluation_cost or o.monitor_evaluation_accuracy) and Xe is None:
             raise ValueError("evaluation_data: required to monitor the evaluation cost/accuracy")
         check_finite(self._params, "network parameters (weights/biases)")
-        state = resume_state(self, n) if resume else None
+        state = resume_state(self, n) if o.resume else None
+        # the run's options: the team's size and the rows' weights as the run uses them
+        o = o.replace(n_threads=n_threads, sample_weight=sample_weight)
 
         # ---- the run: epochs, then the best epoch's parameters back ----
-        monitor = Monitor(
-            training_cost=monitor_training_cost,
-            training_accuracy=monitor_training_accuracy,
-            evaluation_cost=monitor_evaluation_cost,
-            evaluation_accuracy=monitor_evaluation_accuracy,
-            evaluation_score=needs_eval,
-            score_by_cost=stopping_metric == "cost",
-            lmbda=lmbda,
-            regularization=regularization,
-        )
         # a refused resume (a state the run cannot take) leaves the network as it was
         before = _Snapshot(self) if state is not None else None
         try:
-            run = _TrainingRun(
-                self,
-                (X, y),
-                (Xe, ye),
-                monitor,
-                epochs=epochs,
-                mini_batch_size=mini_batch_size,
-                eta=eta,
-                momentum=momentum,
-                dropout=dropout,
-                shuffle=shuffle,
-                early_stopping=early_stopping,
-                restore_best=restore_best,
-                eta_schedule=eta_schedule,
-                eta_decay=eta_decay,
-                min_eta_ratio=min_eta_ratio,
-                track_loss=track_loss,
-                progress=progress,
-                verbose=verbose,
-                n_threads=n_threads,
-                sample_weight=sample_weight,
-                state=state,
-            )
+            run = _TrainingRun(self, (X, y), (Xe, ye), o, state=state)
         except BaseException:
             if before is not None:
                 before.restore(self)
@@ -845,7 +779,7 @@ class Network:
         try:
             for epoch in run.epochs():
                 record = run.train_epoch(epoch)
-                if run.after_epoch(record, callback):
+                if run.after_epoch(record, o.callback):
                     break
         except KeyboardInterrupt:
             run.history.stop_reason = "interrupted"
@@ -940,26 +874,6 @@ def _labels_from_z(z, output):
     if z.shape[1] == 1 and output == "sigmoid":
         return (z[:, 0] >= 0).astype(np.intp)
     return z.argmax(axis=1).astype(np.intp, copy=False)
-
-
-def _check_callback(callback):
-    """The callback contract: callable with one positional argument (the EpochRecord)."""
-    if callback is None:
-        return
-    if not callable(callback):
-        raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
-    try:
-        sig = inspect.signature(callback)
-    except (TypeError, ValueError):
-        return  # some builtins have no signature: trust them
-    try:
-        sig.bind(None)
-    except TypeError as e:
-        raise TypeError(
-            f"callback: must accept one positional argument (the EpochRecord of "
-            f"the epoch), but {getattr(callback, '__name__', callback)!r}{sig} "
-            f"cannot: {e}"
-        ) from None
 
 
 def _shape(X):

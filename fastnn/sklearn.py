@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import math
 import numbers
 import sys
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -110,41 +111,45 @@ def _cost_name(cost):
     return cost if isinstance(cost, str) else cost.name
 
 
-def _interval(name):
-    return V.sklearn_constraint(V.HYPER[name])
+def _constraint(c):
+    """scikit-learn's form of a constraint of the spec (_vocabulary.ESTIMATOR)."""
+    if isinstance(c, V.Interval):
+        return V.sklearn_constraint(c)
+    if isinstance(c, tuple):
+        return StrOptions(set(c))
+    return c  # "boolean", "verbose", "random_state", "array-like", a type, None
 
 
-#: scikit-learn's parameter constraints, from fastnn's vocabulary (_vocabulary.py)
+#: scikit-learn's parameter constraints, generated from fastnn's spec (_vocabulary.ESTIMATOR, whose
+#: numeric parameters take the rules of the training options they set), plus the objects a string
+#: stands for (fastnn's cost classes, numpy's float types)
 _PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like", V.sklearn_constraint(V.COUNT)],
-    "cost": [StrOptions(set(V.COSTS)), Options(type, set(COSTS.values()))],
-    "output": [StrOptions(set(V.OUTPUTS)), None],
-    "activation": [StrOptions(set(V.HIDDEN) | set(V.ACTIVATION_ALIASES))],
-    "eta": [_interval("eta")],
-    "lmbda": [_interval("lmbda")],
-    "regularization": [StrOptions(set(V.REGULARIZATIONS))],
-    "momentum": [_interval("momentum")],
-    "dropout": [_interval("dropout")],
-    "batch_size": [_interval("mini_batch_size")],
-    "epochs": [V.sklearn_constraint(V.COUNT)],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [_interval("validation_fraction")],
-    "n_iter_no_change": [_interval("early_stopping")],
-    "eta_schedule": [_interval("eta_schedule"), None],
-    "weight_init": [StrOptions(set(V.WEIGHT_INITS))],
-    "dtype": [
-        StrOptions(set(V.DTYPES)),
-        Options(type, {np.float64, np.float32}),
-        Options(np.dtype, {np.dtype(d) for d in V.DTYPES}),
-    ],
-    "shuffle": ["boolean"],
-    "random_state": ["random_state"],
-    "warm_start": ["boolean"],
-    "verbose": ["verbose"],
-    "tol": [Interval(numbers.Real, 0, None, closed="left"), None],
-    "n_threads": [Interval(numbers.Integral, 1, 1024, closed="both")],
+    name: [_constraint(c) for c in V.estimator_constraints(name)] for name in V.ESTIMATOR
 }
-_CLASS_WEIGHT_CONSTRAINT = [StrOptions({"balanced"}), dict, None]
+_PARAMETER_CONSTRAINTS["cost"].append(Options(type, set(COSTS.values())))
+_PARAMETER_CONSTRAINTS["dtype"] += [
+    Options(type, {np.float64, np.float32}),
+    Options(np.dtype, {np.dtype(d) for d in V.DTYPES}),
+]
+_CLASS_WEIGHT_CONSTRAINT = _PARAMETER_CONSTRAINTS.pop("class_weight")
+
+
+def _estimator_init(signature: inspect.Signature) -> Callable[..., None]:
+    """An estimator's ``__init__`` with the spec's parameters (`signature`, from
+    _vocabulary.estimator_signature): stores each one, as scikit-learn wants, and shows them to
+    ``get_params``, ``help()`` and ``inspect``."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as e:  # as Python says it: "... got an unexpected keyword argument 'x'"
+            raise TypeError(f"{type(self).__name__}.__init__() {e}") from None
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
 
 
 def _encode_labels(classes, y):
@@ -224,6 +229,15 @@ class _BaseNetwork(BaseEstimator):
     """Shared implementation of NetworkClassifier and NetworkRegressor (not public)."""
 
     _parameter_constraints: ClassVar[dict] = _PARAMETER_CONSTRAINTS
+    _signature: ClassVar[inspect.Signature]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_signature" in cls.__dict__:  # an __init__ of its own, which get_params reads
+            cls.__init__ = _estimator_init(cls._signature)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # replaced per estimator, above
+        raise TypeError(f"{type(self).__name__} is not an estimator of fastnn.sklearn")
 
     def __new__(cls, *args, **kwargs):
         # scikit-learn habits (max_iter=, alpha=, ...) get fastnn's name and the conversion
@@ -251,25 +265,7 @@ class _BaseNetwork(BaseEstimator):
         self._validate_params()  # scikit-learn's InvalidParameterError on a bad value
         hls = self.hidden_layer_sizes
         hls = (hls,) if isinstance(hls, numbers.Integral) else tuple(hls)
-        p = {
-            name: getattr(self, name)
-            for name in (
-                "eta",
-                "lmbda",
-                "regularization",
-                "momentum",
-                "dropout",
-                "batch_size",
-                "epochs",
-                "validation_fraction",
-                "n_iter_no_change",
-                "eta_schedule",
-                "weight_init",
-                "shuffle",
-                "warm_start",
-                "n_threads",
-            )
-        }
+        p = self.get_params(deep=False)  # the spec's parameters (_vocabulary.ESTIMATOR), normalized:
         p["hidden_layer_sizes"] = tuple(
             V.check_hyper(f"hidden_layer_sizes[{i}]", h, V.COUNT) for i, h in enumerate(hls)
         )
@@ -352,15 +348,9 @@ class _BaseNetwork(BaseEstimator):
             X_train, Y_train, X_val, Y_val = X, Y, None, None
         X_train, Y_train = _trainable(X_train), _trainable(Y_train)
 
-        kwargs = dict(
-            regularization=p["regularization"],
-            momentum=p["momentum"],
-            dropout=p["dropout"],
-            shuffle=bool(self.shuffle),
-            track_loss=True,
-            progress=p["verbose"] >= 2,
-            n_threads=int(p["n_threads"]),
-        )
+        # the parameters SGD takes as they are (_vocabulary.ESTIMATOR: passed=True)
+        kwargs = {option: p[param] for option, param in V.ESTIMATOR_PASSED.items()}
+        kwargs.update(track_loss=True, progress=p["verbose"] >= 2)
         monitor = None
         if use_validation:
             monitor = self._validation_kwargs(p, net, _trainable(X_val), _trainable(Y_val), kwargs)
@@ -672,58 +662,7 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
         _PARAMETER_CONSTRAINTS, class_weight=_CLASS_WEIGHT_CONSTRAINT
     )
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(30,),
-        *,
-        cost="log-likelihood",
-        output=None,
-        activation="sigmoid",
-        eta=0.5,
-        lmbda=0.0,
-        regularization="l2",
-        momentum=0.0,
-        dropout=0.0,
-        batch_size=10,
-        epochs=30,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        eta_schedule=None,
-        weight_init="default",
-        dtype="float64",
-        shuffle=True,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        tol=None,
-        n_threads=1,
-        class_weight=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cost = cost
-        self.output = output
-        self.activation = activation
-        self.eta = eta
-        self.lmbda = lmbda
-        self.regularization = regularization
-        self.momentum = momentum
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.eta_schedule = eta_schedule
-        self.weight_init = weight_init
-        self.dtype = dtype
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.tol = tol
-        self.n_threads = n_threads
-        self.class_weight = class_weight
+    _signature = V.estimator_signature()  # its parameters: the spec's (_vocabulary.ESTIMATOR)
 
     def _check_extra_params(self, p):
         V.check_pairing(p["cost"], p["output"])
@@ -937,56 +876,7 @@ class NetworkRegressor(RegressorMixin, _BaseNetwork):
 
     _min_validation_size = 2
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(30,),
-        *,
-        cost="quadratic",
-        output="linear",
-        activation="sigmoid",
-        eta=0.05,
-        lmbda=0.0,
-        regularization="l2",
-        momentum=0.0,
-        dropout=0.0,
-        batch_size=10,
-        epochs=30,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        eta_schedule=None,
-        weight_init="default",
-        dtype="float64",
-        shuffle=True,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        tol=None,
-        n_threads=1,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cost = cost
-        self.output = output
-        self.activation = activation
-        self.eta = eta
-        self.lmbda = lmbda
-        self.regularization = regularization
-        self.momentum = momentum
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.eta_schedule = eta_schedule
-        self.weight_init = weight_init
-        self.dtype = dtype
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.tol = tol
-        self.n_threads = n_threads
+    _signature = V.estimator_signature(exclude=("class_weight",), cost="quadratic", output="linear", eta=0.05)
 
     def _check_extra_params(self, p):
         if p["cost"] != "quadratic":

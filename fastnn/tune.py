@@ -28,7 +28,7 @@ import numpy as np
 
 from ._threads import blas_limit, warn_oversubscription
 from ._validation import split_data, to_features
-from ._vocabulary import check_hyper, resolve_dtype
+from ._vocabulary import SEARCHED, SET_BY_TUNE, TUNABLE_OPTIONS, check_hyper, resolve_dtype
 from .costs import default_output, resolve_cost
 from .network import Network
 
@@ -53,26 +53,15 @@ MISSING_OPTUNA = (
 
 _logger = logging.getLogger("fastnn.tune")
 
-#: The SGD arguments tune() sets itself (data, epochs, monitoring, its callback; per-row weights
-#: are data, not a hyper-parameter, and could not be recorded with the trials).
-_SET_BY_TUNE = (
-    "self",
-    "training_data",
-    "evaluation_data",
-    "epochs",
-    "monitor_evaluation_cost",
-    "monitor_evaluation_accuracy",
-    "monitor_training_cost",
-    "monitor_training_accuracy",
-    "progress",
-    "callback",
-    "sample_weight",
-)
+#: The SGD arguments tune() sets itself: the data, and the options the spec marks so (epochs,
+#: monitoring, its callback; per-row weights are data, not a hyper-parameter, and could not be
+#: recorded with the trials): see _vocabulary.SGDArguments.
+_SET_BY_TUNE = ("self", "training_data", "evaluation_data", *SET_BY_TUNE)
 #: Network arguments (sizes, dtype and seed are tune()'s own arguments).
 NETWORK_ARGS = tuple(
     p for p in inspect.signature(Network.__init__).parameters if p not in ("self", "sizes", "dtype", "seed")
 )
-SGD_ARGS = tuple(p for p in inspect.signature(Network.SGD).parameters if p not in _SET_BY_TUNE)
+SGD_ARGS = TUNABLE_OPTIONS
 #: "width": the number of neurons of every hidden layer (``sizes`` with its hidden layers resized).
 WIDTH = "width"
 TUNABLE = NETWORK_ARGS + SGD_ARGS + (WIDTH,)
@@ -116,10 +105,10 @@ def _redact(url):
 # --------------------------------------------------------------------------------------------------
 # search space
 # --------------------------------------------------------------------------------------------------
-def default_space(n_training, *, width=True, extended=False, eta=(0.01, 10.0)):
+def default_space(n_training, *, width=True, extended=False, eta=None):
     """The book's hyper-parameters as Optuna distributions, for a training set of n rows.
 
-    - ``eta``: log-uniform on [0.01, 10] (or the given range, e.g. from :func:`eta_threshold`);
+    - ``eta``: log-uniform on [0.01, 10] (or the given (low, high), e.g. from :func:`eta_threshold`);
     - ``lmbda``: log-uniform with λ/n on [1e-6, 3e-3] — the book's λ = 5 for n = 50,000 is
       λ/n = 1e-4, the low end is next to no regularization (fix ``lmbda=0`` to have none);
     - ``mini_batch_size``: one of 10, 20, 50, 100 (those ≤ n);
@@ -135,12 +124,15 @@ def default_space(n_training, *, width=True, extended=False, eta=(0.01, 10.0)):
     )
 
     n = check_hyper("n_training", n_training, low=1, integer=True)
-    space = {
-        "eta": FloatDistribution(float(eta[0]), float(eta[1]), log=True),
-        "lmbda": FloatDistribution(1e-6 * n, 3e-3 * n, log=True),
-        "mini_batch_size": CategoricalDistribution(tuple(b for b in (10, 20, 50, 100) if b <= n) or (n,)),
-        "momentum": FloatDistribution(0.0, 0.9),
-    }
+    space = {}
+    for name, search in SEARCHED.items():  # the spec's default ranges (_vocabulary.SGDArguments)
+        low, high = (search.low, search.high) if name != "eta" or eta is None else eta
+        if search.kind == "choices":
+            space[name] = CategoricalDistribution(tuple(b for b in search.choices if b <= n) or (n,))
+        elif search.kind == "log per row":
+            space[name] = FloatDistribution(float(low) * n, float(high) * n, log=True)
+        else:
+            space[name] = FloatDistribution(float(low), float(high), log=search.kind == "log")
     if width:
         space[WIDTH] = IntDistribution(10, 100, log=True)
     if extended:
