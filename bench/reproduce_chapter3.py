@@ -5,7 +5,7 @@
                                        [--seeds N] [--rows r1,r2,...] [--data-dir DIR] [--dtype float32]
                                        [--threads N]
 
-A thin wrapper around ``fastnn reproduce`` (it runs the same command, fastnn.cli's ``cmd_reproduce``):
+A thin wrapper around ``fastnn reproduce`` (it runs the same command, fastnn.cli.reproduce's ``run``):
 same table, same experiments and settings, same checks of its arguments. Kept here for its extra
 options: ``--rows`` (a subset of the experiments), ``--dtype``, ``--threads``, ``--markdown`` (print
 the table as markdown) and ``--out FILE`` (the markdown report, what ``fastnn reproduce --markdown
@@ -39,7 +39,8 @@ def find_mnist_dir(data_dir):
 
 
 def main(argv=None):
-    from fastnn.cli import CLIError, cmd_reproduce
+    from fastnn.cli import CLIError
+    from fastnn.cli.reproduce import run as run_reproduce
     from fastnn.reproduce import EXPERIMENT_KEYS
 
     p = argparse.ArgumentParser(
@@ -82,7 +83,7 @@ def main(argv=None):
     command = "python bench/reproduce_chapter3.py " + " ".join(sys.argv[1:] if argv is None else argv)
     args.data_dir = directory
     try:
-        return cmd_reproduce(
+        return run_reproduce(
             args,
             command=command.strip(),
             markdown_flag="--out",

@@ -14,6 +14,7 @@ from conftest import fastnn_env, run_fastnn
 
 import fastnn
 from fastnn import cli
+from fastnn.cli._argument_types import _sizes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -455,7 +456,7 @@ def test_main_in_process(capsys, tmp_path):
     "text,expected", [("784,30,10", [784, 30, 10]), ("784, 100 ,10", [784, 100, 10]), ("2,1", [2, 1])]
 )
 def test_sizes_parsing(text, expected):
-    assert cli._sizes(text) == expected
+    assert _sizes(text) == expected
 
 
 @pytest.mark.parametrize("text", ["784,x", "", "784", "784,0,10", "784,-3,10", "7.5,2", "a,b"])
@@ -463,7 +464,7 @@ def test_sizes_parsing_rejects(text):
     import argparse
 
     with pytest.raises(argparse.ArgumentTypeError):
-        cli._sizes(text)
+        _sizes(text)
 
 
 # --------------------------------------------------------------------------------------------------

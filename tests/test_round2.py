@@ -303,7 +303,7 @@ def test_data_cost_is_none_when_not_monitored():
 
 
 def test_cli_epoch_lines_label_both_costs(capsys):
-    from fastnn.cli import _cost_text
+    from fastnn.cli.train import _cost_text
 
     assert _cost_text(0.3, 0.5) == " cost 0.3000 (with penalty 0.5000)"
     assert _cost_text(0.3, 0.3) == " cost 0.3000"

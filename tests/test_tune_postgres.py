@@ -280,9 +280,10 @@ def test_bad_failure_options_are_refused_before_any_trial(digits, kwargs, match)
 
 
 def test_cli_defaults_equal_the_library_defaults():
-    from fastnn import cli, tune
+    from fastnn import tune
+    from fastnn.cli import tune as cli_tune
 
-    assert (cli.DEFAULT_HEARTBEAT, cli.DEFAULT_RETRIES, cli.DEFAULT_RECONNECT) == (
+    assert (cli_tune.DEFAULT_HEARTBEAT, cli_tune.DEFAULT_RETRIES, cli_tune.DEFAULT_RECONNECT) == (
         tune.DEFAULT_HEARTBEAT,
         tune.DEFAULT_RETRIES,
         tune.DEFAULT_RECONNECT,
