@@ -136,7 +136,8 @@ def _add_train_options(p):
         _opt(
             "--threads",
             "threads that run this one training (default: 1): a team inside the compiled "
-            "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread",
+            "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread. "
+            "When it pays off: 'One training on several threads' in the performance docs",
             type=_number("n_threads"),
             metavar="N",
         ),
