@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
+from . import _core, _state
 from ._threads import blas_limit
-from ._validation import aligned_zeros
 from ._vocabulary import history_settings
 from .costs import UserCost
 from .history import EpochRecord, History
@@ -45,33 +44,6 @@ class Monitor:
     regularization: str = "l2"
 
 
-class _Snapshot:
-    """The network's training state at one moment: parameters, momentum velocity (the array, and
-    whether there was one), generator state and history."""
-
-    def __init__(self, net):
-        self.params = net._params.copy()
-        self.velocity = net._velocity
-        self.velocity_values = None if net._velocity is None else net._velocity.copy()
-        self.rng_state = net._rng.bit_generator.state
-        self.history = net.history
-
-    def restore_parameters(self, net):
-        """Parameters and velocity values back (a diverged epoch is undone)."""
-        net._params[...] = self.params
-        if self.velocity_values is not None:
-            net._velocity[...] = self.velocity_values
-
-    def restore(self, net):
-        """Everything back, as if the SGD call had not started."""
-        net._params[...] = self.params
-        if self.velocity is not None:
-            self.velocity[...] = self.velocity_values
-        net._velocity = self.velocity
-        net._rng.bit_generator.state = self.rng_state
-        net.history = self.history
-
-
 def epoch_step(net, options, rng_state=None):
     """The component that runs an epoch's mini-batches: the compiled core's Trainer (on a team of
     up to ``options.n_threads`` threads), or the reference EpochStep for a cost class the core
@@ -79,16 +51,22 @@ def epoch_step(net, options, rng_state=None):
     both train the network's own parameter buffer in place and share one interface (see
     fastnn.reference.EpochStep), including ``rng_state`` (the dropout generator; given: continue
     that stream)."""
-    seed = 0 if rng_state is not None else int(net._rng.integers(0, 2**63))
+    seed = 0 if rng_state is not None else int(_state.generator(net).integers(0, 2**63))
     mini_batch_size, dropout = options.mini_batch_size, options.dropout
-    velocity = net._velocity if options.momentum > 0 else None
+    velocity = _state.velocity(net) if options.momentum > 0 else None
     if isinstance(net.cost, UserCost):
         from .reference import EpochStep
 
         step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
     else:
         step = _core.Trainer(
-            net._layout, net._params, mini_batch_size, velocity, dropout, seed, n_threads=options.n_threads
+            _state.layout(net),
+            _state.parameters(net),
+            mini_batch_size,
+            velocity,
+            dropout,
+            seed,
+            n_threads=options.n_threads,
         )
     if rng_state is not None:
         step.rng_state = rng_state
@@ -97,7 +75,7 @@ def epoch_step(net, options, rng_state=None):
 
 def resume_state(net, n):
     """The training state SGD(resume=True) continues from (checked against n training rows)."""
-    state = getattr(net, "_train_state", None)
+    state = _state.run_state(net)
     if state is None:
         raise ValueError(
             "resume: this network has no training run to continue (train it with "
@@ -114,7 +92,7 @@ def resume_state(net, n):
 class _TrainingRun:
     """One SGD call's state and its epoch, monitoring and rollback steps, for the checked options
     Network.SGD hands over (a frozen ``_vocabulary.TrainingOptions``). `state`: a checkpoint state
-    (``net._train_state``) to continue."""
+    (``_state.run_state``) to continue."""
 
     def __init__(self, net, training, evaluation, options, state=None):
         (X, y), (Xe, ye) = training, evaluation
@@ -134,9 +112,9 @@ class _TrainingRun:
         self.monitoring, self.shuffle, self.track_loss = monitor, o.shuffle, o.track_loss
         self.verbose = o.verbose
         # ---- state for the whole call (restored if X turns out to hold NaN/inf) ----
-        self.start = _Snapshot(net)
-        if o.momentum > 0 and net._velocity is None:
-            net._velocity = aligned_zeros(net._params.shape, net.dtype)  # as the parameters
+        self.start = _state.snapshot(net)
+        if o.momentum > 0:
+            _state.ensure_velocity(net)  # zeros, aligned as the parameters
         if state is not None:
             self.from_checkpoint(state)
         # the training's threads: a team inside the compiled loop (not BLAS threads)
@@ -177,7 +155,7 @@ class _TrainingRun:
         if state is not None:
             self.watch.load_state(state["watch"])
         self.bar = _Progress(o.epochs, self.n_batches) if o.progress and o.epochs else None
-        self.epoch_start = None  # _Snapshot of the running epoch (rollback)
+        self.epoch_start = None  # TrainingState of the running epoch (rollback)
         self.chunk = min(self.n_batches, 16)  # mini-batches per compiled call, adapted to ~0.1 s
 
     def epochs(self):
@@ -188,11 +166,12 @@ class _TrainingRun:
         """Continue a run: the generator, and the run's own parameters and velocity (not the
         restored best) when the checkpoint holds them."""
         net = self.net
-        net._rng.bit_generator.state = state["rng"]
+        _state.generator(net).bit_generator.state = state["rng"]
         if state.get("params") is not None:
-            net._params[...] = state["params"]
-            if state.get("velocity") is not None and net._velocity is not None:
-                net._velocity[...] = state["velocity"]
+            _state.parameters(net)[...] = state["params"]
+            velocity = _state.velocity(net)
+            if state.get("velocity") is not None and velocity is not None:
+                velocity[...] = state["velocity"]
 
     def checkpoint_state(self, epoch):
         """What SGD(resume=True) (and save(state=True)) needs to continue after `epoch`."""
@@ -202,7 +181,7 @@ class _TrainingRun:
             eta0=self.eta0,
             perm=self.perm.copy(),
             history=self.history,
-            rng=self.net._rng.bit_generator.state,
+            rng=_state.generator(self.net).bit_generator.state,
             step_rng=self.step.rng_state,
             watch=self.watch.get_state(),
             params=None,
@@ -216,14 +195,14 @@ class _TrainingRun:
         net = self.net
         t0 = time.perf_counter()
         if self.shuffle:
-            net._rng.shuffle(self.perm)
-        self.epoch_start = _Snapshot(net)
+            _state.generator(net).shuffle(self.perm)
+        self.epoch_start = _state.snapshot(net)
         if self.bar is not None:
             self.bar.epoch(epoch, self.last)
         with blas_limit(1):  # BLAS layers keep one thread (n_threads is the team's size)
             loss = self._chunks(check_input=epoch == self.first)
         seconds = time.perf_counter() - t0
-        if not np.all(np.isfinite(net._params)) or not math.isfinite(loss):
+        if not np.all(np.isfinite(_state.parameters(net))) or not math.isfinite(loss):
             self.undo_diverged_epoch(epoch, "the parameters became NaN or infinite")
         n = self.n
         return EpochRecord(
@@ -259,7 +238,7 @@ class _TrainingRun:
         return loss
 
     def undo_diverged_epoch(self, epoch, what):
-        self.epoch_start.restore_parameters(self.net)
+        _state.restore(self.net, self.epoch_start, parameters_only=True)
         raise FloatingPointError(
             f"training diverged in epoch {epoch} (eta={self.eta:g}): {what}; the parameters were "
             f"reset to the end of epoch {epoch - 1}. Try a smaller eta."
@@ -267,7 +246,7 @@ class _TrainingRun:
 
     def reject_bad_batch(self, perm, k):
         """Undo the call (parameters, velocity, generator, history) and name the first bad row."""
-        self.start.restore(self.net)
+        _state.restore(self.net, self.start)
         X, m = self.X, self.step.batch_size
         rows = np.arange(k * m, min((k + 1) * m, len(X)))
         if perm is not None:
@@ -284,11 +263,11 @@ class _TrainingRun:
         net, m, lists = self.net, self.monitoring, self.lists
         X, y, Xe, ye = self.X, self.y, self.Xe, self.ye
         if m.training_cost or m.training_accuracy:
-            cost_sum, correct = net._evaluate(
-                X, y, want_cost=m.training_cost, want_correct=m.training_accuracy
+            cost_sum, correct = _state.evaluate(
+                net, X, y, want_cost=m.training_cost, want_correct=m.training_accuracy
             )
             if m.training_cost:
-                rec.training_cost = net._regularized_cost(cost_sum, len(X), m.lmbda, m.regularization)
+                rec.training_cost = _state.regularized_cost(net, cost_sum, len(X), m.lmbda, m.regularization)
                 rec.training_data_cost = float(cost_sum / len(X))
                 lists[2].append(rec.training_cost)
             if m.training_accuracy:
@@ -298,11 +277,13 @@ class _TrainingRun:
         if Xe is not None and (m.evaluation_cost or m.evaluation_accuracy or m.evaluation_score):
             want_cost = m.evaluation_cost or (m.evaluation_score and m.score_by_cost)
             has_classes = not (net.sizes[-1] == 1 and net.output == "linear")
-            cost_sum, correct = net._evaluate(Xe, ye, want_cost=want_cost, want_correct=has_classes)
+            cost_sum, correct = _state.evaluate(net, Xe, ye, want_cost=want_cost, want_correct=has_classes)
             if want_cost:
                 evaluation_loss = cost_sum / len(Xe)
             if m.evaluation_cost:
-                rec.evaluation_cost = net._regularized_cost(cost_sum, len(Xe), m.lmbda, m.regularization)
+                rec.evaluation_cost = _state.regularized_cost(
+                    net, cost_sum, len(Xe), m.lmbda, m.regularization
+                )
                 rec.evaluation_data_cost = float(evaluation_loss)
                 lists[0].append(rec.evaluation_cost)
             rec.evaluation_accuracy = int(correct) if has_classes else None
@@ -334,7 +315,7 @@ class _TrainingRun:
         )
         self.eta, stop_reason = self.watch.after_epoch(rec.epoch, score, self.eta)
         history.best_epoch = self.watch.best_epoch
-        net._train_state = self.checkpoint_state(rec.epoch)
+        _state.set_run_state(net, self.checkpoint_state(rec.epoch))
         if callback is not None:
             try:
                 answer = callback(rec)
@@ -351,9 +332,10 @@ class _TrainingRun:
         """Restore the best epoch's parameters (when kept); network2's four lists."""
         net, history = self.net, self.history
         last_epoch = history.records[-1].epoch if history.records else None
-        if net._train_state is not None and self.watch.will_restore(last_epoch):
-            net._train_state.update(  # a later resume continues the run's own parameters
-                params=net._params.copy(), velocity=None if net._velocity is None else net._velocity.copy()
+        run, velocity = _state.run_state(net), _state.velocity(net)
+        if run is not None and self.watch.will_restore(last_epoch):
+            run.update(  # a later resume continues the run's own parameters
+                params=_state.parameters(net).copy(), velocity=None if velocity is None else velocity.copy()
             )
         history.restored_best = self.watch.restore_best(history.records[-1].epoch if history.records else 0)
         return self.lists
@@ -401,8 +383,9 @@ class _ValidationWatch:
             self.since_best = self.since_change = 0
             if self.keep_best:
                 net = self.net
-                self.best_params = net._params.copy()
-                self.best_velocity = None if net._velocity is None else net._velocity.copy()
+                velocity = _state.velocity(net)
+                self.best_params = _state.parameters(net).copy()
+                self.best_velocity = None if velocity is None else velocity.copy()
         else:
             self.since_best += 1
             self.since_change += 1
@@ -420,9 +403,9 @@ class _ValidationWatch:
         """Put the best epoch's parameters back (when kept and not the last); True if done."""
         if self.best_params is None or self.best_epoch == n_epochs:
             return False
-        self.net._params[...] = self.best_params
+        _state.parameters(self.net)[...] = self.best_params
         if self.best_velocity is not None:
-            self.net._velocity[...] = self.best_velocity
+            _state.velocity(self.net)[...] = self.best_velocity
         return True
 
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _state
+
 # the writer of every output file, re-exported: fastnn.io.write_output is its public name (and the
 # command line checks its outputs with these, as fio.output_target / output_identity / descriptor_of)
 from ._output_files import atomic_write_bytes, atomic_write_text, write_output
@@ -177,11 +179,11 @@ def _finite_or_none(v):
 
 def _state_to_dict(net) -> dict:
     """The "state" field of a checkpoint (see save)."""
-    run = getattr(net, "_train_state", None)
+    run = _state.run_state(net)
     out = {
         "seed": net.seed,
-        "rng": net._rng.bit_generator.state,
-        "velocity": _flat(net._velocity),
+        "rng": _state.generator(net).bit_generator.state,
+        "velocity": _flat(_state.velocity(net)),
         "run": None,
     }
     if run is not None:
@@ -383,7 +385,7 @@ def _state_from_dict(net, d) -> None:
 
     _object(d, "state", _STATE_KEYS)
     seed = _int(d["seed"], "state.seed", 0, 2**1024 - 1, none=True)  # as Network(seed=...) takes
-    if type(net._rng.bit_generator).__name__ != "PCG64":  # pragma: no cover - Network uses PCG64
+    if type(_state.generator(net).bit_generator).__name__ != "PCG64":  # pragma: no cover - Network uses PCG64
         raise _Bad("state.rng", "this network's generator is not PCG64")
     rng = _pcg64_state(d["rng"], "state.rng")
     velocity = flat(d["velocity"], "state.velocity")
@@ -442,10 +444,10 @@ def _state_from_dict(net, d) -> None:
     # ---- everything is valid: apply ----
     if seed is not None:
         net.seed = seed
-    net._rng.bit_generator.state = rng
-    net._velocity = None if velocity is None else aligned_copy(velocity, net.dtype, always=True)
+    _state.generator(net).bit_generator.state = rng
+    _state.set_velocity(net, None if velocity is None else aligned_copy(velocity, net.dtype, always=True))
     if train_state is not None:
-        net._train_state = train_state
+        _state.set_run_state(net, train_state)
         net.history = train_state["history"]
 
 

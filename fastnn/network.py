@@ -18,11 +18,11 @@ from ._blas import preload as _preload_blas
 
 _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 
-from . import _core
+from . import _core, _state
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
 from ._threads import team_threads as _team_threads
-from ._training import _Snapshot, _TrainingRun, resume_state
+from ._training import _TrainingRun, resume_state
 from ._validation import (
     aligned_zeros,
     check_finite,
@@ -769,12 +769,12 @@ class Network:
 
         # ---- the run: epochs, then the best epoch's parameters back ----
         # a refused resume (a state the run cannot take) leaves the network as it was
-        before = _Snapshot(self) if state is not None else None
+        before = _state.snapshot(self) if state is not None else None
         try:
             run = _TrainingRun(self, (X, y), (Xe, ye), o, state=state)
         except BaseException:
             if before is not None:
-                before.restore(self)
+                _state.restore(self, before)
             raise
         try:
             for epoch in run.epochs():

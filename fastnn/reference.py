@@ -284,7 +284,7 @@ class EpochStep:
 
     def _store(self):
         ref, net = self.ref, self.net
-        for dst, src in zip(net._w + net._b, ref.weights + ref.biases):
+        for dst, src in zip(net.weights + net.biases, ref.weights + ref.biases):  # views of its buffer
             dst[...] = src
         if self.velocity is not None:
             for dst, src in zip(self._vw + self._vb, ref.velocity_w + ref.velocity_b):

@@ -23,7 +23,6 @@ corresponds to ``lmbda = a * n / batch_size``).
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import math
@@ -39,8 +38,8 @@ from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from . import _state
 from . import _vocabulary as V
-from ._validation import aligned_copy
 from .costs import COSTS
 
 if TYPE_CHECKING:
@@ -366,21 +365,13 @@ class _BaseNetwork(BaseEstimator):
         if W_train is not None:
             kwargs["sample_weight"] = W_train
         # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
-        undo = (
-            net._params.copy(),
-            None if net._velocity is None else aligned_copy(net._velocity, net.dtype, always=True),
-            copy.deepcopy(net._rng.bit_generator.state),
-            net.history,
-        )
+        undo = _state.snapshot(net)
         try:
             net.SGD(
                 (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
             )
         except BaseException:
-            net._params[...] = undo[0]
-            net._velocity = undo[1]
-            net._rng.bit_generator.state = undo[2]
-            net.history = undo[3]
+            _state.restore(net, undo)
             raise
         if p["tol"] is not None and net.history.stop_reason == "completed" and epochs > 1:
             import warnings

@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from . import _state
 from ._threads import blas_limit, warn_oversubscription
 from ._validation import split_data, to_features
 from ._vocabulary import SEARCHED, SET_BY_TUNE, TUNABLE_OPTIONS, check_hyper, resolve_dtype
@@ -607,8 +608,8 @@ class Search:
         self.settings = _Settings(sizes, epochs, dtype, fixed, metric)
         # Network construction checks sizes/cost/output/... and the data against them, once
         probe, _ = self.settings.build({}, 0)
-        probe._dataset(self.training, "training_data")
-        probe._dataset(self.evaluation, "evaluation_data")
+        _state.dataset(probe, self.training, "training_data")
+        _state.dataset(probe, self.evaluation, "evaluation_data")
 
         if eta_from_threshold and "eta" not in fixed and "eta" not in space:
             thr = eta_threshold(
@@ -1129,7 +1130,7 @@ def eta_threshold(
         if name not in NETWORK_ARGS:
             raise TypeError(f"{name}: not a Network argument (accepted: {', '.join(NETWORK_ARGS)})")
     X, y = _arrays(training_data, "training_data", dtype)
-    Network(sizes, dtype=dtype, seed=seed, **network_args)._dataset((X, y), "training_data")
+    _state.dataset(Network(sizes, dtype=dtype, seed=seed, **network_args), (X, y), "training_data")
     check_hyper("mini_batch_size", mini_batch_size, low=1, high=len(X), integer=True)
     check_hyper("lmbda", lmbda, low=0.0)
 

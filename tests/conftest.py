@@ -328,25 +328,17 @@ def twin(net):
 
 
 def snapshot(net):
-    """Everything an erroneous call must leave as it was: parameter bytes, velocity bytes, the
-    random generator's state and the history object."""
-    import copy
+    """Everything an erroneous call must leave as it was (``fastnn._state.TrainingState``: parameter
+    and velocity values, the random generator's state, the history and training-run objects)."""
+    from fastnn import _state
 
-    return (
-        net._params.tobytes(),
-        None if net._velocity is None else net._velocity.tobytes(),
-        copy.deepcopy(net._rng.bit_generator.state),
-        net.history,
-    )
+    return _state.snapshot(net)
 
 
 def assert_unchanged(net, before):
     """``net`` is as ``snapshot(net)`` found it (the same history object, not an equal one)."""
-    after = snapshot(net)
-    assert after[0] == before[0], "parameters changed"
-    assert after[1] == before[1], "velocity changed"
-    assert after[2] == before[2], "random generator state changed"
-    assert after[3] is before[3], "history replaced"
+    changed = snapshot(net).same_as(before)
+    assert changed is None, f"{changed} changed"
 
 
 def sgd_draws(net, n, epochs):
@@ -358,12 +350,13 @@ def sgd_draws(net, n, epochs):
     This is the ONE place the tests rely on the order of ``Network``'s draws (``Network(seed=s)``
     makes a run reproducible; what it draws in which order is private): the trainer's seed first
     (one ``integers(0, 2**63)``), then one in-place shuffle of a running permutation per epoch.
-    Use it through the ``seeded`` fixture, never by replaying ``net._rng`` in a test."""
-    import copy
-
+    Use it through the ``seeded`` fixture, never by replaying the network's generator in a test."""
     import numpy as np
 
-    shadow = copy.deepcopy(net._rng)
+    from fastnn import _state
+
+    shadow = np.random.Generator(np.random.PCG64())  # a copy of the network's, from its state
+    shadow.bit_generator.state = _state.snapshot(net).rng
     seed = int(shadow.integers(0, 2**63))
     perm, perms = np.arange(n), []
     for _ in range(epochs):
