@@ -11,11 +11,12 @@ from ._data import _training_set
 from ._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, CLIError
 from ._output import _check_output_path, _note, _pct
 from ._parser import _add_options, _flag, _Formatter, _opt
-from ._training_options import _add_train_options, _given_options
+from ._training_options import _add_tune_train_options, _given_options
 
 # 'tune' with a database: fastnn.tune's DEFAULT_HEARTBEAT, DEFAULT_RETRIES and DEFAULT_RECONNECT (not
 # imported from there: the parser is built without the compiled core; a test keeps them equal)
 DEFAULT_HEARTBEAT, DEFAULT_RETRIES, DEFAULT_RECONNECT = 30, 2, 60
+
 NAME = "tune"
 # the command's one-line help (in 'fastnn --help') and description (in 'fastnn tune --help')
 HELP = "search eta, lambda, mini-batch size, width, momentum with Optuna"
@@ -32,8 +33,7 @@ DESCRIPTION = (
 def add_parser(subparsers):
     """Add 'fastnn tune' and its options to `subparsers` (argparse's add_subparsers)."""
     tp = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION, formatter_class=_Formatter)
-    _add_train_options(tp)
-    tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)  # searched unless given
+    _add_tune_train_options(tp)
     _add_options(
         tp.add_argument_group("search"),
         _opt(
