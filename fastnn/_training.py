@@ -5,8 +5,8 @@
 four lists, the progress bar) and does one epoch at a time: the mini-batches (:meth:`train_epoch`),
 the monitoring passes (:meth:`monitor`), the schedule, early stopping and the callback
 (:meth:`after_epoch`). The epoch step is a component: the compiled core's ``Trainer``, or the
-reference ``EpochStep`` for a cost class the core cannot run; both share one interface, so
-everything else works the same for both.
+numpy ``UserCostStep`` (fastnn/_user_cost_step.py) for a cost class the core cannot run; both
+share one interface, so everything else works the same for both.
 """
 
 from __future__ import annotations
@@ -46,18 +46,18 @@ class Monitor:
 
 def epoch_step(net, options, rng_state=None):
     """The component that runs an epoch's mini-batches: the compiled core's Trainer (on a team of
-    up to ``options.n_threads`` threads), or the reference EpochStep for a cost class the core
+    up to ``options.n_threads`` threads), or the numpy UserCostStep for a cost class the core
     cannot run;
     both train the network's own parameter buffer in place and share one interface (see
-    fastnn.reference.EpochStep), including ``rng_state`` (the dropout generator; given: continue
-    that stream)."""
+    fastnn._user_cost_step.UserCostStep), including ``rng_state`` (the dropout generator; given:
+    continue that stream)."""
     seed = 0 if rng_state is not None else int(_state.generator(net).integers(0, 2**63))
     mini_batch_size, dropout = options.mini_batch_size, options.dropout
     velocity = _state.velocity(net) if options.momentum > 0 else None
     if isinstance(net.cost, UserCost):
-        from .reference import EpochStep
+        from ._user_cost_step import UserCostStep  # lazily: numpy + scipy, only for a user's cost
 
-        step = EpochStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
+        step = UserCostStep(net, mini_batch_size, velocity, dropout, np.random.default_rng(seed))
     else:
         step = _core.Trainer(
             _state.layout(net),

@@ -19,20 +19,12 @@ from ._blas import preload as _preload_blas
 _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 
 from . import _core, _state
+from ._network_data import check_finite, to_features, to_y
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
 from ._threads import team_threads as _team_threads
 from ._training import _TrainingRun, resume_state
-from ._validation import (
-    aligned_zeros,
-    check_finite,
-    is_pairs,
-    network2_xy,
-    split_data,
-    to_features,
-    to_sample_weight,
-    to_y,
-)
+from ._validation import aligned_zeros, is_pairs, network2_xy, split_data, to_sample_weight
 from ._vocabulary import (
     HIDDEN,
     OUTPUTS,
@@ -87,8 +79,8 @@ class Network:
         "cross-entropy", "quadratic", "log-likelihood", a fastnn cost class, or a cost class of
         your own with network2's ``fn(a, y)`` and ``delta(z, a, y)`` (network2's own
         ``CrossEntropyCost``/``QuadraticCost`` work): one whose fn and delta agree numerically with
-        a built-in cost runs in the compiled core; any other runs through the reference epoch step
-        (``fastnn.reference.EpochStep``), with a one-time :class:`~fastnn.ReferenceCostWarning`.
+        a built-in cost runs in the compiled core; any other runs through the numpy epoch step
+        (``fastnn._user_cost_step.UserCostStep``), with a one-time :class:`~fastnn.ReferenceCostWarning`.
     output : {"sigmoid", "softmax", "linear"}, optional
         The output layer; defaults to "softmax" for log-likelihood and "sigmoid" otherwise. Valid
         pairings: quadratic+sigmoid, quadratic+linear, cross-entropy+sigmoid, log-likelihood+softmax.

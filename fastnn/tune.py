@@ -27,8 +27,9 @@ import warnings
 import numpy as np
 
 from . import _state
+from ._network_data import to_features
 from ._threads import blas_limit, warn_oversubscription
-from ._validation import split_data, to_features
+from ._validation import split_data
 from ._vocabulary import SEARCHED, SET_BY_TUNE, TUNABLE_OPTIONS, check_hyper, resolve_dtype
 from .costs import default_output, resolve_cost
 from .network import Network

@@ -15,7 +15,7 @@ import pytest
 from conftest import assert_unchanged, classification_data, snapshot
 
 import fastnn
-import fastnn._validation as validation
+import fastnn._network_data as network_data
 from fastnn import _core
 
 SIZES = [4, 5, 3]
@@ -488,13 +488,13 @@ def test_data_is_checked_once_per_call_not_per_batch_or_epoch(monkeypatch):
     """The NaN/inf check is one vectorized pass per array per call, however many epochs and
     mini-batches follow."""
     calls = []
-    real = validation.check_finite
+    real = network_data.check_finite
 
     def counting(arr, name):
         calls.append((name, arr.shape))
         return real(arr, name)
 
-    monkeypatch.setattr(validation, "check_finite", counting)
+    monkeypatch.setattr(network_data, "check_finite", counting)
     import fastnn.network as network_module
 
     monkeypatch.setattr(network_module, "check_finite", counting)
