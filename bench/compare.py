@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import gzip
 import importlib
 import inspect
 import os
@@ -137,15 +136,6 @@ DEFAULT_CASES = [
 # ----------------------------------------------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------------------------------------------
-def _read_idx(path):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
-
-
 def load_data(n_train=50_000, allow_synthetic=True):
     """((X_train, y_train), (X_val, y_val), (X_test, y_test), description); float64 X in [0, 1].
 
@@ -154,30 +144,15 @@ def load_data(n_train=50_000, allow_synthetic=True):
     that feed the README refuse them without --allow-synthetic)."""
     candidates = [Path(os.environ["FASTNN_DATA"])] if os.environ.get("FASTNN_DATA") else [SHARED_MNIST]
     for d in candidates:
-        try:
-            from fastnn.data import load_mnist  # noqa: WPS433 (optional: fastnn may not be built yet)
+        # fastnn.data (pure numpy, no compiled core) knows the files' names, variants and layout
+        from fastnn.data import load_mnist
 
+        try:
             ds = load_mnist(d)
-            (Xtr, ytr), (Xva, yva), (Xte, yte) = ds.training, ds.validation, ds.test
-            src = f"MNIST via fastnn.data.load_mnist({d})"
-        except Exception:
-            names = [
-                "train-images-idx3-ubyte",
-                "train-labels-idx1-ubyte",
-                "t10k-images-idx3-ubyte",
-                "t10k-labels-idx1-ubyte",
-            ]
-            paths = []
-            for nm in names:
-                p = next((d / (nm + ext) for ext in (".gz", "") if (d / (nm + ext)).is_file()), None)
-                paths.append(p)
-            if any(p is None for p in paths):
-                continue
-            Xi, yi, Xt, yt = (_read_idx(p) for p in paths)
-            X = Xi.reshape(len(Xi), -1) / 255.0
-            Xtr, ytr, Xva, yva = X[:50_000], yi[:50_000], X[50_000:], yi[50_000:]
-            Xte, yte = Xt.reshape(len(Xt), -1) / 255.0, yt
-            src = f"MNIST via local IDX reader ({d})"
+        except (OSError, ValueError):
+            continue
+        (Xtr, ytr), (Xva, yva), (Xte, yte) = ds.training, ds.validation, ds.test
+        src = f"MNIST via fastnn.data.load_mnist({d})"
         break
     else:
         if not allow_synthetic:

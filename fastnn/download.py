@@ -27,43 +27,16 @@ import urllib.request
 import zlib
 from pathlib import Path
 
+from ._mnist_files import DEFAULT_MNIST_DIR, MNIST_FILES, MNIST_MIRRORS, mnist_checksums, mnist_sizes
+from ._output_files import sync_directory
+
 __all__ = ["MNIST_MIRRORS", "DownloadError", "download_mnist", "mnist_checksums", "mnist_sizes"]
 
-#: Public mirrors of the four gzipped MNIST files, tried in order.
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 _CHUNK = 1 << 16
 
 
 class DownloadError(OSError):
     """Every mirror failed for a file; the message names each mirror and its failure."""
-
-
-def _checksum_lines():
-    text = (Path(__file__).with_name("mnist.sha256")).read_text(encoding="ascii")
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            yield line.split()
-
-
-def mnist_checksums():
-    """{file name (decompressed): SHA-256 hex} from the checksum file shipped in the package."""
-    return {fields[1]: fields[0] for fields in _checksum_lines()}
-
-
-def mnist_sizes():
-    """{file name (decompressed): size in bytes} from the checksum file shipped in the package
-    (47,040,016 / 60,008 / 7,840,016 / 10,008): no download may exceed its file's size + 1 %."""
-    return {fields[1]: int(fields[2]) for fields in _checksum_lines()}
 
 
 class _Refused(OSError):
@@ -309,9 +282,6 @@ def download_mnist(
     partial file ``.<name>.gz.part`` is opened without following symlinks and must be a regular
     file.
     """
-    from ._output_files import sync_directory
-    from .data import DEFAULT_MNIST_DIR
-
     for value, what in ((timeout, "timeout"), (stall_window, "stall_window"), (min_rate, "min_rate")):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
             raise ValueError(f"{what}: expected a finite number > 0, got {value!r}")
@@ -344,7 +314,7 @@ def download_mnist(
         if not quiet:
             print(f"fastnn: {message}", file=sys.stderr, flush=True)
 
-    for name in _FILES:
+    for name in MNIST_FILES.values():
         final = target / (name + ".gz")
         want, size = sums[name], sizes[name]
         existing = None

@@ -343,7 +343,7 @@ class _NpzArrays(Mapping):
     then decompressed into an array of exactly the claimed size, never more."""
 
     def __init__(self, data, name):
-        from .data import max_decompressed_bytes
+        from ._decompression_limits import max_decompressed_bytes
 
         self.name = name
         self.limit = max_decompressed_bytes()
@@ -369,7 +369,7 @@ class _NpzArrays(Mapping):
         """The member's claimed array size in bytes, after checking its header."""
         from numpy.lib import format as npformat
 
-        from .data import DEFLATE_MAX_RATIO
+        from ._decompression_limits import DEFLATE_MAX_RATIO
 
         name, member = self.name, info.filename
         try:

@@ -169,11 +169,7 @@ def test_the_graph_sees_every_kind_of_import(graph):
 
 
 # edges still to be broken by the next moves of issue #25 (emptied by them)
-_NOT_YET = {
-    ("fastnn.download", "fastnn.data"),
-    ("fastnn.files", "fastnn.data"),
-    ("fastnn.io", "fastnn.network"),
-}
+_NOT_YET = {("fastnn.io", "fastnn.network")}
 
 
 def test_no_cycle(graph):
