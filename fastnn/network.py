@@ -797,7 +797,7 @@ class Network:
         --------
         fastnn.load, fastnn.io.save
         """
-        from .io import save
+        from ._model_writer import save
 
         save(self, filename, state=state)
 

@@ -14,6 +14,7 @@ import pytest
 
 import fastnn
 from fastnn import cli
+from fastnn._model_writer import finite_or_none
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHECKPOINT = FIXTURES / "checkpoint-0.2.0.json"
@@ -284,9 +285,7 @@ def _build_current_doc():
     y = rng.integers(0, 3, 40)
     net = fastnn.Network([4, 5, 3], seed=3)
     net.SGD((X, y), 2, 10, 0.5, evaluation_data=(X[:10], y[:10]), monitor_evaluation_accuracy=True)
-    return json.loads(
-        json.dumps(fastnn.io.to_dict(net) | {"history": fastnn.io._finite_or_none(net.history.to_dict())})
-    )
+    return json.loads(json.dumps(fastnn.io.to_dict(net) | {"history": finite_or_none(net.history.to_dict())}))
 
 
 _CURRENT = None
