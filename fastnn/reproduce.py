@@ -11,7 +11,8 @@ the book's figure. "final" is the accuracy after the last epoch, "peak" the best
 
 The figures (``--figures DIR``: one PNG and the JSON of its series each; matplotlib needed):
 ``learning-slowdown``, ``overfitting``, ``regularization``, ``weight-init``, ``training-size``,
-``softmax`` — see FIGURES. Costs are the data cost (mean cost per example, without the L2 term).
+``softmax`` — see FIGURES; drawn by the ``draw_*`` functions of :mod:`fastnn.plotting`. Costs are the
+data cost (mean cost per example, without the L2 term).
 
 ``--quick`` (about half a minute) runs one seed of reduced versions — at most 10,000 training images
 (λ scaled to keep λ/n), 2,000 evaluation images, fewer epochs — whose numbers are NOT comparable to the
@@ -22,7 +23,6 @@ only the figures that need no data are made (learning-slowdown, softmax).
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import os
 import platform
@@ -643,216 +643,6 @@ def machine_info(dtype=np.float64, n_threads=None):
 
 
 # --------------------------------------------------------------------------------------------------
-# figures (matplotlib, imported here only)
-# --------------------------------------------------------------------------------------------------
-def _figure(ncols, width_per=5.0, height=3.8, dpi=100):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_per * ncols, height), dpi=dpi)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    for ax in axes:
-        ax.grid(True, alpha=0.3)
-    return fig, axes
-
-
-def _one_panel(dpi):
-    """A figure of one wide panel: (fig, ax)."""
-    fig, axes = _figure(1, width_per=7.0, height=4.2, dpi=dpi)
-    return fig, axes[0]
-
-
-def _save(fig, path, title=None, quick=False, ax=None, **font):
-    """Title the figure (or its panel `ax`), marked " — QUICK" for reduced runs, and write the PNG
-    atomically."""
-    from ._output_files import atomic_write_bytes
-
-    if title is not None:
-        (fig.suptitle if ax is None else ax.set_title)(title + (" — QUICK" if quick else ""), **font)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _book_line(ax, value, text, color="gray"):
-    ax.axhline(value, color=color, linestyle="--", linewidth=1, label=text)
-
-
-def draw_slowdown(series, path, dpi=100):
-    fig, axes = _figure(2, dpi=dpi)
-    for ax, cost in zip(axes, ("quadratic", "cross-entropy")):
-        for s in series.values():
-            if s["cost"] == cost:
-                ax.plot(
-                    s["epoch"],
-                    s["data_cost"],
-                    label=f"start (w, b) = ({s['w0']}, {s['b0']}), a = {s['output_start']:.2f}",
-                )
-        eta = next(s["eta"] for s in series.values() if s["cost"] == cost)
-        ax.set_title(f"{cost} cost, η = {eta}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("cost")
-        ax.set_ylim(bottom=0)
-        if cost == "quadratic":  # between the curves, where neither passes
-            ax.legend(fontsize=8, loc="center", bbox_to_anchor=(0.43, 0.42))
-        else:
-            ax.legend(fontsize=8)
-    _save(fig, path, "Learning slowdown (§3.1): one sigmoid neuron, input 1, target 0, 300 epochs")
-
-
-def draw_softmax(series, path, dpi=100):
-    fig, axes = _figure(3, width_per=4.4, dpi=dpi)
-    ax = axes[0]
-    z = series["z"]
-    for j, a in enumerate(series["a"]):
-        ax.plot(series["z4"], a, label=f"a{j + 1}" + (" (its own z varies)" if j == 3 else ""))
-    ax.plot(series["z4"], series["sum"], "k:", label="a1 + … + a4")
-    ax.set_title(f"softmax, z = ({z[0]}, {z[1]}, {z[2]}, z4)", fontsize=10)
-    ax.set_xlabel("z4")
-    ax.set_ylabel("output activation")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.0, 0.47), ncol=2)
-    for ax, key, zkey, what in (
-        (axes[1], "a_c", "z", "distinct maximum"),
-        (axes[2], "a_tie", "z_tie", "tie for the maximum"),
-    ):
-        zz = series[zkey]
-        for j, a in enumerate(series[key]):
-            tied = [k for k in range(j) if zz[k] == zz[j]]
-            if tied:  # drawn dashed over its twin, which it would hide
-                ax.plot(
-                    series["c"],
-                    a,
-                    linestyle=(0, (4, 3)),
-                    linewidth=2,
-                    label=f"a{j + 1} (z{j + 1} = {zz[j]}, = a{tied[0] + 1})",
-                )
-            else:
-                ax.plot(
-                    series["c"],
-                    a,
-                    linewidth=2.5 if zz.count(zz[j]) > 1 else 1.5,
-                    label=f"a{j + 1} (z{j + 1} = {zz[j]})",
-                )
-        ax.plot(series["c"], series["sum" + key[1:]], "k:", label="sum")
-        ax.set_xscale("log")
-        ax.set_xlabel("scale c")
-        ax.set_ylabel("output activation")
-        ax.set_title(f"e^(c·zj) / Σk e^(c·zk): {what}", fontsize=10)
-        ax.legend(fontsize=8)
-    axes[2].axhline(0.5, color="gray", linestyle="--", linewidth=1)
-    _save(
-        fig,
-        path,
-        "Softmax (§3.1.4): monotonic, non-local, sums to 1; c → ∞ gives the maximum (1/2 each on a tie)",
-    )
-
-
-def draw_overfitting(run, path, quick=False, dpi=100):
-    s = run.series
-    epochs = list(range(1, len(s["evaluation_accuracy"]) + 1))
-    fig, axes = _figure(4, width_per=3.6, height=3.6, dpi=dpi)
-    panels = (
-        (axes[0], "training_cost", "cost on the training data", "data cost"),
-        (axes[1], "evaluation_accuracy", "accuracy (%) on the test data", "accuracy (%)"),
-        (axes[2], "evaluation_cost", "cost on the test data", "data cost"),
-        (axes[3], "training_accuracy", "accuracy (%) on the training data", "accuracy (%)"),
-    )
-    for ax, key, title, ylabel in panels:
-        ax.plot(epochs, s[key], label="fastnn")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-    _book_line(axes[1], 82.27, "book: 82.27 % (peak)")
-    best = int(np.argmin(s["evaluation_cost"]))
-    axes[2].axvline(best + 1, color="gray", linestyle=":", label=f"minimum: epoch {best + 1}")
-    for ax in axes:
-        ax.legend(fontsize=8)
-    title = (
-        f"Overfitting (§3.2): [784,30,10], large init, first {run.n_training:,} training images, "
-        f"{run.epochs} epochs, η = 0.5, λ = 0, {run.n_evaluation:,} test images"
-    )
-    _save(fig, path, title, quick, fontsize=11)
-
-
-def draw_regularization(run0, run1, path, quick=False, dpi=100):
-    fig, axes = _figure(3, width_per=4.4, dpi=dpi)
-    for run, lmbda, color in ((run0, 0.0, "tab:blue"), (run1, 0.1, "tab:orange")):
-        s = run.series
-        epochs = list(range(1, len(s["evaluation_accuracy"]) + 1))
-        axes[0].plot(epochs, s["evaluation_accuracy"], color=color, label=f"test, λ = {lmbda}")
-        axes[0].plot(
-            epochs,
-            s["training_accuracy"],
-            color=color,
-            linestyle="-.",
-            linewidth=1,
-            label=f"training, λ = {lmbda}",
-        )
-        axes[1].plot(epochs, s["evaluation_cost"], color=color, label=f"test, λ = {lmbda}")
-        axes[2].plot(epochs, s["training_cost"], color=color, label=f"training, λ = {lmbda}")
-    _book_line(axes[0], 82.27, "book: 82.27 % (λ = 0, peak)", "tab:blue")
-    _book_line(axes[0], 87.1, "book: 87.1 % (λ = 0.1)", "tab:orange")
-    axes[0].set_ylim(60, 101)
-    for ax, title, ylabel in (
-        (axes[0], "accuracy (%)", "accuracy (%)"),
-        (axes[1], "cost on the test data", "data cost (no L2 term)"),
-        (axes[2], "cost on the training data", "data cost (no L2 term)"),
-    ):
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-        if ax is axes[0]:  # below the test curves, clear of them after the first epochs
-            ax.legend(fontsize=7, loc="lower right", ncol=2)
-        else:
-            ax.legend(fontsize=8)
-    title = (
-        f"L2 regularization (§3.2.1): the overfitting run with λ = 0.1 beside λ = 0 "
-        f"({run0.n_training:,} images, {run0.epochs} epochs, η = 0.5)"
-    )
-    _save(fig, path, title, quick, fontsize=11)
-
-
-def draw_weight_init(series, path, quick=False, dpi=100):
-    fig, ax = _one_panel(dpi)
-    for key, label in (("default", "weights N(0, 1/n_in) (1/√n_in)"), ("large", "weights N(0, 1)")):
-        s = series[key]
-        ax.plot(s["epoch"], s["validation_accuracy"], marker=".", label=label)
-    ax.plot([1], [93.0], "k^", label="book, epoch 1: ≈ 93 % (1/√n_in)")
-    ax.plot([1], [87.0], "kv", label="book, epoch 1: < 87 % (N(0, 1))")
-    s = series["default"]
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.legend(fontsize=8)
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    title = (
-        f"Weight initialization (§3.3): [784,30,10], η = 0.1, λ = {s['lmbda']:g},\n"
-        f"{s['n_training']:,} images, {len(s['epoch'])} epochs"
-    )
-    _save(fig, path, title, quick, ax, fontsize=10)
-
-
-def draw_training_size(series, path, quick=False, dpi=100):
-    fig, ax = _one_panel(dpi)
-    from matplotlib.ticker import FuncFormatter
-
-    ax.plot(series["n"], series["accuracy"], marker="o", label="fastnn, 1/√n_in init")
-    ax.plot([50_000], [96.49], "k^", label="book: 96.49 % at 50,000 (large init, λ = 5.0, 30 epochs)")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("training images (log scale)")
-    ax.set_ylabel(f"test accuracy (%, {series['n_test']:,} images)")
-    ax.legend(fontsize=8, loc="lower right")
-    title = "More training data (§3.2.2): [784,30,10], η = 0.5,\nλ = 5.0·n/50,000, " + (
-        "50,000/n" if quick else "30·50,000/n"
-    )
-    _save(fig, path, title + " epochs (the same number of steps)", quick, ax, fontsize=10)
-
-
-# --------------------------------------------------------------------------------------------------
 # the whole reproduction
 # --------------------------------------------------------------------------------------------------
 def find_data(data_dir=None):
@@ -1035,6 +825,14 @@ def reproduce(
 
 def _write_figures(directory, series, figure_runs, quick, dpi):
     from ._output_files import atomic_write_text
+    from .plotting import (
+        draw_overfitting,
+        draw_regularization,
+        draw_slowdown,
+        draw_softmax,
+        draw_training_size,
+        draw_weight_init,
+    )
 
     written = []
 
