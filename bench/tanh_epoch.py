@@ -1,6 +1,7 @@
 """The cost of tanh hidden layers: one SGD epoch of a tanh network, A/B between two builds of fastnn.
 
     python bench/tanh_epoch.py --builds OLD_DIR NEW_DIR [--repeats 7] [--rows 50000] [--kernel-calls 200]
+                               [--clock wall|cpu]
 
 Each build directory is put first on PYTHONPATH of a child process (a checkout with its in-place
 build, or a copy of the package's parent directory). The children alternate A, B, A, B, ... so that
@@ -10,7 +11,9 @@ up, then one timed epoch. Printed: the median seconds per case and build, and th
 training rows ($FASTNN_DATA or ~/.fastnn/mnist); without them the children stop with exit status 2
 unless --allow-synthetic (random rows of MNIST's shape). Then the tanh kernel alone, on --rows x 30
 normal values (sd 2), the minimum of --kernel-calls calls per build and dtype. The load average is
-printed before and after: quote it beside the figures.
+printed before and after: quote it beside the figures. --clock cpu times with the child's CPU time
+(time.process_time; the children train on one thread) instead of the wall clock: on a loaded machine
+the wall clock counts the time a child waits for a core, the CPU time much less of it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 import fastnn
 from fastnn.data import find_mnist, load_mnist
 rows, allow_synthetic = int(sys.argv[1]), sys.argv[3] == "1"
+clock = time.process_time if sys.argv[4] == "cpu" else time.perf_counter
 try:
     found, reason = find_mnist()
 except FileNotFoundError as e:  # $FASTNN_DATA names no directory
@@ -55,9 +59,9 @@ for sizes, mb, dtype in json.loads(sys.argv[2]):
     Xd = np.ascontiguousarray(X, dtype=dtype)
     net = fastnn.Network(sizes, hidden="tanh", dtype=dtype, seed=0)
     net.SGD((Xd, y), 1, mb, 0.1, 5.0, n_threads=1)  # warm-up
-    t0 = time.perf_counter()
+    t0 = clock()
     net.SGD((Xd, y), 1, mb, 0.1, 5.0, n_threads=1)
-    out["times"][f"{sizes} mb{mb} {dtype}"] = time.perf_counter() - t0
+    out["times"][f"{sizes} mb{mb} {dtype}"] = clock() - t0
 print(json.dumps(out))
 """
 
@@ -66,14 +70,15 @@ KERNEL = r"""
 import sys, time, numpy as np
 from fastnn import _core
 rows, calls = int(sys.argv[1]), int(sys.argv[2])
+clock = time.process_time if sys.argv[3] == "cpu" else time.perf_counter
 for dt in (np.float64, np.float32):
     z = np.random.default_rng(0).normal(0, 2, (rows, 30)).astype(dt)
     b = np.zeros(30, dt)
     best = 1e9
     for _ in range(calls):
-        t = time.perf_counter()
+        t = clock()
         _core.kernel_activate(z, b, "tanh")
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     print(np.dtype(dt).name, best * 1e3)
 """
 
@@ -98,6 +103,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--kernel-calls", type=int, default=200, help="calls of the kernel alone per build")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall clock or CPU time")
     ap.add_argument("--allow-synthetic", action="store_true", help="random rows when MNIST is not found")
     args = ap.parse_args()
     for name in ("repeats", "rows", "kernel_calls"):
@@ -108,12 +114,15 @@ def main():
     for _ in range(args.repeats):
         for b in args.builds:
             out = json.loads(
-                child(b, CHILD, str(args.rows), json.dumps(CASES), str(int(args.allow_synthetic)))
+                child(b, CHILD, str(args.rows), json.dumps(CASES), str(int(args.allow_synthetic)), args.clock)
             )
             for case, t in out["times"].items():
                 times[b].setdefault(case, []).append(t)
     old, new = args.builds
-    print(f"end of the epochs: {load_average()}; {args.repeats} runs per build, interleaved; {out['data']}")
+    print(
+        f"end of the epochs: {load_average()}; {args.repeats} runs per build, interleaved; "
+        f"{out['data']}; {args.clock} clock"
+    )
     print(
         f"{'case':32} {'old med':>8} {'new med':>8} {'ratio':>6} {'old min':>8} {'new min':>8} {'ratio':>6}"
     )
@@ -123,10 +132,13 @@ def main():
         print(f"{case:32} {a:8.3f} {b:8.3f} {b / a:6.3f} {a0:8.3f} {b0:8.3f} {b0 / a0:6.3f}")
     print()
     # the kernel alone: a hidden layer of ROWS x 30 weighted inputs (one epoch's forward tanh)
-    print(f"tanh kernel on {args.rows:,} x 30 values (min of {args.kernel_calls} calls, ms):")
+    print(
+        f"tanh kernel on {args.rows:,} x 30 values "
+        f"(min of {args.kernel_calls} calls, ms, {args.clock} clock):"
+    )
     ms = {}
     for b in args.builds:
-        for line in child(b, KERNEL, str(args.rows), str(args.kernel_calls)).split("\n"):
+        for line in child(b, KERNEL, str(args.rows), str(args.kernel_calls), args.clock).split("\n"):
             if line.strip():
                 dt, t = line.split()
                 ms.setdefault(dt, []).append(float(t))

@@ -12,7 +12,8 @@
 /* c ? a : b by bit masks, the same value as the ternary. Written as a ternary, gcc may make it a
  * branch (it folds a constant arm into what follows: the exp clamps) and, with trapping math (the
  * default), a loop holding that branch is not vectorized where there are no masked instructions:
- * the AVX2 and baseline clones of the sigmoid and tanh loops ran one value at a time (issue #23). */
+ * the AVX2 and baseline clones of the sigmoid and tanh loops ran one value at a time (issue #23).
+ * (The baseline clone's double loops stay scalar: gcc vectorizes no 64-bit select for SSE2.) */
 static inline REAL FN(select)(int c, REAL a, REAL b) {
     UINT ab, bb;
     memcpy(&ab, &a, sizeof ab);

@@ -161,7 +161,19 @@ def test_tanh_epoch_script(tmp_path):
 
     build = str(pathlib.Path(fastnn.__file__).resolve().parents[1])
     env = package_env(FASTNN_DATA=str(tmp_path / "no-mnist"))
-    args = ["--builds", build, build, "--repeats", "2", "--rows", "200", "--kernel-calls", "3"]
+    args = [
+        "--builds",
+        build,
+        build,
+        "--repeats",
+        "2",
+        "--rows",
+        "200",
+        "--kernel-calls",
+        "3",
+        "--clock",
+        "cpu",
+    ]
     r = subprocess.run(
         [sys.executable, str(BENCH / "tanh_epoch.py"), *args, "--allow-synthetic"],
         capture_output=True,
@@ -171,7 +183,11 @@ def test_tanh_epoch_script(tmp_path):
         env=env,
     )
     assert r.returncode == 0, r.stderr
-    assert "SYNTHETIC rows (200; MNIST not found)" in r.stdout and "2 runs per build" in r.stdout
+    assert (
+        "SYNTHETIC rows (200; MNIST not found)" in r.stdout
+        and "2 runs per build" in r.stdout
+        and "cpu clock" in r.stdout
+    )
     rows = [line.split() for line in r.stdout.splitlines() if " mb" in line and "float" in line]
     assert len(rows) == 4, r.stdout  # the four cases: medians, ratio, minimums, ratio
     assert all(float(x) > 0 for row in rows for x in row[-6:]), r.stdout
