@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import cli
+from fastnn import _state, cli
 from fastnn.data import load_digits
 
 
@@ -41,8 +41,8 @@ def test_ten_plus_ten_is_twenty_bit_for_bit(data, tmp_path, dtype):
     assert back.seed == 5 and len(back.history.records) == 10
     more = back.SGD((X, y), 10, 10, 0.5, evaluation_data=valid, resume=True, **KW)
 
-    assert np.array_equal(back._params, one._params)
-    assert np.array_equal(back._velocity, one._velocity)
+    assert np.array_equal(_state.parameters(back), _state.parameters(one))
+    assert np.array_equal(_state.velocity(back), _state.velocity(one))
     assert lists10[1] + more[1] == lists20[1] and lists10[0] + more[0] == lists20[0]
     assert [r.eta for r in back.history.records] == [r.eta for r in one.history.records]
     assert [r.epoch for r in back.history.records] == list(range(1, 21))
@@ -57,10 +57,10 @@ def test_resume_without_a_run_or_on_other_data_is_an_error(data):
     with pytest.raises(ValueError, match="resume: this network has no training run"):
         net.SGD((X, y), 1, 10, 0.5, resume=True)
     net.SGD((X, y), 1, 10, 0.5)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     with pytest.raises(ValueError, match="trained on 1197 rows, this training_data has 100"):
         net.SGD((X[:100], y[:100]), 1, 10, 0.5, resume=True)
-    assert np.array_equal(net._params, before)
+    assert np.array_equal(_state.parameters(net), before)
 
 
 def test_a_plain_save_has_no_state_and_a_bad_state_is_named(data, tmp_path):
@@ -126,7 +126,7 @@ def test_cli_checkpoint_and_resume(tmp_path, capsys, monkeypatch):
         str(tmp_path / "h.json"),
     )
     a, b = fastnn.load(tmp_path / "straight.json"), fastnn.load(tmp_path / "resumed.json")
-    assert np.array_equal(a._params, b._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
     h, h20 = (json.loads((tmp_path / n).read_text()) for n in ("h.json", "h20.json"))
     assert [r["evaluation_accuracy"] for r in h["records"]] == [
         r["evaluation_accuracy"] for r in h20["records"]

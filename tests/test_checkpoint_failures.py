@@ -14,7 +14,7 @@ import pytest
 from conftest import package_env
 
 import fastnn
-from fastnn import _output_files, cli
+from fastnn import _output_files, _state, cli
 from fastnn import io as fio
 
 
@@ -66,7 +66,7 @@ def test_failed_checkpoints_warn_and_the_run_is_kept(tmp_path, data, capsys, mon
     assert calls == [1, 2, 3]  # every epoch trained and tried
     assert fastnn.load(model).sizes == (4, 5, 3)
     assert len(json.loads(hist.read_text())["records"]) == 3
-    assert fastnn.load(ck)._train_state["epoch"] == 3  # the epoch that could be written
+    assert _state.run_state(fastnn.load(ck))["epoch"] == 3  # the epoch that could be written
 
 
 @pytest.mark.slow  # a child process

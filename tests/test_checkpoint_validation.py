@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import cli
+from fastnn import _state, cli
 from fastnn._model_writer import finite_or_none
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -165,11 +165,23 @@ def test_nothing_is_applied_until_everything_is_valid():
     """_state_from_dict checks all fields before touching the network: a bad last field (the
     history) leaves the generator, the velocity and the run untouched."""
     net = _fresh()
-    before = (net._rng.bit_generator.state, net._velocity, net._train_state, net.history, net.seed)
+    before = (
+        _state.generator(net).bit_generator.state,
+        _state.velocity(net),
+        _state.run_state(net),
+        net.history,
+        net.seed,
+    )
     doc = _mutated("state.run.history.records[0].seconds", "nan")
     with pytest.raises(fastnn.io._Bad):
         fastnn.io._state_from_dict(net, doc["state"])
-    assert (net._rng.bit_generator.state, net._velocity, net._train_state, net.history, net.seed) == before
+    assert (
+        _state.generator(net).bit_generator.state,
+        _state.velocity(net),
+        _state.run_state(net),
+        net.history,
+        net.seed,
+    ) == before
 
 
 def test_unknown_fields_are_refused(tmp_path):
@@ -188,9 +200,9 @@ def test_unknown_fields_are_refused(tmp_path):
 # --------------------------------------------------------------------------------------------------
 def test_files_written_by_0_2_0_load():
     model = fastnn.load(MODEL)
-    assert model.sizes == (4, 5, 3) and model.dtype == np.float64 and model._train_state is None
+    assert model.sizes == (4, 5, 3) and model.dtype == np.float64 and _state.run_state(model) is None
     net = fastnn.load(CHECKPOINT)
-    state = net._train_state
+    state = _state.run_state(net)
     assert net.dtype == np.float32 and state["epoch"] == 12 and len(net.history.records) == 12
     assert state["params"] is not None and state["watch"]["best_params"] is not None
     assert net.seed == 11
@@ -203,7 +215,7 @@ def test_checkpoint_written_by_0_2_0_resumes():
     net = fastnn.load(CHECKPOINT)
     net.SGD((X, y), 2, 10, 2.0, lmbda=0.1, momentum=0.5, resume=True)
     assert [r.epoch for r in net.history.records] == list(range(1, 15))
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 def test_json_integer_of_5000_digits_names_the_file(tmp_path):
@@ -226,13 +238,13 @@ def test_refused_resume_leaves_the_network_as_it_was():
     X = rng.random((60, 4))
     y = rng.integers(0, 3, 60)
     net = fastnn.load(CHECKPOINT)
-    net._train_state["step_rng"] = (0, 0, 0, 0)  # the trainer refuses it, after the state is applied
-    params, velocity = net._params.copy(), net._velocity.copy()
-    rng_state, history = net._rng.bit_generator.state, net.history
+    _state.run_state(net)["step_rng"] = (0, 0, 0, 0)  # the trainer refuses it, after the state is applied
+    params, velocity = _state.parameters(net).copy(), _state.velocity(net).copy()
+    rng_state, history = _state.generator(net).bit_generator.state, net.history
     with pytest.raises(ValueError):
         net.SGD((X, y), 1, 10, 0.5, momentum=0.5, resume=True)
-    assert np.array_equal(net._params, params) and np.array_equal(net._velocity, velocity)
-    assert net._rng.bit_generator.state == rng_state and net.history is history
+    assert np.array_equal(_state.parameters(net), params) and np.array_equal(_state.velocity(net), velocity)
+    assert _state.generator(net).bit_generator.state == rng_state and net.history is history
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from conftest import numeric_gradient, rel_err, twin
 
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 from fastnn.costs import VALID_PAIRINGS
 from fastnn.reference import onehot
 
@@ -79,15 +79,15 @@ def test_gradient_matches_finite_differences(cost, output, hidden):
     if hidden == "relu":
         X = X + 0.5  # keep pre-activations away from the kink
     net = fastnn.Network(sizes, cost=cost, output=output, hidden=hidden, seed=2)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     m = len(X)
-    grad = numeric_gradient(lambda: net.total_cost(X, y) * m, net._params)
+    grad = numeric_gradient(lambda: net.total_cost(X, y) * m, _state.parameters(net))
     net.SGD((X, y), 1, m, float(m), shuffle=False)
-    step = before - net._params  # = η/m Σ∇ = Σ∇
+    step = before - _state.parameters(net)  # = η/m Σ∇ = Σ∇
     np.testing.assert_allclose(step, grad, rtol=1e-5, atol=1e-7)
 
     # and the reference's BP1–BP4 agree with the same numbers
-    net._params[...] = before
+    _state.parameters(net)[...] = before
     ref = twin(net)
     Y = y if np.ndim(y) == 2 else onehot(y, sizes[-1])
     nb, nw = ref.backprop(X, Y)
@@ -210,14 +210,28 @@ def test_momentum_matches_reference(dtype, regularization):
     assert rel_err(net.weights + net.biases, ref.weights + ref.biases) < TOL[dtype]
 
 
-def test_zero_momentum_is_plain_sgd_exactly():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("regularization", ["l2", "l1"])
+def test_zero_momentum_is_plain_sgd_exactly(dtype, regularization):
+    """momentum=0 takes plain SGD's steps — the reference's plain update, which has no velocity —
+    also on a network that carries a velocity from an earlier momentum call (neither used nor
+    changed), and gives bit for bit the parameters of a network that never had a velocity."""
     rng = np.random.default_rng(6)
     X, y = rng.random((30, 4)), rng.integers(0, 3, 30)
-    a = fastnn.Network([4, 5, 3], seed=1)
-    b = fastnn.Network([4, 5, 3], seed=1)
-    a.SGD((X, y), 3, 7, 0.5, 1.0)
-    b.SGD((X, y), 3, 7, 0.5, 1.0, momentum=0.0, dropout=0.0, regularization="l2")
-    assert np.array_equal(a._params, b._params)
+    a = fastnn.Network([4, 5, 3], dtype=dtype, seed=1)
+    a.SGD((X, y), 1, 7, 0.5, 1.0, momentum=0.9)  # a has a velocity now
+    velocity = _state.velocity(a).copy()
+    assert np.any(velocity != 0)
+    b = fastnn.Network([4, 5, 3], dtype=dtype, seed=2)
+    b.weights, b.biases = a.weights, a.biases  # the same parameters, no velocity
+    assert _state.velocity(b) is None
+    ref = twin(a)
+    for net in (a, b):
+        net.SGD((X, y), 3, 7, 0.5, 1.0, shuffle=False, regularization=regularization, momentum=0.0)
+    ref.SGD((X, y), 3, 7, 0.5, 1.0, regularization=regularization)  # plain SGD, rows in order
+    assert rel_err(a.weights + a.biases, ref.weights + ref.biases) < TOL[dtype]
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
+    assert np.array_equal(_state.velocity(a), velocity) and _state.velocity(b) is None
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -247,10 +261,10 @@ def test_dropout_is_reproducible_from_the_seed():
     nets = [fastnn.Network([6, 10, 3], seed=42) for _ in range(2)]
     for net in nets:
         net.SGD((X, y), 2, 5, 0.5, dropout=0.5)
-    assert np.array_equal(nets[0]._params, nets[1]._params)
+    assert np.array_equal(_state.parameters(nets[0]), _state.parameters(nets[1]))
     other = fastnn.Network([6, 10, 3], seed=43)
     other.SGD((X, y), 2, 5, 0.5, dropout=0.5)
-    assert not np.array_equal(nets[0]._params, other._params)
+    assert not np.array_equal(_state.parameters(nets[0]), _state.parameters(other))
 
 
 def test_core_entry_points_check_their_input():
@@ -296,13 +310,15 @@ def test_arrays_fastnn_allocates_start_on_a_cache_line(dtype, tmp_path):
     same = np.ascontiguousarray(x, dtype=dtype)
     assert aligned_copy(same, dtype) is same  # already right: no copy, whatever its alignment
     net = fastnn.Network([784, 30, 10], dtype=dtype, seed=0)
-    assert net._params.ctypes.data % SIMD_ALIGN == 0 and net.weights[0].ctypes.data % SIMD_ALIGN == 0
+    assert (
+        _state.parameters(net).ctypes.data % SIMD_ALIGN == 0 and net.weights[0].ctypes.data % SIMD_ALIGN == 0
+    )
     X, y = np.random.default_rng(0).random((20, 784)), np.arange(20) % 10
     net.SGD((X, y), 1, 10, 0.1, momentum=0.9)  # the velocity, read by the update kernel like W
-    assert net._velocity.ctypes.data % SIMD_ALIGN == 0
+    assert _state.velocity(net).ctypes.data % SIMD_ALIGN == 0
     path = tmp_path / "checkpoint.json"
     net.save(path, state=True)
-    assert fastnn.load(path)._velocity.ctypes.data % SIMD_ALIGN == 0
+    assert _state.velocity(fastnn.load(path)).ctypes.data % SIMD_ALIGN == 0
     for X, _ in fastnn.data.load_digits(dtype=dtype):
         assert X.ctypes.data % SIMD_ALIGN == 0
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import package_env, run_python
 
 import fastnn
-from fastnn import cli
+from fastnn import _state, cli
 from fastnn.export import from_torch, to_onnx, to_torch
 
 onnx = pytest.importorskip("onnx")
@@ -344,7 +344,7 @@ def test_coefs_and_intercepts_in_mlpclassifier_layout(iris):
     for c, b, w, nb in zip(clf.coefs_, clf.intercepts_, net.weights, net.biases):
         np.testing.assert_array_equal(c, w.T)
         np.testing.assert_array_equal(b, nb)
-        assert np.shares_memory(c, net._params) and np.shares_memory(b, net._params)
+        assert np.shares_memory(c, _state.parameters(net)) and np.shares_memory(b, _state.parameters(net))
         with pytest.raises(ValueError, match="read-only"):
             c[0, 0] = 1.0
         with pytest.raises(ValueError, match="read-only"):

@@ -16,7 +16,7 @@ from conftest import assert_unchanged, classification_data, snapshot
 
 import fastnn
 import fastnn._network_data as network_data
-from fastnn import _core
+from fastnn import _core, _state
 
 SIZES = [4, 5, 3]
 
@@ -32,7 +32,7 @@ def trained():
     X, y = _data()
     net = fastnn.Network(SIZES, seed=0)
     net.SGD((X, y), 1, 5, 0.5, momentum=0.5)
-    assert np.any(net._velocity != 0) and len(net.history.records) == 1
+    assert np.any(_state.velocity(net) != 0) and len(net.history.records) == 1
     return net
 
 
@@ -166,7 +166,7 @@ def test_two_row_nested_list_X_is_not_taken_for_network2_pairs():
     a, b = fastnn.Network([1, 2], seed=0), fastnn.Network([1, 2], seed=0)
     a.SGD((X, np.array([0, 1])), 1, 1, 0.5, shuffle=False)
     b.SGD((np.array(X), np.array([0, 1])), 1, 1, 0.5, shuffle=False)
-    assert np.array_equal(a._params, b._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
 
 
 def test_inference_on_zero_rows_returns_zero_rows():
@@ -207,7 +207,7 @@ def test_accepted_forms_of_X_give_the_same_results(dtype):
         assert net.feedforward(Xv).dtype == np.dtype(dtype)
         other = fastnn.Network(SIZES, dtype=dtype, seed=1)
         other.SGD((Xv, Y10), 2, 3, 0.5)
-        assert np.array_equal(other._params, ref._params), name
+        assert np.array_equal(_state.parameters(other), _state.parameters(ref)), name
 
 
 def test_int_and_bool_features_are_converted():
@@ -238,12 +238,12 @@ def test_label_forms_are_converted():
     for yy in forms:
         net = fastnn.Network(SIZES, seed=2)
         net.SGD((X, yy), 1, 3, 0.5)
-        results.append(net._params)
+        results.append(_state.parameters(net))
     for r in results[1:]:
         assert np.array_equal(r, results[0])
     net = fastnn.Network([4, 2], seed=0)
     net.SGD((X, y % 2 == 0), 1, 3, 0.5)  # bool labels: classes 0 and 1
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 REFUSED = {
@@ -390,7 +390,7 @@ def test_bad_values_are_refused_before_anything_changes(trained, case):
 def test_quadratic_cost_accepts_targets_outside_unit_interval():
     net = fastnn.Network([4, 3], cost="quadratic", output="linear", seed=0)
     net.SGD((X10, np.full((10, 3), -2.5)), 2, 5, 0.05)
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 def test_non_finite_parameters_written_through_the_views_are_caught_by_sgd(trained):
@@ -517,10 +517,10 @@ def _diverging(**kwargs):
     X = rng.random((40, 4))
     y = rng.random((40, 2)) * 10
     net = fastnn.Network([4, 6, 2], cost="quadratic", output="linear", hidden="relu", seed=4)
-    ends = [net._params.copy()]
+    ends = [_state.parameters(net).copy()]
 
     def remember(rec):
-        ends.append(net._params.copy())
+        ends.append(_state.parameters(net).copy())
 
     with pytest.raises(FloatingPointError) as info:
         net.SGD((X, y), 50, 4, 1e6, callback=remember, **kwargs)
@@ -546,23 +546,23 @@ def test_divergence_stops_with_epoch_and_advice_and_keeps_last_finite_epoch(kwar
     assert "smaller eta" in msg and "eta=1e+06" in msg
     assert f"reset to the end of epoch {epoch - 1}" in msg
     assert len(net.history.records) == epoch - 1 == len(ends) - 1
-    assert np.array_equal(net._params, ends[-1])  # the last finite epoch, exactly
-    assert np.all(np.isfinite(net._params))
-    if net._velocity is not None:
-        assert np.all(np.isfinite(net._velocity))
+    assert np.array_equal(_state.parameters(net), ends[-1])  # the last finite epoch, exactly
+    assert np.all(np.isfinite(_state.parameters(net)))
+    if _state.velocity(net) is not None:
+        assert np.all(np.isfinite(_state.velocity(net)))
     net.SGD((X, y), 2, 4, 1e-4)  # and training can go on
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 def test_divergence_in_the_first_epoch_restores_the_initial_parameters():
     net = fastnn.Network([2, 1], cost="quadratic", output="linear", seed=0)
-    initial = net._params.copy()
+    initial = _state.parameters(net).copy()
     rng = np.random.default_rng(0)
     X = rng.random((40, 2)) * 1e3
     with pytest.raises(FloatingPointError, match=r"epoch 1 .*smaller eta"):
         net.SGD((X, rng.random((40, 1))), 3, 1, 1e10)
     assert net.history.records == []
-    assert np.array_equal(net._params, initial)
+    assert np.array_equal(_state.parameters(net), initial)
 
 
 def test_cli_reports_divergence_and_bad_input_in_one_line(tmp_path, capsys):
@@ -874,7 +874,7 @@ def test_no_memory_growth_over_100k_inference_calls():
     net = fastnn.Network(SIZES, seed=0)
     grown = _growth(lambda: net.feedforward(X), 100_000)
     assert grown < LIMIT, f"feedforward: RSS grew by {grown / 2**20:.1f} MiB"
-    lay, params = net._layout, net._params
+    lay, params = _state.layout(net), _state.parameters(net)
     t = _core.Targets(lay, y.astype(np.intp), None, 8)
     grown = _growth(lambda: _core.evaluate(lay, params, X, t, want_cost=True, want_correct=True), 100_000)
     assert grown < LIMIT, f"evaluate: RSS grew by {grown / 2**20:.1f} MiB"
@@ -885,15 +885,15 @@ def test_no_memory_growth_over_100k_inference_calls():
 def test_no_memory_growth_over_100k_one_batch_trainings():
     X, y = _data(8)
     net = fastnn.Network(SIZES, seed=0)
-    t = _core.Targets(net._layout, y.astype(np.intp), None, 8)
-    trainer = _core.Trainer(net._layout, net._params, 8)
+    t = _core.Targets(_state.layout(net), y.astype(np.intp), None, 8)
+    trainer = _core.Trainer(_state.layout(net), _state.parameters(net), 8)
     trainer.begin(X, t)
     grown = _growth(lambda: trainer.train(0, 1, 0.01), 100_000)
     assert grown < LIMIT, f"Trainer.train: RSS grew by {grown / 2**20:.1f} MiB"
     # the whole public call: validation, Trainer and History per call (fewer calls: ~100 µs each)
     grown = _growth(lambda: net.SGD((X, y), 1, 8, 0.01, momentum=0.5), 100_000, warmup=1000)
     assert grown < LIMIT, f"SGD: RSS grew by {grown / 2**20:.1f} MiB"
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 @pytest.mark.slow
@@ -909,7 +909,7 @@ def test_no_memory_growth_over_refused_calls():
         except ValueError:
             pass
         try:
-            _core.evaluate(net._layout, net._params, X[:, :2].copy())
+            _core.evaluate(_state.layout(net), _state.parameters(net), X[:, :2].copy())
         except ValueError:
             pass
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import package_env, run_python
 
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 
 ROOT = Path(__file__).resolve().parents[1]
 ISAS = list(_core.KERNELS["available"])
@@ -147,11 +147,13 @@ def test_kernel_entry_points_refuse_bad_input():
 # ---- training on every ISA path, in subprocesses (the table is chosen at import) ----------------
 
 TRAIN_SCRIPT = r"""
-import copy, hashlib, json, sys
+import hashlib, json, sys
 import numpy as np
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 from fastnn.reference import ReferenceNetwork
+sys.path.insert(0, "tests")
+from conftest import sgd_draws  # the one place the tests know the order of the network's draws
 out = {"kernels": _core.KERNELS, "errors": [], "digests": []}
 rng = np.random.default_rng(0)
 for dtype in (np.float64, np.float32):
@@ -166,12 +168,7 @@ for dtype in (np.float64, np.float32):
             ref = ReferenceNetwork(net.sizes, [a.copy() for a in net.weights],
                                    [b.copy() for b in net.biases], net.cost, net.output,
                                    net.hidden, dtype=dtype)
-            shadow = copy.deepcopy(net._rng)
-            seed = int(shadow.integers(0, 2**63))
-            perm, perms = np.arange(n), []
-            for _ in range(2):
-                shadow.shuffle(perm)
-                perms.append(perm.copy())
+            seed, perms = sgd_draws(net, n, 2)
             stream = _core.MaskStream(seed, opts["dropout"], dtype) if opts.get("dropout") else None
             net.SGD((X, y), 2, batch, 0.3, 0.5, sample_weight=w, **opts)
             ref.SGD((X, y), 2, batch, 0.3, 0.5, perms=perms, mask_stream=stream, sample_weight=w,
@@ -180,7 +177,7 @@ for dtype in (np.float64, np.float32):
             want = np.concatenate([a.ravel() for a in ref.weights + ref.biases]).astype(np.float64)
             out["errors"].append([str(np.dtype(dtype)), repr(opts), sizes,
                                   float(np.max(np.abs(got - want)) / np.max(np.abs(want)))])
-            out["digests"].append(hashlib.sha256(net._params.tobytes()).hexdigest())
+            out["digests"].append(hashlib.sha256(_state.parameters(net).tobytes()).hexdigest())
 print(json.dumps(out))
 """
 
@@ -231,7 +228,7 @@ def _train(seed, dtype, out, key):
     X, y = rng.random((300, 33)), rng.integers(0, 5, 300)
     net = fastnn.Network([33, 17, 5], dtype=dtype, seed=seed)
     net.SGD((X, y), 3, 10, 0.5, 0.1, momentum=0.5, dropout=0.2, n_threads=1)
-    out[key] = net._params.copy()
+    out[key] = _state.parameters(net).copy()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -251,16 +248,16 @@ def test_two_trainings_in_two_threads_equal_sequential(monkeypatch, dtype):
 
 def test_trainer_reports_its_kernels(monkeypatch):
     net = fastnn.Network([784, 30, 10], seed=0)
-    lay = net._layout
+    lay = _state.layout(net)
     monkeypatch.setitem(_core.KERNELS, "mode", "blas")
-    assert _core.Trainer(lay, net._params, 10).kernels == ("blas", "blas")
+    assert _core.Trainer(lay, _state.parameters(net), 10).kernels == ("blas", "blas")
     monkeypatch.setitem(_core.KERNELS, "mode", "own")
-    assert _core.Trainer(lay, net._params, 10).kernels == (_core.KERNELS["isa"],) * 2
+    assert _core.Trainer(lay, _state.parameters(net), 10).kernels == (_core.KERNELS["isa"],) * 2
     monkeypatch.setitem(_core.KERNELS, "mode", "auto")
     want = tuple(
         _core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas" for a, b in ((784, 30), (30, 10))
     )
-    assert _core.Trainer(lay, net._params, 10).kernels == want
+    assert _core.Trainer(lay, _state.parameters(net), 10).kernels == want
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from conftest import classification_data, package_env
 
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_callback_changing_the_labels_changes_nothing(value):
         y_user[:] = value
 
     net.SGD((X, y_user), 3, 5, 0.5, callback=vandal)
-    np.testing.assert_array_equal(net._params, ref._params)
+    np.testing.assert_array_equal(_state.parameters(net), _state.parameters(ref))
 
 
 def test_thread_changing_the_labels_during_training_is_harmless():
@@ -76,32 +76,32 @@ def test_thread_changing_the_labels_during_training_is_harmless():
         go.set()
         stop.set()
         t.join()
-    np.testing.assert_array_equal(net._params, ref._params)
+    np.testing.assert_array_equal(_state.parameters(net), _state.parameters(ref))
 
 
 def test_targets_built_directly_keep_their_own_read_only_copy():
     X, y = _data()
     net = fastnn.Network([4, 5, 3], seed=1)
     labels = y.astype(np.intp)
-    t = _core.Targets(net._layout, labels, None, len(labels))
+    t = _core.Targets(_state.layout(net), labels, None, len(labels))
     labels[:] = 10**12  # the caller's array: no longer seen by the core
     assert t.labels.max() < 3
     with pytest.raises(ValueError, match="read-only"):
         t.labels[0] = 7
-    out = _core.evaluate(net._layout, net._params, X, t, want_cost=True, want_correct=True)
+    out = _core.evaluate(_state.layout(net), _state.parameters(net), X, t, want_cost=True, want_correct=True)
     ref = _core.evaluate(
-        net._layout,
-        net._params,
+        _state.layout(net),
+        _state.parameters(net),
         X,
-        _core.Targets(net._layout, y.astype(np.intp), None, len(y)),
+        _core.Targets(_state.layout(net), y.astype(np.intp), None, len(y)),
         want_cost=True,
         want_correct=True,
     )
     assert out == ref
-    tr = _core.Trainer(net._layout, net._params, 5)
+    tr = _core.Trainer(_state.layout(net), _state.parameters(net), 5)
     tr.begin(X, t)
     tr.train(0, 8, 0.5)
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
 
 
 @pytest.mark.parametrize(
@@ -114,32 +114,43 @@ def test_targets_built_directly_keep_their_own_read_only_copy():
 )
 def test_labels_made_writeable_again_are_caught_by_the_kernel(value):
     """Even forcing the core's copy writeable and scribbling over it: a clear ValueError, no crash,
-    no write past the output row, nothing trained from the bad mini-batch on."""
+    no write past the output row, nothing trained from the bad mini-batch on (the parameters are
+    those of mini-batches 0 and 1 alone, trained from the same start with the labels intact)."""
     r = _child(f"""
         import numpy as np, fastnn
-        from fastnn import _core
+        from fastnn import _core, _state
         rng = np.random.default_rng(0)
         X = rng.random((40, 4)); y = rng.integers(0, 3, 40).astype(np.intp)
         net = fastnn.Network([4, 5, 3], seed=1)
-        t = _core.Targets(net._layout, y, None, 40)
+        layout, params = _state.layout(net), _state.parameters(net)
+        start = params.copy()
+        ok = _core.Trainer(layout, params, 5)
+        ok.begin(X, _core.Targets(layout, y, None, 40))
+        ok.train(0, 2, 0.5)  # mini-batches 0 and 1 (rows 0-9), before the bad row 13
+        want = params.copy()
+        assert not np.array_equal(want, start)
+        t = _core.Targets(layout, y, None, 40)
         t.labels.flags.writeable = True
         t.labels[13] = {value}
-        tr = _core.Trainer(net._layout, net._params, 5)
+        tr = _core.Trainer(layout, params, 5)
         perm = np.arange(40, dtype=np.intp)
         for p in (None, perm):
+            params[...] = start
             try:
                 tr.begin(X, t, p)
                 tr.train(0, 8, 0.5)
             except ValueError as e:
-                print("VALUEERROR", e, "| bad", tr.bad_index)
+                kept = "two batches" if np.array_equal(params, want) else "OTHER"
+                print("VALUEERROR", e, "| bad", tr.bad_index, "| trained", kept)
             else:
                 print("NO ERROR")
     """)
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("VALUEERROR labels/perm: mini-batch 2 ") and lines[0].endswith("bad 2")
+    assert lines[0].startswith("VALUEERROR labels/perm: mini-batch 2 ") and "| bad 2 |" in lines[0]
     assert lines[1].startswith("VALUEERROR labels/perm: mini-batch 2 ")
+    assert all(line.endswith("| trained two batches") for line in lines), lines
 
 
 def test_index_checks_are_on_by_default():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import _state
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def _masked(a):
 def test_every_entry_point_refuses_masked_arrays(data):
     X, y = data
     net = fastnn.Network([3, 4, 2], seed=0)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     calls = {
         "SGD X": lambda: net.SGD((_masked(X), y), 1, 5, 0.5),
         "SGD y": lambda: net.SGD((X, _masked(y)), 1, 5, 0.5),
@@ -40,7 +41,7 @@ def test_every_entry_point_refuses_masked_arrays(data):
         with pytest.raises(TypeError, match="masked array") as e:
             call()
         assert "mask" in str(e.value), what
-    assert np.array_equal(net._params, before)
+    assert np.array_equal(_state.parameters(net), before)
 
 
 def test_masked_array_without_a_mask_is_refused_too(data):

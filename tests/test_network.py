@@ -9,6 +9,7 @@ import pytest
 from conftest import assert_unchanged, run_python, snapshot
 
 import fastnn
+from fastnn import _state
 from fastnn.reference import ReferenceNetwork
 
 
@@ -49,10 +50,12 @@ def test_shapes_and_default_initialisation():
 
 def test_seed_reproducibility(toy):
     a, b, c = (fastnn.Network([5, 4, 3], seed=s) for s in (7, 7, 8))
-    assert np.array_equal(a._params, b._params) and not np.array_equal(a._params, c._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b)) and not np.array_equal(
+        _state.parameters(a), _state.parameters(c)
+    )
     a.SGD(toy, 2, 6, 0.5)
     b.SGD(toy, 2, 6, 0.5)
-    assert np.array_equal(a._params, b._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
 
 
 @pytest.mark.parametrize(
@@ -80,14 +83,14 @@ def test_parameters_are_assignable_and_validated():
     assert all(np.array_equal(a, b) for a, b in zip(net.weights, W))
     net.biases = [np.zeros((4, 1)), [1.0, 2.0]]  # network2 column vectors and lists
     assert np.array_equal(net.biases[1], [1.0, 2.0])
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     with pytest.raises(ValueError, match=r"weights\[1\]: expected shape \(2, 4\), got \(4, 2\)"):
         net.weights = [np.ones((4, 3)), np.ones((4, 2))]
     with pytest.raises(ValueError, match="expected 2 arrays, got 1"):
         net.biases = [np.zeros(4)]
     with pytest.raises(ValueError, match="NaN"):
         net.weights = [np.ones((4, 3)), np.full((2, 4), np.nan)]
-    assert np.array_equal(net._params, before)
+    assert np.array_equal(_state.parameters(net), before)
 
 
 def test_network2_list_data_equals_arrays(toy):
@@ -99,7 +102,7 @@ def test_network2_list_data_equals_arrays(toy):
     monitor = dict(monitor_evaluation_accuracy=True, monitor_training_cost=True)
     ra = a.SGD(pairs, 2, 7, 0.5, 0.1, evaluation_data=eval_pairs, **monitor)
     rb = b.SGD((X, y), 2, 7, 0.5, 0.1, evaluation_data=(X, y), **monitor)
-    assert np.array_equal(a._params, b._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
     assert ra == rb
     assert a.accuracy(eval_pairs) == b.accuracy(X, y)
 
@@ -155,7 +158,7 @@ def test_defaults_reproduce_plain_sgd_exactly(toy):
     defaults = {p.name: p.default for p in keywords if p.kind is p.KEYWORD_ONLY}
     assert {"regularization", "momentum", "dropout", "early_stopping", "eta_schedule"} <= set(defaults)
     b.SGD((X, y), 3, 8, 0.5, 1.0, **defaults)  # every keyword given, at its default
-    assert np.array_equal(a._params, b._params)
+    assert np.array_equal(_state.parameters(a), _state.parameters(b))
 
 
 def test_feedforward_in_blocks_equals_one_block():
@@ -172,7 +175,7 @@ def test_float32_is_kept_end_to_end(toy):
     X, y = toy
     net = fastnn.Network([5, 4, 3], dtype="float32", seed=0)
     net.SGD((X, y), 1, 5, 0.5)
-    assert net._params.dtype == np.float32 and net.feedforward(X).dtype == np.float32
+    assert _state.parameters(net).dtype == np.float32 and net.feedforward(X).dtype == np.float32
     assert all(w.dtype == np.float32 for w in net.weights)
 
 
@@ -183,12 +186,12 @@ def test_pickle_round_trip(toy):
     clone = pickle.loads(pickle.dumps(net))
     assert np.array_equal(clone.feedforward(X), net.feedforward(X))
     clone.weights[0][0, 0] = 123.0  # views alias the clone's own buffer
-    assert clone._params[0] == 123.0 and net._params[0] != 123.0
+    assert _state.parameters(clone)[0] == 123.0 and _state.parameters(net)[0] != 123.0
     # training continues identically (generator and velocity travel along)
     twin = copy.deepcopy(net)
     net.SGD((X, y), 1, 5, 0.5, momentum=0.5)
     twin.SGD((X, y), 1, 5, 0.5, momentum=0.5)
-    assert np.array_equal(net._params, twin._params)
+    assert np.array_equal(_state.parameters(net), _state.parameters(twin))
 
 
 def test_regression_with_linear_output():
@@ -223,14 +226,14 @@ def test_early_stopping_keeps_the_best_parameters():
         evaluation_data=valid,
         monitor_evaluation_accuracy=True,
         early_stopping=3,
-        callback=lambda r: snapshots.__setitem__(r.epoch, net._params.copy()),
+        callback=lambda r: snapshots.__setitem__(r.epoch, _state.parameters(net).copy()),
     )
     h = net.history
     assert h.stop_reason == "early-stopping"
     assert len(h.records) == h.best_epoch + 3
     accs = h.column("evaluation_accuracy")
     assert accs[h.best_epoch - 1] == max(accs)
-    assert h.restored_best and np.array_equal(net._params, snapshots[h.best_epoch])
+    assert h.restored_best and np.array_equal(_state.parameters(net), snapshots[h.best_epoch])
     assert net.accuracy(*valid) == max(accs)
 
 
@@ -372,7 +375,7 @@ def test_early_stopping_on_the_evaluation_cost_for_regression():
     costs = {}
 
     def remember(rec):
-        costs[rec.epoch] = (net.total_cost(*valid), net._params.copy())
+        costs[rec.epoch] = (net.total_cost(*valid), _state.parameters(net).copy())
 
     net.SGD(
         train,
@@ -388,14 +391,14 @@ def test_early_stopping_on_the_evaluation_cost_for_regression():
     assert h.stop_reason == "early-stopping" and len(h.records) == h.best_epoch + 5
     best = min(costs, key=lambda e: costs[e][0])
     assert h.best_epoch == best
-    assert h.restored_best and np.array_equal(net._params, costs[best][1])
+    assert h.restored_best and np.array_equal(_state.parameters(net), costs[best][1])
     with pytest.raises(ValueError, match="stopping_metric"):
         net.SGD(train, 1, 5, 0.05, stopping_metric="r2")
 
 
 def test_assigned_weights_too_large_for_float32_are_refused():
     net = fastnn.Network([3, 2], dtype=np.float32, seed=0)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     with pytest.raises(ValueError, match=r"weights\[0\]: contains NaN or infinity"):
         net.weights = [np.full((2, 3), 1e40)]
-    assert np.array_equal(net._params, before)
+    assert np.array_equal(_state.parameters(net), before)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import _state
 from fastnn.costs import ReferenceCostWarning, UserCost
 
 
@@ -50,7 +51,7 @@ def test_book_usage_gives_the_array_api_numbers(book_data, tmp_path):
     assert arr.seed == net.seed
     want = arr.SGD((X, y), 3, 10, 0.5, lmbda=5.0, evaluation_data=(Xv, yv), **monitor_all)
     assert lists == want  # bit for bit
-    assert np.array_equal(net._params, arr._params)
+    assert np.array_equal(_state.parameters(net), _state.parameters(arr))
 
     # network2's signatures, with network2's (opposite) meanings of convert
     assert net.accuracy(training_data, convert=True) == arr.accuracy(X, y) == lists[3][-1]
@@ -159,7 +160,7 @@ def test_own_cost_class_runs_through_the_reference_step(cls, digits):
     assert net.history.records[0].training_loss == pytest.approx(
         2 * core.history.records[0].training_loss, rel=1e-9
     )
-    assert np.allclose(net._params, core._params, rtol=1e-9, atol=1e-12)
+    assert np.allclose(_state.parameters(net), _state.parameters(core), rtol=1e-9, atol=1e-12)
     assert got[1] == want[1]
     assert np.allclose(got[0], 2 * np.array(want[0]), rtol=1e-9)
     assert [r.epoch for r in records] == [1, 2, 3, 4]
@@ -211,9 +212,11 @@ def test_seed_none_follows_numpy_global_generator(digits):
         np.random.seed(7)
         net = fastnn.Network([64, 10, 10])
         net.SGD((X[:200], y[:200]), 2, 10, 0.5)
-        runs.append(net._params.copy())
+        runs.append(_state.parameters(net).copy())
     assert np.array_equal(runs[0], runs[1])
-    assert not np.array_equal(fastnn.Network([64, 10, 10])._params, fastnn.Network([64, 10, 10])._params)
+    assert not np.array_equal(
+        _state.parameters(fastnn.Network([64, 10, 10])), _state.parameters(fastnn.Network([64, 10, 10]))
+    )
 
 
 def test_one_progress_bar_per_run_with_loss_and_accuracy(digits, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import cli
+from fastnn import _state, cli
 
 
 @pytest.fixture
@@ -33,8 +33,10 @@ def test_finite_results_unchanged_across_blocks():
     net = fastnn.Network([5, 7, 3], seed=1)
     X = rng.random((9000, 5))
     y = rng.integers(0, 3, 9000)
-    lay, t = net._layout, fastnn._core.Targets(net._layout, y.astype(np.intp), None, len(y))
-    _, core_count = fastnn._core.evaluate(lay, net._params, np.ascontiguousarray(X), t, want_correct=True)
+    lay, t = _state.layout(net), fastnn._core.Targets(_state.layout(net), y.astype(np.intp), None, len(y))
+    _, core_count = fastnn._core.evaluate(
+        lay, _state.parameters(net), np.ascontiguousarray(X), t, want_correct=True
+    )
     assert net.accuracy(X, y) == int(core_count) == int(np.sum(net.predict(X) == y))
     onehot = np.eye(3)[y]
     assert net.accuracy(X, onehot) == int(core_count)

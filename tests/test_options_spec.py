@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import _state
 from fastnn import _vocabulary as V
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ def test_check_options_returns_one_frozen_object_and_names_the_argument():
 
 def test_sgd_refuses_before_anything_changes_with_the_spec_message():
     net = fastnn.Network([4, 3, 2], seed=0)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     X, y = np.zeros((6, 4)), np.zeros(6, dtype=int)
     with pytest.raises(ValueError, match=r"^eta_decay: expected a value in \(0.0, 1.0\), got 1.0$"):
         net.SGD((X, y), 1, 2, 0.5, eta_decay=1.0)
@@ -144,7 +145,7 @@ def test_sgd_refuses_before_anything_changes_with_the_spec_message():
         net.SGD((X, y), 1, 2, 0.5, bogus=1)
     with pytest.raises(TypeError, match="callback: expected a callable"):
         net.SGD((X, y), 1, 2, 0.5, callback=3)
-    assert np.array_equal(net._params, before) and net.history is None
+    assert np.array_equal(_state.parameters(net), before) and net.history is None
 
 
 def test_history_settings_are_the_recorded_options():

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import fastnn
+from fastnn import _state
 from fastnn.costs import VALID_PAIRINGS
 
 HIDDEN = ("sigmoid", "tanh", "relu")
@@ -111,7 +112,7 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
     except FloatingPointError as e:
         # documented: only when the numbers really blow up, and with the parameters still finite
         assert "smaller eta" in str(e)
-        assert np.all(np.isfinite(net._params))
+        assert np.all(np.isfinite(_state.parameters(net)))
         with np.errstate(all="ignore"):
             ref.SGD((X, y_ref), epochs, batch, eta, h["lmbda"], h["regularization"], h["momentum"])
         assert not all(
@@ -123,7 +124,7 @@ def test_sgd_matches_the_reference_or_reports_divergence(problem):
     assert len(net.history.records) == epochs and net.history.stop_reason == "completed"
     with np.errstate(all="ignore"):
         ref.SGD((X, y_ref), epochs, batch, eta, h["lmbda"], h["regularization"], h["momentum"])
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
     assert all(w.dtype == net.dtype for w in net.weights + net.biases)
     if not all(
         np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e4 for w in ref.weights + ref.biases
@@ -242,7 +243,7 @@ def test_bad_input_gives_the_documented_error_and_changes_nothing(problem, mutat
             net.SGD(*args, **h)
         except FloatingPointError:
             event("bad input: valid call diverged (FloatingPointError)")
-        assert np.all(np.isfinite(net._params))
+        assert np.all(np.isfinite(_state.parameters(net)))
         return
     with pytest.raises(exc) as info:
         net.SGD(*args, **h)

@@ -7,7 +7,7 @@ import pytest
 from conftest import cli_main
 
 import fastnn
-from fastnn import cli
+from fastnn import _state, cli
 
 pytestmark = pytest.mark.usefixtures("no_mnist")
 
@@ -50,7 +50,9 @@ def test_epochs_not_beyond_the_checkpoint_refused(checkpoint, capsys, tmp_path):
         capsys, "--epochs", "3", "--checkpoint", checkpoint, "--resume", "--force-resume", "--save", "m.json"
     )
     assert code == 0, err
-    assert np.array_equal(fastnn.load(tmp_path / "m.json")._params, fastnn.load(checkpoint)._params)
+    assert np.array_equal(
+        _state.parameters(fastnn.load(tmp_path / "m.json")), _state.parameters(fastnn.load(checkpoint))
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_unchanged, classification_data, numeric_gradient, snapshot
 
 import fastnn
-from fastnn import reference
+from fastnn import _state, reference
 
 
 def _data(n=30, **kwargs):
@@ -41,9 +41,9 @@ def test_item_assignment_resets_the_velocity():
     X, y = _data()
     net = fastnn.Network([4, 5, 3], seed=0)
     net.SGD((X, y), 1, 5, 0.1, momentum=0.5)
-    assert np.any(net._velocity != 0)
+    assert np.any(_state.velocity(net) != 0)
     net.weights[0] = np.zeros((5, 4))
-    assert net._velocity is None
+    assert _state.velocity(net) is None
 
 
 @pytest.mark.parametrize(
@@ -218,12 +218,12 @@ def test_core_step_is_the_gradient_of_the_total_cost(cost, output, lmbda):
     X = rng.random((n, sizes[0]))
     Y = _soft_targets(rng, n, sizes[-1], cost)
     net = fastnn.Network(sizes, cost=cost, output=output, seed=2)
-    p0 = net._params.copy()
+    p0 = _state.parameters(net).copy()
     eta = 1e-3
     net.SGD((X, Y), 1, n, eta, lmbda, shuffle=False)
-    grad_core = (p0 - net._params) / eta
-    net._params[...] = p0
-    fd = numeric_gradient(lambda: net.total_cost(X, Y, lmbda), net._params)
+    grad_core = (p0 - _state.parameters(net)) / eta
+    _state.parameters(net)[...] = p0
+    fd = numeric_gradient(lambda: net.total_cost(X, Y, lmbda), _state.parameters(net))
     np.testing.assert_allclose(grad_core, fd, rtol=1e-5, atol=1e-7)
 
 
@@ -356,14 +356,14 @@ def test_raising_callback_keeps_its_epoch_and_says_callback_error():
 
     def boom(rec):
         if rec.epoch == 2:
-            seen["params"] = net._params.copy()
+            seen["params"] = _state.parameters(net).copy()
             raise RuntimeError("user code failed")
 
     with pytest.raises(RuntimeError, match="user code failed"):
         net.SGD((X, y), 5, 5, 0.5, evaluation_data=(X, y), early_stopping=5, callback=boom)
     assert net.history.stop_reason == "callback-error"
     assert [r.epoch for r in net.history.records] == [1, 2]
-    np.testing.assert_array_equal(net._params, seen["params"])
+    np.testing.assert_array_equal(_state.parameters(net), seen["params"])
     assert "callback-error" in fastnn.history.STOP_REASONS
 
 
@@ -374,19 +374,19 @@ def test_momentum_velocity_carries_over_between_calls_even_through_momentum_zero
     X, y = _data()
     net = fastnn.Network([4, 5, 3], seed=0)
     net.SGD((X, y), 1, 5, 0.5, momentum=0.9, shuffle=False)
-    v1 = net._velocity.copy()
+    v1 = _state.velocity(net).copy()
     net.SGD((X, y), 1, 5, 0.5, momentum=0.0, shuffle=False)
-    np.testing.assert_array_equal(net._velocity, v1)  # not used, not changed
+    np.testing.assert_array_equal(_state.velocity(net), v1)  # not used, not changed
 
     twin = copy.deepcopy(net)
     fresh = copy.deepcopy(net)
-    fresh._velocity[...] = 0.0
+    _state.velocity(fresh)[...] = 0.0
     net.SGD((X, y), 1, 5, 0.5, momentum=0.9, shuffle=False)
-    twin._velocity[...] = v1
+    _state.velocity(twin)[...] = v1
     twin.SGD((X, y), 1, 5, 0.5, momentum=0.9, shuffle=False)
     fresh.SGD((X, y), 1, 5, 0.5, momentum=0.9, shuffle=False)
-    np.testing.assert_array_equal(net._params, twin._params)  # continued from v1
-    assert not np.array_equal(net._params, fresh._params)
+    np.testing.assert_array_equal(_state.parameters(net), _state.parameters(twin))  # continued from v1
+    assert not np.array_equal(_state.parameters(net), _state.parameters(fresh))
 
 
 def test_momentum_velocity_is_reset_by_reinitialising():
@@ -394,7 +394,7 @@ def test_momentum_velocity_is_reset_by_reinitialising():
     net = fastnn.Network([4, 5, 3], seed=0)
     net.SGD((X, y), 1, 5, 0.5, momentum=0.9)
     net.default_weight_initializer()
-    assert net._velocity is None
+    assert _state.velocity(net) is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -421,11 +421,11 @@ def test_failed_warm_start_fit_leaves_the_network_untouched():
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 3)), rng.random(60)
     reg = NetworkRegressor(hidden_layer_sizes=(4,), epochs=2, random_state=0).fit(X, y)
-    params = reg.network_._params.copy()
+    params = _state.parameters(reg.network_).copy()
     n_iter = reg.n_iter_
     with pytest.raises((FloatingPointError, ValueError)):
         reg.set_params(warm_start=True, eta=1e308).fit(X, y * 1e300)
-    np.testing.assert_array_equal(reg.network_._params, params)
+    np.testing.assert_array_equal(_state.parameters(reg.network_), params)
     assert reg.n_iter_ == n_iter
 
 

@@ -5,6 +5,7 @@ import pytest
 from conftest import assert_unchanged, numeric_gradient, rel_err, snapshot, twin
 
 import fastnn
+from fastnn import _state
 from fastnn.costs import VALID_PAIRINGS
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
@@ -83,15 +84,15 @@ def test_weighted_step_is_gradient_of_weighted_mean_cost(cost, output):
     rng = np.random.default_rng(8)
     X, y, w = problem(rng, 8, 4, 3, labels=output != "linear")
     net = fastnn.Network([4, 5, 3], cost=cost, output=output, seed=3)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
 
     def weighted_cost():
         per_row = [net.total_cost(X[i : i + 1], y[i : i + 1]) for i in range(len(X))]
         return float(np.dot(w, per_row) / w.sum())
 
-    grad = numeric_gradient(weighted_cost, net._params)
+    grad = numeric_gradient(weighted_cost, _state.parameters(net))
     net.SGD((X, y), 1, len(X), 1.0, shuffle=False, sample_weight=w)
-    np.testing.assert_allclose(before - net._params, grad, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(before - _state.parameters(net), grad, rtol=1e-5, atol=1e-8)
 
 
 def test_track_loss_is_the_weighted_mean():

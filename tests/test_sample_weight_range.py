@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import _state
 
 
 @pytest.fixture
@@ -28,13 +29,13 @@ def test_weights_that_do_not_survive_normalisation_are_refused(data, weights, pa
     X, y = data
     for dtype in (np.float64, np.float32):
         net = fastnn.Network([3, 4, 2], seed=0, dtype=dtype)
-        before = net._params.copy()
+        before = _state.parameters(net).copy()
         if dtype == np.float64 and weights[-1] == 1e-50:
             net.SGD((X, y), 1, 5, 0.5, sample_weight=weights)  # representable in float64
             continue
         with pytest.raises(ValueError, match=rf"sample_weight: .*{pattern}"):
             net.SGD((X, y), 1, 5, 0.5, sample_weight=weights)
-        assert np.array_equal(net._params, before)
+        assert np.array_equal(_state.parameters(net), before)
 
 
 def test_large_but_safe_weights_train_as_equal_weights(data):
@@ -43,8 +44,10 @@ def test_large_but_safe_weights_train_as_equal_weights(data):
     b = fastnn.Network([3, 4, 2], seed=0)
     a.SGD((X, y), 2, 5, 0.5, sample_weight=np.full(20, 1e300))
     b.SGD((X, y), 2, 5, 0.5, sample_weight=np.full(20, 1.0))
-    assert np.allclose(a._params, b._params)
-    assert not np.array_equal(a._params, fastnn.Network([3, 4, 2], seed=0)._params)  # it trained
+    assert np.allclose(_state.parameters(a), _state.parameters(b))
+    assert not np.array_equal(
+        _state.parameters(a), _state.parameters(fastnn.Network([3, 4, 2], seed=0))
+    )  # it trained
 
 
 def test_zero_weights_stay_allowed(data):

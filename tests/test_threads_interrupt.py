@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -85,13 +85,13 @@ def test_two_networks_trained_in_two_threads_match_sequential_training():
     assert not errors, errors
     assert not any(t.is_alive() for t in threads)
     # momentum in the first setting only: one velocity to compare, one that must stay absent
-    assert sequential[0]._velocity is not None and sequential[1]._velocity is None
+    assert _state.velocity(sequential[0]) is not None and _state.velocity(sequential[1]) is None
     for a, b in zip(sequential, concurrent):
-        assert np.array_equal(a._params, b._params)
-        if a._velocity is None:
-            assert b._velocity is None
+        assert np.array_equal(_state.parameters(a), _state.parameters(b))
+        if _state.velocity(a) is None:
+            assert _state.velocity(b) is None
         else:
-            assert np.array_equal(a._velocity, b._velocity)
+            assert np.array_equal(_state.velocity(a), _state.velocity(b))
         assert [r.evaluation_accuracy for r in a.history.records] == [
             r.evaluation_accuracy for r in b.history.records
         ]
@@ -244,9 +244,9 @@ def _replay_to(net0, X, y, target, max_steps):
     """The number of single-example mini-batches (shuffle=False, plain SGD with eta=0.1, the
     epochs one after the other) after which a copy of net0 has exactly the parameters `target`,
     or None."""
-    params = net0._params.copy()
-    t = _core.Targets(net0._layout, y.astype(np.intp), None, len(X))
-    trainer = _core.Trainer(net0._layout, params, 1)
+    params = _state.parameters(net0).copy()
+    t = _core.Targets(_state.layout(net0), y.astype(np.intp), None, len(X))
+    trainer = _core.Trainer(_state.layout(net0), params, 1)
     trainer.begin(X, t, None, 0.0, len(X), "l2", 0.0, False)
     if np.array_equal(params, target):
         return 0
@@ -267,7 +267,7 @@ def test_ctrl_c_mid_epoch_stops_fast_and_keeps_the_last_completed_mini_batch(tmp
     # unless interrupted; the signal comes in the middle of some epoch
     X, y = _problem(20000, 100, 10)
     net = fastnn.Network([100, 300, 10], seed=1)
-    initial = net._params.copy()
+    initial = _state.parameters(net).copy()
     blas_before = _blas_threads()
     with _SigintAfter(0.5) as sig:
         with pytest.raises(KeyboardInterrupt):
@@ -280,15 +280,15 @@ def test_ctrl_c_mid_epoch_stops_fast_and_keeps_the_last_completed_mini_batch(tmp
     # without it (the measured latency is printed below)
     assert latency < 10.0, f"KeyboardInterrupt took {latency:.2f} s"
     assert net.history.stop_reason == "interrupted"
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
     assert _blas_threads() == blas_before
     # consistent: exactly the parameters after a whole number of mini-batches: at least the
     # recorded epochs' worth and at most one more epoch (the signal may land in the chunk that
     # ends an epoch, before its record is written)
     done_epochs = len(net.history.records)
     fresh = fastnn.Network([100, 300, 10], seed=1)
-    assert np.array_equal(fresh._params, initial)
-    steps = _replay_to(fresh, X, y, net._params, (done_epochs + 1) * len(X))
+    assert np.array_equal(_state.parameters(fresh), initial)
+    steps = _replay_to(fresh, X, y, _state.parameters(net), (done_epochs + 1) * len(X))
     assert steps is not None, "the parameters are not those of a completed mini-batch"
     assert done_epochs * len(X) <= steps <= (done_epochs + 1) * len(X)
     print(
@@ -297,9 +297,11 @@ def test_ctrl_c_mid_epoch_stops_fast_and_keeps_the_last_completed_mini_batch(tmp
     )
     # it can be saved and loaded, and trained further
     net.save(tmp_path / "interrupted.json")
-    assert np.array_equal(fastnn.load(tmp_path / "interrupted.json")._params, net._params)
+    assert np.array_equal(
+        _state.parameters(fastnn.load(tmp_path / "interrupted.json")), _state.parameters(net)
+    )
     net.SGD((X[:500], y[:500]), 1, 10, 0.1)
-    assert net.history.stop_reason == "completed" and np.all(np.isfinite(net._params))
+    assert net.history.stop_reason == "completed" and np.all(np.isfinite(_state.parameters(net)))
 
 
 @needs_sigint
@@ -328,6 +330,6 @@ def test_ctrl_c_between_epochs_with_momentum_and_monitoring():
     assert [r.epoch for r in h.records] == list(range(1, len(h.records) + 1))
     # the signal may land between an epoch's record and its callback
     assert len(h.records) - 1 <= len(records) <= len(h.records)
-    assert np.all(np.isfinite(net._params)) and np.all(np.isfinite(net._velocity))
+    assert np.all(np.isfinite(_state.parameters(net))) and np.all(np.isfinite(_state.velocity(net)))
     net.SGD((X[:1000], y[:1000]), 1, 10, 0.1, momentum=0.9)
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))

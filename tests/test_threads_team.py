@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core, _threads
+from fastnn import _core, _state, _threads
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the team is POSIX threads")
 
@@ -61,9 +61,11 @@ def _same_for_every_T(sizes, dtype, batch=10, n=253, Ts=(2, 3), **options):
     want = _train(sizes, 1, dtype, batch, n, **options)
     for T in Ts:
         got = _train(sizes, T, dtype, batch, n, **options)
-        assert got._params.tobytes() == want._params.tobytes(), f"n_threads={T} differs from 1"
-        if want._velocity is not None:
-            assert got._velocity.tobytes() == want._velocity.tobytes()
+        assert _state.parameters(got).tobytes() == _state.parameters(want).tobytes(), (
+            f"n_threads={T} differs from 1"
+        )
+        if _state.velocity(want) is not None:
+            assert _state.velocity(got).tobytes() == _state.velocity(want).tobytes()
     return want
 
 
@@ -90,7 +92,7 @@ def test_a_deep_net(option, dtype):
 def test_the_team_is_used_and_clamped():
     def threads(sizes, batch, T):
         net = fastnn.Network(sizes, seed=0)
-        return _core.Trainer(net._layout, net._params, batch, n_threads=T).threads
+        return _core.Trainer(_state.layout(net), _state.parameters(net), batch, n_threads=T).threads
 
     if _core.KERNELS["isa"] in (None, "generic"):
         pytest.skip("the own kernels do not train here (BLAS path): one thread")
@@ -109,7 +111,7 @@ def test_dropout_masks_do_not_depend_on_the_thread_count_and_change_per_epoch(se
         net = fastnn.Network([12, 20, 3], seed=4)
         net.SGD((X, y), 2, 5, 0.5, dropout=0.5, n_threads=T, shuffle=False)
         nets.append(net)
-    assert np.array_equal(nets[0]._params, nets[1]._params)
+    assert np.array_equal(_state.parameters(nets[0]), _state.parameters(nets[1]))
     seed, _ = seeded(fastnn.Network([12, 20, 3], seed=4), 40, 2)
     stream = _core.MaskStream(seed, 0.5)
     first, second = stream.batch(0, 0, 5, [20])[0], stream.batch(1, 0, 5, [20])[0]
@@ -122,12 +124,12 @@ def test_a_nan_batch_stops_the_team_before_it_changes_anything(T):
     X, y = _data(200, 64, 10, np.float64)
     X[137, 5] = np.nan  # mini-batch 13 of the first epoch (shuffle=False)
     net = fastnn.Network([64, 30, 10], seed=0)
-    before = net._params.copy()
+    before = _state.parameters(net).copy()
     with pytest.raises(ValueError, match=r"NaN|inf|finite"):
         net.SGD((X, y), 2, 10, 0.5, shuffle=False, n_threads=T)
-    assert np.array_equal(net._params, before)  # SGD restores the call's start
+    assert np.array_equal(_state.parameters(net), before)  # SGD restores the call's start
     # the trainer itself stops before batch 13 changes anything: the same parameters for any T
-    lay = net._layout
+    lay = _state.layout(net)
     params = [before.copy() for _ in range(2)]
     for p, threads in zip(params, (1, T)):
         tr = _core.Trainer(lay, p, 10, n_threads=threads)
@@ -140,9 +142,9 @@ def test_a_nan_batch_stops_the_team_before_it_changes_anything(T):
 def test_a_bad_index_stops_the_team():
     X, y = _data(100, 64, 10, np.float64)
     net = fastnn.Network([64, 30, 10], seed=0)
-    lay = net._layout
+    lay = _state.layout(net)
     perm = np.arange(100, dtype=np.intp)
-    tr = _core.Trainer(lay, net._params, 10, n_threads=2)
+    tr = _core.Trainer(lay, _state.parameters(net), 10, n_threads=2)
     tr.begin(X, _core.Targets(lay, y.astype(np.intp), None, 100), perm)
     perm[55] = 10**6  # changed after validation
     with pytest.raises(ValueError, match="mini-batch 5 holds an index out of range"):
@@ -198,7 +200,7 @@ def test_ctrl_c_stops_a_two_thread_training():
     assert sent, "SGD finished before the signal was sent"
     assert caught - sent[0] < 10.0  # a bound, not a timing test (the chunks return every ~0.1 s)
     assert net.history.stop_reason == "interrupted"
-    assert np.all(np.isfinite(net._params))
+    assert np.all(np.isfinite(_state.parameters(net)))
     assert _tasks() == tasks
 
 
@@ -213,7 +215,10 @@ def test_a_forked_child_trains_on_a_team():
         try:
             os.close(r)
             got = _train([64, 30, 10], 2, np.float64)
-            os.write(w, b"same" if got._params.tobytes() == want._params.tobytes() else b"diff")
+            os.write(
+                w,
+                b"same" if _state.parameters(got).tobytes() == _state.parameters(want).tobytes() else b"diff",
+            )
         finally:
             os._exit(0)
     os.close(w)
@@ -227,6 +232,7 @@ def test_a_forked_child_trains_on_a_team():
 # ---- every ISA path (subprocesses) ---------------------------------------------------------------
 TEAM_ON_ISA = r"""
 import numpy as np, fastnn
+from fastnn import _state
 rng = np.random.default_rng(1)
 for dtype in (np.float64, np.float32):
     for opts in ({}, {"momentum": 0.9, "lmbda": 1.0}, {"dropout": 0.5},
@@ -237,7 +243,7 @@ for dtype in (np.float64, np.float32):
             for T in (1, 2, 3):
                 net = fastnn.Network(sizes, dtype=dtype, seed=3)
                 net.SGD((X, y), 3, batch, 0.3, n_threads=T, **opts)
-                out.append(net._params.tobytes())
+                out.append(_state.parameters(net).tobytes())
             assert out[0] == out[1] == out[2], (dtype, opts, sizes, batch)
 print("ok")
 """
@@ -263,9 +269,9 @@ def test_the_estimators_n_threads():
     assert NetworkClassifier().get_params()["n_threads"] == 1
     assert NetworkRegressor(n_threads=2).get_params()["n_threads"] == 2
     fits = [NetworkClassifier((20,), epochs=3, n_threads=T, random_state=0).fit(X, y) for T in (1, 2)]
-    assert fits[0].network_._params.tobytes() == fits[1].network_._params.tobytes()
+    assert _state.parameters(fits[0].network_).tobytes() == _state.parameters(fits[1].network_).tobytes()
     r = [NetworkRegressor((20,), epochs=3, n_threads=T, random_state=0).fit(X, X[:, 0]) for T in (1, 3)]
-    assert r[0].network_._params.tobytes() == r[1].network_._params.tobytes()
+    assert _state.parameters(r[0].network_).tobytes() == _state.parameters(r[1].network_).tobytes()
     for bad in (0, 1025, 2.5):
         with pytest.raises(InvalidParameterError, match="n_threads"):
             NetworkClassifier(n_threads=bad).fit(X, y)

@@ -8,6 +8,8 @@ import threading
 import numpy as np
 import pytest
 
+from fastnn import _state
+
 optuna = pytest.importorskip("optuna")
 
 from fastnn import Network
@@ -93,7 +95,7 @@ def test_retrain_gives_the_same_network(digits):
     number, value, net = s.best_network
     again = retrain(study, digits.training, digits.validation)
     assert number == study.best_trial.number
-    np.testing.assert_array_equal(again._params, net._params)
+    np.testing.assert_array_equal(_state.parameters(again), _state.parameters(net))
     assert again.accuracy(*digits.validation) / 300 == pytest.approx(value)
 
 

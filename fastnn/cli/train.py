@@ -226,8 +226,10 @@ class _Checkpointer:
 def _resume(args, fresh, n_training):
     """(network, epochs done) from --checkpoint for --resume; it must be the network these options
     build, with a training run to continue on the same number of rows."""
+    from fastnn import _state
+
     net = _load_model(args.checkpoint)
-    state = getattr(net, "_train_state", None)
+    state = _state.run_state(net)
     if state is None:
         raise CLIError(
             f"--resume: {args.checkpoint} holds no training state (written by --save, not --checkpoint?)"
