@@ -122,3 +122,21 @@ def test_readme_links_into_docs_resolve():
     assert len(links) >= 7
     for link in links:
         assert (ROOT / link).is_file(), f"README links to {link}, which does not exist"
+
+
+def test_cli_reference_is_generated_from_the_parser(apigen):
+    """docs/api/cli.rst holds the --help of fastnn and of every command, so every option string of
+    the parser is in it (nothing to keep in step by hand)."""
+    import argparse
+
+    from fastnn.cli import build_parser
+
+    page = apigen._cli_page()
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert len(commands) >= 7
+    for name, sub in commands.items():
+        assert f"``fastnn {name}``" in page and f"usage: fastnn {name}" in page
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in page, f"fastnn {name} {option} is missing from the CLI reference"
