@@ -419,7 +419,8 @@ class SGDArguments(Protocol):
             Option(
                 Interval(1, 1024, integer=True),  # _threads.MAX_THREADS
                 "threads that run this one training (default: 1): a team inside the compiled "
-                "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread",
+                "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread. "
+                "When it pays off: 'One training on several threads' in the performance docs",
                 Flag("--threads", metavar="N", dest="threads"),
             ),
         ] = None,
