@@ -210,6 +210,7 @@ class Flag(NamedTuple):
     interval: Optional[Interval] = None  #: the flag's own bound, when narrower (--epochs: >= 1)
     negate: bool = False  #: an on/off option the flag turns off (--no-shuffle)
     help: Optional[str] = None  #: the flag's help, when not the option's
+    rank: int = 0  #: its place in the "training" group of --help (the order the flags were added in)
 
 
 class Search(NamedTuple):
@@ -279,7 +280,7 @@ class SGDArguments(Protocol):
             Option(
                 Interval(0, integer=True),
                 "number of epochs",
-                Flag("--epochs", 30, interval=COUNT),
+                Flag("--epochs", 30, interval=COUNT, rank=1),
                 setting=True,
                 tunable=False,
             ),
@@ -289,7 +290,7 @@ class SGDArguments(Protocol):
             Option(
                 COUNT,
                 "mini-batch size",
-                Flag("--batch --mini-batch-size", 10, dest="batch"),
+                Flag("--batch --mini-batch-size", 10, dest="batch", rank=2),
                 setting=True,
                 search=Search(3, "choices", choices=(10, 20, 50, 100)),
             ),
@@ -299,7 +300,7 @@ class SGDArguments(Protocol):
             Option(
                 Interval(0.0, low_open=True),
                 "learning rate",
-                Flag("--eta", 0.5),
+                Flag("--eta", 0.5, rank=3),
                 setting=True,
                 search=Search(1, "log", 0.01, 10.0),
             ),
@@ -310,7 +311,7 @@ class SGDArguments(Protocol):
                 Interval(0.0),
                 "regularization parameter lambda, divided by the training-set size n as in the book "
                 "(default: n / 10,000 = the book's lambda/n: 5.0 on MNIST's 50,000 images)",
-                Flag("--lmbda --lambda"),
+                Flag("--lmbda --lambda", rank=4),
                 setting=True,
                 search=Search(2, "log per row", 1e-6, 3e-3),
             ),
@@ -332,7 +333,9 @@ class SGDArguments(Protocol):
             bool,
             Option(
                 help="shuffle the training data each epoch",
-                flag=Flag("--no-shuffle", negate=True, help="do not shuffle the training data each epoch"),
+                flag=Flag(
+                    "--no-shuffle", negate=True, help="do not shuffle the training data each epoch", rank=13
+                ),
                 setting=True,
             ),
         ] = True,
@@ -342,7 +345,7 @@ class SGDArguments(Protocol):
             Option(
                 REGULARIZATIONS,
                 "regularization kind",
-                Flag("--regularization", "l2"),
+                Flag("--regularization", "l2", rank=5),
                 setting=True,
             ),
         ] = "l2",
@@ -351,7 +354,7 @@ class SGDArguments(Protocol):
             Option(
                 _UNIT,
                 "momentum coefficient mu in [0, 1)",
-                Flag("--momentum", 0.0),
+                Flag("--momentum", 0.0, rank=6),
                 setting=True,
                 search=Search(4, "uniform", 0.0, 0.9),
             ),
@@ -361,7 +364,7 @@ class SGDArguments(Protocol):
             Option(
                 _UNIT,
                 "dropout probability for hidden units, in [0, 1)",
-                Flag("--dropout", 0.0),
+                Flag("--dropout", 0.0, rank=7),
                 setting=True,
             ),
         ] = 0.0,
@@ -370,7 +373,7 @@ class SGDArguments(Protocol):
             Option(
                 COUNT,
                 "stop after N epochs without a better evaluation accuracy",
-                Flag("--early-stopping", metavar="N"),
+                Flag("--early-stopping", metavar="N", rank=8),
                 setting=True,
             ),
         ] = None,
@@ -378,7 +381,7 @@ class SGDArguments(Protocol):
             bool,
             Option(
                 help="with early stopping or the schedule, keep the parameters of the best evaluation epoch",
-                flag=Flag("--no-restore-best", negate=True, help=_OFF),
+                flag=Flag("--no-restore-best", negate=True, help=_OFF, rank=12),
             ),
         ] = True,
         eta_schedule: Annotated[
@@ -387,19 +390,19 @@ class SGDArguments(Protocol):
                 COUNT,
                 "multiply eta by --eta-decay after N epochs without improvement; stop when "
                 "eta falls below eta * --min-eta-ratio",
-                Flag("--eta-schedule", metavar="N"),
+                Flag("--eta-schedule", metavar="N", rank=9),
                 setting=True,
             ),
         ] = None,
         eta_decay: Annotated[
-            float, Option(_RATIO, "eta schedule factor", Flag("--eta-decay", 0.5), setting=True)
+            float, Option(_RATIO, "eta schedule factor", Flag("--eta-decay", 0.5, rank=10), setting=True)
         ] = 0.5,
         min_eta_ratio: Annotated[
             float,
             Option(
                 Interval(0.0, 1.0, low_open=True),
                 "eta schedule floor, as a fraction of the initial eta (default: 1/128)",
-                Flag("--min-eta-ratio", 1 / 128),
+                Flag("--min-eta-ratio", 1 / 128, rank=11),
                 setting=True,
             ),
         ] = 1.0 / 128,
@@ -421,7 +424,7 @@ class SGDArguments(Protocol):
                 "threads that run this one training (default: 1): a team inside the compiled "
                 "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread. "
                 "When it pays off: 'One training on several threads' in the performance docs",
-                Flag("--threads", metavar="N", dest="threads"),
+                Flag("--threads", metavar="N", dest="threads", rank=14),
             ),
         ] = None,
         sample_weight: Annotated[
@@ -524,8 +527,10 @@ TUNABLE_OPTIONS = tuple(name for name, o in OPTIONS.items() if o.tunable)
 SET_BY_TUNE = tuple(name for name, o in OPTIONS.items() if not o.tunable)
 #: tune's default search: option -> Search, in sampling order
 SEARCHED = dict(sorted(((n, o.search) for n, o in OPTIONS.items() if o.search), key=lambda i: i[1].order))
-#: the options with a command-line flag: name -> Flag (in Network.SGD's order)
-FLAGS = {name: o.flag for name, o in OPTIONS.items() if o.flag is not None}
+#: the options with a command-line flag: name -> Flag, in the order of --help
+FLAGS = dict(sorted(((n, o.flag) for n, o in OPTIONS.items() if o.flag is not None), key=lambda i: i[1].rank))
+#: the options network2's SGD takes before evaluation_data (the command line passes them itself)
+LEADING = tuple(OPTIONS)[: list(_SGD_SIGNATURE.parameters).index("evaluation_data") - 2]
 
 
 # ---- the estimators' parameters (fastnn.sklearn), from the options ------------------------------

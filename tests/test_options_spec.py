@@ -77,6 +77,21 @@ def hand_lists(path, names):
     return out
 
 
+def test_no_module_but_the_spec_lists_the_options_by_hand():
+    names = _option_names()
+    modules = sorted(p for p in PACKAGE.rglob("*.py") if p != SPEC)
+    assert len(modules) > 10
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: {what} names {', '.join(found)}"
+        for path in modules
+        for line, what, found in hand_lists(path, names)
+    ]
+    assert not offending, (
+        "these modules list three or more training options by hand; derive them from "
+        "fastnn/_vocabulary.py (SGDArguments / OPTIONS / ESTIMATOR) instead:\n" + "\n".join(offending)
+    )
+
+
 def test_the_scan_finds_a_hand_written_list(tmp_path):
     names = _option_names()
     module = tmp_path / "m.py"

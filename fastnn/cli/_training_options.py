@@ -3,7 +3,18 @@ settings they give, and the options a checkpoint's run is compared on by --resum
 
 from __future__ import annotations
 
-from fastnn._vocabulary import COSTS, DTYPES, HIDDEN, OUTPUTS, REGULARIZATIONS, WEIGHT_INITS
+from fastnn._vocabulary import (
+    COSTS,
+    DTYPES,
+    FLAGS,
+    HIDDEN,
+    LEADING,
+    OPTIONS,
+    OUTPUTS,
+    SEARCHED,
+    WEIGHT_INITS,
+    Interval,
+)
 
 from ._argument_types import _cost, _nonneg_int, _number, _pos_int, _sizes, _unit_float
 from ._arguments import _add_data_args
@@ -74,82 +85,39 @@ def _add_train_options(p):
             metavar="N",
         ),
     )
-    _add_options(
-        p.add_argument_group("training"),
-        _opt("--epochs", "number of epochs", type=_pos_int, default=30),
-        _opt(
-            "--batch --mini-batch-size",
-            "mini-batch size",
-            dest="batch",
-            type=_number("mini_batch_size"),
-            default=10,
-        ),
-        _opt("--eta", "learning rate", type=_number("eta"), default=0.5),
-        _opt(
-            "--lmbda --lambda",
-            "regularization parameter lambda, divided by the training-set size n as in the book "
-            "(default: n / 10,000 = the book's lambda/n: 5.0 on MNIST's 50,000 images)",
-            dest="lmbda",
-            type=_number("lmbda"),
-        ),
-        _opt("--regularization", "regularization kind", choices=REGULARIZATIONS, default="l2"),
-        _opt("--momentum", "momentum coefficient mu in [0, 1)", type=_number("momentum"), default=0.0),
-        _opt(
-            "--dropout",
-            "dropout probability for hidden units, in [0, 1)",
-            type=_number("dropout"),
-            default=0.0,
-        ),
-        _opt(
-            "--early-stopping",
-            "stop after N epochs without a better evaluation accuracy",
-            type=_number("early_stopping"),
-            metavar="N",
-        ),
-        _opt(
-            "--eta-schedule",
-            "multiply eta by --eta-decay after N epochs without improvement; stop when "
-            "eta falls below eta * --min-eta-ratio",
-            type=_number("eta_schedule"),
-            metavar="N",
-        ),
-        _opt("--eta-decay", "eta schedule factor", type=_number("eta_decay"), default=0.5),
-        _opt(
-            "--min-eta-ratio",
-            "eta schedule floor, as a fraction of the initial eta (default: 1/128)",
-            type=_number("min_eta_ratio"),
-            default=1 / 128,
-        ),
-        _opt(
-            "--no-restore-best",
-            "with early stopping / eta schedule, keep the last parameters instead of the "
-            "best on the evaluation data",
-            dest="restore_best",
-            action="store_false",
-        ),
-        _opt(
-            "--no-shuffle",
-            "do not shuffle the training data each epoch",
-            dest="shuffle",
-            action="store_false",
-        ),
-        _opt(
-            "--threads",
-            "threads that run this one training (default: 1): a team inside the compiled "
-            "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread. "
-            "When it pays off: 'One training on several threads' in the performance docs",
-            type=_number("n_threads"),
-            metavar="N",
-        ),
-    )
+    _add_training_flags(p.add_argument_group("training"))
     return data
+
+
+def _add_training_flags(group):
+    """The training options' flags, generated from the spec (_vocabulary.FLAGS: flags, help,
+    default, metavar, dest; the option's rule or the flag's own as the argparse type)."""
+    for name, flag in FLAGS.items():
+        keywords = {"dest": flag.dest} if flag.dest else {}
+        if flag.negate:
+            keywords.update(dest=name, action="store_false")
+        else:
+            rule = OPTIONS[name].check
+            if flag.interval is not None:
+                keywords["type"] = _number(flag.interval)
+            elif isinstance(rule, Interval):
+                keywords["type"] = _number(name)
+            else:
+                keywords["choices"] = rule
+            if flag.default is not None:
+                keywords["default"] = flag.default
+            if flag.metavar:
+                keywords["metavar"] = flag.metavar
+        group.add_argument(*flag.flags.split(), help=flag.help or OPTIONS[name].help, **keywords)
+    return group
 
 
 def _add_tune_train_options(tp):
     """The options of 'train' that 'tune' shares, with eta, lambda, the mini-batch size and momentum
     searched unless given (no default); returns the data group."""
     data = _add_train_options(tp)
-    tp.set_defaults(eta=None, lmbda=None, batch=None, momentum=None)  # searched unless given
+    # the options tune searches by default (_vocabulary: search=...) are searched unless given
+    tp.set_defaults(**{FLAGS[name].dest or name: None for name in SEARCHED})
     return data
 
 
@@ -175,17 +143,11 @@ def _run_settings(args, net, data_name):
 
 
 # the training options a checkpoint's run recorded (History.settings) and the flag that sets each
-_RESUME_SETTINGS = (
-    ("mini_batch_size", "--batch", "batch"),
-    ("lmbda", "--lmbda", "lmbda"),
-    ("regularization", "--regularization", "regularization"),
-    ("momentum", "--momentum", "momentum"),
-    ("dropout", "--dropout", "dropout"),
-    ("early_stopping", "--early-stopping", "early_stopping"),
-    ("eta_schedule", "--eta-schedule", "eta_schedule"),
-    ("eta_decay", "--eta-decay", "eta_decay"),
-    ("min_eta_ratio", "--min-eta-ratio", "min_eta_ratio"),
-    ("shuffle", "shuffling", "shuffle"),
+# (--epochs counts up to a total and eta is compared as the run's first eta: both apart)
+_RESUME_SETTINGS = tuple(
+    (name, "shuffling" if flag.negate and name == "shuffle" else flag.flags.split()[0], flag.dest or name)
+    for name, flag in FLAGS.items()
+    if OPTIONS[name].setting and name not in ("epochs", "eta")
 )
 
 
@@ -219,28 +181,19 @@ def _resume_changes(args, net, state):
     return changed
 
 
-# SGD's keyword arguments given by the shared training options of the same name (and --threads)
-_SGD_NAMES = (
-    "regularization",
-    "momentum",
-    "dropout",
-    "early_stopping",
-    "restore_best",
-    "eta_schedule",
-    "eta_decay",
-    "min_eta_ratio",
-    "shuffle",
-)
+def _flag_values(args, skip=()):
+    """The training options set by the spec's flags (_vocabulary.FLAGS), by SGD name."""
+    return {name: getattr(args, flag.dest or name) for name, flag in FLAGS.items() if name not in skip}
 
 
 def _sgd_options(args):
-    """SGD keyword arguments from the shared training options (None: not given to 'tune')."""
-    options = {name: getattr(args, name) for name in _SGD_NAMES}
-    options["n_threads"] = args.threads
-    return options
+    """SGD keyword arguments from the shared training options (None: not given to 'tune'); the
+    leading ones (epochs, mini_batch_size, eta, lmbda) are passed by the commands themselves."""
+    return _flag_values(args, skip=LEADING)
 
 
-_TUNE_DESTS = {"mini_batch_size": "batch", "n_threads": "threads"}  # SGD name -> option dest
+#: SGD name -> option dest, for the spec's flags (the network options' dests are their names)
+_TUNE_DESTS = {name: flag.dest for name, flag in FLAGS.items() if flag.dest}
 
 
 def _given_options(args):
@@ -249,10 +202,7 @@ def _given_options(args):
     _add_tune_train_options(parser)
     defaults = vars(parser.parse_args([]))
     options = {
-        **_sgd_options(args),
-        "eta": args.eta,
-        "lmbda": args.lmbda,
-        "mini_batch_size": args.batch,
+        **_flag_values(args, skip=("epochs",)),
         "cost": args.cost,
         "output": args.output,
         "hidden": args.hidden,
