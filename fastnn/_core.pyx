@@ -695,10 +695,10 @@ cdef class Trainer:
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
         cdef int L = layout.n_layers, l
+        # only the guards of memory (buffer sizes, the team's arrays): the values of the options
+        # (dropout, lmbda, momentum, eta) are checked by Network.SGD, by the spec (_vocabulary.py)
         if batch_size < 1:
             raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
         if not 1 <= n_threads <= 1024:
             raise ValueError(f"n_threads: expected a value in [1, 1024], got {n_threads}")
         self.layout = layout
@@ -794,10 +794,6 @@ cdef class Trainer:
             _check_array(perm, "perm", np.intp, n, -1)
             if n and (perm.min() < 0 or perm.max() >= n):
                 raise ValueError(f"perm: expected indices in [0, {n})")
-        if not lmbda >= 0:
-            raise ValueError(f"lmbda: expected >= 0, got {lmbda}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
         if momentum > 0 and self.velocity is None:
             raise ValueError("momentum: this Trainer was built without a velocity buffer")
         if regularization is not None:
@@ -827,8 +823,6 @@ cdef class Trainer:
         if not 0 <= start <= stop <= self.n_batches:
             raise ValueError(f"start/stop: expected 0 <= start <= stop <= {self.n_batches}, "
                              f"got {start}, {stop}")
-        if not eta > 0:
-            raise ValueError(f"eta: expected > 0, got {eta}")
         if start == 0 and self.dropout_p > 0:
             self.drop_key = fnn_rng_next(self.rng)
         if self.layout.dtype == np.float64:

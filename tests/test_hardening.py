@@ -689,8 +689,6 @@ def _core_cases():
         "Trainer-batch-negative": lambda: _core.Trainer(lay, params, -3),
         "Trainer-velocity-short": lambda: _core.Trainer(lay, params, 2, np.zeros(3)),
         "Trainer-velocity-dtype": lambda: _core.Trainer(lay, params, 2, np.zeros(lay.n_params, np.float32)),
-        "Trainer-dropout-one": lambda: _core.Trainer(lay, params, 2, None, 1.0),
-        "Trainer-dropout-nan": lambda: _core.Trainer(lay, params, 2, None, float("nan")),
         # Trainer.begin: the run's data and settings, checked once
         "begin-X-None": lambda: tr.begin(None, y),
         "begin-X-list": lambda: tr.begin(X.tolist(), y),
@@ -710,10 +708,8 @@ def _core_cases():
         "begin-perm-range": lambda: tr.begin(X, y, np.arange(1, 7, dtype=np.intp)),
         "begin-perm-negative": lambda: tr.begin(X, y, np.arange(6, dtype=np.intp) - 1),
         "begin-perm-strided": lambda: tr.begin(X, y, np.repeat(np.arange(6, dtype=np.intp), 2)[::2]),
-        "begin-lmbda-negative": lambda: tr.begin(X, y, None, -1.0),
         "begin-n_total-zero": lambda: tr.begin(X, y, None, 1.0, 0),
         "begin-regularization": lambda: tr.begin(X, y, None, 1.0, -1, "l3"),
-        "begin-momentum-range": lambda: tr.begin(X, y, None, 0.0, -1, "l2", 1.0),
         "begin-momentum-no-velocity": lambda: tr.begin(X, y, None, 0.0, -1, "l2", 0.5),
         "begin-sample_weight-short": lambda: tr.begin(X, y, sample_weight=np.ones(5)),
         # Trainer.train: what a chunk of mini-batches changes
@@ -721,8 +717,6 @@ def _core_cases():
         "train-stop-past-end": lambda: bound.train(0, 4, 0.1),
         "train-start-negative": lambda: bound.train(-1, 1, 0.1),
         "train-start-after-stop": lambda: bound.train(2, 1, 0.1),
-        "train-eta-zero": lambda: bound.train(0, 1, 0.0),
-        "train-eta-nan": lambda: bound.train(0, 1, float("nan")),
         # evaluate
         "evaluate-layout-None": lambda: _core.evaluate(None, params, X),
         "evaluate-params-None": lambda: _core.evaluate(lay, None, X),
@@ -798,8 +792,6 @@ def test_core_wrong_calls_leave_buffers_untouched():
     tr.begin(X, y, momentum=0.5)
     with pytest.raises(ValueError, match="start/stop"):
         tr.train(0, 9, 0.1)
-    with pytest.raises(ValueError, match="eta"):
-        tr.train(0, 1, -0.1)
     assert np.array_equal(params, before[0]) and np.array_equal(velocity, before[1])
 
 
