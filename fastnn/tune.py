@@ -30,7 +30,7 @@ from . import _state
 from ._network_data import to_features
 from ._threads import blas_limit, warn_oversubscription
 from ._validation import split_data
-from ._vocabulary import SEARCHED, SET_BY_TUNE, TUNABLE_OPTIONS, check_hyper, resolve_dtype
+from ._vocabulary import SEARCHED, SET_BY_TUNE, TUNABLE_OPTIONS, check_hyper, check_option, resolve_dtype
 from .costs import default_output, resolve_cost
 from .network import Network
 
@@ -1133,7 +1133,7 @@ def eta_threshold(
     X, y = _arrays(training_data, "training_data", dtype)
     _state.dataset(Network(sizes, dtype=dtype, seed=seed, **network_args), (X, y), "training_data")
     check_hyper("mini_batch_size", mini_batch_size, low=1, high=len(X), integer=True)
-    check_hyper("lmbda", lmbda, low=0.0)
+    check_option("lmbda", lmbda)  # the option's rule (_vocabulary.SGDArguments)
 
     def falls(eta):
         net = Network(sizes, dtype=dtype, seed=seed, **network_args)

@@ -26,9 +26,10 @@ SPEC = PACKAGE / "_vocabulary.py"
 #: Hand-written signatures that may name three or more options, and why (qualified name -> reason;
 #: with the module's stem where a name is not unique).
 ALLOWED = {
-    ("reference", "ReferenceNetwork.SGD"): "the test oracle: network2's own SGD, kept independent on purpose",
-    ("reference", "ReferenceNetwork.update_mini_batch"): "the test oracle: network2's own step",
-    (None, "EpochStep.begin"): "mirrors the compiled core's Trainer.begin (the epoch-step interface)",
+    ("_numpy_network", "NumpyNetwork.SGD"): "network2's own SGD in numpy (the oracle's and the user-cost "
+    "step's equations), kept the book's on purpose",
+    ("_numpy_network", "NumpyNetwork.update_mini_batch"): "network2's own step in numpy",
+    (None, "UserCostStep.begin"): "mirrors the compiled core's Trainer.begin (the epoch-step interface)",
     (None, "eta_threshold"): "the book's threshold procedure: its own parameters and defaults "
     "(epochs=3 probe epochs), checked by the options' rules",
 }
