@@ -3,7 +3,7 @@
 # throw-away directory and run the core tests against that build.
 #
 #   bash tests/asan_check.sh                      # tests/test_core.py
-#   bash tests/asan_check.sh tests/test_core.py tests/test_hardening.py -k core
+#   bash tests/asan_check.sh tests/test_core.py tests/test_core_entry_points.py
 #
 # The sources are copied first (no build/ directory, .so or generated .c of a normal build can leak
 # into the sanitized one, and the work tree is left untouched). Python itself is not sanitized, so

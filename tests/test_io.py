@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -482,3 +483,27 @@ def test_error_names_first_bad_field_only(tmp_path):
     path.write_text(json.dumps(d))
     with pytest.raises(ValueError, match=r"weights\[0\]\[0\]\[0\]"):
         fastnn.load(path)
+
+
+# =================================================================================================
+# Model files: what tests/test_io.py does not cover already
+# =================================================================================================
+def test_refused_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "model.json"
+    net = fastnn.Network([4, 5, 3], seed=0)
+    net.save(path)
+    before = path.read_bytes()
+    net.weights[0][0, 0] = np.inf  # only possible by writing into the views
+    with pytest.raises(ValueError, match=r"weights\[0\]"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_load_of_a_directory_or_binary_file_is_a_clear_error(tmp_path):
+    with pytest.raises(OSError):
+        fastnn.load(tmp_path)
+    p = tmp_path / "noise.json"
+    p.write_bytes(bytes(range(256)))
+    with pytest.raises(ValueError, match=re.escape(str(p)) + ".*not UTF-8"):
+        fastnn.load(p)
