@@ -286,3 +286,16 @@ def test_cli_training_flags_are_the_spec(command):
     # the training group holds the spec's flags (and only those)
     group = next(g for g in sub._action_groups if g.title == "training")
     assert {a.dest for a in group._group_actions} == {f.dest or n for n, f in V.FLAGS.items()}
+
+
+def test_sgd_docstring_documents_every_option_with_its_default():
+    """The docstring's Parameters section is prose kept by hand: it names every option and, where
+    it states a default, the spec's."""
+    doc = inspect.getdoc(fastnn.Network.SGD)
+    lines = {line.split(" : ")[0]: line for line in doc.splitlines() if " : " in line}
+    for name, default in V.DEFAULTS.items():
+        assert name in lines, f"Network.SGD's docstring does not document {name}"
+        stated = lines[name].partition(", default ")[2]
+        if stated and default is not V.REQUIRED:
+            forms = (repr(default), str(default), f'"{default}"') + (("1/128",) if default == 1 / 128 else ())
+            assert stated in forms, (name, stated, default)
