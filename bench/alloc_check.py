@@ -72,7 +72,7 @@ def measure():
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from fastnn import Network, _core
+    from fastnn import Network, _core, _state
 
     count = ctypes.CDLL(None).fnn_alloc_count
     count.restype = ctypes.c_long
@@ -87,9 +87,9 @@ def measure():
         ("dropout+momentum, 2 threads", dict(momentum=0.9), 2),
     ):
         net = Network([784, 30, 10], seed=0)
-        lay = net._layout
-        velocity = np.zeros_like(net._params) if kw else None
-        trainer = _core.Trainer(lay, net._params, B, velocity, 0.5 if kw else 0.0, 1, n_threads=T)
+        lay, params = _state.layout(net), _state.parameters(net)
+        velocity = np.zeros_like(params) if kw else None
+        trainer = _core.Trainer(lay, params, B, velocity, 0.5 if kw else 0.0, 1, n_threads=T)
         t = _core.Targets(lay, y, None, n)
         perm = rng.permutation(n).astype(np.intp)
         trainer.begin(X, t, perm, 5.0, n, "l2", **kw)

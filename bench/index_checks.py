@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     args = ap.parse_args()
     import fastnn
-    from fastnn import _core
+    from fastnn import _core, _state
     from fastnn.data import load_mnist, mnist_available
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -50,7 +50,7 @@ def main():
     copies = []
     for _ in range(max(args.rounds, 20)):
         t0 = time.perf_counter()
-        _core.Targets(net._layout, labels, None, len(labels))
+        _core.Targets(_state.layout(net), labels, None, len(labels))
         copies.append(time.perf_counter() - t0)
     on, off, cp = (statistics.median(times[True]), statistics.median(times[False]), statistics.median(copies))
     print(

@@ -1,6 +1,7 @@
 """Only fastnn/network.py and fastnn/_state.py (the home of the training state) touch a Network's
-private attributes; every other module of the package — and every test converted so far — goes
-through the public API or fastnn._state.
+private attributes; every other module of the package, every test and every benchmark script goes
+through the public API or fastnn._state (the tests of the compiled core take the buffers it works
+on from fastnn._state too).
 
 A "private attribute of a Network" is a name collected from network.py itself: every ``self._x``
 that class Network assigns, every ``_x`` method it defines and every ``_x`` it declares in its class
@@ -21,9 +22,6 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "fastnn"
 HOMES = {PACKAGE / "network.py", PACKAGE / "_state.py"}
-#: Test files still reaching into Network's internals on purpose: none. (conftest.py and the
-#: tests of the compiled core use fastnn._state for the buffers the core works on.)
-TESTS_ALLOWED: set[str] = set()
 
 
 def network_private_names() -> set[str]:
@@ -102,18 +100,13 @@ def test_only_network_and_state_modules_touch_network_internals():
     )
 
 
-@pytest.mark.parametrize("directory", ["tests"])
-def test_tests_use_public_api_or_the_state_module(directory):
+@pytest.mark.parametrize("directory", ["tests", "bench"])
+def test_tests_and_benchmarks_use_public_api_or_the_state_module(directory):
     names = network_private_names()
     files = sorted((ROOT / directory).rglob("*.py"))
-    found = [
-        hit
-        for p in files
-        if p.name != pathlib.Path(__file__).name and str(p.relative_to(ROOT)) not in TESTS_ALLOWED
-        for hit in reaches(p, names)
-    ]
+    found = [hit for p in files if p.name != pathlib.Path(__file__).name for hit in reaches(p, names)]
     assert not found, (
-        "tests reaching into a Network's private attributes (use the public API, "
+        f"{directory}/ reaching into a Network's private attributes (use the public API, "
         "conftest.snapshot or fastnn._state):\n" + "\n".join(found)
     )
 
