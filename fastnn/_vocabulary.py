@@ -269,6 +269,11 @@ _OFF = (
 )
 
 
+def _monitor(what):
+    """The Option of a monitor_* switch: record `what` after each epoch (tune sets them itself)."""
+    return Option(help=f"record the {what} after each epoch", tunable=False)
+
+
 class SGDArguments(Protocol):
     """Network.SGD's arguments, THE declaration (Network.SGD is typed as this)."""
 
@@ -317,18 +322,10 @@ class SGDArguments(Protocol):
             ),
         ] = 0.0,
         evaluation_data: "DataLike | None" = None,
-        monitor_evaluation_cost: Annotated[
-            bool, Option(help="record the evaluation cost after each epoch", tunable=False)
-        ] = False,
-        monitor_evaluation_accuracy: Annotated[
-            bool, Option(help="record the evaluation accuracy after each epoch", tunable=False)
-        ] = False,
-        monitor_training_cost: Annotated[
-            bool, Option(help="record the training cost after each epoch", tunable=False)
-        ] = False,
-        monitor_training_accuracy: Annotated[
-            bool, Option(help="record the training accuracy after each epoch", tunable=False)
-        ] = False,
+        monitor_evaluation_cost: Annotated[bool, _monitor("evaluation cost")] = False,
+        monitor_evaluation_accuracy: Annotated[bool, _monitor("evaluation accuracy")] = False,
+        monitor_training_cost: Annotated[bool, _monitor("training cost")] = False,
+        monitor_training_accuracy: Annotated[bool, _monitor("training accuracy")] = False,
         shuffle: Annotated[
             bool,
             Option(

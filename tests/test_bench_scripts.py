@@ -11,14 +11,15 @@ from conftest import package_env
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 
 
-def run_script(name, *args, timeout=600, cwd=None):
+def run_script(name, *args, timeout=600, cwd=None, env=None):
+    """Run bench/`name` with the tested fastnn importable (`env`: package_env() unless given)."""
     return subprocess.run(
         [sys.executable, str(BENCH / name), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd or BENCH.parent,
-        env=package_env(),
+        env=env or package_env(),
     )
 
 
@@ -80,17 +81,9 @@ def test_compare_script_runs_and_reports_targets(tmp_path):
 @pytest.mark.parametrize("script", ["compare.py", "flop_limit.py"])
 def test_benchmarks_refuse_synthetic_data_unless_asked(script, tmp_path):
     """A benchmark that feeds the README must not quietly time synthetic rows when MNIST is missing."""
-    env = package_env()
-    env["FASTNN_DATA"] = str(tmp_path / "no-mnist")  # when set, the only place they look
+    env = package_env(FASTNN_DATA=str(tmp_path / "no-mnist"))  # when set, the only place they look
     case = "h30-mb10-f64" if script == "compare.py" else "[784,30,10] b10 f32"
-    r = subprocess.run(
-        [sys.executable, str(BENCH / script), "--cases", case],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
-    )
+    r = run_script(script, "--cases", case, timeout=300, cwd=tmp_path, env=env)
     assert r.returncode == 2, r.stderr
     assert "MNIST not found in" in r.stderr and "no-mnist" in r.stderr and "--allow-synthetic" in r.stderr
 
@@ -174,14 +167,7 @@ def test_tanh_epoch_script(tmp_path):
         "--clock",
         "cpu",
     ]
-    r = subprocess.run(
-        [sys.executable, str(BENCH / "tanh_epoch.py"), *args, "--allow-synthetic"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env=env,
-    )
+    r = run_script("tanh_epoch.py", *args, "--allow-synthetic", cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
     assert (
         "SYNTHETIC rows (200; MNIST not found)" in r.stdout
@@ -194,14 +180,7 @@ def test_tanh_epoch_script(tmp_path):
     kernel = re.findall(r"(float64|float32): old ([0-9.]+)  new ([0-9.]+)  new / old ([0-9.]+)", r.stdout)
     assert [k[0] for k in kernel] == ["float64", "float32"] and all(float(k[1]) > 0 for k in kernel)
     # without MNIST and without --allow-synthetic: exit status 2 and the reason, no timing
-    r = subprocess.run(
-        [sys.executable, str(BENCH / "tanh_epoch.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
-    )
+    r = run_script("tanh_epoch.py", *args, timeout=300, cwd=tmp_path, env=env)
     assert r.returncode == 2, r.stderr
     assert "MNIST not found" in r.stderr and "--allow-synthetic" in r.stderr and "no-mnist" in r.stderr
     assert "runs per build" not in r.stdout
