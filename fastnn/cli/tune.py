@@ -184,11 +184,7 @@ class _TrialPrinter:
                 self.bar.update(1)
             if self.args.quiet:
                 return
-            if self.bar is not None:
-                self.bar.write(line, file=sys.stdout)
-                sys.stdout.flush()
-            else:
-                print(line, flush=True)
+            self._print(line)
 
     def epoch(self, number, record, value):
         """Search's epoch_callback (any thread): the bar's postfix on a terminal; with -v a line."""
@@ -203,11 +199,15 @@ class _TrialPrinter:
                 f"  trial {number:>3}  epoch {record.epoch:>3}  {_fmt_value(value, self.metric):>8}  "
                 f"eta {record.eta:.4g}  {record.seconds:.2f} s"
             )
-            if self.bar is not None:
-                self.bar.write(line, file=sys.stdout)
-                sys.stdout.flush()
-            else:
-                print(line, flush=True)
+            self._print(line)
+
+    def _print(self, line):
+        """One line on stdout, above the progress bar when there is one (called holding the lock)."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stdout)
+            sys.stdout.flush()
+        else:
+            print(line, flush=True)
 
     def close(self):
         if self.bar is not None:
