@@ -98,6 +98,17 @@ def _cost_text(data_cost, total_cost):
     return f" cost {data_cost:.4f} (with penalty {total_cost:.4f})"
 
 
+def _data_text(name, data_cost, cost, accuracy, n):
+    """'name cost D acc A%': one data set's part of the epoch line, what was monitored of it
+    (`cost`/`accuracy` None: not monitored; `n`: its number of examples)."""
+    s = name
+    if cost is not None:
+        s += _cost_text(data_cost, cost)
+    if accuracy is not None:
+        s += f" acc {_pct(accuracy, n):.2f}%"
+    return s
+
+
 class _EpochPrinter:
     def __init__(self, args, eval_name, progress=False):
         self.args = args
@@ -109,21 +120,14 @@ class _EpochPrinter:
             return None
         parts = [f"epoch {r.epoch:>{len(str(self.args.epochs))}}/{self.args.epochs}"]
         if r.training_cost is not None or r.training_accuracy is not None:
-            s = "train"
-            if r.training_cost is not None:
-                s += _cost_text(getattr(r, "training_data_cost", None), r.training_cost)
-            if r.training_accuracy is not None:
-                s += f" acc {_pct(r.training_accuracy, r.n_training):.2f}%"
-            parts.append(s)
+            data_cost = getattr(r, "training_data_cost", None)
+            parts.append(_data_text("train", data_cost, r.training_cost, r.training_accuracy, r.n_training))
         elif getattr(r, "training_loss", None) is not None:
             parts.append(f"train loss {r.training_loss:.4f}")
         if r.evaluation_cost is not None or r.evaluation_accuracy is not None:
-            s = self.eval_name
-            if r.evaluation_cost is not None:
-                s += _cost_text(getattr(r, "evaluation_data_cost", None), r.evaluation_cost)
-            if r.evaluation_accuracy is not None:
-                s += f" acc {_pct(r.evaluation_accuracy, r.n_evaluation):.2f}%"
-            parts.append(s)
+            data_cost = getattr(r, "evaluation_data_cost", None)
+            cost, accuracy = r.evaluation_cost, r.evaluation_accuracy
+            parts.append(_data_text(self.eval_name, data_cost, cost, accuracy, r.n_evaluation))
         parts.append(f"eta {r.eta:.4g}")
         parts.append(f"{r.seconds * 1000:.1f} ms" if r.seconds < 0.1 else f"{r.seconds:.2f} s")
         if r.examples_per_second:
