@@ -38,28 +38,37 @@ typedef struct fnn_prefetch {
  * would stall on the line fill buffers, and a row prefetched to L1 would be evicted before use. */
 typedef struct fnn_pf_cursor {
     const fnn_prefetch *pf;
-    ptrdiff_t row, off, per_step;
+    ptrdiff_t row, line, lines, per_step;
 } fnn_pf_cursor;
 
-/* the 64-byte line at byte `off` of pf's row i */
-static inline const char *fnn_pf_line(const fnn_prefetch *pf, ptrdiff_t i, ptrdiff_t off) {
+/* Lines per row: a row that does not start on a 64-byte line (a user's array, 16 bytes off one)
+ * touches one line more than its bytes fill; without it, every row's last line was a miss. */
+static inline ptrdiff_t fnn_pf_row_lines(const fnn_prefetch *pf) {
+    return (pf->row_bytes + 63) / 64 + ((((uintptr_t)pf->base | (uintptr_t)pf->row_bytes) & 63) != 0);
+}
+
+/* an address in the q-th 64-byte line of pf's row i (q < fnn_pf_row_lines; the last line of a row
+ * that starts off a line is reached through its last byte) */
+static inline const char *fnn_pf_line(const fnn_prefetch *pf, ptrdiff_t i, ptrdiff_t q) {
+    const ptrdiff_t off = 64 * q < pf->row_bytes ? 64 * q : pf->row_bytes - 1;
     return pf->base + pf->rows[i] * pf->row_bytes + off;
 }
 
 static inline fnn_pf_cursor fnn_pf_begin(const fnn_prefetch *pf, ptrdiff_t steps) {
-    fnn_pf_cursor c = {pf, 0, 0, 0};
-    if (pf != NULL && pf->m > 0 && steps > 0)
-        c.per_step = (pf->m * ((pf->row_bytes + 63) / 64) + steps - 1) / steps;
+    fnn_pf_cursor c = {pf, 0, 0, 0, 0};
+    if (pf != NULL && pf->m > 0 && steps > 0) {
+        c.lines = fnn_pf_row_lines(pf);
+        c.per_step = (pf->m * c.lines + steps - 1) / steps;
+    }
     return c;
 }
 
 static inline void fnn_pf_step(fnn_pf_cursor *c) {
 #if defined(__GNUC__)
     for (ptrdiff_t q = 0; q < c->per_step && c->row < c->pf->m; q++) {
-        __builtin_prefetch(fnn_pf_line(c->pf, c->row, c->off), 0, 2);
-        c->off += 64;
-        if (c->off >= c->pf->row_bytes) {
-            c->off = 0;
+        __builtin_prefetch(fnn_pf_line(c->pf, c->row, c->line), 0, 2);
+        if (++c->line >= c->lines) {
+            c->line = 0;
             c->row++;
         }
     }
@@ -74,7 +83,7 @@ static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
 #if defined(__GNUC__)
     for (ptrdiff_t i = 0; i < pf->m; i++)
         for (int q = 0; q < lines && 64 * q < pf->row_bytes; q++)
-            __builtin_prefetch(fnn_pf_line(pf, i, 64 * q), 0, 2);
+            __builtin_prefetch(fnn_pf_line(pf, i, q), 0, 2);
 #else
     (void)pf;
     (void)lines;

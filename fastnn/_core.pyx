@@ -17,13 +17,16 @@ The Python entry points check shapes, dtypes and contiguity themselves (cheaply)
 raises instead of reading or writing out of bounds.
 """
 from cython cimport floating
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint64_t, uintptr_t
+from libc.string cimport memcpy
 
 from ._gemm cimport gemm as _gemm
 
 import numpy as np
 
 from . import _vocabulary as _v
+from ._validation import SIMD_ALIGN as _SIMD_ALIGN
+from ._validation import aligned_empty as _aligned_empty
 
 cdef extern from "kernels.h" nogil:
     int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
@@ -98,6 +101,20 @@ def _set_index_checks(bint on):
     global _CHECK_INDICES
     cdef bint before = _CHECK_INDICES
     _CHECK_INDICES = on
+    return bool(before)
+
+
+# Rows of X off 64-byte lines copied to rows on lines per mini-batch (Trainer.begin; on by default;
+# switched off only by bench/threads.py and bench/compare.py to measure what it saves).
+cdef bint _STAGE_INPUT = True
+
+
+def _set_input_staging(bint on):
+    """Turn the copy of off-line input rows on or off for Trainers bound after the call
+    (benchmarks only); returns the previous setting."""
+    global _STAGE_INPUT
+    cdef bint before = _STAGE_INPUT
+    _STAGE_INPUT = on
     return bool(before)
 
 
@@ -352,6 +369,8 @@ cdef struct Run:
     uint64_t drop_key
     double loss                 # thread 0's summed loss
     Py_ssize_t *bad             # per thread: [2 tid] first bad input batch, [2 tid + 1] bad index
+    void *stage                 # X's rows off a 64-byte line: per thread, the mini-batch's rows
+    Py_ssize_t stage_ld, stage_stride   # copied to rows stage_ld apart (64-byte lines), or NULL
 
 
 cdef struct Batch:
@@ -360,6 +379,9 @@ cdef struct Batch:
     const Py_ssize_t *batch_labels
     const void *batch_targets
     bint gathered               # layer 0 on BLAS with a perm: the rows gathered into act[0]
+    const void *a0              # layer 0 on the own kernels: its input rows a0 + rows0[i] * lda0
+    const Py_ssize_t *rows0     # (X and perm in place, or this thread's staged copy, rows0 NULL)
+    Py_ssize_t lda0
     fnn_prefetch pf_fwd, pf_upd
     double step, shrink, beta
 
@@ -386,6 +408,7 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     cdef const floating *T_ = <const floating*>r.T
     cdef floating *work = <floating*>r.work
     cdef const floating *a_in
+    cdef floating *st
     b.k = k
     b.r0 = k * B
     b.m = min(B, n - b.r0)
@@ -427,9 +450,25 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     cdef fnn_prefetch pf_later = input_rows(X, d0, perm, r0 + 2 * B, max(0, min(B, n - r0 - 2 * B)))
     if r.own[0]:
         fnn_pf_heads(&pf_later, 2)
+    b.a0 = X if b.rows != NULL else X + r0 * d0
+    b.rows0 = b.rows
+    b.lda0 = d0
     if b.gathered:  # (one thread: the team runs only when every layer is on the own kernels)
         gather_rows(work + r.act_off[0], X, perm + r0, m, d0)
         a_in = work + r.act_off[0]
+    elif r.stage != NULL:
+        # X's rows do not start on 64-byte lines (a user's array, 16 bytes off one): half the
+        # kernels' vector loads would straddle two lines, in the forward and again in the update.
+        # Copy the mini-batch's rows (prefetched towards L2 during the previous one) to this
+        # thread's rows on lines; the same values, so the same results.
+        st = <floating*>r.stage + tid * r.stage_stride
+        for i in range(m):
+            memcpy(st + i * r.stage_ld, X + (perm[r0 + i] if perm != NULL else r0 + i) * d0,
+                   d0 * sizeof(floating))
+        b.a0 = st
+        b.rows0 = NULL
+        b.lda0 = r.stage_ld
+        a_in = st
     else:
         a_in = X + r0 * d0
     if r.check_indices and b.batch_labels != NULL:
@@ -439,7 +478,11 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     if r.check_input:
         lo = part(m, tid, T, 1)
         hi = part(m, tid + 1, T, 1)
-        if perm == NULL or b.gathered:
+        if r.stage != NULL and not b.gathered:
+            for i in range(lo, hi):
+                if not all_finite(a_in + i * r.stage_ld, d0):
+                    return 2
+        elif perm == NULL or b.gathered:
             if not all_finite(a_in + lo * d0, (hi - lo) * d0):
                 return 2
         else:
@@ -482,9 +525,9 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     dr.col0 += o0
     if r.own[l]:
         # bias, activation and dropout fused into the kernel (per row block, in L1); layer 0 reads
-        # X's rows in place through perm
-        mm_forward(r.mm, a + o0, n_out, X if l == 0 and b.rows != NULL else a_in,
-                   d0 if l == 0 else n_in, b.rows if l == 0 else NULL, m,
+        # X's rows in place through perm (or this thread's copy of them on 64-byte lines)
+        mm_forward(r.mm, a + o0, n_out, <const floating*>b.a0 if l == 0 else a_in,
+                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL, m,
                    P + r.w_off[l] + o0 * n_in, P + r.b_off[l] + o0, o1 - o0, n_in, act,
                    work + r.drop_off[l + 1] + o0 if drop else NULL,
                    work + r.mask_off[l + 1] + o0 if drop else NULL, &dr,
@@ -578,8 +621,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
         mm_update(r.mm, w + o0 * n_in, P + r.b_off[l] + o0,
                   V + r.w_off[l] + o0 * n_in if mom else NULL,
                   V + r.b_off[l] + o0 if mom else NULL, dl + o0, n_out,
-                  X if l == 0 and b.rows != NULL and not b.gathered else a_in,
-                  d0 if l == 0 else n_in, b.rows if l == 0 and not b.gathered else NULL,
+                  <const floating*>b.a0 if l == 0 else a_in,
+                  b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
                   m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
                   r.reg, tmp, &b.pf_upd if l == 0 else NULL)
     elif mom:  # (one thread)
@@ -674,9 +717,12 @@ cdef class Trainer:
     cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
     cdef readonly Py_ssize_t bad_index   # first mini-batch with a label/perm index out of range, or -1
     cdef readonly int threads            # the team's size (1: this thread alone)
+    cdef readonly bint staged            # the bound X's rows are copied to 64-byte lines per mini-batch
     cdef object params, velocity, work, label_buf, bad_buf, hid_off_arr
     # the run bound by begin(): data, order, settings
     cdef object X, perm, sample_weight
+    cdef object stage                             # see Run.stage (None: X's rows are on lines)
+    cdef Py_ssize_t stage_ld
     cdef Targets y
     cdef Py_ssize_t n_total, n_batches
     cdef double lmbda, momentum
@@ -805,6 +851,15 @@ cdef class Trainer:
         if sample_weight is not None:
             _check_array(sample_weight, "sample_weight", lay.dtype, n, -1)
         self.X, self.y, self.perm, self.sample_weight = X, y, perm, sample_weight
+        # Rows of X off 64-byte lines (numpy's allocator gives 16-byte alignment): each thread
+        # copies its mini-batch's rows to rows on lines (measured: DESIGN.md, "Users' arrays").
+        cdef Py_ssize_t isz = lay.dtype.itemsize, d0 = lay.sizes[0]
+        self.stage = None
+        self.staged = False
+        if _STAGE_INPUT and self.own[0] and n > 0 and (X.ctypes.data | d0 * isz) % _SIMD_ALIGN:
+            self.stage_ld = (d0 * isz + _SIMD_ALIGN - 1) // _SIMD_ALIGN * _SIMD_ALIGN // isz
+            self.stage = _aligned_empty(self.threads * self.batch_size * self.stage_ld, lay.dtype)
+            self.staged = True
         self.n_total, self.n_batches = n_total, (n + self.batch_size - 1) // self.batch_size
         self.lmbda, self.momentum, self.track_loss = lmbda, momentum, track_loss
         self.reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
@@ -875,6 +930,12 @@ cdef class Trainer:
         r.drop_key = self.drop_key
         r.loss = 0.0
         r.bad = &bad[0]
+        r.stage = NULL
+        r.stage_ld = r.stage_stride = 0
+        if self.stage is not None:
+            r.stage = <void*><uintptr_t>self.stage.ctypes.data
+            r.stage_ld = self.stage_ld
+            r.stage_stride = self.batch_size * self.stage_ld
         with nogil:
             if floating is double:
                 ran = fnn_team_run(self.threads, _team_member_d, &r)
