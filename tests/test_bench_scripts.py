@@ -37,6 +37,15 @@ def test_no_heap_allocation_per_mini_batch():
 
 
 @pytest.mark.slow
+def test_offset_x_benchmark_runs(tmp_path):
+    out = tmp_path / "offset_x.md"
+    r = run_script("offset_x.py", "--quick", "--allow-synthetic", "--dtypes", "float32", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    table = out.read_text()
+    assert "| h30-mb10 | float32 | 1 |" in table and "| h30-mb10 | float32 | 2 |" in table
+
+
+@pytest.mark.slow
 def test_threads_benchmark_runs(tmp_path):
     out = tmp_path / "threads.md"
     r = run_script(

@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Users' own arrays (issue #26): epochs on X 16 bytes off a 64-byte line against aligned X, with
+the trainer's copy of each mini-batch's rows to rows on lines (the default) and without it (the
+rows read in place, as before), interleaved in ONE process.
+
+    env -u OPENBLAS_CORETYPE python bench/offset_x.py [--quick] [--repeats N] [--threads 1,2] [--out FILE]
+
+Per case and thread count: one untimed warm-up epoch per setting, then N rounds (default 15) of
+aligned X, offset X staged and offset X in place, the order reversing every round. Reported per
+setting: the median and best epoch (wall time and process CPU time), and the ratios to aligned X:
+of the medians, of the bests, and the median of the per-round ratios. Target: offset X staged
+within 3 % of aligned X, T=1 and T=2, float64 and float32. On a shared machine read the ratios
+beside the load average printed with them: a single ratio's noise at load ~10 is several %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import load_data, offset_copy
+
+import fastnn
+from fastnn import _core
+from fastnn._validation import aligned_copy
+
+CASES = {
+    "h30-mb10": dict(sizes=[784, 30, 10], batch=10),
+    "h100-mb10": dict(sizes=[784, 100, 10], batch=10),
+    "h30-mb100": dict(sizes=[784, 30, 10], batch=100),
+}
+SETTINGS = ("aligned", "staged", "in place")
+
+
+def epoch(case, X, y, T, stage):
+    before = _core._set_input_staging(stage)
+    try:
+        net = fastnn.Network(case["sizes"], dtype=X.dtype, seed=0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        net.SGD((X, y), 1, case["batch"], 0.5, 5.0, n_threads=T)
+        return time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        _core._set_input_staging(before)
+
+
+def ratios(wall, cpu, s):
+    """s's epochs over aligned X's: medians, bests, the median per-round ratio (CPU medians, bests)."""
+    med, per_round = statistics.median, statistics.median(a / b for a, b in zip(wall[s], wall["aligned"]))
+    return (
+        f"{med(wall[s]) / med(wall['aligned']):.3f}, {min(wall[s]) / min(wall['aligned']):.3f}, "
+        f"{per_round:.3f} ({med(cpu[s]) / med(cpu['aligned']):.3f}, {min(cpu[s]) / min(cpu['aligned']):.3f})"
+    )
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10,000 rows, 3 rounds, one case")
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--cases", default="h30-mb10,h100-mb10")
+    ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--n-train", type=int, default=None, help="training rows (default 50,000)")
+    ap.add_argument("--allow-synthetic", action="store_true")
+    ap.add_argument("--out", help="write the markdown table there")
+    args = ap.parse_args(argv)
+    n = args.n_train or (10_000 if args.quick else 50_000)
+    repeats = 3 if args.quick else args.repeats
+    names = args.cases.split(",")[:1] if args.quick else args.cases.split(",")
+    (Xtr, ytr), _, _, source = load_data(n, allow_synthetic=args.allow_synthetic)
+    Xtr, ytr = Xtr[:n], ytr[:n]
+    lines = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    say(
+        f"# bench/offset_x.py — {platform.node()}, {os.cpu_count()} CPUs "
+        f"(affinity {len(os.sched_getaffinity(0))}), fastnn {fastnn.__version__}, own kernels "
+        f"{_core.KERNELS['isa']}, {source}, {n} rows, {repeats} rounds"
+    )
+    say(f"load average at start: {os.getloadavg()}")
+    say()
+    say(
+        "| case | dtype | T | aligned median / best s (CPU s) | staged / aligned: medians, bests, "
+        "per-round (CPU medians, bests) | in place / aligned: medians, bests, per-round (CPU medians, "
+        "bests) | load |"
+    )
+    say("|---|---|---|---|---|---|---|")
+    for dtype in args.dtypes.split(","):
+        X = aligned_copy(np.asarray(Xtr), dtype, always=True)
+        X_off = offset_copy(X)
+        assert X.ctypes.data % 64 == 0 and X_off.ctypes.data % 64 == 16
+        data = {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
+        for name in names:
+            case = CASES[name]
+            for T in (int(t) for t in args.threads.split(",")):
+                wall = {s: [] for s in SETTINGS}
+                cpu = {s: [] for s in SETTINGS}
+                for s in SETTINGS:  # warm-up
+                    epoch(case, *data[s][:1], ytr, T, data[s][1])
+                for r in range(repeats):
+                    for s in SETTINGS if r % 2 == 0 else SETTINGS[::-1]:
+                        w, c = epoch(case, data[s][0], ytr, T, data[s][1])
+                        wall[s].append(w)
+                        cpu[s].append(c)
+
+                say(
+                    f"| {name} | {dtype} | {T} | {statistics.median(wall['aligned']):.4f} / "
+                    f"{min(wall['aligned']):.4f} ({statistics.median(cpu['aligned']):.4f}) | "
+                    f"{ratios(wall, cpu, 'staged')} | {ratios(wall, cpu, 'in place')} | "
+                    f"{os.getloadavg()[0]:.1f} |"
+                )
+    say()
+    say(f"load average at end: {os.getloadavg()}")
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
