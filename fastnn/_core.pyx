@@ -25,8 +25,6 @@ from ._gemm cimport gemm as _gemm
 import numpy as np
 
 from . import _vocabulary as _v
-from ._validation import SIMD_ALIGN as _SIMD_ALIGN
-from ._validation import aligned_empty as _aligned_empty
 
 cdef extern from "kernels.h" nogil:
     int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
@@ -116,6 +114,17 @@ def _set_input_staging(bint on):
     cdef bint before = _STAGE_INPUT
     _STAGE_INPUT = on
     return bool(before)
+
+
+# A cache line: the staged rows start on one (as _validation.aligned_empty's arrays do; not
+# imported from there, which imports this module).
+cdef Py_ssize_t _SIMD_ALIGN = 64
+
+
+cdef object _aligned_empty(Py_ssize_t count, object dtype):
+    raw = np.empty(count * np.dtype(dtype).itemsize + _SIMD_ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % _SIMD_ALIGN
+    return raw[start : start + count * np.dtype(dtype).itemsize].view(dtype)
 
 
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
