@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core
+from fastnn import _core, _state
 
 OWN = _core.KERNELS["isa"] not in (None, "generic")
 THREADS = [1, 2] if sys.platform != "win32" else [1]
@@ -58,9 +58,10 @@ def test_offset_x_gives_the_bits_of_aligned_x(option, T, dtype):
         X, y = _data(203, d, 10, dtype)
         want = _train(_placed(X, 0), y, [d, 30, 10], T, 10, **OPTIONS[option])
         got = _train(_placed(X, offset), y, [d, 30, 10], T, 10, **OPTIONS[option])
-        assert got._params.tobytes() == want._params.tobytes(), f"{d} inputs, offset {offset}"
-        if want._velocity is not None:
-            assert got._velocity.tobytes() == want._velocity.tobytes()
+        where = f"{d} inputs, offset {offset}"
+        assert _state.parameters(got).tobytes() == _state.parameters(want).tobytes(), where
+        if _state.velocity(want) is not None:
+            assert _state.velocity(got).tobytes() == _state.velocity(want).tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -70,16 +71,16 @@ def test_offset_x_with_mini_batches_of_1_and_128(batch, dtype):
     for T in THREADS:
         want = _train(_placed(X, 0), y, [784, 30, 10], T, batch)
         got = _train(_placed(X, 16), y, [784, 30, 10], T, batch)
-        assert got._params.tobytes() == want._params.tobytes()
+        assert _state.parameters(got).tobytes() == _state.parameters(want).tobytes()
 
 
 @pytest.mark.skipif(not OWN, reason="the own kernels do not train here (BLAS path)")
 def test_only_rows_off_lines_are_staged():
     net = fastnn.Network([784, 30, 10], seed=0)
-    lay = net._layout
+    lay = _state.layout(net)
     X, y = _data(40, 784, 10, np.float64)
     targets = _core.Targets(lay, y.astype(np.intp), None, 40)
-    tr = _core.Trainer(lay, net._params.copy(), 10, n_threads=THREADS[-1])
+    tr = _core.Trainer(lay, _state.parameters(net).copy(), 10, n_threads=THREADS[-1])
     tr.begin(_placed(X, 0), targets)
     assert not tr.staged
     tr.begin(_placed(X, 16), targets)
@@ -88,13 +89,13 @@ def test_only_rows_off_lines_are_staged():
     assert not tr.staged
     # 30 inputs: rows of 240 bytes are off lines wherever X starts
     small = fastnn.Network([30, 20, 10], seed=0)
-    tr = _core.Trainer(small._layout, small._params.copy(), 10)
-    tr.begin(_placed(X[:, :30].copy(), 0), _core.Targets(small._layout, y.astype(np.intp), None, 40))
+    tr = _core.Trainer(_state.layout(small), _state.parameters(small).copy(), 10)
+    tr.begin(_placed(X[:, :30].copy(), 0), _core.Targets(_state.layout(small), y.astype(np.intp), None, 40))
     assert tr.staged
     # BLAS layer 0 (784 x 800 at 100 rows gathers its rows instead)
     wide = fastnn.Network([784, 800, 10], seed=0)
-    tr = _core.Trainer(wide._layout, wide._params.copy(), 100)
-    tr.begin(_placed(X, 16), _core.Targets(wide._layout, y.astype(np.intp), None, 40))
+    tr = _core.Trainer(_state.layout(wide), _state.parameters(wide).copy(), 100)
+    tr.begin(_placed(X, 16), _core.Targets(_state.layout(wide), y.astype(np.intp), None, 40))
     assert tr.staged == (tr.kernels[0] != "blas")
 
 
@@ -104,8 +105,8 @@ def test_a_nan_in_offset_x_is_found_before_its_batch_changes_anything(T):
     X = _placed(X, 16)
     X[137, 5] = np.nan  # mini-batch 13 (no shuffle)
     net = fastnn.Network([784, 30, 10], seed=0)
-    lay = net._layout
-    params = [net._params.copy() for _ in range(2)]
+    lay = _state.layout(net)
+    params = [_state.parameters(net).copy() for _ in range(2)]
     for p, X_ in zip(params, (X, _placed(X, 0))):
         tr = _core.Trainer(lay, p, 10, n_threads=T)
         tr.begin(X_, _core.Targets(lay, y.astype(np.intp), None, 200))
