@@ -16,7 +16,8 @@ the file is ``classes[k]`` (one mapping, stored in the model file by ``fastnn tr
 
 Text files are read by numpy's C reader (``np.loadtxt``) from the file itself, straight into the
 final dtype: the peak memory is about the examples' array plus a small buffer (measured: at most
-3x the file's size, see ``tests/test_csv_memory.py``).
+3x the file's size for values written with a few digits, see ``tests/test_csv_memory.py``; a file
+of one-digit values holds 2 bytes a value, so its float64 array alone is 4x the file).
 """
 
 from __future__ import annotations
