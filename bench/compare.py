@@ -1121,20 +1121,7 @@ def tables(results, impls, markdown):
         out.append("")
         out += table(hdr, rows)
         out.append("")
-        others = [
-            i
-            for i in (
-                "fastnn-offset",
-                "fastnn-blas",
-                "jax",
-                "jax-threads",
-                "reference",
-                "book",
-                "torch",
-                "sklearn",
-            )
-            if i in tp
-        ]
+        others = [i for i in ALL_IMPLS if i not in ("fastnn", "bound", "ideal") and i in tp]
         hdr = (
             ["case"]
             + (["fastnn / bound", "(min / min)", "ideal / bound"] if "bound" in tp else [])
