@@ -116,6 +116,7 @@ typedef struct fnn_mm_table {
     fnn_mm_backward_f_t backward_f;
     fnn_mm_update_d_t update_d;
     fnn_mm_update_f_t update_f;
+    int row_block; /* rows of W (neurons) per register block of forward and update */
 } fnn_mm_table;
 
 /* Compiled kernel sets (GCC or clang only; x86-64 for avx2/avx512). */

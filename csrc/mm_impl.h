@@ -455,6 +455,9 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
     }
 }
 
+/* the rows of W one forward/update block computes (a team's shares of neurons are multiples) */
+enum { MF(mm_row_block) = F_RO };
+
 #undef F_RI
 #undef F_RO
 #undef F_NA

@@ -79,6 +79,7 @@ cdef extern from "mm.h" nogil:
                          const float *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
                          Py_ssize_t n_out, Py_ssize_t n_in, float beta, float mu, float c,
                          int reg, float *tmp, const fnn_prefetch *pf) noexcept nogil
+        int row_block
     const fnn_mm_table *fnn_mm_select(const char *name)
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
 
@@ -343,11 +344,23 @@ cdef class Targets:
 
 # The stages of one mini-batch (DESIGN.md, "One training on every core"). A Run holds what a
 # compiled ``train`` call needs; each thread of the team walks the chunk's mini-batches with its own
-# Batch and calls the stages on its share: the neurons [part(n, tid), part(n, tid + 1)) of every
-# hidden layer (its rows of W: its slice of the forward and its rows' update), the same columns of
-# BP2's δ, and thread 0 alone the output layer (forward, δᴸ, BP2, update: small). Each neuron's sums
-# are the same operations in the same order whatever thread computes them, so results do not
-# depend on the number of threads. With one thread every stage is the whole layer, as it always was.
+# Batch and calls the stages on its share. Thread t owns the neurons [part(n, t), part(n, t + 1)) of
+# every hidden layer (n its width, in blocks of the kernels' row block): their activations and δ,
+# and their rows of the W that computes them. The output layer is small: every thread computes all
+# of it (forward, δᴸ, its update) on a copy of its own of the output layer's W and b (and velocity;
+# thread 0's copy is the parameters themselves, the others' are made at the start of the call) —
+# the same operations on the same values, so every copy stays the same — and this thread's
+# columns of BP2's δᴸ⁻¹ (its neurons). Each neuron's sums are the same operations in the same order
+# whatever thread computes them, so results do not depend on the number of threads. With one
+# thread every stage is the whole layer, as it always was.
+#
+# Barriers per mini-batch: one before each layer's forward after the first (it reads every neuron
+# of the layer below) and, for each hidden layer but the first, two in its backward step (BP2
+# reads every column of the δ above; every thread has read the old W before its rows are
+# updated). One hidden layer: ONE barrier per mini-batch. What makes that safe without the
+# others: mini-batch k's activations, δ and masks live in buffer k % 2 (a thread that runs ahead
+# into mini-batch k + 1 writes the other one while the others still read k's), and no thread reads
+# a weight another thread writes (hidden layers: its own rows; the output layer: its own copy).
 cdef struct Run:
     const void *X
     Py_ssize_t n
@@ -357,22 +370,25 @@ cdef struct Run:
     const Py_ssize_t *labels
     const void *T
     const Py_ssize_t *perm
-    Py_ssize_t *lab
+    Py_ssize_t *lab             # per thread: B labels
     const void *sw
     Py_ssize_t start, stop, n_total
     double eta, lmbda, momentum, dropout_p
     int reg
     bint track_loss, check_input, check_indices
     int L, hidden_act, output_act, cost
-    Py_ssize_t B, tmp_off, tmp_stride, target_off
+    Py_ssize_t B, tmp_off, tmp_stride, grain, itemsize
     const Py_ssize_t *sizes
     const Py_ssize_t *w_off
     const Py_ssize_t *b_off
-    const Py_ssize_t *act_off
-    const Py_ssize_t *delta_off
-    const Py_ssize_t *drop_off
-    const Py_ssize_t *mask_off
+    const Py_ssize_t *act_off[2]     # per parity of the mini-batch (the same with one thread)
+    const Py_ssize_t *delta_off[2]
+    const Py_ssize_t *drop_off[2]
+    const Py_ssize_t *mask_off[2]
     const Py_ssize_t *hid_off
+    Py_ssize_t *out_off         # per thread: its aᴸ/δᴸ (thread 0: act_off[0][L])
+    Py_ssize_t *target_off      # per thread: its mini-batch's gathered targets
+    Py_ssize_t *copy_off        # per thread > 0: its copy of the output layer's W, b, VW, Vb
     const unsigned char *own
     const fnn_mm_table *mm
     uint64_t drop_key
@@ -393,12 +409,15 @@ cdef struct Batch:
     Py_ssize_t lda0
     fnn_prefetch pf_fwd, pf_upd
     double step, shrink, beta
-
-
-# Rows of W (neurons) per share are multiples of ROW_GRAIN, BP2's columns of COL_GRAIN (a vector).
-cdef enum:
-    ROW_GRAIN = 4
-    COL_GRAIN = 16
+    const Py_ssize_t *act_off   # this mini-batch's buffers (its parity's)
+    const Py_ssize_t *delta_off
+    const Py_ssize_t *drop_off
+    const Py_ssize_t *mask_off
+    void *out                   # this thread's aᴸ, then δᴸ
+    void *w_out                 # this thread's output layer: W, b and their velocity
+    void *b_out
+    void *vw_out
+    void *vb_out
 
 
 cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexcept nogil:
@@ -407,17 +426,47 @@ cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexce
     return min(n, (nb * t // T) * grain)
 
 
+cdef inline void output_layer(Run *r, Batch *b, int tid) noexcept nogil:
+    """This thread's output layer: the parameters (and velocity) themselves on thread 0, its own
+    copy of them on the others (see Run)."""
+    cdef Py_ssize_t l = r.L - 1, nw = r.sizes[r.L - 1] * r.sizes[r.L]
+    if tid == 0:
+        b.w_out = <char*>r.P + r.w_off[l] * r.itemsize
+        b.b_out = <char*>r.P + r.b_off[l] * r.itemsize
+        b.vw_out = <char*>r.V + r.w_off[l] * r.itemsize
+        b.vb_out = <char*>r.V + r.b_off[l] * r.itemsize
+    else:
+        b.w_out = <char*>r.work + r.copy_off[tid] * r.itemsize
+        b.b_out = <char*>b.w_out + nw * r.itemsize
+        b.vw_out = <char*>b.b_out + r.sizes[r.L] * r.itemsize
+        b.vb_out = <char*>b.vw_out + nw * r.itemsize
+
+
+cdef inline void copy_output_layer(Run *r, int tid) noexcept nogil:
+    """Thread tid's copy of the output layer's W, b (and velocity), from the parameters."""
+    cdef Batch b
+    cdef Py_ssize_t l = r.L - 1, nw = r.sizes[r.L - 1] * r.sizes[r.L], K = r.sizes[r.L]
+    output_layer(r, &b, tid)
+    memcpy(b.w_out, <char*>r.P + r.w_off[l] * r.itemsize, nw * r.itemsize)
+    memcpy(b.b_out, <char*>r.P + r.b_off[l] * r.itemsize, K * r.itemsize)
+    if r.momentum > 0:
+        memcpy(b.vw_out, <char*>r.V + r.w_off[l] * r.itemsize, nw * r.itemsize)
+        memcpy(b.vb_out, <char*>r.V + r.b_off[l] * r.itemsize, K * r.itemsize)
+
+
 cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
                             const floating *X) noexcept nogil:
-    """The mini-batch's rows and y, and the checks that must pass before it changes anything:
-    0 = go, 1 = an index out of range, 2 = input rows not finite (this thread's share of them).
-    Every thread checks the perm indices; thread 0 (the only reader of y) gathers and checks y."""
+    """The mini-batch's rows, buffers and y, and the checks that must pass before it changes
+    anything: 0 = go, 1 = an index out of range, 2 = input rows not finite (this thread's share of
+    them). Every thread checks the perm indices and gathers (and checks) its own copy of y."""
     cdef Py_ssize_t B = r.B, n = r.n, d0 = r.sizes[0], K = r.sizes[r.L], i, lo, hi
     cdef const Py_ssize_t *perm = r.perm
     cdef const floating *T_ = <const floating*>r.T
     cdef floating *work = <floating*>r.work
+    cdef floating *P = <floating*>r.P
     cdef const floating *a_in
     cdef floating *st
+    cdef int par = (k - r.start) & 1
     b.k = k
     b.r0 = k * B
     b.m = min(B, n - b.r0)
@@ -427,6 +476,10 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     b.step = -r.eta / m
     b.shrink = r.eta * r.lmbda / r.n_total
     b.beta = 1 - r.eta * r.lmbda / r.n_total if r.reg == FNN_REG_L2 else 1.0
+    b.act_off, b.delta_off = r.act_off[par], r.delta_off[par]
+    b.drop_off, b.mask_off = r.drop_off[par], r.mask_off[par]
+    b.out = work + r.out_off[tid]
+    output_layer(r, b, tid)
     # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
     # labels and perm were validated on entry, but the kernel never trusts them to stay so.
     if r.check_indices and perm != NULL:
@@ -435,20 +488,19 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
                 return 1
     b.batch_labels = NULL
     b.batch_targets = NULL
-    if tid == 0:
-        if perm != NULL:
-            if r.labels != NULL:
-                for i in range(m):
-                    r.lab[i] = r.labels[perm[r0 + i]]
-                b.batch_labels = r.lab
-            else:
-                gather_rows(work + r.target_off, T_, perm + r0, m, K)
-                b.batch_targets = work + r.target_off
+    if perm != NULL:
+        if r.labels != NULL:
+            for i in range(m):
+                r.lab[tid * B + i] = r.labels[perm[r0 + i]]
+            b.batch_labels = r.lab + tid * B
         else:
-            if r.labels != NULL:
-                b.batch_labels = r.labels + r0
-            else:
-                b.batch_targets = T_ + r0 * K
+            gather_rows(work + r.target_off[tid], T_, perm + r0, m, K)
+            b.batch_targets = work + r.target_off[tid]
+    else:
+        if r.labels != NULL:
+            b.batch_labels = r.labels + r0
+        else:
+            b.batch_targets = T_ + r0 * K
     # Prefetch towards L2 of the input rows that the next mini-batches read in place through
     # perm: the next one's rows whole, a third of them spread over the first layer's forward
     # and the rest over its update, and the first lines of each row of the one after that
@@ -463,8 +515,8 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     b.rows0 = b.rows
     b.lda0 = d0
     if b.gathered:  # (one thread: the team runs only when every layer is on the own kernels)
-        gather_rows(work + r.act_off[0], X, perm + r0, m, d0)
-        a_in = work + r.act_off[0]
+        gather_rows(work + b.act_off[0], X, perm + r0, m, d0)
+        a_in = work + b.act_off[0]
     elif r.stage != NULL:
         # X's rows do not start on 64-byte lines (a user's array, 16 bytes off one): half the
         # kernels' vector loads would straddle two lines, in the forward and again in the update.
@@ -503,7 +555,7 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
 
 cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const floating *X) noexcept nogil:
     """a^{l+1} = act(a^l W^lᵀ + b^l) [dropped out]: this thread's neurons of a hidden layer (all
-    of them with one thread), or the whole output layer on thread 0."""
+    of them with one thread), or the whole output layer into this thread's aᴸ."""
     cdef floating *P = <floating*>r.P
     cdef floating *work = <floating*>r.work
     cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
@@ -511,7 +563,9 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     cdef bint hidden = l < r.L - 1
     cdef bint drop = r.dropout_p > 0 and hidden
     cdef int act = r.hidden_act if hidden else r.output_act
-    cdef floating *a = work + r.act_off[l + 1]
+    cdef floating *a = work + b.act_off[l + 1] if hidden else <floating*>b.out
+    cdef const floating *w = P + r.w_off[l] if hidden else <const floating*>b.w_out
+    cdef const floating *bias = P + r.b_off[l] if hidden else <const floating*>b.b_out
     cdef const floating *a_in
     cdef fnn_drop dr
     dr.key = r.drop_key
@@ -519,44 +573,41 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     dr.col0 = r.hid_off[l]
     dr.p = r.dropout_p
     if l > 0:
-        a_in = work + r.drop_off[l] if r.dropout_p > 0 else work + r.act_off[l]
+        a_in = work + b.drop_off[l] if r.dropout_p > 0 else work + b.act_off[l]
     elif b.gathered:
-        a_in = work + r.act_off[0]
+        a_in = work + b.act_off[0]
     else:
         a_in = X + b.r0 * d0
     if T > 1 and hidden:
-        o0 = part(n_out, tid, T, ROW_GRAIN)
-        o1 = part(n_out, tid + 1, T, ROW_GRAIN)
-    elif tid != 0:
-        return
-    if o1 <= o0:
-        return
+        o0 = part(n_out, tid, T, r.grain)
+        o1 = part(n_out, tid + 1, T, r.grain)
+        if o1 <= o0:
+            return
     dr.col0 += o0
     if r.own[l]:
         # bias, activation and dropout fused into the kernel (per row block, in L1); layer 0 reads
         # X's rows in place through perm (or this thread's copy of them on 64-byte lines)
         mm_forward(r.mm, a + o0, n_out, <const floating*>b.a0 if l == 0 else a_in,
                    b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL, m,
-                   P + r.w_off[l] + o0 * n_in, P + r.b_off[l] + o0, o1 - o0, n_in, act,
-                   work + r.drop_off[l + 1] + o0 if drop else NULL,
-                   work + r.mask_off[l + 1] + o0 if drop else NULL, &dr,
+                   w + o0 * n_in, bias + o0, o1 - o0, n_in, act,
+                   work + b.drop_off[l + 1] + o0 if drop else NULL,
+                   work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
     else:  # (one thread)
-        forward_product(m, n_out, n_in, a_in, P + r.w_off[l], a)
-        activate(a, P + r.b_off[l], m, n_out, act)
+        forward_product(m, n_out, n_in, a_in, w, a)
+        activate(a, bias, m, n_out, act)
         if drop:
-            dropout(work + r.drop_off[l + 1], work + r.mask_off[l + 1], a, m, n_out, n_out, &dr)
+            dropout(work + b.drop_off[l + 1], work + b.mask_off[l + 1], a, m, n_out, n_out, &dr)
 
 
 cdef inline double stage_output_delta(Run *r, Batch *b, const floating *X) noexcept nogil:
-    """BP1 on thread 0: δᴸ overwrites aᴸ (rows scaled by their sample weight), then the step −η/m
-    folded in once (BP2 carries it to every δˡ); returns the mini-batch's loss (if tracked)."""
-    cdef floating *work = <floating*>r.work
+    """BP1: δᴸ overwrites this thread's aᴸ (rows scaled by their sample weight), then the step
+    −η/m folded in once (BP2 carries it to every δˡ); returns the mini-batch's loss (if tracked)."""
     cdef const floating *sw = <const floating*>r.sw
     cdef Py_ssize_t K = r.sizes[r.L], m = b.m, r0 = b.r0, i
     cdef const Py_ssize_t *perm = r.perm
     cdef const floating *targets = <const floating*>b.batch_targets
-    cdef floating *dl = work + r.act_off[r.L]
+    cdef floating *dl = <floating*>b.out
     cdef floating step = <floating>b.step
     cdef double loss
     if sw == NULL or not r.track_loss:
@@ -584,52 +635,54 @@ cdef inline double stage_output_delta(Run *r, Batch *b, const floating *X) noexc
 cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team *team,
                                const floating *X) noexcept nogil:
     """Layer l backwards: BP2 for δˡ (with the old Wˡ), then the fused update of Wˡ, bˡ (and their
-    velocity). A hidden layer with a team: this thread's columns of δˡ, a barrier (every thread
-    has read the old Wˡ), then this thread's rows of Wˡ; the output layer: thread 0, whole.
+    velocity). With a team: the output layer gives this thread's columns of δᴸ⁻¹ and of Wᴸ⁻¹
+    (from the copy it read into the other; thread 0 the biases); a hidden layer this thread's
+    columns of δˡ, a barrier (every thread has read the old Wˡ), then this thread's rows of Wˡ.
     Returns nonzero when the team was stopped."""
     cdef floating *P = <floating*>r.P
     cdef floating *V = <floating*>r.V
     cdef floating *work = <floating*>r.work
     cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
-    cdef Py_ssize_t o0 = 0, o1 = n_out, c0 = 0, c1 = n_in
+    cdef Py_ssize_t o0 = 0, o1 = n_out, c0 = 0, c1 = n_in, i
     cdef bint drop = r.dropout_p > 0
-    cdef bint split = T > 1 and l < r.L - 1
+    cdef bint output = l == r.L - 1
     cdef bint mom = r.momentum > 0
-    cdef floating *w = P + r.w_off[l]
-    cdef floating *dl = work + (r.act_off[r.L] if l == r.L - 1 else r.delta_off[l + 1])
+    cdef floating *w = <floating*>b.w_out if output else P + r.w_off[l]
+    cdef floating *bias = <floating*>b.b_out if output else P + r.b_off[l]
+    cdef floating *dl = <floating*>b.out if output else work + b.delta_off[l + 1]
     cdef floating *tmp = work + r.tmp_off + tid * r.tmp_stride
     cdef const floating *a_in
-    if not split and tid != 0:
-        return 0
     if l == 0:
-        a_in = work + r.act_off[0] if b.gathered else X + b.r0 * d0
+        a_in = work + b.act_off[0] if b.gathered else X + b.r0 * d0
     elif drop:
-        a_in = work + r.drop_off[l]
+        a_in = work + b.drop_off[l]
     else:
-        a_in = work + r.act_off[l]
-    if split:
-        c0 = part(n_in, tid, T, COL_GRAIN)
-        c1 = part(n_in, tid + 1, T, COL_GRAIN)
-        o0 = part(n_out, tid, T, ROW_GRAIN)
-        o1 = part(n_out, tid + 1, T, ROW_GRAIN)
+        a_in = work + b.act_off[l]
+    if T > 1 and l > 0:
+        c0 = part(n_in, tid, T, r.grain)
+        c1 = part(n_in, tid + 1, T, r.grain)
     if l > 0 and c1 > c0:
         if r.own[l]:
-            mm_backward(r.mm, work + r.delta_off[l] + c0, dl, m, w + c0, n_out, c1 - c0, n_in,
-                        work + r.act_off[l] + c0, work + r.mask_off[l] + c0 if drop else NULL,
+            mm_backward(r.mm, work + b.delta_off[l] + c0, dl, m, w + c0, n_out, c1 - c0, n_in,
+                        work + b.act_off[l] + c0, work + b.mask_off[l] + c0 if drop else NULL,
                         r.hidden_act)
         else:  # (one thread)
-            backward_product(m, n_out, n_in, dl, w, work + r.delta_off[l])
-            backprop_act(work + r.delta_off[l], work + r.act_off[l],
-                         work + r.mask_off[l] if drop else NULL, m * n_in, r.hidden_act)
-    if split and l > 0 and fnn_team_sync(team):
-        return 1
-    if o1 <= o0:
-        return 0
+            backward_product(m, n_out, n_in, dl, w, work + b.delta_off[l])
+            backprop_act(work + b.delta_off[l], work + b.act_off[l],
+                         work + b.mask_off[l] if drop else NULL, m * n_in, r.hidden_act)
+    if T > 1 and not output:
+        if l > 0 and fnn_team_sync(team):
+            return 1
+        o0 = part(n_out, tid, T, r.grain)
+        o1 = part(n_out, tid + 1, T, r.grain)
+        if o1 <= o0:
+            return 0
     if r.own[l]:
         # W and b (and their velocity) in one pass; layer 0 reads X through perm
-        mm_update(r.mm, w + o0 * n_in, P + r.b_off[l] + o0,
-                  V + r.w_off[l] + o0 * n_in if mom else NULL,
-                  V + r.b_off[l] + o0 if mom else NULL, dl + o0, n_out,
+        mm_update(r.mm, w + o0 * n_in, bias + o0,
+                  (<floating*>b.vw_out if output else V + r.w_off[l] + o0 * n_in) if mom else NULL,
+                  (<floating*>b.vb_out if output else V + r.b_off[l] + o0) if mom else NULL,
+                  dl + o0, n_out,
                   <const floating*>b.a0 if l == 0 else a_in,
                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
                   m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
@@ -638,7 +691,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
         # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
         update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum)
         momentum_step(w, V + r.w_off[l], n_in * n_out, <floating>b.shrink, r.reg)
-        bias_step(P + r.b_off[l], V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
+        bias_step(bias, V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
     else:
         if r.reg == FNN_REG_L1:
             # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
@@ -646,19 +699,20 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
         # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
         update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta)
         # b <- b − (η/m) Σ δ                       (eq. 94)
-        bias_step(P + r.b_off[l], <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
+        bias_step(bias, <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
     return 0
 
 
 cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexcept nogil:
-    """One thread's walk over mini-batches [r.start, r.stop). Barriers: before each layer's
-    forward after the first (it reads every neuron of the layer below), before each hidden layer's
-    backward step (it reads the δ the layer above produced), and inside it (old W read before the
-    update). Nothing changes a parameter before the first barrier of a mini-batch, so a check that
-    fails on any thread stops the team before that mini-batch changes anything."""
+    """One thread's walk over mini-batches [r.start, r.stop) (the barriers: see Run). Nothing
+    changes a parameter before the first barrier of a mini-batch, so a check that fails on any
+    thread stops the team before that mini-batch changes anything."""
     cdef int T = fnn_team_size(team), L = r.L, l, status
     cdef Py_ssize_t k
+    cdef double loss
     cdef Batch b
+    if T > 1 and tid > 0:
+        copy_output_layer(r, tid)
     for k in range(r.start, r.stop):
         status = stage_begin(r, &b, k, tid, T, X)
         if status:
@@ -669,10 +723,13 @@ cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexce
             if l > 0 and T > 1 and fnn_team_sync(team):
                 return
             stage_forward(r, &b, l, tid, T, X)
+        loss = stage_output_delta(r, &b, X)
         if tid == 0:
-            r.loss += stage_output_delta(r, &b, X)
+            r.loss += loss
         for l in range(L - 1, -1, -1):
-            if l < L - 1 and T > 1 and fnn_team_sync(team):
+            # BP2 of a hidden layer l > 0 reads every column of δ^{l+1}; layer 0's update reads
+            # only this thread's columns of δ¹ (its neurons), which it computed itself
+            if 0 < l < L - 1 and T > 1 and fnn_team_sync(team):
                 return
             if stage_backward(r, &b, l, tid, T, team, X):
                 return
@@ -689,8 +746,8 @@ cdef void _team_member_f(void *ctx, fnn_team *team, int tid) noexcept nogil:
 def useful_threads(sizes, Py_ssize_t batch_size, Py_ssize_t n_threads, Py_ssize_t itemsize=8):
     """The threads a training of `sizes` with mini-batches of `batch_size` runs on when asked for
     `n_threads`: 1 without a hidden layer or with a layer on BLAS (the team splits the own
-    kernels' work), else at most one per ROW_GRAIN neurons of the widest hidden layer (and
-    FNN_TEAM_MAX)."""
+    kernels' work), else at most one per row block of the own kernels (``row_block()``: 3
+    neurons on AVX2, 4 on AVX-512) of the widest hidden layer (and FNN_TEAM_MAX)."""
     sizes = [int(s) for s in sizes]
     if n_threads <= 1 or len(sizes) < 3:
         return 1
@@ -698,7 +755,15 @@ def useful_threads(sizes, Py_ssize_t batch_size, Py_ssize_t n_threads, Py_ssize_
                for l in range(len(sizes) - 1)):
         return 1
     widest = max(sizes[1:-1])
-    return int(max(1, min(n_threads, (widest + ROW_GRAIN - 1) // ROW_GRAIN, FNN_TEAM_MAX)))
+    grain = row_block()
+    return int(max(1, min(n_threads, (widest + grain - 1) // grain, FNN_TEAM_MAX)))
+
+
+def row_block():
+    """Rows of W (neurons) per register block of the own forward and update kernels in this
+    process (3 on the AVX2 and generic paths, 4 on AVX-512): a thread's share of a layer's neurons
+    is a multiple of it (a share that ends inside a block would run a part-empty block)."""
+    return int(_MM.row_block) if _MM != NULL else 4
 
 
 cdef class Trainer:
@@ -737,8 +802,9 @@ cdef class Trainer:
     cdef double lmbda, momentum
     cdef int reg
     cdef bint track_loss
-    cdef Py_ssize_t[::1] act_off, delta_off, drop_off, mask_off, hid_off
-    cdef Py_ssize_t tmp_off, tmp_stride, target_off
+    cdef Py_ssize_t[:, ::1] act_off, delta_off, drop_off, mask_off   # [parity, layer] (Run)
+    cdef Py_ssize_t[::1] hid_off, out_off, target_off, copy_off       # hid: per layer; others per thread
+    cdef Py_ssize_t tmp_off, tmp_stride
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
     cdef int L, hidden_act, output_act, cost
     cdef uint64_t rng[4]
@@ -768,34 +834,59 @@ cdef class Trainer:
         self.dropout_p = dropout
         sizes = layout.sizes
         self.threads = useful_threads(list(sizes), batch_size, n_threads, layout.dtype.itemsize)
-        act_off = np.zeros(L + 1, dtype=np.intp)
-        delta_off = np.zeros(L + 1, dtype=np.intp)
-        drop_off = np.zeros(L + 1, dtype=np.intp)
-        mask_off = np.zeros(L + 1, dtype=np.intp)
+        T = self.threads
+        act_off = np.zeros((2, L + 1), dtype=np.intp)
+        delta_off = np.zeros((2, L + 1), dtype=np.intp)
+        drop_off = np.zeros((2, L + 1), dtype=np.intp)
+        mask_off = np.zeros((2, L + 1), dtype=np.intp)
         hid_off = np.zeros(L + 1, dtype=np.intp)
+        out_off = np.zeros(T, dtype=np.intp)
+        target_off = np.zeros(T, dtype=np.intp)
+        copy_off = np.zeros(T, dtype=np.intp)
         pos = 0
         for l in range(L + 1):
-            act_off[l] = pos
+            act_off[0, l] = pos
             pos += batch_size * sizes[l]
         for l in range(1, L):
-            delta_off[l] = pos
+            delta_off[0, l] = pos
             pos += batch_size * sizes[l]
             if dropout > 0:
-                drop_off[l] = pos
+                drop_off[0, l] = pos
                 pos += batch_size * sizes[l]
-                mask_off[l] = pos
+                mask_off[0, l] = pos
                 pos += batch_size * sizes[l]
             hid_off[l] = hid_off[l - 1] + sizes[l]
+        per_batch = pos
         self.tmp_off = pos
         self.tmp_stride = max(sizes)        # one bias scratch per thread
-        pos += self.tmp_stride * self.threads
-        self.target_off = pos
+        pos += self.tmp_stride * T
+        target_off[0] = pos
         pos += batch_size * sizes[L]
+        out_off[0] = act_off[0, L]
+        # A team (see Run): the other parity's buffers of a mini-batch, and each thread's own aᴸ,
+        # gathered targets and copy of the output layer (W, b, VW, Vb), on lines of their own.
+        parity = 0
+        if T > 1:
+            pos = (pos + 7) // 8 * 8
+            parity = pos
+            pos += per_batch
+            for t in range(1, T):
+                pos = (pos + 15) // 16 * 16
+                out_off[t] = pos
+                pos += batch_size * sizes[L]
+                target_off[t] = pos
+                pos += batch_size * sizes[L]
+                copy_off[t] = pos
+                pos += 2 * (sizes[L - 1] * sizes[L] + sizes[L])
+            pos = (pos + 15) // 16 * 16
+        for offs in (act_off, delta_off, drop_off, mask_off):
+            offs[1] = offs[0] + parity if T > 1 else offs[0]
         self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
         self.hid_off_arr = hid_off
         self.hid_off = hid_off
+        self.out_off, self.target_off, self.copy_off = out_off, target_off, copy_off
         self.work = np.zeros(pos, dtype=layout.dtype)
-        self.label_buf = np.zeros(batch_size, dtype=np.intp)
+        self.label_buf = np.zeros(batch_size * T, dtype=np.intp)
         self.bad_buf = np.full(2 * self.threads, -1, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
         self.drop_key = 0
@@ -873,9 +964,13 @@ cdef class Trainer:
         self.lmbda, self.momentum, self.track_loss = lmbda, momentum, track_loss
         self.reg = REGULARIZATIONS[regularization] if lmbda > 0 else FNN_REG_NONE
 
-    def train(self, Py_ssize_t start, Py_ssize_t stop, double eta, bint check_input=False):
+    def train(self, Py_ssize_t start, Py_ssize_t stop, double eta, bint check_input=False,
+              Py_ssize_t threads=0):
         """Run mini-batches [start, stop) of the run bound by ``begin``, with learning rate eta;
         returns their summed training loss (0.0 unless the run tracks the loss).
+
+        threads: run this call on that many of the team's threads (0: all ``self.threads``); the
+        results do not depend on it (fastnn/_team_pace.py chooses it per chunk).
 
         check_input: test each mini-batch's input rows for NaN/inf while they are in cache (this
         is how SGD validates X without an extra pass over it); on a bad batch, training stops
@@ -887,14 +982,18 @@ cdef class Trainer:
         if not 0 <= start <= stop <= self.n_batches:
             raise ValueError(f"start/stop: expected 0 <= start <= stop <= {self.n_batches}, "
                              f"got {start}, {stop}")
+        if not 0 <= threads <= self.threads:
+            raise ValueError(f"threads: expected 0 (all) to {self.threads}, got {threads}")
         if start == 0 and self.dropout_p > 0:
             self.drop_key = fnn_rng_next(self.rng)
+        threads = threads or self.threads
         if self.layout.dtype == np.float64:
-            return self._train[double](self.X, self.y, self.perm, start, stop, eta, check_input)
-        return self._train[float](self.X, self.y, self.perm, start, stop, eta, check_input)
+            return self._train[double](self.X, self.y, self.perm, start, stop, eta, check_input,
+                                       threads)
+        return self._train[float](self.X, self.y, self.perm, start, stop, eta, check_input, threads)
 
     cdef double _train(self, const floating[:, ::1] X, Targets y, object perm, Py_ssize_t start,
-                       Py_ssize_t stop, double eta, bint check_input):
+                       Py_ssize_t stop, double eta, bint check_input, int threads):
         cdef floating[::1] P = self.params
         cdef floating[::1] V = self.velocity if self.velocity is not None else self.params
         cdef floating[::1] work = self.work
@@ -929,11 +1028,15 @@ cdef class Trainer:
         r.reg = self.reg
         r.track_loss, r.check_input, r.check_indices = self.track_loss, check_input, _CHECK_INDICES
         r.L, r.hidden_act, r.output_act, r.cost = self.L, self.hidden_act, self.output_act, self.cost
-        r.B, r.tmp_off, r.tmp_stride, r.target_off = (self.batch_size, self.tmp_off, self.tmp_stride,
-                                                      self.target_off)
+        r.B, r.tmp_off, r.tmp_stride = self.batch_size, self.tmp_off, self.tmp_stride
+        r.grain = _MM.row_block if _MM != NULL else 4
         r.sizes, r.w_off, r.b_off = &self.sizes[0], &self.w_off[0], &self.b_off[0]
-        r.act_off, r.delta_off = &self.act_off[0], &self.delta_off[0]
-        r.drop_off, r.mask_off, r.hid_off = &self.drop_off[0], &self.mask_off[0], &self.hid_off[0]
+        for i in range(2):
+            r.act_off[i], r.delta_off[i] = &self.act_off[i, 0], &self.delta_off[i, 0]
+            r.drop_off[i], r.mask_off[i] = &self.drop_off[i, 0], &self.mask_off[i, 0]
+        r.hid_off = &self.hid_off[0]
+        r.out_off, r.target_off, r.copy_off = &self.out_off[0], &self.target_off[0], &self.copy_off[0]
+        r.itemsize = sizeof(floating)
         r.own = &self.own[0]
         r.mm = self.mm
         r.drop_key = self.drop_key
@@ -947,9 +1050,9 @@ cdef class Trainer:
             r.stage_stride = self.batch_size * self.stage_ld
         with nogil:
             if floating is double:
-                ran = fnn_team_run(self.threads, _team_member_d, &r)
+                ran = fnn_team_run(threads, _team_member_d, &r)
             else:
-                ran = fnn_team_run(self.threads, _team_member_f, &r)
+                ran = fnn_team_run(threads, _team_member_f, &r)
         # the first bad mini-batch any thread saw (every thread stops in the same mini-batch)
         for i in range(ran):
             if bad[2 * i] >= 0 and (self.bad_batch < 0 or bad[2 * i] < self.bad_batch):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core, _state
+from . import _team_pace
 from ._threads import blas_limit
 from ._vocabulary import history_settings
 from .costs import UserCost
@@ -157,6 +158,9 @@ class _TrainingRun:
         self.bar = _Progress(o.epochs, self.n_batches) if o.progress and o.epochs else None
         self.epoch_start = None  # TrainingState of the running epoch (rollback)
         self.chunk = min(self.n_batches, 16)  # mini-batches per compiled call, adapted to ~0.1 s
+        team = getattr(self.step, "threads", 1)
+        # the team or one thread, per chunk (fastnn/_team_pace.py)
+        self.pace = _team_pace.TeamPace(team) if team > 1 and _team_pace.ENABLED else None
 
     def epochs(self):
         return range(self.first, self.last + 1)
@@ -219,20 +223,30 @@ class _TrainingRun:
         """All mini-batches of one epoch, in compiled calls of `chunk` mini-batches, adapted to
         take about _CHUNK_SECONDS each (between them: the progress bar, Ctrl-C).
         Returns the summed training loss."""
-        step, n_batches, chunk = self.step, self.n_batches, self.chunk
+        step, n_batches, chunk, pace = self.step, self.n_batches, self.chunk, self.pace
         loss = 0.0
         done = 0
         while done < n_batches:
-            stop = min(n_batches, done + chunk)
-            tc = time.perf_counter()
-            loss += step.train(done, stop, self.eta, check_input)
+            if pace is None:
+                stop = min(n_batches, done + chunk)
+                tc = time.perf_counter()
+                loss += step.train(done, stop, self.eta, check_input)
+            else:  # a team: this chunk on the whole team or one thread (the same results)
+                threads, size = pace.plan(chunk)
+                stop = min(n_batches, done + size)
+                tc = time.perf_counter()
+                loss += step.train(done, stop, self.eta, check_input, threads=threads)
             if step.bad_batch >= 0:
                 self.reject_bad_batch(self.perm if self.shuffle else None, step.bad_batch)
             elapsed = time.perf_counter() - tc
             if self.bar is not None:
                 rows = min(stop * step.batch_size, self.n)
                 self.bar.update(stop - done, loss / rows if self.track_loss else None)
-            chunk = int(max(1, min(n_batches, (stop - done) * _CHUNK_SECONDS / max(elapsed, 1e-6))))
+            per_batch = elapsed / (stop - done)
+            if pace is not None:
+                pace.record(threads, stop - done, elapsed)
+                per_batch = pace.chunk_seconds_per_batch() or per_batch
+            chunk = int(max(1, min(n_batches, _CHUNK_SECONDS / max(per_batch, 1e-6 / (stop - done)))))
             done = stop
         self.chunk = chunk
         return loss

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core, _state, _threads
+from fastnn import _core, _state, _team_pace, _threads
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the team is POSIX threads")
 
@@ -43,6 +43,13 @@ OPTIONS = {
     "quadratic-linear": dict(cost="quadratic", output="linear", eta=0.05),
     "no-shuffle": dict(shuffle=False),
 }
+
+
+@pytest.fixture(autouse=True)
+def _whole_team(monkeypatch):
+    """The team itself on every chunk (not TeamPace's choice of the team or one thread per chunk),
+    unless a test turns TeamPace back on."""
+    monkeypatch.setattr(_team_pace, "ENABLED", False)
 
 
 def _train(sizes, T, dtype, batch=10, n=253, epochs=3, **options):
@@ -89,6 +96,50 @@ def test_a_deep_net(option, dtype):
     _same_for_every_T([64, 40, 30, 10], dtype, **OPTIONS[option])
 
 
+@pytest.mark.parametrize("option", ["plain", "momentum", "dropout-momentum-l2"])
+def test_chunks_alternating_between_the_team_and_one_thread_give_the_same_bits(monkeypatch, option):
+    # TeamPace probing the other setting every other chunk, chunks of a few mini-batches
+    monkeypatch.setattr(_team_pace, "ENABLED", True)
+    monkeypatch.setattr(_team_pace, "FIRST_INTERVAL", 1)
+    monkeypatch.setattr(_team_pace, "MAX_INTERVAL", 1)
+    monkeypatch.setattr(_team_pace, "PROBE_SHARE", 0.5)
+    monkeypatch.setattr(fastnn._training, "_CHUNK_SECONDS", 1e-5)
+    calls = []
+    real = _team_pace.TeamPace.record
+    monkeypatch.setattr(_team_pace.TeamPace, "record", lambda self, t, b, s: (calls.append(t), real(self, t, b, s)))
+    _same_for_every_T([64, 30, 10], np.float64, **OPTIONS[option])
+    assert 1 in calls and 2 in calls and 3 in calls  # both settings ran, for T = 2 and 3
+
+
+def test_team_pace_runs_the_faster_setting_and_probes_the_other():
+    pace = _team_pace.TeamPace(2)
+    assert pace.plan(100) == (1, 10)  # first: measure one thread with a short chunk
+    pace.record(1, 10, 10 * 40e-6)
+    assert pace.plan(100) == (2, 100)
+    pace.record(2, 100, 100 * 25e-6)  # the team is faster: keep it
+    for _ in range(_team_pace.FIRST_INTERVAL - 1):
+        assert pace.plan(100) == (2, 100)
+        pace.record(2, 100, 100 * 25e-6)
+    assert pace.plan(100) == (1, 10)  # a probe of one thread after FIRST_INTERVAL chunks
+    pace.record(1, 10, 10 * 40e-6)  # still slower: the next probe waits twice as long
+    assert pace.interval == 2 * _team_pace.FIRST_INTERVAL and pace.current == 2
+    pace.record(2, 100, 100 * 200e-6)  # the team became slower than one thread was (a busy core)
+    assert pace.plan(100) == (1, 10)  # so one thread is probed at once
+    pace.record(1, 10, 10 * 41e-6)
+    assert pace.current == 1 and pace.plan(100) == (1, 100)  # and runs from now on
+    assert _team_pace.TeamPace(1).plan(7) == (1, 7)
+
+
+def test_train_refuses_more_threads_than_the_team():
+    net = fastnn.Network([64, 30, 10], seed=0)
+    lay = _state.layout(net)
+    tr = _core.Trainer(lay, _state.parameters(net), 10, n_threads=2)
+    X, y = _data(20, 64, 10, np.float64)
+    tr.begin(X, _core.Targets(lay, y.astype(np.intp), None, 20))
+    with pytest.raises(ValueError, match="threads"):
+        tr.train(0, 2, 0.5, threads=3)
+
+
 def test_the_team_is_used_and_clamped():
     def threads(sizes, batch, T):
         net = fastnn.Network(sizes, seed=0)
@@ -98,7 +149,9 @@ def test_the_team_is_used_and_clamped():
         pytest.skip("the own kernels do not train here (BLAS path): one thread")
     assert threads([64, 30, 10], 10, 2) == 2
     assert threads([64, 30, 10], 10, 3) == 3
-    assert threads([64, 30, 10], 10, 100) == 8  # 30 neurons: 8 blocks of 4
+    # one thread per row block of the kernels (3 neurons on AVX2, 4 on AVX-512): 30 neurons
+    assert _core.row_block() in (3, 4)
+    assert threads([64, 30, 10], 10, 100) == -(-30 // _core.row_block())
     assert threads([64, 10], 10, 4) == 1  # no hidden layer
     assert threads([64, 30, 10], 10, 1) == 1
     assert _core.useful_threads([784, 800, 10], 100, 4) == 1  # 784 x 800 at 100 rows: BLAS
@@ -119,10 +172,12 @@ def test_dropout_masks_do_not_depend_on_the_thread_count_and_change_per_epoch(se
 
 
 # ---- a bad batch stops every thread -----------------------------------------------------------
+@pytest.mark.parametrize("bad", [12, 13])
 @pytest.mark.parametrize("T", [1, 2, 3])
-def test_a_nan_batch_stops_the_team_before_it_changes_anything(T):
+def test_a_nan_batch_stops_the_team_before_it_changes_anything(T, bad):
+    # an even and an odd number of mini-batches done: a team's output layer ends in either copy
     X, y = _data(200, 64, 10, np.float64)
-    X[137, 5] = np.nan  # mini-batch 13 of the first epoch (shuffle=False)
+    X[bad * 10 + 7, 5] = np.nan  # mini-batch `bad` of the first epoch (shuffle=False)
     net = fastnn.Network([64, 30, 10], seed=0)
     before = _state.parameters(net).copy()
     with pytest.raises(ValueError, match=r"NaN|inf|finite"):
@@ -135,7 +190,7 @@ def test_a_nan_batch_stops_the_team_before_it_changes_anything(T):
         tr = _core.Trainer(lay, p, 10, n_threads=threads)
         tr.begin(X, _core.Targets(lay, y.astype(np.intp), None, 200))
         tr.train(0, 20, 0.5, check_input=True)
-        assert tr.bad_batch == 13 and tr.bad_index == -1
+        assert tr.bad_batch == bad and tr.bad_index == -1
     assert params[0].tobytes() == params[1].tobytes()
 
 

@@ -1,0 +1,68 @@
+"""How many of a training's team threads run each chunk of mini-batches (``n_threads`` > 1).
+
+A team of T threads meets at a barrier every mini-batch (every 20-300 µs on the chapter's shapes),
+so it speeds one training up only while its threads have cores to themselves. When another
+process takes one of those cores, a thread waits at each barrier for a partner that is not
+running, and the team runs several times *slower* than one thread (measured: 0.15-0.5x of one
+thread with a compiler on the second core of a 2-core machine; bench/results/threads.md).
+
+Results do not depend on the number of threads (bit-identical for any T), so that number is free
+to change between two chunks of mini-batches. :class:`TeamPace` measures the seconds per
+mini-batch of the whole team and of one thread, runs the faster, and re-measures the other one
+with a short chunk now and then: after ``FIRST_INTERVAL`` chunks, then twice as many each time it
+loses again (up to ``MAX_INTERVAL``), and at once when the chosen setting becomes slower than the
+other was. A probe costs at most ``PROBE_SHARE`` of a chunk (~10 ms), so on free cores the team
+keeps ≥ 99 % of its speed, and on a busy machine ``n_threads=2`` costs little more than
+``n_threads=1``.
+"""
+
+from __future__ import annotations
+
+ENABLED = True  # False: every chunk on the whole team (tests of the team itself, benchmarks of it)
+PROBE_SHARE = 0.1  # a probe chunk: this share of a chunk's mini-batches (at least one)
+FIRST_INTERVAL = 4  # chunks of the chosen setting between two probes of the other
+MAX_INTERVAL = 64
+SLOWER = 1.25  # the chosen setting this much slower than the other's last rate: probe at once
+
+
+class TeamPace:
+    """The thread count of each chunk of one training run on a team of `team` threads."""
+
+    def __init__(self, team: int):
+        self.team = int(team)
+        self.current = self.team
+        self.seconds_per_batch: dict[int, float] = {}
+        self.interval = FIRST_INTERVAL
+        self.since_probe = 0
+
+    def _other(self) -> int:
+        return 1 if self.current == self.team else self.team
+
+    def plan(self, chunk: int) -> tuple[int, int]:
+        """(threads, mini-batches) for the next chunk, `chunk` being a normal chunk's size."""
+        other = self._other()
+        if self.team > 1 and (other not in self.seconds_per_batch or self.since_probe >= self.interval):
+            return other, max(1, int(chunk * PROBE_SHARE))
+        return self.current, chunk
+
+    def record(self, threads: int, batches: int, seconds: float) -> None:
+        """What the chunk planned by :meth:`plan` took."""
+        per = seconds / max(batches, 1)
+        self.seconds_per_batch[threads] = per
+        if threads == self.current:
+            self.since_probe += 1
+            other = self.seconds_per_batch.get(self._other())
+            if other is not None and per > SLOWER * other:
+                self.since_probe = max(self.since_probe, self.interval)
+            return
+        self.since_probe = 0
+        if self.current not in self.seconds_per_batch:  # (the first probe: nothing to compare yet)
+            return
+        if per < self.seconds_per_batch[self.current]:
+            self.current, self.interval = threads, FIRST_INTERVAL
+        else:
+            self.interval = min(MAX_INTERVAL, 2 * self.interval)
+
+    def chunk_seconds_per_batch(self) -> float | None:
+        """Seconds per mini-batch of the chosen setting (sizes the next chunk), if measured."""
+        return self.seconds_per_batch.get(self.current)
