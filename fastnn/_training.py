@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core, _state
-from . import _team_pace
+from . import _core, _state, _team_pace
 from ._threads import blas_limit
 from ._vocabulary import history_settings
 from .costs import UserCost

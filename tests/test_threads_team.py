@@ -106,7 +106,12 @@ def test_chunks_alternating_between_the_team_and_one_thread_give_the_same_bits(m
     monkeypatch.setattr(fastnn._training, "_CHUNK_SECONDS", 1e-5)
     calls = []
     real = _team_pace.TeamPace.record
-    monkeypatch.setattr(_team_pace.TeamPace, "record", lambda self, t, b, s: (calls.append(t), real(self, t, b, s)))
+
+    def record(self, threads, batches, seconds):
+        calls.append(threads)
+        real(self, threads, batches, seconds)
+
+    monkeypatch.setattr(_team_pace.TeamPace, "record", record)
     _same_for_every_T([64, 30, 10], np.float64, **OPTIONS[option])
     assert 1 in calls and 2 in calls and 3 in calls  # both settings ran, for T = 2 and 3
 
