@@ -9,7 +9,9 @@ the current numpy/scipy OpenBLAS; the script prints which kernel it ends up with
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/compare.py [--quick] [--markdown]
 
 Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,...`` (``all`` by default; also
-``inference``), ``--repeats N`` (rounds, default 5), ``--threads N`` (BLAS threads, default 1), ``--markdown``
+``inference``: 10,000 MNIST test rows, ~19 % nonzero, and ``inference-dense``: 10,000 rows of ``rng.random``,
+all nonzero: fastnn's first layer skips zero inputs, so the two differ), ``--repeats N`` (rounds, default 5),
+``--threads N`` (BLAS threads, default 1), ``--markdown``
 (also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there),
 ``--sub-rounds N`` (back-to-back epochs of the fast implementations per round, default 3), ``--impls`` (subset
 of fastnn,fastnn-offset,fastnn-blas,bound,ideal,jax,jax-threads,reference,book,torch,sklearn), ``--n-train N``
@@ -109,8 +111,9 @@ BOOK_MAX_HIDDEN = 100
 # cases
 # ----------------------------------------------------------------------------------------------------------
 class Case:
-    def __init__(self, hidden, mb, dtype, cost="cross-entropy", inference=False):
+    def __init__(self, hidden, mb, dtype, cost="cross-entropy", inference=False, rows=""):
         self.inference = inference
+        self.rows = rows  # inference: "" (the data's test rows) or "dense" (synthetic, all nonzero)
         self.sizes = (784, hidden, 10)
         self.hidden = hidden
         self.mb = mb
@@ -126,7 +129,7 @@ class Case:
     def label(self):
         dt = "f64" if self.dtype == np.float64 else "f32"
         if self.inference:
-            return f"[784,{self.hidden},10] {self.mb:,} rows {dt}"
+            return f"[784,{self.hidden},10] {self.mb:,} {self.rows + ' ' if self.rows else ''}rows {dt}"
         return f"[784,{self.hidden},10] mb {self.mb} {dt}"
 
 
@@ -769,11 +772,15 @@ def run_case(case, data, impls, repeats, threads, log, fast_reps=3):
     }
 
 
-def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
+def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS, dense=False):
+    """dense: rows of rng.random (all nonzero) instead of the data's test rows (MNIST: ~19 % nonzero)."""
     from_fastnn = None
     compile_s = {}
     sizes = (784, 100, 10)
-    X = np.ascontiguousarray(data_test[0][:N_INFERENCE], dtype=dtype)
+    if dense:
+        X = np.random.default_rng(5).random((N_INFERENCE, sizes[0])).astype(dtype)
+    else:
+        X = np.ascontiguousarray(data_test[0][:N_INFERENCE], dtype=dtype)
     W, b = initial_params(sizes)
     fns, notes = {}, {}
     try:
@@ -842,7 +849,7 @@ def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
         try:
             w = JaxWorker(mode)
             jax_workers.append(w)
-            xf = _jax_file(("xi", np.dtype(dtype).name), lambda p: np.save(p, X))
+            xf = _jax_file(("xi-dense" if dense else "xi", np.dtype(dtype).name), lambda p: np.save(p, X))
             compile_s[who] = w.call(
                 "infer_setup", x=xf, params=_params_file(sizes), dtype=np.dtype(dtype).name
             )["compile_s"]
@@ -876,7 +883,7 @@ def run_inference(data_test, dtype, repeats, threads, log, impls=ALL_IMPLS):
         log(f"  inference: max |fastnn − ideal| = {err:.2e}")
     for w in jax_workers:
         w.close()
-    case = Case(100, N_INFERENCE, dtype, inference=True)
+    case = Case(100, N_INFERENCE, dtype, inference=True, rows="dense" if dense else "")
     res = {k: statistics.median(v) for k, v in times.items()}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
     extra = {
@@ -1179,7 +1186,7 @@ def tables(results, impls, markdown):
             + [f"{i} / fastnn" for i in jp]
         )
         rows = [
-            [("f64" if r["case"].dtype == np.float64 else "f32")]
+            [("f64" if r["case"].dtype == np.float64 else "f32") + (", dense rows" if r["case"].rows else "")]
             + [fmt_s(r["median"].get(i)) for i in ip]
             + [fmt_r(fastnn_over_bound(r))]
             + [fmt_r(over_fastnn(r, i)) for i in jp]
@@ -1262,7 +1269,9 @@ def main(argv=None):
     ap.add_argument(
         "--cases",
         default="all",
-        help="comma-separated case ids (" + ", ".join(c.id for c in DEFAULT_CASES) + ", inference) or 'all'",
+        help="comma-separated case ids ("
+        + ", ".join(c.id for c in DEFAULT_CASES)
+        + ", inference, inference-dense) or 'all'",
     )
     ap.add_argument(
         "--repeats",
@@ -1310,12 +1319,12 @@ def main(argv=None):
     wanted = (
         [c.strip() for c in args.cases.split(",")]
         if args.cases != "all"
-        else [c.id for c in DEFAULT_CASES] + ["inference"]
+        else [c.id for c in DEFAULT_CASES] + ["inference", "inference-dense"]
     )
     by_id = {c.id: c for c in DEFAULT_CASES}
-    bad = [w for w in wanted if w not in by_id and w != "inference"]
+    bad = [w for w in wanted if w not in by_id and w not in ("inference", "inference-dense")]
     if bad:
-        ap.error(f"unknown --cases {bad}; choose from {list(by_id)} or inference")
+        ap.error(f"unknown --cases {bad}; choose from {list(by_id)}, inference or inference-dense")
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -1342,17 +1351,21 @@ def main(argv=None):
         log(f"data: {src}")
         results = []
         for cid in wanted:
-            if cid == "inference":
+            if cid in ("inference", "inference-dense"):
                 continue
             case = by_id[cid]
             log(f"case {case.label} ...")
             results.append(
                 run_case(case, ((Xtr, ytr), (Xva, yva)), impls, repeats, args.threads, log, args.sub_rounds)
             )
-        if "inference" in wanted:
+        for cid in ("inference", "inference-dense"):
+            if cid not in wanted:
+                continue
             for dt in (np.float64, np.float32):
-                log(f"inference {np.dtype(dt).name} ...")
-                results.append(run_inference((Xte, yte), dt, repeats, args.threads, log, impls))
+                log(f"{cid} {np.dtype(dt).name} ...")
+                results.append(
+                    run_inference((Xte, yte), dt, repeats, args.threads, log, impls, dense=cid != "inference")
+                )
         load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
 
     header = [

@@ -25,7 +25,7 @@ from pathlib import Path
 
 _CASE = re.compile(r"^case (.+) \.\.\.$")
 _ROUND = re.compile(r"^\s+round \d+: fastnn ([0-9.]+)")
-_INFERENCE = re.compile(r"^(f64|f32)\s+([0-9.]+)( ms| s)?\s")
+_INFERENCE = re.compile(r"^(f64|f32)(, dense rows)?\s+([0-9.]+)( ms| s)?\s")
 
 
 def parse(text: str) -> dict[str, list[float]]:
@@ -38,8 +38,8 @@ def parse(text: str) -> dict[str, list[float]]:
         elif case and (m := _ROUND.match(line)):
             times.setdefault(case, []).append(float(m.group(1)))
         elif m := _INFERENCE.match(line):
-            value = float(m.group(2)) / (1000.0 if m.group(3) == " ms" else 1.0)
-            times.setdefault("inference " + m.group(1), []).append(value)
+            value = float(m.group(3)) / (1000.0 if m.group(4) == " ms" else 1.0)
+            times.setdefault("inference " + m.group(1) + (" dense" if m.group(2) else ""), []).append(value)
     return times
 
 

@@ -13,6 +13,7 @@ _Floats = npt.NDArray[np.floating[Any]]
 _Intps = npt.NDArray[np.intp]
 
 EVAL_BLOCK: int
+SPARSE_BELOW: float
 ACTIVATIONS: dict[str, int]
 COSTS: dict[str, int]
 REGULARIZATIONS: dict[str | None, int]
@@ -103,6 +104,8 @@ def evaluate(
     want_correct: bool = False,
     block: int = ...,
     raw: bool = False,
+    check: str | None = None,
+    sparse_below: float = ...,
 ) -> tuple[float, int]: ...
 def all_finite_array(x: _Floats) -> bool: ...
 def kernel_activate(z: _Floats, b: _Floats, act: str) -> _Floats: ...

@@ -3,7 +3,8 @@
 
 Everything here runs without the GIL. A training layer's products run on fastnn's own fused kernels
 (``csrc/mm_*.c``) or on BLAS (``scipy.linalg.cython_blas``), chosen per layer by the mini-batch size and
-the layer's size (``uses_own_kernels``, "Kernel choice" below); inference always uses BLAS. The
+the layer's size (``uses_own_kernels``, "Kernel choice" below); inference uses BLAS, but for a first layer
+over mostly-zero inputs (``csrc/sparse_in.c``, "Inference" below). The
 elementwise work is done by the C kernels in ``csrc/``.
 
 Storage conventions (shared with ``fastnn.network``):
@@ -141,7 +142,8 @@ EVAL_BLOCK = 1024
 #   BLAS otherwise, and always on the portable "generic" path (arm64, or x86 without AVX2), where
 #   the vendor BLAS has the better kernels. The choice is per layer: [784,800,10] at mini-batch 32
 #   runs its first layer (627,200 weights) on BLAS and its output layer on the own kernels.
-#   Inference (many rows per block) always uses BLAS. "own" uses them for every training layer,
+#   Inference (many rows per block) uses BLAS (or, for sparse inputs, the first layer of
+#   csrc/sparse_in.c: see "Inference"). "own" uses them for every training layer,
 #   "blas" never. On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes
 #   BLAS above OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W
 #   outgrows L2 (Zen 3: 512 kB). The measurements behind the thresholds: DESIGN.md and
@@ -1120,12 +1122,65 @@ class MaskStream:
 # Inference
 # ---------------------------------------------------------------------------------------------
 
+# The first layer's product skipping the input's zeros (csrc/sparse_in.h; issue #29).
+cdef extern from "sparse_in.h" nogil:
+    Py_ssize_t fnn_scan_input_d(const double *x, Py_ssize_t m, Py_ssize_t n)
+    Py_ssize_t fnn_scan_input_f(const float *x, Py_ssize_t m, Py_ssize_t n)
+    Py_ssize_t fnn_sparse_work_d(Py_ssize_t n_in, Py_ssize_t n_out)
+    Py_ssize_t fnn_sparse_work_f(Py_ssize_t n_in, Py_ssize_t n_out)
+    void fnn_sparse_pack_d(double *work, const double *w, const double *b, Py_ssize_t n_out,
+                           Py_ssize_t n_in)
+    void fnn_sparse_pack_f(float *work, const float *w, const float *b, Py_ssize_t n_out,
+                           Py_ssize_t n_in)
+    Py_ssize_t fnn_sparse_forward_d(double *z, Py_ssize_t ldz, const double *x, Py_ssize_t m,
+                                    Py_ssize_t n_in, Py_ssize_t n_out, double *work, double below,
+                                    Py_ssize_t *bad_row)
+    Py_ssize_t fnn_sparse_forward_f(float *z, Py_ssize_t ldz, const float *x, Py_ssize_t m,
+                                    Py_ssize_t n_in, Py_ssize_t n_out, float *work, double below,
+                                    Py_ssize_t *bad_row)
+
+
+cdef inline Py_ssize_t scan_input(const floating *x, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return fnn_scan_input_d(x, m, n)
+    else:
+        return fnn_scan_input_f(x, m, n)
+
+
+cdef inline void sparse_pack(floating *work, const floating *w, const floating *b, Py_ssize_t n_out,
+                             Py_ssize_t n_in) noexcept nogil:
+    if floating is double:
+        fnn_sparse_pack_d(work, w, b, n_out, n_in)
+    else:
+        fnn_sparse_pack_f(work, w, b, n_out, n_in)
+
+
+cdef inline Py_ssize_t sparse_forward(floating *z, Py_ssize_t ldz, const floating *x, Py_ssize_t m,
+                                      Py_ssize_t n_in, Py_ssize_t n_out, floating *work, double below,
+                                      Py_ssize_t *bad_row) noexcept nogil:
+    if floating is double:
+        return fnn_sparse_forward_d(z, ldz, x, m, n_in, n_out, work, below, bad_row)
+    else:
+        return fnn_sparse_forward_f(z, ldz, x, m, n_in, n_out, work, below, bad_row)
+
+
+# A row block whose fraction of nonzero inputs is below this takes the sparse first-layer product
+# (measured on this host: see DESIGN.md, "Inference"); denser blocks take the gemm.
+SPARSE_BELOW = 0.45
+
+
 def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
-             bint want_correct=False, Py_ssize_t block=EVAL_BLOCK, bint raw=False):
+             bint want_correct=False, Py_ssize_t block=EVAL_BLOCK, bint raw=False, str check=None,
+             double sparse_below=SPARSE_BELOW):
     """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
     activations into `out` (n, sizes[-1]) when given (raw=True: the output layer's weighted
     inputs z instead). Costs are computed from z (exact, finite); "correct" is the argmax of z
-    (one output: z >= 0) against the label or the argmax of the target row (one output: y >= 0.5)."""
+    (one output: z >= 0) against the label or the argmax of the target row (one output: y >= 0.5).
+
+    Each block's first-layer product skips X's zeros when fewer than `sparse_below` of its values
+    are nonzero (0: never; the same values up to rounding), counted in one pass over the block that
+    also checks X when `check` names it: ValueError "<check>: contains NaN or infinity (first at
+    row r)" at the first such row (the message of `_network_data.check_finite`)."""
     _check_array(params, "params", layout.dtype, layout.n_params, -1)
     _check_array(X, "X", layout.dtype, -1, layout.sizes[0])
     cdef Py_ssize_t n = X.shape[0]
@@ -1140,19 +1195,35 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
     if block < 1:
         raise ValueError("block: expected >= 1")
     if layout.dtype == np.float64:
-        return _evaluate[double](layout, params, X, y, out, want_cost, want_correct, block, raw)
-    return _evaluate[float](layout, params, X, y, out, want_cost, want_correct, block, raw)
+        total, correct, bad_row = _evaluate[double](layout, params, X, y, out, want_cost, want_correct,
+                                                    block, raw, check is not None, sparse_below)
+    else:
+        total, correct, bad_row = _evaluate[float](layout, params, X, y, out, want_cost, want_correct,
+                                                   block, raw, check is not None, sparse_below)
+    if bad_row >= 0:
+        raise ValueError(f"{check}: contains NaN or infinity (first at row {bad_row})")
+    return total, correct
 
 
 cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X, Targets y, object out,
-                     bint want_cost, bint want_correct, Py_ssize_t block, bint raw):
+                     bint want_cost, bint want_correct, Py_ssize_t block, bint raw, bint check,
+                     double sparse_below):
     cdef int L = lay.n_layers, l
     cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], r0, m, n_in, n_out
     cdef Py_ssize_t widest = 1
     for l in range(1, L):
         widest = max(widest, lay.sizes[l])
     block = min(block, max(n, 1))
-    work_arr = np.empty(2 * block * widest + block * K, dtype=lay.dtype)
+    # The sparse first layer needs a finite W (0 · inf would be a NaN the gemm keeps); its work
+    # buffer (the packed bias and Wᵀ, a group's row lists and sums) rides on work_arr.
+    cdef Py_ssize_t n0 = lay.sizes[0], n1 = lay.sizes[1], bad_row = -1, bad, done
+    cdef bint sparse_ok = (n > 0 and sparse_below > 0
+                           and all_finite(&P[0] + lay.w_off[0], n0 * n1))
+    cdef Py_ssize_t sparse_at = 2 * block * widest + block * K
+    cdef Py_ssize_t sparse_len = 0
+    if sparse_ok:
+        sparse_len = fnn_sparse_work_d(n0, n1) if floating is double else fnn_sparse_work_f(n0, n1)
+    work_arr = np.empty(sparse_at + sparse_len, dtype=lay.dtype)
     cdef floating[::1] work = work_arr
     cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
     cdef bint use_labels = y is not None and y.kind == "labels"
@@ -1167,7 +1238,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     cdef floating *a
     cdef floating *z_out
     if n == 0:
-        return 0.0, 0
+        return 0.0, 0, -1
     bufs[0] = &work[0]
     bufs[1] = &work[block * widest]
     with nogil:
@@ -1175,7 +1246,31 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
         while r0 < n:
             m = min(block, n - r0)
             a_in = &X[r0, 0]
-            for l in range(L - 1):
+            # Layer 0 (hidden or output): z = a Wᵀ + b over X's nonzeros while the groups of rows
+            # are sparse, checking them for NaN/inf in the same pass; the gemm for the rest.
+            a = bufs[0] if L > 1 else (&out_v[r0, 0] if has_out else &work[2 * block * widest])
+            done = 0
+            if sparse_ok:
+                if r0 == 0:
+                    sparse_pack(&work[sparse_at], &P[0] + lay.w_off[0], &P[0] + lay.b_off[0], n1, n0)
+                done = sparse_forward(a, n1, a_in, m, n0, n1, &work[sparse_at], sparse_below, &bad)
+                if bad >= 0 and check:
+                    bad_row = r0 + bad
+                    break
+            if done < m:
+                if check:
+                    bad = scan_input(a_in + done * n0, m - done, n0)
+                    if bad >= 0:
+                        bad_row = r0 + done + bad
+                        break
+                forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
+                                a + done * n1)
+                activate(a + done * n1, &P[0] + lay.b_off[0], m - done, n1,
+                         lay.hidden_act if L > 1 else FNN_LINEAR)
+            if done > 0 and L > 1:
+                activate(a, <floating*>NULL, done, n1, lay.hidden_act)
+            a_in = a
+            for l in range(1, L - 1):
                 n_in = lay.sizes[l]
                 n_out = lay.sizes[l + 1]
                 a = bufs[l % 2]
@@ -1184,8 +1279,9 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
                 a_in = a
             # Output layer: z^L = a^{L-1} W^Lᵀ + b^L, kept as z for exact costs and argmax.
             z_out = &out_v[r0, 0] if has_out else &work[2 * block * widest]
-            forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out)
-            activate(z_out, &P[0] + lay.b_off[L - 1], m, K, FNN_LINEAR)
+            if L > 1:
+                forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out)
+                activate(z_out, &P[0] + lay.b_off[L - 1], m, K, FNN_LINEAR)
             if want_cost:
                 total += cost_z(z_out, &labels[r0] if use_labels else NULL,
                                 &T[r0, 0] if use_targets else NULL, m, K, lay.output_act, lay.cost)
@@ -1198,7 +1294,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
             if has_out and not raw:
                 activate(z_out, <floating*>NULL, m, K, lay.output_act)
             r0 += m
-    return total, correct
+    return total, correct, bad_row
 
 
 # ---------------------------------------------------------------------------------------------

@@ -301,8 +301,8 @@ class Network:
         labels, targets = to_y(y, f"{name} y", len(X), self.sizes[-1], self.dtype, self.cost, self.output)
         return X, _core.Targets(self._layout, labels, targets, len(X))
 
-    def _features(self, X, name="X") -> np.ndarray:
-        return to_features(X, name, self.sizes[0], self.dtype)
+    def _features(self, X, name="X", check=True) -> np.ndarray:
+        return to_features(X, name, self.sizes[0], self.dtype, check)
 
     # ---- inference ---------------------------------------------------------------------------
     #: The training's threads (unless SGD's n_threads says otherwise). None means one. Inference
@@ -319,12 +319,19 @@ class Network:
         # checked on assignment (1..1024), so a bad value never reaches the BLAS thread policy
         self._n_threads = None if value is None else _check_threads(value, "n_threads")
 
-    def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False):
+    def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None):
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):
             return self._evaluate_user_cost(X, t, out, want_cost, want_correct)
-        with _blas_limit(1):
+        with _blas_limit(1):  # check: X's name, when the core is to check X for NaN/inf (see predict)
             return _core.evaluate(
-                self._layout, self._params, X, t, out=out, want_cost=want_cost, want_correct=want_correct
+                self._layout,
+                self._params,
+                X,
+                t,
+                out=out,
+                want_cost=want_cost,
+                want_correct=want_correct,
+                check=check,
             )
 
     def _evaluate_user_cost(self, X, t, out, want_cost, want_correct):
@@ -373,9 +380,9 @@ class Network:
         """
         if self.sizes[0] > 1 and _shape(X) == (self.sizes[0], 1):
             return self.feedforward(np.reshape(X, (1, -1))).reshape(-1, 1)
-        X = self._features(X)
+        X = self._features(X, check=False)  # checked for NaN/inf by the core, block by block
         out = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
-        self._evaluate(X, out=out)
+        self._evaluate(X, out=out, check="X")
         return out
 
     def predict(self, X: ArrayLike) -> IntArray:
@@ -394,10 +401,12 @@ class Network:
         ndarray of shape (n,)
             Predicted class indices.
         """
-        X = self._features(X)
+        # X is checked for NaN/inf by the core in the pass that measures its density (one pass
+        # over X, not two), with the message of to_features' check
+        X = self._features(X, check=False)
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
         with _blas_limit(1):
-            _core.evaluate(self._layout, self._params, X, out=z, raw=True)
+            _core.evaluate(self._layout, self._params, X, out=z, raw=True, check="X")
         _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
 

@@ -147,12 +147,14 @@ def test_compare_builds_reads_compare_output():
 inference, 10,000 rows, [784,100,10]   fastnn    bound    ideal  reference  fastnn / bound
 f64                                   56.6 ms  48.5 ms  55.1 ms    59.9 ms           1.20×
 f32                                    0.101  77.0 ms  98.7 ms    95.7 ms           1.31×
+f64, dense rows                       47.5 ms  48.5 ms  55.1 ms    59.9 ms           0.98×
 | f64 | 56.6 ms | 48.5 ms |
 """
     assert module.parse(text) == {
         "[784,30,10] mb 10 f64": [0.044, 0.043],
         "inference f64": [pytest.approx(0.0566)],
         "inference f32": [0.101],
+        "inference f64 dense": [pytest.approx(0.0475)],
     }
 
 
