@@ -7,6 +7,7 @@ reference and against the gemm path (``sparse_below=0``) on random shapes and de
 through the public APIs (feedforward, predict, accuracy, total_cost) and the core's evaluate.
 """
 
+import ctypes
 import pathlib
 import platform
 import re
@@ -209,3 +210,54 @@ def test_the_widest_product_loop_keeps_13_accumulators_in_registers(tmp_path):
             run = run + 1 if fma else 0
             best = max(best, run)
         assert best >= 13, f"{op}: longest run of FMAs with a memory operand {best}"
+
+
+@pytest.mark.slow  # compiles csrc/sparse_in.c
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and platform.machine() == "x86_64" and shutil.which("gcc")),
+    reason="gcc on x86-64 Linux",
+)
+@pytest.mark.skipif(not (CSRC / "sparse_in.c").exists(), reason="the C sources (a source checkout)")
+@pytest.mark.parametrize("arch", ["x86-64", "x86-64-v3"])  # baseline SSE2 (old CPUs' clone), AVX2
+def test_the_kernels_built_for_one_level_match_numpy(arch, tmp_path):
+    """The extension runs the clone of this CPU's level; the baseline one (and, with n_in a
+    multiple of 8, the AVX2 lists) is checked here from a build of that level alone, through ctypes."""
+    lib_path = tmp_path / "sparse_in.so"
+    gcc = subprocess.run(
+        ["gcc", "-O3", "-fno-math-errno", f"-march={arch}", "-DFASTNN_NO_CLONES", "-shared", "-fPIC",
+         str(CSRC / "sparse_in.c"), "-o", str(lib_path)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert gcc.returncode == 0, gcc.stderr
+    lib = ctypes.CDLL(str(lib_path))
+    rng = np.random.default_rng(7)
+    for dtype, sfx in ((np.float64, "_d"), (np.float32, "_f")):
+        real = ctypes.POINTER(ctypes.c_double if dtype == np.float64 else ctypes.c_float)
+        work_n = getattr(lib, "fnn_sparse_work" + sfx)
+        work_n.restype = ctypes.c_ssize_t
+        work_n.argtypes = [ctypes.c_ssize_t, ctypes.c_ssize_t]
+        pack = getattr(lib, "fnn_sparse_pack" + sfx)
+        pack.argtypes = [real, real, real, ctypes.c_ssize_t, ctypes.c_ssize_t]
+        forward = getattr(lib, "fnn_sparse_forward" + sfx)
+        forward.restype = ctypes.c_ssize_t
+        size = ctypes.c_ssize_t
+        forward.argtypes = [real, size, real, size, size, size, real, ctypes.c_double, ctypes.POINTER(size)]
+        for n_in, n_out, m in ((784, 100, 70), (19, 7, 33), (64, 211, 40), (8, 1, 5), (50, 13, 64)):
+            X = _rows(rng, m, n_in, dtype)
+            W = rng.uniform(-1, 1, (n_out, n_in)).astype(dtype)
+            b = rng.uniform(-1, 1, n_out).astype(dtype)
+            work = np.empty(work_n(n_in, n_out), dtype=dtype)
+            z = np.full((m, n_out), np.nan, dtype=dtype)
+            bad = ctypes.c_ssize_t(0)
+            ptr = lambda a, real=real: a.ctypes.data_as(real)  # noqa: E731
+            pack(ptr(work), ptr(W), ptr(b), n_out, n_in)
+            done = forward(ptr(z), n_out, ptr(X), m, n_in, n_out, ptr(work), 2.0, ctypes.byref(bad))
+            assert (done, bad.value) == (m, -1)
+            want = X.astype(np.float64) @ W.T.astype(np.float64) + b
+            np.testing.assert_allclose(
+                z, want, *TOL[dtype], err_msg=f"{arch} {dtype.__name__} {n_in}x{n_out}"
+            )
+            X[m // 2, n_in - 1] = np.inf  # the pass that lists the nonzeros finds it
+            done = forward(ptr(z), n_out, ptr(X), m, n_in, n_out, ptr(work), 2.0, ctypes.byref(bad))
+            assert bad.value == m // 2 and done == m // 2 // 32 * 32
