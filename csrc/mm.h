@@ -90,6 +90,20 @@ static inline void fnn_pf_heads(const fnn_prefetch *pf, int lines) {
 #endif
 }
 
+/* Every 64-byte line of [p, p + bytes) towards L1, at once: what a team's thread reads right after a
+ * barrier and another thread wrote just before it (the hidden layer's activations), so the lines
+ * come over from the other core in parallel rather than one miss at a time as the kernel reaches
+ * them. */
+static inline void fnn_pf_block(const void *p, ptrdiff_t bytes) {
+#if defined(__GNUC__)
+    const char *c = (const char *)((uintptr_t)p & ~(uintptr_t)63);
+    for (; c < (const char *)p + bytes; c += 64) __builtin_prefetch(c, 0, 3);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 #define FNN_MM_DECLARE_TYPES(REAL, SFX)                                                           \
     typedef void (*fnn_mm_forward##SFX##_t)(REAL *z, ptrdiff_t ldz, const REAL *a, ptrdiff_t lda, \
                                             const ptrdiff_t *rows, ptrdiff_t m, const REAL *w,    \

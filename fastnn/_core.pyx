@@ -83,6 +83,7 @@ cdef extern from "mm.h" nogil:
         int row_block
     const fnn_mm_table *fnn_mm_select(const char *name)
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
+    void fnn_pf_block(const void *p, Py_ssize_t bytes)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
@@ -379,7 +380,7 @@ cdef struct Run:
     int reg
     bint track_loss, check_input, check_indices
     int L, hidden_act, output_act, cost
-    Py_ssize_t B, tmp_off, tmp_stride, grain, itemsize
+    Py_ssize_t B, tmp_off, tmp_stride, grain, itemsize, lab_stride
     const Py_ssize_t *sizes
     const Py_ssize_t *w_off
     const Py_ssize_t *b_off
@@ -493,8 +494,8 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     if perm != NULL:
         if r.labels != NULL:
             for i in range(m):
-                r.lab[tid * B + i] = r.labels[perm[r0 + i]]
-            b.batch_labels = r.lab + tid * B
+                r.lab[tid * r.lab_stride + i] = r.labels[perm[r0 + i]]
+            b.batch_labels = r.lab + tid * r.lab_stride
         else:
             gather_rows(work + r.target_off[tid], T_, perm + r0, m, K)
             b.batch_targets = work + r.target_off[tid]
@@ -586,6 +587,8 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
         if o1 <= o0:
             return
     dr.col0 += o0
+    if T > 1 and not hidden:
+        fnn_pf_block(a_in, m * n_in * sizeof(floating))  # (the other threads' neurons: see fnn_pf_block)
     if r.own[l]:
         # bias, activation and dropout fused into the kernel (per row block, in L1); layer 0 reads
         # X's rows in place through perm (or this thread's copy of them on 64-byte lines)
@@ -705,36 +708,45 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     return 0
 
 
+cdef inline int run_batch(Run *r, Batch *b, Py_ssize_t k, int tid, int T, fnn_team *team,
+                          const floating *X, double *loss) noexcept nogil:
+    """Mini-batch k on this thread (the barriers: see Run); nonzero: the team stopped."""
+    cdef int L = r.L, l, status = stage_begin(r, b, k, tid, T, X)
+    if status:
+        r.bad[2 * tid + (status == 1)] = k
+        fnn_team_stop(team)
+        return 1
+    for l in range(L):
+        if l > 0 and T > 1 and fnn_team_sync(team):
+            return 1
+        stage_forward(r, b, l, tid, T, X)
+    loss[0] += stage_output_delta(r, b, X)
+    for l in range(L - 1, -1, -1):
+        # BP2 of a hidden layer l > 0 reads every column of δ^{l+1}; layer 0's update reads only
+        # this thread's columns of δ¹ (its neurons), which it computed itself
+        if 0 < l < L - 1 and T > 1 and fnn_team_sync(team):
+            return 1
+        if stage_backward(r, b, l, tid, T, team, X):
+            return 1
+    return 0
+
+
 cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexcept nogil:
-    """One thread's walk over mini-batches [r.start, r.stop) (the barriers: see Run). Nothing
-    changes a parameter before the first barrier of a mini-batch, so a check that fails on any
-    thread stops the team before that mini-batch changes anything."""
-    cdef int T = fnn_team_size(team), L = r.L, l, status
+    """One thread's walk over mini-batches [r.start, r.stop). Nothing changes a parameter before
+    the first barrier of a mini-batch, so a check that fails on any thread stops the team before
+    that mini-batch changes anything. The loss is summed here and stored once (thread 0's): the
+    shared Run's lines are read by every thread every mini-batch."""
+    cdef int T = fnn_team_size(team)
     cdef Py_ssize_t k
-    cdef double loss
+    cdef double loss = 0.0
     cdef Batch b
     if T > 1 and tid > 0:
         copy_output_layer(r, tid)
     for k in range(r.start, r.stop):
-        status = stage_begin(r, &b, k, tid, T, X)
-        if status:
-            r.bad[2 * tid + (status == 1)] = k
-            fnn_team_stop(team)
-            return
-        for l in range(L):
-            if l > 0 and T > 1 and fnn_team_sync(team):
-                return
-            stage_forward(r, &b, l, tid, T, X)
-        loss = stage_output_delta(r, &b, X)
-        if tid == 0:
-            r.loss += loss
-        for l in range(L - 1, -1, -1):
-            # BP2 of a hidden layer l > 0 reads every column of δ^{l+1}; layer 0's update reads
-            # only this thread's columns of δ¹ (its neurons), which it computed itself
-            if 0 < l < L - 1 and T > 1 and fnn_team_sync(team):
-                return
-            if stage_backward(r, &b, l, tid, T, team, X):
-                return
+        if run_batch(r, &b, k, tid, T, team, X, &loss):
+            break
+    if tid == 0:
+        r.loss = loss
 
 
 cdef void _team_member_d(void *ctx, fnn_team *team, int tid) noexcept nogil:
@@ -806,7 +818,7 @@ cdef class Trainer:
     cdef bint track_loss
     cdef Py_ssize_t[:, ::1] act_off, delta_off, drop_off, mask_off   # [parity, layer] (Run)
     cdef Py_ssize_t[::1] hid_off, out_off, target_off, copy_off       # hid: per layer; others per thread
-    cdef Py_ssize_t tmp_off, tmp_stride
+    cdef Py_ssize_t tmp_off, tmp_stride, lab_stride
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
     cdef int L, hidden_act, output_act, cost
     cdef uint64_t rng[4]
@@ -888,7 +900,8 @@ cdef class Trainer:
         self.hid_off = hid_off
         self.out_off, self.target_off, self.copy_off = out_off, target_off, copy_off
         self.work = np.zeros(pos, dtype=layout.dtype)
-        self.label_buf = np.zeros(batch_size * T, dtype=np.intp)
+        self.lab_stride = (batch_size + 15) // 16 * 16  # per thread, on lines of its own
+        self.label_buf = np.zeros(self.lab_stride * T, dtype=np.intp)
         self.bad_buf = np.full(2 * self.threads, -1, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
         self.drop_key = 0
@@ -1030,7 +1043,8 @@ cdef class Trainer:
         r.reg = self.reg
         r.track_loss, r.check_input, r.check_indices = self.track_loss, check_input, _CHECK_INDICES
         r.L, r.hidden_act, r.output_act, r.cost = self.L, self.hidden_act, self.output_act, self.cost
-        r.B, r.tmp_off, r.tmp_stride = self.batch_size, self.tmp_off, self.tmp_stride
+        r.B, r.tmp_off, r.tmp_stride, r.lab_stride = (self.batch_size, self.tmp_off, self.tmp_stride,
+                                                      self.lab_stride)
         r.grain = _MM.row_block if _MM != NULL else 4
         r.sizes, r.w_off, r.b_off = &self.sizes[0], &self.w_off[0], &self.b_off[0]
         for i in range(2):
