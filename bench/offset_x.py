@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report
 from compare import load_data, offset_copy
 
 import fastnn
@@ -76,19 +76,8 @@ def main(argv=None):
     names = args.cases.split(",")[:1] if args.quick else args.cases.split(",")
     (Xtr, ytr), _, _, source = load_data(n, allow_synthetic=args.allow_synthetic)
     Xtr, ytr = Xtr[:n], ytr[:n]
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(
-        f"# bench/offset_x.py — {platform.node()}, {os.cpu_count()} CPUs "
-        f"(affinity {len(os.sched_getaffinity(0))}), fastnn {fastnn.__version__}, own kernels "
-        f"{_core.KERNELS['isa']}, {source}, {n} rows, {repeats} rounds"
-    )
-    say(f"load average at start: {os.getloadavg()}")
-    say()
+    report = Report("offset_x.py", source, n, repeats)
+    say = report.say
     say(
         "| case | dtype | T | aligned median / best s (CPU s) | staged / aligned: medians, bests, "
         "per-round (CPU medians, bests) | in place / aligned: medians, bests, per-round (CPU medians, "
@@ -119,10 +108,7 @@ def main(argv=None):
                     f"{ratios(wall, cpu, 'staged')} | {ratios(wall, cpu, 'in place')} | "
                     f"{os.getloadavg()[0]:.1f} |"
                 )
-    say()
-    say(f"load average at end: {os.getloadavg()}")
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.finish(args.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report
 from compare import load_data
 
 import fastnn
@@ -124,19 +124,8 @@ def main(argv=None):
         names = names[:2]
     (Xtr, ytr), _, _, source = load_data(n, allow_synthetic=args.allow_synthetic)
     Xtr, ytr = Xtr[:n], ytr[:n]
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(
-        f"# bench/threads.py — {platform.node()}, {os.cpu_count()} CPUs "
-        f"(affinity {len(os.sched_getaffinity(0))}), fastnn {fastnn.__version__}, own kernels "
-        f"{fastnn._core.KERNELS['isa']}, {source}, {n} rows, {repeats} rounds"
-    )
-    say(f"load average at start: {os.getloadavg()}")
-    say()
+    report = Report("threads.py", source, n, repeats)
+    say = report.say
     say(
         "| case | dtype | T=1 best / median s | T=2 best / median s | T=2 speed-up (median, best) | "
         "two concurrent T=1: rate vs one | offset X / aligned, T=1 | offset X / aligned, T=2 | "
@@ -175,10 +164,7 @@ def main(argv=None):
                 f"{med['2off'] / med['2']:.3f} | {chunk_cols} | "
                 f"{os.getloadavg()[0]:.1f} |"
             )
-    say()
-    say(f"load average at end: {os.getloadavg()}")
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.finish(args.out)
 
 
 if __name__ == "__main__":
