@@ -13,10 +13,13 @@ with a short chunk now and then: after ``FIRST_INTERVAL`` chunks, then twice as 
 loses again (up to ``MAX_INTERVAL``), and at once when the chosen setting becomes slower than the
 other was. A probe costs at most ``PROBE_SHARE`` of a chunk (~10 ms), so on free cores the team
 keeps ≥ 99 % of its speed, and on a busy machine ``n_threads=2`` costs little more than
-``n_threads=1``.
+``n_threads=1``. A run starts from the choice of the last run of the same shape if it ended less
+than ``REMEMBER_SECONDS`` ago (a loop of one-epoch ``SGD`` or ``partial_fit`` calls).
 """
 
 from __future__ import annotations
+
+import time
 
 ENABLED = True  # False: every chunk on the whole team (tests of the team itself, benchmarks of it)
 PROBE_SHARE = 0.1  # a probe chunk: this share of a chunk's mini-batches (at least one)
@@ -25,15 +28,40 @@ MAX_INTERVAL = 64
 SLOWER = 1.25  # the chosen setting this much slower than the other's last rate: probe at once
 
 
-class TeamPace:
-    """The thread count of each chunk of one training run on a team of `team` threads."""
+REMEMBER_SECONDS = 30.0  # a run starts from what a run of the same shape learnt this recently
 
-    def __init__(self, team: int):
+# (sizes, mini-batch size, dtype, team) -> (time.monotonic(), the state of the last such run's pace):
+# a loop of short SGD calls (partial_fit, one epoch per call) does not learn the machine again
+_recent: dict[tuple, tuple[float, dict]] = {}
+
+
+class TeamPace:
+    """The thread count of each chunk of one training run on a team of `team` threads; `key`
+    (the run's shape) lets a run start from the choice of a recent run of the same shape."""
+
+    def __init__(self, team: int, key: tuple | None = None):
         self.team = int(team)
         self.current = self.team
         self.seconds_per_batch: dict[int, float] = {}
         self.interval = FIRST_INTERVAL
         self.since_probe = 0
+        self.key = None if key is None else (*key, self.team)
+        last = _recent.get(self.key) if self.key is not None else None
+        if last is not None and time.monotonic() - last[0] < REMEMBER_SECONDS:
+            state = last[1]
+            self.current, self.interval = state["current"], state["interval"]
+            self.seconds_per_batch = dict(state["seconds_per_batch"])
+            self.since_probe = state["since_probe"]
+
+    def _remember(self) -> None:
+        if self.key is not None:
+            state = dict(
+                current=self.current,
+                interval=self.interval,
+                since_probe=self.since_probe,
+                seconds_per_batch=dict(self.seconds_per_batch),
+            )
+            _recent[self.key] = (time.monotonic(), state)
 
     def _other(self) -> int:
         return 1 if self.current == self.team else self.team
@@ -47,6 +75,10 @@ class TeamPace:
 
     def record(self, threads: int, batches: int, seconds: float) -> None:
         """What the chunk planned by :meth:`plan` took."""
+        self._record(threads, batches, seconds)
+        self._remember()
+
+    def _record(self, threads: int, batches: int, seconds: float) -> None:
         per = seconds / max(batches, 1)
         self.seconds_per_batch[threads] = per
         if threads == self.current:

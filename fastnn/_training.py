@@ -159,7 +159,8 @@ class _TrainingRun:
         self.chunk = min(self.n_batches, 16)  # mini-batches per compiled call, adapted to ~0.1 s
         team = getattr(self.step, "threads", 1)
         # the team or one thread, per chunk (fastnn/_team_pace.py)
-        self.pace = _team_pace.TeamPace(team) if team > 1 and _team_pace.ENABLED else None
+        key = (tuple(net.sizes), o.mini_batch_size, str(net.dtype))
+        self.pace = _team_pace.TeamPace(team, key) if team > 1 and _team_pace.ENABLED else None
 
     def epochs(self):
         return range(self.first, self.last + 1)

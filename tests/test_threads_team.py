@@ -50,6 +50,7 @@ def _whole_team(monkeypatch):
     """The team itself on every chunk (not TeamPace's choice of the team or one thread per chunk),
     unless a test turns TeamPace back on."""
     monkeypatch.setattr(_team_pace, "ENABLED", False)
+    monkeypatch.setattr(_team_pace, "_recent", {})
 
 
 def _train(sizes, T, dtype, batch=10, n=253, epochs=3, **options):
@@ -117,7 +118,7 @@ def test_chunks_alternating_between_the_team_and_one_thread_give_the_same_bits(m
 
 
 def test_team_pace_runs_the_faster_setting_and_probes_the_other():
-    pace = _team_pace.TeamPace(2)
+    pace = _team_pace.TeamPace(2)  # (no key: nothing remembered)
     assert pace.plan(100) == (1, 10)  # first: measure one thread with a short chunk
     pace.record(1, 10, 10 * 40e-6)
     assert pace.plan(100) == (2, 100)
@@ -133,6 +134,20 @@ def test_team_pace_runs_the_faster_setting_and_probes_the_other():
     pace.record(1, 10, 10 * 41e-6)
     assert pace.current == 1 and pace.plan(100) == (1, 100)  # and runs from now on
     assert _team_pace.TeamPace(1).plan(7) == (1, 7)
+
+
+def test_team_pace_starts_from_a_recent_run_of_the_same_shape(monkeypatch):
+    monkeypatch.setattr(_team_pace, "_recent", {})
+    pace = _team_pace.TeamPace(2, key=("shape",))
+    pace.record(1, 10, 10 * 40e-6)
+    pace.record(2, 100, 100 * 200e-6)  # the team is slow here
+    pace.record(1, 10, 10 * 40e-6)
+    assert pace.current == 1
+    again = _team_pace.TeamPace(2, key=("shape",))  # the next SGD call of a partial_fit loop
+    assert again.current == 1 and again.plan(100) == (1, 100)
+    assert _team_pace.TeamPace(2, key=("other",)).plan(100) == (1, 10)  # another shape: measured anew
+    monkeypatch.setattr(_team_pace, "REMEMBER_SECONDS", 0.0)
+    assert _team_pace.TeamPace(2, key=("shape",)).current == 2  # too long ago: measured anew
 
 
 def test_train_refuses_more_threads_than_the_team():
