@@ -687,10 +687,14 @@ class Network:
             Threads that run this ONE training (1..1024; default: ``Network.n_threads``, i.e. one):
             a team of POSIX threads inside the compiled loop, each owning a block of every hidden
             layer's neurons (its rows of W). The results are bit-for-bit the same for every
-            ``n_threads``. Clamped to the useful number of blocks (one per 4 neurons of the
-            widest hidden layer); 1 when a layer runs on BLAS (wide layers at large mini-batches),
-            for networks without a hidden layer, and on Windows. Inside a joblib worker, capped
-            by the worker's thread budget (one warning).
+            ``n_threads``. Clamped to the useful number of blocks (one per row block of the
+            kernels — 3 neurons on AVX2, 4 on AVX-512 — of the widest hidden layer); 1 when a
+            layer runs on BLAS (wide layers at large mini-batches), for networks without a hidden
+            layer, and on Windows. Inside a joblib worker, capped by the worker's thread budget
+            (one warning). Each chunk of mini-batches (~0.1 s) runs on the whole team or on one
+            thread, whichever measured faster a moment ago: on a machine whose cores are busy
+            with other work a team is slower than one thread, and training then falls back to one
+            (the same results either way).
         sample_weight : array-like of shape (n,), optional
             Weights of the training rows (finite, >= 0, not all zero): normalised to mean 1, row
             :math:`i`'s :math:`\delta^L` is scaled by :math:`w_i`, so a full-batch step follows the
