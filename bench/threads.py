@@ -19,9 +19,12 @@ wait for a thread that has no core).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -91,6 +94,51 @@ def chunk_rates(case, X, y, rounds, chunk=200):
     return {T: (min(v), sorted(v)[len(v) // 10]) for T, v in times.items()}, trainers[2].threads
 
 
+def cli_run(threads, epochs, data_dir, dtype):
+    """One `fastnn train` in a child process: (summed epoch seconds, the command's wall seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        cmd = [sys.executable, "-m", "fastnn", "train", "--epochs", str(epochs), "--threads", str(threads)]
+        cmd += ["--dtype", dtype, "-q", "--json", str(out)] + (["--data-dir", data_dir] if data_dir else [])
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        records = json.loads(out.read_text(encoding="utf-8"))["records"]
+    return sum(r["seconds"] for r in records), wall
+
+
+def cli_rows(report, rounds, epochs, dtypes):
+    """The CLI's main job, `fastnn train` (MNIST, [784,30,10], mini-batch 10, 30 epochs, monitoring
+    on), with --threads 1 and 2 alternating: the epochs' summed seconds and the whole command's."""
+    data_dir = os.environ.get("FASTNN_DATA")
+    report.say()
+    report.say(
+        f"`fastnn train --epochs {epochs} --threads T` (child processes, {rounds} rounds alternating): "
+        "medians (bests) of the epochs' summed seconds and of the whole command's seconds"
+    )
+    report.say()
+    report.say(
+        "| dtype | T=1 epochs s | T=2 epochs s | epochs T=1/T=2 | T=1 command s | T=2 command s | "
+        "command T=1/T=2 | load |"
+    )
+    report.say("|---|---|---|---|---|---|---|---|")
+    for dtype in dtypes:
+        runs = {1: [], 2: []}
+        for r in range(rounds):
+            for T in (1, 2) if r % 2 == 0 else (2, 1):
+                runs[T].append(cli_run(T, epochs, data_dir, dtype))
+        ep = {T: [e for e, _ in v] for T, v in runs.items()}
+        wall = {T: [w for _, w in v] for T, v in runs.items()}
+        me = {T: statistics.median(v) for T, v in ep.items()}
+        mw = {T: statistics.median(v) for T, v in wall.items()}
+        report.say(
+            f"| {dtype} | {me[1]:.2f} ({min(ep[1]):.2f}) | {me[2]:.2f} ({min(ep[2]):.2f}) | "
+            f"{me[1] / me[2]:.2f}x ({min(ep[1]) / min(ep[2]):.2f}x) | {mw[1]:.2f} ({min(wall[1]):.2f}) | "
+            f"{mw[2]:.2f} ({min(wall[2]):.2f}) | {mw[1] / mw[2]:.2f}x ({min(wall[1]) / min(wall[2]):.2f}x) | "
+            f"{os.getloadavg()[0]:.1f} |"
+        )
+
+
 def concurrent_pair(case, X, y):
     """Seconds for two T=1 epochs run at once in two threads."""
     out = [None, None]
@@ -116,6 +164,9 @@ def main(argv=None):
     ap.add_argument("--allow-synthetic", action="store_true")
     ap.add_argument("--out", help="write the markdown table there")
     ap.add_argument("--chunks", type=int, default=200, help="short chunks per setting (0: none)")
+    ap.add_argument("--cli-rounds", type=int, default=0, help="rounds of `fastnn train` T=1/T=2 (0: none)")
+    ap.add_argument("--cli-epochs", type=int, default=30)
+    ap.add_argument("--only-cli", action="store_true", help="only the `fastnn train` rounds")
     args = ap.parse_args(argv)
     n = 10_000 if args.quick else 50_000
     repeats = 3 if args.quick else args.repeats
@@ -132,7 +183,7 @@ def main(argv=None):
         "short chunks: T=1 / T=2 µs per mini-batch, fastest (p10) | T=2 speed-up, fastest (p10) | load |"
     )
     say("|---|---|---|---|---|---|---|---|---|---|---|")
-    for dtype in args.dtypes.split(","):
+    for dtype in [] if args.only_cli else args.dtypes.split(","):
         X = np.ascontiguousarray(Xtr, dtype=dtype)
         X_off = offset(X)
         assert X_off.ctypes.data % 64 == 16
@@ -164,6 +215,8 @@ def main(argv=None):
                 f"{med['2off'] / med['2']:.3f} | {chunk_cols} | "
                 f"{os.getloadavg()[0]:.1f} |"
             )
+    if args.cli_rounds:
+        cli_rows(report, args.cli_rounds, args.cli_epochs, args.dtypes.split(","))
     report.finish(args.out)
 
 
