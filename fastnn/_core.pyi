@@ -14,6 +14,7 @@ _Intps = npt.NDArray[np.intp]
 
 EVAL_BLOCK: int
 SPARSE_BELOW: float
+SPARSE_MIN_ROWS: int
 ACTIVATIONS: dict[str, int]
 COSTS: dict[str, int]
 REGULARIZATIONS: dict[str | None, int]

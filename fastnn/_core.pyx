@@ -1181,6 +1181,9 @@ cdef inline Py_ssize_t sparse_forward(floating *z, Py_ssize_t ldz, const floatin
 # A row block whose fraction of nonzero inputs is below this takes the sparse first-layer product
 # (measured on this host: see DESIGN.md, "Inference"); denser blocks take the gemm.
 SPARSE_BELOW = 0.45
+# ... and the call has at least this many rows: packing Wᵀ costs about a few rows' gemm (one 784-wide
+# float64 row: 40 µs by the gemm, 65 µs with the packing; even at 16 rows).
+SPARSE_MIN_ROWS = 16
 
 
 def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
@@ -1231,7 +1234,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     # The sparse first layer needs a finite W (0 · inf would be a NaN the gemm keeps); its work
     # buffer (the packed bias and Wᵀ, a group's row lists and sums) rides on work_arr.
     cdef Py_ssize_t n0 = lay.sizes[0], n1 = lay.sizes[1], bad_row = -1, bad, done
-    cdef bint sparse_ok = (n > 0 and sparse_below > 0
+    cdef bint sparse_ok = (n >= SPARSE_MIN_ROWS and sparse_below > 0
                            and all_finite(&P[0] + lay.w_off[0], n0 * n1))
     cdef Py_ssize_t sparse_at = 2 * block * widest + block * K
     cdef Py_ssize_t sparse_len = 0

@@ -179,6 +179,17 @@ def test_density_threshold_is_a_fraction():
     assert 0.0 < _core.SPARSE_BELOW <= 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_few_rows_take_the_gemm(dtype):
+    """Below SPARSE_MIN_ROWS rows packing Wᵀ would cost more than it saves: the gemm's bits."""
+    rng = np.random.default_rng(5)
+    net = _net(rng, [784, 30, 10], dtype)
+    X = _rows(rng, _core.SPARSE_MIN_ROWS + 1, 784, dtype, kinds=("sparse",))
+    few = X[: _core.SPARSE_MIN_ROWS - 1]
+    np.testing.assert_array_equal(_z(net, few, sparse_below=2.0), _z(net, few, sparse_below=0.0))
+    assert not np.array_equal(_z(net, X, sparse_below=2.0), _z(net, X, sparse_below=0.0))
+
+
 @pytest.mark.slow  # a compilation of csrc/sparse_in.c
 @pytest.mark.skipif(
     not (sys.platform == "linux" and platform.machine() == "x86_64" and shutil.which("gcc")),
