@@ -1188,7 +1188,7 @@ SPARSE_MIN_ROWS = 16
 
 def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
              bint want_correct=False, Py_ssize_t block=EVAL_BLOCK, bint raw=False, str check=None,
-             double sparse_below=SPARSE_BELOW):
+             double sparse_below=SPARSE_BELOW, Py_ssize_t first_row=0):
     """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
     activations into `out` (n, sizes[-1]) when given (raw=True: the output layer's weighted
     inputs z instead). Costs are computed from z (exact, finite); "correct" is the argmax of z
@@ -1197,7 +1197,8 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
     Each block's first-layer product skips X's zeros when fewer than `sparse_below` of its values
     are nonzero (0: never; the same values up to rounding), counted in one pass over the block that
     also checks X when `check` names it: ValueError "<check>: contains NaN or infinity (first at
-    row r)" at the first such row (the message of `_network_data.check_finite`)."""
+    row r)" at the first such row (the message of `_network_data.check_finite`; r counts from
+    `first_row`, the number of X's first row in the caller's data)."""
     _check_array(params, "params", layout.dtype, layout.n_params, -1)
     _check_array(X, "X", layout.dtype, -1, layout.sizes[0])
     cdef Py_ssize_t n = X.shape[0]
@@ -1218,7 +1219,7 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
         total, correct, bad_row = _evaluate[float](layout, params, X, y, out, want_cost, want_correct,
                                                    block, raw, check is not None, sparse_below)
     if bad_row >= 0:
-        raise ValueError(f"{check}: contains NaN or infinity (first at row {bad_row})")
+        raise ValueError(f"{check}: contains NaN or infinity (first at row {first_row + bad_row})")
     return total, correct
 
 

@@ -410,10 +410,11 @@ class Network:
         _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
 
-    def _count_correct(self, X, t, what="accuracy"):
+    def _count_correct(self, X, t, what="accuracy", check=None):
         """Rows whose predicted class (predict's rule) matches t, computed from the output
         layer's weighted inputs in blocks; ValueError naming how many rows give a non-finite
-        output (such a row has no class: it is never counted as correct)."""
+        output (such a row has no class: it is never counted as correct). check: X's name when
+        the core is to check X for NaN/inf (in the pass that measures its density)."""
         n_out = self.sizes[-1]
         block = max(1, min(4096, (1 << 22) // n_out))  # at most 32 MB of outputs at a time
         correct, bad, first = 0, 0, None
@@ -422,7 +423,9 @@ class Network:
             r1 = min(len(X), r0 + block)
             zb = z[: r1 - r0]
             with _blas_limit(1):
-                _core.evaluate(self._layout, self._params, X[r0:r1], out=zb, raw=True)
+                _core.evaluate(
+                    self._layout, self._params, X[r0:r1], out=zb, raw=True, check=check, first_row=r0
+                )
             finite = np.isfinite(zb).all(axis=1)
             if not finite.all():
                 bad += int((~finite).sum())
@@ -488,15 +491,17 @@ class Network:
                         "is accuracy(data, convert=False))"
                     )
                 convert = y
-            Xa, t = self._dataset(network2_xy(X, convert, bool(convert), "accuracy", self.sizes), "data")
+            data = network2_xy(X, convert, bool(convert), "accuracy", self.sizes)
         else:
             if convert is not None:
                 raise TypeError(
                     "convert: only for network2's list of (x, y) pairs; with arrays, "
                     "pass labels or one-hot rows as y"
                 )
-            Xa, t = self._dataset(X if y is None else (X, y), "data")
-        return self._count_correct(Xa, t)
+            data = X if y is None else (X, y)
+        # X is checked for NaN/inf by the core, block by block, in its pass over the rows
+        Xa, t = self._dataset(data, "data", check_finite=False)
+        return self._count_correct(Xa, t, check="data X")
 
     def total_cost(
         self,

@@ -136,9 +136,23 @@ def test_nan_or_inf_in_X_is_refused_naming_the_first_row(dtype, bad, row):
         net.feedforward(X)
     with pytest.raises(ValueError, match=msg):
         net.predict(X)
+    with pytest.raises(ValueError, match=rf"^data X: contains NaN or infinity \(first at row {row}\)$"):
+        net.accuracy(X, np.zeros(len(X), dtype=int))
     for below in (0.0, 2.0):
         with pytest.raises(ValueError, match=rf"^rows: contains NaN or infinity \(first at row {row}\)$"):
             _core.evaluate(_state.layout(net), _state.parameters(net), X, check="rows", sparse_below=below)
+
+
+@pytest.mark.parametrize("row", [4095, 4096, 8200])
+def test_accuracy_names_the_first_bad_row_past_its_blocks(row):
+    """accuracy counts in blocks of 4,096 rows; the row number is the data's, not the block's."""
+    rng = np.random.default_rng(row)
+    net = _net(rng, [784, 10, 10], np.float32)
+    X = _rows(rng, 9000, 784, np.float32, kinds=("sparse", "zero"))
+    X[row, 100] = np.nan
+    X[8999, 0] = np.inf
+    with pytest.raises(ValueError, match=rf"^data X: contains NaN or infinity \(first at row {row}\)$"):
+        net.accuracy(X, rng.integers(0, 10, len(X)))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
