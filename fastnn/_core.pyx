@@ -466,7 +466,6 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     cdef const Py_ssize_t *perm = r.perm
     cdef const floating *T_ = <const floating*>r.T
     cdef floating *work = <floating*>r.work
-    cdef floating *P = <floating*>r.P
     cdef const floating *a_in
     cdef floating *st
     cdef int par = (k - r.start) & 1
@@ -648,7 +647,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     cdef floating *V = <floating*>r.V
     cdef floating *work = <floating*>r.work
     cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
-    cdef Py_ssize_t o0 = 0, o1 = n_out, c0 = 0, c1 = n_in, i
+    cdef Py_ssize_t o0 = 0, o1 = n_out, c0 = 0, c1 = n_in
     cdef bint drop = r.dropout_p > 0
     cdef bint output = l == r.L - 1
     cdef bint mom = r.momentum > 0
