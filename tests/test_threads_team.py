@@ -129,6 +129,8 @@ def test_team_pace_runs_the_faster_setting_and_probes_the_other():
     assert pace.plan(100) == (1, 10)  # a probe of one thread after FIRST_INTERVAL chunks
     pace.record(1, 10, 10 * 40e-6)  # still slower: the next probe waits twice as long
     assert pace.interval == 2 * _team_pace.FIRST_INTERVAL and pace.current == 2
+    pace.record(2, 100, 100 * 200e-6)  # one slow chunk of the team: not enough (median of 3)
+    assert pace.plan(100) == (2, 100)
     pace.record(2, 100, 100 * 200e-6)  # the team became slower than one thread was (a busy core)
     assert pace.plan(100) == (1, 10)  # so one thread is probed at once
     pace.record(1, 10, 10 * 41e-6)
@@ -141,6 +143,7 @@ def test_team_pace_starts_from_a_recent_run_of_the_same_shape(monkeypatch):
     pace = _team_pace.TeamPace(2, key=("shape",))
     pace.record(1, 10, 10 * 40e-6)
     pace.record(2, 100, 100 * 200e-6)  # the team is slow here
+    pace.record(2, 100, 100 * 200e-6)
     pace.record(1, 10, 10 * 40e-6)
     assert pace.current == 1
     again = _team_pace.TeamPace(2, key=("shape",))  # the next SGD call of a partial_fit loop
