@@ -13,8 +13,9 @@ Options: ``--quick`` (10,000 training rows, 3 repeats), ``--cases h30-mb10-f64,.
 all nonzero: fastnn's first layer skips zero inputs, so the two differ), ``--repeats N`` (rounds, default 5),
 ``--threads N`` (BLAS threads, default 1), ``--markdown``
 (also print the tables as markdown, for the README), ``--out FILE`` (write the markdown there),
-``--sub-rounds N`` (back-to-back epochs of the fast implementations per round, default 3), ``--impls`` (subset
-of fastnn,fastnn-offset,fastnn-blas,bound,ideal,jax,jax-threads,reference,book,torch,sklearn), ``--n-train N``
+``--sub-rounds N`` (back-to-back epochs of the fast implementations per round, default 3), ``--impls``
+(subset of fastnn,fastnn-offset,fastnn-team,fastnn-blas,bound,ideal,jax,jax-threads,reference,book,torch,
+sklearn), ``--n-train N``
 ``--jax-python PATH`` (the Python that runs the JAX worker, default $FASTNN_JAX_PYTHON or this one; JAX
 is a benchmark peer only, never a dependency: without it the JAX columns are skipped with a note).
 
@@ -31,6 +32,8 @@ biases, and trains one shuffled epoch per measurement; η = 0.5, λ = 5.0 as in 
 
 * fastnn     -- ``fastnn.Network.SGD(..., epochs=1)``: wall time of the whole call. X is a 64-byte
                 aligned array (as fastnn's loaders and its own conversions give).
+* fastnn-team -- the same training on a team of 2 threads (``SGD(n_threads=2)``), read beside
+  jax-threads (JAX with its default threads)
 * fastnn-offset -- the same training with X starting 16 bytes after a 64-byte line, as a user's own
                 array (``rng.random``, ``np.load``) usually does; timed back to back with fastnn
                 (issue #26: within 3 % of it). Its rows are copied to rows on lines per mini-batch.
@@ -93,6 +96,7 @@ N_INFERENCE = 10_000
 ALL_IMPLS = (
     "fastnn",
     "fastnn-offset",
+    "fastnn-team",
     "fastnn-blas",
     "bound",
     "ideal",
@@ -273,6 +277,16 @@ class FastnnOffsetRunner(FastnnRunner):
 
     def setup(self, case, X, y):
         super().setup(case, offset_copy(X), y)
+
+
+class FastnnTeamRunner(FastnnRunner):
+    """fastnn training one network on a team of 2 threads (SGD(n_threads=2)), in the same process:
+    the column to read beside JAX with its default threads (issue #29) and the team's speed-up."""
+
+    name = "fastnn-team"
+
+    def __init__(self, threads=1):
+        super().__init__(2)
 
 
 class FastnnBlasRunner(FastnnRunner):
@@ -636,6 +650,7 @@ def make_runners(impls, threads):
     table = {
         "fastnn": lambda: FastnnRunner(threads),
         "fastnn-offset": lambda: FastnnOffsetRunner(threads),
+        "fastnn-team": lambda: FastnnTeamRunner(threads),
         "fastnn-blas": lambda: FastnnBlasRunner(threads),
         "bound": lambda: BoundRunner("products"),
         "ideal": lambda: BoundRunner("ideal"),
@@ -652,7 +667,7 @@ def make_runners(impls, threads):
 # ----------------------------------------------------------------------------------------------------------
 # measuring
 # ----------------------------------------------------------------------------------------------------------
-FAST = ("fastnn", "fastnn-offset", "fastnn-blas", "bound", "ideal", "jax", "jax-threads")
+FAST = ("fastnn", "fastnn-offset", "fastnn-team", "fastnn-blas", "bound", "ideal", "jax", "jax-threads")
 
 
 def _last(times, fast, fast_reps):
