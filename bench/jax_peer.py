@@ -10,7 +10,10 @@ one worker per thread setting: one thread is
 
     XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
-(``--threads 1``, which sets it before importing jax), default threads otherwise (``--threads 0``).
+(``--threads 1``, which sets it before importing jax, and pins the worker to one CPU with
+``os.sched_setaffinity``: the flags alone left XLA's CPU runtime working on a second core — CPU time
+1.1–2× its wall time in every case of bench/compare.py, measured 2026-12-07), default threads
+otherwise (``--threads 0``).
 
 The computation is the fastnn column's: sigmoid hidden layers, sigmoid outputs with the cross-entropy
 cost (per mini-batch the mean over its rows of Σ_j −y_j ln a_j − (1 − y_j) ln(1 − a_j), written as
@@ -175,6 +178,8 @@ class Peer:
 def serve(threads):
     if threads == 1:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + ONE_THREAD_FLAGS).strip()
+        if hasattr(os, "sched_setaffinity"):  # every thread jax starts inherits it
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     out = sys.stdout
     sys.stdout = sys.stderr  # anything jax prints goes to stderr, the replies alone to stdout
     try:
