@@ -426,5 +426,6 @@ def test_cli_ctrl_c_keeps_finished_trials_and_writes_outputs(tmp_path):
     assert "RUNNING" not in states and states.count("COMPLETE") >= 2 and len(states) < 100000
     for t in doc["trials"]:
         if t["state"] == "FAIL" and t["fail_reason"].startswith("interrupted"):
-            assert t["epochs"] is None or t["epochs"] < 30
+            # (a trial interrupted after its last epoch, before its result was stored, has 30)
+            assert t["epochs"] is None or t["epochs"] <= 30
     assert (tmp_path / "best.json").exists()
