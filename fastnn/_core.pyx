@@ -445,11 +445,9 @@ cdef inline void output_layer(Run *r, Batch *b, int tid) noexcept nogil:
         b.vb_out = <char*>b.vw_out + nw * r.itemsize
 
 
-cdef inline void copy_output_layer(Run *r, int tid) noexcept nogil:
-    """Thread tid's copy of the output layer's W, b (and velocity), from the parameters."""
-    cdef Batch b
+cdef inline void copy_output_layer(Run *r, Batch *b) noexcept nogil:
+    """This thread's copy (b's) of the output layer's W, b (and velocity), from the parameters."""
     cdef Py_ssize_t l = r.L - 1, nw = r.sizes[r.L - 1] * r.sizes[r.L], K = r.sizes[r.L]
-    output_layer(r, &b, tid)
     memcpy(b.w_out, <char*>r.P + r.w_off[l] * r.itemsize, nw * r.itemsize)
     memcpy(b.b_out, <char*>r.P + r.b_off[l] * r.itemsize, K * r.itemsize)
     if r.momentum > 0:
@@ -481,7 +479,6 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     b.act_off, b.delta_off = r.act_off[par], r.delta_off[par]
     b.drop_off, b.mask_off = r.drop_off[par], r.mask_off[par]
     b.out = work + r.out_off[tid]
-    output_layer(r, b, tid)
     # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
     # labels and perm were validated on entry, but the kernel never trusts them to stay so.
     if r.check_indices and perm != NULL:
@@ -739,8 +736,9 @@ cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexce
     cdef Py_ssize_t k
     cdef double loss = 0.0
     cdef Batch b
+    output_layer(r, &b, tid)  # (the same for the whole call: set once, kept by every mini-batch)
     if T > 1 and tid > 0:
-        copy_output_layer(r, tid)
+        copy_output_layer(r, &b)
     for k in range(r.start, r.stop):
         if run_batch(r, &b, k, tid, T, team, X, &loss):
             break
