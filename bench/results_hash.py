@@ -145,6 +145,12 @@ CASES = {
     "batch1-f32": lambda: _api([20, 30, 4], "float32", batch=1, epochs=1, eta=0.1),
     "batch128-f64": lambda: _api([20, 100, 4], batch=128, epochs=4, eta=1.0),
     "wide-blas-f64": lambda: _api([64, 800, 10], batch=32, epochs=1, n=300, eta=0.5),
+    # layers on the packed product (or BLAS): over 200,000 weights at 32 rows, or over 128 rows
+    "gemm-f64": lambda: _api([256, 800, 10], batch=32, epochs=1, n=300, eta=0.5),
+    "gemm-deep-momentum-f32": lambda: _api(
+        [256, 800, 300, 10], "float32", batch=150, epochs=1, n=300, eta=0.1, lmbda=1.0, momentum=0.5
+    ),
+    "gemm-l1-f64": lambda: _api([20, 30, 4], batch=200, epochs=3, n=450, lmbda=2.0, regularization="l1"),
     "no-shuffle-f64": lambda: _api([20, 30, 4], shuffle=False),
     # dropout (the mask stream may change on purpose once: see CHANGELOG.md)
     "dropout-f64": lambda: _api([20, 30, 4], dropout=0.5, eta=0.2),

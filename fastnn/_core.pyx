@@ -21,11 +21,22 @@ from cython cimport floating
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.string cimport memcpy
 
-from ._gemm cimport gemm as _gemm
+from ._gemm cimport gemm as _blas_gemm
 
 import numpy as np
 
 from . import _vocabulary as _v
+
+cdef extern from "gemm.h" nogil:
+    int fnn_gemm_available()
+    Py_ssize_t fnn_gemm_work_d()
+    Py_ssize_t fnn_gemm_work_f()
+    void fnn_gemm_d(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A,
+                    Py_ssize_t lda, const double *B, Py_ssize_t ldb, double beta, double *C,
+                    Py_ssize_t ldc, double *work)
+    void fnn_gemm_f(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+                    Py_ssize_t lda, const float *B, Py_ssize_t ldb, float beta, float *C,
+                    Py_ssize_t ldc, float *work)
 
 cdef extern from "kernels.h" nogil:
     int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
@@ -176,13 +187,25 @@ def _choose_kernels():
         raise ImportError("FASTNN_KERNELS=own: no kernel set of fastnn's own is available here")
     if _MM == NULL:
         mode = "blas"
-    return dict(mode=mode, isa=None if mode == "blas" else _MM.name.decode(),
+    gemm = os.environ.get("FASTNN_GEMM", "auto").strip().lower() or "auto"
+    if gemm not in ("auto", "own", "blas"):
+        raise ImportError(f"FASTNN_GEMM: expected 'auto', 'own' or 'blas', got {gemm!r}")
+    if gemm == "own" and not fnn_gemm_available():
+        raise ImportError("FASTNN_GEMM=own: fastnn's packed product needs x86-64 with AVX2 and FMA")
+    if gemm == "auto":
+        # the packed product wherever the own kernels run on AVX2 or AVX-512 (it is AVX2 code);
+        # the vendor BLAS on the portable path and under FASTNN_KERNELS=blas (the comparison)
+        gemm = ("own" if fnn_gemm_available() and mode != "blas" and _MM.name.decode() != "generic"
+                else "blas")
+    return dict(mode=mode, isa=None if mode == "blas" else _MM.name.decode(), gemm=gemm,
                 available=available, own_any_rows=OWN_ANY_ROWS, own_max_rows=OWN_MAX_ROWS,
                 own_max_weights=OWN_MAX_WEIGHTS, own_avx2_max_bytes=OWN_AVX2_MAX_BYTES)
 
 
 #: How this process computes its products: mode ("auto" | "own" | "blas"), isa (the own kernels'
-#: instruction set, None for BLAS only), available (the ISA paths this CPU and build can run).
+#: instruction set, None for BLAS only), gemm (the large products of layers not on the own kernels
+#: and of inference: "own" = fastnn's packed product, csrc/gemm_avx2.c, or "blas"), available (the
+#: ISA paths this CPU and build can run).
 KERNELS = _choose_kernels()
 
 
@@ -208,26 +231,40 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
 # Thin typed wrappers: one name per operation, dispatching on the precision at compile time.
 # ---------------------------------------------------------------------------------------------
 
+cdef inline void gemm(bint ta, bint tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating *A,
+                      Py_ssize_t lda, const floating *B, Py_ssize_t ldb, floating beta, floating *C,
+                      Py_ssize_t ldc, floating *gw) noexcept nogil:
+    """Column-major C <- beta C + op(A) op(B) (op: transposed when ta/tb): fastnn's packed product
+    (csrc/gemm.h: each element one chain of FMAs over k in order, the same bits on any machine with
+    AVX2) when gw, its work buffer, is given; the vendor BLAS otherwise."""
+    if gw != NULL:
+        if floating is double:
+            fnn_gemm_d(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, gw)
+        else:
+            fnn_gemm_f(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, gw)
+    else:
+        _blas_gemm(c'T' if ta else c'N', c'T' if tb else c'N', <int>M, <int>N, <int>K, <floating>1,
+                   A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+
+
 cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *a,
-                                 const floating *w, floating *z) noexcept nogil:
+                                 const floating *w, floating *z, floating *gw) noexcept nogil:
     """z (m, n_out) = a (m, n_in) · wᵀ — row-major, as a column-major gemm zᵀ = w aᵀ."""
-    _gemm(c'T', c'N', <int>n_out, <int>m, <int>n_in, <floating>1, w, <int>n_in, a, <int>n_in,
-          <floating>0, z, <int>n_out)
+    gemm(True, False, n_out, m, n_in, w, n_in, a, n_in, 0, z, n_out, gw)
 
 
 cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
-                                  const floating *w, floating *d_prev) noexcept nogil:
+                                  const floating *w, floating *d_prev, floating *gw) noexcept nogil:
     """BP2's product: d_prev (m, n_in) = d (m, n_out) · w (n_out, n_in)."""
-    _gemm(c'N', c'N', <int>n_in, <int>m, <int>n_out, <floating>1, w, <int>n_in, d, <int>n_out,
-          <floating>0, d_prev, <int>n_in)
+    gemm(False, False, n_in, m, n_out, w, n_in, d, n_out, 0, d_prev, n_in, gw)
 
 
 cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
-                                const floating *a, floating *w, floating beta) noexcept nogil:
+                                const floating *a, floating *w, floating beta,
+                                floating *gw) noexcept nogil:
     """BP4 fused with the update: w <- beta w + dᵀ a, d carrying the step −η/m (no gradient
     matrix materialised)."""
-    _gemm(c'N', c'T', <int>n_in, <int>n_out, <int>m, <floating>1, a, <int>n_in, d, <int>n_out, beta,
-          w, <int>n_in)
+    gemm(False, True, n_in, n_out, m, a, n_in, d, n_out, beta, w, n_in, gw)
 
 
 cdef inline fnn_prefetch input_rows(const floating *X, Py_ssize_t d0, const Py_ssize_t *perm,
@@ -399,6 +436,7 @@ cdef struct Run:
     Py_ssize_t *bad             # per thread: [2 tid] first bad input batch, [2 tid + 1] bad index
     void *stage                 # X's rows off a 64-byte line: per thread, the mini-batch's rows
     Py_ssize_t stage_ld, stage_stride   # copied to rows stage_ld apart (64-byte lines), or NULL
+    void *gemm_work             # the packed product's buffer, or NULL: BLAS (KERNELS["gemm"])
 
 
 cdef struct Batch:
@@ -595,7 +633,7 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
     else:  # (one thread)
-        forward_product(m, n_out, n_in, a_in, w, a)
+        forward_product(m, n_out, n_in, a_in, w, a, <floating*>r.gemm_work)
         activate(a, bias, m, n_out, act)
         if drop:
             dropout(work + b.drop_off[l + 1], work + b.mask_off[l + 1], a, m, n_out, n_out, &dr)
@@ -668,7 +706,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                         work + b.act_off[l] + c0, work + b.mask_off[l] + c0 if drop else NULL,
                         r.hidden_act)
         else:  # (one thread)
-            backward_product(m, n_out, n_in, dl, w, work + b.delta_off[l])
+            backward_product(m, n_out, n_in, dl, w, work + b.delta_off[l], <floating*>r.gemm_work)
             backprop_act(work + b.delta_off[l], work + b.act_off[l],
                          work + b.mask_off[l] if drop else NULL, m * n_in, r.hidden_act)
     if T > 1 and not output:
@@ -690,7 +728,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                   r.reg, tmp, &b.pf_upd if l == 0 else NULL)
     elif mom:  # (one thread)
         # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
-        update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum)
+        update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum,
+                       <floating*>r.gemm_work)
         momentum_step(w, V + r.w_off[l], n_in * n_out, <floating>b.shrink, r.reg)
         bias_step(bias, V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
     else:
@@ -698,7 +737,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
             # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
             l1_shrink(w, n_in * n_out, <floating>b.shrink)
         # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta)
+        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta, <floating*>r.gemm_work)
         # b <- b − (η/m) Σ δ                       (eq. 94)
         bias_step(bias, <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
     return 0
@@ -822,7 +861,9 @@ cdef class Trainer:
     cdef uint64_t drop_key
     cdef const fnn_mm_table *mm                   # fastnn's own kernels (the import-time choice)
     cdef unsigned char[::1] own                   # per weight layer: 1 = own kernels, 0 = BLAS
-    cdef readonly tuple kernels                   # per weight layer: "avx512", "avx2", "generic" or "blas"
+    # per weight layer: "avx512", "avx2", "generic" (own kernels), "gemm" (packed product) or "blas"
+    cdef readonly tuple kernels
+    cdef object gemm_buf                          # the packed product's buffer, or None
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
@@ -911,7 +952,13 @@ cdef class Trainer:
             own[l] = _MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1],
                                                       layout.dtype.itemsize)
         self.own = own
-        self.kernels = tuple(KERNELS["isa"] if o else "blas" for o in own)
+        # the other layers' products: fastnn's packed product (its buffer made here, once) or BLAS
+        packed = KERNELS.get("gemm") == "own"
+        self.gemm_buf = None
+        if packed and not all(own):
+            self.gemm_buf = _aligned_empty(
+                fnn_gemm_work_d() if layout.dtype == np.float64 else fnn_gemm_work_f(), layout.dtype)
+        self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
 
     @property
     def rng_state(self):
@@ -1020,6 +1067,7 @@ cdef class Trainer:
         cdef Py_ssize_t n = X.shape[0], i
         cdef int ran
         cdef Run r
+        cdef floating[::1] gemm_v
         self.bad_batch = -1
         self.bad_index = -1
         if n == 0 or stop <= start:
@@ -1057,6 +1105,10 @@ cdef class Trainer:
         r.bad = &bad[0]
         r.stage = NULL
         r.stage_ld = r.stage_stride = 0
+        r.gemm_work = NULL
+        if self.gemm_buf is not None:
+            gemm_v = self.gemm_buf
+            r.gemm_work = &gemm_v[0]
         if self.stage is not None:
             r.stage = <void*><uintptr_t>self.stage.ctypes.data
             r.stage_ld = self.stage_ld
@@ -1240,6 +1292,12 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
         sparse_len = fnn_sparse_work_d(n0, n1) if floating is double else fnn_sparse_work_f(n0, n1)
     work_arr = np.empty(sparse_at + sparse_len, dtype=lay.dtype)
     cdef floating[::1] work = work_arr
+    cdef floating[::1] gemm_v
+    cdef floating *gw = NULL
+    if KERNELS.get("gemm") == "own" and n > 0:
+        gemm_v = _aligned_empty(fnn_gemm_work_d() if floating is double else fnn_gemm_work_f(),
+                                lay.dtype)
+        gw = &gemm_v[0]
     cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
     cdef bint use_labels = y is not None and y.kind == "labels"
     cdef bint use_targets = y is not None and not use_labels
@@ -1279,7 +1337,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
                         bad_row = r0 + done + bad
                         break
                 forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
-                                a + done * n1)
+                                a + done * n1, gw)
                 activate(a + done * n1, &P[0] + lay.b_off[0], m - done, n1,
                          lay.hidden_act if L > 1 else FNN_LINEAR)
             if done > 0 and L > 1:
@@ -1289,13 +1347,13 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
                 n_in = lay.sizes[l]
                 n_out = lay.sizes[l + 1]
                 a = bufs[l % 2]
-                forward_product(m, n_out, n_in, a_in, &P[0] + lay.w_off[l], a)
+                forward_product(m, n_out, n_in, a_in, &P[0] + lay.w_off[l], a, gw)
                 activate(a, &P[0] + lay.b_off[l], m, n_out, lay.hidden_act)
                 a_in = a
             # Output layer: z^L = a^{L-1} W^Lᵀ + b^L, kept as z for exact costs and argmax.
             z_out = &out_v[r0, 0] if has_out else &work[2 * block * widest]
             if L > 1:
-                forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out)
+                forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out, gw)
                 activate(z_out, &P[0] + lay.b_off[L - 1], m, K, FNN_LINEAR)
             if want_cost:
                 total += cost_z(z_out, &labels[r0] if use_labels else NULL,
@@ -1521,3 +1579,51 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
                       &Ds[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out,
                       n_in, <floating>beta, <floating>mu, <floating>c, reg, &tmp[0], NULL)
+
+
+def kernel_gemm(a, b, c, double beta=0.0, Py_ssize_t repeat=1):
+    """c (M, N) <- beta c + a (M, K) @ b (K, N) by fastnn's packed product (csrc/gemm.h), in place;
+    a and b C- or Fortran-contiguous (the packed product reads either layout), c C-contiguous,
+    all of one dtype (float64 or float32); `repeat` runs the call that many times (benchmarks).
+    For tests and benchmarks; raises RuntimeError where the
+    packed product is not available (KERNELS["gemm"] is then "blas")."""
+    if not fnn_gemm_available():
+        raise RuntimeError("kernel_gemm: fastnn's packed product needs x86-64 with AVX2 and FMA")
+    for name, x in (("a", a), ("b", b), ("c", c)):
+        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype not in (np.float64, np.float32):
+            raise TypeError(f"{name}: expected a 2-d float64 or float32 array")
+        if x.dtype != c.dtype:
+            raise TypeError(f"{name}: expected dtype {c.dtype}, got {x.dtype}")
+        if not (x.flags.c_contiguous or x.flags.f_contiguous):
+            raise ValueError(f"{name}: expected a C- or Fortran-contiguous array")
+    if not c.flags.c_contiguous or not c.flags.writeable:
+        raise ValueError("c: expected a writeable C-contiguous array")
+    if a.shape[1] != b.shape[0] or c.shape[0] != a.shape[0] or c.shape[1] != b.shape[1]:
+        raise ValueError(f"a, b, c: expected shapes (M, K), (K, N), (M, N), got {a.shape}, {b.shape}, "
+                         f"{c.shape}")
+    if repeat < 1:
+        raise ValueError(f"repeat: expected >= 1, got {repeat}")
+    if c.dtype == np.float64:
+        _kernel_gemm[double](a, b, c, beta, repeat)
+    else:
+        _kernel_gemm[float](a, b, c, beta, repeat)
+
+
+cdef void _kernel_gemm(object a, object b, floating[:, ::1] c, double beta, Py_ssize_t repeat):
+    # row-major c (M, N) is column-major cᵀ (N, M) = bᵀ aᵀ: A' = bᵀ, B' = aᵀ
+    cdef Py_ssize_t M = c.shape[0], N = c.shape[1], K = a.shape[1], _r
+    cdef bint ta = not b.flags.c_contiguous, tb = not a.flags.c_contiguous
+    cdef Py_ssize_t lda = (K if ta else N) if K and N else 1, ldb = (M if tb else K) if K and M else 1
+    cdef floating[::1] av = a.reshape(-1, order="A"), bv = b.reshape(-1, order="A")
+    cdef floating[::1] w = _aligned_empty(fnn_gemm_work_d() if floating is double else fnn_gemm_work_f(),
+                                          np.float64 if floating is double else np.float32)
+    if M == 0 or N == 0:
+        return
+    with nogil:
+        for _r in range(repeat):
+            if floating is double:
+                fnn_gemm_d(ta, tb, N, M, K, &bv[0] if K else NULL, lda, &av[0] if K else NULL, ldb,
+                           beta, &c[0, 0], N, &w[0])
+            else:
+                fnn_gemm_f(ta, tb, N, M, K, &bv[0] if K else NULL, lda, &av[0] if K else NULL, ldb,
+                           <float>beta, &c[0, 0], N, &w[0])

@@ -182,8 +182,9 @@ print(json.dumps(out))
 """
 
 
-def run_path(isa, kernels="own"):
-    proc = run_python(TRAIN_SCRIPT, ROOT, package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels))
+def run_path(isa, kernels="own", gemm="auto"):
+    env = package_env(FASTNN_ISA=isa, FASTNN_KERNELS=kernels, FASTNN_GEMM=gemm)
+    proc = run_python(TRAIN_SCRIPT, ROOT, env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -204,7 +205,9 @@ def test_seeded_runs_are_bit_reproducible_per_isa_path(isa):
     assert run_path(isa)["digests"] == run_path(isa)["digests"]
 
 
-@pytest.mark.parametrize("name, value", [("FASTNN_ISA", "sse9"), ("FASTNN_KERNELS", "fast")])
+@pytest.mark.parametrize(
+    "name, value", [("FASTNN_ISA", "sse9"), ("FASTNN_KERNELS", "fast"), ("FASTNN_GEMM", "fast")]
+)
 def test_bad_environment_is_refused_at_import(name, value):
     env = package_env()
     env.pop("FASTNN_ISA", None)
@@ -216,6 +219,16 @@ def test_bad_environment_is_refused_at_import(name, value):
 def test_blas_path_selectable_and_equivalent():
     out = run_path(ISAS[0], kernels="blas")
     assert out["kernels"]["mode"] == "blas" and out["kernels"]["isa"] is None
+    assert out["kernels"]["gemm"] == "blas"  # FASTNN_KERNELS=blas: the vendor BLAS for every product
+    for dtype, opts, sizes, err in out["errors"]:
+        assert err < (1e-10 if dtype == "float64" else 1e-4), (dtype, opts, sizes, err)
+
+
+@pytest.mark.skipif(_core.KERNELS["gemm"] != "own", reason="no packed product here (needs AVX2 + FMA)")
+def test_packed_product_path_matches_reference():
+    """Every training layer on fastnn's packed product (csrc/gemm.h): the same options and sizes."""
+    out = run_path(ISAS[0], kernels="blas", gemm="own")
+    assert out["kernels"]["gemm"] == "own"
     for dtype, opts, sizes, err in out["errors"]:
         assert err < (1e-10 if dtype == "float64" else 1e-4), (dtype, opts, sizes, err)
 
@@ -250,12 +263,15 @@ def test_trainer_reports_its_kernels(monkeypatch):
     net = fastnn.Network([784, 30, 10], seed=0)
     lay = _state.layout(net)
     monkeypatch.setitem(_core.KERNELS, "mode", "blas")
+    monkeypatch.setitem(_core.KERNELS, "gemm", "blas")
     assert _core.Trainer(lay, _state.parameters(net), 10).kernels == ("blas", "blas")
+    monkeypatch.setitem(_core.KERNELS, "gemm", "own")  # the packed product for the same layers
+    assert _core.Trainer(lay, _state.parameters(net), 10).kernels == ("gemm", "gemm")
     monkeypatch.setitem(_core.KERNELS, "mode", "own")
     assert _core.Trainer(lay, _state.parameters(net), 10).kernels == (_core.KERNELS["isa"],) * 2
     monkeypatch.setitem(_core.KERNELS, "mode", "auto")
     want = tuple(
-        _core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "blas" for a, b in ((784, 30), (30, 10))
+        _core.KERNELS["isa"] if _core.uses_own_kernels(10, a, b) else "gemm" for a, b in ((784, 30), (30, 10))
     )
     assert _core.Trainer(lay, _state.parameters(net), 10).kernels == want
 

@@ -1,0 +1,139 @@
+/* fastnn's packed matrix product (gemm.h), AVX2 + FMA: gemm_impl.h compiled for doubles (8 × 6
+ * tiles) and floats (16 × 6 tiles). x86-64 only; the target is enabled for this file's functions
+ * alone, and fnn_gemm_available() tells the callers whether the CPU runs them. */
+#include <stdint.h>
+
+#include "gemm.h"
+#include "mm.h"
+
+#if FNN_MM_HAVE_X86
+
+int fnn_gemm_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+
+/* ---- doubles: 4 lanes, 8 × 6 tiles ---- */
+#define REAL double
+#define SFX _d
+#define VEC __m256d
+#define VL 4
+#define VZERO() _mm256_setzero_pd()
+#define VSET1(x) _mm256_set1_pd(x)
+#define VLOAD(p) _mm256_load_pd(p)
+#define VLOADU(p) _mm256_loadu_pd(p)
+#define VSTORE(p, v) _mm256_store_pd((p), (v))
+#define VSTOREU(p, v) _mm256_storeu_pd((p), (v))
+#define VMUL(a, b) _mm256_mul_pd((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define GEMM_MC 72
+#define GEMM_KC 256
+#define GEMM_NC 768
+
+/* rows src, src + ld, ... (4 of 4 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
+static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *dst, ptrdiff_t ldd) {
+    const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld),
+                  r2 = _mm256_loadu_pd(src + 2 * ld), r3 = _mm256_loadu_pd(src + 3 * ld);
+    const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1),
+                  t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_store_pd(dst, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_store_pd(dst + ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_store_pd(dst + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_store_pd(dst + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+#define TRANSPOSE_STORE transpose_store_d
+
+#include "gemm_impl.h"
+
+#undef REAL
+#undef SFX
+#undef VEC
+#undef VL
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VLOADU
+#undef VSTORE
+#undef VSTOREU
+#undef VMUL
+#undef VFMA
+#undef GEMM_MC
+#undef GEMM_KC
+#undef GEMM_NC
+#undef TRANSPOSE_STORE
+
+/* ---- floats: 8 lanes, 16 × 6 tiles ---- */
+#define REAL float
+#define SFX _f
+#define VEC __m256
+#define VL 8
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(x) _mm256_set1_ps(x)
+#define VLOAD(p) _mm256_load_ps(p)
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_store_ps((p), (v))
+#define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define GEMM_MC 144
+#define GEMM_KC 256
+#define GEMM_NC 768
+
+/* rows src, src + ld, ... (8 of 8 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
+static inline void transpose_store_f(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd) {
+    const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld),
+                 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld),
+                 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld),
+                 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+                 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+                 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(dst + 0 * ldd, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_store_ps(dst + 1 * ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_store_ps(dst + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_store_ps(dst + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_store_ps(dst + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_store_ps(dst + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_store_ps(dst + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_store_ps(dst + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+#define TRANSPOSE_STORE transpose_store_f
+
+#include "gemm_impl.h"
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else /* not x86-64 with GCC/clang: no kernels; the callers use the vendor BLAS */
+
+int fnn_gemm_available(void) { return 0; }
+ptrdiff_t fnn_gemm_work_d(void) { return 0; }
+ptrdiff_t fnn_gemm_work_f(void) { return 0; }
+void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
+                const double *B, ptrdiff_t ldb, double beta, double *C, ptrdiff_t ldc, double *work) {
+    (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)beta, (void)C, (void)ldc, (void)work;
+}
+void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc, float *work) {
+    (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)beta, (void)C, (void)ldc, (void)work;
+}
+
+#endif
