@@ -4,7 +4,11 @@
  *   C (M, N) <- beta C + op(A) op(B)        (column-major, as BLAS' ?gemm with alpha = 1)
  *
  * op(A) is A (M, K) with ta = 0 or Aᵀ with ta = 1, op(B) is B (K, N) with tb = 0 or Bᵀ with tb = 1,
- * leading dimensions as BLAS'. beta == 0 does not read C (it may hold NaN).
+ * leading dimensions as BLAS'. beta == 0 does not read C (it may hold NaN). acols / bcols (used only
+ * with ta = 0 / tb = 0, else NULL) list where A's / B's columns are: column c at A + acols[c] lda
+ * (NULL: A + c lda) — a mini-batch's rows of X read in place through the permutation, not gathered.
+ * pf (or NULL): rows to prefetch towards L2 meanwhile, a few lines after each tile (the next
+ * mini-batch's input rows, as the own kernels do).
  *
  * Blocked as BLIS/GotoBLAS: A in blocks of MC × KC and B in KC × NC copied ("packed") into a
  * caller's work buffer in the order the micro-kernel reads them; the micro-kernel keeps an
@@ -25,6 +29,8 @@
 
 #include <stddef.h>
 
+#include "mm.h" /* fnn_prefetch */
+
 /* 1 when this build has the kernels and the CPU runs AVX2 and FMA */
 int fnn_gemm_available(void);
 
@@ -33,8 +39,10 @@ ptrdiff_t fnn_gemm_work_d(void);
 ptrdiff_t fnn_gemm_work_f(void);
 
 void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
-                const double *B, ptrdiff_t ldb, double beta, double *C, ptrdiff_t ldc, double *work);
+                const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols, double beta,
+                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf);
 void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc, float *work);
+                const ptrdiff_t *acols, const float *B, ptrdiff_t ldb, const ptrdiff_t *bcols, float beta,
+                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf);
 
 #endif

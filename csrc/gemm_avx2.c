@@ -83,8 +83,14 @@ static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *ds
 #define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define GEMM_MC 144
-#define GEMM_KC 256
+#ifndef GEMM_MC_F
+#define GEMM_MC_F 144
+#endif
+#ifndef GEMM_KC_F
+#define GEMM_KC_F 256
+#endif
+#define GEMM_MC GEMM_MC_F
+#define GEMM_KC GEMM_KC_F
 #define GEMM_NC 768
 
 /* rows src, src + ld, ... (8 of 8 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
@@ -126,13 +132,17 @@ int fnn_gemm_available(void) { return 0; }
 ptrdiff_t fnn_gemm_work_d(void) { return 0; }
 ptrdiff_t fnn_gemm_work_f(void) { return 0; }
 void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
-                const double *B, ptrdiff_t ldb, double beta, double *C, ptrdiff_t ldc, double *work) {
+                const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols, double beta,
+                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf) {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)acols, (void)bcols, (void)pf;
     (void)beta, (void)C, (void)ldc, (void)work;
 }
 void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                const float *B, ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc, float *work) {
+                const ptrdiff_t *acols, const float *B, ptrdiff_t ldb, const ptrdiff_t *bcols, float beta,
+                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf) {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)acols, (void)bcols, (void)pf;
     (void)beta, (void)C, (void)ldc, (void)work;
 }
 

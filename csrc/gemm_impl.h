@@ -54,6 +54,104 @@ static inline void F(gemm_kernel)(ptrdiff_t kc, const REAL *restrict a, const RE
     VSTOREU(c + 5 * ldc, c50), VSTOREU(c + 5 * ldc + VL, c51);
 }
 
+/* The last rows of C when they fit one vector (mr <= VL): a VL × 2NR tile over two B panels (b0,
+ * b1), 12 accumulators as the full tile; t (VL × 2NR, columns VL apart) holds its start and gets
+ * the result. (One B panel alone would be 6 dependent chains: latency-bound at 2/3 of the rate.) */
+static inline void F(gemm_kernel_narrow)(ptrdiff_t kc, const REAL *restrict a, const REAL *restrict b0,
+                                         const REAL *restrict b1, REAL *restrict t, int start,
+                                         REAL beta) {
+    VEC c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
+    if (start == F(START_ZERO)) {
+        c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = VZERO();
+    } else {
+        const VEC vb = VSET1(start == F(START_BETA_C) ? beta : 1);
+        c0 = VMUL(vb, VLOAD(t + 0 * VL)), c1 = VMUL(vb, VLOAD(t + 1 * VL));
+        c2 = VMUL(vb, VLOAD(t + 2 * VL)), c3 = VMUL(vb, VLOAD(t + 3 * VL));
+        c4 = VMUL(vb, VLOAD(t + 4 * VL)), c5 = VMUL(vb, VLOAD(t + 5 * VL));
+        c6 = VMUL(vb, VLOAD(t + 6 * VL)), c7 = VMUL(vb, VLOAD(t + 7 * VL));
+        c8 = VMUL(vb, VLOAD(t + 8 * VL)), c9 = VMUL(vb, VLOAD(t + 9 * VL));
+        c10 = VMUL(vb, VLOAD(t + 10 * VL)), c11 = VMUL(vb, VLOAD(t + 11 * VL));
+    }
+#pragma GCC unroll 4
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const VEC a0 = VLOAD(a);
+        c0 = VFMA(a0, VSET1(b0[0]), c0), c1 = VFMA(a0, VSET1(b0[1]), c1);
+        c2 = VFMA(a0, VSET1(b0[2]), c2), c3 = VFMA(a0, VSET1(b0[3]), c3);
+        c4 = VFMA(a0, VSET1(b0[4]), c4), c5 = VFMA(a0, VSET1(b0[5]), c5);
+        c6 = VFMA(a0, VSET1(b1[0]), c6), c7 = VFMA(a0, VSET1(b1[1]), c7);
+        c8 = VFMA(a0, VSET1(b1[2]), c8), c9 = VFMA(a0, VSET1(b1[3]), c9);
+        c10 = VFMA(a0, VSET1(b1[4]), c10), c11 = VFMA(a0, VSET1(b1[5]), c11);
+        a += MR;
+        b0 += NR;
+        b1 += NR;
+    }
+    VSTORE(t + 0 * VL, c0), VSTORE(t + 1 * VL, c1), VSTORE(t + 2 * VL, c2), VSTORE(t + 3 * VL, c3);
+    VSTORE(t + 4 * VL, c4), VSTORE(t + 5 * VL, c5), VSTORE(t + 6 * VL, c6), VSTORE(t + 7 * VL, c7);
+    VSTORE(t + 8 * VL, c8), VSTORE(t + 9 * VL, c9), VSTORE(t + 10 * VL, c10), VSTORE(t + 11 * VL, c11);
+}
+
+/* rows [0, mr) of C's 2NR columns at c (mr <= VL) by the narrow kernel, through its buffer */
+static void F(gemm_narrow)(ptrdiff_t kc, const REAL *a, const REAL *b0, const REAL *b1, REAL *c,
+                           ptrdiff_t ldc, ptrdiff_t mr, int start, REAL beta) {
+    REAL t[VL * 2 * NR] __attribute__((aligned(64)));
+    if (start != F(START_ZERO))
+        for (ptrdiff_t j = 0; j < 2 * NR; j++)
+            for (ptrdiff_t i = 0; i < VL; i++) t[j * VL + i] = i < mr ? c[j * ldc + i] : 0;
+    F(gemm_kernel_narrow)(kc, a, b0, b1, t, start, beta);
+    for (ptrdiff_t j = 0; j < 2 * NR; j++)
+        for (ptrdiff_t i = 0; i < mr; i++) c[j * ldc + i] = t[j * VL + i];
+}
+
+/* A tile of all MR rows and nr < NR columns (C's last columns), straight into C: the kernel with
+ * nr columns, nr fixed at compile time (each case below), so its accumulators stay in registers
+ * and no multiply-adds go to the zero padding of the B panel. */
+static inline __attribute__((always_inline)) void F(gemm_kernel_nr)(
+    ptrdiff_t kc, const REAL *restrict a, const REAL *restrict b, REAL *restrict c, ptrdiff_t ldc,
+    int start, REAL beta, const int nr) {
+    VEC x0[NR], x1[NR];
+    const VEC vb = VSET1(start == F(START_BETA_C) ? beta : 1);
+#pragma GCC unroll 6
+    for (int j = 0; j < NR; j++)
+        if (j < nr) {
+            if (start == F(START_ZERO)) {
+                x0[j] = x1[j] = VZERO();
+            } else {
+                x0[j] = VMUL(vb, VLOADU(c + j * ldc));
+                x1[j] = VMUL(vb, VLOADU(c + j * ldc + VL));
+            }
+        }
+#pragma GCC unroll 2
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        const VEC a0 = VLOAD(a), a1 = VLOAD(a + VL);
+#pragma GCC unroll 6
+        for (int j = 0; j < NR; j++)
+            if (j < nr) {
+                const VEC bj = VSET1(b[j]);
+                x0[j] = VFMA(a0, bj, x0[j]);
+                x1[j] = VFMA(a1, bj, x1[j]);
+            }
+        a += MR;
+        b += NR;
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < NR; j++)
+        if (j < nr) {
+            VSTOREU(c + j * ldc, x0[j]);
+            VSTOREU(c + j * ldc + VL, x1[j]);
+        }
+}
+
+static void F(gemm_cols)(ptrdiff_t kc, const REAL *a, const REAL *b, REAL *c, ptrdiff_t ldc,
+                         ptrdiff_t nr, int start, REAL beta) {
+    switch (nr) {
+    case 1: F(gemm_kernel_nr)(kc, a, b, c, ldc, start, beta, 1); break;
+    case 2: F(gemm_kernel_nr)(kc, a, b, c, ldc, start, beta, 2); break;
+    case 3: F(gemm_kernel_nr)(kc, a, b, c, ldc, start, beta, 3); break;
+    case 4: F(gemm_kernel_nr)(kc, a, b, c, ldc, start, beta, 4); break;
+    default: F(gemm_kernel_nr)(kc, a, b, c, ldc, start, beta, 5); break;
+    }
+}
+
 /* A tile at C's edge (mr < MR or nr < NR): through an MR × NR buffer. */
 static void F(gemm_edge)(ptrdiff_t kc, const REAL *a, const REAL *b, REAL *c, ptrdiff_t ldc,
                          ptrdiff_t mr, ptrdiff_t nr, int start, REAL beta) {
@@ -67,22 +165,27 @@ static void F(gemm_edge)(ptrdiff_t kc, const REAL *a, const REAL *b, REAL *c, pt
 }
 
 /* op(A)[ic : ic+mc, pc : pc+kc] -> ap: micro-panels of MR rows (zero padded), each kc columns of
- * MR values. ta = 0: op(A)[i, k] = A[i + k lda] (a column is contiguous: vector copies); ta = 1:
+ * MR values. ta = 0: op(A)[i, k] = A[i + col(k) lda] (a column is contiguous: vector copies), with
+ * col(k) = cols[k] (a table of columns: a mini-batch's rows of X in place) or k; ta = 1:
  * op(A)[i, k] = A[k + i lda] (a row is contiguous: VL × VL transposes). */
-static void F(gemm_pack_a)(int ta, const REAL *A, ptrdiff_t lda, ptrdiff_t ic, ptrdiff_t pc,
-                           ptrdiff_t mc, ptrdiff_t kc, REAL *restrict ap) {
+static void F(gemm_pack_a)(int ta, const REAL *A, ptrdiff_t lda, const ptrdiff_t *cols, ptrdiff_t ic,
+                           ptrdiff_t pc, ptrdiff_t mc, ptrdiff_t kc, REAL *restrict ap) {
     for (ptrdiff_t ir = 0; ir < mc; ir += MR, ap += MR * kc) {
         const ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
         ptrdiff_t k = 0;
         if (!ta) {
-            const REAL *src = A + (ic + ir) + pc * lda;
+#define COL_A(k) (A + (ic + ir) + (cols != NULL ? cols[pc + (k)] : pc + (k)) * lda)
             if (mr == MR)
                 for (; k < kc; k++) {
-                    VSTORE(ap + k * MR, VLOADU(src + k * lda));
-                    VSTORE(ap + k * MR + VL, VLOADU(src + k * lda + VL));
+                    const REAL *src = COL_A(k);
+                    VSTORE(ap + k * MR, VLOADU(src));
+                    VSTORE(ap + k * MR + VL, VLOADU(src + VL));
                 }
-            for (; k < kc; k++)
-                for (ptrdiff_t r = 0; r < MR; r++) ap[k * MR + r] = r < mr ? src[k * lda + r] : 0;
+            for (; k < kc; k++) {
+                const REAL *src = COL_A(k);
+                for (ptrdiff_t r = 0; r < MR; r++) ap[k * MR + r] = r < mr ? src[r] : 0;
+            }
+#undef COL_A
         } else {
             const REAL *src = A + pc + (ic + ir) * lda;
             if (mr == MR)
@@ -95,19 +198,22 @@ static void F(gemm_pack_a)(int ta, const REAL *A, ptrdiff_t lda, ptrdiff_t ic, p
 }
 
 /* op(B)[pc : pc+kc, jc : jc+nc] -> bp: micro-panels of NR columns (zero padded), each kc rows of
- * NR values. tb = 0: op(B)[k, j] = B[k + j ldb]; tb = 1: op(B)[k, j] = B[j + k ldb]. */
-static void F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, ptrdiff_t pc, ptrdiff_t jc,
-                           ptrdiff_t kc, ptrdiff_t nc, REAL *restrict bp) {
+ * NR values. tb = 0: op(B)[k, j] = B[k + col(j) ldb] (col(j) = cols[j] or j, as for A); tb = 1:
+ * op(B)[k, j] = B[j + k ldb]. */
+static void F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *cols, ptrdiff_t pc,
+                           ptrdiff_t jc, ptrdiff_t kc, ptrdiff_t nc, REAL *restrict bp) {
     for (ptrdiff_t jr = 0; jr < nc; jr += NR, bp += NR * kc) {
         const ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
         if (!tb) {
-            const REAL *src = B + pc + (jc + jr) * ldb;
+            const REAL *src[NR];
+            for (ptrdiff_t j = 0; j < NR; j++)
+                src[j] = j < nr ? B + pc + (cols != NULL ? cols[jc + jr + j] : jc + jr + j) * ldb : NULL;
             if (nr == NR)
                 for (ptrdiff_t k = 0; k < kc; k++)
-                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = src[j * ldb + k];
+                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = src[j][k];
             else
                 for (ptrdiff_t k = 0; k < kc; k++)
-                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = j < nr ? src[j * ldb + k] : 0;
+                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = j < nr ? src[j][k] : 0;
         } else {
             const REAL *src = B + (jc + jr) + pc * ldb;
             for (ptrdiff_t k = 0; k < kc; k++)
@@ -126,7 +232,8 @@ static inline ptrdiff_t F(gemm_block)(ptrdiff_t n, ptrdiff_t most, ptrdiff_t uni
 ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 64 / sizeof(REAL); }
 
 void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
-                 const REAL *B, ptrdiff_t ldb, REAL beta, REAL *C, ptrdiff_t ldc, REAL *work) {
+                 const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
+                 REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf) {
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0) { /* C <- beta C */
@@ -138,25 +245,46 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
     REAL *bp = ap + GEMM_MC * GEMM_KC;
     const ptrdiff_t nb = F(gemm_block)(N, GEMM_NC, NR), kb = F(gemm_block)(K, GEMM_KC, 1),
                     mb = F(gemm_block)(M, GEMM_MC, MR);
+    /* pf's lines spread over the tiles (NR columns of C each, per K block) */
+    fnn_pf_cursor pfc = fnn_pf_begin(pf, (N + NR - 1) / NR * ((M + MR - 1) / MR) * ((K + kb - 1) / kb));
     for (ptrdiff_t jc = 0; jc < N; jc += nb) {
         const ptrdiff_t nc = N - jc < nb ? N - jc : nb;
         for (ptrdiff_t pc = 0; pc < K; pc += kb) {
             const ptrdiff_t kc = K - pc < kb ? K - pc : kb;
             const int start = pc > 0 || beta == 1 ? F(START_C) : beta == 0 ? F(START_ZERO) : F(START_BETA_C);
-            F(gemm_pack_b)(tb, B, ldb, pc, jc, kc, nc, bp);
+            F(gemm_pack_b)(tb, B, ldb, tb ? NULL : bcols, pc, jc, kc, nc, bp);
             for (ptrdiff_t ic = 0; ic < M; ic += mb) {
                 const ptrdiff_t mc = M - ic < mb ? M - ic : mb;
-                F(gemm_pack_a)(ta, A, lda, ic, pc, mc, kc, ap);
+                F(gemm_pack_a)(ta, A, lda, ta ? NULL : acols, ic, pc, mc, kc, ap);
+                /* the last micro-panel of A when it is one vector or less: by the narrow
+                 * kernel, two B panels at a time (the MR × NR edge tile for an odd last one) */
+                const ptrdiff_t m_last = mc % MR, narrow = m_last > 0 && m_last <= VL;
+                const ptrdiff_t m_full = narrow ? mc - m_last : mc;
                 for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
                     const ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
-                    for (ptrdiff_t ir = 0; ir < mc; ir += MR) {
+                    for (ptrdiff_t ir = 0; ir < m_full; ir += MR) {
                         const ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
                         REAL *c = C + (ic + ir) + (jc + jr) * ldc;
                         if (mr == MR && nr == NR)
                             F(gemm_kernel)(kc, ap + ir * kc, bp + jr * kc, c, ldc, start, beta);
+                        else if (mr == MR)
+                            F(gemm_cols)(kc, ap + ir * kc, bp + jr * kc, c, ldc, nr, start, beta);
                         else
                             F(gemm_edge)(kc, ap + ir * kc, bp + jr * kc, c, ldc, mr, nr, start, beta);
+                        if (pf != NULL)
+                            fnn_pf_step(&pfc);
                     }
+                    if (pf != NULL && narrow)
+                        fnn_pf_step(&pfc);
+                }
+                if (narrow) {
+                    ptrdiff_t jr = 0;
+                    for (; jr + 2 * NR <= nc; jr += 2 * NR)
+                        F(gemm_narrow)(kc, ap + m_full * kc, bp + jr * kc, bp + (jr + NR) * kc,
+                                       C + (ic + m_full) + (jc + jr) * ldc, ldc, m_last, start, beta);
+                    for (; jr < nc; jr += NR)
+                        F(gemm_edge)(kc, ap + m_full * kc, bp + jr * kc, C + (ic + m_full) + (jc + jr) * ldc,
+                                     ldc, m_last, nc - jr < NR ? nc - jr : NR, start, beta);
                 }
             }
         }

@@ -27,17 +27,6 @@ import numpy as np
 
 from . import _vocabulary as _v
 
-cdef extern from "gemm.h" nogil:
-    int fnn_gemm_available()
-    Py_ssize_t fnn_gemm_work_d()
-    Py_ssize_t fnn_gemm_work_f()
-    void fnn_gemm_d(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A,
-                    Py_ssize_t lda, const double *B, Py_ssize_t ldb, double beta, double *C,
-                    Py_ssize_t ldc, double *work)
-    void fnn_gemm_f(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
-                    Py_ssize_t lda, const float *B, Py_ssize_t ldb, float beta, float *C,
-                    Py_ssize_t ldc, float *work)
-
 cdef extern from "kernels.h" nogil:
     int FNN_SIGMOID, FNN_TANH, FNN_RELU, FNN_LINEAR, FNN_SOFTMAX
     int FNN_QUADRATIC, FNN_CROSS_ENTROPY, FNN_LOG_LIKELIHOOD
@@ -95,6 +84,20 @@ cdef extern from "mm.h" nogil:
     const fnn_mm_table *fnn_mm_select(const char *name)
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
     void fnn_pf_block(const void *p, Py_ssize_t bytes)
+
+
+cdef extern from "gemm.h" nogil:
+    int fnn_gemm_available()
+    Py_ssize_t fnn_gemm_work_d()
+    Py_ssize_t fnn_gemm_work_f()
+    void fnn_gemm_d(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A,
+                    Py_ssize_t lda, const Py_ssize_t *acols, const double *B, Py_ssize_t ldb,
+                    const Py_ssize_t *bcols, double beta, double *C, Py_ssize_t ldc, double *work,
+                    const fnn_prefetch *pf)
+    void fnn_gemm_f(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
+                    Py_ssize_t lda, const Py_ssize_t *acols, const float *B, Py_ssize_t ldb,
+                    const Py_ssize_t *bcols, float beta, float *C, Py_ssize_t ldc, float *work,
+                    const fnn_prefetch *pf)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
@@ -237,20 +240,34 @@ cdef inline void gemm(bint ta, bint tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K
     """Column-major C <- beta C + op(A) op(B) (op: transposed when ta/tb): fastnn's packed product
     (csrc/gemm.h: each element one chain of FMAs over k in order, the same bits on any machine with
     AVX2) when gw, its work buffer, is given; the vendor BLAS otherwise."""
+    gemm_cols(ta, tb, M, N, K, A, lda, NULL, B, ldb, NULL, beta, C, ldc, gw, NULL)
+
+
+cdef inline void gemm_cols(bint ta, bint tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                           const floating *A, Py_ssize_t lda, const Py_ssize_t *acols,
+                           const floating *B, Py_ssize_t ldb, const Py_ssize_t *bcols, floating beta,
+                           floating *C, Py_ssize_t ldc, floating *gw,
+                           const fnn_prefetch *pf) noexcept nogil:
+    """gemm with A's / B's columns at A + acols[c] lda / B + bcols[c] ldb, prefetching pf's rows
+    meanwhile (the packed product only: the callers pass tables only with gw)."""
     if gw != NULL:
         if floating is double:
-            fnn_gemm_d(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, gw)
+            fnn_gemm_d(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf)
         else:
-            fnn_gemm_f(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, gw)
+            fnn_gemm_f(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf)
     else:
         _blas_gemm(c'T' if ta else c'N', c'T' if tb else c'N', <int>M, <int>N, <int>K, <floating>1,
                    A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
 
 
 cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *a,
-                                 const floating *w, floating *z, floating *gw) noexcept nogil:
-    """z (m, n_out) = a (m, n_in) · wᵀ — row-major, as a column-major gemm zᵀ = w aᵀ."""
-    gemm(True, False, n_out, m, n_in, w, n_in, a, n_in, 0, z, n_out, gw)
+                                 const floating *w, floating *z, floating *gw,
+                                 const Py_ssize_t *rows=NULL,
+                                 const fnn_prefetch *pf=NULL) noexcept nogil:
+    """z (m, n_out) = a (m, n_in) · wᵀ — row-major, as a column-major gemm zᵀ = w aᵀ; rows: a's
+    rows are a + rows[i] n_in (X in place through the permutation), pf: rows to prefetch (the
+    packed product only)."""
+    gemm_cols(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, rows, 0, z, n_out, gw, pf)
 
 
 cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
@@ -260,11 +277,12 @@ cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_i
 
 
 cdef inline void update_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
-                                const floating *a, floating *w, floating beta,
-                                floating *gw) noexcept nogil:
+                                const floating *a, floating *w, floating beta, floating *gw,
+                                const Py_ssize_t *rows=NULL,
+                                const fnn_prefetch *pf=NULL) noexcept nogil:
     """BP4 fused with the update: w <- beta w + dᵀ a, d carrying the step −η/m (no gradient
-    matrix materialised)."""
-    gemm(False, True, n_in, n_out, m, a, n_in, d, n_out, beta, w, n_in, gw)
+    matrix materialised); rows and pf as for forward_product."""
+    gemm_cols(False, True, n_in, n_out, m, a, n_in, rows, d, n_out, NULL, beta, w, n_in, gw, pf)
 
 
 cdef inline fnn_prefetch input_rows(const floating *X, Py_ssize_t d0, const Py_ssize_t *perm,
@@ -510,7 +528,8 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     b.m = min(B, n - b.r0)
     cdef Py_ssize_t r0 = b.r0, m = b.m
     b.rows = perm + r0 if perm != NULL else NULL
-    b.gathered = perm != NULL and not r.own[0]
+    # (the packed product reads the rows in place, through perm, as the own kernels do)
+    b.gathered = perm != NULL and not r.own[0] and r.gemm_work == NULL
     b.step = -r.eta / m
     b.shrink = r.eta * r.lmbda / r.n_total
     b.beta = 1 - r.eta * r.lmbda / r.n_total if r.reg == FNN_REG_L2 else 1.0
@@ -633,7 +652,10 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
     else:  # (one thread)
-        forward_product(m, n_out, n_in, a_in, w, a, <floating*>r.gemm_work)
+        # layer 0 on the packed product reads X's rows in place (b.a0, b.rows0); on BLAS, gathered
+        forward_product(m, n_out, n_in, <const floating*>b.a0 if l == 0 and not b.gathered else a_in,
+                        w, a, <floating*>r.gemm_work, b.rows0 if l == 0 and not b.gathered else NULL,
+                        &b.pf_fwd if l == 0 else NULL)
         activate(a, bias, m, n_out, act)
         if drop:
             dropout(work + b.drop_off[l + 1], work + b.mask_off[l + 1], a, m, n_out, n_out, &dr)
@@ -691,7 +713,11 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     cdef floating *dl = <floating*>b.out if output else work + b.delta_off[l + 1]
     cdef floating *tmp = work + r.tmp_off + tid * r.tmp_stride
     cdef const floating *a_in
-    if l == 0:
+    cdef const Py_ssize_t *rows_in = NULL   # layer 0 on the packed product: X's rows in place
+    if l == 0 and not r.own[0] and not b.gathered:
+        a_in = <const floating*>b.a0
+        rows_in = b.rows0
+    elif l == 0:
         a_in = work + b.act_off[0] if b.gathered else X + b.r0 * d0
     elif drop:
         a_in = work + b.drop_off[l]
@@ -729,7 +755,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     elif mom:  # (one thread)
         # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
         update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum,
-                       <floating*>r.gemm_work)
+                       <floating*>r.gemm_work, rows_in, &b.pf_upd if l == 0 else NULL)
         momentum_step(w, V + r.w_off[l], n_in * n_out, <floating>b.shrink, r.reg)
         bias_step(bias, V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
     else:
@@ -737,7 +763,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
             # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
             l1_shrink(w, n_in * n_out, <floating>b.shrink)
         # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta, <floating*>r.gemm_work)
+        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta, <floating*>r.gemm_work, rows_in,
+                       &b.pf_upd if l == 0 else NULL)
         # b <- b − (η/m) Σ δ                       (eq. 94)
         bias_step(bias, <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
     return 0
@@ -1622,8 +1649,8 @@ cdef void _kernel_gemm(object a, object b, floating[:, ::1] c, double beta, Py_s
     with nogil:
         for _r in range(repeat):
             if floating is double:
-                fnn_gemm_d(ta, tb, N, M, K, &bv[0] if K else NULL, lda, &av[0] if K else NULL, ldb,
-                           beta, &c[0, 0], N, &w[0])
+                fnn_gemm_d(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
+                           ldb, NULL, beta, &c[0, 0], N, &w[0], NULL)
             else:
-                fnn_gemm_f(ta, tb, N, M, K, &bv[0] if K else NULL, lda, &av[0] if K else NULL, ldb,
-                           <float>beta, &c[0, 0], N, &w[0])
+                fnn_gemm_f(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
+                           ldb, NULL, <float>beta, &c[0, 0], N, &w[0], NULL)
