@@ -8,7 +8,8 @@
  * with ta = 0 / tb = 0, else NULL) list where A's / B's columns are: column c at A + acols[c] lda
  * (NULL: A + c lda) — a mini-batch's rows of X read in place through the permutation, not gathered.
  * pf (or NULL): rows to prefetch towards L2 meanwhile, a few lines after each tile (the next
- * mini-batch's input rows, as the own kernels do).
+ * mini-batch's input rows, as the own kernels do). b_nonfinite (or NULL): set to 1 when op(B) holds a
+ * NaN or an infinity, checked while it is packed (inference's input check), else 0.
  *
  * Blocked as BLIS/GotoBLAS: A in blocks of MC × KC and B in KC × NC copied ("packed") into a
  * caller's work buffer in the order the micro-kernel reads them; the micro-kernel keeps an
@@ -40,9 +41,11 @@ ptrdiff_t fnn_gemm_work_f(void);
 
 void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
                 const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols, double beta,
-                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf);
+                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf,
+                int *b_nonfinite);
 void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
                 const ptrdiff_t *acols, const float *B, ptrdiff_t ldb, const ptrdiff_t *bcols, float beta,
-                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf);
+                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf,
+                int *b_nonfinite);
 
 #endif

@@ -36,7 +36,7 @@ int fnn_gemm_available(void) {
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define GEMM_MC 72
 #define GEMM_KC 256
-#define GEMM_NC 768
+#define GEMM_NC 1032
 
 /* rows src, src + ld, ... (4 of 4 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
 static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *dst, ptrdiff_t ldd) {
@@ -50,6 +50,49 @@ static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *ds
     _mm256_store_pd(dst + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
 }
 #define TRANSPOSE_STORE transpose_store_d
+
+/* bp[k * 6 + j] = src[j][k] for k < kc, j < 6 (a B panel of 6 columns, each contiguous in k):
+ * 4 × 4 transposes; returns Σ (x − x) over the values when check is set (NaN iff one is NaN or
+ * ±inf), else 0. */
+static inline double pack_b6_d(const double *const *src, ptrdiff_t kc, double *restrict bp, int check) {
+    __m256d pr = _mm256_setzero_pd();
+    ptrdiff_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        const __m256d r0 = _mm256_loadu_pd(src[0] + k), r1 = _mm256_loadu_pd(src[1] + k),
+                      r2 = _mm256_loadu_pd(src[2] + k), r3 = _mm256_loadu_pd(src[3] + k),
+                      r4 = _mm256_loadu_pd(src[4] + k), r5 = _mm256_loadu_pd(src[5] + k);
+        if (check)
+            pr = _mm256_add_pd(pr, _mm256_add_pd(_mm256_add_pd(_mm256_sub_pd(r0, r0), _mm256_sub_pd(r1, r1)),
+                                                 _mm256_add_pd(_mm256_add_pd(_mm256_sub_pd(r2, r2), _mm256_sub_pd(r3, r3)),
+                                                               _mm256_add_pd(_mm256_sub_pd(r4, r4), _mm256_sub_pd(r5, r5)))));
+        const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1),
+                      t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+        const __m256d u0 = _mm256_unpacklo_pd(r4, r5), u1 = _mm256_unpackhi_pd(r4, r5); /* k, k+1 | k+2, k+3 */
+        double *d = bp + k * 6;
+        _mm256_storeu_pd(d + 0, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm_storeu_pd(d + 4, _mm256_castpd256_pd128(u0));
+        _mm256_storeu_pd(d + 6, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm_storeu_pd(d + 10, _mm256_castpd256_pd128(u1));
+        _mm256_storeu_pd(d + 12, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm_storeu_pd(d + 16, _mm256_extractf128_pd(u0, 1));
+        _mm256_storeu_pd(d + 18, _mm256_permute2f128_pd(t1, t3, 0x31));
+        _mm_storeu_pd(d + 22, _mm256_extractf128_pd(u1, 1));
+    }
+    double probe = 0;
+    for (; k < kc; k++)
+        for (int j = 0; j < 6; j++) {
+            const double x = src[j][k];
+            bp[k * 6 + j] = x;
+            probe += x - x;
+        }
+    if (check) {
+        double v[4];
+        _mm256_storeu_pd(v, pr);
+        probe += (v[0] + v[1]) + (v[2] + v[3]);
+    }
+    return probe;
+}
+#define PACK_B6 pack_b6_d
 
 #include "gemm_impl.h"
 
@@ -69,6 +112,7 @@ static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *ds
 #undef GEMM_KC
 #undef GEMM_NC
 #undef TRANSPOSE_STORE
+#undef PACK_B6
 
 /* ---- floats: 8 lanes, 16 × 6 tiles ---- */
 #define REAL float
@@ -91,7 +135,7 @@ static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *ds
 #endif
 #define GEMM_MC GEMM_MC_F
 #define GEMM_KC GEMM_KC_F
-#define GEMM_NC 768
+#define GEMM_NC 1032
 
 /* rows src, src + ld, ... (8 of 8 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
 static inline void transpose_store_f(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd) {
@@ -118,6 +162,54 @@ static inline void transpose_store_f(const float *src, ptrdiff_t ld, float *dst,
 }
 #define TRANSPOSE_STORE transpose_store_f
 
+/* pack_b6_d for floats: 8 × 8 transposes of the 6 rows and 2 copies of the last, each result (6
+ * values and 2 spare) stored 6 values apart in increasing k, so the spare lanes are overwritten
+ * by the next store — except the last one's, which land on the first two values of the next
+ * panel (packed after this one) or on the slack at the end of the work buffer. */
+static inline float pack_b6_f(const float *const *src, ptrdiff_t kc, float *restrict bp, int check) {
+    __m256 pr = _mm256_setzero_ps();
+    ptrdiff_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src[0] + k), r1 = _mm256_loadu_ps(src[1] + k),
+                     r2 = _mm256_loadu_ps(src[2] + k), r3 = _mm256_loadu_ps(src[3] + k),
+                     r4 = _mm256_loadu_ps(src[4] + k), r5 = _mm256_loadu_ps(src[5] + k);
+        if (check)
+            pr = _mm256_add_ps(pr, _mm256_add_ps(_mm256_add_ps(_mm256_sub_ps(r0, r0), _mm256_sub_ps(r1, r1)),
+                                                 _mm256_add_ps(_mm256_add_ps(_mm256_sub_ps(r2, r2), _mm256_sub_ps(r3, r3)),
+                                                               _mm256_add_ps(_mm256_sub_ps(r4, r4), _mm256_sub_ps(r5, r5)))));
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+                     t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+                     t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                     s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                     s4 = _mm256_shuffle_ps(t4, t4, 0x44), s5 = _mm256_shuffle_ps(t4, t4, 0xEE),
+                     s6 = _mm256_shuffle_ps(t5, t5, 0x44), s7 = _mm256_shuffle_ps(t5, t5, 0xEE);
+        float *d = bp + k * 6;
+        _mm256_storeu_ps(d + 0 * 6, _mm256_permute2f128_ps(s0, s4, 0x20));
+        _mm256_storeu_ps(d + 1 * 6, _mm256_permute2f128_ps(s1, s5, 0x20));
+        _mm256_storeu_ps(d + 2 * 6, _mm256_permute2f128_ps(s2, s6, 0x20));
+        _mm256_storeu_ps(d + 3 * 6, _mm256_permute2f128_ps(s3, s7, 0x20));
+        _mm256_storeu_ps(d + 4 * 6, _mm256_permute2f128_ps(s0, s4, 0x31));
+        _mm256_storeu_ps(d + 5 * 6, _mm256_permute2f128_ps(s1, s5, 0x31));
+        _mm256_storeu_ps(d + 6 * 6, _mm256_permute2f128_ps(s2, s6, 0x31));
+        _mm256_storeu_ps(d + 7 * 6, _mm256_permute2f128_ps(s3, s7, 0x31));
+    }
+    float probe = 0;
+    for (; k < kc; k++)
+        for (int j = 0; j < 6; j++) {
+            const float x = src[j][k];
+            bp[k * 6 + j] = x;
+            probe += x - x;
+        }
+    if (check) {
+        float v[8];
+        _mm256_storeu_ps(v, pr);
+        probe += ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    }
+    return probe;
+}
+#define PACK_B6 pack_b6_f
+
 #include "gemm_impl.h"
 
 #if defined(__clang__)
@@ -133,16 +225,18 @@ ptrdiff_t fnn_gemm_work_d(void) { return 0; }
 ptrdiff_t fnn_gemm_work_f(void) { return 0; }
 void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
                 const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols, double beta,
-                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf) {
+                double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf,
+                int *b_nonfinite) {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
-    (void)acols, (void)bcols, (void)pf;
+    (void)acols, (void)bcols, (void)pf, (void)b_nonfinite;
     (void)beta, (void)C, (void)ldc, (void)work;
 }
 void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
                 const ptrdiff_t *acols, const float *B, ptrdiff_t ldb, const ptrdiff_t *bcols, float beta,
-                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf) {
+                float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf,
+                int *b_nonfinite) {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
-    (void)acols, (void)bcols, (void)pf;
+    (void)acols, (void)bcols, (void)pf, (void)b_nonfinite;
     (void)beta, (void)C, (void)ldc, (void)work;
 }
 

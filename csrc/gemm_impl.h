@@ -199,9 +199,11 @@ static void F(gemm_pack_a)(int ta, const REAL *A, ptrdiff_t lda, const ptrdiff_t
 
 /* op(B)[pc : pc+kc, jc : jc+nc] -> bp: micro-panels of NR columns (zero padded), each kc rows of
  * NR values. tb = 0: op(B)[k, j] = B[k + col(j) ldb] (col(j) = cols[j] or j, as for A); tb = 1:
- * op(B)[k, j] = B[j + k ldb]. */
-static void F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *cols, ptrdiff_t pc,
-                           ptrdiff_t jc, ptrdiff_t kc, ptrdiff_t nc, REAL *restrict bp) {
+ * op(B)[k, j] = B[j + k ldb]. Returns NaN when check is set and a value copied is NaN or ±inf
+ * (and may when it is not set), 0 otherwise: the input check of inference, in the same pass. */
+static REAL F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *cols, ptrdiff_t pc,
+                           ptrdiff_t jc, ptrdiff_t kc, ptrdiff_t nc, REAL *restrict bp, int check) {
+    REAL probe = 0; /* with check: Σ (x − x), 0 unless some x is NaN or ±inf */
     for (ptrdiff_t jr = 0; jr < nc; jr += NR, bp += NR * kc) {
         const ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
         if (!tb) {
@@ -209,17 +211,25 @@ static void F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t
             for (ptrdiff_t j = 0; j < NR; j++)
                 src[j] = j < nr ? B + pc + (cols != NULL ? cols[jc + jr + j] : jc + jr + j) * ldb : NULL;
             if (nr == NR)
-                for (ptrdiff_t k = 0; k < kc; k++)
-                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = src[j][k];
+                probe += PACK_B6(src, kc, bp, check); /* vector transposes: gemm_avx2.c */
             else
                 for (ptrdiff_t k = 0; k < kc; k++)
-                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = j < nr ? src[j][k] : 0;
+                    for (ptrdiff_t j = 0; j < NR; j++) {
+                        const REAL x = j < nr ? src[j][k] : 0;
+                        bp[k * NR + j] = x;
+                        probe += x - x;
+                    }
         } else {
             const REAL *src = B + (jc + jr) + pc * ldb;
             for (ptrdiff_t k = 0; k < kc; k++)
-                for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = j < nr ? src[k * ldb + j] : 0;
+                for (ptrdiff_t j = 0; j < NR; j++) {
+                    const REAL x = j < nr ? src[k * ldb + j] : 0;
+                    bp[k * NR + j] = x;
+                    probe += x - x;
+                }
         }
     }
+    return probe;
 }
 
 /* blocks of n split evenly into pieces of at most `most` (multiples of `unit` but the last) */
@@ -229,11 +239,15 @@ static inline ptrdiff_t F(gemm_block)(ptrdiff_t n, ptrdiff_t most, ptrdiff_t uni
     return (each + unit - 1) / unit * unit;
 }
 
-ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 64 / sizeof(REAL); }
+/* (+ 64 bytes of slack after the B block: pack_b6_f's last spare lanes) */
+ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 128 / sizeof(REAL); }
 
 void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
                  const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
-                 REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf) {
+                 REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf, int *b_nonfinite) {
+    REAL probe = 0;
+    if (b_nonfinite != NULL)
+        *b_nonfinite = 0;
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0) { /* C <- beta C */
@@ -252,7 +266,7 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
         for (ptrdiff_t pc = 0; pc < K; pc += kb) {
             const ptrdiff_t kc = K - pc < kb ? K - pc : kb;
             const int start = pc > 0 || beta == 1 ? F(START_C) : beta == 0 ? F(START_ZERO) : F(START_BETA_C);
-            F(gemm_pack_b)(tb, B, ldb, tb ? NULL : bcols, pc, jc, kc, nc, bp);
+            probe += F(gemm_pack_b)(tb, B, ldb, tb ? NULL : bcols, pc, jc, kc, nc, bp, b_nonfinite != NULL);
             for (ptrdiff_t ic = 0; ic < M; ic += mb) {
                 const ptrdiff_t mc = M - ic < mb ? M - ic : mb;
                 F(gemm_pack_a)(ta, A, lda, ta ? NULL : acols, ic, pc, mc, kc, ap);
@@ -289,6 +303,8 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
             }
         }
     }
+    if (b_nonfinite != NULL)
+        *b_nonfinite = probe != 0; /* NaN != 0 */
 }
 
 #undef MR

@@ -93,11 +93,11 @@ cdef extern from "gemm.h" nogil:
     void fnn_gemm_d(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A,
                     Py_ssize_t lda, const Py_ssize_t *acols, const double *B, Py_ssize_t ldb,
                     const Py_ssize_t *bcols, double beta, double *C, Py_ssize_t ldc, double *work,
-                    const fnn_prefetch *pf)
+                    const fnn_prefetch *pf, int *b_nonfinite)
     void fnn_gemm_f(int ta, int tb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A,
                     Py_ssize_t lda, const Py_ssize_t *acols, const float *B, Py_ssize_t ldb,
                     const Py_ssize_t *bcols, float beta, float *C, Py_ssize_t ldc, float *work,
-                    const fnn_prefetch *pf)
+                    const fnn_prefetch *pf, int *b_nonfinite)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
@@ -252,9 +252,9 @@ cdef inline void gemm_cols(bint ta, bint tb, Py_ssize_t M, Py_ssize_t N, Py_ssiz
     meanwhile (the packed product only: the callers pass tables only with gw)."""
     if gw != NULL:
         if floating is double:
-            fnn_gemm_d(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf)
+            fnn_gemm_d(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf, NULL)
         else:
-            fnn_gemm_f(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf)
+            fnn_gemm_f(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf, NULL)
     else:
         _blas_gemm(c'T' if ta else c'N', c'T' if tb else c'N', <int>M, <int>N, <int>K, <floating>1,
                    A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
@@ -268,6 +268,22 @@ cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in
     rows are a + rows[i] n_in (X in place through the permutation), pf: rows to prefetch (the
     packed product only)."""
     gemm_cols(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, rows, 0, z, n_out, gw, pf)
+
+
+cdef inline bint forward_product_checked(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
+                                        const floating *a, const floating *w, floating *z,
+                                        floating *gw) noexcept nogil:
+    """forward_product by the packed product (gw given), which checks a for NaN/inf while it packs
+    it (inference's input check in the same pass over a); True when a holds one (z is then
+    meaningless)."""
+    cdef int bad = 0
+    if floating is double:
+        fnn_gemm_d(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, NULL, 0, z, n_out, gw, NULL,
+                   &bad)
+    else:
+        fnn_gemm_f(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, NULL, 0, z, n_out, gw, NULL,
+                   &bad)
+    return bad != 0
 
 
 cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
@@ -1358,13 +1374,21 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
                     bad_row = r0 + bad
                     break
             if done < m:
-                if check:
+                # the input check: by the packed product while it packs the rows (the row found
+                # by a scan only when it saw one), else a pass of its own before the gemm
+                if check and gw != NULL:
+                    bad = -1
+                    if forward_product_checked(m - done, n1, n0, a_in + done * n0,
+                                               &P[0] + lay.w_off[0], a + done * n1, gw):
+                        bad = scan_input(a_in + done * n0, m - done, n0)
+                elif check:
                     bad = scan_input(a_in + done * n0, m - done, n0)
-                    if bad >= 0:
-                        bad_row = r0 + done + bad
-                        break
-                forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
-                                a + done * n1, gw)
+                if check and bad >= 0:
+                    bad_row = r0 + done + bad
+                    break
+                if not (check and gw != NULL):
+                    forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
+                                    a + done * n1, gw)
                 activate(a + done * n1, &P[0] + lay.b_off[0], m - done, n1,
                          lay.hidden_act if L > 1 else FNN_LINEAR)
             if done > 0 and L > 1:
@@ -1650,7 +1674,7 @@ cdef void _kernel_gemm(object a, object b, floating[:, ::1] c, double beta, Py_s
         for _r in range(repeat):
             if floating is double:
                 fnn_gemm_d(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
-                           ldb, NULL, beta, &c[0, 0], N, &w[0], NULL)
+                           ldb, NULL, beta, &c[0, 0], N, &w[0], NULL, NULL)
             else:
                 fnn_gemm_f(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
-                           ldb, NULL, <float>beta, &c[0, 0], N, &w[0], NULL)
+                           ldb, NULL, <float>beta, &c[0, 0], N, &w[0], NULL, NULL)

@@ -130,3 +130,22 @@ def test_training_on_the_packed_product_matches_blas(monkeypatch, dtype):
         nets[gemm] = np.concatenate([w.ravel() for w in net.weights + net.biases]).astype(np.float64)
     err = np.max(np.abs(nets["own"] - nets["blas"])) / np.max(np.abs(nets["blas"]))
     assert err < TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("row", "col", "value"), [(0, 0, np.nan), (2500, 783, np.inf), (1999, 500, -np.inf)])
+def test_inference_checks_dense_rows_while_packing_them(dtype, row, col, value):
+    """Dense rows go to the packed product, which checks them for NaN/inf as it packs them: the
+    error names the first bad row, as the separate scan did."""
+    rng = np.random.default_rng(5)
+    X = rng.random((3000, 784)).astype(dtype)
+    net = fastnn.Network([784, 100, 10], dtype=dtype, seed=1)
+    want = net.feedforward(X)
+    X[row, col] = value
+    X[2900, 3] = np.nan  # a later bad row is not the one reported
+    with pytest.raises(ValueError, match=f"first at row {row}\\)"):
+        net.feedforward(X)
+    X[row, col] = 0.5
+    X[2900, 3] = 0.5
+    X[row, :] = rng.random(784)  # the same rows again: the same values as before the check fired
+    np.testing.assert_array_equal(net.feedforward(X)[:row], want[:row])
