@@ -120,10 +120,12 @@ OWN_ANY_ROWS: int
 OWN_MAX_ROWS: int
 OWN_MAX_WEIGHTS: int
 OWN_AVX2_MAX_BYTES: int
+GEMM_AVX2_MIN_ROWS: int
+GEMM_AVX2_MIN_BYTES: int
 ISA_NAMES: tuple[str, ...]
 KERNELS: dict[str, Any]
 
-def uses_own_kernels(batch_size: int, n_in: int, n_out: int, itemsize: int = 8) -> bool: ...
+def uses_own_kernels(batch_size: int, n_in: int, n_out: int, itemsize: int = 8, threads: int = 1) -> bool: ...
 def kernel_forward(
     A: _Floats,
     W: _Floats,

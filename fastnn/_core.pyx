@@ -161,13 +161,19 @@ EVAL_BLOCK = 1024
 #   csrc/sparse_in.c: see "Inference"). "own" uses them for every training layer,
 #   "blas" never. On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes
 #   BLAS above OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W
-#   outgrows L2 (Zen 3: 512 kB). The measurements behind the thresholds: DESIGN.md and
+#   outgrows L2 (Zen 3: 512 kB). With fastnn's packed product (KERNELS["gemm"] == "own", not BLAS)
+#   for the other layers, a one-thread training on the AVX2 path also gives it a layer of at least
+#   GEMM_AVX2_MIN_BYTES at GEMM_AVX2_MIN_ROWS rows or more ([784,100,10] f32 and [784,30,10] f64 at
+#   mini-batch 100: 4-11 % / 6 % faster epochs, measured in one process; a team keeps the own
+#   kernels, which it splits). The measurements behind the thresholds: DESIGN.md and
 #   bench/results/kernels.md, compare.md, compare_wide.md.
 # ---------------------------------------------------------------------------------------------
 OWN_ANY_ROWS = 16
 OWN_MAX_ROWS = 128
 OWN_MAX_WEIGHTS = 200_000
 OWN_AVX2_MAX_BYTES = 524_288
+GEMM_AVX2_MIN_ROWS = 64
+GEMM_AVX2_MIN_BYTES = 131_072
 ISA_NAMES = ("avx512", "avx2", "generic")
 cdef const fnn_mm_table *_MM = NULL
 
@@ -213,9 +219,10 @@ KERNELS = _choose_kernels()
 
 
 def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
-                     Py_ssize_t itemsize=8):
+                     Py_ssize_t itemsize=8, Py_ssize_t threads=1):
     """True when a training layer (n_in -> n_out) with mini-batches of `batch_size` rows runs
-    fastnn's own kernels in this process (the rule above); itemsize: 8 (float64) or 4 (float32)."""
+    fastnn's own kernels in this process (the rule above); itemsize: 8 (float64) or 4 (float32);
+    threads: the training's threads (the team splits only the own kernels' work)."""
     mode = KERNELS["mode"]
     if KERNELS["isa"] is None or mode == "blas":
         return False
@@ -227,7 +234,14 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
         return True
     if batch_size > OWN_MAX_ROWS or n_in * n_out > OWN_MAX_WEIGHTS:
         return False
-    return KERNELS["isa"] != "avx2" or n_in * n_out * itemsize <= OWN_AVX2_MAX_BYTES
+    if KERNELS["isa"] != "avx2":
+        return True
+    cdef Py_ssize_t nbytes = n_in * n_out * itemsize
+    if nbytes > OWN_AVX2_MAX_BYTES:
+        return False
+    # one thread, the packed product available: it takes the larger layers at larger mini-batches
+    return not (threads <= 1 and KERNELS.get("gemm") == "own" and batch_size >= GEMM_AVX2_MIN_ROWS
+                and nbytes >= GEMM_AVX2_MIN_BYTES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,8 +270,8 @@ cdef inline void gemm_cols(bint ta, bint tb, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         else:
             fnn_gemm_f(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, gw, pf, NULL)
     else:
-        _blas_gemm(c'T' if ta else c'N', c'T' if tb else c'N', <int>M, <int>N, <int>K, <floating>1,
-                   A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+        _blas_gemm(c'T' if ta else c'N', c'T' if tb else c'N', <int>M, <int>N, <int>K,
+                   <floating>1, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
 
 
 cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *a,
@@ -271,8 +285,8 @@ cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in
 
 
 cdef inline bint forward_product_checked(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
-                                        const floating *a, const floating *w, floating *z,
-                                        floating *gw) noexcept nogil:
+                                         const floating *a, const floating *w, floating *z,
+                                         floating *gw) noexcept nogil:
     """forward_product by the packed product (gw given), which checks a for NaN/inf while it packs
     it (inference's input check in the same pass over a); True when a holds one (z is then
     meaningless)."""
@@ -844,7 +858,7 @@ def useful_threads(sizes, Py_ssize_t batch_size, Py_ssize_t n_threads, Py_ssize_
     sizes = [int(s) for s in sizes]
     if n_threads <= 1 or len(sizes) < 3:
         return 1
-    if not all(_MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1], itemsize)
+    if not all(_MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1], itemsize, n_threads)
                for l in range(len(sizes) - 1)):
         return 1
     widest = max(sizes[1:-1])
@@ -993,7 +1007,7 @@ cdef class Trainer:
         own = np.zeros(L, dtype=np.uint8)
         for l in range(L):
             own[l] = _MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1],
-                                                      layout.dtype.itemsize)
+                                                      layout.dtype.itemsize, T)
         self.own = own
         # the other layers' products: fastnn's packed product (its buffer made here, once) or BLAS
         packed = KERNELS.get("gemm") == "own"

@@ -293,6 +293,7 @@ def test_trainer_reports_its_kernels(monkeypatch):
 )
 def test_auto_rule_picks_own_kernels_where_they_win(monkeypatch, isa, batch, n_in, n_out, want):
     monkeypatch.setitem(_core.KERNELS, "mode", "auto")
+    monkeypatch.setitem(_core.KERNELS, "gemm", "blas")  # the rule against BLAS (the packed one: below)
     monkeypatch.setitem(_core.KERNELS, "isa", isa)
     assert _core.uses_own_kernels(batch, n_in, n_out) is want
     monkeypatch.setitem(_core.KERNELS, "mode", "own")
@@ -302,12 +303,33 @@ def test_auto_rule_picks_own_kernels_where_they_win(monkeypatch, isa, batch, n_i
 
 
 @pytest.mark.parametrize(
+    ("batch", "n_in", "n_out", "itemsize", "threads", "want"),
+    [
+        (100, 784, 100, 4, 1, False),  # [784,100] f32 (313 kB) at 100 rows: the packed product
+        (100, 784, 30, 8, 1, False),  # [784,30] f64 (188 kB)
+        (100, 784, 30, 4, 1, True),  # [784,30] f32 (94 kB): the own kernels
+        (63, 784, 100, 4, 1, True),  # under GEMM_AVX2_MIN_ROWS
+        (64, 784, 100, 4, 1, False),
+        (100, 784, 100, 4, 2, True),  # a team keeps the own kernels (it splits their work)
+        (16, 784, 100, 8, 1, True),  # up to OWN_ANY_ROWS: always own
+    ],
+)
+def test_avx2_rule_with_the_packed_product(monkeypatch, batch, n_in, n_out, itemsize, threads, want):
+    monkeypatch.setitem(_core.KERNELS, "mode", "auto")
+    monkeypatch.setitem(_core.KERNELS, "isa", "avx2")
+    monkeypatch.setitem(_core.KERNELS, "gemm", "own")
+    assert _core.uses_own_kernels(batch, n_in, n_out, itemsize, threads) is want
+
+
+@pytest.mark.parametrize(
     ("isa", "itemsize", "want"), [("avx2", 8, False), ("avx2", 4, True), ("avx512", 8, True)]
 )
 def test_avx2_rule_weighs_the_layer_in_bytes(monkeypatch, isa, itemsize, want):
-    """[784,100] at mini-batch 100: f64 (627 kB) goes to BLAS on the AVX2 path, f32 (313 kB) stays."""
+    """[784,100] at mini-batch 100: f64 (627 kB) goes to BLAS on the AVX2 path, f32 (313 kB) stays
+    (against the vendor BLAS; with the packed product, the rule above)."""
     monkeypatch.setitem(_core.KERNELS, "mode", "auto")
     monkeypatch.setitem(_core.KERNELS, "isa", isa)
+    monkeypatch.setitem(_core.KERNELS, "gemm", "blas")
     assert _core.uses_own_kernels(100, 784, 100, itemsize) is want
     assert _core.uses_own_kernels(10, 784, 100, itemsize) is True  # up to OWN_ANY_ROWS: always own
 
