@@ -162,10 +162,10 @@ EVAL_BLOCK = 1024
 #   "blas" never. On the AVX2 path (3x3 blocks) a layer whose W is over OWN_AVX2_MAX_BYTES takes
 #   BLAS above OWN_ANY_ROWS rows: its forward streams W once per 3-row block, from L3 once W
 #   outgrows L2 (Zen 3: 512 kB). With fastnn's packed product (KERNELS["gemm"] == "own", not BLAS)
-#   for the other layers, a one-thread training on the AVX2 path also gives it a layer of at least
-#   GEMM_AVX2_MIN_BYTES at GEMM_AVX2_MIN_ROWS rows or more ([784,100,10] f32 and [784,30,10] f64 at
-#   mini-batch 100: 4-11 % / 6 % faster epochs, measured in one process; a team keeps the own
-#   kernels, which it splits). The measurements behind the thresholds: DESIGN.md and
+#   for the other layers, the AVX2 path also gives it a layer of at least GEMM_AVX2_MIN_BYTES at
+#   GEMM_AVX2_MIN_ROWS rows or more ([784,100,10] f32 and [784,30,10] f64 at mini-batch 100: 4-11 %
+#   / 6 % faster one-thread epochs, measured in one process). The measurements behind the
+#   thresholds: DESIGN.md and
 #   bench/results/kernels.md, compare.md, compare_wide.md.
 # ---------------------------------------------------------------------------------------------
 OWN_ANY_ROWS = 16
@@ -174,6 +174,10 @@ OWN_MAX_WEIGHTS = 200_000
 OWN_AVX2_MAX_BYTES = 524_288
 GEMM_AVX2_MIN_ROWS = 64
 GEMM_AVX2_MIN_BYTES = 131_072
+# the packed product's tile rows (csrc/gemm_impl.h's MR): a team's share of a layer on it
+cdef enum:
+    GEMM_ROWS_F = 16
+    GEMM_ROWS_D = 8
 ISA_NAMES = ("avx512", "avx2", "generic")
 cdef const fnn_mm_table *_MM = NULL
 
@@ -221,8 +225,8 @@ KERNELS = _choose_kernels()
 def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
                      Py_ssize_t itemsize=8, Py_ssize_t threads=1):
     """True when a training layer (n_in -> n_out) with mini-batches of `batch_size` rows runs
-    fastnn's own kernels in this process (the rule above); itemsize: 8 (float64) or 4 (float32);
-    threads: the training's threads (the team splits only the own kernels' work)."""
+    fastnn's own kernels in this process (the rule above); itemsize: 8 (float64) or 4 (float32).
+    threads: the training's threads (the choice does not depend on them: results must not)."""
     mode = KERNELS["mode"]
     if KERNELS["isa"] is None or mode == "blas":
         return False
@@ -239,8 +243,9 @@ def uses_own_kernels(Py_ssize_t batch_size, Py_ssize_t n_in, Py_ssize_t n_out,
     cdef Py_ssize_t nbytes = n_in * n_out * itemsize
     if nbytes > OWN_AVX2_MAX_BYTES:
         return False
-    # one thread, the packed product available: it takes the larger layers at larger mini-batches
-    return not (threads <= 1 and KERNELS.get("gemm") == "own" and batch_size >= GEMM_AVX2_MIN_ROWS
+    # the packed product available: it takes the larger layers at larger mini-batches (whatever
+    # the threads: results must not depend on them; a team splits a first layer on it)
+    return not (KERNELS.get("gemm") == "own" and batch_size >= GEMM_AVX2_MIN_ROWS
                 and nbytes >= GEMM_AVX2_MIN_BYTES)
 
 
@@ -484,7 +489,9 @@ cdef struct Run:
     Py_ssize_t *bad             # per thread: [2 tid] first bad input batch, [2 tid + 1] bad index
     void *stage                 # X's rows off a 64-byte line: per thread, the mini-batch's rows
     Py_ssize_t stage_ld, stage_stride   # copied to rows stage_ld apart (64-byte lines), or NULL
-    void *gemm_work             # the packed product's buffer, or NULL: BLAS (KERNELS["gemm"])
+    void *gemm_work             # the packed product's buffers (one per thread, gemm_stride values
+    Py_ssize_t gemm_stride      # apart), or NULL: BLAS (KERNELS["gemm"])
+    Py_ssize_t gemm_grain       # a team's share of a packed layer's neurons: whole tiles (MR)
 
 
 cdef struct Batch:
@@ -645,7 +652,7 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     cdef floating *P = <floating*>r.P
     cdef floating *work = <floating*>r.work
     cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1], d0 = r.sizes[0], m = b.m
-    cdef Py_ssize_t o0 = 0, o1 = n_out
+    cdef Py_ssize_t o0 = 0, o1 = n_out, i
     cdef bint hidden = l < r.L - 1
     cdef bint drop = r.dropout_p > 0 and hidden
     cdef int act = r.hidden_act if hidden else r.output_act
@@ -665,8 +672,8 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     else:
         a_in = X + b.r0 * d0
     if T > 1 and hidden:
-        o0 = part(n_out, tid, T, r.grain)
-        o1 = part(n_out, tid + 1, T, r.grain)
+        o0 = part(n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
+        o1 = part(n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
         if o1 <= o0:
             return
     dr.col0 += o0
@@ -681,6 +688,17 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
                    work + b.drop_off[l + 1] + o0 if drop else NULL,
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
+    elif T > 1:
+        # a team on the packed product (layer 0 only: see useful_threads): this thread's neurons
+        # [o0, o1), whole tiles; each element the same chain of FMAs as with one thread
+        gemm_cols(True, False, o1 - o0, m, n_in, w + o0 * n_in, n_in, NULL, <const floating*>b.a0,
+                  b.lda0, b.rows0, 0, a + o0, n_out, <floating*>r.gemm_work + tid * r.gemm_stride,
+                  &b.pf_fwd)
+        for i in range(m):
+            activate(a + i * n_out + o0, bias + o0, 1, o1 - o0, act)
+        if drop:
+            dropout(work + b.drop_off[l + 1] + o0, work + b.mask_off[l + 1] + o0, a + o0, m,
+                    o1 - o0, n_out, &dr)
     else:  # (one thread)
         # layer 0 on the packed product reads X's rows in place (b.a0, b.rows0); on BLAS, gathered
         forward_product(m, n_out, n_in, <const floating*>b.a0 if l == 0 and not b.gathered else a_in,
@@ -754,8 +772,9 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     else:
         a_in = work + b.act_off[l]
     if T > 1 and l > 0:
-        c0 = part(n_in, tid, T, r.grain)
-        c1 = part(n_in, tid + 1, T, r.grain)
+        # this thread's neurons of layer l: the share the forward gave it (layer l − 1's grain)
+        c0 = part(n_in, tid, T, r.grain if r.own[l - 1] else r.gemm_grain)
+        c1 = part(n_in, tid + 1, T, r.grain if r.own[l - 1] else r.gemm_grain)
     if l > 0 and c1 > c0:
         if r.own[l]:
             mm_backward(r.mm, work + b.delta_off[l] + c0, dl, m, w + c0, n_out, c1 - c0, n_in,
@@ -768,8 +787,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     if T > 1 and not output:
         if l > 0 and fnn_team_sync(team):
             return 1
-        o0 = part(n_out, tid, T, r.grain)
-        o1 = part(n_out, tid + 1, T, r.grain)
+        o0 = part(n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
+        o1 = part(n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
         if o1 <= o0:
             return 0
     if r.own[l]:
@@ -782,21 +801,27 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
                   m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
                   r.reg, tmp, &b.pf_upd if l == 0 else NULL)
-    elif mom:  # (one thread)
+    elif mom:  # (one thread, or a team's rows [o0, o1) of layer 0 on the packed product)
         # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
-        update_product(m, n_out, n_in, dl, a_in, V + r.w_off[l], <floating>r.momentum,
-                       <floating*>r.gemm_work, rows_in, &b.pf_upd if l == 0 else NULL)
-        momentum_step(w, V + r.w_off[l], n_in * n_out, <floating>b.shrink, r.reg)
-        bias_step(bias, V + r.b_off[l], dl, m, n_out, n_out, <floating>r.momentum, tmp)
+        gemm_cols(False, True, n_in, o1 - o0, m, a_in, n_in, rows_in, dl + o0, n_out, NULL,
+                  <floating>r.momentum, V + r.w_off[l] + o0 * n_in, n_in,
+                  <floating*>r.gemm_work + tid * r.gemm_stride if r.gemm_work != NULL else NULL,
+                  &b.pf_upd if l == 0 else NULL)
+        momentum_step(w + o0 * n_in, V + r.w_off[l] + o0 * n_in, n_in * (o1 - o0),
+                      <floating>b.shrink, r.reg)
+        bias_step(bias + o0, V + r.b_off[l] + o0, dl + o0, m, o1 - o0, n_out, <floating>r.momentum,
+                  tmp)
     else:
         if r.reg == FNN_REG_L1:
             # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
-            l1_shrink(w, n_in * n_out, <floating>b.shrink)
+            l1_shrink(w + o0 * n_in, n_in * (o1 - o0), <floating>b.shrink)
         # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-        update_product(m, n_out, n_in, dl, a_in, w, <floating>b.beta, <floating*>r.gemm_work, rows_in,
-                       &b.pf_upd if l == 0 else NULL)
+        gemm_cols(False, True, n_in, o1 - o0, m, a_in, n_in, rows_in, dl + o0, n_out, NULL,
+                  <floating>b.beta, w + o0 * n_in, n_in,
+                  <floating*>r.gemm_work + tid * r.gemm_stride if r.gemm_work != NULL else NULL,
+                  &b.pf_upd if l == 0 else NULL)
         # b <- b − (η/m) Σ δ                       (eq. 94)
-        bias_step(bias, <floating*>NULL, dl, m, n_out, n_out, <floating>0, tmp)
+        bias_step(bias + o0, <floating*>NULL, dl + o0, m, o1 - o0, n_out, <floating>0, tmp)
     return 0
 
 
@@ -853,17 +878,24 @@ cdef void _team_member_f(void *ctx, fnn_team *team, int tid) noexcept nogil:
 def useful_threads(sizes, Py_ssize_t batch_size, Py_ssize_t n_threads, Py_ssize_t itemsize=8):
     """The threads a training of `sizes` with mini-batches of `batch_size` runs on when asked for
     `n_threads`: 1 without a hidden layer or with a layer on BLAS (the team splits the own
-    kernels' work), else at most one per row block of the own kernels (``row_block()``: 3
-    neurons on AVX2, 4 on AVX-512) of the widest hidden layer (and FNN_TEAM_MAX)."""
+    kernels' work, and the packed product's of the first layer), else at most one per row block
+    of the own kernels (``row_block()``: 3 neurons on AVX2, 4 on AVX-512; a first layer on the
+    packed product: its tiles, 16 / 8 neurons in f32 / f64) of the widest hidden layer (and
+    FNN_TEAM_MAX)."""
     sizes = [int(s) for s in sizes]
-    if n_threads <= 1 or len(sizes) < 3:
+    if n_threads <= 1 or len(sizes) < 3 or _MM == NULL:
         return 1
-    if not all(_MM != NULL and uses_own_kernels(batch_size, sizes[l], sizes[l + 1], itemsize, n_threads)
-               for l in range(len(sizes) - 1)):
+    own = [uses_own_kernels(batch_size, sizes[l], sizes[l + 1], itemsize, n_threads)
+           for l in range(len(sizes) - 1)]
+    # a layer off the own kernels splits only on the packed product, and only the first (its
+    # rows in whole tiles; no BP2 below it)
+    if not all(own[1:]) or (not own[0] and KERNELS.get("gemm") != "own"):
         return 1
-    widest = max(sizes[1:-1])
-    grain = row_block()
-    return int(max(1, min(n_threads, (widest + grain - 1) // grain, FNN_TEAM_MAX)))
+    # at most one thread per share unit (row block, or tile) of the widest hidden layer
+    grains = [row_block() if own[h - 1] else GEMM_ROWS_D if itemsize == 8 else GEMM_ROWS_F
+              for h in range(1, len(sizes) - 1)]
+    units = max((sizes[h] + g - 1) // g for h, g in zip(range(1, len(sizes) - 1), grains))
+    return int(max(1, min(n_threads, units, FNN_TEAM_MAX)))
 
 
 def row_block():
@@ -920,7 +952,8 @@ cdef class Trainer:
     cdef unsigned char[::1] own                   # per weight layer: 1 = own kernels, 0 = BLAS
     # per weight layer: "avx512", "avx2", "generic" (own kernels), "gemm" (packed product) or "blas"
     cdef readonly tuple kernels
-    cdef object gemm_buf                          # the packed product's buffer, or None
+    cdef object gemm_buf                          # the packed product's buffers, or None
+    cdef Py_ssize_t gemm_stride                   # (one per thread, this many values apart)
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
@@ -1012,9 +1045,12 @@ cdef class Trainer:
         # the other layers' products: fastnn's packed product (its buffer made here, once) or BLAS
         packed = KERNELS.get("gemm") == "own"
         self.gemm_buf = None
+        self.gemm_stride = 0
         if packed and not all(own):
-            self.gemm_buf = _aligned_empty(
-                fnn_gemm_work_d() if layout.dtype == np.float64 else fnn_gemm_work_f(), layout.dtype)
+            # one per thread, each on 64-byte lines
+            self.gemm_stride = ((fnn_gemm_work_d() if layout.dtype == np.float64 else fnn_gemm_work_f())
+                                + 15) // 16 * 16
+            self.gemm_buf = _aligned_empty(self.gemm_stride * T, layout.dtype)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
 
     @property
@@ -1163,6 +1199,8 @@ cdef class Trainer:
         r.stage = NULL
         r.stage_ld = r.stage_stride = 0
         r.gemm_work = NULL
+        r.gemm_stride = self.gemm_stride
+        r.gemm_grain = GEMM_ROWS_F if floating is float else GEMM_ROWS_D
         if self.gemm_buf is not None:
             gemm_v = self.gemm_buf
             r.gemm_work = &gemm_v[0]

@@ -177,7 +177,35 @@ def test_the_team_is_used_and_clamped():
     assert threads([64, 30, 10], 10, 100) == -(-30 // _core.row_block())
     assert threads([64, 10], 10, 4) == 1  # no hidden layer
     assert threads([64, 30, 10], 10, 1) == 1
-    assert _core.useful_threads([784, 800, 10], 100, 4) == 1  # 784 x 800 at 100 rows: BLAS
+    if _core.KERNELS["gemm"] == "own":
+        # 784 x 800 at 100 rows: the packed product, split by whole tiles (16 / 8 neurons)
+        assert _core.useful_threads([784, 800, 10], 100, 4) == 4
+        assert _core.useful_threads([784, 48, 10], 100, 8, 4) == 3  # 48 neurons: three f32 tiles
+        assert _core.useful_threads([784, 800, 800, 10], 100, 4) == 1  # a second layer on it
+    else:
+        assert _core.useful_threads([784, 800, 10], 100, 4) == 1  # 784 x 800 at 100 rows: BLAS
+
+
+PACKED = pytest.mark.skipif(_core.KERNELS["gemm"] != "own", reason="no packed product here")
+
+
+@PACKED
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "option",
+    ["plain", "momentum", "dropout-momentum-l2", "l1", "momentum-l1", "sample-weight", "loglik-softmax"],
+)
+def test_a_first_layer_on_the_packed_product_gives_the_same_bits(option, dtype):
+    """[200, 700, 10] at 100 rows: the first layer (140,000 weights, over 128 kB) on the packed
+    product, split by tiles (700 = 43.75 f32 tiles: a partial one), the rest on the own kernels."""
+    net = _same_for_every_T([200, 700, 10], dtype, batch=100, n=250, Ts=(2, 3), **OPTIONS[option])
+    assert _core.Trainer(_state.layout(net), _state.parameters(net), 100, n_threads=3).kernels[0] == "gemm"
+
+
+@PACKED
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_deep_net_with_a_packed_first_layer(dtype):
+    _same_for_every_T([150, 300, 30, 10], dtype, batch=100, n=230, **OPTIONS["dropout-momentum-l2"])
 
 
 def test_dropout_masks_do_not_depend_on_the_thread_count_and_change_per_epoch(seeded):
