@@ -7,7 +7,9 @@ Builds a tiny LD_PRELOAD library that counts every malloc/calloc/realloc/posix_m
 aligned_alloc call in the process (C, Cython, numpy, OpenBLAS alike), then re-runs this script
 under it. One compiled ``Trainer.train`` call is timed for 1 mini-batch and for 5,000 mini-batches
 of [784, 30, 10] (and the dropout + momentum variant; each also on a team of 2 threads, which is
-created once per call); any allocation per mini-batch would show up as
+created once per call), and for 1 and 400 mini-batches of 100 rows of [784, 800, 10] (its first
+layer on the packed product, one thread and a team of 2); any allocation per mini-batch would
+show up as
 a difference of thousands between the two counts. Also prints Python-level allocations seen by
 tracemalloc in the same window.
 """
@@ -81,13 +83,16 @@ def measure():
     X = rng.random((n, 784))  # numpy's allocation: rows 16 bytes off a 64-byte line (staged)
     print(f"X starts {X.ctypes.data % 64} bytes after a 64-byte line")
     y = rng.integers(0, 10, n).astype(np.intp)
-    for label, kw, T in (
-        ("plain SGD + L2", {}, 1),
-        ("dropout 0.5 + momentum 0.9", dict(momentum=0.9), 1),
-        ("plain SGD + L2, 2 threads", {}, 2),
-        ("dropout+momentum, 2 threads", dict(momentum=0.9), 2),
+    for label, kw, T, sizes, B, long in (
+        ("plain SGD + L2", {}, 1, [784, 30, 10], 10, 5000),
+        ("dropout 0.5 + momentum 0.9", dict(momentum=0.9), 1, [784, 30, 10], 10, 5000),
+        ("plain SGD + L2, 2 threads", {}, 2, [784, 30, 10], 10, 5000),
+        ("dropout+momentum, 2 threads", dict(momentum=0.9), 2, [784, 30, 10], 10, 5000),
+        # the first layer on the packed product (csrc/gemm.h)
+        ("[784,800,10] mb 100", {}, 1, [784, 800, 10], 100, 400),
+        ("[784,800,10] mb 100, 2 thr", dict(momentum=0.9), 2, [784, 800, 10], 100, 400),
     ):
-        net = Network([784, 30, 10], seed=0)
+        net = Network(sizes, seed=0)
         lay, params = _state.layout(net), _state.parameters(net)
         velocity = np.zeros_like(params) if kw else None
         trainer = _core.Trainer(lay, params, B, velocity, 0.5 if kw else 0.0, 1, n_threads=T)
@@ -97,7 +102,7 @@ def measure():
         with threadpool_limits(1):
             trainer.train(0, 1, 0.1)  # warm up BLAS buffers
             results = []
-            for batches in (1, 5000):
+            for batches in (1, long):
                 tracemalloc.start()
                 before = count()
                 trainer.train(0, batches, 0.1)
