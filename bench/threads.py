@@ -41,6 +41,7 @@ CASES = {
     "h30-mb10": dict(sizes=[784, 30, 10], batch=10),
     "h100-mb10": dict(sizes=[784, 100, 10], batch=10),
     "h100-mb100": dict(sizes=[784, 100, 10], batch=100),
+    "h800-mb100": dict(sizes=[784, 800, 10], batch=100),  # the first layer on the packed product
     "h30-mb10-momentum": dict(sizes=[784, 30, 10], batch=10, momentum=0.9),
     "h30-mb10-dropout": dict(sizes=[784, 30, 10], batch=10, dropout=0.5),
 }
