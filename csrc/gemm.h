@@ -48,4 +48,32 @@ void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const flo
                 float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf,
                 int *b_nonfinite);
 
+
+/* The first layer's W kept as packed panels for the length of a training call (issue #29): MR rows
+ * (16 floats / 8 doubles: the tile height) of W, each as n_in columns of MR values (k-major), the last
+ * panel zero padded; the forward reads its micro-panels in place (no packing of W per mini-batch)
+ * and the update writes W's tiles there (MR × 6 contiguous values each). Same chains, same bits. */
+ptrdiff_t fnn_panels_rows_d(void);
+ptrdiff_t fnn_panels_rows_f(void);
+ptrdiff_t fnn_panels_size_d(ptrdiff_t n_out, ptrdiff_t n_in);
+ptrdiff_t fnn_panels_size_f(ptrdiff_t n_out, ptrdiff_t n_in);
+void fnn_panels_pack_d(double *wp, const double *w, ptrdiff_t n_out, ptrdiff_t n_in);
+void fnn_panels_pack_f(float *wp, const float *w, ptrdiff_t n_out, ptrdiff_t n_in);
+void fnn_panels_unpack_d(double *w, const double *wp, ptrdiff_t n_out, ptrdiff_t n_in);
+void fnn_panels_unpack_f(float *w, const float *wp, ptrdiff_t n_out, ptrdiff_t n_in);
+/* z (m, n_out; rows ldz apart) = x[rows] (m, n_in) · Wᵀ, W as panels (rows: NULL = consecutive) */
+void fnn_gemm_panels_forward_d(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const double *wp,
+                               const double *x, ptrdiff_t ldx, const ptrdiff_t *rows, double *z,
+                               ptrdiff_t ldz, double *work, const fnn_prefetch *pf);
+void fnn_gemm_panels_forward_f(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const float *wp,
+                               const float *x, ptrdiff_t ldx, const ptrdiff_t *rows, float *z,
+                               ptrdiff_t ldz, float *work, const fnn_prefetch *pf);
+/* W (panels) <- beta W + dᵀ x[rows]: d (m, n_out; rows ldd apart), x's rows n_in wide */
+void fnn_gemm_panels_update_d(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const double *d, ptrdiff_t ldd,
+                              const double *x, ptrdiff_t ldx, const ptrdiff_t *rows, double beta,
+                              double *wp, double *work, const fnn_prefetch *pf);
+void fnn_gemm_panels_update_f(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const float *d, ptrdiff_t ldd,
+                              const float *x, ptrdiff_t ldx, const ptrdiff_t *rows, float beta, float *wp,
+                              float *work, const fnn_prefetch *pf);
+
 #endif

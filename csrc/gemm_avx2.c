@@ -2,6 +2,7 @@
  * tiles) and floats (16 × 6 tiles). x86-64 only; the target is enabled for this file's functions
  * alone, and fnn_gemm_available() tells the callers whether the CPU runs them. */
 #include <stdint.h>
+#include <string.h>
 
 #include "gemm.h"
 #include "mm.h"
@@ -239,5 +240,30 @@ void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const flo
     (void)acols, (void)bcols, (void)pf, (void)b_nonfinite;
     (void)beta, (void)C, (void)ldc, (void)work;
 }
+/* (the panels: never used without the kernels; defined so that the module links) */
+#define FNN_PANELS_STUBS(REAL, SFX)                                                                   \
+    ptrdiff_t fnn_panels_rows##SFX(void) { return 1; }                                              \
+    ptrdiff_t fnn_panels_size##SFX(ptrdiff_t n_out, ptrdiff_t n_in) { return n_out * n_in; }        \
+    void fnn_panels_pack##SFX(REAL *wp, const REAL *w, ptrdiff_t n_out, ptrdiff_t n_in) {           \
+        (void)wp, (void)w, (void)n_out, (void)n_in;                                                 \
+    }                                                                                               \
+    void fnn_panels_unpack##SFX(REAL *w, const REAL *wp, ptrdiff_t n_out, ptrdiff_t n_in) {         \
+        (void)wp, (void)w, (void)n_out, (void)n_in;                                                 \
+    }                                                                                               \
+    void fnn_gemm_panels_forward##SFX(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *wp,  \
+                                      const REAL *x, ptrdiff_t ldx, const ptrdiff_t *rows, REAL *z,  \
+                                      ptrdiff_t ldz, REAL *work, const fnn_prefetch *pf) {           \
+        (void)m, (void)n_out, (void)n_in, (void)wp, (void)x, (void)ldx, (void)rows, (void)z;        \
+        (void)ldz, (void)work, (void)pf;                                                            \
+    }                                                                                               \
+    void fnn_gemm_panels_update##SFX(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *d,    \
+                                     ptrdiff_t ldd, const REAL *x, ptrdiff_t ldx,                   \
+                                     const ptrdiff_t *rows, REAL beta, REAL *wp, REAL *work,         \
+                                     const fnn_prefetch *pf) {                                       \
+        (void)m, (void)n_out, (void)n_in, (void)d, (void)ldd, (void)x, (void)ldx, (void)rows;       \
+        (void)beta, (void)wp, (void)work, (void)pf;                                                 \
+    }
+FNN_PANELS_STUBS(double, _d)
+FNN_PANELS_STUBS(float, _f)
 
 #endif

@@ -199,11 +199,27 @@ static void F(gemm_pack_a)(int ta, const REAL *A, ptrdiff_t lda, const ptrdiff_t
 
 /* op(B)[pc : pc+kc, jc : jc+nc] -> bp: micro-panels of NR columns (zero padded), each kc rows of
  * NR values. tb = 0: op(B)[k, j] = B[k + col(j) ldb] (col(j) = cols[j] or j, as for A); tb = 1:
- * op(B)[k, j] = B[j + k ldb]. Returns NaN when check is set and a value copied is NaN or ±inf
+ * op(B)[k, j] = B[j + col(k) ldb] (the same table, indexing op(B)'s rows). Returns NaN when check is set and a value copied is NaN or ±inf
  * (and may when it is not set), 0 otherwise: the input check of inference, in the same pass. */
 static REAL F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *cols, ptrdiff_t pc,
                            ptrdiff_t jc, ptrdiff_t kc, ptrdiff_t nc, REAL *restrict bp, int check) {
     REAL probe = 0; /* with check: Σ (x − x), 0 unless some x is NaN or ±inf */
+    if (tb && !check && nc >= NR) {
+        /* rows of op(B) contiguous: each row read once, left to right, its NR-value pieces
+         * written to the panels (the row's address looked up once, not once per panel) */
+        const ptrdiff_t full = nc / NR * NR;
+        for (ptrdiff_t k = 0; k < kc; k++) {
+            const REAL *src = B + jc + (cols != NULL ? cols[pc + k] : pc + k) * ldb;
+            REAL *dst = bp + k * NR;
+            for (ptrdiff_t jr = 0; jr < full; jr += NR, dst += NR * kc)
+                memcpy(dst, src + jr, NR * sizeof(REAL));
+        }
+        if (full == nc)
+            return 0;
+        bp += full * kc; /* the last, partial panel: below */
+        jc += full;
+        nc -= full;
+    }
     for (ptrdiff_t jr = 0; jr < nc; jr += NR, bp += NR * kc) {
         const ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
         if (!tb) {
@@ -212,21 +228,31 @@ static REAL F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t
                 src[j] = j < nr ? B + pc + (cols != NULL ? cols[jc + jr + j] : jc + jr + j) * ldb : NULL;
             if (nr == NR)
                 probe += PACK_B6(src, kc, bp, check); /* vector transposes: gemm_avx2.c */
-            else
+            else {
+                REAL pj[NR] = {0};
                 for (ptrdiff_t k = 0; k < kc; k++)
                     for (ptrdiff_t j = 0; j < NR; j++) {
                         const REAL x = j < nr ? src[j][k] : 0;
                         bp[k * NR + j] = x;
-                        probe += x - x;
+                        pj[j] += x - x;
                     }
-        } else {
-            const REAL *src = B + (jc + jr) + pc * ldb;
-            for (ptrdiff_t k = 0; k < kc; k++)
-                for (ptrdiff_t j = 0; j < NR; j++) {
-                    const REAL x = j < nr ? src[k * ldb + j] : 0;
-                    bp[k * NR + j] = x;
-                    probe += x - x;
+                for (ptrdiff_t j = 0; j < NR; j++) probe += pj[j];
+            }
+        } else { /* a row of op(B) is contiguous: row k at B + row(k) ldb, row(k) = cols[k] or k */
+            REAL pj[NR] = {0}; /* (the check: one chain per column, as pack_b6) */
+            for (ptrdiff_t k = 0; k < kc; k++) {
+                const REAL *src = B + (jc + jr) + (cols != NULL ? cols[pc + k] : pc + k) * ldb;
+                if (nr == NR && !check) {
+                    for (ptrdiff_t j = 0; j < NR; j++) bp[k * NR + j] = src[j];
+                } else {
+                    for (ptrdiff_t j = 0; j < NR; j++) {
+                        const REAL x = j < nr ? src[j] : 0;
+                        bp[k * NR + j] = x;
+                        pj[j] += x - x;
+                    }
                 }
+            }
+            for (ptrdiff_t j = 0; j < NR; j++) probe += pj[j];
         }
     }
     return probe;
@@ -242,9 +268,14 @@ static inline ptrdiff_t F(gemm_block)(ptrdiff_t n, ptrdiff_t most, ptrdiff_t uni
 /* (+ 64 bytes of slack after the B block: pack_b6_f's last spare lanes) */
 ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 128 / sizeof(REAL); }
 
-void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
-                 const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
-                 REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf, int *b_nonfinite) {
+/* The blocked product. With a_panels, A is already in packed panels (fnn_panels_pack: MR rows of
+ * op(A) = A, K columns each, k-major) and is read in place; with c_panels, C is in that layout too
+ * (N columns per panel: element (i, j) at C + (i / MR) MR N + j MR + i % MR) and every tile is MR
+ * rows high (the panels' padding rows stay 0: their rows of A are packed as 0). */
+static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A,
+                           ptrdiff_t lda, const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb,
+                           const ptrdiff_t *bcols, REAL beta, REAL *C, ptrdiff_t ldc, REAL *work,
+                           const fnn_prefetch *pf, int *b_nonfinite, int a_panels, int c_panels) {
     REAL probe = 0;
     if (b_nonfinite != NULL)
         *b_nonfinite = 0;
@@ -266,10 +297,45 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
         for (ptrdiff_t pc = 0; pc < K; pc += kb) {
             const ptrdiff_t kc = K - pc < kb ? K - pc : kb;
             const int start = pc > 0 || beta == 1 ? F(START_C) : beta == 0 ? F(START_ZERO) : F(START_BETA_C);
-            probe += F(gemm_pack_b)(tb, B, ldb, tb ? NULL : bcols, pc, jc, kc, nc, bp, b_nonfinite != NULL);
+            probe += F(gemm_pack_b)(tb, B, ldb, bcols, pc, jc, kc, nc, bp, b_nonfinite != NULL);
             for (ptrdiff_t ic = 0; ic < M; ic += mb) {
                 const ptrdiff_t mc = M - ic < mb ? M - ic : mb;
-                F(gemm_pack_a)(ta, A, lda, ta ? NULL : acols, ic, pc, mc, kc, ap);
+                if (a_panels) { /* the micro-panels in place: panel p's columns pc.. at p MR K + pc MR */
+                    if (c_panels) /* (not combined: no caller) */
+                        return;
+                } else {
+                    F(gemm_pack_a)(ta, A, lda, ta ? NULL : acols, ic, pc, mc, kc, ap);
+                }
+                const REAL *apc = a_panels ? A + ic * K + pc * MR : ap; /* ic is a multiple of MR */
+                const ptrdiff_t astep = a_panels ? K : kc; /* between micro-panels, per row of A */
+                if (c_panels) { /* MR-high tiles, each contiguous in C's panel; a last panel of at
+                                 * most VL real rows by the narrow kernel (not the padding) */
+                    const ptrdiff_t p_last = mc % MR, p_narrow = p_last > 0 && p_last <= VL;
+                    const ptrdiff_t p_full = p_narrow ? mc - p_last : mc;
+                    for (ptrdiff_t jr = 0; jr < nc; jr += NR) {
+                        const ptrdiff_t nr = nc - jr < NR ? nc - jr : NR;
+                        for (ptrdiff_t ir = 0; ir < p_full; ir += MR) {
+                            REAL *c = C + (ic + ir) * N + (jc + jr) * MR;
+                            if (nr == NR)
+                                F(gemm_kernel)(kc, apc + ir * astep, bp + jr * kc, c, MR, start, beta);
+                            else
+                                F(gemm_cols)(kc, apc + ir * astep, bp + jr * kc, c, MR, nr, start, beta);
+                            if (pf != NULL)
+                                fnn_pf_step(&pfc);
+                        }
+                    }
+                    if (p_narrow) {
+                        REAL *c = C + (ic + p_full) * N + jc * MR;
+                        ptrdiff_t jr = 0;
+                        for (; jr + 2 * NR <= nc; jr += 2 * NR)
+                            F(gemm_narrow)(kc, apc + p_full * astep, bp + jr * kc, bp + (jr + NR) * kc,
+                                           c + jr * MR, MR, p_last, start, beta);
+                        for (; jr < nc; jr += NR)
+                            F(gemm_edge)(kc, apc + p_full * astep, bp + jr * kc, c + jr * MR, MR, p_last,
+                                         nc - jr < NR ? nc - jr : NR, start, beta);
+                    }
+                    continue;
+                }
                 /* the last micro-panel of A when it is one vector or less: by the narrow
                  * kernel, two B panels at a time (the MR × NR edge tile for an odd last one) */
                 const ptrdiff_t m_last = mc % MR, narrow = m_last > 0 && m_last <= VL;
@@ -280,11 +346,11 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
                         const ptrdiff_t mr = mc - ir < MR ? mc - ir : MR;
                         REAL *c = C + (ic + ir) + (jc + jr) * ldc;
                         if (mr == MR && nr == NR)
-                            F(gemm_kernel)(kc, ap + ir * kc, bp + jr * kc, c, ldc, start, beta);
+                            F(gemm_kernel)(kc, apc + ir * astep, bp + jr * kc, c, ldc, start, beta);
                         else if (mr == MR)
-                            F(gemm_cols)(kc, ap + ir * kc, bp + jr * kc, c, ldc, nr, start, beta);
+                            F(gemm_cols)(kc, apc + ir * astep, bp + jr * kc, c, ldc, nr, start, beta);
                         else
-                            F(gemm_edge)(kc, ap + ir * kc, bp + jr * kc, c, ldc, mr, nr, start, beta);
+                            F(gemm_edge)(kc, apc + ir * astep, bp + jr * kc, c, ldc, mr, nr, start, beta);
                         if (pf != NULL)
                             fnn_pf_step(&pfc);
                     }
@@ -294,10 +360,10 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
                 if (narrow) {
                     ptrdiff_t jr = 0;
                     for (; jr + 2 * NR <= nc; jr += 2 * NR)
-                        F(gemm_narrow)(kc, ap + m_full * kc, bp + jr * kc, bp + (jr + NR) * kc,
+                        F(gemm_narrow)(kc, apc + m_full * astep, bp + jr * kc, bp + (jr + NR) * kc,
                                        C + (ic + m_full) + (jc + jr) * ldc, ldc, m_last, start, beta);
                     for (; jr < nc; jr += NR)
-                        F(gemm_edge)(kc, ap + m_full * kc, bp + jr * kc, C + (ic + m_full) + (jc + jr) * ldc,
+                        F(gemm_edge)(kc, apc + m_full * astep, bp + jr * kc, C + (ic + m_full) + (jc + jr) * ldc,
                                      ldc, m_last, nc - jr < NR ? nc - jr : NR, start, beta);
                 }
             }
@@ -305,6 +371,40 @@ void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const RE
     }
     if (b_nonfinite != NULL)
         *b_nonfinite = probe != 0; /* NaN != 0 */
+}
+
+void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
+                 const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
+                 REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf, int *b_nonfinite) {
+    F(gemm_driver)(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite, 0, 0);
+}
+
+ptrdiff_t F(fnn_panels_rows)(void) { return MR; }
+
+ptrdiff_t F(fnn_panels_size)(ptrdiff_t n_out, ptrdiff_t n_in) { return (n_out + MR - 1) / MR * MR * n_in; }
+
+void F(fnn_panels_pack)(REAL *restrict wp, const REAL *restrict w, ptrdiff_t n_out, ptrdiff_t n_in) {
+    for (ptrdiff_t p = 0; p < n_out; p += MR, wp += MR * n_in)
+        for (ptrdiff_t k = 0; k < n_in; k++)
+            for (ptrdiff_t r = 0; r < MR; r++) wp[k * MR + r] = p + r < n_out ? w[(p + r) * n_in + k] : 0;
+}
+
+void F(fnn_panels_unpack)(REAL *restrict w, const REAL *restrict wp, ptrdiff_t n_out, ptrdiff_t n_in) {
+    for (ptrdiff_t p = 0; p < n_out; p += MR, wp += MR * n_in)
+        for (ptrdiff_t r = 0; r < MR && p + r < n_out; r++)
+            for (ptrdiff_t k = 0; k < n_in; k++) w[(p + r) * n_in + k] = wp[k * MR + r];
+}
+
+void F(fnn_gemm_panels_forward)(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *wp, const REAL *x,
+                                ptrdiff_t ldx, const ptrdiff_t *rows, REAL *z, ptrdiff_t ldz, REAL *work,
+                                const fnn_prefetch *pf) {
+    F(gemm_driver)(1, 0, n_out, m, n_in, wp, n_in, NULL, x, ldx, rows, 0, z, ldz, work, pf, NULL, 1, 0);
+}
+
+void F(fnn_gemm_panels_update)(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *d, ptrdiff_t ldd,
+                               const REAL *x, ptrdiff_t ldx, const ptrdiff_t *rows, REAL beta, REAL *wp,
+                               REAL *work, const fnn_prefetch *pf) {
+    F(gemm_driver)(0, 1, n_out, n_in, m, d, ldd, NULL, x, ldx, rows, beta, wp, n_out, work, pf, NULL, 0, 1);
 }
 
 #undef MR

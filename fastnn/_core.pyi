@@ -122,6 +122,7 @@ OWN_MAX_WEIGHTS: int
 OWN_AVX2_MAX_BYTES: int
 GEMM_AVX2_MIN_ROWS: int
 GEMM_AVX2_MIN_BYTES: int
+PANELS_MIN_BYTES: int
 ISA_NAMES: tuple[str, ...]
 KERNELS: dict[str, Any]
 

@@ -98,6 +98,26 @@ cdef extern from "gemm.h" nogil:
                     Py_ssize_t lda, const Py_ssize_t *acols, const float *B, Py_ssize_t ldb,
                     const Py_ssize_t *bcols, float beta, float *C, Py_ssize_t ldc, float *work,
                     const fnn_prefetch *pf, int *b_nonfinite)
+    Py_ssize_t fnn_panels_size_d(Py_ssize_t n_out, Py_ssize_t n_in)
+    Py_ssize_t fnn_panels_size_f(Py_ssize_t n_out, Py_ssize_t n_in)
+    void fnn_panels_pack_d(double *wp, const double *w, Py_ssize_t n_out, Py_ssize_t n_in)
+    void fnn_panels_pack_f(float *wp, const float *w, Py_ssize_t n_out, Py_ssize_t n_in)
+    void fnn_panels_unpack_d(double *w, const double *wp, Py_ssize_t n_out, Py_ssize_t n_in)
+    void fnn_panels_unpack_f(float *w, const float *wp, Py_ssize_t n_out, Py_ssize_t n_in)
+    void fnn_gemm_panels_forward_d(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const double *wp,
+                                   const double *x, Py_ssize_t ldx, const Py_ssize_t *rows,
+                                   double *z, Py_ssize_t ldz, double *work, const fnn_prefetch *pf)
+    void fnn_gemm_panels_forward_f(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const float *wp,
+                                   const float *x, Py_ssize_t ldx, const Py_ssize_t *rows,
+                                   float *z, Py_ssize_t ldz, float *work, const fnn_prefetch *pf)
+    void fnn_gemm_panels_update_d(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const double *d,
+                                  Py_ssize_t ldd, const double *x, Py_ssize_t ldx,
+                                  const Py_ssize_t *rows, double beta, double *wp, double *work,
+                                  const fnn_prefetch *pf)
+    void fnn_gemm_panels_update_f(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const float *d,
+                                  Py_ssize_t ldd, const float *x, Py_ssize_t ldx,
+                                  const Py_ssize_t *rows, float beta, float *wp, float *work,
+                                  const fnn_prefetch *pf)
 
 # fastnn's names (_vocabulary.py) -> the C constants, in the vocabulary's order
 ACTIVATIONS = {**dict(zip(_v.HIDDEN, (FNN_SIGMOID, FNN_TANH, FNN_RELU))),
@@ -122,6 +142,21 @@ def _set_index_checks(bint on):
 # Rows of X off 64-byte lines copied to rows on lines per mini-batch (Trainer.begin; on by default;
 # switched off only by bench/threads.py and bench/compare.py to measure what it saves).
 cdef bint _STAGE_INPUT = True
+
+
+# Layer 0's W kept as packed panels during a train() call when it is on the packed product (on by
+# default; switched off only by benchmarks, to measure what it saves: the forward then packs W per
+# mini-batch). The same bits either way.
+cdef bint _W_PANELS = True
+
+
+def _set_w_panels(bint on):
+    """Keep a packed-product first layer's W as panels for Trainers built after the call (on) or
+    pack it per mini-batch (off; benchmarks only); returns the previous setting."""
+    global _W_PANELS
+    cdef bint before = _W_PANELS
+    _W_PANELS = on
+    return bool(before)
 
 
 def _set_input_staging(bint on):
@@ -174,6 +209,10 @@ OWN_MAX_WEIGHTS = 200_000
 OWN_AVX2_MAX_BYTES = 524_288
 GEMM_AVX2_MIN_ROWS = 64
 GEMM_AVX2_MIN_BYTES = 131_072
+# A first layer on the packed product keeps its W as panels during a train() call (no packing of W
+# per mini-batch) from this size: [784,800,10] 2-4 % faster epochs (f32); at [784,100,10] (313 /
+# 627 kB) it measured level or 2 % slower (one process, interleaved; DESIGN.md, "The packed product").
+PANELS_MIN_BYTES = 1 << 20
 # the packed product's tile rows (csrc/gemm_impl.h's MR): a team's share of a layer on it
 cdef enum:
     GEMM_ROWS_F = 16
@@ -303,6 +342,44 @@ cdef inline bint forward_product_checked(Py_ssize_t m, Py_ssize_t n_out, Py_ssiz
         fnn_gemm_f(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, NULL, 0, z, n_out, gw, NULL,
                    &bad)
     return bad != 0
+
+
+cdef inline void panels_pack(floating *wp, const floating *w, Py_ssize_t n_out,
+                             Py_ssize_t n_in) noexcept nogil:
+    if floating is double:
+        fnn_panels_pack_d(wp, w, n_out, n_in)
+    else:
+        fnn_panels_pack_f(wp, w, n_out, n_in)
+
+
+cdef inline void panels_unpack(floating *w, const floating *wp, Py_ssize_t n_out,
+                               Py_ssize_t n_in) noexcept nogil:
+    if floating is double:
+        fnn_panels_unpack_d(w, wp, n_out, n_in)
+    else:
+        fnn_panels_unpack_f(w, wp, n_out, n_in)
+
+
+cdef inline void panels_forward(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *wp,
+                                const floating *x, Py_ssize_t ldx, const Py_ssize_t *rows,
+                                floating *z, Py_ssize_t ldz, floating *gw,
+                                const fnn_prefetch *pf) noexcept nogil:
+    """z (m, n_out; rows ldz apart) = x[rows] · Wᵀ with W as packed panels (csrc/gemm.h)."""
+    if floating is double:
+        fnn_gemm_panels_forward_d(m, n_out, n_in, wp, x, ldx, rows, z, ldz, gw, pf)
+    else:
+        fnn_gemm_panels_forward_f(m, n_out, n_in, wp, x, ldx, rows, z, ldz, gw, pf)
+
+
+cdef inline void panels_update(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
+                               Py_ssize_t ldd, const floating *x, Py_ssize_t ldx,
+                               const Py_ssize_t *rows, floating beta, floating *wp, floating *gw,
+                               const fnn_prefetch *pf) noexcept nogil:
+    """BP4 fused with the update, W as packed panels: W <- beta W + dᵀ x[rows] (d carries −η/m)."""
+    if floating is double:
+        fnn_gemm_panels_update_d(m, n_out, n_in, d, ldd, x, ldx, rows, beta, wp, gw, pf)
+    else:
+        fnn_gemm_panels_update_f(m, n_out, n_in, d, ldd, x, ldx, rows, beta, wp, gw, pf)
 
 
 cdef inline void backward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, const floating *d,
@@ -492,6 +569,8 @@ cdef struct Run:
     void *gemm_work             # the packed product's buffers (one per thread, gemm_stride values
     Py_ssize_t gemm_stride      # apart), or NULL: BLAS (KERNELS["gemm"])
     Py_ssize_t gemm_grain       # a team's share of a packed layer's neurons: whole tiles (MR)
+    void *wp                    # layer 0 on the packed product: its W (and V: vp) as panels for
+    void *vp                    # this call (packed at its start, unpacked at its end), or NULL
 
 
 cdef struct Batch:
@@ -688,9 +767,20 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
                    work + b.drop_off[l + 1] + o0 if drop else NULL,
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
+    elif l == 0 and r.wp != NULL:
+        # layer 0 on the packed product, W as panels (one thread, or a team's neurons [o0, o1) in
+        # whole tiles; each element the same chain of FMAs whatever thread computes it)
+        panels_forward(m, o1 - o0, n_in, <const floating*>r.wp + o0 * n_in, <const floating*>b.a0,
+                       b.lda0, b.rows0, a + o0, n_out, <floating*>r.gemm_work + tid * r.gemm_stride,
+                       &b.pf_fwd)
+        for i in range(m):
+            activate(a + i * n_out + o0, bias + o0, 1, o1 - o0, act)
+        if drop:
+            dropout(work + b.drop_off[l + 1] + o0, work + b.mask_off[l + 1] + o0, a + o0, m,
+                    o1 - o0, n_out, &dr)
     elif T > 1:
-        # a team on the packed product (layer 0 only: see useful_threads): this thread's neurons
-        # [o0, o1), whole tiles; each element the same chain of FMAs as with one thread
+        # a team on the packed product, W in place (layer 0 only: see useful_threads): this
+        # thread's neurons [o0, o1), whole tiles
         gemm_cols(True, False, o1 - o0, m, n_in, w + o0 * n_in, n_in, NULL, <const floating*>b.a0,
                   b.lda0, b.rows0, 0, a + o0, n_out, <floating*>r.gemm_work + tid * r.gemm_stride,
                   &b.pf_fwd)
@@ -760,6 +850,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     cdef floating *bias = <floating*>b.b_out if output else P + r.b_off[l]
     cdef floating *dl = <floating*>b.out if output else work + b.delta_off[l + 1]
     cdef floating *tmp = work + r.tmp_off + tid * r.tmp_stride
+    cdef floating *wp
+    cdef Py_ssize_t count
     cdef const floating *a_in
     cdef const Py_ssize_t *rows_in = NULL   # layer 0 on the packed product: X's rows in place
     if l == 0 and not r.own[0] and not b.gathered:
@@ -801,7 +893,26 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
                   m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
                   r.reg, tmp, &b.pf_upd if l == 0 else NULL)
-    elif mom:  # (one thread, or a team's rows [o0, o1) of layer 0 on the packed product)
+    elif l == 0 and r.wp != NULL:
+        # layer 0 on the packed product, W (and V) as panels: this thread's rows [o0, o1) — whole
+        # tiles; the elementwise steps over whole panels (their padding rows stay 0)
+        wp = <floating*>r.wp + o0 * n_in
+        count = ((o1 - o0 + r.gemm_grain - 1) // r.gemm_grain) * r.gemm_grain * n_in
+        if mom:
+            # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
+            panels_update(m, o1 - o0, n_in, dl + o0, n_out, a_in, n_in, rows_in,
+                          <floating>r.momentum, <floating*>r.vp + o0 * n_in,
+                          <floating*>r.gemm_work + tid * r.gemm_stride, &b.pf_upd)
+            momentum_step(wp, <floating*>r.vp + o0 * n_in, count, <floating>b.shrink, r.reg)
+            bias_step(bias + o0, V + r.b_off[l] + o0, dl + o0, m, o1 - o0, n_out,
+                      <floating>r.momentum, tmp)
+        else:
+            if r.reg == FNN_REG_L1:
+                l1_shrink(wp, count, <floating>b.shrink)  # (eq. 96)
+            panels_update(m, o1 - o0, n_in, dl + o0, n_out, a_in, n_in, rows_in, <floating>b.beta,
+                          wp, <floating*>r.gemm_work + tid * r.gemm_stride, &b.pf_upd)  # (eq. 93)
+            bias_step(bias + o0, <floating*>NULL, dl + o0, m, o1 - o0, n_out, <floating>0, tmp)
+    elif mom:  # (one thread)
         # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
         gemm_cols(False, True, n_in, o1 - o0, m, a_in, n_in, rows_in, dl + o0, n_out, NULL,
                   <floating>r.momentum, V + r.w_off[l] + o0 * n_in, n_in,
@@ -954,6 +1065,7 @@ cdef class Trainer:
     cdef readonly tuple kernels
     cdef object gemm_buf                          # the packed product's buffers, or None
     cdef Py_ssize_t gemm_stride                   # (one per thread, this many values apart)
+    cdef object panels                            # layer 0's W (and V) as panels, or None
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
@@ -1051,6 +1163,13 @@ cdef class Trainer:
             self.gemm_stride = ((fnn_gemm_work_d() if layout.dtype == np.float64 else fnn_gemm_work_f())
                                 + 15) // 16 * 16
             self.gemm_buf = _aligned_empty(self.gemm_stride * T, layout.dtype)
+        # layer 0 on the packed product: its W (and velocity) as panels during a train() call
+        self.panels = None
+        if (packed and not own[0] and _W_PANELS
+                and sizes[0] * sizes[1] * layout.dtype.itemsize >= PANELS_MIN_BYTES):
+            size = (fnn_panels_size_d(sizes[1], sizes[0]) if layout.dtype == np.float64
+                    else fnn_panels_size_f(sizes[1], sizes[0]))
+            self.panels = _aligned_empty(size * (2 if velocity is not None else 1), layout.dtype)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
 
     @property
@@ -1161,6 +1280,7 @@ cdef class Trainer:
         cdef int ran
         cdef Run r
         cdef floating[::1] gemm_v
+        cdef floating[::1] panels_v
         self.bad_batch = -1
         self.bad_index = -1
         if n == 0 or stop <= start:
@@ -1208,11 +1328,27 @@ cdef class Trainer:
             r.stage = <void*><uintptr_t>self.stage.ctypes.data
             r.stage_ld = self.stage_ld
             r.stage_stride = self.batch_size * self.stage_ld
+        r.wp = r.vp = NULL
+        cdef Py_ssize_t n0 = self.sizes[0], n1 = self.sizes[1], psize
+        if self.panels is not None:
+            panels_v = self.panels
+            psize = panels_v.shape[0] // (2 if self.momentum > 0 else 1)
+            r.wp = &panels_v[0]
+            if self.momentum > 0:
+                r.vp = &panels_v[psize]
         with nogil:
+            if r.wp != NULL:  # W¹ (and V¹) as panels for this call
+                panels_pack(<floating*>r.wp, &P[0] + self.w_off[0], n1, n0)
+                if r.vp != NULL:
+                    panels_pack(<floating*>r.vp, &V[0] + self.w_off[0], n1, n0)
             if floating is double:
                 ran = fnn_team_run(threads, _team_member_d, &r)
             else:
                 ran = fnn_team_run(threads, _team_member_f, &r)
+            if r.wp != NULL:  # (every path: the team has returned, stopped early or not)
+                panels_unpack(&P[0] + self.w_off[0], <const floating*>r.wp, n1, n0)
+                if r.vp != NULL:
+                    panels_unpack(&V[0] + self.w_off[0], <const floating*>r.vp, n1, n0)
         # the first bad mini-batch any thread saw (every thread stops in the same mini-batch)
         for i in range(ran):
             if bad[2 * i] >= 0 and (self.bad_batch < 0 or bad[2 * i] < self.bad_batch):

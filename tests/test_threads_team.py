@@ -433,3 +433,23 @@ def test_the_team_barrier_under_thread_sanitizer(tmp_path):
     done = subprocess.run(["bash", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "team ok" in done.stdout and "ThreadSanitizer" not in done.stderr
+
+
+@PACKED
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("option", ["plain", "momentum-l1", "dropout-momentum-l2", "l1"])
+def test_the_first_layer_kept_as_panels_gives_the_same_bits(monkeypatch, option, dtype):
+    """[300, 900, 10] at 100 rows: W¹ (1.1 MB f32) is kept as packed panels for each train() call
+    (900 neurons: a partial last panel); the same bits as packing W per mini-batch, for T = 1 and
+    2, with the velocity and L1 on the panels too."""
+    assert 300 * 900 * np.dtype(dtype).itemsize >= _core.PANELS_MIN_BYTES
+    want = _train([300, 900, 10], 1, dtype, batch=100, n=230, epochs=2, **OPTIONS[option])
+    for T, panels in ((1, False), (2, True), (2, False)):
+        before = _core._set_w_panels(panels)
+        try:
+            got = _train([300, 900, 10], T, dtype, batch=100, n=230, epochs=2, **OPTIONS[option])
+        finally:
+            _core._set_w_panels(before)
+        assert _state.parameters(got).tobytes() == _state.parameters(want).tobytes(), (T, panels)
+        if _state.velocity(want) is not None:
+            assert _state.velocity(got).tobytes() == _state.velocity(want).tobytes()
