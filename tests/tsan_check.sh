@@ -5,6 +5,9 @@
 # interpreter's own synchronisation: its threaded tests run under AddressSanitizer instead,
 # tests/asan_check.sh tests/test_threads_team.py.)
 set -euo pipefail
+# no preloaded libasan (tests/asan_check.sh runs the suite with one; TSan cannot share a process
+# with it, and gcc need not run under it)
+unset LD_PRELOAD
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/fastnn-tsan.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
