@@ -271,7 +271,7 @@ ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC 
 /* The blocked product. With a_panels, A is already in packed panels (fnn_panels_pack: MR rows of
  * op(A) = A, K columns each, k-major) and is read in place; with c_panels, C is in that layout too
  * (N columns per panel: element (i, j) at C + (i / MR) MR N + j MR + i % MR) and every tile is MR
- * rows high (the panels' padding rows stay 0: their rows of A are packed as 0). */
+ * rows high (the panels' padding rows stay 0: their rows of A are packed as 0). Not both. */
 static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A,
                            ptrdiff_t lda, const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb,
                            const ptrdiff_t *bcols, REAL beta, REAL *C, ptrdiff_t ldc, REAL *work,
@@ -300,12 +300,8 @@ static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
             probe += F(gemm_pack_b)(tb, B, ldb, bcols, pc, jc, kc, nc, bp, b_nonfinite != NULL);
             for (ptrdiff_t ic = 0; ic < M; ic += mb) {
                 const ptrdiff_t mc = M - ic < mb ? M - ic : mb;
-                if (a_panels) { /* the micro-panels in place: panel p's columns pc.. at p MR K + pc MR */
-                    if (c_panels) /* (not combined: no caller) */
-                        return;
-                } else {
+                if (!a_panels) /* (else the micro-panels in place: panel p's columns pc.. at p MR K + pc MR) */
                     F(gemm_pack_a)(ta, A, lda, ta ? NULL : acols, ic, pc, mc, kc, ap);
-                }
                 const REAL *apc = a_panels ? A + ic * K + pc * MR : ap; /* ic is a multiple of MR */
                 const ptrdiff_t astep = a_panels ? K : kc; /* between micro-panels, per row of A */
                 if (c_panels) { /* MR-high tiles, each contiguous in C's panel; a last panel of at
