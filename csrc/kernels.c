@@ -54,6 +54,7 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #define EXP_BIAS 1023
 #define MANT_BITS 52
 #define EXP_MASK 0x7FF0000000000000ULL
+#define SIGN_BIT 0x8000000000000000ULL
 #define TINY 1e-300
 #define EPS 1.1102230246251565e-16
 /* Taylor polynomial of e^r to degree 13: error < 1e-17 on |r| <= ln2/2 */
@@ -75,6 +76,7 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #undef EXP_BIAS
 #undef MANT_BITS
 #undef EXP_MASK
+#undef SIGN_BIT
 #undef TINY
 #undef EPS
 #undef EXP_POLY
@@ -95,6 +97,7 @@ uint64_t fnn_rng_next(uint64_t *s) { return rng_step(&s[0], &s[1], &s[2], &s[3])
 #define EXP_BIAS 127
 #define MANT_BITS 23
 #define EXP_MASK 0x7F800000U
+#define SIGN_BIT 0x80000000U
 #define TINY 1e-37f
 #define EPS 5.9604645e-08f
 /* Taylor polynomial of e^r to degree 7: error < 6e-9 on |r| <= ln2/2 */

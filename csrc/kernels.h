@@ -72,7 +72,14 @@ static inline double fnn_drop_u(const fnn_drop *d, uint64_t h, ptrdiff_t j) {
                           ptrdiff_t ld, const fnn_drop *drop);                                       \
     void fnn_scale_rows##SFX(REAL *a, const REAL *w, const ptrdiff_t *idx, ptrdiff_t m, ptrdiff_t n);\
     void fnn_fill_mask##SFX(REAL *mask, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ld, const fnn_drop *drop);\
-    int fnn_all_finite##SFX(const REAL *x, ptrdiff_t count);
+    int fnn_all_finite##SFX(const REAL *x, ptrdiff_t count);                                         \
+    ptrdiff_t fnn_active_runs##SFX(const REAL *x, ptrdiff_t ldx, const ptrdiff_t *rows, ptrdiff_t m, \
+                                   ptrdiff_t n, REAL *acc, ptrdiff_t *runs, ptrdiff_t *active);      \
+    void fnn_compact_cols##SFX(REAL *dst, ptrdiff_t ldd, const REAL *src, ptrdiff_t lds,            \
+                               const ptrdiff_t *rows, ptrdiff_t m, const ptrdiff_t *runs,           \
+                               ptrdiff_t nruns);                                                    \
+    void fnn_expand_cols##SFX(REAL *dst, ptrdiff_t ldd, const REAL *src, ptrdiff_t lds, ptrdiff_t m, \
+                              ptrdiff_t n, const ptrdiff_t *runs, ptrdiff_t nruns, REAL beta);
 
 FNN_DECLARE(double, _d)
 FNN_DECLARE(float, _f)

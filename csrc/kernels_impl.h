@@ -316,6 +316,80 @@ void FN(fnn_scale_rows)(REAL *restrict a, const REAL *restrict w, const ptrdiff_
     }
 }
 
+/* The input columns a mini-batch uses (issue #29): column j of the m rows (x + rows[i] ldx, or
+ * x + i ldx when rows is NULL; n values each) is active when any of its values is not ±0 (NaN and
+ * ±inf are active). The active columns, in increasing order, as runs: runs[2r] = first column,
+ * runs[2r + 1] = length; returns the number of runs and sets *active to the columns they cover.
+ * acc: n values of scratch (the OR of each column's bits without the sign). A column of zeros
+ * adds only ±0 products to a chain that starts from +0 or from βW, so the packed product may skip
+ * it: the same bits for finite weights (DESIGN.md, "Zero input columns"). */
+FNN_HOT ptrdiff_t FN(fnn_active_runs)(const REAL *restrict x, ptrdiff_t ldx, const ptrdiff_t *restrict rows,
+                                      ptrdiff_t m, ptrdiff_t n, REAL *restrict acc, ptrdiff_t *restrict runs,
+                                      ptrdiff_t *restrict active) {
+    UINT *restrict bits = (UINT *)acc;
+    memset(bits, 0, (size_t)n * sizeof(UINT));
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL *restrict row = x + (rows != NULL ? rows[i] : i) * ldx;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            UINT b;
+            memcpy(&b, row + j, sizeof b);
+            bits[j] |= b & ~SIGN_BIT;
+        }
+    }
+    ptrdiff_t nruns = 0, count = 0;
+    for (ptrdiff_t j = 0; j < n;) {
+        if (bits[j] == 0) {
+            j++;
+            continue;
+        }
+        const ptrdiff_t j0 = j;
+        while (j < n && bits[j] != 0) j++;
+        runs[2 * nruns] = j0;
+        runs[2 * nruns + 1] = j - j0;
+        nruns++;
+        count += j - j0;
+    }
+    *active = count;
+    return nruns;
+}
+
+/* dst row i (ldd apart) <- the active columns (runs) of src row rows[i] (or i), lds apart. */
+void FN(fnn_compact_cols)(REAL *restrict dst, ptrdiff_t ldd, const REAL *restrict src, ptrdiff_t lds,
+                          const ptrdiff_t *restrict rows, ptrdiff_t m, const ptrdiff_t *restrict runs,
+                          ptrdiff_t nruns) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const REAL *restrict s = src + (rows != NULL ? rows[i] : i) * lds;
+        REAL *restrict d = dst + i * ldd;
+        for (ptrdiff_t r = 0; r < nruns; r++) {
+            memcpy(d, s + runs[2 * r], (size_t)runs[2 * r + 1] * sizeof(REAL));
+            d += runs[2 * r + 1];
+        }
+    }
+}
+
+/* The inverse for m rows of n columns (ldd apart): the active columns (runs) from src's rows (lds
+ * apart), the others multiplied by beta (what the product's start, βW, makes of a column it
+ * skips; nothing when beta is 1). */
+void FN(fnn_expand_cols)(REAL *restrict dst, ptrdiff_t ldd, const REAL *restrict src, ptrdiff_t lds,
+                         ptrdiff_t m, ptrdiff_t n, const ptrdiff_t *restrict runs, ptrdiff_t nruns,
+                         REAL beta) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        REAL *restrict d = dst + i * ldd;
+        const REAL *restrict s = src + i * lds;
+        ptrdiff_t j = 0;
+        for (ptrdiff_t r = 0; r < nruns; r++) {
+            const ptrdiff_t j0 = runs[2 * r], len = runs[2 * r + 1];
+            if (beta != 1)
+                for (; j < j0; j++) d[j] *= beta;
+            memcpy(d + j0, s, (size_t)len * sizeof(REAL));
+            s += len;
+            j = j0 + len;
+        }
+        if (beta != 1)
+            for (; j < n; j++) d[j] *= beta;
+    }
+}
+
 /* 1 when no value is NaN or infinite: an integer test of the exponent bits, so it vectorizes
  * (a floating-point sum would need reassociation). */
 FNN_HOT int FN(fnn_all_finite)(const REAL *restrict x, ptrdiff_t count) {

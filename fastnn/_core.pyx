@@ -125,6 +125,38 @@ cdef bint _STAGE_INPUT = True
 cdef bint _W_PANELS = True
 
 
+# Layer 0 on the packed product skips the input columns that are zero in a whole mini-batch (on by
+# default; off only for benchmarks and tests, which compare the two: the same bits).
+cdef bint _SKIP_ZERO_COLUMNS = True
+_SKIPPING_CALLS = [0]  # train() calls that skipped zero columns (tests: the path was taken)
+
+
+def _active_runs(const double[:, ::1] X, rows=None):
+    """The active columns of X's rows (all, or those listed in rows) as [(first, length), ...] and
+    their count: fnn_active_runs, for tests."""
+    cdef Py_ssize_t n = X.shape[1], active = 0, nruns
+    cdef double[::1] acc = np.empty(max(n, 1))
+    cdef Py_ssize_t[::1] runs = np.empty(n + 2, dtype=np.intp)
+    cdef Py_ssize_t[::1] rv = np.ascontiguousarray(rows if rows is not None else [], dtype=np.intp)
+    if rows is not None and rv.shape[0] and (np.min(rv) < 0 or np.max(rv) >= X.shape[0]):
+        raise ValueError(f"rows: expected indices in [0, {X.shape[0]})")
+    cdef Py_ssize_t m = rv.shape[0] if rows is not None else X.shape[0]
+    if m == 0 or n == 0:
+        return [], 0
+    nruns = active_runs(&X[0, 0], n, &rv[0] if rows is not None else NULL, m, n, &acc[0], &runs[0],
+                        &active)
+    return [(runs[2 * i], runs[2 * i + 1]) for i in range(nruns)], active
+
+
+def _set_skip_zero_columns(bint on):
+    """Let Trainers built after the call skip a mini-batch's zero input columns in a first layer on
+    the packed product (on) or not (off; benchmarks and tests); returns the previous setting."""
+    global _SKIP_ZERO_COLUMNS
+    cdef bint before = _SKIP_ZERO_COLUMNS
+    _SKIP_ZERO_COLUMNS = on
+    return bool(before)
+
+
 def _set_w_panels(bint on):
     """Keep a packed-product first layer's W as panels for Trainers built after the call (on) or
     pack it per mini-batch (off; benchmarks only); returns the previous setting."""
@@ -488,6 +520,11 @@ cdef struct Run:
     Py_ssize_t gemm_grain       # a team's share of a packed layer's neurons: whole tiles (MR)
     void *wp                    # layer 0 on the packed product: its W (and V: vp) as panels for
     void *vp                    # this call (packed at its start, unpacked at its end), or NULL
+    void *cx                    # layer 0 on the packed product, its zero input columns skipped:
+    Py_ssize_t cx_stride        # per thread, the mini-batch's rows compacted to their active
+    void *cw                    # columns (and scratch); cw: W¹'s (or V¹'s) rows compacted so,
+    Py_ssize_t *runs            # n0 apart (each thread its rows); runs: per thread, the active
+    Py_ssize_t runs_stride      # columns as runs (fnn_active_runs); or all NULL
 
 
 cdef struct Batch:
@@ -500,6 +537,9 @@ cdef struct Batch:
     const Py_ssize_t *rows0     # (X and perm in place, or this thread's staged copy, rows0 NULL)
     Py_ssize_t lda0
     fnn_prefetch pf_fwd, pf_upd
+    Py_ssize_t kc, nruns        # layer 0 skips its zero input columns: kc active ones (0: none
+    const Py_ssize_t *runs      # skipped), as nruns runs; xc: the rows compacted to them
+    const void *xc
     double step, shrink, beta
     const Py_ssize_t *act_off   # this mini-batch's buffers (its parity's)
     const Py_ssize_t *delta_off
@@ -621,6 +661,22 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
         a_in = st
     else:
         a_in = X + r0 * d0
+    # Layer 0 on the packed product: the input columns that are zero in every row of the
+    # mini-batch (MNIST's borders: a third of them at 100 rows) add only ±0 to each product's
+    # chains, so the products run over the active columns alone, from the rows compacted to them
+    # (DESIGN.md, "Zero input columns"); a mini-batch with fewer than 1/8 zero columns runs whole.
+    b.kc = 0
+    cdef floating *xc
+    cdef Py_ssize_t *runs
+    cdef Py_ssize_t active = 0
+    if r.cx != NULL:
+        xc = <floating*>r.cx + tid * r.cx_stride
+        runs = r.runs + tid * r.runs_stride
+        b.nruns = active_runs(<const floating*>b.a0, b.lda0, b.rows0, m, d0, xc + B * d0, runs,
+                              &active)
+        if 0 < active and active * 8 <= d0 * 7:
+            compact_cols(xc, active, <const floating*>b.a0, b.lda0, b.rows0, m, runs, b.nruns)
+            b.kc, b.runs, b.xc = active, runs, xc
     if r.check_indices and b.batch_labels != NULL:
         for i in range(m):
             if <size_t>b.batch_labels[i] >= <size_t>K:
@@ -653,6 +709,7 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     cdef bint in_place
     cdef const floating *src
     cdef floating *gw
+    cdef floating *cw
     cdef bint drop = r.dropout_p > 0 and hidden
     cdef int act = r.hidden_act if hidden else r.output_act
     cdef floating *a = work + b.act_off[l + 1] if hidden else <floating*>b.out
@@ -695,7 +752,15 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
         in_place = l == 0 and not b.gathered
         src = <const floating*>b.a0 if in_place else a_in
         gw = <floating*>r.gemm_work + tid * r.gemm_stride if r.gemm_work != NULL else NULL
-        if l == 0 and r.wp != NULL:
+        if l == 0 and b.kc > 0:
+            # over the active input columns only: this thread's rows of W¹ compacted to them
+            # (rows n_in apart whatever kc is: each thread's rows stay its own while another is
+            # still on the previous mini-batch, whose kc may differ)
+            cw = <floating*>r.cw + o0 * n_in
+            compact_cols(cw, n_in, w + o0 * n_in, n_in, NULL, o1 - o0, b.runs, b.nruns)
+            gemm_cols(True, False, o1 - o0, m, b.kc, cw, n_in, NULL, <const floating*>b.xc, b.kc,
+                      NULL, 0, a + o0, n_out, gw, &b.pf_fwd)
+        elif l == 0 and r.wp != NULL:
             panels_forward(m, o1 - o0, n_in, <const floating*>r.wp + o0 * n_in, src, b.lda0,
                            b.rows0 if in_place else NULL, a + o0, n_out, gw, &b.pf_fwd)
         else:
@@ -746,12 +811,22 @@ cdef inline double stage_output_delta(Run *r, Batch *b, const floating *X) noexc
 
 cdef inline void update_rows(Run *r, Batch *b, int l, int tid, Py_ssize_t o0, Py_ssize_t o1,
                              const floating *dl, const floating *a_in, const Py_ssize_t *rows_in,
-                             floating beta, floating *target) noexcept nogil:
+                             floating beta, floating *target, bint fresh) noexcept nogil:
     """BP4 fused with the update, by a gemm, for rows [o0, o1) of Wˡ or of its velocity (target: the
-    first of those rows, in place or in W¹'s panels): target <- beta target + δᵀa (δ carries −η/m)."""
+    first of those rows, in place or in W¹'s panels): target <- beta target + δᵀa (δ carries −η/m).
+    Layer 0 skipping zero input columns: over the active ones, on target's rows compacted to them
+    (fresh: r.cw holds them already, W¹ as the forward compacted it), the others scaled by beta."""
     cdef Py_ssize_t n_in = r.sizes[l], n_out = r.sizes[l + 1]
     cdef floating *gw = <floating*>r.gemm_work + tid * r.gemm_stride if r.gemm_work != NULL else NULL
-    if l == 0 and r.wp != NULL:
+    cdef floating *cw
+    if l == 0 and b.kc > 0:
+        cw = <floating*>r.cw + o0 * n_in
+        if not fresh:
+            compact_cols(cw, n_in, target, n_in, NULL, o1 - o0, b.runs, b.nruns)
+        gemm_cols(False, True, b.kc, o1 - o0, b.m, <const floating*>b.xc, b.kc, NULL, dl + o0, n_out,
+                  NULL, beta, cw, n_in, gw, &b.pf_upd)
+        expand_cols(target, n_in, cw, n_in, o1 - o0, n_in, b.runs, b.nruns, beta)
+    elif l == 0 and r.wp != NULL:
         panels_update(b.m, o1 - o0, n_in, dl + o0, n_out, a_in, n_in, rows_in, beta, target, gw,
                       &b.pf_upd)
     else:
@@ -834,7 +909,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
         if mom:
             # v <- μ v − (η/m) δᵀa − (ηλ/n) (w | sgn w);  w <- w + v   (δ carries −η/m)
             vt = (<floating*>r.vp if panels else V + r.w_off[l]) + o0 * n_in
-            update_rows(r, b, l, tid, o0, o1, dl, a_in, rows_in, <floating>r.momentum, vt)
+            update_rows(r, b, l, tid, o0, o1, dl, a_in, rows_in, <floating>r.momentum, vt, False)
             momentum_step(wt, vt, count, <floating>b.shrink, r.reg)
             bias_step(bias + o0, V + r.b_off[l] + o0, dl + o0, m, o1 - o0, n_out,
                       <floating>r.momentum, tmp)
@@ -843,7 +918,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                 # w <- w − (ηλ/n) sgn(w) − (η/m) δᵀa   (eq. 96)
                 l1_shrink(wt, count, <floating>b.shrink)
             # w <- (1 − ηλ/n) w − (η/m) δᵀa  (eq. 93; β = 1 without L2; δ carries −η/m)
-            update_rows(r, b, l, tid, o0, o1, dl, a_in, rows_in, <floating>b.beta, wt)
+            update_rows(r, b, l, tid, o0, o1, dl, a_in, rows_in, <floating>b.beta, wt,
+                        r.reg != FNN_REG_L1)
             # b <- b − (η/m) Σ δ                       (eq. 94)
             bias_step(bias + o0, <floating*>NULL, dl + o0, m, o1 - o0, n_out, <floating>0, tmp)
     return 0
@@ -979,6 +1055,8 @@ cdef class Trainer:
     cdef object gemm_buf                          # the packed product's buffers, or None
     cdef Py_ssize_t gemm_stride                   # (one per thread, this many values apart)
     cdef object panels                            # layer 0's W (and V) as panels, or None
+    cdef object cx_buf, cw_buf, runs_buf          # skipping layer 0's zero input columns, or None
+    cdef Py_ssize_t cx_stride, runs_stride        # (see Run.cx)
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
                  double dropout=0.0, uint64_t seed=0, Py_ssize_t n_threads=1):
@@ -1083,6 +1161,16 @@ cdef class Trainer:
             size = (fnn_panels_size_d(sizes[1], sizes[0]) if layout.dtype == np.float64
                     else fnn_panels_size_f(sizes[1], sizes[0]))
             self.panels = _aligned_empty(size * (2 if velocity is not None else 1), layout.dtype)
+        # layer 0 on the packed product: the buffers for skipping its zero input columns (per
+        # thread the compacted rows, their scratch and runs; W¹'s rows compacted, shared)
+        self.cx_buf = self.cw_buf = self.runs_buf = None
+        self.cx_stride = self.runs_stride = 0
+        if packed and not own[0] and _SKIP_ZERO_COLUMNS:
+            self.cx_stride = (batch_size * sizes[0] + sizes[0] + 15) // 16 * 16
+            self.cx_buf = _aligned_empty(self.cx_stride * T, layout.dtype)
+            self.cw_buf = _aligned_empty(sizes[0] * sizes[1], layout.dtype)
+            self.runs_stride = sizes[0] + 2
+            self.runs_buf = np.zeros(self.runs_stride * T, dtype=np.intp)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
 
     @property
@@ -1243,7 +1331,25 @@ cdef class Trainer:
             r.stage_stride = self.batch_size * self.stage_ld
         r.wp = r.vp = NULL
         cdef Py_ssize_t n0 = self.sizes[0], n1 = self.sizes[1], psize
-        if self.panels is not None:
+        r.cx = r.cw = NULL
+        r.runs = NULL
+        r.cx_stride, r.runs_stride = self.cx_stride, self.runs_stride
+        cdef floating[::1] cx_v
+        cdef floating[::1] cw_v
+        cdef Py_ssize_t[::1] runs_v
+        cdef Py_ssize_t active = 0, m0
+        if self.cx_buf is not None:
+            # skip zero input columns in this call when its first mini-batch has enough of them
+            # (MNIST-like data); else W¹ may stay as panels (dense data)
+            cx_v, cw_v, runs_v = self.cx_buf, self.cw_buf, self.runs_buf
+            m0 = min(self.batch_size, n - start * self.batch_size)
+            active_runs(&X[0, 0] if r.perm != NULL else &X[0, 0] + start * self.batch_size * n0, n0,
+                        r.perm + start * self.batch_size if r.perm != NULL else NULL, m0, n0,
+                        &cx_v[0] + self.batch_size * n0, &runs_v[0], &active)
+            if active * 8 <= n0 * 7:
+                r.cx, r.cw, r.runs = &cx_v[0], &cw_v[0], &runs_v[0]
+                _SKIPPING_CALLS[0] += 1
+        if self.panels is not None and r.cx == NULL:
             panels_v = self.panels
             psize = panels_v.shape[0] // (2 if self.momentum > 0 else 1)
             r.wp = &panels_v[0]
