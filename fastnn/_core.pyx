@@ -1338,9 +1338,10 @@ cdef class Trainer:
         cdef floating[::1] cw_v
         cdef Py_ssize_t[::1] runs_v
         cdef Py_ssize_t active = 0, m0
-        if self.cx_buf is not None:
+        if self.cx_buf is not None and all_finite(&P[0] + self.w_off[0], n0 * n1):
             # skip zero input columns in this call when its first mini-batch has enough of them
-            # (MNIST-like data); else W¹ may stay as panels (dense data)
+            # (MNIST-like data); else W¹ may stay as panels (dense data). Not with a non-finite
+            # W¹: 0 · inf is the NaN the whole product gives, which skipping the zero would hide.
             cx_v, cw_v, runs_v = self.cx_buf, self.cw_buf, self.runs_buf
             m0 = min(self.batch_size, n - start * self.batch_size)
             active_runs(&X[0, 0] if r.perm != NULL else &X[0, 0] + start * self.batch_size * n0, n0,
