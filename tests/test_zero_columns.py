@@ -113,4 +113,3 @@ def test_active_columns_are_found_as_runs():
     rows = np.array([5, 0, 63, 7])
     _, active_r = _core._active_runs(X, rows)
     assert active_r == np.count_nonzero((X[rows] != 0).any(axis=0))
-
