@@ -37,6 +37,7 @@ int fnn_gemm_available(void) {
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define GEMM_MC 72
 #define GEMM_KC 256
+#define GEMM_KC_DEEP 784
 #define GEMM_NC 1032
 
 /* rows src, src + ld, ... (4 of 4 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
@@ -55,10 +56,13 @@ static inline void transpose_store_d(const double *src, ptrdiff_t ld, double *ds
 /* bp[k * 6 + j] = src[j][k] for k < kc, j < 6 (a B panel of 6 columns, each contiguous in k):
  * 4 × 4 transposes; returns Σ (x − x) over the values when check is set (NaN iff one is NaN or
  * ±inf), else 0. */
-static inline double pack_b6_d(const double *const *src, ptrdiff_t kc, double *restrict bp, int check) {
+static inline double pack_b6_d(const double *const *src, ptrdiff_t kc, double *restrict bp, int check,
+                               const double *const *next) {
     __m256d pr = _mm256_setzero_pd();
     ptrdiff_t k = 0;
     for (; k + 4 <= kc; k += 4) {
+        if (next != NULL && (k & 7) == 0) /* the next panel's rows, a line each per line here */
+            for (int j = 0; j < 6; j++) __builtin_prefetch(next[j] + k, 0, 3);
         const __m256d r0 = _mm256_loadu_pd(src[0] + k), r1 = _mm256_loadu_pd(src[1] + k),
                       r2 = _mm256_loadu_pd(src[2] + k), r3 = _mm256_loadu_pd(src[3] + k),
                       r4 = _mm256_loadu_pd(src[4] + k), r5 = _mm256_loadu_pd(src[5] + k);
@@ -111,6 +115,7 @@ static inline double pack_b6_d(const double *const *src, ptrdiff_t kc, double *r
 #undef VFMA
 #undef GEMM_MC
 #undef GEMM_KC
+#undef GEMM_KC_DEEP
 #undef GEMM_NC
 #undef TRANSPOSE_STORE
 #undef PACK_B6
@@ -136,6 +141,7 @@ static inline double pack_b6_d(const double *const *src, ptrdiff_t kc, double *r
 #endif
 #define GEMM_MC GEMM_MC_F
 #define GEMM_KC GEMM_KC_F
+#define GEMM_KC_DEEP 784
 #define GEMM_NC 1032
 
 /* rows src, src + ld, ... (8 of 8 values) -> columns: dst[q * ldd + r] = src[r * ld + q] */
@@ -167,10 +173,13 @@ static inline void transpose_store_f(const float *src, ptrdiff_t ld, float *dst,
  * values and 2 spare) stored 6 values apart in increasing k, so the spare lanes are overwritten
  * by the next store — except the last one's, which land on the first two values of the next
  * panel (packed after this one) or on the slack at the end of the work buffer. */
-static inline float pack_b6_f(const float *const *src, ptrdiff_t kc, float *restrict bp, int check) {
+static inline float pack_b6_f(const float *const *src, ptrdiff_t kc, float *restrict bp, int check,
+                              const float *const *next) {
     __m256 pr = _mm256_setzero_ps();
     ptrdiff_t k = 0;
     for (; k + 8 <= kc; k += 8) {
+        if (next != NULL && (k & 15) == 0) /* the next panel's rows, a line each per line here */
+            for (int j = 0; j < 6; j++) __builtin_prefetch(next[j] + k, 0, 3);
         const __m256 r0 = _mm256_loadu_ps(src[0] + k), r1 = _mm256_loadu_ps(src[1] + k),
                      r2 = _mm256_loadu_ps(src[2] + k), r3 = _mm256_loadu_ps(src[3] + k),
                      r4 = _mm256_loadu_ps(src[4] + k), r5 = _mm256_loadu_ps(src[5] + k);
@@ -224,6 +233,8 @@ static inline float pack_b6_f(const float *const *src, ptrdiff_t kc, float *rest
 int fnn_gemm_available(void) { return 0; }
 ptrdiff_t fnn_gemm_work_d(void) { return 0; }
 ptrdiff_t fnn_gemm_work_f(void) { return 0; }
+ptrdiff_t fnn_gemm_work_deep_d(void) { return 0; }
+ptrdiff_t fnn_gemm_work_deep_f(void) { return 0; }
 void fnn_gemm_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
                 const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols, double beta,
                 double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf,
@@ -239,6 +250,19 @@ void fnn_gemm_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const flo
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
     (void)acols, (void)bcols, (void)pf, (void)b_nonfinite;
     (void)beta, (void)C, (void)ldc, (void)work;
+}
+/* (no deep blocks without the kernels: the same as fnn_gemm, never called) */
+void fnn_gemm_deep_d(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t lda,
+                     const ptrdiff_t *acols, const double *B, ptrdiff_t ldb, const ptrdiff_t *bcols,
+                     double beta, double *C, ptrdiff_t ldc, double *work, const fnn_prefetch *pf,
+                     int *b_nonfinite) {
+    fnn_gemm_d(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite);
+}
+void fnn_gemm_deep_f(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                     const ptrdiff_t *acols, const float *B, ptrdiff_t ldb, const ptrdiff_t *bcols,
+                     float beta, float *C, ptrdiff_t ldc, float *work, const fnn_prefetch *pf,
+                     int *b_nonfinite) {
+    fnn_gemm_f(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite);
 }
 /* (the panels: never used without the kernels; defined so that the module links) */
 #define FNN_PANELS_STUBS(REAL, SFX)                                                                   \

@@ -226,8 +226,13 @@ static REAL F(gemm_pack_b)(int tb, const REAL *B, ptrdiff_t ldb, const ptrdiff_t
             const REAL *src[NR];
             for (ptrdiff_t j = 0; j < NR; j++)
                 src[j] = j < nr ? B + pc + (cols != NULL ? cols[jc + jr + j] : jc + jr + j) * ldb : NULL;
-            if (nr == NR)
-                probe += PACK_B6(src, kc, bp, check); /* vector transposes: gemm_avx2.c */
+            if (nr == NR) { /* vector transposes (gemm_avx2.c), prefetching the next panel's columns */
+                const REAL *next[NR];
+                const int more = jr + 2 * NR <= nc;
+                for (ptrdiff_t j = 0; j < NR && more; j++)
+                    next[j] = B + pc + (cols != NULL ? cols[jc + jr + NR + j] : jc + jr + NR + j) * ldb;
+                probe += PACK_B6(src, kc, bp, check, more ? next : NULL);
+            }
             else {
                 REAL pj[NR] = {0};
                 for (ptrdiff_t k = 0; k < kc; k++)
@@ -267,6 +272,9 @@ static inline ptrdiff_t F(gemm_block)(ptrdiff_t n, ptrdiff_t most, ptrdiff_t uni
 
 /* (+ 64 bytes of slack after the B block: pack_b6_f's last spare lanes) */
 ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 128 / sizeof(REAL); }
+ptrdiff_t F(fnn_gemm_work_deep)(void) {
+    return GEMM_MC * GEMM_KC_DEEP + GEMM_KC_DEEP * GEMM_NC + 128 / sizeof(REAL);
+}
 
 /* The blocked product. With a_panels, A is already in packed panels (fnn_panels_pack: MR rows of
  * op(A) = A, K columns each, k-major) and is read in place; with c_panels, C is in that layout too
@@ -275,7 +283,8 @@ ptrdiff_t F(fnn_gemm_work)(void) { return GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC 
 static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A,
                            ptrdiff_t lda, const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb,
                            const ptrdiff_t *bcols, REAL beta, REAL *C, ptrdiff_t ldc, REAL *work,
-                           const fnn_prefetch *pf, int *b_nonfinite, int a_panels, int c_panels) {
+                           const fnn_prefetch *pf, int *b_nonfinite, int a_panels, int c_panels,
+                           int deep) {
     REAL probe = 0;
     if (b_nonfinite != NULL)
         *b_nonfinite = 0;
@@ -287,8 +296,10 @@ static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
         return;
     }
     REAL *ap = (REAL *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-    REAL *bp = ap + GEMM_MC * GEMM_KC;
-    const ptrdiff_t nb = F(gemm_block)(N, GEMM_NC, NR), kb = F(gemm_block)(K, GEMM_KC, 1),
+    /* deep (a work buffer of fnn_gemm_work_deep): K blocks of up to GEMM_KC_DEEP */
+    const ptrdiff_t kc_most = deep ? GEMM_KC_DEEP : GEMM_KC;
+    REAL *bp = ap + GEMM_MC * kc_most;
+    const ptrdiff_t nb = F(gemm_block)(N, GEMM_NC, NR), kb = F(gemm_block)(K, kc_most, 1),
                     mb = F(gemm_block)(M, GEMM_MC, MR);
     /* pf's lines spread over the tiles (NR columns of C each, per K block) */
     fnn_pf_cursor pfc = fnn_pf_begin(pf, (N + NR - 1) / NR * ((M + MR - 1) / MR) * ((K + kb - 1) / kb));
@@ -372,7 +383,13 @@ static void F(gemm_driver)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K
 void F(fnn_gemm)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
                  const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
                  REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf, int *b_nonfinite) {
-    F(gemm_driver)(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite, 0, 0);
+    F(gemm_driver)(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite, 0, 0, 0);
+}
+
+void F(fnn_gemm_deep)(int ta, int tb, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const REAL *A, ptrdiff_t lda,
+                      const ptrdiff_t *acols, const REAL *B, ptrdiff_t ldb, const ptrdiff_t *bcols, REAL beta,
+                      REAL *C, ptrdiff_t ldc, REAL *work, const fnn_prefetch *pf, int *b_nonfinite) {
+    F(gemm_driver)(ta, tb, M, N, K, A, lda, acols, B, ldb, bcols, beta, C, ldc, work, pf, b_nonfinite, 0, 0, 1);
 }
 
 ptrdiff_t F(fnn_panels_rows)(void) { return MR; }
@@ -394,13 +411,13 @@ void F(fnn_panels_unpack)(REAL *restrict w, const REAL *restrict wp, ptrdiff_t n
 void F(fnn_gemm_panels_forward)(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *wp, const REAL *x,
                                 ptrdiff_t ldx, const ptrdiff_t *rows, REAL *z, ptrdiff_t ldz, REAL *work,
                                 const fnn_prefetch *pf) {
-    F(gemm_driver)(1, 0, n_out, m, n_in, wp, n_in, NULL, x, ldx, rows, 0, z, ldz, work, pf, NULL, 1, 0);
+    F(gemm_driver)(1, 0, n_out, m, n_in, wp, n_in, NULL, x, ldx, rows, 0, z, ldz, work, pf, NULL, 1, 0, 0);
 }
 
 void F(fnn_gemm_panels_update)(ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, const REAL *d, ptrdiff_t ldd,
                                const REAL *x, ptrdiff_t ldx, const ptrdiff_t *rows, REAL beta, REAL *wp,
                                REAL *work, const fnn_prefetch *pf) {
-    F(gemm_driver)(0, 1, n_out, n_in, m, d, ldd, NULL, x, ldx, rows, beta, wp, n_out, work, pf, NULL, 0, 1);
+    F(gemm_driver)(0, 1, n_out, n_in, m, d, ldd, NULL, x, ldx, rows, beta, wp, n_out, work, pf, NULL, 0, 1, 0);
 }
 
 #undef MR

@@ -90,6 +90,8 @@ cdef extern from "gemm.h" nogil:
     int fnn_gemm_available()
     Py_ssize_t fnn_gemm_work_d()
     Py_ssize_t fnn_gemm_work_f()
+    Py_ssize_t fnn_gemm_work_deep_d()
+    Py_ssize_t fnn_gemm_work_deep_f()
     Py_ssize_t fnn_panels_size_d(Py_ssize_t n_out, Py_ssize_t n_in)
     Py_ssize_t fnn_panels_size_f(Py_ssize_t n_out, Py_ssize_t n_in)
     # (the functions of both precisions: declared with their fused wrappers, _kernels.pxi.tp)
@@ -336,14 +338,16 @@ cdef inline void forward_product(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in
     gemm(True, False, n_out, m, n_in, w, n_in, a, n_in, 0, z, n_out, gw)
 
 
-cdef inline bint forward_product_checked(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
-                                         const floating *a, const floating *w, floating *z,
-                                         floating *gw) noexcept nogil:
-    """forward_product by the packed product (gw given), which checks a for NaN/inf while it packs
+cdef inline bint forward_product_deep(Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in,
+                                      const floating *a, const floating *w, floating *z,
+                                      floating *gw, bint check) noexcept nogil:
+    """forward_product by the packed product in deep K blocks (gw: fnn_gemm_work_deep values; the
+    whole of MNIST's rows per block: inference), which with check tests a for NaN/inf while it packs
     it (inference's input check in the same pass over a); True when a holds one (z is then
     meaningless)."""
     cdef int bad = 0
-    packed_gemm(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, NULL, 0, z, n_out, gw, NULL, &bad)
+    packed_gemm_deep(True, False, n_out, m, n_in, w, n_in, NULL, a, n_in, NULL, 0, z, n_out, gw, NULL,
+                     &bad if check else NULL)
     return bad != 0
 
 
@@ -1546,8 +1550,9 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     cdef floating[::1] gemm_v
     cdef floating *gw = NULL
     if KERNELS.get("gemm") == "own" and n > 0:
-        gemm_v = _aligned_empty(fnn_gemm_work_d() if floating is double else fnn_gemm_work_f(),
-                                lay.dtype)
+        # (deep K blocks: layer 0 streams whole input rows while it packs them; DESIGN.md)
+        gemm_v = _aligned_empty(fnn_gemm_work_deep_d() if floating is double
+                                else fnn_gemm_work_deep_f(), lay.dtype)
         gw = &gemm_v[0]
     cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
     cdef bint use_labels = y is not None and y.kind == "labels"
@@ -1584,17 +1589,17 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
             if done < m:
                 # the input check: by the packed product while it packs the rows (the row found
                 # by a scan only when it saw one), else a pass of its own before the gemm
-                if check and gw != NULL:
+                if gw != NULL:
                     bad = -1
-                    if forward_product_checked(m - done, n1, n0, a_in + done * n0,
-                                               &P[0] + lay.w_off[0], a + done * n1, gw):
+                    if forward_product_deep(m - done, n1, n0, a_in + done * n0,
+                                            &P[0] + lay.w_off[0], a + done * n1, gw, check):
                         bad = scan_input(a_in + done * n0, m - done, n0)
                 elif check:
                     bad = scan_input(a_in + done * n0, m - done, n0)
                 if check and bad >= 0:
                     bad_row = r0 + done + bad
                     break
-                if not (check and gw != NULL):
+                if gw == NULL:
                     forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
                                     a + done * n1, gw)
                 activate(a + done * n1, &P[0] + lay.b_off[0], m - done, n1,
@@ -1840,10 +1845,11 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
                       n_in, <floating>beta, <floating>mu, <floating>c, reg, &tmp[0], NULL)
 
 
-def kernel_gemm(a, b, c, double beta=0.0, Py_ssize_t repeat=1):
+def kernel_gemm(a, b, c, double beta=0.0, Py_ssize_t repeat=1, bint deep=False):
     """c (M, N) <- beta c + a (M, K) @ b (K, N) by fastnn's packed product (csrc/gemm.h), in place;
     a and b C- or Fortran-contiguous (the packed product reads either layout), c C-contiguous,
-    all of one dtype (float64 or float32); `repeat` runs the call that many times (benchmarks).
+    all of one dtype (float64 or float32); `repeat` runs the call that many times (benchmarks);
+    deep: in K blocks of up to 784 (fnn_gemm_deep, inference's) instead of 256.
     For tests and benchmarks; raises RuntimeError where the
     packed product is not available (KERNELS["gemm"] is then "blas")."""
     if not fnn_gemm_available():
@@ -1863,22 +1869,29 @@ def kernel_gemm(a, b, c, double beta=0.0, Py_ssize_t repeat=1):
     if repeat < 1:
         raise ValueError(f"repeat: expected >= 1, got {repeat}")
     if c.dtype == np.float64:
-        _kernel_gemm[double](a, b, c, beta, repeat)
+        _kernel_gemm[double](a, b, c, beta, repeat, deep)
     else:
-        _kernel_gemm[float](a, b, c, beta, repeat)
+        _kernel_gemm[float](a, b, c, beta, repeat, deep)
 
 
-cdef void _kernel_gemm(object a, object b, floating[:, ::1] c, double beta, Py_ssize_t repeat):
+cdef void _kernel_gemm(object a, object b, floating[:, ::1] c, double beta, Py_ssize_t repeat,
+                       bint deep):
     # row-major c (M, N) is column-major cᵀ (N, M) = bᵀ aᵀ: A' = bᵀ, B' = aᵀ
     cdef Py_ssize_t M = c.shape[0], N = c.shape[1], K = a.shape[1], _r
     cdef bint ta = not b.flags.c_contiguous, tb = not a.flags.c_contiguous
     cdef Py_ssize_t lda = (K if ta else N) if K and N else 1, ldb = (M if tb else K) if K and M else 1
     cdef floating[::1] av = a.reshape(-1, order="A"), bv = b.reshape(-1, order="A")
-    cdef floating[::1] w = _aligned_empty(fnn_gemm_work_d() if floating is double else fnn_gemm_work_f(),
-                                          np.float64 if floating is double else np.float32)
+    cdef Py_ssize_t size = ((fnn_gemm_work_deep_d() if floating is double else fnn_gemm_work_deep_f())
+                            if deep else (fnn_gemm_work_d() if floating is double else fnn_gemm_work_f()))
+    cdef floating[::1] w = _aligned_empty(size, np.float64 if floating is double else np.float32)
     if M == 0 or N == 0:
         return
     with nogil:
         for _r in range(repeat):
-            packed_gemm(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
-                        ldb, NULL, <floating>beta, &c[0, 0], N, &w[0], NULL, NULL)
+            if deep:
+                packed_gemm_deep(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL,
+                                 &av[0] if K else NULL, ldb, NULL, <floating>beta, &c[0, 0], N, &w[0],
+                                 NULL, NULL)
+            else:
+                packed_gemm(ta, tb, N, M, K, &bv[0] if K else NULL, lda, NULL, &av[0] if K else NULL,
+                            ldb, NULL, <floating>beta, &c[0, 0], N, &w[0], NULL, NULL)

@@ -92,6 +92,21 @@ def test_each_element_is_one_chain_whatever_the_blocking(dtype):
     np.testing.assert_array_equal(fortran, whole)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("K", [255, 700, 784, 785, 1600])
+def test_deep_k_blocks_give_the_same_bits(dtype, K):
+    """fnn_gemm_deep (K blocks of up to 784: inference's) against K blocks of 256: one block where
+    the other has several, two where K > 784, the chains stored and reloaded between them."""
+    rng = np.random.default_rng(K)
+    a, b = _operand(rng, (37, K), dtype, "C"), _operand(rng, (K, 29), dtype, "F")
+    c0 = rng.standard_normal((37, 29)).astype(dtype)
+    for beta in (0.0, 0.75):
+        want, got = c0.copy(), c0.copy()
+        _core.kernel_gemm(a, b, want, beta)
+        _core.kernel_gemm(a, b, got, beta, deep=True)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_chain_order_is_plain_fma_in_k_order():
     """Integers exact in float64 except the last step: one chain of FMAs in k order rounds once
     per step, which a product with a different order would not reproduce here."""
