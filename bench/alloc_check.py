@@ -8,7 +8,8 @@ aligned_alloc call in the process (C, Cython, numpy, OpenBLAS alike), then re-ru
 under it. One compiled ``Trainer.train`` call is timed for 1 mini-batch and for 5,000 mini-batches
 of [784, 30, 10] (and the dropout + momentum variant; each also on a team of 2 threads, which is
 created once per call), and for 1 and 400 mini-batches of 100 rows of [784, 800, 10] (its first
-layer on the packed product, one thread and a team of 2); any allocation per mini-batch would
+layer on the packed product, one thread and a team of 2; over dense inputs and over inputs with
+zero columns, which it skips); any allocation per mini-batch would
 show up as
 a difference of thousands between the two counts. Also prints Python-level allocations seen by
 tracemalloc in the same window.
@@ -83,7 +84,9 @@ def measure():
     X = rng.random((n, 784))  # numpy's allocation: rows 16 bytes off a 64-byte line (staged)
     print(f"X starts {X.ctypes.data % 64} bytes after a 64-byte line")
     y = rng.integers(0, 10, n).astype(np.intp)
-    for label, kw, T, sizes, B, long in (
+    Xz = X.copy()
+    Xz[:, :200] = 0  # columns zero in every row: the packed product skips them (rows compacted)
+    for label, kw, T, sizes, B, long, *data in (
         ("plain SGD + L2", {}, 1, [784, 30, 10], 10, 5000),
         ("dropout 0.5 + momentum 0.9", dict(momentum=0.9), 1, [784, 30, 10], 10, 5000),
         ("plain SGD + L2, 2 threads", {}, 2, [784, 30, 10], 10, 5000),
@@ -91,6 +94,9 @@ def measure():
         # the first layer on the packed product (csrc/gemm.h)
         ("[784,800,10] mb 100", {}, 1, [784, 800, 10], 100, 400),
         ("[784,800,10] mb 100, 2 thr", dict(momentum=0.9), 2, [784, 800, 10], 100, 400),
+        # ... over inputs with zero columns (skipped)
+        ("[784,800,10] zero columns", {}, 1, [784, 800, 10], 100, 400, Xz),
+        ("[784,800,10] zero cols, 2 thr", dict(momentum=0.9), 2, [784, 800, 10], 100, 400, Xz),
     ):
         net = Network(sizes, seed=0)
         lay, params = _state.layout(net), _state.parameters(net)
@@ -98,7 +104,7 @@ def measure():
         trainer = _core.Trainer(lay, params, B, velocity, 0.5 if kw else 0.0, 1, n_threads=T)
         t = _core.Targets(lay, y, None, n)
         perm = rng.permutation(n).astype(np.intp)
-        trainer.begin(X, t, perm, 5.0, n, "l2", **kw)
+        trainer.begin(data[0] if data else X, t, perm, 5.0, n, "l2", **kw)
         with threadpool_limits(1):
             trainer.train(0, 1, 0.1)  # warm up BLAS buffers
             results = []
