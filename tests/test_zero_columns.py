@@ -48,14 +48,14 @@ def _data(n, d, dtype, seed=1):
     return X.astype(dtype), rng.integers(0, SIZES[-1], n)
 
 
-def _train(T, dtype, skip, X, y, batch=64, epochs=2, **options):
+def _train(T, dtype, skip, X, y, batch=64, epochs=2, sizes=SIZES, **options):
     options = dict(options)
     net_kw = {k: options.pop(k) for k in ("cost", "output", "hidden") if k in options}
     if options.get("sample_weight") == "random":
         options["sample_weight"] = np.random.default_rng(5).random(len(X)) + 0.1
     before = _core._set_skip_zero_columns(skip)
     try:
-        net = fastnn.Network(SIZES, dtype=dtype, seed=3, **net_kw)
+        net = fastnn.Network(sizes, dtype=dtype, seed=3, **net_kw)
         calls = _core._SKIPPING_CALLS[0]
         net.SGD((X, y), epochs, batch, 0.3, n_threads=T, **options)
         skipped = _core._SKIPPING_CALLS[0] - calls
@@ -81,6 +81,16 @@ def test_skipping_zero_columns_gives_the_same_bits(option, dtype):
     _same(got, want)
     if sys.platform != "win32":
         got, skipped = _train(2, dtype, True, X, y, **OPTIONS[option])
+        assert skipped > 0
+        _same(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_deep_net_and_mini_batches_of_128(dtype):
+    X, y = _data(300, SIZES[0], dtype)
+    for sizes, batch in (([200, 180, 40, 10], 64), (SIZES, 128)):
+        want, _ = _train(1, dtype, False, X, y, batch=batch, sizes=sizes, momentum=0.5, lmbda=1.0)
+        got, skipped = _train(1, dtype, True, X, y, batch=batch, sizes=sizes, momentum=0.5, lmbda=1.0)
         assert skipped > 0
         _same(got, want)
 
