@@ -484,6 +484,8 @@ cdef class Targets:
 # others: mini-batch k's activations, δ and masks live in buffer k % 2 (a thread that runs ahead
 # into mini-batch k + 1 writes the other one while the others still read k's), and no thread reads
 # a weight another thread writes (hidden layers: its own rows; the output layer: its own copy).
+# No line is written by two threads either: each thread has its own hidden buffers and, after the
+# barrier, copies the other threads' columns of the one it must read whole (gather_cols).
 cdef struct Run:
     const void *X
     Py_ssize_t n
@@ -504,12 +506,15 @@ cdef struct Run:
     const Py_ssize_t *sizes
     const Py_ssize_t *w_off
     const Py_ssize_t *b_off
-    const Py_ssize_t *act_off[2]     # per parity of the mini-batch (the same with one thread)
-    const Py_ssize_t *delta_off[2]
-    const Py_ssize_t *drop_off[2]
-    const Py_ssize_t *mask_off[2]
+    # [2 T, L + 1] each: row 2 t + parity, thread t's buffers for the mini-batches of that parity
+    # (a team's threads write hidden layers' buffers of their own, on lines of their own, and copy
+    # the other threads' columns after a barrier: gather_cols)
+    const Py_ssize_t *act_off
+    const Py_ssize_t *delta_off
+    const Py_ssize_t *drop_off
+    const Py_ssize_t *mask_off
     const Py_ssize_t *hid_off
-    Py_ssize_t *out_off         # per thread: its aᴸ/δᴸ (thread 0: act_off[0][L])
+    Py_ssize_t *out_off         # per thread: its aᴸ/δᴸ (thread 0: act_off[0, L])
     Py_ssize_t *target_off      # per thread: its mini-batch's gathered targets
     Py_ssize_t *copy_off        # per thread > 0: its copy of the output layer's W, b, VW, Vb
     const unsigned char *own
@@ -545,7 +550,8 @@ cdef struct Batch:
     const Py_ssize_t *runs      # skipped), as nruns runs; xc: the rows compacted to them
     const void *xc
     double step, shrink, beta
-    const Py_ssize_t *act_off   # this mini-batch's buffers (its parity's)
+    int par                     # the mini-batch's parity
+    const Py_ssize_t *act_off   # this thread's buffers for this mini-batch (its parity's)
     const Py_ssize_t *delta_off
     const Py_ssize_t *drop_off
     const Py_ssize_t *mask_off
@@ -560,6 +566,33 @@ cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexce
     """Start of thread t's share of n items in blocks of `grain` (t = T: n)."""
     cdef Py_ssize_t nb = (n + grain - 1) // grain
     return min(n, (nb * t // T) * grain)
+
+
+cdef inline void gather_cols(Run *r, Batch *b, floating *work, const Py_ssize_t *offs, Py_ssize_t l,
+                             int tid, int T, Py_ssize_t grain) noexcept nogil:
+    """After a barrier, into this thread's buffer offs[·][l] (act, drop or δ of hidden layer l, m
+    rows of n): the other threads' columns, each from its own buffer, where it wrote its share of
+    the neurons (part(n, t, T, grain)). The values, not recomputed: the same bits for any T."""
+    cdef Py_ssize_t n = r.sizes[l], m = b.m, L1 = r.L + 1, i, c0, c1
+    cdef floating *dst = work + offs[(2 * tid + b.par) * L1 + l]
+    cdef const floating *src
+    cdef int t
+    for t in range(T):
+        if t == tid:
+            continue
+        c0 = part(n, t, T, grain)
+        c1 = part(n, t + 1, T, grain)
+        if c1 <= c0:
+            continue
+        src = work + offs[(2 * t + b.par) * L1 + l]
+        for i in range(m):
+            memcpy(dst + i * n + c0, src + i * n + c0, (c1 - c0) * sizeof(floating))
+
+
+cdef inline Py_ssize_t share_grain(Run *r, Py_ssize_t l) noexcept nogil:
+    """The unit in which a team shares weight layer l's neurons: the own kernels' row block, or
+    the packed product's tile."""
+    return r.grain if r.own[l] else r.gemm_grain
 
 
 cdef inline void output_layer(Run *r, Batch *b, int tid) noexcept nogil:
@@ -610,8 +643,10 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     b.step = -r.eta / m
     b.shrink = r.eta * r.lmbda / r.n_total
     b.beta = 1 - r.eta * r.lmbda / r.n_total if r.reg == FNN_REG_L2 else 1.0
-    b.act_off, b.delta_off = r.act_off[par], r.delta_off[par]
-    b.drop_off, b.mask_off = r.drop_off[par], r.mask_off[par]
+    cdef Py_ssize_t row = (2 * tid + par) * (r.L + 1)
+    b.par = par
+    b.act_off, b.delta_off = r.act_off + row, r.delta_off + row
+    b.drop_off, b.mask_off = r.drop_off + row, r.mask_off + row
     b.out = work + r.out_off[tid]
     # Indices checked per mini-batch (m compares; see bench/index_checks.py for the cost): the
     # labels and perm were validated on entry, but the kernel never trusts them to stay so.
@@ -737,8 +772,6 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
         if o1 <= o0:
             return
     dr.col0 += o0
-    if T > 1 and not hidden:
-        fnn_pf_block(a_in, m * n_in * sizeof(floating))  # (the other threads' neurons: see fnn_pf_block)
     if r.own[l]:
         # bias, activation and dropout fused into the kernel (per row block, in L1); layer 0 reads
         # X's rows in place through perm (or this thread's copy of them on 64-byte lines)
@@ -938,15 +971,21 @@ cdef inline int run_batch(Run *r, Batch *b, Py_ssize_t k, int tid, int T, fnn_te
         fnn_team_stop(team)
         return 1
     for l in range(L):
-        if l > 0 and T > 1 and fnn_team_sync(team):
-            return 1
+        if l > 0 and T > 1:
+            if fnn_team_sync(team):
+                return 1
+            # layer l's forward (and its update) reads every neuron of layer l's input
+            gather_cols(r, b, <floating*>r.work, r.drop_off if r.dropout_p > 0 else r.act_off, l,
+                        tid, T, share_grain(r, l - 1))
         stage_forward(r, b, l, tid, T, X)
     loss[0] += stage_output_delta(r, b, X)
     for l in range(L - 1, -1, -1):
         # BP2 of a hidden layer l > 0 reads every column of δ^{l+1}; layer 0's update reads only
         # this thread's columns of δ¹ (its neurons), which it computed itself
-        if 0 < l < L - 1 and T > 1 and fnn_team_sync(team):
-            return 1
+        if 0 < l < L - 1 and T > 1:
+            if fnn_team_sync(team):
+                return 1
+            gather_cols(r, b, <floating*>r.work, r.delta_off, l + 1, tid, T, share_grain(r, l))
         if stage_backward(r, b, l, tid, T, team, X):
             return 1
     return 0
@@ -1045,7 +1084,7 @@ cdef class Trainer:
     cdef double lmbda, momentum
     cdef int reg
     cdef bint track_loss
-    cdef Py_ssize_t[:, ::1] act_off, delta_off, drop_off, mask_off   # [parity, layer] (Run)
+    cdef Py_ssize_t[:, ::1] act_off, delta_off, drop_off, mask_off   # [2 thread + parity, layer] (Run)
     cdef Py_ssize_t[::1] hid_off, out_off, target_off, copy_off       # hid: per layer; others per thread
     cdef Py_ssize_t tmp_off, tmp_stride, lab_stride
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
@@ -1084,10 +1123,10 @@ cdef class Trainer:
         sizes = layout.sizes
         self.threads = useful_threads(list(sizes), batch_size, n_threads, layout.dtype.itemsize)
         T = self.threads
-        act_off = np.zeros((2, L + 1), dtype=np.intp)
-        delta_off = np.zeros((2, L + 1), dtype=np.intp)
-        drop_off = np.zeros((2, L + 1), dtype=np.intp)
-        mask_off = np.zeros((2, L + 1), dtype=np.intp)
+        act_off = np.zeros((2 * T, L + 1), dtype=np.intp)
+        delta_off = np.zeros((2 * T, L + 1), dtype=np.intp)
+        drop_off = np.zeros((2 * T, L + 1), dtype=np.intp)
+        mask_off = np.zeros((2 * T, L + 1), dtype=np.intp)
         hid_off = np.zeros(L + 1, dtype=np.intp)
         out_off = np.zeros(T, dtype=np.intp)
         target_off = np.zeros(T, dtype=np.intp)
@@ -1130,6 +1169,25 @@ cdef class Trainer:
             pos = (pos + 15) // 16 * 16
         for offs in (act_off, delta_off, drop_off, mask_off):
             offs[1] = offs[0] + parity if T > 1 else offs[0]
+        # A team: each thread's hidden layers' a, δ (and dropout's) in buffers of its own, per
+        # parity, each on lines of its own. Shared ones had every line of a 30-neuron row written
+        # by both threads (false sharing: the line crosses cores at every write); each thread now
+        # writes its neurons' columns in its own buffer and copies the others' after the barrier
+        # that makes them ready (gather_cols).
+        if T > 1:
+            for row in range(2 * T):
+                if row >= 2:
+                    offs_rows = (act_off, delta_off, drop_off, mask_off)
+                    for offs in offs_rows:
+                        offs[row, 0] = offs[row % 2, 0]
+                        offs[row, L] = offs[row % 2, L]
+                for l in range(1, L):
+                    for offs in ((act_off, delta_off, drop_off, mask_off) if dropout > 0
+                                 else (act_off, delta_off)):
+                        pos = (pos + 15) // 16 * 16
+                        offs[row, l] = pos
+                        pos += batch_size * sizes[l]
+            pos = (pos + 15) // 16 * 16
         self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
         self.hid_off_arr = hid_off
         self.hid_off = hid_off
@@ -1310,9 +1368,8 @@ cdef class Trainer:
                                                       self.lab_stride)
         r.grain = _MM.row_block if _MM != NULL else 4
         r.sizes, r.w_off, r.b_off = &self.sizes[0], &self.w_off[0], &self.b_off[0]
-        for i in range(2):
-            r.act_off[i], r.delta_off[i] = &self.act_off[i, 0], &self.delta_off[i, 0]
-            r.drop_off[i], r.mask_off[i] = &self.drop_off[i, 0], &self.mask_off[i, 0]
+        r.act_off, r.delta_off = &self.act_off[0, 0], &self.delta_off[0, 0]
+        r.drop_off, r.mask_off = &self.drop_off[0, 0], &self.mask_off[0, 0]
         r.hid_off = &self.hid_off[0]
         r.out_off, r.target_off, r.copy_off = &self.out_off[0], &self.target_off[0], &self.copy_off[0]
         r.itemsize = sizeof(floating)
