@@ -182,9 +182,9 @@ def _set_input_staging(bint on):
 cdef Py_ssize_t _SIMD_ALIGN = 64
 
 
-cdef object _aligned_empty(Py_ssize_t count, object dtype):
-    raw = np.empty(count * np.dtype(dtype).itemsize + _SIMD_ALIGN, dtype=np.uint8)
-    start = -raw.ctypes.data % _SIMD_ALIGN
+cdef object _aligned_empty(Py_ssize_t count, object dtype, Py_ssize_t align=_SIMD_ALIGN):
+    raw = np.empty(count * np.dtype(dtype).itemsize + align, dtype=np.uint8)
+    start = -raw.ctypes.data % align
     return raw[start : start + count * np.dtype(dtype).itemsize].view(dtype)
 
 
@@ -516,7 +516,10 @@ cdef struct Run:
     const Py_ssize_t *hid_off
     Py_ssize_t *out_off         # per thread: its aᴸ/δᴸ (thread 0: act_off[0, L])
     Py_ssize_t *target_off      # per thread: its mini-batch's gathered targets
-    Py_ssize_t *copy_off        # per thread > 0: its copy of the output layer's W, b, VW, Vb
+    Py_ssize_t *copy_off        # a team, per thread: its copy of the output layer's W, b, VW, Vb
+    Py_ssize_t *hb_off          # a team, per thread: its hidden layers' biases and their velocity
+    void *w0                    # a team with layer 0 on the own kernels: per thread (w0_off[t]
+    const Py_ssize_t *w0_off    # values in), its rows of W¹ (and then V¹) for the call; or NULL
     const unsigned char *own
     const fnn_mm_table *mm
     uint64_t drop_key
@@ -556,6 +559,10 @@ cdef struct Batch:
     const Py_ssize_t *drop_off
     const Py_ssize_t *mask_off
     void *out                   # this thread's aᴸ, then δᴸ
+    void *w0                    # a team: this thread's rows [o0, o1) of W¹ (v0: of V¹), copied
+    void *v0                    # for the call (see copy_first_rows); or NULL
+    void *hb                    # a team: this thread's copy of the hidden layers' biases (layer
+    void *hvb                   # l's at hid_off[l], its share of them used), and velocity; or NULL
     void *w_out                 # this thread's output layer: W, b and their velocity
     void *b_out
     void *vw_out
@@ -566,6 +573,10 @@ cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexce
     """Start of thread t's share of n items in blocks of `grain` (t = T: n)."""
     cdef Py_ssize_t nb = (n + grain - 1) // grain
     return min(n, (nb * t // T) * grain)
+
+
+def part_py(Py_ssize_t n, int t, int T, Py_ssize_t grain):
+    return part(n, t, T, grain)
 
 
 cdef inline void gather_cols(Run *r, Batch *b, floating *work, const Py_ssize_t *offs, Py_ssize_t l,
@@ -595,11 +606,11 @@ cdef inline Py_ssize_t share_grain(Run *r, Py_ssize_t l) noexcept nogil:
     return r.grain if r.own[l] else r.gemm_grain
 
 
-cdef inline void output_layer(Run *r, Batch *b, int tid) noexcept nogil:
-    """This thread's output layer: the parameters (and velocity) themselves on thread 0, its own
-    copy of them on the others (see Run)."""
+cdef inline void output_layer(Run *r, Batch *b, int tid, int T) noexcept nogil:
+    """This thread's output layer: the parameters (and velocity) themselves with one thread, each
+    thread's own copy of them in a team (see Run)."""
     cdef Py_ssize_t l = r.L - 1, nw = r.sizes[r.L - 1] * r.sizes[r.L]
-    if tid == 0:
+    if T == 1:
         b.w_out = <char*>r.P + r.w_off[l] * r.itemsize
         b.b_out = <char*>r.P + r.b_off[l] * r.itemsize
         b.vw_out = <char*>r.V + r.w_off[l] * r.itemsize
@@ -611,14 +622,62 @@ cdef inline void output_layer(Run *r, Batch *b, int tid) noexcept nogil:
         b.vb_out = <char*>b.vw_out + nw * r.itemsize
 
 
-cdef inline void copy_output_layer(Run *r, Batch *b) noexcept nogil:
-    """This thread's copy (b's) of the output layer's W, b (and velocity), from the parameters."""
+cdef inline void copy_output_layer(Run *r, Batch *b, bint back) noexcept nogil:
+    """This thread's copy (b's) of the output layer's W, b (and velocity), from the parameters
+    (back: the parameters from the copy)."""
     cdef Py_ssize_t l = r.L - 1, nw = r.sizes[r.L - 1] * r.sizes[r.L], K = r.sizes[r.L]
-    memcpy(b.w_out, <char*>r.P + r.w_off[l] * r.itemsize, nw * r.itemsize)
-    memcpy(b.b_out, <char*>r.P + r.b_off[l] * r.itemsize, K * r.itemsize)
+    copy_values(b.w_out, <char*>r.P + r.w_off[l] * r.itemsize, nw * r.itemsize, back)
+    copy_values(b.b_out, <char*>r.P + r.b_off[l] * r.itemsize, K * r.itemsize, back)
     if r.momentum > 0:
-        memcpy(b.vw_out, <char*>r.V + r.w_off[l] * r.itemsize, nw * r.itemsize)
-        memcpy(b.vb_out, <char*>r.V + r.b_off[l] * r.itemsize, K * r.itemsize)
+        copy_values(b.vw_out, <char*>r.V + r.w_off[l] * r.itemsize, nw * r.itemsize, back)
+        copy_values(b.vb_out, <char*>r.V + r.b_off[l] * r.itemsize, K * r.itemsize, back)
+
+
+cdef inline void copy_values(void *copy, void *orig, size_t nbytes, bint back) noexcept nogil:
+    if back:
+        memcpy(orig, copy, nbytes)
+    else:
+        memcpy(copy, orig, nbytes)
+
+
+cdef inline void copy_hidden_biases(Run *r, Batch *b, int tid, int T, bint back) noexcept nogil:
+    """A team: this thread's share of each hidden layer's biases (and velocity) into its copy of
+    them (back: from it), on lines no other thread writes; the parameters' biases of neighbouring
+    shares (and the output layer's W beside them) share lines."""
+    cdef Py_ssize_t l, o0, o1, isz = r.itemsize
+    for l in range(r.L - 1):
+        o0 = part(r.sizes[l + 1], tid, T, share_grain(r, l))
+        o1 = part(r.sizes[l + 1], tid + 1, T, share_grain(r, l))
+        if o1 <= o0:
+            continue
+        copy_values(<char*>b.hb + (r.hid_off[l] + o0) * isz, <char*>r.P + (r.b_off[l] + o0) * isz,
+                    (o1 - o0) * isz, back)
+        if r.momentum > 0:
+            copy_values(<char*>b.hvb + (r.hid_off[l] + o0) * isz,
+                        <char*>r.V + (r.b_off[l] + o0) * isz, (o1 - o0) * isz, back)
+
+
+cdef inline void copy_first_rows(Run *r, Batch *b, int tid, int T, bint back) noexcept nogil:
+    """A team with layer 0 on the own kernels: this thread's rows of W¹ (and V¹) into its copy of
+    them (back: from it), in pages of its own. Measured (bench/results/threads.md, session 11):
+    updating rows 15-29 of [784,30,10]'s W¹ in place took 12.3 µs a mini-batch while another core
+    updated rows 0-14 (9 µs alone, either half), and 9.4 µs from a copy elsewhere."""
+    cdef Py_ssize_t n0 = r.sizes[0], n1 = r.sizes[1], isz = r.itemsize
+    cdef Py_ssize_t o0 = part(n1, tid, T, r.grain), o1 = part(n1, tid + 1, T, r.grain)
+    if o1 <= o0:
+        return
+    copy_values(b.w0, <char*>r.P + (r.w_off[0] + o0 * n0) * isz, (o1 - o0) * n0 * isz, back)
+    if r.momentum > 0:
+        copy_values(b.v0, <char*>r.V + (r.w_off[0] + o0 * n0) * isz, (o1 - o0) * n0 * isz, back)
+
+
+cdef inline floating *hidden_bias(Run *r, Batch *b, int l, floating *P) noexcept nogil:
+    """Hidden layer l's biases as this thread uses them: its copy in a team, else the parameters."""
+    return <floating*>b.hb + r.hid_off[l] if b.hb != NULL else P + r.b_off[l]
+
+
+cdef inline floating *hidden_vbias(Run *r, Batch *b, int l, floating *V) noexcept nogil:
+    return <floating*>b.hvb + r.hid_off[l] if b.hb != NULL else V + r.b_off[l]
 
 
 cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
@@ -753,7 +812,7 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     cdef int act = r.hidden_act if hidden else r.output_act
     cdef floating *a = work + b.act_off[l + 1] if hidden else <floating*>b.out
     cdef const floating *w = P + r.w_off[l] if hidden else <const floating*>b.w_out
-    cdef const floating *bias = P + r.b_off[l] if hidden else <const floating*>b.b_out
+    cdef const floating *bias = hidden_bias(r, b, l, P) if hidden else <const floating*>b.b_out
     cdef const floating *a_in
     cdef fnn_drop dr
     dr.key = r.drop_key
@@ -777,7 +836,8 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
         # X's rows in place through perm (or this thread's copy of them on 64-byte lines)
         mm_forward(r.mm, a + o0, n_out, <const floating*>b.a0 if l == 0 else a_in,
                    b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL, m,
-                   w + o0 * n_in, bias + o0, o1 - o0, n_in, act,
+                   <const floating*>b.w0 if l == 0 and b.w0 != NULL else w + o0 * n_in,
+                   bias + o0, o1 - o0, n_in, act,
                    work + b.drop_off[l + 1] + o0 if drop else NULL,
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
                    &b.pf_fwd if l == 0 else NULL)
@@ -887,13 +947,13 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     cdef bint output = l == r.L - 1
     cdef bint mom = r.momentum > 0
     cdef floating *w = <floating*>b.w_out if output else P + r.w_off[l]
-    cdef floating *bias = <floating*>b.b_out if output else P + r.b_off[l]
+    cdef floating *bias = <floating*>b.b_out if output else hidden_bias(r, b, l, P)
     cdef floating *dl = <floating*>b.out if output else work + b.delta_off[l + 1]
     cdef floating *tmp = work + r.tmp_off + tid * r.tmp_stride
     cdef floating *wt
     cdef floating *vt
     cdef Py_ssize_t count
-    cdef bint panels
+    cdef bint panels, first_rows
     cdef const floating *a_in
     cdef const Py_ssize_t *rows_in = NULL   # layer 0 on the packed product: X's rows in place
     if l == 0 and not r.own[0] and not b.gathered:
@@ -927,9 +987,11 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
             return 0
     if r.own[l]:
         # W and b (and their velocity) in one pass; layer 0 reads X through perm
-        mm_update(r.mm, w + o0 * n_in, bias + o0,
-                  (<floating*>b.vw_out if output else V + r.w_off[l] + o0 * n_in) if mom else NULL,
-                  (<floating*>b.vb_out if output else V + r.b_off[l] + o0) if mom else NULL,
+        first_rows = l == 0 and b.w0 != NULL
+        mm_update(r.mm, <floating*>b.w0 if first_rows else w + o0 * n_in, bias + o0,
+                  (<floating*>b.vw_out if output else <floating*>b.v0 if first_rows
+                   else V + r.w_off[l] + o0 * n_in) if mom else NULL,
+                  (<floating*>b.vb_out if output else hidden_vbias(r, b, l, V) + o0) if mom else NULL,
                   dl + o0, n_out,
                   <const floating*>b.a0 if l == 0 else a_in,
                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
@@ -948,7 +1010,7 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
             vt = (<floating*>r.vp if panels else V + r.w_off[l]) + o0 * n_in
             update_rows(r, b, l, tid, o0, o1, dl, a_in, rows_in, <floating>r.momentum, vt, False)
             momentum_step(wt, vt, count, <floating>b.shrink, r.reg)
-            bias_step(bias + o0, V + r.b_off[l] + o0, dl + o0, m, o1 - o0, n_out,
+            bias_step(bias + o0, hidden_vbias(r, b, l, V) + o0, dl + o0, m, o1 - o0, n_out,
                       <floating>r.momentum, tmp)
         else:
             if r.reg == FNN_REG_L1:
@@ -1000,12 +1062,29 @@ cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexce
     cdef Py_ssize_t k
     cdef double loss = 0.0
     cdef Batch b
-    output_layer(r, &b, tid)  # (the same for the whole call: set once, kept by every mini-batch)
-    if T > 1 and tid > 0:
-        copy_output_layer(r, &b)
+    output_layer(r, &b, tid, T)  # (the same for the whole call: set once, kept by every mini-batch)
+    b.hb = b.hvb = b.w0 = b.v0 = NULL
+    if T > 1:
+        # a team: every line a thread writes is its own (see Run); the parameters written back below
+        copy_output_layer(r, &b, False)
+        b.hb = <char*>r.work + r.hb_off[tid] * r.itemsize
+        b.hvb = <char*>b.hb + r.hid_off[r.L - 1] * r.itemsize
+        copy_hidden_biases(r, &b, tid, T, False)
+        if r.w0 != NULL:
+            b.w0 = <char*>r.w0 + r.w0_off[2 * tid] * r.itemsize
+            b.v0 = <char*>r.w0 + r.w0_off[2 * tid + 1] * r.itemsize
+            copy_first_rows(r, &b, tid, T, False)
     for k in range(r.start, r.stop):
         if run_batch(r, &b, k, tid, T, team, X, &loss):
             break
+    if T > 1:
+        # every thread its share of the hidden biases, thread 0 the output layer (the copies are
+        # the same values: every thread made the same updates to its own)
+        copy_hidden_biases(r, &b, tid, T, True)
+        if b.w0 != NULL:
+            copy_first_rows(r, &b, tid, T, True)
+        if tid == 0:
+            copy_output_layer(r, &b, True)
     if tid == 0:
         r.loss = loss
 
@@ -1085,7 +1164,7 @@ cdef class Trainer:
     cdef int reg
     cdef bint track_loss
     cdef Py_ssize_t[:, ::1] act_off, delta_off, drop_off, mask_off   # [2 thread + parity, layer] (Run)
-    cdef Py_ssize_t[::1] hid_off, out_off, target_off, copy_off       # hid: per layer; others per thread
+    cdef Py_ssize_t[::1] hid_off, out_off, target_off, copy_off, hb_off   # hid: per layer; others per thread
     cdef Py_ssize_t tmp_off, tmp_stride, lab_stride
     cdef Py_ssize_t[::1] sizes, w_off, b_off      # copies of the layout's, readable without the GIL
     cdef int L, hidden_act, output_act, cost
@@ -1099,6 +1178,8 @@ cdef class Trainer:
     cdef Py_ssize_t gemm_stride                   # (one per thread, this many values apart)
     cdef object panels                            # layer 0's W (and V) as panels, or None
     cdef object cx_buf, cw_buf, runs_buf          # skipping layer 0's zero input columns, or None
+    cdef object w0_buf                            # a team's rows of W¹ (and V¹): Run.w0, or None
+    cdef Py_ssize_t[::1] w0_off
     cdef Py_ssize_t cx_stride, runs_stride        # (see Run.cx)
 
     def __init__(self, Layout layout not None, object params, Py_ssize_t batch_size, object velocity=None,
@@ -1131,6 +1212,7 @@ cdef class Trainer:
         out_off = np.zeros(T, dtype=np.intp)
         target_off = np.zeros(T, dtype=np.intp)
         copy_off = np.zeros(T, dtype=np.intp)
+        hb_off = np.zeros(T, dtype=np.intp)
         pos = 0
         for l in range(L + 1):
             act_off[0, l] = pos
@@ -1145,8 +1227,9 @@ cdef class Trainer:
                 pos += batch_size * sizes[l]
             hid_off[l] = hid_off[l - 1] + sizes[l]
         per_batch = pos
+        pos = (pos + 15) // 16 * 16
         self.tmp_off = pos
-        self.tmp_stride = max(sizes)        # one bias scratch per thread
+        self.tmp_stride = (max(sizes) + 15) // 16 * 16   # one bias scratch per thread, on lines
         pos += self.tmp_stride * T
         target_off[0] = pos
         pos += batch_size * sizes[L]
@@ -1158,14 +1241,18 @@ cdef class Trainer:
             pos = (pos + 7) // 8 * 8
             parity = pos
             pos += per_batch
-            for t in range(1, T):
+            for t in range(T):
                 pos = (pos + 15) // 16 * 16
-                out_off[t] = pos
-                pos += batch_size * sizes[L]
-                target_off[t] = pos
-                pos += batch_size * sizes[L]
+                if t > 0:
+                    out_off[t] = pos
+                    pos += batch_size * sizes[L]
+                    target_off[t] = pos
+                    pos += batch_size * sizes[L]
                 copy_off[t] = pos
                 pos += 2 * (sizes[L - 1] * sizes[L] + sizes[L])
+                pos = (pos + 15) // 16 * 16
+                hb_off[t] = pos
+                pos += 2 * int(hid_off[L - 1])
             pos = (pos + 15) // 16 * 16
         for offs in (act_off, delta_off, drop_off, mask_off):
             offs[1] = offs[0] + parity if T > 1 else offs[0]
@@ -1191,10 +1278,13 @@ cdef class Trainer:
         self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
         self.hid_off_arr = hid_off
         self.hid_off = hid_off
-        self.out_off, self.target_off, self.copy_off = out_off, target_off, copy_off
-        self.work = np.zeros(pos, dtype=layout.dtype)
+        self.out_off, self.target_off, self.copy_off, self.hb_off = out_off, target_off, copy_off, hb_off
+        # on 64-byte lines: a team's threads' regions (16 values apart) share none
+        self.work = _aligned_empty(pos, layout.dtype)
+        self.work[:] = 0
         self.lab_stride = (batch_size + 15) // 16 * 16  # per thread, on lines of its own
-        self.label_buf = np.zeros(self.lab_stride * T, dtype=np.intp)
+        self.label_buf = _aligned_empty(self.lab_stride * T, np.intp)
+        self.label_buf[:] = 0
         self.bad_buf = np.full(2 * self.threads, -1, dtype=np.intp)
         fnn_rng_seed(self.rng, seed)
         self.drop_key = 0
@@ -1234,6 +1324,60 @@ cdef class Trainer:
             self.runs_stride = sizes[0] + 2
             self.runs_buf = np.zeros(self.runs_stride * T, dtype=np.intp)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
+        # a team on own-kernel first layer: each thread's rows of W¹ (and V¹) in pages of its own
+        # (copy_first_rows), a page apart
+        self.w0_buf = None
+        w0_off = np.zeros(2 * T, dtype=np.intp)
+        page = 4096 // layout.dtype.itemsize
+        if T > 1 and own[0]:
+            pos = 0
+            for t in range(T):
+                # (its most rows on any team of 2..T: a call may run on fewer threads)
+                rows = max(part_py(sizes[1], t + 1, n, row_block()) - part_py(sizes[1], t, n, row_block())
+                           for n in range(max(2, t + 1), T + 1))
+                for v in range(2 if velocity is not None else 1):
+                    w0_off[2 * t + v] = pos
+                    pos += (rows * sizes[0] + page - 1) // page * page + page
+            self.w0_buf = _aligned_empty(pos, layout.dtype, 4096)
+        self.w0_off = w0_off
+
+    def team_regions(self):
+        """The memory each thread of the team writes during a ``train`` call, as (thread, what,
+        first byte address, end address) — for tests of the rule that no two threads write the
+        same 64-byte line (the parameters' own rows and biases are read and written back once
+        per call, outside the mini-batches)."""
+        cdef Py_ssize_t T = self.threads, L = self.L, B = self.batch_size, t, p, l, v
+        cdef Py_ssize_t isz = self.layout.dtype.itemsize, K = self.sizes[L]
+        work = self.work.ctypes.data
+        regions = []
+
+        def add(t, what, base, start, count, size):
+            regions.append((int(t), what, base + start * size, base + (start + count) * size))
+
+        for t in range(T):
+            for p in range(2 if T > 1 else 1):
+                for l in range(1, L):
+                    n = B * self.sizes[l]
+                    add(t, f"a[{l}] parity {p}", work, self.act_off[2 * t + p, l], n, isz)
+                    add(t, f"delta[{l}] parity {p}", work, self.delta_off[2 * t + p, l], n, isz)
+                    if self.dropout_p > 0:
+                        add(t, f"drop[{l}] parity {p}", work, self.drop_off[2 * t + p, l], n, isz)
+                        add(t, f"mask[{l}] parity {p}", work, self.mask_off[2 * t + p, l], n, isz)
+            add(t, "out", work, self.out_off[t], B * K, isz)
+            add(t, "targets", work, self.target_off[t], B * K, isz)
+            add(t, "tmp", work, self.tmp_off + t * self.tmp_stride, self.tmp_stride, isz)
+            add(t, "labels", self.label_buf.ctypes.data, t * self.lab_stride, B, 8)
+            if T > 1:
+                nw = self.sizes[L - 1] * K
+                add(t, "output layer", work, self.copy_off[t], 2 * (nw + K), isz)
+                add(t, "hidden biases", work, self.hb_off[t], 2 * self.hid_off[L - 1], isz)
+            if self.w0_buf is not None:
+                rows = max(part_py(self.sizes[1], t + 1, n, row_block())
+                           - part_py(self.sizes[1], t, n, row_block()) for n in range(max(2, t + 1), T + 1))
+                for v in range(2 if self.velocity is not None else 1):
+                    add(t, "W1 rows" if v == 0 else "V1 rows", self.w0_buf.ctypes.data,
+                        self.w0_off[2 * t + v], rows * self.sizes[0], isz)
+        return regions
 
     @property
     def rng_state(self):
@@ -1372,6 +1516,13 @@ cdef class Trainer:
         r.drop_off, r.mask_off = &self.drop_off[0, 0], &self.mask_off[0, 0]
         r.hid_off = &self.hid_off[0]
         r.out_off, r.target_off, r.copy_off = &self.out_off[0], &self.target_off[0], &self.copy_off[0]
+        r.hb_off = &self.hb_off[0]
+        r.w0 = NULL
+        r.w0_off = &self.w0_off[0]
+        cdef floating[::1] w0_v
+        if self.w0_buf is not None and threads > 1:
+            w0_v = self.w0_buf
+            r.w0 = &w0_v[0]
         r.itemsize = sizeof(floating)
         r.own = &self.own[0]
         r.mm = self.mm

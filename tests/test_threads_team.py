@@ -453,3 +453,31 @@ def test_the_first_layer_kept_as_panels_gives_the_same_bits(monkeypatch, option,
         assert _state.parameters(got).tobytes() == _state.parameters(want).tobytes(), (T, panels)
         if _state.velocity(want) is not None:
             assert _state.velocity(got).tobytes() == _state.velocity(want).tobytes()
+
+
+# ---- no line written by two threads -------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "sizes, batch, options",
+    [
+        ([784, 30, 10], 10, {}),
+        ([784, 30, 10], 10, dict(dropout=0.5, momentum=0.9)),
+        ([784, 100, 10], 1, {}),
+        ([64, 40, 30, 10], 7, dict(dropout=0.3)),
+        ([784, 800, 10], 100, {}),  # the first layer on the packed product
+    ],
+)
+@pytest.mark.parametrize("T", [2, 3])
+def test_no_two_threads_of_a_team_write_the_same_line(sizes, batch, options, T, dtype):
+    net = fastnn.Network(sizes, dtype=dtype, seed=0)
+    lay = _state.layout(net)
+    vel = np.zeros_like(_state.parameters(net)) if options.get("momentum") else None
+    tr = _core.Trainer(lay, _state.parameters(net), batch, vel, options.get("dropout", 0.0), n_threads=T)
+    regions = tr.team_regions()
+    assert {t for t, *_ in regions} == set(range(tr.threads))
+    lines = {}
+    for t, what, start, end in regions:
+        assert end > start, what
+        for line in range(start // 64, (end - 1) // 64 + 1):
+            other = lines.setdefault(line, (t, what))
+            assert other[0] == t, f"thread {t}'s {what} and thread {other[0]}'s {other[1]} share a line"
