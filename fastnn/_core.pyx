@@ -659,9 +659,8 @@ cdef inline void copy_hidden_biases(Run *r, Batch *b, int tid, int T, bint back)
 
 cdef inline void copy_first_rows(Run *r, Batch *b, int tid, int T, bint back) noexcept nogil:
     """A team with layer 0 on the own kernels: this thread's rows of W¹ (and V¹) into its copy of
-    them (back: from it), in pages of its own. Measured (bench/results/threads.md, session 11):
-    updating rows 15-29 of [784,30,10]'s W¹ in place took 12.3 µs a mini-batch while another core
-    updated rows 0-14 (9 µs alone, either half), and 9.4 µs from a copy elsewhere."""
+    them (back: from it), in pages of its own: no line or page of the parameters shared with another
+    thread's rows (P need not start on a line) — bench/results/threads.md, session 11."""
     cdef Py_ssize_t n0 = r.sizes[0], n1 = r.sizes[1], isz = r.itemsize
     cdef Py_ssize_t o0 = part(n1, tid, T, r.grain), o1 = part(n1, tid + 1, T, r.grain)
     if o1 <= o0:
