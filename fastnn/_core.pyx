@@ -575,8 +575,9 @@ cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexce
     return min(n, (nb * t // T) * grain)
 
 
-def part_py(Py_ssize_t n, int t, int T, Py_ssize_t grain):
-    return part(n, t, T, grain)
+def _most_rows(Py_ssize_t n, int t, int T, Py_ssize_t grain):
+    """The most of n rows (in blocks of grain) thread t owns on any team of 2..T threads."""
+    return max(part(n, t + 1, k, grain) - part(n, t, k, grain) for k in range(max(2, t + 1), T + 1))
 
 
 cdef inline void gather_cols(Run *r, Batch *b, floating *work, const Py_ssize_t *offs, Py_ssize_t l,
@@ -1331,9 +1332,7 @@ cdef class Trainer:
         if T > 1 and own[0]:
             pos = 0
             for t in range(T):
-                # (its most rows on any team of 2..T: a call may run on fewer threads)
-                rows = max(part_py(sizes[1], t + 1, n, row_block()) - part_py(sizes[1], t, n, row_block())
-                           for n in range(max(2, t + 1), T + 1))
+                rows = _most_rows(sizes[1], t, T, row_block())  # (a call may run on fewer threads)
                 for v in range(2 if velocity is not None else 1):
                     w0_off[2 * t + v] = pos
                     pos += (rows * sizes[0] + page - 1) // page * page + page
@@ -1371,8 +1370,7 @@ cdef class Trainer:
                 add(t, "output layer", work, self.copy_off[t], 2 * (nw + K), isz)
                 add(t, "hidden biases", work, self.hb_off[t], 2 * self.hid_off[L - 1], isz)
             if self.w0_buf is not None:
-                rows = max(part_py(self.sizes[1], t + 1, n, row_block())
-                           - part_py(self.sizes[1], t, n, row_block()) for n in range(max(2, t + 1), T + 1))
+                rows = _most_rows(self.sizes[1], t, T, row_block())
                 for v in range(2 if self.velocity is not None else 1):
                     add(t, "W1 rows" if v == 0 else "V1 rows", self.w0_buf.ctypes.data,
                         self.w0_off[2 * t + v], rows * self.sizes[0], isz)
