@@ -1226,7 +1226,6 @@ cdef class Trainer:
                 mask_off[0, l] = pos
                 pos += batch_size * sizes[l]
             hid_off[l] = hid_off[l - 1] + sizes[l]
-        per_batch = pos
         pos = (pos + 15) // 16 * 16
         self.tmp_off = pos
         self.tmp_stride = (max(sizes) + 15) // 16 * 16   # one bias scratch per thread, on lines
@@ -1234,13 +1233,9 @@ cdef class Trainer:
         target_off[0] = pos
         pos += batch_size * sizes[L]
         out_off[0] = act_off[0, L]
-        # A team (see Run): the other parity's buffers of a mini-batch, and each thread's own aᴸ,
-        # gathered targets and copy of the output layer (W, b, VW, Vb), on lines of their own.
-        parity = 0
+        # A team (see Run): each thread's own aᴸ, gathered targets, copy of the output layer (W, b,
+        # VW, Vb) and of the hidden biases, on lines of their own.
         if T > 1:
-            pos = (pos + 7) // 8 * 8
-            parity = pos
-            pos += per_batch
             for t in range(T):
                 pos = (pos + 15) // 16 * 16
                 if t > 0:
@@ -1255,7 +1250,7 @@ cdef class Trainer:
                 pos += 2 * int(hid_off[L - 1])
             pos = (pos + 15) // 16 * 16
         for offs in (act_off, delta_off, drop_off, mask_off):
-            offs[1] = offs[0] + parity if T > 1 else offs[0]
+            offs[1:] = offs[0]  # (one thread: both parities in the same buffers)
         # A team: each thread's hidden layers' a, δ (and dropout's) in buffers of its own, per
         # parity, each on lines of its own. Shared ones had every line of a 30-neuron row written
         # by both threads (false sharing: the line crosses cores at every write); each thread now
@@ -1263,11 +1258,6 @@ cdef class Trainer:
         # that makes them ready (gather_cols).
         if T > 1:
             for row in range(2 * T):
-                if row >= 2:
-                    offs_rows = (act_off, delta_off, drop_off, mask_off)
-                    for offs in offs_rows:
-                        offs[row, 0] = offs[row % 2, 0]
-                        offs[row, L] = offs[row % 2, L]
                 for l in range(1, L):
                     for offs in ((act_off, delta_off, drop_off, mask_off) if dropout > 0
                                  else (act_off, delta_off)):
