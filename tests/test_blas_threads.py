@@ -127,6 +127,25 @@ def test_the_rule_with_the_real_blas_and_network_calls():
     assert _threads.POLICY.current is None
 
 
+@pytest.mark.skipif(threadpool_limits is None, reason="threadpoolctl is not installed")
+def test_the_regularized_cost_does_not_run_on_blas_threads():
+    """total_cost's ½(λ/n)Σw² (the training cost monitored every epoch) is the same number whatever
+    BLAS's thread count: it is not a threaded BLAS call (np.vdot's ddot ran on two threads from
+    10,000 weights, woke BLAS's idle workers to spin on the cores a training team runs on, and
+    rounded differently with one thread than with two)."""
+    rng = np.random.default_rng(3)
+    X = rng.random((40, 784))
+    y = np.arange(40) % 10
+    costs = []
+    for seed in range(5):
+        net = fastnn.Network([784, 30, 10], seed=seed)  # W¹: 23,520 weights
+        for limit in (1, 2):
+            with threadpool_limits(limits=limit, user_api="blas"):
+                costs.append((seed, limit, net.total_cost(X, y, lmbda=5.0)))
+    for (s1, _, c1), (s2, _, c2) in zip(costs[::2], costs[1::2]):
+        assert s1 == s2 and c1 == c2, (s1, c1, c2)
+
+
 # ---- one bad call must not poison the policy (hardening issue #23) -----------------------------
 class FailingController(FakeController):
     """A controller whose limit() raises for some values (as ctypes did for 10**30)."""
