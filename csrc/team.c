@@ -16,6 +16,7 @@ int fnn_team_sync(fnn_team *team) { return team->stop; }
 void fnn_team_stop(fnn_team *team) { team->stop = 1; }
 int fnn_team_size(const fnn_team *team) { return team->n; }
 int fnn_team_stopped(const fnn_team *team) { return team->stop; }
+ptrdiff_t fnn_team_claim(ptrdiff_t *counter) { return (*counter)++; }
 
 #else
 
@@ -115,6 +116,9 @@ void fnn_team_stop(fnn_team *t) {
 
 int fnn_team_size(const fnn_team *t) { return t->n; }
 int fnn_team_stopped(const fnn_team *t) { return atomic_load((atomic_int *)&t->stop); }
+ptrdiff_t fnn_team_claim(ptrdiff_t *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 
 static void *member_main(void *arg) {
     fnn_member *m = (fnn_member *)arg;

@@ -30,5 +30,8 @@ void fnn_team_stop(fnn_team *team);
 int fnn_team_size(const fnn_team *team);
 /* Nonzero once some thread called fnn_team_stop. */
 int fnn_team_stopped(const fnn_team *team);
+/* The next value of a counter the team shares (0, 1, 2, ... each to exactly one caller): a team
+ * that shares out work items dynamically (inference's row blocks) claims them with it. */
+ptrdiff_t fnn_team_claim(ptrdiff_t *counter);
 
 #endif

@@ -49,6 +49,8 @@ cdef extern from "team.h" nogil:
     int fnn_team_sync(fnn_team *team)
     void fnn_team_stop(fnn_team *team)
     int fnn_team_size(const fnn_team *team)
+    int fnn_team_stopped(const fnn_team *team)
+    Py_ssize_t fnn_team_claim(Py_ssize_t *counter)
 
 cdef extern from "mm.h" nogil:
     ctypedef struct fnn_prefetch:
@@ -1687,7 +1689,7 @@ SPARSE_MIN_ROWS = 16
 
 def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint want_cost=False,
              bint want_correct=False, Py_ssize_t block=EVAL_BLOCK, bint raw=False, str check=None,
-             double sparse_below=SPARSE_BELOW, Py_ssize_t first_row=0):
+             double sparse_below=SPARSE_BELOW, Py_ssize_t first_row=0, Py_ssize_t n_threads=1):
     """Feed X forward in row blocks. Returns (summed cost, number correct); writes the output
     activations into `out` (n, sizes[-1]) when given (raw=True: the output layer's weighted
     inputs z instead). Costs are computed from z (exact, finite); "correct" is the argmax of z
@@ -1711,121 +1713,225 @@ def evaluate(Layout layout not None, params, X, Targets y=None, out=None, bint w
                          f"{layout.dtype}), got {y.n_outputs} outputs, {y.dtype}")
     if block < 1:
         raise ValueError("block: expected >= 1")
+    if not 1 <= n_threads <= 1024:
+        raise ValueError(f"n_threads: expected a value in [1, 1024], got {n_threads}")
+    cdef int threads = <int>n_threads
     if layout.dtype == np.float64:
         total, correct, bad_row = _evaluate[double](layout, params, X, y, out, want_cost, want_correct,
-                                                    block, raw, check is not None, sparse_below)
+                                                    block, raw, check is not None, sparse_below, threads)
     else:
         total, correct, bad_row = _evaluate[float](layout, params, X, y, out, want_cost, want_correct,
-                                                   block, raw, check is not None, sparse_below)
+                                                   block, raw, check is not None, sparse_below, threads)
     if bad_row >= 0:
         raise ValueError(f"{check}: contains NaN or infinity (first at row {first_row + bad_row})")
     return total, correct
 
 
+cdef struct Eval:
+    # one inference call (see _evaluate), shared by its team: read-only but for the per-block
+    # results (each block's written by the one thread that claimed it) and the block counter
+    int L, hidden_act, output_act, cost
+    const Py_ssize_t *sizes
+    const Py_ssize_t *w_off
+    const Py_ssize_t *b_off
+    const void *P
+    const void *X
+    Py_ssize_t n, block, widest, n_blocks
+    const Py_ssize_t *labels     # labels, or NULL
+    const void *T                # target rows, or NULL
+    void *out                    # (n, K) outputs, or NULL
+    bint raw, want_cost, want_correct, check, sparse_ok
+    double sparse_below
+    void *work                   # per thread: work_stride values (two activation buffers, a z block,
+    Py_ssize_t work_stride       # then from sparse_at the sparse first layer's packed Wᵀ and scratch)
+    Py_ssize_t sparse_at
+    void *gemm                   # per thread: gemm_stride values of the own gemm's work, or NULL
+    Py_ssize_t gemm_stride
+    double *block_cost
+    Py_ssize_t *block_correct
+    Py_ssize_t *block_bad        # per block: its first row that is not finite (checked), or -1
+    Py_ssize_t next_block        # the next block to claim (fnn_team_claim)
+
+
+cdef inline void eval_blocks(Eval *e, fnn_team *team, int tid, const floating *Xp) noexcept nogil:
+    """One thread's share of an inference call: the row blocks it claims, each fed forward whole
+    (the same operations whatever thread runs it), its cost and count stored under its index."""
+    cdef int L = e.L, l
+    cdef const floating *P = <const floating*>e.P
+    cdef const Py_ssize_t *sizes = e.sizes
+    cdef Py_ssize_t n = e.n, block = e.block, K = sizes[L], n0 = sizes[0], n1 = sizes[1]
+    cdef Py_ssize_t b, r0, m, done, bad, n_in, n_out
+    cdef floating *work = <floating*>e.work + tid * e.work_stride
+    cdef floating *gw = <floating*>e.gemm + tid * e.gemm_stride if e.gemm != NULL else NULL
+    cdef floating *bufs[2]
+    cdef floating *zbuf = work + 2 * block * e.widest
+    cdef floating *sparse_work = work + e.sparse_at
+    cdef floating *out = <floating*>e.out
+    cdef const floating *targets = <const floating*>e.T
+    cdef const floating *a_in
+    cdef floating *a
+    cdef floating *z_out
+    cdef bint packed = False
+    bufs[0] = work
+    bufs[1] = work + block * e.widest
+    while True:
+        # blocks are claimed in increasing order: when a thread stops on a bad row, every block
+        # before its own was claimed already and runs to its end (the first bad row is found)
+        if fnn_team_stopped(team):
+            return
+        b = fnn_team_claim(&e.next_block)
+        if b >= e.n_blocks:
+            return
+        r0 = b * block
+        m = min(block, n - r0)
+        a_in = Xp + r0 * n0
+        # Layer 0 (hidden or output): z = a Wᵀ + b over X's nonzeros while the groups of rows
+        # are sparse, checking them for NaN/inf in the same pass; the gemm for the rest.
+        a = bufs[0] if L > 1 else (out + r0 * K if out != NULL else zbuf)
+        done = 0
+        if e.sparse_ok:
+            if not packed:
+                sparse_pack(sparse_work, P + e.w_off[0], P + e.b_off[0], n1, n0)
+                packed = True
+            done = sparse_forward(a, n1, a_in, m, n0, n1, sparse_work, e.sparse_below, &bad)
+            if bad >= 0 and e.check:
+                e.block_bad[b] = r0 + bad
+                fnn_team_stop(team)
+                return
+        if done < m:
+            # the input check: by the packed product while it packs the rows (the row found
+            # by a scan only when it saw one), else a pass of its own before the gemm
+            if gw != NULL:
+                bad = -1
+                if forward_product_deep(m - done, n1, n0, a_in + done * n0, P + e.w_off[0],
+                                        a + done * n1, gw, e.check):
+                    bad = scan_input(a_in + done * n0, m - done, n0)
+            elif e.check:
+                bad = scan_input(a_in + done * n0, m - done, n0)
+            if e.check and bad >= 0:
+                e.block_bad[b] = r0 + done + bad
+                fnn_team_stop(team)
+                return
+            if gw == NULL:
+                forward_product(m - done, n1, n0, a_in + done * n0, P + e.w_off[0], a + done * n1, gw)
+            activate(a + done * n1, P + e.b_off[0], m - done, n1, e.hidden_act if L > 1 else FNN_LINEAR)
+        if done > 0 and L > 1:
+            activate(a, <floating*>NULL, done, n1, e.hidden_act)
+        a_in = a
+        for l in range(1, L - 1):
+            n_in = sizes[l]
+            n_out = sizes[l + 1]
+            a = bufs[l % 2]
+            forward_product(m, n_out, n_in, a_in, P + e.w_off[l], a, gw)
+            activate(a, P + e.b_off[l], m, n_out, e.hidden_act)
+            a_in = a
+        # Output layer: z^L = a^{L-1} W^Lᵀ + b^L, kept as z for exact costs and argmax.
+        z_out = out + r0 * K if out != NULL else zbuf
+        if L > 1:
+            forward_product(m, K, sizes[L - 1], a_in, P + e.w_off[L - 1], z_out, gw)
+            activate(z_out, P + e.b_off[L - 1], m, K, FNN_LINEAR)
+        if e.want_cost:
+            e.block_cost[b] = cost_z(z_out, e.labels + r0 if e.labels != NULL else NULL,
+                                     targets + r0 * K if targets != NULL else NULL, m, K,
+                                     e.output_act, e.cost)
+        if e.want_correct:
+            if K == 1 and e.output_act != FNN_SIGMOID:
+                e.block_correct[b] = m        # one softmax/linear output: the argmax is always 0
+            else:
+                e.block_correct[b] = count_correct(z_out, e.labels + r0 if e.labels != NULL else NULL,
+                                                   targets + r0 * K if targets != NULL else NULL, m, K)
+        if out != NULL and not e.raw:
+            activate(z_out, <floating*>NULL, m, K, e.output_act)
+
+
+cdef void _eval_member_d(void *ctx, fnn_team *team, int tid) noexcept nogil:
+    eval_blocks(<Eval*>ctx, team, tid, <const double*>(<Eval*>ctx).X)
+
+
+cdef void _eval_member_f(void *ctx, fnn_team *team, int tid) noexcept nogil:
+    eval_blocks(<Eval*>ctx, team, tid, <const float*>(<Eval*>ctx).X)
+
+
 cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X, Targets y, object out,
                      bint want_cost, bint want_correct, Py_ssize_t block, bint raw, bint check,
-                     double sparse_below):
-    cdef int L = lay.n_layers, l
-    cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], r0, m, n_in, n_out
+                     double sparse_below, int n_threads):
+    """X's row blocks fed forward by a team of up to n_threads threads, each block whole by the
+    thread that claims it; the blocks' costs are then summed in block order (the same sum as one
+    thread's, for any n_threads)."""
+    cdef int L = lay.n_layers, l, threads
+    cdef Py_ssize_t n = X.shape[0], K = lay.sizes[L], b
     cdef Py_ssize_t widest = 1
     for l in range(1, L):
         widest = max(widest, lay.sizes[l])
-    block = min(block, max(n, 1))
+    if n == 0:
+        return 0.0, 0, -1
+    block = min(block, n)
+    cdef Py_ssize_t n_blocks = (n + block - 1) // block
+    threads = <int>max(1, min(n_threads, n_blocks, FNN_TEAM_MAX))
     # The sparse first layer needs a finite W (0 · inf would be a NaN the gemm keeps); its work
-    # buffer (the packed bias and Wᵀ, a group's row lists and sums) rides on work_arr.
-    cdef Py_ssize_t n0 = lay.sizes[0], n1 = lay.sizes[1], bad_row = -1, bad, done
+    # buffer (the packed bias and Wᵀ, a group's row lists and sums) rides on each thread's work.
+    cdef Py_ssize_t n0 = lay.sizes[0], n1 = lay.sizes[1], bad_row = -1
     cdef bint sparse_ok = (n >= SPARSE_MIN_ROWS and sparse_below > 0
                            and all_finite(&P[0] + lay.w_off[0], n0 * n1))
     cdef Py_ssize_t sparse_at = 2 * block * widest + block * K
     cdef Py_ssize_t sparse_len = 0
     if sparse_ok:
         sparse_len = fnn_sparse_work_d(n0, n1) if floating is double else fnn_sparse_work_f(n0, n1)
-    work_arr = np.empty(sparse_at + sparse_len, dtype=lay.dtype)
+    cdef Py_ssize_t line = 64 // sizeof(floating)   # each thread's buffers on lines of their own
+    cdef Py_ssize_t work_stride = (sparse_at + sparse_len + line - 1) // line * line
+    work_arr = _aligned_empty(work_stride * threads, lay.dtype)
     cdef floating[::1] work = work_arr
     cdef floating[::1] gemm_v
-    cdef floating *gw = NULL
-    if KERNELS.get("gemm") == "own" and n > 0:
+    cdef Py_ssize_t gemm_stride = 0
+    cdef Eval e
+    e.gemm = NULL
+    if KERNELS.get("gemm") == "own":
         # (deep K blocks: layer 0 streams whole input rows while it packs them; DESIGN.md)
-        gemm_v = _aligned_empty(fnn_gemm_work_deep_d() if floating is double
-                                else fnn_gemm_work_deep_f(), lay.dtype)
-        gw = &gemm_v[0]
-    cdef floating[:, ::1] out_v = out if out is not None else np.empty((0, K), dtype=lay.dtype)
+        gemm_stride = ((fnn_gemm_work_deep_d() if floating is double else fnn_gemm_work_deep_f())
+                       + line - 1) // line * line
+        gemm_v = _aligned_empty(gemm_stride * threads, lay.dtype)
+        e.gemm = &gemm_v[0]
+    cdef double[::1] block_cost = np.zeros(n_blocks, dtype=np.float64)
+    cdef Py_ssize_t[::1] block_correct = np.zeros(n_blocks, dtype=np.intp)
+    cdef Py_ssize_t[::1] block_bad = np.full(n_blocks, -1, dtype=np.intp)
+    cdef floating[:, ::1] out_v
     cdef bint use_labels = y is not None and y.kind == "labels"
     cdef bint use_targets = y is not None and not use_labels
-    cdef const floating[:, ::1] T = y.targets if use_targets else None
-    cdef const Py_ssize_t[::1] labels = y.labels if use_labels else None
-    cdef bint has_out = out is not None
+    cdef const floating[:, ::1] T
+    cdef const Py_ssize_t[::1] labels
+    e.L, e.hidden_act, e.output_act, e.cost = L, lay.hidden_act, lay.output_act, lay.cost
+    e.sizes, e.w_off, e.b_off = &lay.sizes[0], &lay.w_off[0], &lay.b_off[0]
+    e.P, e.X = &P[0], &X[0, 0]
+    e.n, e.block, e.widest, e.n_blocks = n, block, widest, n_blocks
+    e.labels, e.T, e.out = NULL, NULL, NULL
+    if use_labels:
+        labels = y.labels
+        e.labels = &labels[0]
+    elif use_targets:
+        T = y.targets
+        e.T = &T[0, 0]
+    if out is not None:
+        out_v = out
+        e.out = &out_v[0, 0]
+    e.raw, e.want_cost, e.want_correct, e.check = raw, want_cost, want_correct, check
+    e.sparse_ok, e.sparse_below = sparse_ok, sparse_below
+    e.work, e.work_stride, e.sparse_at = &work[0], work_stride, sparse_at
+    e.gemm_stride = gemm_stride
+    e.block_cost, e.block_correct, e.block_bad = &block_cost[0], &block_correct[0], &block_bad[0]
+    e.next_block = 0
     cdef double total = 0.0
     cdef Py_ssize_t correct = 0
-    cdef floating *bufs[2]
-    cdef const floating *a_in
-    cdef floating *a
-    cdef floating *z_out
-    if n == 0:
-        return 0.0, 0, -1
-    bufs[0] = &work[0]
-    bufs[1] = &work[block * widest]
     with nogil:
-        r0 = 0
-        while r0 < n:
-            m = min(block, n - r0)
-            a_in = &X[r0, 0]
-            # Layer 0 (hidden or output): z = a Wᵀ + b over X's nonzeros while the groups of rows
-            # are sparse, checking them for NaN/inf in the same pass; the gemm for the rest.
-            a = bufs[0] if L > 1 else (&out_v[r0, 0] if has_out else &work[2 * block * widest])
-            done = 0
-            if sparse_ok:
-                if r0 == 0:
-                    sparse_pack(&work[sparse_at], &P[0] + lay.w_off[0], &P[0] + lay.b_off[0], n1, n0)
-                done = sparse_forward(a, n1, a_in, m, n0, n1, &work[sparse_at], sparse_below, &bad)
-                if bad >= 0 and check:
-                    bad_row = r0 + bad
-                    break
-            if done < m:
-                # the input check: by the packed product while it packs the rows (the row found
-                # by a scan only when it saw one), else a pass of its own before the gemm
-                if gw != NULL:
-                    bad = -1
-                    if forward_product_deep(m - done, n1, n0, a_in + done * n0,
-                                            &P[0] + lay.w_off[0], a + done * n1, gw, check):
-                        bad = scan_input(a_in + done * n0, m - done, n0)
-                elif check:
-                    bad = scan_input(a_in + done * n0, m - done, n0)
-                if check and bad >= 0:
-                    bad_row = r0 + done + bad
-                    break
-                if gw == NULL:
-                    forward_product(m - done, n1, n0, a_in + done * n0, &P[0] + lay.w_off[0],
-                                    a + done * n1, gw)
-                activate(a + done * n1, &P[0] + lay.b_off[0], m - done, n1,
-                         lay.hidden_act if L > 1 else FNN_LINEAR)
-            if done > 0 and L > 1:
-                activate(a, <floating*>NULL, done, n1, lay.hidden_act)
-            a_in = a
-            for l in range(1, L - 1):
-                n_in = lay.sizes[l]
-                n_out = lay.sizes[l + 1]
-                a = bufs[l % 2]
-                forward_product(m, n_out, n_in, a_in, &P[0] + lay.w_off[l], a, gw)
-                activate(a, &P[0] + lay.b_off[l], m, n_out, lay.hidden_act)
-                a_in = a
-            # Output layer: z^L = a^{L-1} W^Lᵀ + b^L, kept as z for exact costs and argmax.
-            z_out = &out_v[r0, 0] if has_out else &work[2 * block * widest]
-            if L > 1:
-                forward_product(m, K, lay.sizes[L - 1], a_in, &P[0] + lay.w_off[L - 1], z_out, gw)
-                activate(z_out, &P[0] + lay.b_off[L - 1], m, K, FNN_LINEAR)
-            if want_cost:
-                total += cost_z(z_out, &labels[r0] if use_labels else NULL,
-                                &T[r0, 0] if use_targets else NULL, m, K, lay.output_act, lay.cost)
-            if want_correct:
-                if K == 1 and lay.output_act != FNN_SIGMOID:
-                    correct += m        # one softmax/linear output: the argmax is always 0
-                else:
-                    correct += count_correct(z_out, &labels[r0] if use_labels else NULL,
-                                             &T[r0, 0] if use_targets else NULL, m, K)
-            if has_out and not raw:
-                activate(z_out, <floating*>NULL, m, K, lay.output_act)
-            r0 += m
+        if floating is double:
+            fnn_team_run(threads, _eval_member_d, &e)
+        else:
+            fnn_team_run(threads, _eval_member_f, &e)
+        for b in range(n_blocks):
+            if block_bad[b] >= 0:
+                bad_row = block_bad[b]
+                break
+            total += block_cost[b]
+            correct += block_correct[b]
     return total, correct, bad_row
 
 

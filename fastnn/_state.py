@@ -151,10 +151,16 @@ def dataset(net: Network, data: Any, name: str, check_finite: bool = True) -> tu
 
 
 def evaluate(
-    net: Network, X: np.ndarray, t: Any, want_cost: bool = False, want_correct: bool = False
+    net: Network,
+    X: np.ndarray,
+    t: Any,
+    want_cost: bool = False,
+    want_correct: bool = False,
+    n_threads: int | None = None,
 ) -> tuple[float, int]:
-    """(summed cost, number correct) of the rows X against the prepared targets t."""
-    return net._evaluate(X, t, want_cost=want_cost, want_correct=want_correct)
+    """(summed cost, number correct) of the rows X against the prepared targets t, on `n_threads`
+    threads (None: the network's n_threads; the same numbers for any count)."""
+    return net._evaluate(X, t, want_cost=want_cost, want_correct=want_correct, n_threads=n_threads)
 
 
 def regularized_cost(net: Network, cost_sum: float, n: int, lmbda: float, regularization: str) -> float:

@@ -278,7 +278,7 @@ class _TrainingRun:
         X, y, Xe, ye = self.X, self.y, self.Xe, self.ye
         if m.training_cost or m.training_accuracy:
             cost_sum, correct = _state.evaluate(
-                net, X, y, want_cost=m.training_cost, want_correct=m.training_accuracy
+                net, X, y, want_cost=m.training_cost, want_correct=m.training_accuracy, n_threads=self.threads
             )
             if m.training_cost:
                 rec.training_cost = _state.regularized_cost(net, cost_sum, len(X), m.lmbda, m.regularization)
@@ -291,7 +291,9 @@ class _TrainingRun:
         if Xe is not None and (m.evaluation_cost or m.evaluation_accuracy or m.evaluation_score):
             want_cost = m.evaluation_cost or (m.evaluation_score and m.score_by_cost)
             has_classes = not (net.sizes[-1] == 1 and net.output == "linear")
-            cost_sum, correct = _state.evaluate(net, Xe, ye, want_cost=want_cost, want_correct=has_classes)
+            cost_sum, correct = _state.evaluate(
+                net, Xe, ye, want_cost=want_cost, want_correct=has_classes, n_threads=self.threads
+            )
             if want_cost:
                 evaluation_loss = cost_sum / len(Xe)
             if m.evaluation_cost:

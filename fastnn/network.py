@@ -305,9 +305,11 @@ class Network:
         return to_features(X, name, self.sizes[0], self.dtype, check)
 
     # ---- inference ---------------------------------------------------------------------------
-    #: The training's threads (unless SGD's n_threads says otherwise). None means one. Inference
-    #: keeps one BLAS thread: fastnn's products are small and a second BLAS thread measured slower
-    #: (10,000 MNIST rows through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
+    #: The training's threads (unless SGD's n_threads says otherwise) and inference's (predict,
+    #: feedforward, accuracy, total_cost: a team shares out X's blocks of 1,024 rows, each block fed
+    #: forward whole by one thread, so the outputs and sums are the same for any count). None means
+    #: one. BLAS keeps one thread: fastnn's products are small and a second BLAS thread measured
+    #: slower (10,000 MNIST rows through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
     _n_threads = None
 
     @property
@@ -319,9 +321,14 @@ class Network:
         # checked on assignment (1..1024), so a bad value never reaches the BLAS thread policy
         self._n_threads = None if value is None else _check_threads(value, "n_threads")
 
-    def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None):
+    def _inference_threads(self, n_threads=None):
+        return n_threads if n_threads is not None else (self._n_threads or 1)
+
+    def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None, n_threads=None):
+        """(summed cost, number correct) of X against t (and its outputs into out) on
+        `n_threads` threads (None: the network's n_threads)."""
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):
-            return self._evaluate_user_cost(X, t, out, want_cost, want_correct)
+            return self._evaluate_user_cost(X, t, out, want_cost, want_correct, n_threads)
         with _blas_limit(1):  # check: X's name, when the core is to check X for NaN/inf (see predict)
             return _core.evaluate(
                 self._layout,
@@ -332,9 +339,10 @@ class Network:
                 want_cost=want_cost,
                 want_correct=want_correct,
                 check=check,
+                n_threads=self._inference_threads(n_threads),
             )
 
-    def _evaluate_user_cost(self, X, t, out, want_cost, want_correct):
+    def _evaluate_user_cost(self, X, t, out, want_cost, want_correct, n_threads=None):
         """(summed cost, number correct) with the user's cost class: the core feeds forward, the
         class's fn prices the outputs (in blocks of rows, as the core does)."""
         cost_sum, correct = 0.0, 0
@@ -343,7 +351,14 @@ class Network:
             r1 = min(len(X), r0 + block)
             z = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
             with _blas_limit(1):
-                _core.evaluate(self._layout, self._params, X[r0:r1], out=z, raw=True)
+                _core.evaluate(
+                    self._layout,
+                    self._params,
+                    X[r0:r1],
+                    out=z,
+                    raw=True,
+                    n_threads=self._inference_threads(n_threads),
+                )
             a = (
                 _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output)
                 if len(z)
@@ -406,7 +421,9 @@ class Network:
         X = self._features(X, check=False)
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
         with _blas_limit(1):
-            _core.evaluate(self._layout, self._params, X, out=z, raw=True, check="X")
+            _core.evaluate(
+                self._layout, self._params, X, out=z, raw=True, check="X", n_threads=self._inference_threads()
+            )
         _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
 
@@ -424,7 +441,14 @@ class Network:
             zb = z[: r1 - r0]
             with _blas_limit(1):
                 _core.evaluate(
-                    self._layout, self._params, X[r0:r1], out=zb, raw=True, check=check, first_row=r0
+                    self._layout,
+                    self._params,
+                    X[r0:r1],
+                    out=zb,
+                    raw=True,
+                    check=check,
+                    first_row=r0,
+                    n_threads=self._inference_threads(),
                 )
             finite = np.isfinite(zb).all(axis=1)
             if not finite.all():
