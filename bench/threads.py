@@ -156,6 +156,41 @@ def concurrent_pair(case, X, y):
     return time.perf_counter() - t0
 
 
+def inference_rows(report, X, y, rounds):
+    """Inference on a team (`_core.evaluate(n_threads=T)`, what SGD's monitoring passes and
+    `Network.n_threads` use): seconds of one pass over X (cost and accuracy, as monitoring does),
+    T=1 and T=2 interleaved, for the chapter's [784,30,10] and [784,100,10]."""
+    from fastnn import _core, _state
+
+    report.say()
+    report.say(
+        f"Inference on a team: one monitoring pass (summed cost and count correct) over {len(X):,} rows, "
+        f"T=1 and T=2 interleaved, {rounds} rounds: best / median ms"
+    )
+    report.say()
+    report.say("| net | dtype | T=1 ms | T=2 ms | T=2 speed-up (median, best) | load |")
+    report.say("|---|---|---|---|---|---|")
+    for dtype in ("float64", "float32"):
+        Xd = np.ascontiguousarray(X, dtype=dtype)
+        for sizes in ([784, 30, 10], [784, 100, 10]):
+            net = fastnn.Network(sizes, dtype=dtype, seed=0)
+            lay, P = _state.layout(net), _state.parameters(net)
+            t = _core.Targets(lay, np.asarray(y, dtype=np.intp), None, len(Xd))
+            times = {1: [], 2: []}
+            for r in range(rounds + 1):
+                for T in (1, 2) if r % 2 else (2, 1):
+                    t0 = time.perf_counter()
+                    _core.evaluate(lay, P, Xd, t, want_cost=True, want_correct=True, n_threads=T)
+                    if r:  # (round 0: warm-up)
+                        times[T].append(time.perf_counter() - t0)
+            b = {T: min(v) * 1e3 for T, v in times.items()}
+            m = {T: statistics.median(v) * 1e3 for T, v in times.items()}
+            report.say(
+                f"| {sizes} | {dtype} | {b[1]:.1f} / {m[1]:.1f} | {b[2]:.1f} / {m[2]:.1f} | "
+                f"{m[1] / m[2]:.2f}x, {b[1] / b[2]:.2f}x | {os.getloadavg()[0]:.1f} |"
+            )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10,000 rows, 3 rounds, two cases")
@@ -168,6 +203,8 @@ def main(argv=None):
     ap.add_argument("--cli-rounds", type=int, default=0, help="rounds of `fastnn train` T=1/T=2 (0: none)")
     ap.add_argument("--cli-epochs", type=int, default=30)
     ap.add_argument("--only-cli", action="store_true", help="only the `fastnn train` rounds")
+    ap.add_argument("--inference-rounds", type=int, default=7, help="rounds of inference T=1/T=2 (0: none)")
+    ap.add_argument("--only-inference", action="store_true", help="only the inference rounds")
     args = ap.parse_args(argv)
     n = 10_000 if args.quick else 50_000
     repeats = 3 if args.quick else args.repeats
@@ -184,7 +221,7 @@ def main(argv=None):
         "short chunks: T=1 / T=2 µs per mini-batch, fastest (p10) | T=2 speed-up, fastest (p10) | load |"
     )
     say("|---|---|---|---|---|---|---|---|---|---|---|")
-    for dtype in [] if args.only_cli else args.dtypes.split(","):
+    for dtype in [] if args.only_cli or args.only_inference else args.dtypes.split(","):
         X = np.ascontiguousarray(Xtr, dtype=dtype)
         X_off = offset(X)
         assert X_off.ctypes.data % 64 == 16
@@ -216,7 +253,9 @@ def main(argv=None):
                 f"{med['2off'] / med['2']:.3f} | {chunk_cols} | "
                 f"{os.getloadavg()[0]:.1f} |"
             )
-    if args.cli_rounds:
+    if args.inference_rounds and not args.only_cli:
+        inference_rows(report, Xtr, ytr, 3 if args.quick else args.inference_rounds)
+    if args.cli_rounds and not args.only_inference:
         cli_rows(report, args.cli_rounds, args.cli_epochs, args.dtypes.split(","))
     report.finish(args.out)
 

@@ -64,6 +64,7 @@ def test_threads_benchmark_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     table = out.read_text()
     assert "| h30-mb10 | float32 |" in table and "load average at end" in table
+    assert "| [784, 30, 10] | float64 |" in table  # the inference rows (both dtypes)
 
 
 @pytest.mark.slow
