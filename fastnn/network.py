@@ -322,7 +322,10 @@ class Network:
         self._n_threads = None if value is None else _check_threads(value, "n_threads")
 
     def _inference_threads(self, n_threads=None):
-        return n_threads if n_threads is not None else (self._n_threads or 1)
+        """Inference's team: `n_threads`, else the network's n_threads (else one), capped inside
+        a joblib worker by its thread budget (as the training's team is)."""
+        n = n_threads if n_threads is not None else (self._n_threads or 1)
+        return n if n == 1 else _team_threads(n)
 
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None, n_threads=None):
         """(summed cost, number correct) of X against t (and its outputs into out) on

@@ -366,6 +366,8 @@ class _BaseNetwork(BaseEstimator):
             kwargs["sample_weight"] = W_train
         # a failed fit (divergence, Ctrl-C, ...) puts a reused network back as it was
         undo = _state.snapshot(net)
+        # the fitted network's inference (predict, score, the validation scores) on the same threads
+        net.n_threads = p["n_threads"]
         try:
             net.SGD(
                 (X_train, Y_train), epochs, min(p["batch_size"], len(X_train)), p["eta"], p["lmbda"], **kwargs
@@ -622,8 +624,9 @@ class NetworkClassifier(ClassifierMixin, _BaseNetwork):
     verbose : int, default=0
         1: one line per epoch on stderr; 2: also a progress bar.
     n_threads : int, default=1
-        Threads that run the training (``Network.SGD(n_threads=...)``): the same fitted network
-        for any value. Inside a joblib worker (``GridSearchCV(n_jobs=...)``), capped by the
+        Threads that run the training (``Network.SGD(n_threads=...)``) and the fitted network's
+        inference (``predict``, ``score``; ``network_.n_threads``): the same fitted network and
+        predictions for any value. Inside a joblib worker (``GridSearchCV(n_jobs=...)``), capped by the
         worker's thread budget.
     tol : float or None, default=None
         None: train exactly ``epochs`` epochs, as the book does. A number: stop once the epoch's mean

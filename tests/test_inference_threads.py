@@ -167,3 +167,16 @@ def test_sgd_monitoring_is_the_same_for_every_thread_count(dtype):
         )
         runs.append([list(v) for v in lists])
     assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+def test_the_estimators_predict_on_their_n_threads():
+    pytest.importorskip("sklearn")
+    from fastnn.sklearn import NetworkClassifier
+
+    X = _rows(3000, 16, np.float64, sparse=False)
+    y = np.random.default_rng(2).integers(0, 3, len(X))
+    fits = [NetworkClassifier((20,), epochs=1, n_threads=T, random_state=0).fit(X, y) for T in (1, 3)]
+    assert fits[0].network_.n_threads == 1 and fits[1].network_.n_threads == 3
+    assert fits[1].predict_proba(X).tobytes() == fits[0].predict_proba(X).tobytes()
+    assert np.array_equal(fits[1].predict(X), fits[0].predict(X))
+    assert fits[1].score(X, y) == fits[0].score(X, y)
