@@ -418,9 +418,10 @@ class SGDArguments(Protocol):
             "int | None",
             Option(
                 Interval(1, 1024, integer=True),  # _threads.MAX_THREADS
-                "threads that run this one training (default: 1): a team inside the compiled "
-                "loop, results bit-identical for any N; BLAS layers and evaluation keep one thread. "
-                "When it pays off: 'One training on several threads' in the performance docs",
+                "threads that run this one training and its evaluation passes (default: 1): a "
+                "team inside the compiled loop, results bit-identical for any N; BLAS layers keep "
+                "one BLAS thread. When it pays off: 'One training on several threads' in the "
+                "performance docs",
                 Flag("--threads", metavar="N", dest="threads", rank=14),
             ),
         ] = None,
