@@ -1,7 +1,9 @@
 /* ThreadSanitizer check of the thread team (csrc/team.c), run by tests/tsan_check.sh.
  * Each member writes its own slot, meets the others, reads every slot, meets again: TSan reports
  * any missing happens-before edge of the barrier. Then one member stops the team mid-run: every
- * member must leave, and no member may see a barrier complete after the stop without all. */
+ * member must leave, and no member may see a barrier complete after the stop without all.
+ * Last, work items shared out by fnn_team_claim (inference's row blocks): each item claimed by
+ * exactly one member, its result written by that member alone and read after the join. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,6 +41,44 @@ static void member(void *ctx, fnn_team *team, int tid) {
     s->done[tid] = ROUNDS;
 }
 
+#define ITEMS 5000
+
+typedef struct {
+    ptrdiff_t next;
+    int owner[ITEMS];
+    long result[ITEMS];
+    int stop_item; /* the member that claims this item stops the team (ITEMS: none) */
+} items;
+
+static void claimer(void *ctx, fnn_team *team, int tid) {
+    items *s = (items *)ctx;
+    for (;;) {
+        if (fnn_team_stopped(team)) return;
+        ptrdiff_t i = fnn_team_claim(&s->next);
+        if (i >= ITEMS) return;
+        s->owner[i] = tid + 1;
+        s->result[i] = (long)i * i;
+        if (i == s->stop_item) { fnn_team_stop(team); return; }
+    }
+}
+
+static int check_claims(int n) {
+    static items s;
+    for (int stop = 0; stop < 2; stop++) {
+        for (int i = 0; i < ITEMS; i++) { s.owner[i] = 0; s.result[i] = -1; }
+        s.next = 0;
+        s.stop_item = stop ? ITEMS / 3 : ITEMS;
+        fnn_team_run(n, claimer, &s);
+        int last = stop ? ITEMS / 3 : ITEMS - 1;
+        for (int i = 0; i <= last; i++) /* every item up to the stopping one: done exactly once */
+            if (s.owner[i] == 0 || s.result[i] != (long)i * i) {
+                fprintf(stderr, "n=%d item %d not done (stop=%d)\n", n, i, stop);
+                return 1;
+            }
+    }
+    return 0;
+}
+
 int main(void) {
     for (int n = 1; n <= 5; n++) {
         shared s = {0};
@@ -53,6 +93,8 @@ int main(void) {
         for (int t = 0; t < ran; t++)
             if (x.done[t] > 778 || x.done[t] < 776) { fprintf(stderr, "n=%d member %d left at %d\n", n, t, x.done[t]); return 1; }
     }
+    for (int n = 1; n <= 5; n++)
+        if (check_claims(n)) return 1;
     printf("team ok\n");
     return 0;
 }
