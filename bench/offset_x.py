@@ -60,6 +60,38 @@ def ratios(wall, cpu, s):
     )
 
 
+def chunk_rates(case, data, y, T, rounds, chunk=200):
+    """µs per mini-batch of short `Trainer.train` chunks (the whole team: no TeamPace) over each
+    setting's X, interleaved: {setting: (fastest, 10th percentile)}. The fastest of many short
+    chunks shows what the code does on free cores, where whole epochs on a shared host mostly
+    show the host. The chunks walk X's shuffled rows (a new start each round), as an epoch does."""
+    from fastnn import _state
+
+    trainers = {}
+    for s, (X, stage) in data.items():
+        before = _core._set_input_staging(stage)
+        try:
+            net = fastnn.Network(case["sizes"], dtype=X.dtype, seed=0)
+            lay = _state.layout(net)
+            tr = _core.Trainer(lay, _state.parameters(net).copy(), case["batch"], None, 0.0, 1, n_threads=T)
+            perm = np.random.default_rng(0).permutation(len(X)).astype(np.intp)
+            tr.begin(X, _core.Targets(lay, np.asarray(y, dtype=np.intp), None, len(X)), perm, lmbda=5.0)
+        finally:
+            _core._set_input_staging(before)
+        assert tr.staged == (stage and X.ctypes.data % 64 != 0)
+        trainers[s] = tr
+    n_batches = len(data["aligned"][0]) // case["batch"]
+    chunk = min(chunk, n_batches // 2)
+    times = {s: [] for s in data}
+    for r in range(rounds):
+        start = (r * 7919 * chunk) % (n_batches - chunk)
+        for s in SETTINGS if r % 2 == 0 else SETTINGS[::-1]:
+            t0 = time.perf_counter()
+            trainers[s].train(start, start + chunk, 0.01)
+            times[s].append((time.perf_counter() - t0) / chunk * 1e6)
+    return {s: (min(v), sorted(v)[len(v) // 10]) for s, v in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10,000 rows, 3 rounds, one case")
@@ -70,6 +102,12 @@ def main(argv=None):
     ap.add_argument("--n-train", type=int, default=None, help="training rows (default 50,000)")
     ap.add_argument("--allow-synthetic", action="store_true")
     ap.add_argument("--out", help="write the markdown table there")
+    ap.add_argument(
+        "--chunks",
+        type=int,
+        default=0,
+        help="instead of epochs: this many rounds of short chunks per setting",
+    )
     args = ap.parse_args(argv)
     n = args.n_train or (10_000 if args.quick else 50_000)
     repeats = 3 if args.quick else args.repeats
@@ -78,6 +116,10 @@ def main(argv=None):
     Xtr, ytr = Xtr[:n], ytr[:n]
     report = Report("offset_x.py", source, n, repeats)
     say = report.say
+    if args.chunks:
+        chunks_table(report, names, args, Xtr, ytr)
+        report.finish(args.out)
+        return
     say(
         "| case | dtype | T | aligned median / best s (CPU s) | staged / aligned: medians, bests, "
         "per-round (CPU medians, bests) | in place / aligned: medians, bests, per-round (CPU medians, "
@@ -109,6 +151,33 @@ def main(argv=None):
                     f"{os.getloadavg()[0]:.1f} |"
                 )
     report.finish(args.out)
+
+
+def chunks_table(report, names, args, Xtr, ytr):
+    say = report.say
+    say(
+        f"Short chunks of 200 mini-batches over the shuffled X, {args.chunks} rounds per setting, "
+        "interleaved: µs per mini-batch, fastest (10th percentile)"
+    )
+    say()
+    say(
+        "| case | dtype | T | aligned µs | staged µs | in place µs | staged / aligned: fastest, p10 | "
+        "in place / aligned | load |"
+    )
+    say("|---|---|---|---|---|---|---|---|---|")
+    for dtype in args.dtypes.split(","):
+        X = aligned_copy(np.asarray(Xtr), dtype, always=True)
+        X_off = offset_copy(X)
+        data = {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
+        for name in names:
+            for T in (int(t) for t in args.threads.split(",")):
+                r = chunk_rates(CASES[name], data, ytr, T, args.chunks)
+                a, st, ip = r["aligned"], r["staged"], r["in place"]
+                say(
+                    f"| {name} | {dtype} | {T} | {a[0]:.1f} ({a[1]:.1f}) | {st[0]:.1f} ({st[1]:.1f}) | "
+                    f"{ip[0]:.1f} ({ip[1]:.1f}) | {st[0] / a[0]:.3f}, {st[1] / a[1]:.3f} | "
+                    f"{ip[0] / a[0]:.3f}, {ip[1] / a[1]:.3f} | {os.getloadavg()[0]:.1f} |"
+                )
 
 
 if __name__ == "__main__":

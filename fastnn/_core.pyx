@@ -527,8 +527,8 @@ cdef struct Run:
     uint64_t drop_key
     double loss                 # thread 0's summed loss
     Py_ssize_t *bad             # per thread: [2 tid] first bad input batch, [2 tid + 1] bad index
-    void *stage                 # X's rows off a 64-byte line: per thread, the mini-batch's rows
-    Py_ssize_t stage_ld, stage_stride   # copied to rows stage_ld apart (64-byte lines), or NULL
+    void *stage                 # X's rows off a 64-byte line, a one-thread call: the mini-batch's
+    Py_ssize_t stage_ld         # rows copied to rows stage_ld apart (64-byte lines); else NULL
     void *gemm_work             # the packed product's buffers (one per thread, gemm_stride values
     Py_ssize_t gemm_stride      # apart), or NULL: BLAS (KERNELS["gemm"])
     Py_ssize_t gemm_grain       # a team's share of a packed layer's neurons: whole tiles (MR)
@@ -749,9 +749,9 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     elif r.stage != NULL:
         # X's rows do not start on 64-byte lines (a user's array, 16 bytes off one): half the
         # kernels' vector loads would straddle two lines, in the forward and again in the update.
-        # Copy the mini-batch's rows (prefetched towards L2 during the previous one) to this
-        # thread's rows on lines; the same values, so the same results.
-        st = <floating*>r.stage + tid * r.stage_stride
+        # Copy the mini-batch's rows (prefetched towards L2 during the previous one) to rows on
+        # lines; the same values, so the same results. (One thread: a team reads them in place.)
+        st = <floating*>r.stage
         for i in range(m):
             memcpy(st + i * r.stage_ld, X + (perm[r0 + i] if perm != NULL else r0 + i) * d0,
                    d0 * sizeof(floating))
@@ -1154,7 +1154,7 @@ cdef class Trainer:
     cdef readonly Py_ssize_t bad_batch   # first mini-batch whose input rows were not finite, or -1
     cdef readonly Py_ssize_t bad_index   # first mini-batch with a label/perm index out of range, or -1
     cdef readonly int threads            # the team's size (1: this thread alone)
-    cdef readonly bint staged            # the bound X's rows are copied to 64-byte lines per mini-batch
+    cdef readonly bint staged            # X's rows copied to 64-byte lines per mini-batch (one thread)
     cdef object params, velocity, work, label_buf, bad_buf, hid_off_arr
     # the run bound by begin(): data, order, settings
     cdef object X, perm, sample_weight
@@ -1418,14 +1418,15 @@ cdef class Trainer:
         if sample_weight is not None:
             _check_array(sample_weight, "sample_weight", lay.dtype, n, -1)
         self.X, self.y, self.perm, self.sample_weight = X, y, perm, sample_weight
-        # Rows of X off 64-byte lines (numpy's allocator gives 16-byte alignment): each thread
-        # copies its mini-batch's rows to rows on lines (measured: DESIGN.md, "Users' arrays").
+        # Rows of X off 64-byte lines (numpy's allocator gives 16-byte alignment): a call on one
+        # thread copies its mini-batch's rows to rows on lines (measured: DESIGN.md, "Users'
+        # arrays"); a team's call reads them in place.
         cdef Py_ssize_t isz = lay.dtype.itemsize, d0 = lay.sizes[0]
         self.stage = None
         self.staged = False
         if _STAGE_INPUT and self.own[0] and n > 0 and (X.ctypes.data | d0 * isz) % _SIMD_ALIGN:
             self.stage_ld = (d0 * isz + _SIMD_ALIGN - 1) // _SIMD_ALIGN * _SIMD_ALIGN // isz
-            self.stage = _aligned_empty(self.threads * self.batch_size * self.stage_ld, lay.dtype)
+            self.stage = _aligned_empty(self.batch_size * self.stage_ld, lay.dtype)
             self.staged = True
         self.n_total, self.n_batches = n_total, (n + self.batch_size - 1) // self.batch_size
         self.lmbda, self.momentum, self.track_loss = lmbda, momentum, track_loss
@@ -1519,17 +1520,18 @@ cdef class Trainer:
         r.loss = 0.0
         r.bad = &bad[0]
         r.stage = NULL
-        r.stage_ld = r.stage_stride = 0
+        r.stage_ld = 0
         r.gemm_work = NULL
         r.gemm_stride = self.gemm_stride
         r.gemm_grain = GEMM_ROWS_F if floating is float else GEMM_ROWS_D
         if self.gemm_buf is not None:
             gemm_v = self.gemm_buf
             r.gemm_work = &gemm_v[0]
-        if self.stage is not None:
+        if self.stage is not None and threads == 1:
+            # (a team reads X's rows in place: each of its threads would copy every row of the
+            # mini-batch for half the products — measured slower than the straddling loads)
             r.stage = <void*><uintptr_t>self.stage.ctypes.data
             r.stage_ld = self.stage_ld
-            r.stage_stride = self.batch_size * self.stage_ld
         r.wp = r.vp = NULL
         cdef Py_ssize_t n0 = self.sizes[0], n1 = self.sizes[1], psize
         r.cx = r.cw = NULL

@@ -6,6 +6,7 @@ compiled extension cannot break collection of unrelated tests.
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,22 @@ def classification_data(n=10, d=4, k=3, seed=0):
 
     rng = np.random.default_rng(seed)
     return rng.random((n, d)), rng.integers(0, k, n)
+
+
+def task_count():
+    """The process's task (thread) count, once it is steady: a joined thread's task can still be
+    listed for a moment after pthread_join returns (the kernel wakes the joiner before the task
+    is gone), so the count is read until it stays the same for 50 ms (at most 2 s)."""
+    if not os.path.isdir("/proc/self/task"):
+        return None
+    deadline = time.monotonic() + 2.0
+    last, steady = len(os.listdir("/proc/self/task")), 0
+    while steady < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        now = len(os.listdir("/proc/self/task"))
+        steady = steady + 1 if now == last else 0
+        last = now
+    return last
 
 
 def rel_err(got, want, floor=1e-300):

@@ -8,12 +8,12 @@ fed forward whole by the thread that claims it, the blocks' costs summed in bloc
 * SGD's monitored costs and accuracies are the same for every T.
 """
 
-import os
 import sys
 import threading
 
 import numpy as np
 import pytest
+from conftest import task_count
 
 import fastnn
 from fastnn import _core, _state
@@ -132,16 +132,13 @@ def test_no_thread_outlives_an_inference_call():
     net = _net([64, 30, 10], np.float64)
     net.n_threads = 4
     net.predict(X)  # warm-up
-    before = threading.active_count()
-    tasks = len(os.listdir("/proc/self/task")) if sys.platform.startswith("linux") else 0
+    before, tasks = threading.active_count(), task_count()
     net.predict(X)
     bad = X.copy()
     bad[4000, 1] = np.nan
     with pytest.raises(ValueError):
         net.predict(bad)
-    assert threading.active_count() == before
-    if sys.platform.startswith("linux"):
-        assert len(os.listdir("/proc/self/task")) == tasks
+    assert threading.active_count() == before and task_count() == tasks
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

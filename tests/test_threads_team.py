@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import task_count
 
 import fastnn
 from fastnn import _core, _state, _team_pace, _threads
@@ -258,22 +259,20 @@ def test_a_bad_index_stops_the_team():
 
 
 # ---- no thread left -----------------------------------------------------------------------------
-def _tasks():
-    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
 
 
 def test_no_thread_outlives_sgd_returned_or_raised():
     X, y = _data(500, 64, 10, np.float64)
     net = fastnn.Network([64, 30, 10], seed=0)
     net.SGD((X, y), 1, 10, 0.5, n_threads=3)  # warm-up (BLAS's own pool, if any, starts here)
-    threads, tasks = threading.active_count(), _tasks()
+    threads, tasks = threading.active_count(), task_count()
     net.SGD((X, y), 2, 10, 0.5, n_threads=3)
-    assert threading.active_count() == threads and _tasks() == tasks
+    assert threading.active_count() == threads and task_count() == tasks
     bad = X.copy()
     bad[-1, 0] = np.inf
     with pytest.raises(ValueError):
         net.SGD((bad, y), 2, 10, 0.5, n_threads=3)
-    assert threading.active_count() == threads and _tasks() == tasks
+    assert threading.active_count() == threads and task_count() == tasks
 
 
 # ---- Ctrl-C ---------------------------------------------------------------------------------------
@@ -282,7 +281,7 @@ def test_no_thread_outlives_sgd_returned_or_raised():
 def test_ctrl_c_stops_a_two_thread_training():
     X, y = _data(20000, 100, 10, np.float64)
     net = fastnn.Network([100, 300, 10], seed=1)
-    tasks = _tasks()
+    tasks = task_count()
     sent = []
 
     def fire():
@@ -307,7 +306,7 @@ def test_ctrl_c_stops_a_two_thread_training():
     assert caught - sent[0] < 10.0  # a bound, not a timing test (the chunks return every ~0.1 s)
     assert net.history.stop_reason == "interrupted"
     assert np.all(np.isfinite(_state.parameters(net)))
-    assert _tasks() == tasks
+    assert task_count() == tasks
 
 
 # ---- fork -----------------------------------------------------------------------------------------
