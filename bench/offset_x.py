@@ -51,6 +51,14 @@ def epoch(case, X, y, T, stage):
         _core._set_input_staging(before)
 
 
+def settings_data(Xtr, dtype):
+    """{setting: (X, stage the rows?)}: aligned X, and X 16 bytes off a line staged or in place."""
+    X = aligned_copy(np.asarray(Xtr), dtype, always=True)
+    X_off = offset_copy(X)
+    assert X.ctypes.data % 64 == 0 and X_off.ctypes.data % 64 == 16
+    return {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
+
+
 def ratios(wall, cpu, s):
     """s's epochs over aligned X's: medians, bests, the median per-round ratio (CPU medians, bests)."""
     med, per_round = statistics.median, statistics.median(a / b for a, b in zip(wall[s], wall["aligned"]))
@@ -127,10 +135,7 @@ def main(argv=None):
     )
     say("|---|---|---|---|---|---|---|")
     for dtype in args.dtypes.split(","):
-        X = aligned_copy(np.asarray(Xtr), dtype, always=True)
-        X_off = offset_copy(X)
-        assert X.ctypes.data % 64 == 0 and X_off.ctypes.data % 64 == 16
-        data = {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
+        data = settings_data(Xtr, dtype)
         for name in names:
             case = CASES[name]
             for T in (int(t) for t in args.threads.split(",")):
@@ -166,9 +171,7 @@ def chunks_table(report, names, args, Xtr, ytr):
     )
     say("|---|---|---|---|---|---|---|---|---|")
     for dtype in args.dtypes.split(","):
-        X = aligned_copy(np.asarray(Xtr), dtype, always=True)
-        X_off = offset_copy(X)
-        data = {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
+        data = settings_data(Xtr, dtype)
         for name in names:
             for T in (int(t) for t in args.threads.split(",")):
                 r = chunk_rates(CASES[name], data, ytr, T, args.chunks)
