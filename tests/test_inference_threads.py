@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import task_count
+from conftest import cli_main, task_count
 
 import fastnn
 from fastnn import _core, _state
@@ -177,3 +177,27 @@ def test_the_estimators_predict_on_their_n_threads():
     assert fits[1].predict_proba(X).tobytes() == fits[0].predict_proba(X).tobytes()
     assert np.array_equal(fits[1].predict(X), fits[0].predict(X))
     assert fits[1].score(X, y) == fits[0].score(X, y)
+
+
+def test_the_cli_predict_and_evaluate_threads(tmp_path, capsys):
+    X = _rows(3000, 64, np.float64, sparse=True)  # three blocks of 1,024 rows
+    net = _net([64, 30, 10], np.float64)
+    net.save(tmp_path / "m.json")
+    np.save(tmp_path / "x.npy", X)
+    outs = []
+    for T in (1, 3):
+        code, out, err = cli_main(
+            capsys, "predict", tmp_path / "m.json", "--input", tmp_path / "x.npy", "--scores", "--threads", T
+        )
+        assert code == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1] and len(outs[0].splitlines()) == 3000
+    evals = [
+        cli_main(capsys, "evaluate", tmp_path / "m.json", "--data", "digits", "--threads", T) for T in (1, 2)
+    ]
+    assert evals[0][0] == 0 and evals[0][1] == evals[1][1]
+    for bad in ("0", "1025", "two"):
+        code, out, err = cli_main(
+            capsys, "predict", tmp_path / "m.json", "--input", tmp_path / "x.npy", "--threads", bad
+        )
+        assert code == 2 and "--threads" in err, err

@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
-from ._argument_types import _data_arg
+from fastnn._vocabulary import Interval
+
+from ._argument_types import _data_arg, _number
 from ._parser import _add_options, _flag, _opt
 
 _DATA_DIR_HELP = "directory holding the four MNIST IDX files"
 _MODEL_HELP = "model file written by 'fastnn train --save', Network.save or network2"
 _SPLIT = _opt("--split", choices=("test", "validation", "training"), default="test")
 _QUIET = "-q --quiet"
+# evaluate / predict: the model's inference on a team (Network.n_threads)
+_INFERENCE_THREADS = _opt(
+    "--threads",
+    "threads that run the model on the data (default: 1): its blocks of 1,024 rows shared out among "
+    "them, the same output for any N",
+    type=_number(Interval(1, 1024, integer=True)),  # _threads.MAX_THREADS
+    default=1,
+    metavar="N",
+)
 
 
 def _add_data_args(p, *, auto_help):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._arguments import _MODEL_HELP, _QUIET, _SPLIT, _add_data_args
+from ._arguments import _INFERENCE_THREADS, _MODEL_HELP, _QUIET, _SPLIT, _add_data_args
 from ._data import _data_for_model, _load_model
 from ._errors import EXIT_OK, CLIError
 from ._output import _note, _pct
@@ -19,12 +19,13 @@ def add_parser(subparsers):
     p = subparsers.add_parser(NAME, help=HELP, description=DESCRIPTION, formatter_class=_Formatter)
     e = _add_options(p, _opt("model", _MODEL_HELP))
     _add_data_args(e, auto_help="data set (default: by the model's input size: 784 -> MNIST, 64 -> digits)")
-    _add_options(e, _SPLIT, _flag(_QUIET, "print only 'accuracy cost'"))
+    _add_options(e, _SPLIT, _INFERENCE_THREADS, _flag(_QUIET, "print only 'accuracy cost'"))
     return p
 
 
 def run(args):
     net = _load_model(args.model)
+    net.n_threads = args.threads
     ds, name, note = _data_for_model(args, net)
     _note(args, note)
     X, y = getattr(ds, args.split)

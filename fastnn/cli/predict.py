@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ._argument_types import _pos_float, _pos_int
-from ._arguments import _QUIET, _SPLIT, _add_data_args
+from ._arguments import _INFERENCE_THREADS, _QUIET, _SPLIT, _add_data_args
 from ._data import _data_for_model, _divisor, _load_model, _reading
 from ._errors import EXIT_OK, EXIT_USAGE, PROG, CLIError
 from ._output import _note
@@ -44,6 +44,7 @@ def add_parser(subparsers):
         pr,
         _SPLIT,
         _opt("--limit", "only the first N examples", type=_pos_int, metavar="N"),
+        _INFERENCE_THREADS,
         _flag("--scores", "also print the output activations"),
         _flag(_QUIET, "no note on stderr about the data used"),
     )
@@ -91,6 +92,7 @@ def _warn_raw_pixels(args, X):
 def run(args):
 
     net = _load_model(args.model)
+    net.n_threads = args.threads
     if args.input:
         if args.data or args.data_dir:
             raise CLIError("--input and --data/--data-dir cannot be used together", EXIT_USAGE)
