@@ -20,6 +20,7 @@ _preload_blas()  # before the compiled core asks for scipy's BLAS (see _blas.py)
 
 from . import _core, _state
 from ._network_data import check_finite, to_features, to_y
+from ._threads import available_cores as _available_cores
 from ._threads import blas_limit as _blas_limit
 from ._threads import check_threads as _check_threads
 from ._threads import team_threads as _team_threads
@@ -307,7 +308,8 @@ class Network:
     # ---- inference ---------------------------------------------------------------------------
     #: The training's threads (unless SGD's n_threads says otherwise) and inference's (predict,
     #: feedforward, accuracy, total_cost: a team shares out X's blocks of 1,024 rows, each block fed
-    #: forward whole by one thread, so the outputs and sums are the same for any count). None means
+    #: forward whole by one thread, so the outputs and sums are the same for any count; at most one
+    #: thread per block and per core the process may use). None means
     #: one. BLAS keeps one thread: fastnn's products are small and a second BLAS thread measured
     #: slower (10,000 MNIST rows through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
     _n_threads = None
@@ -323,9 +325,11 @@ class Network:
 
     def _inference_threads(self, n_threads=None):
         """Inference's team: `n_threads`, else the network's n_threads (else one), capped inside
-        a joblib worker by its thread budget (as the training's team is)."""
+        a joblib worker by its thread budget (as the training's team is) and by the cores this
+        process may use (without a barrier, more threads than cores only add per-thread buffers:
+        two blocks of activations each)."""
         n = n_threads if n_threads is not None else (self._n_threads or 1)
-        return n if n == 1 else _team_threads(n)
+        return n if n == 1 else min(_team_threads(n), _available_cores())
 
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None, n_threads=None):
         """(summed cost, number correct) of X against t (and its outputs into out) on
