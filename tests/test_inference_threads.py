@@ -201,3 +201,20 @@ def test_the_cli_predict_and_evaluate_threads(tmp_path, capsys):
             capsys, "predict", tmp_path / "m.json", "--input", tmp_path / "x.npy", "--threads", bad
         )
         assert code == 2 and "--threads" in err, err
+
+
+def test_inference_uses_at_most_one_thread_per_core(monkeypatch):
+    from fastnn import _threads, network
+
+    asked = []
+    real = _core.evaluate
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("n_threads"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(network._core, "evaluate", spy)
+    net = _net([64, 30, 10], np.float64)
+    net.n_threads = 1024
+    net.predict(_rows(3000, 64, np.float64, sparse=True))
+    assert asked == [_threads.available_cores()]
