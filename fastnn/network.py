@@ -115,8 +115,10 @@ class Network:
         ``{"name", "index", "columns"}`` of the CSV column the labels were read from by
         ``fastnn train --data FILE.csv`` (kept in the model file; ``fastnn predict`` drops that column).
     n_threads : int or None
-        Threads of the team that runs ``SGD`` (unless ``SGD(n_threads=...)``), 1..1024; None means
-        one. Inference and BLAS layers keep one BLAS thread.
+        Threads of the team that runs ``SGD`` (unless ``SGD(n_threads=...)``) and inference
+        (``predict``, ``feedforward``, ``accuracy``, ``total_cost``: X's blocks of 1,024 rows shared
+        out, at most one thread per core; the same results for any count), 1..1024; None means one.
+        BLAS layers keep one BLAS thread.
 
     Examples
     --------
