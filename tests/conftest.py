@@ -6,10 +6,18 @@ compiled extension cannot break collection of unrelated tests.
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
 import pytest
+
+# A run started as a background job of a shell without job control (`.ci/run &` in a script)
+# begins with SIGINT ignored, and children inherit an ignored signal: the tests that send Ctrl-C to
+# a `fastnn` child would then see it train on. Catching SIGINT here (Python's own handler) makes
+# the children start with the default, as they do under a terminal or a CI runner.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: ../shared/data/mnist relative to the repository root.
 SHARED_MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
