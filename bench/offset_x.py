@@ -59,6 +59,15 @@ def settings_data(Xtr, dtype):
     return {"aligned": (X, True), "staged": (X_off, True), "in place": (X_off, False)}
 
 
+def runs(args, names, Xtr):
+    """(dtype, case name, T, the settings' data) of every row of a table, X made once per dtype."""
+    for dtype in args.dtypes.split(","):
+        data = settings_data(Xtr, dtype)
+        for name in names:
+            for T in (int(t) for t in args.threads.split(",")):
+                yield dtype, name, T, data
+
+
 def ratios(wall, cpu, s):
     """s's epochs over aligned X's: medians, bests, the median per-round ratio (CPU medians, bests)."""
     med, per_round = statistics.median, statistics.median(a / b for a, b in zip(wall[s], wall["aligned"]))
@@ -134,27 +143,24 @@ def main(argv=None):
         "bests) | load |"
     )
     say("|---|---|---|---|---|---|---|")
-    for dtype in args.dtypes.split(","):
-        data = settings_data(Xtr, dtype)
-        for name in names:
-            case = CASES[name]
-            for T in (int(t) for t in args.threads.split(",")):
-                wall = {s: [] for s in SETTINGS}
-                cpu = {s: [] for s in SETTINGS}
-                for s in SETTINGS:  # warm-up
-                    epoch(case, *data[s][:1], ytr, T, data[s][1])
-                for r in range(repeats):
-                    for s in SETTINGS if r % 2 == 0 else SETTINGS[::-1]:
-                        w, c = epoch(case, data[s][0], ytr, T, data[s][1])
-                        wall[s].append(w)
-                        cpu[s].append(c)
+    for dtype, name, T, data in runs(args, names, Xtr):
+        case = CASES[name]
+        wall = {s: [] for s in SETTINGS}
+        cpu = {s: [] for s in SETTINGS}
+        for s in SETTINGS:  # warm-up
+            epoch(case, data[s][0], ytr, T, data[s][1])
+        for r in range(repeats):
+            for s in SETTINGS if r % 2 == 0 else SETTINGS[::-1]:
+                w, c = epoch(case, data[s][0], ytr, T, data[s][1])
+                wall[s].append(w)
+                cpu[s].append(c)
 
-                say(
-                    f"| {name} | {dtype} | {T} | {statistics.median(wall['aligned']):.4f} / "
-                    f"{min(wall['aligned']):.4f} ({statistics.median(cpu['aligned']):.4f}) | "
-                    f"{ratios(wall, cpu, 'staged')} | {ratios(wall, cpu, 'in place')} | "
-                    f"{os.getloadavg()[0]:.1f} |"
-                )
+        say(
+            f"| {name} | {dtype} | {T} | {statistics.median(wall['aligned']):.4f} / "
+            f"{min(wall['aligned']):.4f} ({statistics.median(cpu['aligned']):.4f}) | "
+            f"{ratios(wall, cpu, 'staged')} | {ratios(wall, cpu, 'in place')} | "
+            f"{os.getloadavg()[0]:.1f} |"
+        )
     report.finish(args.out)
 
 
@@ -170,17 +176,14 @@ def chunks_table(report, names, args, Xtr, ytr):
         "in place / aligned | load |"
     )
     say("|---|---|---|---|---|---|---|---|---|")
-    for dtype in args.dtypes.split(","):
-        data = settings_data(Xtr, dtype)
-        for name in names:
-            for T in (int(t) for t in args.threads.split(",")):
-                r = chunk_rates(CASES[name], data, ytr, T, args.chunks)
-                a, st, ip = r["aligned"], r["staged"], r["in place"]
-                say(
-                    f"| {name} | {dtype} | {T} | {a[0]:.1f} ({a[1]:.1f}) | {st[0]:.1f} ({st[1]:.1f}) | "
-                    f"{ip[0]:.1f} ({ip[1]:.1f}) | {st[0] / a[0]:.3f}, {st[1] / a[1]:.3f} | "
-                    f"{ip[0] / a[0]:.3f}, {ip[1] / a[1]:.3f} | {os.getloadavg()[0]:.1f} |"
-                )
+    for dtype, name, T, data in runs(args, names, Xtr):
+        r = chunk_rates(CASES[name], data, ytr, T, args.chunks)
+        a, st, ip = r["aligned"], r["staged"], r["in place"]
+        say(
+            f"| {name} | {dtype} | {T} | {a[0]:.1f} ({a[1]:.1f}) | {st[0]:.1f} ({st[1]:.1f}) | "
+            f"{ip[0]:.1f} ({ip[1]:.1f}) | {st[0] / a[0]:.3f}, {st[1] / a[1]:.3f} | "
+            f"{ip[0] / a[0]:.3f}, {ip[1] / a[1]:.3f} | {os.getloadavg()[0]:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -190,6 +190,12 @@ cdef object _aligned_empty(Py_ssize_t count, object dtype, Py_ssize_t align=_SIM
     return raw[start : start + count * np.dtype(dtype).itemsize].view(dtype)
 
 
+cdef inline Py_ssize_t _lines_up(Py_ssize_t count) noexcept nogil:
+    """count rounded up to a whole number of 16 values (64 bytes or more in either dtype): regions
+    that many values apart, in a buffer on a 64-byte line, share no line."""
+    return (count + 15) // 16 * 16
+
+
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
 EVAL_BLOCK = 1024
 
@@ -1228,9 +1234,9 @@ cdef class Trainer:
                 mask_off[0, l] = pos
                 pos += batch_size * sizes[l]
             hid_off[l] = hid_off[l - 1] + sizes[l]
-        pos = (pos + 15) // 16 * 16
+        pos = _lines_up(pos)
         self.tmp_off = pos
-        self.tmp_stride = (max(sizes) + 15) // 16 * 16   # one bias scratch per thread, on lines
+        self.tmp_stride = _lines_up(max(sizes))   # one bias scratch per thread, on lines
         pos += self.tmp_stride * T
         target_off[0] = pos
         pos += batch_size * sizes[L]
@@ -1239,7 +1245,7 @@ cdef class Trainer:
         # VW, Vb) and of the hidden biases, on lines of their own.
         if T > 1:
             for t in range(T):
-                pos = (pos + 15) // 16 * 16
+                pos = _lines_up(pos)
                 if t > 0:
                     out_off[t] = pos
                     pos += batch_size * sizes[L]
@@ -1247,10 +1253,10 @@ cdef class Trainer:
                     pos += batch_size * sizes[L]
                 copy_off[t] = pos
                 pos += 2 * (sizes[L - 1] * sizes[L] + sizes[L])
-                pos = (pos + 15) // 16 * 16
+                pos = _lines_up(pos)
                 hb_off[t] = pos
                 pos += 2 * int(hid_off[L - 1])
-            pos = (pos + 15) // 16 * 16
+            pos = _lines_up(pos)
         for offs in (act_off, delta_off, drop_off, mask_off):
             offs[1:] = offs[0]  # (one thread: both parities in the same buffers)
         # A team: each thread's hidden layers' a, δ (and dropout's) in buffers of its own, per
@@ -1263,10 +1269,10 @@ cdef class Trainer:
                 for l in range(1, L):
                     for offs in ((act_off, delta_off, drop_off, mask_off) if dropout > 0
                                  else (act_off, delta_off)):
-                        pos = (pos + 15) // 16 * 16
+                        pos = _lines_up(pos)
                         offs[row, l] = pos
                         pos += batch_size * sizes[l]
-            pos = (pos + 15) // 16 * 16
+            pos = _lines_up(pos)
         self.act_off, self.delta_off, self.drop_off, self.mask_off = act_off, delta_off, drop_off, mask_off
         self.hid_off_arr = hid_off
         self.hid_off = hid_off
@@ -1274,7 +1280,7 @@ cdef class Trainer:
         # on 64-byte lines: a team's threads' regions (16 values apart) share none
         self.work = _aligned_empty(pos, layout.dtype)
         self.work[:] = 0
-        self.lab_stride = (batch_size + 15) // 16 * 16  # per thread, on lines of its own
+        self.lab_stride = _lines_up(batch_size)  # per thread, on lines of its own
         self.label_buf = _aligned_empty(self.lab_stride * T, np.intp)
         self.label_buf[:] = 0
         self.bad_buf = np.full(2 * self.threads, -1, dtype=np.intp)
@@ -1295,8 +1301,8 @@ cdef class Trainer:
         self.gemm_stride = 0
         if packed and not all(own):
             # one per thread, each on 64-byte lines
-            self.gemm_stride = ((fnn_gemm_work_d() if layout.dtype == np.float64 else fnn_gemm_work_f())
-                                + 15) // 16 * 16
+            self.gemm_stride = _lines_up(fnn_gemm_work_d() if layout.dtype == np.float64
+                                         else fnn_gemm_work_f())
             self.gemm_buf = _aligned_empty(self.gemm_stride * T, layout.dtype)
         # layer 0 on the packed product: its W (and velocity) as panels during a train() call
         self.panels = None
@@ -1310,7 +1316,7 @@ cdef class Trainer:
         self.cx_buf = self.cw_buf = self.runs_buf = None
         self.cx_stride = self.runs_stride = 0
         if packed and not own[0] and _SKIP_ZERO_COLUMNS:
-            self.cx_stride = (batch_size * sizes[0] + sizes[0] + 15) // 16 * 16
+            self.cx_stride = _lines_up(batch_size * sizes[0] + sizes[0])
             self.cx_buf = _aligned_empty(self.cx_stride * T, layout.dtype)
             self.cw_buf = _aligned_empty(sizes[0] * sizes[1], layout.dtype)
             self.runs_stride = sizes[0] + 2
@@ -1879,8 +1885,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     cdef Py_ssize_t sparse_len = 0
     if sparse_ok:
         sparse_len = fnn_sparse_work_d(n0, n1) if floating is double else fnn_sparse_work_f(n0, n1)
-    cdef Py_ssize_t line = 64 // sizeof(floating)   # each thread's buffers on lines of their own
-    cdef Py_ssize_t work_stride = (sparse_at + sparse_len + line - 1) // line * line
+    cdef Py_ssize_t work_stride = _lines_up(sparse_at + sparse_len)   # each thread's on its own lines
     work_arr = _aligned_empty(work_stride * threads, lay.dtype)
     cdef floating[::1] work = work_arr
     cdef floating[::1] gemm_v
@@ -1889,8 +1894,7 @@ cdef tuple _evaluate(Layout lay, const floating[::1] P, const floating[:, ::1] X
     e.gemm = NULL
     if KERNELS.get("gemm") == "own":
         # (deep K blocks: layer 0 streams whole input rows while it packs them; DESIGN.md)
-        gemm_stride = ((fnn_gemm_work_deep_d() if floating is double else fnn_gemm_work_deep_f())
-                       + line - 1) // line * line
+        gemm_stride = _lines_up(fnn_gemm_work_deep_d() if floating is double else fnn_gemm_work_deep_f())
         gemm_v = _aligned_empty(gemm_stride * threads, lay.dtype)
         e.gemm = &gemm_v[0]
     cdef double[::1] block_cost = np.zeros(n_blocks, dtype=np.float64)

@@ -311,9 +311,9 @@ class Network:
     #: The training's threads (unless SGD's n_threads says otherwise) and inference's (predict,
     #: feedforward, accuracy, total_cost: a team shares out X's blocks of 1,024 rows, each block fed
     #: forward whole by one thread, so the outputs and sums are the same for any count; at most one
-    #: thread per block and per core the process may use). None means
-    #: one. BLAS keeps one thread: fastnn's products are small and a second BLAS thread measured
-    #: slower (10,000 MNIST rows through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
+    #: thread per block and per core the process may use). None means one. BLAS keeps one thread:
+    #: fastnn's products are small and a second BLAS thread measured slower (10,000 MNIST rows
+    #: through [784,100,10]: 0.090 s -> 0.119 s, shared 2-core machine).
     _n_threads = None
 
     @property
@@ -333,25 +333,24 @@ class Network:
         n = n_threads if n_threads is not None else (self._n_threads or 1)
         return n if n == 1 else min(_team_threads(n), _available_cores())
 
+    def _core_evaluate(self, X, threads, **kwargs):
+        """The compiled core's pass over X with this network's parameters (``_core.evaluate``'s
+        keywords) on `threads` threads (from :meth:`_inference_threads`), BLAS on one thread."""
+        with _blas_limit(1):
+            return _core.evaluate(self._layout, self._params, X, n_threads=threads, **kwargs)
+
     def _evaluate(self, X, t=None, out=None, want_cost=False, want_correct=False, check=None, n_threads=None):
         """(summed cost, number correct) of X against t (and its outputs into out) on
         `n_threads` threads (None: the network's n_threads)."""
+        threads = self._inference_threads(n_threads)
         if isinstance(self.cost, UserCost) and (want_cost or want_correct):
-            return self._evaluate_user_cost(X, t, out, want_cost, want_correct, n_threads)
-        with _blas_limit(1):  # check: X's name, when the core is to check X for NaN/inf (see predict)
-            return _core.evaluate(
-                self._layout,
-                self._params,
-                X,
-                t,
-                out=out,
-                want_cost=want_cost,
-                want_correct=want_correct,
-                check=check,
-                n_threads=self._inference_threads(n_threads),
-            )
+            return self._evaluate_user_cost(X, t, out, want_cost, want_correct, threads)
+        # check: X's name, when the core is to check X for NaN/inf (see predict)
+        return self._core_evaluate(
+            X, threads, y=t, out=out, want_cost=want_cost, want_correct=want_correct, check=check
+        )
 
-    def _evaluate_user_cost(self, X, t, out, want_cost, want_correct, n_threads=None):
+    def _evaluate_user_cost(self, X, t, out, want_cost, want_correct, threads):
         """(summed cost, number correct) with the user's cost class: the core feeds forward, the
         class's fn prices the outputs (in blocks of rows, as the core does)."""
         cost_sum, correct = 0.0, 0
@@ -359,15 +358,7 @@ class Network:
         for r0 in range(0, len(X), block):
             r1 = min(len(X), r0 + block)
             z = np.empty((r1 - r0, self.sizes[-1]), dtype=self.dtype)
-            with _blas_limit(1):
-                _core.evaluate(
-                    self._layout,
-                    self._params,
-                    X[r0:r1],
-                    out=z,
-                    raw=True,
-                    n_threads=self._inference_threads(n_threads),
-                )
+            self._core_evaluate(X[r0:r1], threads, out=z, raw=True)
             a = (
                 _core.kernel_activate(z, np.zeros(z.shape[1], dtype=z.dtype), self.output)
                 if len(z)
@@ -429,10 +420,7 @@ class Network:
         # over X, not two), with the message of to_features' check
         X = self._features(X, check=False)
         z = np.empty((len(X), self.sizes[-1]), dtype=self.dtype)
-        with _blas_limit(1):
-            _core.evaluate(
-                self._layout, self._params, X, out=z, raw=True, check="X", n_threads=self._inference_threads()
-            )
+        self._core_evaluate(X, self._inference_threads(), out=z, raw=True, check="X")
         _check_finite_outputs(z, "predict")
         return _labels_from_z(z, self.output)
 
@@ -445,20 +433,11 @@ class Network:
         block = max(1, min(4096, (1 << 22) // n_out))  # at most 32 MB of outputs at a time
         correct, bad, first = 0, 0, None
         z = np.empty((min(block, len(X)), n_out), dtype=self.dtype)
+        threads = self._inference_threads()
         for r0 in range(0, len(X), block):
             r1 = min(len(X), r0 + block)
             zb = z[: r1 - r0]
-            with _blas_limit(1):
-                _core.evaluate(
-                    self._layout,
-                    self._params,
-                    X[r0:r1],
-                    out=zb,
-                    raw=True,
-                    check=check,
-                    first_row=r0,
-                    n_threads=self._inference_threads(),
-                )
+            self._core_evaluate(X[r0:r1], threads, out=zb, raw=True, check=check, first_row=r0)
             finite = np.isfinite(zb).all(axis=1)
             if not finite.all():
                 bad += int((~finite).sum())
