@@ -11,6 +11,11 @@
  *             W ← W + V) and b ← b + Σ_rows δ (δ's rows ldd apart: ldd > n_out, a block of rows of W) (momentum: vb ← μ vb + Σ δ, b ← b + vb), where δ
  *             already carries the step −η/m (the caller scales δᴸ once; BP2 passes it on); the
  *             bias step is fnn_bias_step's, with tmp its n_out values of scratch
+ *   segs      the vectors of A's columns (rows[0..m)) that are nonzero in some row, as segments
+ *             seg[2s] .. seg[2s+1] of columns; their count, or -1 (too many active to be worth it)
+ *   seg, nseg (forward, update; a first layer whose W is finite, or NULL: the whole rows) leave
+ *             out the vectors outside the segments, zero in every row: the same bits (mm_impl.h,
+ *             "Zero input vectors"), fewer products on sparse input such as MNIST's
  *
  * W is the (n_out, n_in) row-major parameter block itself. No static state, no allocation.
  * One table of kernels per instruction set: generic (GCC/clang vector extensions, 16-byte vectors:
@@ -109,7 +114,8 @@ static inline void fnn_pf_block(const void *p, ptrdiff_t bytes) {
                                             const ptrdiff_t *rows, ptrdiff_t m, const REAL *w,    \
                                             const REAL *b, ptrdiff_t n_out, ptrdiff_t n_in,       \
                                             int act, REAL *drop, REAL *mask, const fnn_drop *dr,  \
-                                            const fnn_prefetch *pf);                              \
+                                            const fnn_prefetch *pf, const ptrdiff_t *seg,         \
+                                            ptrdiff_t nseg);                                      \
     typedef void (*fnn_mm_backward##SFX##_t)(REAL *dp, const REAL *d, ptrdiff_t m, const REAL *w, \
                                              ptrdiff_t n_out, ptrdiff_t n_in, ptrdiff_t ld,       \
                                              const REAL *ap, const REAL *mask, int act);          \
@@ -117,10 +123,19 @@ static inline void fnn_pf_block(const void *p, ptrdiff_t bytes) {
                                            ptrdiff_t ldd, const REAL *a, ptrdiff_t lda,           \
                                            const ptrdiff_t *rows, ptrdiff_t m, ptrdiff_t n_out,   \
                                            ptrdiff_t n_in, REAL beta, REAL mu, REAL c, int reg,   \
-                                           REAL *tmp, const fnn_prefetch *pf);
+                                           REAL *tmp, const fnn_prefetch *pf, const ptrdiff_t *seg, \
+                                           ptrdiff_t nseg);                                       \
+    typedef ptrdiff_t (*fnn_mm_segs##SFX##_t)(const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows, \
+                                              ptrdiff_t m, ptrdiff_t n, ptrdiff_t *seg);
 
 FNN_MM_DECLARE_TYPES(double, _d)
 FNN_MM_DECLARE_TYPES(float, _f)
+
+/* segs: at most FNN_MM_MAXSEG segments (seg holds 2 FNN_MM_MAXSEG values), rows m <=
+ * FNN_MM_SEG_ROWS, vectors per row <= FNN_MM_SEG_VECTORS; else -1 (the whole rows) */
+#define FNN_MM_MAXSEG 96
+#define FNN_MM_SEG_ROWS 128
+#define FNN_MM_SEG_VECTORS 1024
 
 typedef struct fnn_mm_table {
     const char *name;
@@ -130,6 +145,8 @@ typedef struct fnn_mm_table {
     fnn_mm_backward_f_t backward_f;
     fnn_mm_update_d_t update_d;
     fnn_mm_update_f_t update_f;
+    fnn_mm_segs_d_t segs_d;
+    fnn_mm_segs_f_t segs_f;
     int row_block; /* rows of W (neurons) per register block of forward and update */
 } fnn_mm_table;
 

@@ -28,6 +28,9 @@
 #define MM_STOREN_d(p, v, n) _mm256_maskstore_pd((p), MM_MASK4(n), (__m256d)(v))
 #define MM_STOREN_f(p, v, n) _mm256_maskstore_ps((p), MM_MASK8(n), (__m256)(v))
 
+/* any bit of an integer vector set (the zero-vector test of mm_impl.h "active_segs") */
+#define MM_ANY(v) (!_mm256_testz_si256((__m256i)(v), (__m256i)(v))) /* vptest */
+
 #define NAME "avx2"
 #include "mm_instantiate.h"
 #include "mm_target_end.h"

@@ -24,6 +24,9 @@
 #define MM_STOREN_d(p, v, n) _mm512_mask_storeu_pd((p), (__mmask8)((1u << (n)) - 1u), (__m512d)(v))
 #define MM_STOREN_f(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 
+/* any bit of an integer vector set (the zero-vector test of mm_impl.h "active_segs") */
+#define MM_ANY(v) (_mm512_test_epi32_mask((__m512i)(v), (__m512i)(v)) != 0)
+
 #define NAME "avx512"
 #include "mm_instantiate.h"
 #include "mm_target_end.h"

@@ -138,6 +138,78 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
 #define ROW(a, lda, rows, i) ((a) + ((rows) ? (rows)[i] : (i)) * (lda))
 
 /* ------------------------------------------------------------------------------------------------
+ * Zero input vectors (DESIGN.md, "Zero input columns"): a vector of VW columns that is zero in every
+ * row a block reads adds w·0 = ±0 to each lane of its chains, which changes nothing (a forward chain
+ * starts from +0 and never becomes −0; an update chain starts from βW), so the first layer's blocks
+ * may leave it out and give the same bits. The active vectors of rows i0..i0+m of A (its sign
+ * ignored: −0 counts as zero, NaN and ±inf as active) as segments of columns seg[2s] .. seg[2s+1]
+ * (starts multiples of VW, ends multiples of VW or n); their count, or -1 when more than 7/8 of the
+ * vectors are active or they make more than maxseg segments (then the block runs whole).
+ * ---------------------------------------------------------------------------------------------- */
+#ifndef MM_ANY /* the portable path: any lane nonzero, by lanes */
+MM_INLINE int MF(any_lane)(IVEC v) {
+    SINT o = 0;
+    for (int j = 0; j < (int)VW; j++) o |= v[j];
+    return o != 0;
+}
+#define MM_ANY(v) MF(any_lane)(v)
+#define MM_ANY_OWN 1
+#endif
+/* the first index >= v (< nv) whose bit in words is `set`, or nv */
+MM_INLINE ptrdiff_t MF(next_bit)(const uint64_t *words, ptrdiff_t v, ptrdiff_t nv, int set) {
+    while (v < nv) {
+        uint64_t w = words[v >> 6];
+        if (!set) w = ~w;
+        w >>= (v & 63);
+        if (w != 0) {
+            v += __builtin_ctzll(w);
+            return v < nv ? v : nv;
+        }
+        v = (v | 63) + 1;
+    }
+    return nv;
+}
+ptrdiff_t MF(fnn_mm_segs)(const REAL *a, ptrdiff_t lda, const ptrdiff_t *rows, ptrdiff_t m,
+                          ptrdiff_t n, ptrdiff_t *seg) {
+    const ptrdiff_t nv = (n + VW - 1) / VW, nfull = n / VW;
+    const IVEC mag = (IVEC){0} + (SINT)((((unsigned long long)1) << (sizeof(SINT) * 8 - 1)) - 1);
+    const REAL *ar[FNN_MM_SEG_ROWS];
+    uint64_t words[FNN_MM_SEG_VECTORS / 64] = {0};
+    if (m > FNN_MM_SEG_ROWS || m < 1 || nv > FNN_MM_SEG_VECTORS) return -1;
+    for (ptrdiff_t i = 0; i < m; i++) ar[i] = ROW(a, lda, rows, i);
+    ptrdiff_t active = 0;
+    for (ptrdiff_t v = 0; v < nv; v++) { /* no branch on the data: a bit per vector */
+        const ptrdiff_t k = v * VW;
+        IVEC o;
+        if (v < nfull) {
+            o = (IVEC)MF(ld)(ar[0] + k);
+            for (ptrdiff_t i = 1; i < m; i++) o |= (IVEC)MF(ld)(ar[i] + k);
+        } else {
+            o = (IVEC)MM_LOADN(ar[0] + k, (int)(n - k));
+            for (ptrdiff_t i = 1; i < m; i++) o |= (IVEC)MM_LOADN(ar[i] + k, (int)(n - k));
+        }
+        const uint64_t on = (uint64_t)MM_ANY(o & mag);
+        words[v >> 6] |= on << (v & 63);
+        active += (ptrdiff_t)on;
+    }
+    if (active * 8 > nv * 7) return -1;
+    ptrdiff_t nseg = 0;
+    for (ptrdiff_t v = MF(next_bit)(words, 0, nv, 1); v < nv; v = MF(next_bit)(words, v, nv, 1)) {
+        const ptrdiff_t e = MF(next_bit)(words, v, nv, 0);
+        if (nseg == FNN_MM_MAXSEG) return -1;
+        seg[2 * nseg] = v * VW;
+        seg[2 * nseg + 1] = e * VW < n ? e * VW : n;
+        nseg++;
+        v = e;
+    }
+    return nseg;
+}
+#ifdef MM_ANY_OWN
+#undef MM_ANY
+#undef MM_ANY_OWN
+#endif
+
+/* ------------------------------------------------------------------------------------------------
  * forward: z (RI rows, RO outputs) = A_rows · W_[o0, o0+RO)ᵀ + b; dot products along n_in,
  * vectorised along n_in (W row-major, the canonical storage), RI*RO accumulators, reduced
  * together at the end (MF(reduce)), the bias added on the way out. The last partial vector of
@@ -175,28 +247,33 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
 #define MM_PASS_ROWS 128         /* rows per pass of the update (its table of row pointers) */
 MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *arow, ptrdiff_t k0,
                            const REAL *restrict w, ptrdiff_t ldw, const REAL *restrict b,
-                           ptrdiff_t len, int first, const int RI, const int RO) {
-    /* columns [k0, k0 + len) of the rows: z = sums + b for the first chunk of a row, z += sums after */
+                           const ptrdiff_t *seg, ptrdiff_t nseg, int first, const int RI,
+                           const int RO) {
+    /* the segments [seg[2s], seg[2s+1]) of columns k0 + ... of the rows (the chunk whole, or its
+     * active vectors): z = sums + b for the first chunk of a row, z += sums after */
     VEC acc[F_NG * LANES];
     for (int j = 0; j < RI * RO; j++) acc[j] = (VEC){0};
     const REAL *ar[F_RI];
     for (int i = 0; i < RI; i++) ar[i] = arow[i] + k0;
-    ptrdiff_t k = 0;
-    for (; k + VW <= len; k += VW) {
-        VEC wv[F_RO];
-        for (int o = 0; o < RO; o++) wv[o] = MF(ld)(w + o * ldw + k);
-        for (int i = 0; i < RI; i++) {
-            const VEC av = MF(ld)(ar[i] + k);
-            for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
+    for (ptrdiff_t s = 0; s < nseg; s++) {
+        const ptrdiff_t end = seg[2 * s + 1];
+        ptrdiff_t k = seg[2 * s];
+        for (; k + VW <= end; k += VW) {
+            VEC wv[F_RO];
+            for (int o = 0; o < RO; o++) wv[o] = MF(ld)(w + o * ldw + k);
+            for (int i = 0; i < RI; i++) {
+                const VEC av = MF(ld)(ar[i] + k);
+                for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
+            }
         }
-    }
-    if (k < len) {
-        const int r = (int)(len - k);
-        VEC wv[F_RO];
-        for (int o = 0; o < RO; o++) wv[o] = MF(ldp)(w + o * ldw + k, 0, r);
-        for (int i = 0; i < RI; i++) {
-            const VEC av = MF(ldp)(ar[i] + k, 0, r);
-            for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
+        if (k < end) { /* the row's last, partial vector (last in its chain either way) */
+            const int r = (int)(end - k);
+            VEC wv[F_RO];
+            for (int o = 0; o < RO; o++) wv[o] = MF(ldp)(w + o * ldw + k, 0, r);
+            for (int i = 0; i < RI; i++) {
+                const VEC av = MF(ldp)(ar[i] + k, 0, r);
+                for (int o = 0; o < RO; o++) acc[i * RO + o] += av * wv[o];
+            }
         }
     }
     REAL sums[F_NG * LANES];
@@ -214,13 +291,14 @@ MM_INLINE void MF(fwd_blk)(REAL *restrict z, ptrdiff_t ldz, const REAL *const *a
 }
 
 #define FWD_CALL(RI, RO)                                                                       \
-    MF(fwd_blk)(zb + o0, ldz, arow, k0, w + o0 * n_in + k0, n_in, b + o0, len, k0 == 0, RI, RO)
+    MF(fwd_blk)(zb + o0, ldz, arow, k0, w + o0 * n_in + k0, n_in, b + o0, cs, ncs, k0 == 0, RI, RO)
 #define FWD_RO_CASES(RI) SWITCH_N(ro, F_RO, FWD_CALL, RI)
 
 void MF(fnn_mm_forward)(REAL *restrict z, ptrdiff_t ldz, const REAL *a, ptrdiff_t lda,
                         const ptrdiff_t *rows, ptrdiff_t m, const REAL *restrict w,
                         const REAL *restrict b, ptrdiff_t n_out, ptrdiff_t n_in, int act,
-                        REAL *drop, REAL *mask, const fnn_drop *dr, const fnn_prefetch *pf) {
+                        REAL *drop, REAL *mask, const fnn_drop *dr, const fnn_prefetch *pf,
+                        const ptrdiff_t *seg, ptrdiff_t nseg) {
     /* Columns in chunks, so that a block's F_RI rows of A and F_RO rows of W stay in L1 together
      * while the W blocks stream by (AVX-512 f64 784-input rows: two chunks; f32, and AVX2's 3 x 3
      * blocks: one); a chunk's dot products are added to z. */
@@ -235,8 +313,25 @@ void MF(fnn_mm_forward)(REAL *restrict z, ptrdiff_t ldz, const REAL *a, ptrdiff_
         const REAL *arow[F_RI];
         for (int i = 0; i < F_RI; i++) arow[i] = ROW(a, lda, rows, i0 + (i < ri ? i : 0));
         REAL *zb = z + i0 * ldz;
+        ptrdiff_t cs[2 * FNN_MM_MAXSEG];
         for (ptrdiff_t k0 = 0; k0 < n_in; k0 += kc) {
             const ptrdiff_t len = n_in - k0 < kc ? n_in - k0 : kc;
+            ptrdiff_t ncs = 0; /* this chunk's segments, from k0 */
+            if (seg == NULL || nseg < 0) {
+                cs[0] = 0;
+                cs[1] = len;
+                ncs = 1;
+            } else {
+                for (ptrdiff_t s = 0; s < nseg; s++) {
+                    const ptrdiff_t lo = seg[2 * s] > k0 ? seg[2 * s] : k0;
+                    const ptrdiff_t hi = seg[2 * s + 1] < k0 + len ? seg[2 * s + 1] : k0 + len;
+                    if (lo < hi) {
+                        cs[2 * ncs] = lo - k0;
+                        cs[2 * ncs + 1] = hi - k0;
+                        ncs++;
+                    }
+                }
+            }
             for (ptrdiff_t o0 = 0; o0 < n_out; o0 += F_RO) {
                 const int ro = (int)(n_out - o0 < F_RO ? n_out - o0 : F_RO);
                 fnn_pf_step(&pfc);
@@ -404,36 +499,78 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
 #define UPD_CK_CASES(RO) SWITCH_N(ck, U_CK, UPD_CALL, RO)
 
 /* One pass over W (and V) for the rows arow[0..m): every block once. */
+/* The vector ranges of a row of n_in that an update pass visits, in order: the active segments
+ * (seg, nseg; nseg < 0: the whole row) with their rows, and between them the inactive vectors with
+ * none (an update chain without its ±0 terms: βW, W − c sgn W, or the velocity's μV) — left out
+ * when that leaves W as it is (idle). Calls f for each; returns the number of U_CK chunks. */
+#define UPD_RANGES(nv, seg, nseg, idle, BODY)                                                      \
+    do {                                                                                       \
+        ptrdiff_t v_ = 0, s_ = 0;                                                              \
+        while (v_ < (nv)) {                                                                    \
+            ptrdiff_t va = v_, vb;                                                             \
+            int on;                                                                            \
+            if ((nseg) < 0) {                                                                  \
+                vb = (nv);                                                                     \
+                on = 1;                                                                        \
+            } else if (s_ < (nseg) && (seg)[2 * s_] / VW == v_) {                              \
+                vb = ((seg)[2 * s_ + 1] + VW - 1) / VW;                                        \
+                on = 1;                                                                        \
+                s_++;                                                                          \
+            } else {                                                                           \
+                vb = s_ < (nseg) ? (seg)[2 * s_] / VW : (nv);                                  \
+                on = 0;                                                                        \
+            }                                                                                  \
+            v_ = vb;                                                                           \
+            if (!on && (idle)) continue;                                                       \
+            BODY                                                                               \
+        }                                                                                      \
+    } while (0)
+
+static ptrdiff_t MF(upd_steps)(ptrdiff_t nv, const ptrdiff_t *seg, ptrdiff_t nseg, int idle) {
+    ptrdiff_t steps = 0;
+    UPD_RANGES(nv, seg, nseg, idle, { steps += (vb - va + U_CK - 1) / U_CK; (void)on; });
+    return steps;
+}
+
 static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restrict d, ptrdiff_t ldd,
-                         const REAL *const *arow, ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in,
-                         REAL beta, REAL mu, REAL c, int reg, fnn_pf_cursor *pfc) {
+                         const REAL *const *arow, ptrdiff_t m_rows, ptrdiff_t n_out, ptrdiff_t n_in,
+                         REAL beta, REAL mu, REAL c, int reg, fnn_pf_cursor *pfc,
+                         const ptrdiff_t *seg, ptrdiff_t nseg) {
     const ptrdiff_t nv = (n_in + VW - 1) / VW; /* vectors per row, the last maybe partial */
-    for (ptrdiff_t v0 = 0; v0 < nv; v0 += U_CK) {
-        const int ck = (int)(nv - v0 < U_CK ? nv - v0 : U_CK);
-        const ptrdiff_t k = v0 * VW;
-        const int last = (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
-        for (ptrdiff_t o0 = 0; o0 < n_out; o0 += U_RO) {
-            const int ro = (int)(n_out - o0 < U_RO ? n_out - o0 : U_RO);
-            REAL *wb = w + o0 * n_in + k;
-            REAL *vb_ = vw ? vw + o0 * n_in + k : NULL;
-            fnn_pf_step(pfc);
-            switch (ro) {
-            case 4: UPD_CK_CASES(MM_MIN(4, U_RO)) break;
-            case 3: UPD_CK_CASES(MM_MIN(3, U_RO)) break;
-            case 2: UPD_CK_CASES(2) break;
-            default: UPD_CK_CASES(1) break;
+    const int idle = vw == NULL && reg == FNN_REG_NONE && beta == 1;
+    UPD_RANGES(nv, seg, nseg, idle, {
+        const ptrdiff_t m = on ? m_rows : 0;
+        for (ptrdiff_t v0 = va; v0 < vb; v0 += U_CK) {
+            const int ck = (int)(vb - v0 < U_CK ? vb - v0 : U_CK);
+            const ptrdiff_t k = v0 * VW;
+            const int last =
+                (int)(n_in - (k + (ck - 1) * VW) < VW ? n_in - (k + (ck - 1) * VW) : VW);
+            for (ptrdiff_t o0 = 0; o0 < n_out; o0 += U_RO) {
+                const int ro = (int)(n_out - o0 < U_RO ? n_out - o0 : U_RO);
+                REAL *wb = w + o0 * n_in + k;
+                REAL *vb_ = vw ? vw + o0 * n_in + k : NULL;
+                fnn_pf_step(pfc);
+                switch (ro) {
+                case 4: UPD_CK_CASES(MM_MIN(4, U_RO)) break;
+                case 3: UPD_CK_CASES(MM_MIN(3, U_RO)) break;
+                case 2: UPD_CK_CASES(2) break;
+                default: UPD_CK_CASES(1) break;
+                }
             }
         }
-    }
+    });
 }
 
 void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, REAL *restrict vb,
                        const REAL *restrict d, ptrdiff_t ldd, const REAL *a, ptrdiff_t lda,
                        const ptrdiff_t *rows,
                        ptrdiff_t m, ptrdiff_t n_out, ptrdiff_t n_in, REAL beta, REAL mu, REAL c,
-                       int reg, REAL *restrict tmp, const fnn_prefetch *pf) {
+                       int reg, REAL *restrict tmp, const fnn_prefetch *pf, const ptrdiff_t *seg,
+                       ptrdiff_t nseg) {
     const ptrdiff_t nv = (n_in + VW - 1) / VW;
-    fnn_pf_cursor pfc = fnn_pf_begin(pf, ((nv + U_CK - 1) / U_CK) * ((n_out + U_RO - 1) / U_RO));
+    if (seg == NULL) nseg = -1;
+    const int idle = vw == NULL && reg == FNN_REG_NONE && beta == 1;
+    fnn_pf_cursor pfc = fnn_pf_begin(pf, MF(upd_steps)(nv, seg, nseg, idle) * ((n_out + U_RO - 1) / U_RO));
     /* biases (eq. 94, or their velocity): b <- b + Σ_rows δ (δ carries the step) */
     MM_CAT(fnn_bias_step, SFX)(b, vb, d, m, n_out, ldd, mu, tmp);
     /* The blocks read A's rows through a table of row pointers (computed once, not per block
@@ -445,12 +582,13 @@ void MF(fnn_mm_update)(REAL *restrict w, REAL *restrict b, REAL *restrict vw, RE
         const ptrdiff_t mc = m - r0 < MM_PASS_ROWS ? m - r0 : MM_PASS_ROWS;
         for (ptrdiff_t i = 0; i < mc; i++) arow[i] = ROW(a, lda, rows, r0 + i);
         if (r0 == 0) {
-            MF(upd_pass)(w, vw, d, ldd, arow, mc, n_out, n_in, beta, mu, c, reg, &pfc);
+            MF(upd_pass)(w, vw, d, ldd, arow, mc, n_out, n_in, beta, mu, c, reg, &pfc, seg, nseg);
         } else {
-            MF(upd_pass)(w, NULL, d + r0 * ldd, ldd, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc);
+            MF(upd_pass)(w, NULL, d + r0 * ldd, ldd, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE, &pfc,
+                         seg, nseg);
             if (vw != NULL)
                 MF(upd_pass)(vw, NULL, d + r0 * ldd, ldd, arow, mc, n_out, n_in, 1, 0, 0, FNN_REG_NONE,
-                             &pfc);
+                             &pfc, seg, nseg);
         }
     }
 }
@@ -462,6 +600,7 @@ enum { MF(mm_row_block) = F_RO };
 #undef F_RO
 #undef F_NA
 #undef MM_PASS_ROWS
+#undef UPD_RANGES
 #undef MM_FWD_CHUNK_BYTES
 #undef F_NG
 #undef B_RI

@@ -22,4 +22,5 @@ const fnn_mm_table FNN_MM_CAT3(fnn_mm, ISA, ) = {NAME,
                                                 FNN_MM_FN(forward, _d), FNN_MM_FN(forward, _f),
                                                 FNN_MM_FN(backward, _d), FNN_MM_FN(backward, _f),
                                                 FNN_MM_FN(update, _d), FNN_MM_FN(update, _f),
+                                                FNN_MM_FN(segs, _d), FNN_MM_FN(segs, _f),
                                                 FNN_MM_CAT3(mm_row_block, ISA, _d)};

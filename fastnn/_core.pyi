@@ -140,7 +140,11 @@ def kernel_forward(
     dropout: float = 0.0,
     seed: int = 0,
     repeat: int = 1,
+    skip: bool = False,
 ) -> Any: ...
+def kernel_segs(
+    A: _Floats, rows: npt.NDArray[np.intp] | None = None, isa: str | None = None
+) -> list[tuple[int, int]] | None: ...
 def kernel_backward(
     D: _Floats,
     W: _Floats,
@@ -165,5 +169,6 @@ def kernel_update(
     regularization: str | None = None,
     isa: str | None = None,
     repeat: int = 1,
+    skip: bool = False,
 ) -> None: ...
 def kernel_gemm(a: _Floats, b: _Floats, c: _Floats, beta: float = 0.0, repeat: int = 1) -> None: ...

@@ -63,11 +63,13 @@ cdef extern from "mm.h" nogil:
         void (*forward_d)(double *z, Py_ssize_t ldz, const double *a, Py_ssize_t lda,
                           const Py_ssize_t *rows, Py_ssize_t m, const double *w, const double *b,
                           Py_ssize_t n_out, Py_ssize_t n_in, int act, double *drop, double *mask,
-                          const fnn_drop *dr, const fnn_prefetch *pf) noexcept nogil
+                          const fnn_drop *dr, const fnn_prefetch *pf, const Py_ssize_t *seg,
+                          Py_ssize_t nseg) noexcept nogil
         void (*forward_f)(float *z, Py_ssize_t ldz, const float *a, Py_ssize_t lda,
                           const Py_ssize_t *rows, Py_ssize_t m, const float *w, const float *b,
                           Py_ssize_t n_out, Py_ssize_t n_in, int act, float *drop, float *mask,
-                          const fnn_drop *dr, const fnn_prefetch *pf) noexcept nogil
+                          const fnn_drop *dr, const fnn_prefetch *pf, const Py_ssize_t *seg,
+                          Py_ssize_t nseg) noexcept nogil
         void (*backward_d)(double *dp, const double *d, Py_ssize_t m, const double *w,
                            Py_ssize_t n_out, Py_ssize_t n_in, Py_ssize_t ld, const double *ap,
                            const double *mask, int act) noexcept nogil
@@ -77,13 +79,20 @@ cdef extern from "mm.h" nogil:
         void (*update_d)(double *w, double *b, double *vw, double *vb, const double *d,
                          Py_ssize_t ldd, const double *a, Py_ssize_t lda, const Py_ssize_t *rows,
                          Py_ssize_t m, Py_ssize_t n_out, Py_ssize_t n_in, double beta, double mu,
-                         double c, int reg, double *tmp, const fnn_prefetch *pf) noexcept nogil
+                         double c, int reg, double *tmp, const fnn_prefetch *pf,
+                         const Py_ssize_t *seg, Py_ssize_t nseg) noexcept nogil
         void (*update_f)(float *w, float *b, float *vw, float *vb, const float *d, Py_ssize_t ldd,
                          const float *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
                          Py_ssize_t n_out, Py_ssize_t n_in, float beta, float mu, float c,
-                         int reg, float *tmp, const fnn_prefetch *pf) noexcept nogil
+                         int reg, float *tmp, const fnn_prefetch *pf, const Py_ssize_t *seg,
+                         Py_ssize_t nseg) noexcept nogil
+        Py_ssize_t (*segs_d)(const double *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
+                             Py_ssize_t n, Py_ssize_t *seg) noexcept nogil
+        Py_ssize_t (*segs_f)(const float *a, Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t m,
+                             Py_ssize_t n, Py_ssize_t *seg) noexcept nogil
         int row_block
     const fnn_mm_table *fnn_mm_select(const char *name)
+    enum: FNN_MM_MAXSEG
     void fnn_pf_heads(const fnn_prefetch *pf, int lines)
     void fnn_pf_block(const void *p, Py_ssize_t bytes)
 
@@ -545,6 +554,8 @@ cdef struct Run:
     void *cw                    # columns (and scratch); cw: W¹'s (or V¹'s) rows compacted so,
     Py_ssize_t *runs            # n0 apart (each thread its rows); runs: per thread, the active
     Py_ssize_t runs_stride      # columns as runs (fnn_active_runs); or all NULL
+    Py_ssize_t *segs            # layer 0 on the own kernels without its zero input vectors in
+    Py_ssize_t segs_stride      # this call: per thread, the mini-batch's segments; or NULL
 
 
 cdef struct Batch:
@@ -560,6 +571,8 @@ cdef struct Batch:
     Py_ssize_t kc, nruns        # layer 0 skips its zero input columns: kc active ones (0: none
     const Py_ssize_t *runs      # skipped), as nruns runs; xc: the rows compacted to them
     const void *xc
+    const Py_ssize_t *seg       # layer 0 on the own kernels: the mini-batch's active vectors as
+    Py_ssize_t nseg             # nseg segments (mm.h "segs"); NULL: the whole rows
     double step, shrink, beta
     int par                     # the mini-batch's parity
     const Py_ssize_t *act_off   # this thread's buffers for this mini-batch (its parity's)
@@ -772,6 +785,13 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     # chains, so the products run over the active columns alone, from the rows compacted to them
     # (DESIGN.md, "Zero input columns"); a mini-batch with fewer than 1/8 zero columns runs whole.
     b.kc = 0
+    b.seg = NULL
+    b.nseg = -1
+    if r.segs != NULL:  # layer 0 on the own kernels: the mini-batch's active input vectors
+        b.nseg = mm_segs(r.mm, <const floating*>b.a0, b.lda0, b.rows0, m, d0,
+                         r.segs + tid * r.segs_stride)
+        if b.nseg >= 0:
+            b.seg = r.segs + tid * r.segs_stride
     cdef floating *xc
     cdef Py_ssize_t *runs
     cdef Py_ssize_t active = 0
@@ -848,7 +868,8 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
                    bias + o0, o1 - o0, n_in, act,
                    work + b.drop_off[l + 1] + o0 if drop else NULL,
                    work + b.mask_off[l + 1] + o0 if drop else NULL, &dr,
-                   &b.pf_fwd if l == 0 else NULL)
+                   &b.pf_fwd if l == 0 else NULL, b.seg if l == 0 else NULL,
+                   b.nseg if l == 0 else -1)
     else:
         # a gemm (the packed product, or BLAS on the portable path) for this thread's neurons
         # [o0, o1) (a team splits only a first layer on the packed product, in whole tiles: each
@@ -1004,7 +1025,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
                   <const floating*>b.a0 if l == 0 else a_in,
                   b.lda0 if l == 0 else n_in, b.rows0 if l == 0 else NULL,
                   m, o1 - o0, n_in, <floating>b.beta, <floating>r.momentum, <floating>b.shrink,
-                  r.reg, tmp, &b.pf_upd if l == 0 else NULL)
+                  r.reg, tmp, &b.pf_upd if l == 0 else NULL, b.seg if l == 0 else NULL,
+                  b.nseg if l == 0 else -1)
     else:
         # a gemm for this thread's rows [o0, o1) of W (one thread, or a team on a first layer on
         # the packed product); W¹ (and V¹) as panels when kept so: the elementwise steps then run
@@ -1186,6 +1208,8 @@ cdef class Trainer:
     cdef Py_ssize_t gemm_stride                   # (one per thread, this many values apart)
     cdef object panels                            # layer 0's W (and V) as panels, or None
     cdef object cx_buf, cw_buf, runs_buf          # skipping layer 0's zero input columns, or None
+    cdef object skip_bits, skip_runs              # a call's first mini-batch's columns, or None
+    cdef object segs_buf                          # Run.segs (own kernels' layer 0), or None
     cdef object w0_buf                            # a team's rows of W¹ (and V¹): Run.w0, or None
     cdef Py_ssize_t[::1] w0_off
     cdef Py_ssize_t cx_stride, runs_stride        # (see Run.cx)
@@ -1321,6 +1345,14 @@ cdef class Trainer:
             self.cw_buf = _aligned_empty(sizes[0] * sizes[1], layout.dtype)
             self.runs_stride = sizes[0] + 2
             self.runs_buf = np.zeros(self.runs_stride * T, dtype=np.intp)
+        # whether a call skips layer 0's zero input columns: its first mini-batch's, looked at once
+        self.skip_bits = self.skip_runs = None
+        if _SKIP_ZERO_COLUMNS and (own[0] or self.cx_buf is not None):
+            self.skip_bits = np.empty(sizes[0], dtype=layout.dtype)
+            self.skip_runs = np.zeros(sizes[0] + 2, dtype=np.intp)
+        self.segs_buf = None
+        if _SKIP_ZERO_COLUMNS and own[0]:  # per thread, on lines of its own
+            self.segs_buf = np.zeros(_lines_up(2 * FNN_MM_MAXSEG) * T, dtype=np.intp)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
         # a team on own-kernel first layer: each thread's rows of W¹ (and V¹) in pages of its own
         # (copy_first_rows), a page apart
@@ -1543,21 +1575,31 @@ cdef class Trainer:
         r.cx = r.cw = NULL
         r.runs = NULL
         r.cx_stride, r.runs_stride = self.cx_stride, self.runs_stride
+        r.segs = NULL
+        r.segs_stride = _lines_up(2 * FNN_MM_MAXSEG)
+        cdef Py_ssize_t[::1] segs_v
         cdef floating[::1] cx_v
         cdef floating[::1] cw_v
+        cdef floating[::1] bits_v
         cdef Py_ssize_t[::1] runs_v
         cdef Py_ssize_t active = 0, m0
-        if self.cx_buf is not None and all_finite(&P[0] + self.w_off[0], n0 * n1):
+        if self.skip_bits is not None and all_finite(&P[0] + self.w_off[0], n0 * n1):
             # skip zero input columns in this call when its first mini-batch has enough of them
-            # (MNIST-like data); else W¹ may stay as panels (dense data). Not with a non-finite
-            # W¹: 0 · inf is the NaN the whole product gives, which skipping the zero would hide.
-            cx_v, cw_v, runs_v = self.cx_buf, self.cw_buf, self.runs_buf
+            # (MNIST-like data; dense data neither pays a scan per mini-batch nor loses W¹'s
+            # panels). Not with a non-finite W¹: 0 · inf is the NaN the whole product gives, which
+            # skipping the zero would hide.
+            bits_v, runs_v = self.skip_bits, self.skip_runs
             m0 = min(self.batch_size, n - start * self.batch_size)
             active_runs(&X[0, 0] if r.perm != NULL else &X[0, 0] + start * self.batch_size * n0, n0,
                         r.perm + start * self.batch_size if r.perm != NULL else NULL, m0, n0,
-                        &cx_v[0] + self.batch_size * n0, &runs_v[0], &active)
+                        &bits_v[0], &runs_v[0], &active)
             if active * 8 <= n0 * 7:
-                r.cx, r.cw, r.runs = &cx_v[0], &cw_v[0], &runs_v[0]
+                if self.cx_buf is not None:  # the packed product: on the compacted columns
+                    cx_v, cw_v, runs_v = self.cx_buf, self.cw_buf, self.runs_buf
+                    r.cx, r.cw, r.runs = &cx_v[0], &cw_v[0], &runs_v[0]
+                else:  # the own kernels: without the mini-batch's zero input vectors (mm.h segs)
+                    segs_v = self.segs_buf
+                    r.segs = &segs_v[0]
                 _SKIPPING_CALLS[0] += 1
         if self.panels is not None and r.cx == NULL:
             panels_v = self.panels
@@ -2051,10 +2093,11 @@ def _rows_arg(rows, Py_ssize_t m, Py_ssize_t n):
 
 def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const floating[::1] b,
                    rows=None, Py_ssize_t m=-1, str act="sigmoid", isa=None, double dropout=0.0,
-                   uint64_t seed=0, Py_ssize_t repeat=1):
+                   uint64_t seed=0, Py_ssize_t repeat=1, bint skip=False):
     """z = act(A[rows] Wᵀ + b) by the own forward kernel (rows None: the first m rows of A).
     With dropout: returns (z, dropped, mask), the mask of the stream keyed by `seed` (rows 0..m,
-    neurons 0..n_out: ``fill_mask(seed, m, n_out, dropout)``)."""
+    neurons 0..n_out: ``fill_mask(seed, m, n_out, dropout)``). skip: leave out the vectors of A's
+    columns that are zero in a whole row block (csrc/mm.h; the same bits for a finite W)."""
     cdef const fnn_mm_table *t = _table(isa)
     if m < 0:
         m = A.shape[0] if rows is None else len(rows)
@@ -2081,12 +2124,31 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
     cdef bint has_rows = rows.shape[0] > 0
     if m == 0:
         return (z, drop, mask) if dropout > 0 else z
+    cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
+    cdef Py_ssize_t nseg = (mm_segs(t, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_in, &sv[0])
+                            if skip else -1)
     with nogil:
         for _r in range(repeat):
             mm_forward(t, &zv[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m,
                        &W[0, 0], &b[0], n_out, n_in, a, &dv[0, 0] if dropout > 0 else NULL,
-                       &mv[0, 0] if dropout > 0 else NULL, &dr, NULL)
+                       &mv[0, 0] if dropout > 0 else NULL, &dr, NULL, &sv[0] if skip else NULL,
+                       nseg)
     return (z, drop, mask) if dropout > 0 else z
+
+
+def kernel_segs(const floating[:, ::1] A, rows=None, isa=None):
+    """The vectors of the own kernels' path `isa` that are nonzero in some row of A[rows] (all rows
+    when None) as [(first column, end column), ...] (mm.h "segs"), or None when the kernels would
+    run the rows whole (more than 7/8 of the vectors active, or too many segments)."""
+    cdef const fnn_mm_table *t = _table(isa)
+    cdef Py_ssize_t m = A.shape[0] if rows is None else len(rows), n = A.shape[1], nseg, s
+    rows = _rows_arg(rows, m, A.shape[0])
+    cdef const Py_ssize_t[::1] rv = rows
+    cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
+    if m == 0 or n == 0:
+        return None
+    nseg = mm_segs(t, &A[0, 0], n, &rv[0] if rows.shape[0] > 0 else NULL, m, n, &sv[0])
+    return None if nseg < 0 else [(sv[2 * s], sv[2 * s + 1]) for s in range(nseg)]
 
 
 def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const floating[:, ::1] Ap,
@@ -2118,9 +2180,10 @@ def kernel_backward(const floating[:, ::1] D, const floating[:, ::1] W, const fl
 def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
                   const floating[:, ::1] A, rows=None, VW=None, Vb=None, double alpha=-0.1,
                   double beta=1.0, double mu=0.0, double c=0.0, regularization=None, isa=None,
-                  Py_ssize_t repeat=1):
+                  Py_ssize_t repeat=1, bint skip=False):
     """In place, by the own update kernel: W ← βW + α Dᵀ A[rows] and b ← b + α Σ D (L1, momentum
-    with VW/Vb: see csrc/mm.h). The kernel takes δ with the step folded in: it is given α D."""
+    with VW/Vb: see csrc/mm.h). The kernel takes δ with the step folded in: it is given α D.
+    skip: the vectors of A's columns that are zero in every row without their ±0 products."""
     cdef const fnn_mm_table *t = _table(isa)
     cdef Py_ssize_t m = D.shape[0], n_out = W.shape[0], n_in = W.shape[1], _r
     rows = _rows_arg(rows, m, A.shape[0])
@@ -2145,11 +2208,15 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
         return
     cdef const floating[:, ::1] Ds = np.multiply(D, <floating>alpha)
     cdef floating[::1] tmp = np.empty(n_out, dtype=dt)
+    cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
+    cdef Py_ssize_t nseg = (mm_segs(t, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_in, &sv[0])
+                            if skip else -1)
     with nogil:
         for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,
                       &Ds[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_out,
-                      n_in, <floating>beta, <floating>mu, <floating>c, reg, &tmp[0], NULL)
+                      n_in, <floating>beta, <floating>mu, <floating>c, reg, &tmp[0], NULL,
+                      &sv[0] if skip else NULL, nseg)
 
 
 def kernel_gemm(a, b, c, double beta=0.0, Py_ssize_t repeat=1, bint deep=False):

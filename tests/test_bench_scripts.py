@@ -34,14 +34,28 @@ def test_no_heap_allocation_per_mini_batch():
     per_batch = [float(x) for x in re.findall(r"=> ([0-9.]+) allocations per mini-batch", r.stdout)]
     # plain and dropout + momentum, each with one thread and on a team of two; the packed product's
     # first layer ([784,800,10] at 100 rows), one thread and a team of two, over dense inputs and
-    # over inputs with zero columns (skipped)
-    assert len(per_batch) == 8 and per_batch == [0.0] * 8, r.stdout
+    # over inputs with zero columns (skipped); [784,30,10] over those (own kernels, zero vectors
+    # left out), one thread and a team of two
+    assert len(per_batch) == 10 and per_batch == [0.0] * 10, r.stdout
 
 
 @pytest.mark.slow
 def test_offset_x_benchmark_runs(tmp_path):
     out = tmp_path / "offset_x.md"
     r = run_script("offset_x.py", "--quick", "--allow-synthetic", "--dtypes", "float32", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    table = out.read_text()
+    assert "| h30-mb10 | float32 | 1 |" in table and "| h30-mb10 | float32 | 2 |" in table
+
+
+@pytest.mark.slow
+def test_zero_vectors_benchmark_runs(tmp_path):
+    out = tmp_path / "zero_vectors.md"
+    r = run_script(
+        "zero_vectors.py",
+        *("--rows", "3000", "--repeats", "1", "--chunks", "4", "--allow-synthetic"),
+        *("--cases", "h30-mb10", "--dtypes", "float32", "--out", str(out)),
+    )
     assert r.returncode == 0, r.stderr
     table = out.read_text()
     assert "| h30-mb10 | float32 | 1 |" in table and "| h30-mb10 | float32 | 2 |" in table
