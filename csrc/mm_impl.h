@@ -141,10 +141,11 @@ MM_INLINE VEC MF(reduce)(const VEC *acc, const int na) {
  * Zero input vectors (DESIGN.md, "Zero input columns"): a vector of VW columns that is zero in every
  * row a block reads adds w·0 = ±0 to each lane of its chains, which changes nothing (a forward chain
  * starts from +0 and never becomes −0; an update chain starts from βW), so the first layer's blocks
- * may leave it out and give the same bits. The active vectors of rows i0..i0+m of A (its sign
- * ignored: −0 counts as zero, NaN and ±inf as active) as segments of columns seg[2s] .. seg[2s+1]
- * (starts multiples of VW, ends multiples of VW or n); their count, or -1 when more than 7/8 of the
- * vectors are active or they make more than maxseg segments (then the block runs whole).
+ * may leave it out and give the same bits. fnn_mm_segs: the active vectors of A's rows rows[0..m)
+ * (or 0..m) — a value's sign ignored: −0 counts as zero, NaN, ±inf and subnormals as active — as
+ * segments of columns seg[2s] .. seg[2s+1] (starts multiples of VW, ends multiples of VW or n);
+ * their count, or -1 when more than 7/8 of the vectors are active, there would be more than
+ * FNN_MM_MAXSEG segments, or the rows exceed mm.h's limits (then the products run whole).
  * ---------------------------------------------------------------------------------------------- */
 #ifndef MM_ANY /* the portable path: any lane nonzero, by lanes */
 MM_INLINE int MF(any_lane)(IVEC v) {
@@ -498,11 +499,11 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
     } while (0)
 #define UPD_CK_CASES(RO) SWITCH_N(ck, U_CK, UPD_CALL, RO)
 
-/* One pass over W (and V) for the rows arow[0..m): every block once. */
-/* The vector ranges of a row of n_in that an update pass visits, in order: the active segments
- * (seg, nseg; nseg < 0: the whole row) with their rows, and between them the inactive vectors with
- * none (an update chain without its ±0 terms: βW, W − c sgn W, or the velocity's μV) — left out
- * when that leaves W as it is (idle). Calls f for each; returns the number of U_CK chunks. */
+/* The vector ranges [va, vb) of a row of n_in that an update pass visits, in order, with `on` set
+ * for the active segments (seg, nseg; nseg < 0: the whole row), which take their rows, and clear
+ * for the inactive vectors between them, which take none (an update chain without its ±0 terms:
+ * βW, W − c sgn W, or the velocity's μV) — and are left out when that leaves W as it is (idle).
+ * BODY runs once per range. */
 #define UPD_RANGES(nv, seg, nseg, idle, BODY)                                                      \
     do {                                                                                       \
         ptrdiff_t v_ = 0, s_ = 0;                                                              \
@@ -526,12 +527,14 @@ MM_INLINE void MF(upd_blk)(REAL *restrict w, REAL *restrict vw, ptrdiff_t n_in,
         }                                                                                      \
     } while (0)
 
+/* The U_CK chunks a pass runs (the prefetch cursor's steps, per block row of W). */
 static ptrdiff_t MF(upd_steps)(ptrdiff_t nv, const ptrdiff_t *seg, ptrdiff_t nseg, int idle) {
     ptrdiff_t steps = 0;
     UPD_RANGES(nv, seg, nseg, idle, { steps += (vb - va + U_CK - 1) / U_CK; (void)on; });
     return steps;
 }
 
+/* One pass over W (and V) for the rows arow[0..m_rows): every block of the visited ranges once. */
 static void MF(upd_pass)(REAL *restrict w, REAL *restrict vw, const REAL *restrict d, ptrdiff_t ldd,
                          const REAL *const *arow, ptrdiff_t m_rows, ptrdiff_t n_out, ptrdiff_t n_in,
                          REAL beta, REAL mu, REAL c, int reg, fnn_pf_cursor *pfc,

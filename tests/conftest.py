@@ -545,3 +545,37 @@ def postgres_url(postgres_server, request):
 
     name = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
     return postgres_server.create_database(name)
+
+
+def train_skipping_zeros(T, dtype, skip, X, y, sizes, batch, epochs=2, **options):
+    """A fresh ``Network(sizes, seed=3)`` trained by ``SGD`` on T threads with the first layer's
+    zero-input skipping on or off (``_core._set_skip_zero_columns``): (net, the train() calls that
+    skipped). ``cost``/``output``/``hidden`` in options go to the network; ``sample_weight="random"``
+    draws one."""
+    import numpy as np
+
+    import fastnn
+    from fastnn import _core
+
+    options = dict(options)
+    net_kw = {k: options.pop(k) for k in ("cost", "output", "hidden") if k in options}
+    if isinstance(options.get("sample_weight"), str) and options["sample_weight"] == "random":
+        options["sample_weight"] = np.random.default_rng(5).random(len(X)) + 0.1
+    before = _core._set_skip_zero_columns(skip)
+    try:
+        net = fastnn.Network(sizes, dtype=dtype, seed=3, **net_kw)
+        calls = _core._SKIPPING_CALLS[0]
+        net.SGD((X, y), epochs, batch, 0.3, n_threads=T, **options)
+        skipped = _core._SKIPPING_CALLS[0] - calls
+    finally:
+        _core._set_skip_zero_columns(before)
+    return net, skipped
+
+
+def assert_same_parameters(a, b):
+    """The two networks' parameters (and velocities) are bit-for-bit the same."""
+    from fastnn import _state
+
+    assert _state.parameters(a).tobytes() == _state.parameters(b).tobytes()
+    if _state.velocity(a) is not None:
+        assert _state.velocity(a).tobytes() == _state.velocity(b).tobytes()

@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import assert_same_parameters, train_skipping_zeros
 
-import fastnn
-from fastnn import _core, _state, _team_pace
+from fastnn import _core, _team_pace
 
 pytestmark = pytest.mark.skipif(
     _core.KERNELS.get("gemm") != "own", reason="fastnn's packed product (AVX2) is not in use here"
@@ -49,25 +49,7 @@ def _data(n, d, dtype, seed=1):
 
 
 def _train(T, dtype, skip, X, y, batch=64, epochs=2, sizes=SIZES, **options):
-    options = dict(options)
-    net_kw = {k: options.pop(k) for k in ("cost", "output", "hidden") if k in options}
-    if options.get("sample_weight") == "random":
-        options["sample_weight"] = np.random.default_rng(5).random(len(X)) + 0.1
-    before = _core._set_skip_zero_columns(skip)
-    try:
-        net = fastnn.Network(sizes, dtype=dtype, seed=3, **net_kw)
-        calls = _core._SKIPPING_CALLS[0]
-        net.SGD((X, y), epochs, batch, 0.3, n_threads=T, **options)
-        skipped = _core._SKIPPING_CALLS[0] - calls
-    finally:
-        _core._set_skip_zero_columns(before)
-    return net, skipped
-
-
-def _same(a, b):
-    assert _state.parameters(a).tobytes() == _state.parameters(b).tobytes()
-    if _state.velocity(a) is not None:
-        assert _state.velocity(a).tobytes() == _state.velocity(b).tobytes()
+    return train_skipping_zeros(T, dtype, skip, X, y, sizes, batch, epochs, **options)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -78,11 +60,11 @@ def test_skipping_zero_columns_gives_the_same_bits(option, dtype):
     assert skipped == 0
     got, skipped = _train(1, dtype, True, X, y, **OPTIONS[option])
     assert skipped > 0, "the zero columns were not skipped"
-    _same(got, want)
+    assert_same_parameters(got, want)
     if sys.platform != "win32":
         got, skipped = _train(2, dtype, True, X, y, **OPTIONS[option])
         assert skipped > 0
-        _same(got, want)
+        assert_same_parameters(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -92,7 +74,7 @@ def test_a_deep_net_and_mini_batches_of_128(dtype):
         want, _ = _train(1, dtype, False, X, y, batch=batch, sizes=sizes, momentum=0.5, lmbda=1.0)
         got, skipped = _train(1, dtype, True, X, y, batch=batch, sizes=sizes, momentum=0.5, lmbda=1.0)
         assert skipped > 0
-        _same(got, want)
+        assert_same_parameters(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -104,12 +86,12 @@ def test_all_zero_mini_batches_and_dense_data_run_whole(dtype):
     want, _ = _train(1, dtype, False, X, y, shuffle=False, lmbda=1.0)
     got, skipped = _train(1, dtype, True, X, y, shuffle=False, lmbda=1.0)
     assert skipped > 0
-    _same(got, want)
+    assert_same_parameters(got, want)
     dense = np.random.default_rng(2).random((256, SIZES[0])).astype(dtype) + 0.5
     want, _ = _train(1, dtype, False, dense, y)
     got, skipped = _train(1, dtype, True, dense, y)
     assert skipped == 0
-    _same(got, want)
+    assert_same_parameters(got, want)
 
 
 def test_active_columns_are_found_as_runs():

@@ -6,9 +6,9 @@ whole rows: every kernel path of this build, both dtypes, every option, one thre
 
 import numpy as np
 import pytest
+from conftest import assert_same_parameters, train_skipping_zeros
 
-import fastnn
-from fastnn import _core, _state, _team_pace
+from fastnn import _core, _team_pace
 
 ISAS = list(_core.KERNELS["available"])
 pytestmark = pytest.mark.skipif(not ISAS, reason="no kernel set of fastnn's own in this build")
@@ -125,25 +125,7 @@ OPTIONS = {
 
 
 def _train(T, dtype, skip, X, y, sizes, batch=10, epochs=2, **options):
-    options = dict(options)
-    net_kw = {k: options.pop(k) for k in ("cost", "output", "hidden") if k in options}
-    if options.get("sample_weight") == "random":
-        options["sample_weight"] = np.random.default_rng(5).random(len(X)) + 0.1
-    before = _core._set_skip_zero_columns(skip)
-    try:
-        net = fastnn.Network(sizes, dtype=dtype, seed=3, **net_kw)
-        calls = _core._SKIPPING_CALLS[0]
-        net.SGD((X, y), epochs, batch, 0.3, n_threads=T, **options)
-        skipped = _core._SKIPPING_CALLS[0] - calls
-    finally:
-        _core._set_skip_zero_columns(before)
-    return net, skipped
-
-
-def _same(a, b):
-    assert _state.parameters(a).tobytes() == _state.parameters(b).tobytes()
-    if _state.velocity(a) is not None:
-        assert _state.velocity(a).tobytes() == _state.velocity(b).tobytes()
+    return train_skipping_zeros(T, dtype, skip, X, y, sizes, batch, epochs, **options)
 
 
 @pytest.mark.usefixtures("_whole_team")
@@ -159,12 +141,12 @@ def test_training_without_the_zero_vectors_gives_the_same_bits(option, dtype):
     for T in (1, 2, 3):
         got, skipped = _train(T, dtype, True, X, y, sizes, **OPTIONS[option])
         assert skipped > 0, "the zero vectors were not left out"
-        _same(want, got)
+        assert_same_parameters(want, got)
 
 
 @pytest.mark.usefixtures("_whole_team")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_deep_net_mini_batch_1_and_dense_data(dtype):
+def test_a_deep_net_mini_batch_1_all_zero_mini_batches_and_dense_data(dtype):
     rng = np.random.default_rng(4)
     X = _sparse_rows(rng, 120, 64, dtype)
     y = rng.integers(0, 10, len(X))
@@ -173,7 +155,14 @@ def test_a_deep_net_mini_batch_1_and_dense_data(dtype):
         for T in (1, 2):
             got, skipped = _train(T, dtype, True, X, y, sizes, batch=batch, lmbda=0.5)
             assert skipped > 0
-            _same(want, got)
+            assert_same_parameters(want, got)
+    Z = X.copy()
+    Z[20:40] = 0  # two all-zero mini-batches: no segment (z = b; the update only scales)
+    want, _ = _train(1, dtype, False, Z, y, [64, 20, 10], shuffle=False, lmbda=0.5, momentum=0.5)
+    for T in (1, 2):
+        got, skipped = _train(T, dtype, True, Z, y, [64, 20, 10], shuffle=False, lmbda=0.5, momentum=0.5)
+        assert skipped > 0
+        assert_same_parameters(want, got)
     dense = rng.random((60, 64)).astype(dtype) + 0.1  # no zero column: the call runs whole
     _, skipped = _train(1, dtype, True, dense, y[:60], [64, 20, 10])
     assert skipped == 0
