@@ -1,6 +1,25 @@
 /* The thread team of team.h: pthreads, C11 atomics, a spin-then-sleep barrier. */
 #include "team.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <x86intrin.h>
+unsigned long long fnn_team_ticks(void) { return __rdtsc(); }
+#elif defined(_WIN32)
+#include <windows.h>
+unsigned long long fnn_team_ticks(void) {
+    LARGE_INTEGER c;
+    QueryPerformanceCounter(&c);
+    return (unsigned long long)c.QuadPart;
+}
+#else
+#include <time.h>
+unsigned long long fnn_team_ticks(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+#endif
+
 #if defined(_WIN32)
 
 struct fnn_team {
@@ -17,6 +36,7 @@ void fnn_team_stop(fnn_team *team) { team->stop = 1; }
 int fnn_team_size(const fnn_team *team) { return team->n; }
 int fnn_team_stopped(const fnn_team *team) { return team->stop; }
 ptrdiff_t fnn_team_claim(ptrdiff_t *counter) { return (*counter)++; }
+unsigned long long fnn_team_take_wait(void) { return 0; }
 
 #else
 
@@ -79,11 +99,29 @@ static void wake_all(fnn_team *t) {
     }
 }
 
+/* this thread's ticks spent waiting at barriers (fnn_team_take_wait) */
+static _Thread_local unsigned long long waited;
+
+unsigned long long fnn_team_take_wait(void) {
+    const unsigned long long w = waited;
+    waited = 0;
+    return w;
+}
+
+static int sync_wait(fnn_team *t);
+
 int fnn_team_sync(fnn_team *t) {
     /* A barrier that completed (every thread arrived) returns 0 even if a thread that ran ahead
      * has since stopped the team: the stop is for a later barrier, which it will never reach. A
      * barrier returns 1 only when the team was stopped before it completed. */
     if (t->n == 1) return atomic_load_explicit(&t->stop, memory_order_relaxed);
+    const unsigned long long t0 = fnn_team_ticks();
+    const int r = sync_wait(t);
+    waited += fnn_team_ticks() - t0;
+    return r;
+}
+
+static int sync_wait(fnn_team *t) {
     const unsigned gen = atomic_load(&t->generation);
     if (atomic_load(&t->stop)) return 1;
     if (atomic_fetch_add(&t->arrived, 1) == t->n - 1) { /* the last one in releases the others */

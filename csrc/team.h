@@ -33,5 +33,10 @@ int fnn_team_stopped(const fnn_team *team);
 /* The next value of a counter the team shares (0, 1, 2, ... each to exactly one caller): a team
  * that shares out work items dynamically (inference's row blocks) claims them with it. */
 ptrdiff_t fnn_team_claim(ptrdiff_t *counter);
+/* A clock for sharing work by measured speed: ticks of the time-stamp counter on x86-64 (constant
+ * rate), nanoseconds elsewhere; only ratios of ticks are meaningful. */
+unsigned long long fnn_team_ticks(void);
+/* The ticks the calling thread has waited in fnn_team_sync since its last call of this (then 0). */
+unsigned long long fnn_team_take_wait(void);
 
 #endif

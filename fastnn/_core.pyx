@@ -51,6 +51,8 @@ cdef extern from "team.h" nogil:
     int fnn_team_size(const fnn_team *team)
     int fnn_team_stopped(const fnn_team *team)
     Py_ssize_t fnn_team_claim(Py_ssize_t *counter)
+    unsigned long long fnn_team_ticks()
+    unsigned long long fnn_team_take_wait()
 
 cdef extern from "mm.h" nogil:
     ctypedef struct fnn_prefetch:
@@ -159,6 +161,51 @@ def _active_runs(const double[:, ::1] X, rows=None):
     nruns = active_runs(&X[0, 0], n, &rv[0] if rows is not None else NULL, m, n, &acc[0], &runs[0],
                         &active)
     return [(runs[2 * i], runs[2 * i + 1]) for i in range(nruns)], active
+
+
+# A team shares hidden neurons by its threads' measured speed (Trainer._rebalance); off: equal shares
+# (benchmarks). Calls shorter than _BALANCE_MIN mini-batches do not move the shares. The unit of
+# Run.cut: a team's thread t owns the fraction (cut[t+1] - cut[t]) / CUT_ONE.
+cdef enum:
+    CUT_ONE = 1 << 20
+cdef bint _BALANCE = True
+cdef Py_ssize_t _BALANCE_MIN = 16
+
+
+def _cut_of(fractions):
+    """Run.cut (T + 1 values in units of CUT_ONE) for shares `fractions` (summing to 1)."""
+    cut = np.concatenate([[0], np.round(np.cumsum(fractions) * CUT_ONE)]).astype(np.intp)
+    cut[-1] = CUT_ONE
+    return cut
+
+
+def balanced_cut(cut, busy, Py_ssize_t n1, Py_ssize_t grain):
+    """A team's next shares (Run.cut) from this call's: each thread's measured speed is the
+    first hidden layer's neurons it owned (n1 in blocks of `grain`, as `share` gives them) per
+    tick it spent outside the barriers (`busy`); the shares move halfway towards those speeds'
+    proportions, each kept within [1/(4T), 7/(4T)] — a core that another process slows down (this
+    host: for seconds at a time) gets less of the next call's work instead of holding every
+    barrier up. Unchanged when a thread measured no time."""
+    cut = np.asarray(cut, dtype=np.intp)
+    busy = np.asarray(busy, dtype=float)
+    cdef Py_ssize_t T = len(cut) - 1
+    if busy.shape != (T,) or T < 2 or (busy <= 0).any():
+        return cut.copy()
+    nb = (n1 + grain - 1) // grain
+    owned = np.diff(np.minimum(n1, (nb * cut // CUT_ONE) * grain)).astype(float)
+    speed = np.maximum(owned, 0.5) / busy  # (a thread with no rows still measured its fixed work)
+    frac = 0.5 * np.diff(cut) / CUT_ONE + 0.5 * speed / speed.sum()
+    frac = np.clip(frac, 0.25 / T, 1.75 / T)
+    return _cut_of(frac / frac.sum())
+
+
+def _set_team_balance(bint on):
+    """Let Trainers built after the call share a team's work by measured speed (on) or equally
+    (off; benchmarks); returns the previous setting."""
+    global _BALANCE
+    cdef bint before = _BALANCE
+    _BALANCE = on
+    return bool(before)
 
 
 def _set_skip_zero_columns(bint on):
@@ -505,6 +552,9 @@ cdef class Targets:
 # barrier, copies the other threads' columns of the one it must read whole (gather_cols).
 cdef struct Run:
     const void *X
+    const Py_ssize_t *cut       # shares by measured speed: thread t owns [cut[t], cut[t+1]) /
+    int cut_T                   # CUT_ONE of each hidden layer's blocks with cut_T threads; or NULL
+    unsigned long long *busy    # per thread (8 apart): ticks outside barriers in this call, or NULL
     Py_ssize_t n
     void *P
     void *V
@@ -596,6 +646,17 @@ cdef inline Py_ssize_t part(Py_ssize_t n, int t, int T, Py_ssize_t grain) noexce
     return min(n, (nb * t // T) * grain)
 
 
+cdef inline Py_ssize_t share(const Run *r, Py_ssize_t n, int t, int T, Py_ssize_t grain) noexcept nogil:
+    """Start of thread t's share of a hidden layer's n neurons in blocks of `grain` (t = T: n):
+    equal shares (part), or by the call's cut (Trainer: shares by measured speed). Every thread
+    of a call sees the same cut; which thread computes a neuron does not change its bits."""
+    cdef Py_ssize_t nb
+    if r.cut == NULL or T != r.cut_T:
+        return part(n, t, T, grain)
+    nb = (n + grain - 1) // grain
+    return min(n, (nb * r.cut[t] // CUT_ONE) * grain)
+
+
 def _most_rows(Py_ssize_t n, int t, int T, Py_ssize_t grain):
     """The most of n rows (in blocks of grain) thread t owns on any team of 2..T threads."""
     return max(part(n, t + 1, k, grain) - part(n, t, k, grain) for k in range(max(2, t + 1), T + 1))
@@ -613,8 +674,8 @@ cdef inline void gather_cols(Run *r, Batch *b, floating *work, const Py_ssize_t 
     for t in range(T):
         if t == tid:
             continue
-        c0 = part(n, t, T, grain)
-        c1 = part(n, t + 1, T, grain)
+        c0 = share(r, n, t, T, grain)
+        c1 = share(r, n, t + 1, T, grain)
         if c1 <= c0:
             continue
         src = work + offs[(2 * t + b.par) * L1 + l]
@@ -668,8 +729,8 @@ cdef inline void copy_hidden_biases(Run *r, Batch *b, int tid, int T, bint back)
     shares (and the output layer's W beside them) share lines."""
     cdef Py_ssize_t l, o0, o1, isz = r.itemsize
     for l in range(r.L - 1):
-        o0 = part(r.sizes[l + 1], tid, T, share_grain(r, l))
-        o1 = part(r.sizes[l + 1], tid + 1, T, share_grain(r, l))
+        o0 = share(r, r.sizes[l + 1], tid, T, share_grain(r, l))
+        o1 = share(r, r.sizes[l + 1], tid + 1, T, share_grain(r, l))
         if o1 <= o0:
             continue
         copy_values(<char*>b.hb + (r.hid_off[l] + o0) * isz, <char*>r.P + (r.b_off[l] + o0) * isz,
@@ -684,7 +745,7 @@ cdef inline void copy_first_rows(Run *r, Batch *b, int tid, int T, bint back) no
     them (back: from it), in pages of its own: no line or page of the parameters shared with another
     thread's rows (P need not start on a line) — bench/results/threads.md, session 11."""
     cdef Py_ssize_t n0 = r.sizes[0], n1 = r.sizes[1], isz = r.itemsize
-    cdef Py_ssize_t o0 = part(n1, tid, T, r.grain), o1 = part(n1, tid + 1, T, r.grain)
+    cdef Py_ssize_t o0 = share(r, n1, tid, T, r.grain), o1 = share(r, n1, tid + 1, T, r.grain)
     if o1 <= o0:
         return
     copy_values(b.w0, <char*>r.P + (r.w_off[0] + o0 * n0) * isz, (o1 - o0) * n0 * isz, back)
@@ -854,8 +915,8 @@ cdef inline void stage_forward(Run *r, Batch *b, int l, int tid, int T, const fl
     else:
         a_in = X + b.r0 * d0
     if T > 1 and hidden:
-        o0 = part(n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
-        o1 = part(n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
+        o0 = share(r, n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
+        o1 = share(r, n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
         if o1 <= o0:
             return
     dr.col0 += o0
@@ -996,8 +1057,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
         a_in = work + b.act_off[l]
     if T > 1 and l > 0:
         # this thread's neurons of layer l: the share the forward gave it (layer l − 1's grain)
-        c0 = part(n_in, tid, T, r.grain if r.own[l - 1] else r.gemm_grain)
-        c1 = part(n_in, tid + 1, T, r.grain if r.own[l - 1] else r.gemm_grain)
+        c0 = share(r, n_in, tid, T, r.grain if r.own[l - 1] else r.gemm_grain)
+        c1 = share(r, n_in, tid + 1, T, r.grain if r.own[l - 1] else r.gemm_grain)
     if l > 0 and c1 > c0:
         if r.own[l]:
             mm_backward(r.mm, work + b.delta_off[l] + c0, dl, m, w + c0, n_out, c1 - c0, n_in,
@@ -1010,8 +1071,8 @@ cdef inline int stage_backward(Run *r, Batch *b, int l, int tid, int T, fnn_team
     if T > 1 and not output:
         if l > 0 and fnn_team_sync(team):
             return 1
-        o0 = part(n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
-        o1 = part(n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
+        o0 = share(r, n_out, tid, T, r.grain if r.own[l] else r.gemm_grain)
+        o1 = share(r, n_out, tid + 1, T, r.grain if r.own[l] else r.gemm_grain)
         if o1 <= o0:
             return 0
     if r.own[l]:
@@ -1092,6 +1153,8 @@ cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexce
     cdef Py_ssize_t k
     cdef double loss = 0.0
     cdef Batch b
+    cdef unsigned long long t0 = fnn_team_ticks()
+    fnn_team_take_wait()  # (from zero)
     output_layer(r, &b, tid, T)  # (the same for the whole call: set once, kept by every mini-batch)
     b.hb = b.hvb = b.w0 = b.v0 = NULL
     if T > 1:
@@ -1117,6 +1180,8 @@ cdef void run_batches(Run *r, fnn_team *team, int tid, const floating *X) noexce
             copy_output_layer(r, &b, True)
     if tid == 0:
         r.loss = loss
+    if r.busy != NULL and T > 1:
+        r.busy[8 * tid] = fnn_team_ticks() - t0 - fnn_team_take_wait()
 
 
 cdef void _team_member_d(void *ctx, fnn_team *team, int tid) noexcept nogil:
@@ -1210,6 +1275,7 @@ cdef class Trainer:
     cdef object cx_buf, cw_buf, runs_buf          # skipping layer 0's zero input columns, or None
     cdef object skip_bits, skip_runs              # a call's first mini-batch's columns, or None
     cdef object segs_buf                          # Run.segs (own kernels' layer 0), or None
+    cdef object cut_buf, busy_buf                 # Run.cut and Run.busy (a team), or None
     cdef object w0_buf                            # a team's rows of W¹ (and V¹): Run.w0, or None
     cdef Py_ssize_t[::1] w0_off
     cdef Py_ssize_t cx_stride, runs_stride        # (see Run.cx)
@@ -1354,15 +1420,23 @@ cdef class Trainer:
         if _SKIP_ZERO_COLUMNS and own[0]:  # per thread, on lines of its own
             self.segs_buf = np.zeros(_lines_up(2 * FNN_MM_MAXSEG) * T, dtype=np.intp)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
+        # a team shares the hidden neurons by its threads' measured speed (Run.cut; equal shares
+        # to begin with, then after each whole-team call: _rebalance)
+        self.cut_buf = self.busy_buf = None
+        if T > 1 and _BALANCE:
+            self.cut_buf = np.array([t * CUT_ONE // T for t in range(T + 1)], dtype=np.intp)
+            self.cut_buf[T] = CUT_ONE
+            self.busy_buf = np.zeros(8 * T, dtype=np.ulonglong)
         # a team on own-kernel first layer: each thread's rows of W¹ (and V¹) in pages of its own
-        # (copy_first_rows), a page apart
+        # (copy_first_rows), a page apart; room for all of them when the shares move
         self.w0_buf = None
         w0_off = np.zeros(2 * T, dtype=np.intp)
         page = 4096 // layout.dtype.itemsize
         if T > 1 and own[0]:
             pos = 0
             for t in range(T):
-                rows = _most_rows(sizes[1], t, T, row_block())  # (a call may run on fewer threads)
+                rows = (sizes[1] if self.cut_buf is not None
+                        else _most_rows(sizes[1], t, T, row_block()))  # (a call may run on fewer)
                 for v in range(2 if velocity is not None else 1):
                     w0_off[2 * t + v] = pos
                     pos += (rows * sizes[0] + page - 1) // page * page + page
@@ -1400,7 +1474,8 @@ cdef class Trainer:
                 add(t, "output layer", work, self.copy_off[t], 2 * (nw + K), isz)
                 add(t, "hidden biases", work, self.hb_off[t], 2 * self.hid_off[L - 1], isz)
             if self.w0_buf is not None:
-                rows = _most_rows(self.sizes[1], t, T, row_block())
+                rows = (self.sizes[1] if self.cut_buf is not None
+                        else _most_rows(self.sizes[1], t, T, row_block()))
                 for v in range(2 if self.velocity is not None else 1):
                     add(t, "W1 rows" if v == 0 else "V1 rows", self.w0_buf.ctypes.data,
                         self.w0_off[2 * t + v], rows * self.sizes[0], isz)
@@ -1523,6 +1598,15 @@ cdef class Trainer:
         bad[:] = -1
         r.X = &X[0, 0]
         r.n = n
+        r.cut = NULL
+        r.cut_T = 0
+        r.busy = NULL
+        cdef Py_ssize_t[::1] cut_v
+        cdef unsigned long long[::1] busy_v
+        if self.cut_buf is not None and threads == self.threads:
+            cut_v, busy_v = self.cut_buf, self.busy_buf
+            busy_v[:] = 0
+            r.cut, r.cut_T, r.busy = &cut_v[0], threads, &busy_v[0]
         r.P = &P[0]
         r.V = &V[0]
         r.work = &work[0]
@@ -1629,7 +1713,36 @@ cdef class Trainer:
         if self.bad_index >= 0:
             raise ValueError(f"labels/perm: mini-batch {self.bad_index} holds an index out of range "
                              f"(changed after validation?); training stopped before that mini-batch")
+        if r.busy != NULL and ran == threads and self.bad_batch < 0 and stop - start >= _BALANCE_MIN:
+            self._rebalance()
         return r.loss
+
+    def _rebalance(self):
+        """After a whole-team call: the next call's shares by the threads' measured speeds
+        (balanced_cut). Results do not depend on the shares."""
+        grain = (row_block() if self.own[0]
+                 else GEMM_ROWS_F if self.layout.dtype == np.float32 else GEMM_ROWS_D)
+        self.cut_buf[:] = balanced_cut(self.cut_buf, self.busy_buf[::8], self.sizes[1], grain)
+
+    @property
+    def shares(self):
+        """A team's shares of the hidden neurons as fractions (equal, unless measured speeds moved
+        them: Trainer._rebalance); None with one thread or with the balancing off."""
+        if self.cut_buf is None:
+            return None
+        return [float(v) / CUT_ONE for v in np.diff(self.cut_buf)]
+
+    @shares.setter
+    def shares(self, fractions):
+        """Set the shares (tests: results must not depend on them): T positive fractions, summing
+        to 1."""
+        if self.cut_buf is None:
+            raise ValueError("shares: this trainer's team does not share by speed")
+        f = np.asarray(fractions, dtype=float)
+        if f.shape != (self.threads,) or (f <= 0).any() or abs(f.sum() - 1) > 1e-9:
+            raise ValueError(f"shares: expected {self.threads} positive fractions summing to 1, "
+                             f"got {list(fractions)}")
+        self.cut_buf[:] = _cut_of(f)
 
 
 def fill_mask(uint64_t key, Py_ssize_t rows, Py_ssize_t cols, double p, dtype=np.float64,

@@ -62,6 +62,20 @@ def test_zero_vectors_benchmark_runs(tmp_path):
 
 
 @pytest.mark.slow
+def test_team_balance_benchmark_runs(tmp_path):
+    out = tmp_path / "team_balance.md"
+    r = run_script(
+        "team_balance.py",
+        *("--rows", "3000", "--repeats", "1", "--chunks", "3", "--allow-synthetic"),
+        *("--cases", "h30-mb10", "--dtypes", "float32", "--out", str(out)),
+    )
+    assert r.returncode == 0, r.stderr
+    table = out.read_text()
+    for setting in ("T=1", "T=2 equal", "T=2 by speed"):
+        assert f"| h30-mb10 | float32 | {setting} |" in table
+
+
+@pytest.mark.slow
 def test_threads_benchmark_runs(tmp_path):
     out = tmp_path / "threads.md"
     r = run_script(
