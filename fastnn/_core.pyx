@@ -44,7 +44,7 @@ cdef extern from "team.h" nogil:
     ctypedef struct fnn_team:
         pass
     ctypedef void (*fnn_team_fn)(void *ctx, fnn_team *team, int tid) noexcept nogil
-    int FNN_TEAM_MAX
+    enum: FNN_TEAM_MAX
     int fnn_team_run(int n, fnn_team_fn fn, void *ctx)
     int fnn_team_sync(fnn_team *team)
     void fnn_team_stop(fnn_team *team)
@@ -179,6 +179,38 @@ def _cut_of(fractions):
     return cut
 
 
+cdef bint cut_update(Py_ssize_t *cut, const double *busy, Py_ssize_t T, Py_ssize_t n1,
+                     Py_ssize_t grain) noexcept nogil:
+    """balanced_cut in place (no allocation: it runs after every whole-team call); 0 when a thread
+    measured no time (then cut is left as it is)."""
+    cdef double speed[FNN_TEAM_MAX]
+    cdef double frac[FNN_TEAM_MAX]
+    cdef double total = 0.0, owned, acc = 0.0
+    cdef Py_ssize_t nb = (n1 + grain - 1) // grain, t, lo, hi
+    if T < 2 or T > FNN_TEAM_MAX:
+        return 0
+    for t in range(T):
+        if busy[t] <= 0:
+            return 0
+        lo = min(n1, (nb * cut[t] // CUT_ONE) * grain)
+        hi = min(n1, (nb * cut[t + 1] // CUT_ONE) * grain)
+        owned = max(<double>(hi - lo), 0.5)  # (a thread with no rows still measured its fixed work)
+        speed[t] = owned / busy[t]
+        total += speed[t]
+    acc = 0.0
+    for t in range(T):
+        frac[t] = 0.5 * (cut[t + 1] - cut[t]) / <double>CUT_ONE + 0.5 * speed[t] / total
+        frac[t] = min(max(frac[t], 0.25 / T), 1.75 / T)
+        acc += frac[t]
+    total = 0.0
+    for t in range(T):
+        cut[t] = <Py_ssize_t>(total / acc * CUT_ONE + 0.5)
+        total += frac[t]
+    cut[0] = 0
+    cut[T] = CUT_ONE
+    return 1
+
+
 def balanced_cut(cut, busy, Py_ssize_t n1, Py_ssize_t grain):
     """A team's next shares (Run.cut) from this call's: each thread's measured speed is the
     first hidden layer's neurons it owned (n1 in blocks of `grain`, as `share` gives them) per
@@ -186,17 +218,14 @@ def balanced_cut(cut, busy, Py_ssize_t n1, Py_ssize_t grain):
     proportions, each kept within [1/(4T), 7/(4T)] — a core that another process slows down (this
     host: for seconds at a time) gets less of the next call's work instead of holding every
     barrier up. Unchanged when a thread measured no time."""
-    cut = np.asarray(cut, dtype=np.intp)
-    busy = np.asarray(busy, dtype=float)
-    cdef Py_ssize_t T = len(cut) - 1
-    if busy.shape != (T,) or T < 2 or (busy <= 0).any():
-        return cut.copy()
-    nb = (n1 + grain - 1) // grain
-    owned = np.diff(np.minimum(n1, (nb * cut // CUT_ONE) * grain)).astype(float)
-    speed = np.maximum(owned, 0.5) / busy  # (a thread with no rows still measured its fixed work)
-    frac = 0.5 * np.diff(cut) / CUT_ONE + 0.5 * speed / speed.sum()
-    frac = np.clip(frac, 0.25 / T, 1.75 / T)
-    return _cut_of(frac / frac.sum())
+    cdef Py_ssize_t[::1] out = np.array(cut, dtype=np.intp)
+    cdef const double[::1] b = np.ascontiguousarray(busy, dtype=float)
+    cdef Py_ssize_t T = out.shape[0] - 1
+    if b.shape[0] != T:
+        raise ValueError(f"busy: expected {T} values, got {b.shape[0]}")
+    if T >= 2:
+        cut_update(&out[0], &b[0], T, n1, grain)
+    return np.asarray(out)
 
 
 def _set_team_balance(bint on):
@@ -1276,6 +1305,7 @@ cdef class Trainer:
     cdef object skip_bits, skip_runs              # a call's first mini-batch's columns, or None
     cdef object segs_buf                          # Run.segs (own kernels' layer 0), or None
     cdef object cut_buf, busy_buf                 # Run.cut and Run.busy (a team), or None
+    cdef Py_ssize_t grain0                        # the unit of the first hidden layer's shares
     cdef object w0_buf                            # a team's rows of W¹ (and V¹): Run.w0, or None
     cdef Py_ssize_t[::1] w0_off
     cdef Py_ssize_t cx_stride, runs_stride        # (see Run.cx)
@@ -1423,6 +1453,8 @@ cdef class Trainer:
         # a team shares the hidden neurons by its threads' measured speed (Run.cut; equal shares
         # to begin with, then after each whole-team call: _rebalance)
         self.cut_buf = self.busy_buf = None
+        self.grain0 = (row_block() if own[0] else
+                       GEMM_ROWS_F if layout.dtype == np.float32 else GEMM_ROWS_D)
         if T > 1 and _BALANCE:
             self.cut_buf = np.array([t * CUT_ONE // T for t in range(T + 1)], dtype=np.intp)
             self.cut_buf[T] = CUT_ONE
@@ -1714,15 +1746,18 @@ cdef class Trainer:
             raise ValueError(f"labels/perm: mini-batch {self.bad_index} holds an index out of range "
                              f"(changed after validation?); training stopped before that mini-batch")
         if r.busy != NULL and ran == threads and self.bad_batch < 0 and stop - start >= _BALANCE_MIN:
-            self._rebalance()
+            self._rebalance(<Py_ssize_t*>r.cut, r.busy)
         return r.loss
 
-    def _rebalance(self):
+    cdef void _rebalance(self, Py_ssize_t *cut, const unsigned long long *busy):
         """After a whole-team call: the next call's shares by the threads' measured speeds
-        (balanced_cut). Results do not depend on the shares."""
-        grain = (row_block() if self.own[0]
-                 else GEMM_ROWS_F if self.layout.dtype == np.float32 else GEMM_ROWS_D)
-        self.cut_buf[:] = balanced_cut(self.cut_buf, self.busy_buf[::8], self.sizes[1], grain)
+        (balanced_cut), in place in cut_buf (the call's Run.cut; busy: its Run.busy), without an
+        allocation. Results do not depend on the shares."""
+        cdef double ticks[FNN_TEAM_MAX]
+        cdef Py_ssize_t t, T = self.threads
+        for t in range(T):
+            ticks[t] = <double>busy[8 * t]
+        cut_update(cut, ticks, T, self.sizes[1], self.grain0)
 
     @property
     def shares(self):
