@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _interleave import chunk_times, fastest_p10
 from _report import Report
 from compare import load_data, offset_copy
 
@@ -99,14 +100,7 @@ def chunk_rates(case, data, y, T, rounds, chunk=200):
         trainers[s] = tr
     n_batches = len(data["aligned"][0]) // case["batch"]
     chunk = min(chunk, n_batches // 2)
-    times = {s: [] for s in data}
-    for r in range(rounds):
-        start = (r * 7919 * chunk) % (n_batches - chunk)
-        for s in SETTINGS if r % 2 == 0 else SETTINGS[::-1]:
-            t0 = time.perf_counter()
-            trainers[s].train(start, start + chunk, 0.01)
-            times[s].append((time.perf_counter() - t0) / chunk * 1e6)
-    return {s: (min(v), sorted(v)[len(v) // 10]) for s, v in times.items()}
+    return fastest_p10(chunk_times(trainers, n_batches, rounds, chunk, stride=7919 * chunk))
 
 
 def main(argv=None):

@@ -281,6 +281,10 @@ cdef inline Py_ssize_t _lines_up(Py_ssize_t count) noexcept nogil:
     return (count + 15) // 16 * 16
 
 
+# a thread's segments of layer 0's active input vectors (Run.segs), on lines of their own
+cdef Py_ssize_t SEGS_STRIDE = _lines_up(2 * FNN_MM_MAXSEG)
+
+
 # Rows per block for inference: big enough for efficient gemms, small enough to stay in cache.
 EVAL_BLOCK = 1024
 
@@ -1448,7 +1452,7 @@ cdef class Trainer:
             self.skip_runs = np.zeros(sizes[0] + 2, dtype=np.intp)
         self.segs_buf = None
         if _SKIP_ZERO_COLUMNS and own[0]:  # per thread, on lines of its own
-            self.segs_buf = np.zeros(_lines_up(2 * FNN_MM_MAXSEG) * T, dtype=np.intp)
+            self.segs_buf = _aligned_empty(SEGS_STRIDE * T, np.intp)
         self.kernels = tuple(KERNELS["isa"] if o else "gemm" if packed else "blas" for o in own)
         # a team shares the hidden neurons by its threads' measured speed (Run.cut; equal shares
         # to begin with, then after each whole-team call: _rebalance)
@@ -1467,13 +1471,20 @@ cdef class Trainer:
         if T > 1 and own[0]:
             pos = 0
             for t in range(T):
-                rows = (sizes[1] if self.cut_buf is not None
-                        else _most_rows(sizes[1], t, T, row_block()))  # (a call may run on fewer)
+                rows = self._w0_rows(t)
                 for v in range(2 if velocity is not None else 1):
                     w0_off[2 * t + v] = pos
                     pos += (rows * sizes[0] + page - 1) // page * page + page
             self.w0_buf = _aligned_empty(pos, layout.dtype, 4096)
         self.w0_off = w0_off
+
+    def _w0_rows(self, int t):
+        """The most rows of W¹ thread t owns in a call (its copy's room): all of them when the
+        shares move with measured speed, else its most on any team of 2..T (a call may run on
+        fewer threads)."""
+        if self.cut_buf is not None:
+            return self.sizes[1]
+        return _most_rows(self.sizes[1], t, self.threads, row_block())
 
     def team_regions(self):
         """The memory each thread of the team writes during a ``train`` call, as (thread, what,
@@ -1505,9 +1516,11 @@ cdef class Trainer:
                 nw = self.sizes[L - 1] * K
                 add(t, "output layer", work, self.copy_off[t], 2 * (nw + K), isz)
                 add(t, "hidden biases", work, self.hb_off[t], 2 * self.hid_off[L - 1], isz)
+            if self.segs_buf is not None:
+                add(t, "layer 0's segments", self.segs_buf.ctypes.data, t * SEGS_STRIDE,
+                    2 * FNN_MM_MAXSEG, 8)
             if self.w0_buf is not None:
-                rows = (self.sizes[1] if self.cut_buf is not None
-                        else _most_rows(self.sizes[1], t, T, row_block()))
+                rows = self._w0_rows(t)
                 for v in range(2 if self.velocity is not None else 1):
                     add(t, "W1 rows" if v == 0 else "V1 rows", self.w0_buf.ctypes.data,
                         self.w0_off[2 * t + v], rows * self.sizes[0], isz)
@@ -1692,7 +1705,7 @@ cdef class Trainer:
         r.runs = NULL
         r.cx_stride, r.runs_stride = self.cx_stride, self.runs_stride
         r.segs = NULL
-        r.segs_stride = _lines_up(2 * FNN_MM_MAXSEG)
+        r.segs_stride = SEGS_STRIDE
         cdef Py_ssize_t[::1] segs_v
         cdef floating[::1] cx_v
         cdef floating[::1] cw_v
@@ -2273,8 +2286,7 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
     if m == 0:
         return (z, drop, mask) if dropout > 0 else z
     cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
-    cdef Py_ssize_t nseg = (mm_segs(t, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_in, &sv[0])
-                            if skip else -1)
+    cdef Py_ssize_t nseg = _kernel_segs(t, A, rv, m, sv) if skip else -1
     with nogil:
         for _r in range(repeat):
             mm_forward(t, &zv[0, 0], n_out, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m,
@@ -2282,6 +2294,13 @@ def kernel_forward(const floating[:, ::1] A, const floating[:, ::1] W, const flo
                        &mv[0, 0] if dropout > 0 else NULL, &dr, NULL, &sv[0] if skip else NULL,
                        nseg)
     return (z, drop, mask) if dropout > 0 else z
+
+
+cdef Py_ssize_t _kernel_segs(const fnn_mm_table *t, const floating[:, ::1] A, const Py_ssize_t[::1] rv,
+                             Py_ssize_t m, Py_ssize_t[::1] sv):
+    """mm.h segs of A's rows rv (all, when empty) into sv: their count, or -1."""
+    return mm_segs(t, &A[0, 0], A.shape[1], &rv[0] if rv.shape[0] > 0 else NULL, m, A.shape[1],
+                   &sv[0])
 
 
 def kernel_segs(const floating[:, ::1] A, rows=None, isa=None):
@@ -2295,7 +2314,7 @@ def kernel_segs(const floating[:, ::1] A, rows=None, isa=None):
     cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
     if m == 0 or n == 0:
         return None
-    nseg = mm_segs(t, &A[0, 0], n, &rv[0] if rows.shape[0] > 0 else NULL, m, n, &sv[0])
+    nseg = _kernel_segs(t, A, rv, m, sv)
     return None if nseg < 0 else [(sv[2 * s], sv[2 * s + 1]) for s in range(nseg)]
 
 
@@ -2357,8 +2376,7 @@ def kernel_update(floating[:, ::1] W, floating[::1] b, const floating[:, ::1] D,
     cdef const floating[:, ::1] Ds = np.multiply(D, <floating>alpha)
     cdef floating[::1] tmp = np.empty(n_out, dtype=dt)
     cdef Py_ssize_t[::1] sv = np.zeros(2 * FNN_MM_MAXSEG, dtype=np.intp)
-    cdef Py_ssize_t nseg = (mm_segs(t, &A[0, 0], n_in, &rv[0] if has_rows else NULL, m, n_in, &sv[0])
-                            if skip else -1)
+    cdef Py_ssize_t nseg = _kernel_segs(t, A, rv, m, sv) if skip else -1
     with nogil:
         for _r in range(repeat):
             mm_update(t, &W[0, 0], &b[0], &vw[0, 0] if mom else NULL, &vb[0] if mom else NULL,

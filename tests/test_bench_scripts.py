@@ -49,29 +49,20 @@ def test_offset_x_benchmark_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_zero_vectors_benchmark_runs(tmp_path):
-    out = tmp_path / "zero_vectors.md"
+@pytest.mark.parametrize(
+    "script, settings",
+    [("zero_vectors.py", ("1", "2")), ("team_balance.py", ("T=1", "T=2 equal", "T=2 by speed"))],
+)
+def test_interleaved_benchmarks_run(tmp_path, script, settings):
+    out = tmp_path / "table.md"
     r = run_script(
-        "zero_vectors.py",
-        *("--rows", "3000", "--repeats", "1", "--chunks", "4", "--allow-synthetic"),
-        *("--cases", "h30-mb10", "--dtypes", "float32", "--out", str(out)),
-    )
-    assert r.returncode == 0, r.stderr
-    table = out.read_text()
-    assert "| h30-mb10 | float32 | 1 |" in table and "| h30-mb10 | float32 | 2 |" in table
-
-
-@pytest.mark.slow
-def test_team_balance_benchmark_runs(tmp_path):
-    out = tmp_path / "team_balance.md"
-    r = run_script(
-        "team_balance.py",
+        script,
         *("--rows", "3000", "--repeats", "1", "--chunks", "3", "--allow-synthetic"),
         *("--cases", "h30-mb10", "--dtypes", "float32", "--out", str(out)),
     )
     assert r.returncode == 0, r.stderr
     table = out.read_text()
-    for setting in ("T=1", "T=2 equal", "T=2 by speed"):
+    for setting in settings:
         assert f"| h30-mb10 | float32 | {setting} |" in table
 
 
