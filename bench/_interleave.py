@@ -62,9 +62,9 @@ def bound_trainer(
     return tr
 
 
-def start(script: str, doc: str, cases: dict, argv=None, chunks: int = 150):
+def start(script: str, doc: str, cases: dict, argv=None, chunks: int = 150, rounds_of: str = "repeats"):
     """The command line shared by the MNIST mini-batch-10 A/B scripts, their data and report:
-    (args, case names, X, y, Report)."""
+    (args, case names, X, y, Report); the report's header counts the rounds of `rounds_of`."""
     from _report import Report
     from compare import load_data
 
@@ -80,4 +80,4 @@ def start(script: str, doc: str, cases: dict, argv=None, chunks: int = 150):
     names = list(cases) if args.cases == "all" else args.cases.split(",")
     (X, y), _, _, source = load_data(args.rows, allow_synthetic=args.allow_synthetic)
     X, y = X[: args.rows], y[: args.rows]
-    return args, names, X, y, Report(script, source, len(X), args.repeats)
+    return args, names, X, y, Report(script, source, len(X), getattr(args, rounds_of))

@@ -51,7 +51,11 @@ def test_offset_x_benchmark_runs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "script, settings",
-    [("zero_vectors.py", ("1", "2")), ("team_balance.py", ("T=1", "T=2 equal", "T=2 by speed"))],
+    [
+        ("zero_vectors.py", ("1", "2")),
+        ("team_balance.py", ("T=1", "T=2 equal", "T=2 by speed")),
+        ("half_network.py", ("T=1 [784,30,10]", "T=1 [784,15,10]", "T=2 [784,30,10]")),
+    ],
 )
 def test_interleaved_benchmarks_run(tmp_path, script, settings):
     out = tmp_path / "table.md"
