@@ -30,8 +30,10 @@ def chunk_times(trainers: dict, n_batches: int, n: int, chunk: int = 200, stride
     """µs per mini-batch of `n` short `Trainer.train` chunks of each trainer (round r starts at
     mini-batch r·stride mod (n_batches − chunk): the chunks walk the shuffled rows as an epoch does)."""
 
+    chunk = min(chunk, n_batches)  # (fewer rows than a chunk: the whole set each time)
+
     def measure(k, r):
-        start = (r * stride) % (n_batches - chunk)
+        start = (r * stride) % max(1, n_batches - chunk)
         t0 = time.perf_counter()
         trainers[k].train(start, start + chunk, 0.01)
         return (time.perf_counter() - t0) / chunk * 1e6
