@@ -47,20 +47,32 @@ def fastest_p10(times: dict) -> dict:
 
 
 def bound_trainer(
-    sizes, X, y, T, switch: Callable[[bool], bool] | None = None, on: bool = True, batch: int = 10
+    sizes,
+    X,
+    y,
+    T,
+    switch: Callable[[bool], bool] | None = None,
+    on: bool = True,
+    batch: int = 10,
+    momentum: float = 0.0,
+    dropout: float = 0.0,
 ):
     """A `_core.Trainer` for a fresh `Network(sizes, seed=0)` on T threads, bound to (X, y) in a
-    seeded shuffle (λ = 5), built while `switch(on)` holds (a `_core._set_…` toggle, put back)."""
+    seeded shuffle (λ = 5; momentum and dropout as given), built while `switch(on)` holds (a
+    `_core._set_…` toggle, put back)."""
     before = switch(on) if switch else None
     try:
         net = fastnn.Network(sizes, dtype=X.dtype, seed=0)
         lay = _state.layout(net)
-        tr = _core.Trainer(lay, _state.parameters(net).copy(), batch, None, 0.0, 1, n_threads=T)
+        params = _state.parameters(net).copy()
+        velocity = np.zeros_like(params) if momentum else None
+        tr = _core.Trainer(lay, params, batch, velocity, dropout, 1, n_threads=T)
     finally:
         if switch:
             switch(before)
     perm = np.random.default_rng(0).permutation(len(X)).astype(np.intp)
-    tr.begin(X, _core.Targets(lay, np.asarray(y, dtype=np.intp), None, len(X)), perm, lmbda=5.0)
+    targets = _core.Targets(lay, np.asarray(y, dtype=np.intp), None, len(X))
+    tr.begin(X, targets, perm, lmbda=5.0, momentum=momentum)
     return tr
 
 

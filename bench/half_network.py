@@ -8,7 +8,8 @@ BP1, BP2, its update) and half of the first layer's products — plus a barrier.
     T=2 speed-up  <=  t([784, n, 10] on one thread) / t([784, n/2, 10] on one thread)
 
 on the same cores, whatever the team does; the bound is below 2 by the part of a mini-batch that
-does not shrink with the neurons. In ONE process, short `Trainer.train` chunks (200 mini-batches of
+does not shrink with the neurons. The cases are bench/threads.py's at mini-batch 10 (with momentum 0.9,
+with dropout 0.5). In ONE process, short `Trainer.train` chunks (200 mini-batches of
 10, the chunks walking the shuffled rows as an epoch does), the three settings interleaved:
 
     env -u OPENBLAS_CORETYPE python bench/half_network.py [--rows N] [--chunks N] [--out FILE]
@@ -30,8 +31,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _interleave import bound_trainer, chunk_times, start
 
-CASES = {"h30-mb10": 30, "h100-mb10": 100}
-TARGETS = {"h30-mb10": 1.7, "h100-mb10": 1.8}  # issue #26's T=2 epoch targets
+CASES = {  # (hidden neurons, Trainer options), as bench/threads.py's cases
+    "h30-mb10": (30, {}),
+    "h100-mb10": (100, {}),
+    "h30-mb10-momentum": (30, {"momentum": 0.9}),
+    "h30-mb10-dropout": (30, {"dropout": 0.5}),
+}
+TARGETS = {"h30-mb10": 1.7, "h100-mb10": 1.8, "h30-mb10-momentum": 1.6, "h30-mb10-dropout": 1.6}
 
 
 def settings(n: int) -> dict:
@@ -57,8 +63,9 @@ def main(argv=None):
     for dtype in args.dtypes.split(","):
         X = np.ascontiguousarray(Xtr, dtype=dtype)
         for name in names:
-            s = settings(CASES[name])
-            trainers = {k: bound_trainer(sizes, X, ytr, T) for k, (sizes, T) in s.items()}
+            n, options = CASES[name]
+            s = settings(n)
+            trainers = {k: bound_trainer(sizes, X, ytr, T, **options) for k, (sizes, T) in s.items()}
             times = chunk_times(trainers, len(X) // 10, max(args.chunks, 1))
             stats = {k: (min(v), sorted(v)[len(v) // 10], statistics.median(v)) for k, v in times.items()}
             one, half, team = list(s)
