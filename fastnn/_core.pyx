@@ -847,15 +847,17 @@ cdef inline int stage_begin(Run *r, Batch *b, Py_ssize_t k, int tid, int T,
     # perm: the next one's rows whole, a third of them spread over the first layer's forward
     # and the rest over its update, and the first lines of each row of the one after that
     # (measured: bench/results/flop_limit.md, DESIGN.md). Every thread reads every input row, but
-    # a team's thread prefetches only its share of them (part(·, tid, T, 1)): the others' rows
-    # then come from the other cores' caches rather than from memory twice (bench/results/
-    # threads.md, session 14: 1-6 % shorter T=2 mini-batches, ahead in 12 of 12 comparisons).
+    # a team's thread prefetches only its share of them (part(·, tid, T, 1)), all of it during
+    # the forward (its kernels are shorter): the others' rows then come from the other cores'
+    # caches rather than from memory once per core (bench/results/threads.md, session 14: T=2
+    # mini-batches 1-6 % shorter for the share, 1-7 % more for the share in the forward).
     cdef Py_ssize_t n_next = max(0, min(B, n - r0 - B)), n_later = max(0, min(B, n - r0 - 2 * B))
     cdef Py_ssize_t p0 = part(n_next, tid, T, 1), q0 = part(n_later, tid, T, 1)
     n_next = part(n_next, tid + 1, T, 1) - p0
     n_later = part(n_later, tid + 1, T, 1) - q0
-    b.pf_fwd = input_rows(X, d0, perm, r0 + B + p0, n_next // 3)
-    b.pf_upd = input_rows(X, d0, perm, r0 + B + p0 + n_next // 3, n_next - n_next // 3)
+    cdef Py_ssize_t n_fwd = n_next // 3 if T == 1 else n_next
+    b.pf_fwd = input_rows(X, d0, perm, r0 + B + p0, n_fwd)
+    b.pf_upd = input_rows(X, d0, perm, r0 + B + p0 + n_fwd, n_next - n_fwd)
     cdef fnn_prefetch pf_later = input_rows(X, d0, perm, r0 + 2 * B + q0, n_later)
     if r.own[0]:
         fnn_pf_heads(&pf_later, 2)
