@@ -1,6 +1,7 @@
 """Interleaved measurement for the one-process benchmark scripts (bench/offset_x.py,
-bench/zero_vectors.py, bench/team_balance.py, bench/half_network.py): every setting measured once per round, the order
-rotating from round to round, so that a slow spell of a shared host falls on all of them."""
+bench/zero_vectors.py, bench/team_balance.py, bench/half_network.py): every setting measured once
+per round, the order rotating from round to round, so that a slow spell of a shared host falls on
+all of them."""
 
 from __future__ import annotations
 
